@@ -1,0 +1,142 @@
+"""Typed errors with stable codes and Chinese messages.
+
+Every failure a person can see carries an `ErrorCode` (stable: logs, APIs and
+tests match on it) and a Chinese message for the screen. Messages are templates
+filled from the error's parameters, so the message and the logged fields never
+disagree.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    # settings, home, keys
+    SETTINGS_INVALID = "SETTINGS_INVALID"
+    HOME_NOT_INITIALISED = "HOME_NOT_INITIALISED"
+    HOME_EXISTS = "HOME_EXISTS"
+    KEY_MISSING = "KEY_MISSING"
+    DECRYPT_FAILED = "DECRYPT_FAILED"
+    # case numbers, catalog, calendar (shared domain)
+    CASE_NUMBER_INVALID = "CASE_NUMBER_INVALID"
+    CASE_NUMBER_UNKNOWN_TYPE = "CASE_NUMBER_UNKNOWN_TYPE"
+    CASE_NUMBER_UNKNOWN_COURT = "CASE_NUMBER_UNKNOWN_COURT"
+    CASE_CLASSIFIED_REFUSED = "CASE_CLASSIFIED_REFUSED"
+    CATALOG_NOT_FOUND = "CATALOG_NOT_FOUND"
+    CATALOG_DIR_UNKNOWN = "CATALOG_DIR_UNKNOWN"
+    CALENDAR_YEAR_UNCOVERED = "CALENDAR_YEAR_UNCOVERED"
+    DATETIME_INVALID = "DATETIME_INVALID"
+    # device profiles
+    PROFILE_NOT_FOUND = "PROFILE_NOT_FOUND"
+    PROFILE_INVALID = "PROFILE_INVALID"
+    # intake
+    INTAKE_ITEM_INVALID = "INTAKE_ITEM_INVALID"
+    INTAKE_NOT_FOUND = "INTAKE_NOT_FOUND"
+    ITEM_NOT_FOUND = "ITEM_NOT_FOUND"
+    ID_INVALID = "ID_INVALID"
+    # scanned files
+    FILE_UNREADABLE = "FILE_UNREADABLE"
+    FILE_TRUNCATED = "FILE_TRUNCATED"
+    FILE_UNSUPPORTED = "FILE_UNSUPPORTED"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    FILE_EMPTY = "FILE_EMPTY"
+    # storage
+    STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
+    STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
+    # printing
+    PRINTER_OFFLINE = "PRINTER_OFFLINE"
+    # sync and central
+    SYNC_TARGET_FORBIDDEN = "SYNC_TARGET_FORBIDDEN"
+    SYNC_NETWORK_DOWN = "SYNC_NETWORK_DOWN"
+    SYNC_REJECTED = "SYNC_REJECTED"
+    SYNC_RECEIPT_INVALID = "SYNC_RECEIPT_INVALID"
+    APPLIANCE_UNKNOWN = "APPLIANCE_UNKNOWN"
+    MANIFEST_SCHEMA_INVALID = "MANIFEST_SCHEMA_INVALID"
+    MANIFEST_SIGNATURE_INVALID = "MANIFEST_SIGNATURE_INVALID"
+    MANIFEST_BLOB_MISSING = "MANIFEST_BLOB_MISSING"
+    MANIFEST_CONFLICT = "MANIFEST_CONFLICT"
+    BLOB_HASH_MISMATCH = "BLOB_HASH_MISMATCH"
+    BLOB_TOO_LARGE = "BLOB_TOO_LARGE"
+
+
+# Chinese message templates; `{name}` fields come from AppError params.
+MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.SETTINGS_INVALID: "配置文件有误：{detail}",
+    ErrorCode.HOME_NOT_INITIALISED: "目录 {home} 尚未初始化，请先运行 juanzong {side} init",
+    ErrorCode.HOME_EXISTS: "目录 {home} 已经初始化过，不能重复初始化",
+    ErrorCode.KEY_MISSING: "找不到密钥 {key}，请检查密钥目录",
+    ErrorCode.DECRYPT_FAILED: "数据 {blob_id} 解密失败：密文或密钥不匹配，已拒绝",
+    ErrorCode.CASE_NUMBER_INVALID: "案号“{text}”格式不正确：{reason}。应为如（2024）京0102民初1234号的格式",
+    ErrorCode.CASE_NUMBER_UNKNOWN_TYPE: "案号“{text}”中的类型代字“{type_code}”不在《人民法院案件类型及其代字标准》中",
+    ErrorCode.CASE_NUMBER_UNKNOWN_COURT: "案号“{text}”中的法院代字“{court}”无法识别",
+    ErrorCode.CASE_CLASSIFIED_REFUSED: "涉密案件材料不得扫描入本系统，请按涉密材料管理规定办理",
+    ErrorCode.CATALOG_NOT_FOUND: "没有适用于案件类型“{type_code}”的卷宗目录",
+    ErrorCode.CATALOG_DIR_UNKNOWN: "卷宗目录中没有“{name}”这一项",
+    ErrorCode.CALENDAR_YEAR_UNCOVERED: "缺少 {year} 年的节假日数据，无法计算办理时限，请更新日历数据",
+    ErrorCode.DATETIME_INVALID: "时间“{text}”格式不正确，应为 ISO 8601 格式，如 2026-03-02T10:30",
+    ErrorCode.PROFILE_NOT_FOUND: "找不到设备配置“{name}”",
+    ErrorCode.PROFILE_INVALID: "设备配置 {path} 有误：{detail}",
+    ErrorCode.INTAKE_ITEM_INVALID: "材料“{text}”格式不正确，应为“名称:页数”，页数为正整数",
+    ErrorCode.INTAKE_NOT_FOUND: "找不到收取登记 {intake_id}",
+    ErrorCode.ITEM_NOT_FOUND: "找不到材料 {item_id}",
+    ErrorCode.ID_INVALID: "编号“{text}”无效（校验位不符或格式不对）",
+    ErrorCode.FILE_UNREADABLE: "文件 {name} 无法读取：{detail}，已隔离",
+    ErrorCode.FILE_TRUNCATED: "文件 {name} 不完整（可能未写完或已损坏），已隔离",
+    ErrorCode.FILE_UNSUPPORTED: "文件 {name} 的格式不受支持（{detail}），已隔离",
+    ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
+    ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
+    ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
+    ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
+    ErrorCode.PRINTER_OFFLINE: "打印机 {printer} 未连接，打印任务已排队，恢复后自动打印",
+    ErrorCode.SYNC_TARGET_FORBIDDEN: "同步地址 {host} 解析为 {address}，不在法院内网地址范围内，已拒绝连接",
+    ErrorCode.SYNC_NETWORK_DOWN: "无法连接中心服务器（{detail}），批次已排队，稍后自动重试",
+    ErrorCode.SYNC_REJECTED: "中心服务器拒收批次 {batch_id}：{detail}",
+    ErrorCode.SYNC_RECEIPT_INVALID: "中心服务器的回执签名无效，批次 {batch_id} 未标记为已确认",
+    ErrorCode.APPLIANCE_UNKNOWN: "扫描设备 {appliance_id} 未登记，请先在中心执行 enroll",
+    ErrorCode.MANIFEST_SCHEMA_INVALID: "批次清单格式不正确：{detail}",
+    ErrorCode.MANIFEST_SIGNATURE_INVALID: "批次清单签名验证失败，已拒收",
+    ErrorCode.MANIFEST_BLOB_MISSING: "批次清单中的 {count} 个数据块尚未上传",
+    ErrorCode.MANIFEST_CONFLICT: "批次 {batch_id} 已以不同内容提交过，已拒收",
+    ErrorCode.BLOB_HASH_MISMATCH: "数据块内容与其哈希值 {sha256} 不符，已拒收",
+    ErrorCode.BLOB_TOO_LARGE: "数据块超过大小上限 {limit} 字节，已拒收",
+}
+
+# HTTP status for API responses; anything unlisted is a 400.
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.APPLIANCE_UNKNOWN: 403,
+    ErrorCode.MANIFEST_SIGNATURE_INVALID: 403,
+    ErrorCode.MANIFEST_BLOB_MISSING: 409,
+    ErrorCode.MANIFEST_CONFLICT: 409,
+    ErrorCode.BLOB_HASH_MISMATCH: 422,
+    ErrorCode.BLOB_TOO_LARGE: 413,
+    ErrorCode.INTAKE_NOT_FOUND: 404,
+    ErrorCode.ITEM_NOT_FOUND: 404,
+}
+
+
+class _SafeDict(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class AppError(Exception):
+    """A failure with a stable code, a Chinese message and structured params."""
+
+    def __init__(self, code: ErrorCode, **params: Any) -> None:
+        self.code = ErrorCode(code)
+        self.params = params
+        self.message = MESSAGES[self.code].format_map(_SafeDict(params))
+        super().__init__(f"[{self.code}] {self.message}")
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS.get(self.code, 400)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": str(self.code), "message": self.message, "params": _jsonable(self.params)}
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for k, v in params.items()}
