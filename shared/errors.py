@@ -47,6 +47,7 @@ class ErrorCode(StrEnum):
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
     # printing
     PRINTER_OFFLINE = "PRINTER_OFFLINE"
+    FONT_MISSING = "FONT_MISSING"
     # sync and central
     SYNC_TARGET_FORBIDDEN = "SYNC_TARGET_FORBIDDEN"
     SYNC_NETWORK_DOWN = "SYNC_NETWORK_DOWN"
@@ -90,6 +91,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
     ErrorCode.PRINTER_OFFLINE: "打印机 {printer} 未连接，打印任务已排队，恢复后自动打印",
+    ErrorCode.FONT_MISSING: "找不到中文字体（已查找 {paths}），请安装 fonts-wqy-microhei",
     ErrorCode.SYNC_TARGET_FORBIDDEN: "同步地址 {host} 解析为 {address}，不在法院内网地址范围内，已拒绝连接",
     ErrorCode.SYNC_NETWORK_DOWN: "无法连接中心服务器（{detail}），批次已排队，稍后自动重试",
     ErrorCode.SYNC_REJECTED: "中心服务器拒收批次 {batch_id}：{detail}",
