@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     CASE_CLASSIFIED_REFUSED = "CASE_CLASSIFIED_REFUSED"
     CATALOG_NOT_FOUND = "CATALOG_NOT_FOUND"
     CATALOG_DIR_UNKNOWN = "CATALOG_DIR_UNKNOWN"
+    CATALOG_INVALID = "CATALOG_INVALID"
     CALENDAR_YEAR_UNCOVERED = "CALENDAR_YEAR_UNCOVERED"
     DATETIME_INVALID = "DATETIME_INVALID"
     # device profiles
@@ -70,11 +71,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.KEY_MISSING: "找不到密钥 {key}，请检查密钥目录",
     ErrorCode.DECRYPT_FAILED: "数据 {blob_id} 解密失败：密文或密钥不匹配，已拒绝",
     ErrorCode.CASE_NUMBER_INVALID: "案号“{text}”格式不正确：{reason}。应为如（2024）京0102民初1234号的格式",
-    ErrorCode.CASE_NUMBER_UNKNOWN_TYPE: "案号“{text}”中的类型代字“{type_code}”不在《人民法院案件类型及其代字标准》中",
-    ErrorCode.CASE_NUMBER_UNKNOWN_COURT: "案号“{text}”中的法院代字“{court}”无法识别",
+    ErrorCode.CASE_NUMBER_UNKNOWN_TYPE: "案号“{text}”中的类型代字“{type_code}”不在《人民法院案件类型及其代字标准》中，常用的有民初、民终、刑初、行初、执、执恢、执保等",
+    ErrorCode.CASE_NUMBER_UNKNOWN_COURT: (
+        "案号“{text}”中的法院代字“{court}”无法识别{hint}。法院代字应为“最高法”、高级法院的省级简称"
+        "（如京、粤，内蒙古为“内”），或简称加2位数字（中级法院，如粤07）、加4位数字（基层法院，如京0102）"
+    ),
     ErrorCode.CASE_CLASSIFIED_REFUSED: "涉密案件材料不得扫描入本系统，请按涉密材料管理规定办理",
     ErrorCode.CATALOG_NOT_FOUND: "没有适用于案件类型“{type_code}”的卷宗目录",
     ErrorCode.CATALOG_DIR_UNKNOWN: "卷宗目录中没有“{name}”这一项",
+    ErrorCode.CATALOG_INVALID: "卷宗目录文件 {path} 有误：{detail}",
     ErrorCode.CALENDAR_YEAR_UNCOVERED: "缺少 {year} 年的节假日数据，无法计算办理时限，请更新日历数据",
     ErrorCode.DATETIME_INVALID: "时间“{text}”格式不正确，应为 ISO 8601 格式，如 2026-03-02T10:30",
     ErrorCode.PROFILE_NOT_FOUND: "找不到设备配置“{name}”",
