@@ -61,6 +61,14 @@ class ErrorCode(StrEnum):
     MANIFEST_CONFLICT = "MANIFEST_CONFLICT"
     BLOB_HASH_MISMATCH = "BLOB_HASH_MISMATCH"
     BLOB_TOO_LARGE = "BLOB_TOO_LARGE"
+    # central server
+    APPLIANCE_KEY_CONFLICT = "APPLIANCE_KEY_CONFLICT"
+    APPLIANCE_IDENTITY_INVALID = "APPLIANCE_IDENTITY_INVALID"
+    MANIFEST_SEQ_REUSED = "MANIFEST_SEQ_REUSED"
+    MANIFEST_RECORD_FOREIGN = "MANIFEST_RECORD_FOREIGN"
+    PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    REQUEST_INVALID = "REQUEST_INVALID"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -108,6 +116,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MANIFEST_CONFLICT: "批次 {batch_id} 已以不同内容提交过，已拒收",
     ErrorCode.BLOB_HASH_MISMATCH: "数据块内容与其哈希值 {sha256} 不符，已拒收",
     ErrorCode.BLOB_TOO_LARGE: "数据块超过大小上限 {limit} 字节，已拒收",
+    ErrorCode.APPLIANCE_KEY_CONFLICT: "扫描设备 {appliance_id} 已用另一把签名密钥登记，已拒绝；如确需换钥，请先撤销原登记",
+    ErrorCode.APPLIANCE_IDENTITY_INVALID: "设备身份文件 {path} 有误：{detail}",
+    ErrorCode.MANIFEST_SEQ_REUSED: "扫描设备 {appliance_id} 的批次序号 {seq} 已被批次 {other} 使用，已拒收",
+    ErrorCode.MANIFEST_RECORD_FOREIGN: "批次清单中的 {record_id} 已由另一台扫描设备 {owner} 提交，已拒收",
+    ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
+    ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
+    ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -120,6 +135,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BLOB_TOO_LARGE: 413,
     ErrorCode.INTAKE_NOT_FOUND: 404,
     ErrorCode.ITEM_NOT_FOUND: 404,
+    ErrorCode.APPLIANCE_KEY_CONFLICT: 409,
+    ErrorCode.MANIFEST_SEQ_REUSED: 409,
+    ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
+    ErrorCode.PAGE_NOT_FOUND: 404,
+    ErrorCode.REQUEST_TOO_LARGE: 413,
 }
 
 
