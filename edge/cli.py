@@ -1,10 +1,206 @@
-"""`juanzong edge …`, `juanzong demo`, `juanzong bench`: the appliance's commands."""
+"""`juanzong edge …`, `juanzong demo`, `juanzong bench`: the appliance's commands.
+
+Every `edge` command takes `--home DIR` (or `JUANZONG_HOME`). Output meant for
+programs is JSON on stdout; errors are `错误 CODE: message` on stderr, exit 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from shared.cli import print_json
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _settings(args: argparse.Namespace):
+    from edge.config import load_settings, resolve_home
+
+    return load_settings(resolve_home(args.home))
+
+
+def _db(settings):
+    from edge.db import open_db
+
+    return open_db(settings.db_path)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from edge.config import resolve_home
+    from edge.home import init_home
+
+    print_json(init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
+                         central_identity=Path(args.central) if args.central else None,
+                         central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name))
+    return 0
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    from edge.home import pair
+
+    settings = _settings(args)
+    pair(settings.keys_dir, Path(args.central))
+    print_json({"paired": True, "keys_dir": str(settings.keys_dir)})
+    return 0
+
+
+def cmd_intake_add(args: argparse.Namespace) -> int:
+    from edge import intake, printing
+    from shared.workdays import parse_received
+
+    settings = _settings(args)
+    db = _db(settings)
+    received = parse_received(args.received) if args.received else datetime.now(TZ)
+    registered = intake.register(
+        db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
+        received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "",
+    )
+    out = registered.to_dict()
+    if not args.no_print:
+        printing.queue_receipt(db, settings, registered.intake_id)
+        out["receipt"] = printing.flush(db, settings)
+    print_json(out)
+    return 0
+
+
+def cmd_cover_sheet(args: argparse.Namespace) -> int:
+    from edge import audit
+    from edge.coversheet import CoverSheetInfo, save_cover_sheet
+    from edge.intake import load_item
+    from shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    db = _db(settings)
+    item = load_item(db, require_id(args.item_id, Kind.ITEM))
+    info = CoverSheetInfo(item_id=item["id"], intake_id=item["intake_id"], case_number=item["case_number"],
+                          item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
+                          catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
+    out = save_cover_sheet(info, Path(args.out))
+    audit.record(db, place=settings.appliance_id, actor="clerk", action="print", target=item["id"], what="cover_sheet")
+    print_json({"item_id": item["id"], "out": str(out)})
+    return 0
+
+
+def cmd_active(args: argparse.Namespace) -> int:
+    from edge import audit
+    from edge.db import state_set, write_tx
+    from edge.intake import load_item
+    from edge.ingest.record import ACTIVE_ITEM
+    from shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    db = _db(settings)
+    item_id = None if args.clear else load_item(db, require_id(args.item_id, Kind.ITEM))["id"]
+    with write_tx(db):
+        state_set(db, ACTIVE_ITEM, item_id)
+        audit.record(db, place=settings.appliance_id, actor="operator", action="active_item", target=item_id or "-")
+    print_json({"active_item": item_id})
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from edge.appliance import Appliance
+
+    outcomes = Appliance(_settings(args)).ingest_once(settle=args.settle)
+    print_json({"files": [o.__dict__ for o in outcomes]})
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from edge.runner import run
+
+    return run(_settings(args))
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from edge.blobstore import BlobStore
+    from edge.keys import load_keys
+    from edge.runner import outbox_once
+    from edge.sync.transport import HttpTransport
+
+    settings = _settings(args)
+    transport = HttpTransport(settings.central_url, settings.appliance_id, settings.court_networks, settings.sync_timeout_seconds)
+    out = outbox_once(_db(settings), BlobStore(settings.blob_dir), transport, load_keys(settings.keys_dir), settings, force_seal=True)
+    print_json(out)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from edge.status import status
+
+    settings = _settings(args)
+    st = status(_db(settings), settings)
+    if args.json:
+        print_json(st)
+        return 0
+    print(f"热文件夹 {st['hot_folder']['path']}：待处理 {st['hot_folder']['waiting']} 个文件")
+    for it in st["items"]:
+        print(f"  {it['case_number']} 第{it['seq']}件 {it['name']}：申报 {it['declared_pages']} 页，已扫 {it['pages']} 页")
+    print(f"未归属页面 {st['unassigned']}，隔离文件 {st['quarantine']['count']}")
+    for b in st["batches"]:
+        print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{b['state']}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    edge = sub.add_parser("edge", help="the scanning-point appliance")
-    edge.add_subparsers(dest="edge_command", required=True)
+    edge = sub.add_parser("edge", help="the scanning-point appliance").add_subparsers(dest="edge_command", required=True)
+
+    def cmd(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = edge.add_parser(name, help=help)
+        p.add_argument("--home", help="appliance home (default: $JUANZONG_HOME)")
+        p.set_defaults(func=func)
+        return p
+
+    p = cmd("init", cmd_init, "create the appliance home: config, keys, database, hot folder")
+    p.add_argument("--profile", required=True, help="scanner profile name (juanzong profiles)")
+    p.add_argument("--printer", default="file-printer", help="printer profile name")
+    p.add_argument("--central", help="central-identity.json written by `central init`")
+    p.add_argument("--central-url", help="central base URL")
+    p.add_argument("--court-network", action="append", help="allowed CIDR for sync (repeatable)")
+    p.add_argument("--name", default="扫描点")
+
+    p = cmd("pair", cmd_pair, "install central's public identity")
+    p.add_argument("central", help="central-identity.json")
+
+    intake = edge.add_parser("intake", help="counter intake (收取)").add_subparsers(dest="intake_command", required=True)
+    p = intake.add_parser("add", help="register a handover and print its receipt")
+    p.add_argument("--home")
+    p.add_argument("--case", required=True, help="案号")
+    p.add_argument("--submitter", required=True, help="提交人")
+    p.add_argument("--item", action="append", required=True, help="名称:页数[:正卷|副卷][:复印件][:黑白]")
+    p.add_argument("--received", help="ISO date-time received (default: now)")
+    p.add_argument("--urgent", action="store_true", help="加急")
+    p.add_argument("--classified", action="store_true", help="涉密: refused")
+    p.add_argument("--clerk", help="经办人")
+    p.add_argument("--no-print", action="store_true", help="do not print the receipt")
+    p.set_defaults(func=cmd_intake_add)
+
+    p = cmd("cover-sheet", cmd_cover_sheet, "render an item's cover sheet (300 dpi)")
+    p.add_argument("item_id")
+    p.add_argument("--out", required=True)
+
+    p = cmd("active", cmd_active, "route pages without a cover sheet to this item")
+    p.add_argument("item_id", nargs="?")
+    p.add_argument("--clear", action="store_true")
+
+    p = cmd("ingest", cmd_ingest, "process what is in the hot folder")
+    p.add_argument("--once", action="store_true", required=True)
+    p.add_argument("--settle", type=float, help="override the profile's settle delay (seconds)")
+
+    cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print")
+    cmd("sync", cmd_sync, "seal what is pending and sync now")
+    p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("demo", help="the whole journey on this machine: central + appliance + simulated scanner")
+    p.add_argument("--keep", help="leave both homes in this directory")
+    p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
+    p.set_defaults(func=lambda a: __import__("edge.demo", fromlist=["main"]).main(a))
+
+    p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    b = p.add_parser("ingest", help="pages per second from hot folder to durable encrypted page")
+    b.add_argument("--pages", type=int, default=200)
+    b.set_defaults(func=lambda a: __import__("edge.bench", fromlist=["main"]).main(a))

@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     FILE_UNSUPPORTED = "FILE_UNSUPPORTED"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     FILE_EMPTY = "FILE_EMPTY"
+    INGEST_FAILED = "INGEST_FAILED"
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
@@ -101,6 +102,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_UNSUPPORTED: "文件 {name} 的格式不受支持（{detail}），已隔离",
     ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
+    ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
     ErrorCode.PRINTER_OFFLINE: "打印机 {printer} 未连接，打印任务已排队，恢复后自动打印",

@@ -1,0 +1,178 @@
+"""The ingest worker: takes every scanner file exactly once, never loses one.
+
+Order of work for one file: claim (rename into the spool) → decode → page
+stages → record (durable blobs, one transaction) → release (remove the spool
+copy). At start-up `recover()` first sweeps temp and orphan blobs, then
+finishes whatever the spool holds, in claim order — a file whose rows were
+committed before a crash is only released, never stored twice.
+
+Bad files never stop the worker: a file-level error quarantines the file
+(encrypted, with its reason); a storage error (disk full, I/O error) leaves it
+in the spool to be retried, because nothing was stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+from edge import audit
+from edge.blobstore import BlobStore
+from edge.config import EdgeSettings
+from edge.db import open_db, state_get, write_tx
+from edge.ingest.pipeline import ingest_pages
+from edge.ingest.context import Claimed, IngestContext
+from edge.ingest.decode import decode
+from edge.ingest.qc import QcRules
+from edge.ingest.record import ACTIVE_ITEM, already_recorded, commit
+from edge.ingest.route import ItemInfo
+from edge.keys import load_keys
+from edge.watch.watcher import FolderWatcher, HotFolder
+from shared.crypto import seal_blob
+from shared.errors import AppError, ErrorCode
+from shared.ids import Kind, new_id
+from shared.profiles import get_scanner
+
+log = logging.getLogger("juanzong.appliance")
+
+# A file-level fault: the file itself is bad, quarantine it. Anything else that
+# is an AppError (storage, keys) means "not stored yet, try again later".
+FILE_FAULTS = {
+    ErrorCode.FILE_UNREADABLE, ErrorCode.FILE_TRUNCATED, ErrorCode.FILE_UNSUPPORTED,
+    ErrorCode.FILE_TOO_LARGE, ErrorCode.FILE_EMPTY,
+}
+
+
+class DbRoutingView:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def item(self, item_id: str) -> ItemInfo | None:
+        row = self.db.execute("SELECT id, colour, declared_pages FROM items WHERE id = ?", [item_id]).fetchone()
+        return ItemInfo(row[0], bool(row[1]), row[2]) if row else None
+
+    def active_item(self) -> str | None:
+        return state_get(self.db, ACTIVE_ITEM)
+
+    def sides_recorded(self, item_id: str) -> int:
+        sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND role IN ('page', 'blank_dropped')"
+        return self.db.execute(sql, [item_id]).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    source_name: str
+    status: str  # "stored" | "quarantined" | "replayed" | "retry"
+    pages: int = 0
+    code: str = ""
+
+
+class Appliance:
+    def __init__(self, settings: EdgeSettings) -> None:
+        self.settings = settings
+        self.profile = get_scanner(settings.scanner_profile)
+        self.db = open_db(settings.db_path)
+        self.store = BlobStore(settings.blob_dir)
+        self.folder = HotFolder(settings.hot_folder, self.profile)
+        self.ctx = IngestContext(
+            appliance_id=settings.appliance_id,
+            profile=self.profile,
+            keys=load_keys(settings.keys_dir),
+            qc_rules=QcRules(min_dpi=self.profile.dpi),
+            max_pixels=self.profile.max_pixels,
+            view=DbRoutingView(self.db),
+        )
+
+    # --- start-up -------------------------------------------------------------------------
+    def recover(self) -> list[FileOutcome]:
+        known = {r[0] for r in self.db.execute("SELECT id FROM blobs").fetchall()}
+        temps, orphans = self.store.sweep(known)
+        if temps or orphans:
+            log.info("recovery: removed %d temp and %d orphan blobs", temps, orphans)
+        return [self.process(c) for c in self.folder.spooled()]
+
+    # --- one file -------------------------------------------------------------------------
+    def take(self, path) -> FileOutcome | None:
+        claimed = self.folder.claim(path)
+        return self.process(claimed) if claimed else None
+
+    def process(self, claimed: Claimed) -> FileOutcome:
+        if already_recorded(self.db, claimed.claim):
+            self.folder.release(claimed)
+            return FileOutcome(claimed.source_name, "replayed")
+        try:
+            pages = commit(self.db, self.store, ingest_pages(decode(claimed, self.ctx), self.ctx), self.ctx)
+        except AppError as err:
+            if err.code not in FILE_FAULTS:
+                log.warning("not stored, will retry: %s code=%s", claimed.source_name, err.code)
+                return FileOutcome(claimed.source_name, "retry", code=str(err.code))
+            return self.quarantine(claimed, err)
+        except Exception as exc:  # a bug must not stop the scanner: keep the file, encrypted
+            log.exception("ingest failed for %s", claimed.source_name)
+            return self.quarantine(claimed, AppError(ErrorCode.INGEST_FAILED, name=claimed.source_name, detail=repr(exc)))
+        self.folder.release(claimed)
+        return FileOutcome(claimed.source_name, "stored", pages=len(pages))
+
+    def quarantine(self, claimed: Claimed, err: AppError) -> FileOutcome:
+        raw = claimed.path.read_bytes()
+        qid = new_id(Kind.QUARANTINE)
+        sealed = seal_blob(raw, appliance_id=self.ctx.appliance_id, blob_id=qid, kind="quarantine",
+                           kek=self.ctx.keys.kek, central_public=self.ctx.keys.central.hpke_public)
+        self.store.put(qid, sealed.data)
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        with write_tx(self.db):
+            self.db.execute(
+                "INSERT INTO blobs(id, kind, sha256, size, wrapped_local, sealed_central, plain_sha256, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [qid, "quarantine", sealed.sha256, sealed.size, sealed.wrapped_local, sealed.sealed_central, sealed.plain_sha256, now],
+            )
+            self.db.execute(
+                "INSERT INTO quarantine(id, claim, source_name, source_sha256, source_size, code, reason, blob_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                [qid, claimed.claim, claimed.source_name, sealed.plain_sha256, len(raw), str(err.code), err.message, qid, now],
+            )
+            audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action="quarantine",
+                         target=claimed.source_name, outcome="refused", code=str(err.code))
+        log.warning("quarantined %s code=%s: %s", claimed.source_name, err.code, err.message)
+        self.folder.release(claimed)
+        return FileOutcome(claimed.source_name, "quarantined", code=str(err.code))
+
+    # --- loops ----------------------------------------------------------------------------
+    def ingest_once(self, settle: float | None = None) -> list[FileOutcome]:
+        """Everything in the hot folder now, once it has settled (`edge ingest --once`)."""
+        outcomes = self.recover()
+        watcher = FolderWatcher(self.folder, self.profile.settle_seconds if settle is None else settle, 0.0)
+        watcher.rescan()
+        deadline = time.monotonic() + max(5.0, 20 * watcher.tracker.settle)
+        while watcher.tracker.pending() and time.monotonic() < deadline:
+            for path in watcher.take_ready(incomplete_grace=watcher.tracker.settle * 10):
+                if (o := self.take(path)) is not None:
+                    outcomes.append(o)
+            time.sleep(min(0.05, watcher.tracker.settle / 4))
+        return outcomes
+
+    def run_watch(self, stop: threading.Event, on_idle=None) -> None:
+        """Watch until `stop` is set; `on_idle` runs whenever no file is ready."""
+        self.recover()
+        watcher = FolderWatcher(self.folder, self.profile.settle_seconds, self.settings.rescan_seconds)
+        watcher.start()
+        last_retry = time.monotonic()
+        try:
+            while not stop.is_set():
+                ready = watcher.take_ready()
+                for path in ready:
+                    self.take(path)
+                if time.monotonic() - last_retry >= self.settings.rescan_seconds:
+                    last_retry = time.monotonic()
+                    for claimed in self.folder.spooled():  # left there by a storage fault
+                        self.process(claimed)
+                if not ready:
+                    if on_idle:
+                        on_idle()
+                    stop.wait(0.05)
+        finally:
+            watcher.stop()
+

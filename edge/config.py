@@ -1,0 +1,177 @@
+"""Appliance settings: `<home>/config.toml`, loaded once into a frozen `EdgeSettings`.
+
+Every setting has a default and a line of help in `SETTINGS`; `edge init`
+writes the file from these, so the file an operator sees documents itself.
+Paths in the file are relative to the home unless absolute. The keys directory
+is deliberately its own setting: on a production appliance it points at a
+TPM-unsealed ramfs, never beside `data/`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.errors import AppError, ErrorCode
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("appliance_id", "", "this appliance's id (written by edge init)"),
+    Setting("name", "扫描点", "a name people recognise, printed on receipts"),
+    Setting("court", "", "court name printed on receipts"),
+    Setting("scanner_profile", "simulated", "firmware_profiles/scanners/<name>.toml"),
+    Setting("printer_profile", "file-printer", "firmware_profiles/printers/<name>.toml"),
+    Setting("hot_folder", "", "override the scanner profile's hot folder (empty = profile's)"),
+    Setting("keys_dir", "keys", "key directory: never beside data/ in production (TPM-unsealed ramfs)"),
+    Setting("data_dir", "data", "database and encrypted blobs"),
+    Setting("central_url", "", "central server base URL, e.g. https://archive.court.internal:8470"),
+    Setting("court_networks", ["127.0.0.0/8", "::1/128"], "address ranges sync may connect to (CIDR)"),
+    Setting("batch_idle_seconds", 10.0, "seal the open batch after this long without a new page"),
+    Setting("batch_max_pages", 500, "seal the open batch when it holds this many pages"),
+    Setting("sync_interval_seconds", 2.0, "how often the sync loop looks for sealed batches"),
+    Setting("sync_timeout_seconds", 30.0, "HTTP timeout per request"),
+    Setting("sync_backoff_max_seconds", 60.0, "longest wait between retries of one batch"),
+    Setting("rescan_seconds", 30.0, "periodic rescan of the hot folder for missed events"),
+    Setting("end_of_day", "18:00", "due time for material received before the cut-off"),
+    Setting("urgent_hours", 2, "加急: hours after receipt"),
+)
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    home: Path
+    appliance_id: str
+    name: str
+    court: str
+    scanner_profile: str
+    printer_profile: str
+    hot_folder: Path
+    keys_dir: Path
+    data_dir: Path
+    central_url: str
+    court_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    batch_idle_seconds: float
+    batch_max_pages: int
+    sync_interval_seconds: float
+    sync_timeout_seconds: float
+    sync_backoff_max_seconds: float
+    rescan_seconds: float
+    end_of_day: str
+    urgent_hours: int
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "edge.db"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def spool_dir(self) -> Path:
+        # inside the hot folder: same filesystem (atomic rename) and the same tmpfs
+        return self.hot_folder / ".juanzong-spool"
+
+    @property
+    def calendar_overrides(self) -> Path:
+        return self.home / "calendar_overrides.toml"
+
+
+def config_path(home: Path) -> Path:
+    return home / "config.toml"
+
+
+def resolve_home(value: str | None) -> Path:
+    home = value or os.environ.get("JUANZONG_HOME")
+    if not home:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail="请用 --home 指定设备目录，或设置 JUANZONG_HOME")
+    return Path(home).expanduser().resolve()
+
+
+def load_settings(home: Path) -> EdgeSettings:
+    path = config_path(home)
+    if not path.exists():
+        raise AppError(ErrorCode.HOME_NOT_INITIALISED, home=str(home), side="edge")
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{path}: {exc}") from exc
+    return _from_mapping(home, raw)
+
+
+def _from_mapping(home: Path, raw: dict[str, Any]) -> EdgeSettings:
+    known = {s.name: s for s in SETTINGS}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"未知的配置项 {', '.join(unknown)}")
+    values = {name: raw.get(name, s.default) for name, s in known.items()}
+    for name, s in known.items():
+        if not isinstance(values[name], type(s.default)) and not (isinstance(s.default, float) and isinstance(values[name], int)):
+            raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 的类型应为 {type(s.default).__name__}")
+    try:
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in values["court_networks"])
+    except ValueError as exc:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"court_networks: {exc}") from exc
+    hot = values["hot_folder"] or _profile_hot_folder(values["scanner_profile"])
+    return EdgeSettings(
+        home=home,
+        appliance_id=values["appliance_id"],
+        name=values["name"],
+        court=values["court"],
+        scanner_profile=values["scanner_profile"],
+        printer_profile=values["printer_profile"],
+        hot_folder=_under(home, hot),
+        keys_dir=_under(home, values["keys_dir"]),
+        data_dir=_under(home, values["data_dir"]),
+        central_url=values["central_url"].rstrip("/"),
+        court_networks=networks,
+        batch_idle_seconds=float(values["batch_idle_seconds"]),
+        batch_max_pages=values["batch_max_pages"],
+        sync_interval_seconds=float(values["sync_interval_seconds"]),
+        sync_timeout_seconds=float(values["sync_timeout_seconds"]),
+        sync_backoff_max_seconds=float(values["sync_backoff_max_seconds"]),
+        rescan_seconds=float(values["rescan_seconds"]),
+        end_of_day=values["end_of_day"],
+        urgent_hours=values["urgent_hours"],
+    )
+
+
+def _profile_hot_folder(profile_name: str) -> str:
+    from shared.profiles import get_scanner
+
+    return get_scanner(profile_name).hot_folder
+
+
+def _under(home: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else home / p
+
+
+def render_config(values: dict[str, Any]) -> str:
+    """The config file `edge init` writes: every setting with its help."""
+    lines = ["# 卷宗 appliance settings. Paths are relative to this folder unless absolute.", ""]
+    for s in SETTINGS:
+        lines.append(f"# {s.help}")
+        lines.append(f"{s.name} = {_toml_value(values.get(s.name, s.default))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,126 @@
+"""The appliance database: SQLite through sqlite-utils, WAL, synchronous=FULL.
+
+The schema lives in `MIGRATIONS` (sqlite-utils `Migrations("edge")`), applied at
+every open. Writes go through `write_tx()`, a `BEGIN IMMEDIATE` transaction:
+the kiosk, the ingest worker and the sync loop can be separate processes, and an
+immediate transaction waits for the write lock (busy_timeout) instead of failing
+half-way when two of them write at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("edge")
+
+
+@MIGRATIONS()
+def m001_initial(db: Database) -> None:
+    for statement in _split(
+        """
+        CREATE TABLE intakes (
+            id TEXT PRIMARY KEY, case_number TEXT NOT NULL, case_json TEXT NOT NULL,
+            submitter TEXT NOT NULL, received_at TEXT NOT NULL, deadline TEXT NOT NULL,
+            urgent INTEGER NOT NULL DEFAULT 0, clerk TEXT NOT NULL DEFAULT '',
+            batch_id TEXT, created_at TEXT NOT NULL
+        );
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY, intake_id TEXT NOT NULL REFERENCES intakes(id), seq INTEGER NOT NULL,
+            name TEXT NOT NULL, declared_pages INTEGER NOT NULL, volume TEXT NOT NULL,
+            catalog_dir TEXT NOT NULL, original INTEGER NOT NULL DEFAULT 1, colour INTEGER NOT NULL DEFAULT 1,
+            closed_at TEXT, batch_id TEXT, UNIQUE (intake_id, seq)
+        );
+        CREATE TABLE blobs (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+            wrapped_local BLOB, sealed_central BLOB NOT NULL, plain_sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL, purged_at TEXT
+        );
+        -- One row per stored page image. `claim` is the spool file name it came from:
+        -- unique, so a replay after a crash can never store the same scan twice.
+        CREATE TABLE pages (
+            id TEXT PRIMARY KEY, claim TEXT NOT NULL UNIQUE, item_id TEXT REFERENCES items(id),
+            page_no INTEGER, side TEXT NOT NULL, role TEXT NOT NULL,
+            source_name TEXT NOT NULL, source_sha256 TEXT NOT NULL, source_size INTEGER NOT NULL,
+            blob_id TEXT NOT NULL REFERENCES blobs(id), width INTEGER NOT NULL, height INTEGER NOT NULL,
+            dpi INTEGER, mode TEXT NOT NULL, findings TEXT NOT NULL DEFAULT '[]', phash TEXT,
+            batch_id TEXT, scanned_at TEXT NOT NULL, replaced_by TEXT,
+            UNIQUE (item_id, page_no)
+        );
+        CREATE INDEX pages_batch ON pages(batch_id);
+        CREATE TABLE quarantine (
+            id TEXT PRIMARY KEY, claim TEXT NOT NULL UNIQUE, source_name TEXT NOT NULL,
+            source_sha256 TEXT NOT NULL, source_size INTEGER NOT NULL, code TEXT NOT NULL,
+            reason TEXT NOT NULL, blob_id TEXT REFERENCES blobs(id), created_at TEXT NOT NULL
+        );
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, state TEXT NOT NULL,
+            manifest TEXT, signature TEXT, manifest_sha256 TEXT, receipt TEXT,
+            created_at TEXT NOT NULL, sealed_at TEXT, acked_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_try_at TEXT
+        );
+        CREATE TABLE print_jobs (
+            id TEXT PRIMARY KEY, intake_id TEXT NOT NULL, printer TEXT NOT NULL, state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at TEXT NOT NULL, printed_at TEXT
+        );
+        CREATE TABLE settings_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+            target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, place TEXT NOT NULL,
+            prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        """
+    ):
+        db.execute(statement)
+
+
+def _split(script: str) -> list[str]:
+    # executescript() would COMMIT the migration's transaction; statements end at ";\n"
+    return [s.strip() for s in script.split(";\n") if s.strip()]
+
+
+def open_db(path: Path) -> Database:
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    db = Database(conn, execute_plugins=False)
+    MIGRATIONS.apply(db)
+    return db
+
+
+@contextlib.contextmanager
+def write_tx(db: Database) -> Iterator[Database]:
+    """One immediate write transaction; commits on success, rolls back on any error."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def state_get(db: Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM settings_state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def state_set(db: Database, key: str, value: str | None) -> None:
+    if value is None:
+        db.execute("DELETE FROM settings_state WHERE key = ?", [key])
+    else:
+        db.execute("INSERT INTO settings_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def integrity_ok(db: Database) -> bool:
+    return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,75 @@
+"""The values that travel through ingest, and what every stage may read.
+
+`Claimed` is a scanner file moved into the spool; `decode` turns it into one
+`Page` per image it holds; each page stage returns `dataclasses.replace(page,
+…)` with its part filled in. Nothing here touches the database: routing and
+page numbers are decided in `record`, inside the write transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+if TYPE_CHECKING:
+    from edge.ingest.barcode import BarcodeScan
+    from edge.ingest.qc import QcResult, QcRules
+    from edge.ingest.route import RoutingView
+    from edge.keys import ApplianceKeys
+    from shared.crypto import SealedBlob
+    from shared.profiles import ScannerProfile
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A scanner file, moved atomically from the hot folder into the spool."""
+
+    claim: str  # spool file name: ordered, unique
+    path: Path
+    source_name: str  # the name the scanner gave it
+
+
+@dataclass(frozen=True)
+class Page:
+    claimed: Claimed
+    index: int  # position inside a multi-page source (0 for a single image)
+    data: bytes  # the page image as stored (the scanner's bytes for single-image files)
+    source_sha256: str
+    source_size: int
+    fmt: str  # "jpeg" | "tiff" | "png"
+    width: int
+    height: int
+    dpi: int | None
+    mode: str  # PIL mode of the source image
+    half: Image.Image  # grey, half size: what barcode and QC analyse
+    page_id: str
+    role: str = ""  # "page" | "cover" | "cover_unknown" | "blank_dropped", set by route and qc
+    item_id: str | None = None
+    side: str = "recto"  # "recto" | "verso": stamps go bottom-right / bottom-left
+    codes: "BarcodeScan | None" = None
+    qc: "QcResult | None" = None
+    sealed: "SealedBlob | None" = None
+
+    @property
+    def claim_key(self) -> str:
+        return f"{self.claimed.claim}#{self.index}"
+
+    @property
+    def cover_item(self) -> str | None:
+        return self.codes.cover_item if self.codes else None
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    appliance_id: str
+    profile: "ScannerProfile"
+    keys: "ApplianceKeys"
+    qc_rules: "QcRules"
+    max_pixels: int
+    view: "RoutingView"
+
+    def log_fields(self, page: Page) -> dict[str, Any]:
+        return {"claim": page.claim_key, "page_id": page.page_id}

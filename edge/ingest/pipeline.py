@@ -1,0 +1,28 @@
+"""The per-page stages, listed once, in order (see edge.ingest for the whole flow)."""
+
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from edge.ingest import barcode, encrypt, qc, route
+from edge.ingest.context import IngestContext, Page
+
+log = logging.getLogger("juanzong.ingest")
+
+PAGE_STAGES = (barcode.run, route.run, qc.run, encrypt.run)
+
+
+def ingest_pages(pages: tuple[Page, ...], ctx: IngestContext) -> tuple[Page, ...]:
+    ctx = replace(ctx, view=route.FileRouting(ctx.view))
+    return tuple(_through_stages(page, ctx) for page in pages)
+
+
+def _through_stages(page: Page, ctx: IngestContext) -> Page:
+    for stage in PAGE_STAGES:
+        started = time.perf_counter()
+        page = stage(page, ctx)
+        log.debug("stage %s %s %.1f ms", stage.__module__.rsplit(".", 1)[-1], page.page_id, (time.perf_counter() - started) * 1000)
+    return page

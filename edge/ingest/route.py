@@ -1,0 +1,81 @@
+"""Stage 3, route: which item a page belongs to, and what role it plays.
+
+A page carrying one of our cover-sheet codes is a separator (role "cover") and
+makes its item the active one; any other page goes to the active item, or to
+the unassigned queue when there is none. Foreign barcodes never route: only
+`BarcodeScan.cover_item` (prefix, version, kind and check all ours) counts.
+The active item is read here and written by `record` inside the page's
+transaction; one ingest worker processes files in scanner order, so the value
+read is the value the previous file committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from edge.ingest.context import IngestContext, Page
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    item_id: str
+    colour: bool
+    declared_pages: int
+
+
+class RoutingView(Protocol):
+    def item(self, item_id: str) -> ItemInfo | None: ...
+    def active_item(self) -> str | None: ...
+    def sides_recorded(self, item_id: str) -> int: ...
+
+
+class FileRouting:
+    """The database's view plus the earlier pages of the same file: a multi-page
+    TIFF may hold a cover sheet followed by its item's pages."""
+
+    _UNSET = object()
+
+    def __init__(self, base: RoutingView) -> None:
+        self.base = base
+        self._active: object = self._UNSET
+        self._sides: dict[str, int] = {}
+
+    def item(self, item_id: str) -> ItemInfo | None:
+        return self.base.item(item_id)
+
+    def active_item(self) -> str | None:
+        return self.base.active_item() if self._active is self._UNSET else self._active  # type: ignore[return-value]
+
+    def sides_recorded(self, item_id: str) -> int:
+        return self.base.sides_recorded(item_id) + self._sides.get(item_id, 0)
+
+    def note(self, page: Page) -> None:
+        if page.role == "cover":
+            self._active = page.item_id
+        elif page.item_id:
+            self._sides[page.item_id] = self._sides.get(page.item_id, 0) + 1
+
+
+def run(page: Page, ctx: IngestContext) -> Page:
+    view = ctx.view
+    routed = _decide(page, ctx, view)
+    if isinstance(view, FileRouting):
+        view.note(routed)
+    return routed
+
+
+def _decide(page: Page, ctx: IngestContext, view: RoutingView) -> Page:
+    cover = page.cover_item
+    if cover is not None:
+        known = view.item(cover)
+        return replace(page, role="cover" if known else "cover_unknown", item_id=cover if known else None)
+    item_id = view.active_item()
+    return replace(page, role="page", item_id=item_id, side=_side(ctx, view, item_id))
+
+
+def _side(ctx: IngestContext, view: RoutingView, item_id: str | None) -> str:
+    """Duplex scanners deliver recto, verso, recto, …; the cover sheet starts each item anew."""
+    if ctx.profile.duplex_order != "alternating" or item_id is None:
+        return "recto"
+    return "recto" if view.sides_recorded(item_id) % 2 == 0 else "verso"

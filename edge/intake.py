@@ -1,0 +1,148 @@
+"""Intake (收取): a handover of paper at the counter becomes rows, a deadline and a receipt.
+
+The case number is parsed and normalised first (a wrong one is refused with
+what was expected), classified (涉密) material is refused before anything is
+stored, each item is catalogued (the clerk's wording mapped to the SPC
+directory entry), and the deadline is computed from the receipt time. All of
+it is one transaction with its audit record; the receipt is printed only after
+that commit (nothing is acknowledged to a person before it is durable), and a
+printer that is off leaves the job queued.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from edge import audit
+from edge.config import EdgeSettings
+from edge.db import write_tx
+from shared.caseno import CaseNumber, parse_case_number
+from shared.catalog import catalog_for
+from shared.errors import AppError, ErrorCode
+from shared.ids import Kind, new_id
+from shared.workdays import DeadlineRules, WorkCalendar, compute_deadline
+
+_VOLUMES = {"正卷": "main", "副卷": "internal", "main": "main", "internal": "internal"}
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    name: str
+    pages: int
+    volume: str = "main"
+    original: bool = True
+    colour: bool = True
+
+
+@dataclass(frozen=True)
+class RegisteredItem:
+    item_id: str
+    seq: int
+    name: str
+    declared_pages: int
+    volume: str
+    catalog_dir: str
+
+
+@dataclass(frozen=True)
+class Intake:
+    intake_id: str
+    case: CaseNumber
+    submitter: str
+    received_at: datetime
+    deadline: datetime
+    urgent: bool
+    items: tuple[RegisteredItem, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "intake_id": self.intake_id, "case_number": self.case.canonical, "submitter": self.submitter,
+            "received_at": self.received_at.isoformat(), "deadline": self.deadline.isoformat(), "urgent": self.urgent,
+            "items": [{"item_id": i.item_id, "seq": i.seq, "name": i.name, "declared_pages": i.declared_pages,
+                       "volume": i.volume, "catalog_dir": i.catalog_dir} for i in self.items],
+            "warnings": list(self.case.warnings),
+        }
+
+
+def parse_item(text: str) -> ItemSpec:
+    """`名称:页数[:正卷|副卷][:复印件][:黑白]`; full-width colons accepted."""
+    parts = [p.strip() for p in re.split(r"[:：]", text)]
+    if len(parts) < 2 or not parts[0] or not parts[1].isdigit() or int(parts[1]) < 1:
+        raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text=text)
+    flags = set(parts[2:])
+    unknown = flags - set(_VOLUMES) - {"原件", "复印件", "彩色", "黑白"}
+    if unknown:
+        raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text=text)
+    volume = next((_VOLUMES[f] for f in flags if f in _VOLUMES), "main")
+    return ItemSpec(parts[0], int(parts[1]), volume, "复印件" not in flags, "黑白" not in flags)
+
+
+def deadline_rules(settings: EdgeSettings) -> DeadlineRules:
+    hh, mm = (int(x) for x in settings.end_of_day.split(":"))
+    return DeadlineRules(end_of_day=time(hh, mm), urgent_hours=settings.urgent_hours)
+
+
+def calendar(settings: EdgeSettings) -> WorkCalendar:
+    path: Path = settings.calendar_overrides
+    return WorkCalendar([path] if path.exists() else [])
+
+
+def register(
+    db: Database, settings: EdgeSettings, *, case_text: str, submitter: str, items: list[ItemSpec],
+    received_at: datetime, urgent: bool = False, classified: bool = False, clerk: str = "",
+) -> Intake:
+    if classified:
+        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=case_text, outcome="refused", reason="classified")
+        raise AppError(ErrorCode.CASE_CLASSIFIED_REFUSED)
+    if not items:
+        raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text="")
+    case = parse_case_number(case_text)
+    catalog = catalog_for(case.type_code, court=case.court)
+    deadline = compute_deadline(received_at, urgent=urgent, rules=deadline_rules(settings), calendar=calendar(settings))
+    registered = tuple(
+        RegisteredItem(new_id(Kind.ITEM), n, spec.name, spec.pages, spec.volume, _catalog_dir(catalog, spec))
+        for n, spec in enumerate(items, start=1)
+    )
+    intake = Intake(new_id(Kind.INTAKE), case, submitter, received_at, deadline, urgent, registered)
+    _insert(db, settings, intake, items, clerk)
+    return intake
+
+
+def _catalog_dir(catalog, spec: ItemSpec) -> str:
+    entry = catalog.suggest(spec.name)
+    if spec.volume == "internal" and entry.volume != "internal":
+        entry = catalog.internal[-1] if catalog.internal else entry
+    return entry.name
+
+
+def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str) -> None:
+    now = datetime.now(intake.received_at.tzinfo).isoformat(timespec="seconds")
+    with write_tx(db):
+        db.execute(
+            "INSERT INTO intakes(id, case_number, case_json, submitter, received_at, deadline, urgent, clerk, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            [intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False), intake.submitter,
+             intake.received_at.isoformat(), intake.deadline.isoformat(), int(intake.urgent), clerk, now],
+        )
+        for item, spec in zip(intake.items, specs):
+            db.execute(
+                "INSERT INTO items(id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour) VALUES (?,?,?,?,?,?,?,?,?)",
+                [item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages, item.volume, item.catalog_dir, int(spec.original), int(spec.colour)],
+            )
+        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=intake.intake_id,
+                     case_number=intake.case.canonical, items=len(intake.items))
+
+
+def load_item(db: Database, item_id: str) -> dict:
+    cur = db.execute(
+        "SELECT i.*, t.case_number, t.submitter, (SELECT COUNT(*) FROM items x WHERE x.intake_id = i.intake_id) AS item_count "
+        "FROM items i JOIN intakes t ON t.id = i.intake_id WHERE i.id = ?", [item_id])
+    row = cur.fetchone()
+    if row is None:
+        raise AppError(ErrorCode.ITEM_NOT_FOUND, item_id=item_id)
+    return dict(zip([c[0] for c in cur.description], row))

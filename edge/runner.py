@@ -1,0 +1,60 @@
+"""`edge run`: the appliance's long-running loops.
+
+Two threads, each with its own database connection: the ingest worker
+(watch → claim → store, edge.appliance) and the outbox loop (seal due batches,
+sync them, flush queued receipts). They share nothing but the database and the
+blob directory, whose writes are transactional and atomic.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from edge import batches, printing
+from edge.appliance import Appliance
+from edge.blobstore import BlobStore
+from edge.config import EdgeSettings
+from edge.db import open_db
+from edge.keys import load_keys
+from edge.sync.client import sync_due
+from edge.sync.transport import HttpTransport
+from shared.errors import AppError
+
+log = logging.getLogger("juanzong.run")
+
+
+def outbox_once(db, store, transport, keys, settings: EdgeSettings, force_seal: bool = False) -> dict:
+    sealed = None
+    if force_seal or batches.due(db, settings.batch_idle_seconds, settings.batch_max_pages):
+        sealed = batches.seal(db, settings.appliance_id, keys)
+    results = sync_due(db, store, transport, keys, settings.appliance_id, settings.sync_backoff_max_seconds) if transport else []
+    return {"sealed": sealed, "synced": [r.__dict__ for r in results]}
+
+
+def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
+    db, store, keys = open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
+    transport = HttpTransport(settings.central_url, settings.appliance_id, settings.court_networks, settings.sync_timeout_seconds) if settings.central_url else None
+    while not stop.is_set():
+        try:
+            outbox_once(db, store, transport, keys, settings)
+            printing.flush(db, settings)
+        except AppError as err:
+            log.warning("outbox: %s %s", err.code, err.message)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("outbox round failed")
+        stop.wait(settings.sync_interval_seconds)
+
+
+def run(settings: EdgeSettings) -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    appliance = Appliance(settings)
+    outbox = threading.Thread(target=outbox_loop, args=(settings, stop), name="outbox", daemon=True)
+    outbox.start()
+    log.info("appliance %s watching %s", settings.appliance_id, settings.hot_folder)
+    appliance.run_watch(stop)
+    outbox.join(timeout=10)
+    return 0

@@ -1,0 +1,114 @@
+"""The outbox: sealed batches go to central until a signed receipt comes back.
+
+For one batch: every blob the manifest names is uploaded unless central
+already has it (content-addressed, so a retry re-sends nothing twice), then
+the manifest. The batch is marked acknowledged only when central's receipt
+verifies against central's signing key and names this batch and this exact
+manifest hash. Failures back off exponentially per batch; a rejection that a
+retry cannot fix (bad signature, conflicting content) parks the batch as
+`rejected` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlite_utils import Database
+
+from edge import audit
+from edge.blobstore import BlobStore
+from edge.db import write_tx
+from edge.keys import ApplianceKeys
+from edge.sync.transport import Rejected, Transport
+from shared.crypto import sha256_hex
+from shared.errors import AppError, ErrorCode
+from shared.manifest import Signed, open_document
+
+log = logging.getLogger("juanzong.sync")
+FINAL_REJECTIONS = {"MANIFEST_SIGNATURE_INVALID", "MANIFEST_SCHEMA_INVALID", "MANIFEST_CONFLICT", "APPLIANCE_UNKNOWN"}
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    batch_id: str
+    state: str  # acknowledged | retry | rejected
+    uploaded: int = 0
+    error: str = ""
+
+
+def due_batches(db: Database, now: datetime) -> list[dict]:
+    cur = db.execute(
+        "SELECT id, seq, manifest, signature, manifest_sha256, attempts FROM batches "
+        "WHERE state = 'sealed' AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq",
+        [now.isoformat()],
+    )
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def sync_due(db: Database, store: BlobStore, transport: Transport, keys: ApplianceKeys, appliance_id: str, backoff_max: float) -> list[SyncResult]:
+    results = []
+    for batch in due_batches(db, datetime.now(timezone.utc)):
+        result = sync_one(db, store, transport, keys, appliance_id, batch, backoff_max)
+        results.append(result)
+        if result.state == "retry":
+            break  # central is unreachable or busy: the later batches wait their turn
+    return results
+
+
+def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max: float) -> SyncResult:
+    signed = Signed(batch["manifest"].encode("utf-8"), batch["signature"])
+    try:
+        uploaded = _upload_blobs(store, transport, json.loads(batch["manifest"]))
+        receipt = _check_receipt(transport.post_manifest(signed), keys, batch)
+    except Rejected as err:
+        state = "rejected" if err.central_code in FINAL_REJECTIONS else "retry"
+        return _failed(db, appliance_id, batch, err, state, backoff_max)
+    except AppError as err:
+        return _failed(db, appliance_id, batch, err, "retry", backoff_max)
+    with write_tx(db):
+        db.execute("UPDATE batches SET state = 'acknowledged', receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
+                   [json.dumps(receipt.to_wire(), ensure_ascii=False), datetime.now(timezone.utc).isoformat(), batch["id"]])
+        audit.record(db, place=appliance_id, actor="system", action="sync", target=batch["id"], uploaded=uploaded)
+    log.info("batch %s acknowledged by central (%d blobs uploaded)", batch["id"], uploaded)
+    return SyncResult(batch["id"], "acknowledged", uploaded)
+
+
+def _upload_blobs(store: BlobStore, transport: Transport, manifest: dict) -> int:
+    uploaded = 0
+    for page in manifest["pages"]:
+        sha = page["blob"]["sha256"]
+        if transport.has_blob(sha):
+            continue
+        data = store.get(page["page_id"])
+        if sha256_hex(data) != sha:  # local corruption: never send it
+            raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=page["page_id"])
+        transport.put_blob(sha, data)
+        uploaded += 1
+    return uploaded
+
+
+def _check_receipt(receipt: Signed, keys: ApplianceKeys, batch: dict) -> Signed:
+    try:
+        doc = open_document(receipt, keys.central.signing_public)
+    except AppError as exc:
+        raise AppError(ErrorCode.SYNC_RECEIPT_INVALID, batch_id=batch["id"]) from exc
+    if doc.get("kind") != "receipt" or doc.get("batch_id") != batch["id"] or doc.get("manifest_sha256") != batch["manifest_sha256"]:
+        raise AppError(ErrorCode.SYNC_RECEIPT_INVALID, batch_id=batch["id"])
+    return receipt
+
+
+def _failed(db, appliance_id: str, batch: dict, err: AppError, state: str, backoff_max: float) -> SyncResult:
+    attempts = batch["attempts"] + 1
+    delay = min(backoff_max, 0.5 * 2 ** min(attempts, 16)) * random.uniform(0.8, 1.2)
+    next_try = datetime.now(timezone.utc) + timedelta(seconds=delay)
+    with write_tx(db):
+        db.execute("UPDATE batches SET state = ?, attempts = ?, last_error = ?, next_try_at = ? WHERE id = ?",
+                   ["rejected" if state == "rejected" else "sealed", attempts, f"{err.code}: {err.message}", next_try.isoformat(), batch["id"]])
+        audit.record(db, place=appliance_id, actor="system", action="sync", target=batch["id"], outcome="failed", code=str(err.code))
+    log.warning("batch %s not synced (%s), %s", batch["id"], err.code, "parked as rejected" if state == "rejected" else f"retry in {delay:.1f}s")
+    return SyncResult(batch["id"], state, error=str(err.code))

@@ -1,0 +1,43 @@
+"""Append-only, hash-chained audit records (who / what / when / where / outcome).
+
+Each record's hash covers its canonical JSON and the previous record's hash,
+so deleting, editing or reordering any record breaks every later link. The
+appliance's current chain head travels in each batch manifest; central keeps
+every head it saw and can check that a later chain extends the earlier one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+from shared.crypto import sha256_hex
+from shared.manifest import canonical_json
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    at: str
+    actor: str
+    action: str  # login, intake, print, scan, quarantine, qc_override, export, sync, purge, key_use …
+    target: str
+    outcome: str  # ok | refused | failed
+    detail: dict[str, Any]
+    where: str  # appliance or server id
+    prev_hash: str
+
+    def digest(self) -> str:
+        return sha256_hex(self.prev_hash.encode("ascii") + canonical_json(asdict(self)))
+
+
+def first_break(records: Iterable[AuditRecord]) -> int | None:
+    """Seq of the first record that does not chain onto its predecessor, or None."""
+    prev, expected_seq = GENESIS, None
+    for rec in records:
+        if rec.prev_hash != prev or (expected_seq is not None and rec.seq != expected_seq):
+            return rec.seq
+        prev, expected_seq = rec.digest(), rec.seq + 1
+    return None
