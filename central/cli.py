@@ -1,10 +1,154 @@
-"""`juanzong central …`: the court server's commands."""
+"""`juanzong central …`: the court server's commands.
+
+init, enroll, serve, report, verify, export-page. Every command takes
+`--home DIR` (or `JUANZONG_CENTRAL_HOME`). Heavy libraries (Litestar,
+SQLAlchemy, uvicorn) are imported inside the command functions so that the
+other `juanzong` sub-commands start instantly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from central.config import CentralSettings
+
+
+def _settings(args: argparse.Namespace) -> CentralSettings:
+    from central.config import load_settings, resolve_home
+
+    return load_settings(resolve_home(args.home))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from central.config import resolve_home
+    from central.home import init_home
+    from shared.cli import print_json
+
+    print_json(init_home(resolve_home(args.home), args.host, args.port))
+    return 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from central.appliances import enroll, read_identity
+    from central.home import open_central
+    from shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        print_json(enroll(central.repo, read_identity(Path(args.identity))).to_dict())
+    finally:
+        central.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+
+    import uvicorn
+
+    from central.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to
+    # the handler it found; a no-op handler makes that graceful stop exit 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    # log_config=None: uvicorn's records go through the root logger `juanzong` set up (stderr)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from central.home import open_central
+    from central.reconcile.report import build_report, render_text
+    from shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        report = build_report(central.repo)
+    finally:
+        central.close()
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(render_text(report))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from central.home import open_central
+    from central.reconcile.verify import render_text, verify_store
+    from shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        result = verify_store(central)
+    finally:
+        central.close()
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(render_text(result))
+    return 0 if result.ok else 1
+
+
+def cmd_export_page(args: argparse.Namespace) -> int:
+    from central.durable import write_durable
+    from central.home import open_central
+    from central.pages import open_page
+    from shared.ids import normalise_id
+
+    central = open_central(_settings(args))
+    try:
+        plain = open_page(central, normalise_id(args.page_id))
+    finally:
+        central.close()
+    write_durable(Path(args.out).resolve(), plain, mode=0o600)  # plaintext: owner-only
+    print(f"已导出页面 {args.page_id} 到 {args.out}（{len(plain)} 字节）", file=sys.stderr)
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="the central archive server")
-    central.add_subparsers(dest="central_command", required=True)
+    commands = central.add_subparsers(dest="central_command", required=True)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, help=help_text)
+        p.add_argument("--home", help="central home directory (default: $JUANZONG_CENTRAL_HOME)")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("init", cmd_init, "create config, keys, database and blob store")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8470)
+
+    p = command("enroll", cmd_enroll, "register an appliance from its identity file")
+    p.add_argument("identity", metavar="IDENTITY_JSON")
+
+    p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
+    p.add_argument("--host", default=None, help="override the configured host")
+    p.add_argument("--port", type=int, default=None, help="override the configured port")
+
+    p = command("report", cmd_report, "reconciliation: declared vs received pages, sequence gaps")
+    p.add_argument("--json", action="store_true")
+
+    p = command("verify", cmd_verify, "integrity check: re-hash blobs, decrypt every page")
+    p.add_argument("--json", action="store_true")
+
+    p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
+    p.add_argument("page_id", metavar="PAGE_ID")
+    p.add_argument("--out", required=True)

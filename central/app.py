@@ -1,0 +1,74 @@
+"""`create_app(settings)`: the Litestar application of the central server.
+
+Wiring only: the routers (each with its own body-size limit), the objects
+handlers receive by injection, the single error mapping and OpenAPI. Every
+failure leaves as `AppError.to_dict()` — the framework's own HTTP errors
+(unknown route, bad JSON, body too large) are folded into the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request, Response, Router, get
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+from central.config import CentralSettings
+from central.home import Central, open_central
+from central.receive.controllers import BlobController, ManifestController
+from central.receive.services import ReceiveService
+from central.reconcile.controllers import ReportController
+from shared.errors import AppError, ErrorCode
+
+log = logging.getLogger("juanzong.central.api")
+SMALL_BODY = 64 * 1024  # health, report: nothing to upload
+
+
+@get("/api/health", sync_to_thread=False, tags=["system"])
+def health(central: NamedDependency[Central]) -> dict[str, str]:
+    """Liveness and which central this is."""
+    return {"status": "ok", "central_id": central.central_id}
+
+
+def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """The one mapping from failures to HTTP (litestar-fullstack `exception_to_http_response`)."""
+    if isinstance(exc, AppError):
+        err, status = exc, exc.http_status
+    elif isinstance(exc, HTTPException) and exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        err, status = _too_large(request), exc.status_code
+    else:
+        status = getattr(exc, "status_code", 500)
+        err = AppError(ErrorCode.REQUEST_INVALID, detail=getattr(exc, "detail", "") or type(exc).__name__)
+    log.info("%s %s -> %d %s %s", request.method, request.url.path, status, err.code, err.params)
+    return Response(err.to_dict(), status_code=status)
+
+
+def _too_large(request: Request[Any, Any, Any]) -> AppError:
+    limit = request.route_handler.resolve_request_max_body_size()
+    code = ErrorCode.BLOB_TOO_LARGE if request.url.path.startswith("/api/blobs") else ErrorCode.REQUEST_TOO_LARGE
+    return AppError(code, limit=limit)
+
+
+def create_app(settings: CentralSettings) -> Litestar:
+    central = open_central(settings)
+    receiver = ReceiveService(central)
+    return Litestar(
+        route_handlers=[
+            health,
+            Router("/", route_handlers=[BlobController], request_max_body_size=settings.max_blob_bytes),
+            Router("/", route_handlers=[ManifestController], request_max_body_size=settings.max_manifest_bytes),
+            ReportController,
+        ],
+        dependencies={
+            "central": Provide(lambda: central, use_cache=True, sync_to_thread=False),
+            "receiver": Provide(lambda: receiver, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers={AppError: error_response, HTTPException: error_response},
+        openapi_config=OpenAPIConfig(title="卷宗 central", version="1", path="/schema"),
+        request_max_body_size=SMALL_BODY,
+        on_shutdown=[central.close],
+    )

@@ -1,0 +1,134 @@
+"""Central settings: `<home>/config.toml`, loaded once into a frozen `CentralSettings`.
+
+Every setting has a default and a line of help in `SETTINGS`; `central init`
+writes the file from these, so the file the archive office sees documents
+itself. Paths are relative to the home unless absolute. The database is a URL
+(SQLAlchemy), so moving from the embedded SQLite file to PostgreSQL is a
+configuration change, not a code change.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.errors import AppError, ErrorCode
+
+HOME_ENV = "JUANZONG_CENTRAL_HOME"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "address `central serve` listens on"),
+    Setting("port", 8470, "TCP port `central serve` listens on"),
+    Setting("public_url", "", "URL appliances use to reach this server (empty = http://host:port)"),
+    Setting("keys_dir", "keys", "signing and HPKE keys (0700); keep off shared storage"),
+    Setting("data_dir", "data", "database file and blob store"),
+    Setting("database_url", "", "SQLAlchemy URL (empty = SQLite file data/central.db; postgresql+psycopg://… to scale)"),
+    Setting("blob_backend", "local", "blob store: local (files under data/blobs)"),
+    Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
+    Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
+)
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    home: Path
+    host: str
+    port: int
+    public_url: str
+    keys_dir: Path
+    data_dir: Path
+    database_url: str
+    blob_backend: str
+    max_blob_bytes: int
+    max_manifest_bytes: int
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def identity_path(self) -> Path:
+        return self.home / "central-identity.json"
+
+
+def config_path(home: Path) -> Path:
+    return home / "config.toml"
+
+
+def resolve_home(value: str | None) -> Path:
+    home = value or os.environ.get(HOME_ENV)
+    if not home:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"请用 --home 指定中心目录，或设置 {HOME_ENV}")
+    return Path(home).expanduser().resolve()
+
+
+def load_settings(home: Path) -> CentralSettings:
+    path = config_path(home)
+    if not path.exists():
+        raise AppError(ErrorCode.HOME_NOT_INITIALISED, home=str(home), side="central")
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{path}: {exc}") from exc
+    return _from_mapping(home, raw)
+
+
+def _from_mapping(home: Path, raw: dict[str, Any]) -> CentralSettings:
+    known = {s.name: s for s in SETTINGS}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"未知的配置项 {', '.join(unknown)}")
+    values = {name: raw.get(name, s.default) for name, s in known.items()}
+    for name, s in known.items():
+        # bool is an int subclass: a `port = true` typo must not pass as 1
+        if type(values[name]) is not type(s.default):
+            raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 的类型应为 {type(s.default).__name__}")
+    if values["blob_backend"] != "local":
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"不支持的 blob_backend {values['blob_backend']}")
+    data_dir = _under(home, values["data_dir"])
+    return CentralSettings(
+        home=home,
+        host=values["host"],
+        port=values["port"],
+        public_url=(values["public_url"] or f"http://{values['host']}:{values['port']}").rstrip("/"),
+        keys_dir=_under(home, values["keys_dir"]),
+        data_dir=data_dir,
+        database_url=values["database_url"] or f"sqlite:///{data_dir / 'central.db'}",
+        blob_backend=values["blob_backend"],
+        max_blob_bytes=values["max_blob_bytes"],
+        max_manifest_bytes=values["max_manifest_bytes"],
+    )
+
+
+def _under(home: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else home / p
+
+
+def render_config(values: dict[str, Any]) -> str:
+    """The config file `central init` writes: every setting with its help."""
+    lines = ["# 卷宗 central server settings. Paths are relative to this folder unless absolute.", ""]
+    for s in SETTINGS:
+        lines.append(f"# {s.help}")
+        lines.append(f"{s.name} = {_toml_value(values.get(s.name, s.default))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'

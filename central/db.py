@@ -1,0 +1,135 @@
+"""Central's schema (SQLAlchemy Core) and the engine for a database URL.
+
+SQLite is the embedded default: WAL, `synchronous=FULL` (a commit is on disk
+before a receipt is signed), and `BEGIN IMMEDIATE` so two writers queue on the
+lock instead of failing on a read-to-write upgrade. Any other URL (PostgreSQL
+for a province) gets the same tables and no SQLite pragmas.
+
+Every intake, item and page row keeps the manifest's own record (`record`,
+canonical JSON) beside the columns the report needs, and every batch keeps its
+signed manifest bytes: a later batch may update a row, but no version is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+
+metadata = MetaData()
+
+appliances = Table(
+    "appliances",
+    metadata,
+    Column("appliance_id", String(16), primary_key=True),
+    Column("signing_public", String(64), nullable=False),
+    Column("profile", Text, nullable=False, default=""),
+    Column("name", Text, nullable=False, default=""),
+    Column("enrolled_at", String(40), nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", String(16), primary_key=True),
+    Column("appliance_id", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("manifest", LargeBinary, nullable=False),  # the signed bytes, verbatim
+    Column("signature", Text, nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("page_count", Integer, nullable=False),
+    Column("new_pages", Integer, nullable=False),
+    Column("gap_before", Integer, nullable=False),  # sequence numbers skipped when this batch arrived
+    Column("received_at", String(40), nullable=False),
+    Column("receipt", LargeBinary),  # signed after the batch commit, hence nullable
+    Column("receipt_signature", Text),
+    UniqueConstraint("appliance_id", "seq", name="uq_batches_appliance_seq"),
+)
+
+intakes = Table(
+    "intakes",
+    metadata,
+    Column("intake_id", String(16), primary_key=True),
+    Column("appliance_id", String(16), nullable=False),
+    Column("case_number", Text, nullable=False),
+    Column("submitter", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("deadline", String(40), nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("batch_id", String(16), nullable=False),
+    Column("batch_seq", Integer, nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("item_id", String(16), primary_key=True),
+    Column("intake_id", String(16), nullable=False, index=True),
+    Column("appliance_id", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("declared_pages", Integer, nullable=False),
+    Column("volume", String(16), nullable=False),
+    Column("record", Text, nullable=False),
+    Column("batch_id", String(16), nullable=False),
+    Column("batch_seq", Integer, nullable=False),
+)
+
+pages = Table(
+    "pages",
+    metadata,
+    Column("page_id", String(16), primary_key=True),  # the idempotency key: never two rows
+    Column("appliance_id", String(16), nullable=False),
+    Column("item_id", String(16), index=True),
+    Column("page_no", Integer),
+    Column("side", String(8), nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("blob_sha256", String(64), nullable=False),
+    Column("blob_size", Integer, nullable=False),
+    Column("blob_kind", String(32), nullable=False),
+    Column("sealed_key", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("record_sha256", String(64), nullable=False),
+    Column("batch_id", String(16), nullable=False),
+    Column("batch_seq", Integer, nullable=False),
+)
+
+Index("ix_batches_appliance", batches.c.appliance_id, batches.c.seq)
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    metadata.create_all(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

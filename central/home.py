@@ -1,0 +1,67 @@
+"""The central home directory: create it once, open it for every command.
+
+    <home>/config.toml             settings (see central/config.py)
+    <home>/central-identity.json   public keys + URL, handed to each appliance
+    <home>/keys/                   signing.key, hpke.key (0700 / 0600)
+    <home>/data/central.db         the database (default SQLite URL)
+    <home>/data/blobs/ab/abcd…     encrypted pages, content-addressed
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from central import keys as central_keys
+from central.config import CentralSettings, config_path, load_settings, render_config
+from central.db import make_engine
+from central.durable import ensure_dir, write_durable
+from central.keys import CentralKeys
+from central.repository import Repository
+from central.storage import BlobStore, open_store
+from shared.errors import AppError, ErrorCode
+
+
+@dataclass(frozen=True)
+class Central:
+    """Everything a request or a command works with, opened once from the settings."""
+
+    settings: CentralSettings
+    repo: Repository
+    store: BlobStore
+    keys: CentralKeys
+
+    @property
+    def central_id(self) -> str:
+        return self.keys.central_id
+
+    def close(self) -> None:
+        self.repo.engine.dispose()
+
+
+def init_home(home: Path, host: str, port: int) -> dict[str, Any]:
+    """Create config, keys, database and blob store; returns the identity written."""
+    if config_path(home).exists() or (home / "keys").exists():
+        raise AppError(ErrorCode.HOME_EXISTS, home=str(home))
+    ensure_dir(home)
+    write_durable(config_path(home), render_config({"host": host, "port": port}).encode("utf-8"))
+    settings = load_settings(home)
+    keys = central_keys.create_keys(settings.keys_dir)
+    ensure_dir(settings.data_dir, mode=0o700)  # case numbers and names are confidential too
+    ensure_dir(settings.blob_dir, mode=0o700)
+    make_engine(settings.database_url).dispose()  # creates the schema now, not on first request
+    ident = central_keys.identity(keys, settings.public_url)
+    text = json.dumps(ident, ensure_ascii=False, indent=2) + "\n"
+    write_durable(settings.identity_path, text.encode("utf-8"))
+    return ident
+
+
+def open_central(settings: CentralSettings) -> Central:
+    return Central(
+        settings=settings,
+        repo=Repository(make_engine(settings.database_url)),
+        store=open_store(settings.blob_backend, settings.blob_dir),
+        keys=central_keys.load_keys(settings.keys_dir),
+    )

@@ -1,0 +1,38 @@
+"""Opening a stored page with central's HPKE key (inspection, export, verify).
+
+The AAD that binds a ciphertext to its row is rebuilt from the manifest's
+record (appliance id, blob id = page id, kind), so a blob swapped under
+another page id fails to open instead of showing the wrong page.
+"""
+
+from __future__ import annotations
+
+from central.home import Central
+from central.repository import PageRef
+from shared import crypto
+from shared.errors import AppError, ErrorCode
+
+
+def decrypt_page(central: Central, ref: PageRef, data: bytes) -> bytes:
+    try:
+        sealed = crypto.unb64(ref.sealed_key)
+    except ValueError as exc:
+        raise AppError(ErrorCode.DECRYPT_FAILED, blob_id=ref.page_id) from exc
+    return crypto.open_blob_central(
+        data, sealed, private_key=central.keys.hpke, appliance_id=ref.appliance_id, blob_id=ref.page_id, kind=ref.blob_kind
+    )
+
+
+def open_page(central: Central, page_id: str) -> bytes:
+    """The plaintext of one page, checked against the source hash the appliance recorded."""
+    ref = central.repo.page(page_id)
+    if ref is None:
+        raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
+    try:
+        data = central.store.get(ref.blob_sha256)
+    except KeyError as exc:
+        raise AppError(ErrorCode.KEY_MISSING, key=f"blob {ref.blob_sha256}") from exc
+    plain = decrypt_page(central, ref, data)
+    if crypto.sha256_hex(plain) != ref.source_sha256:
+        raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=page_id)
+    return plain

@@ -1,0 +1,65 @@
+"""HTTP surface of receiving: thin handlers over `ReceiveService`.
+
+The blocking work (blob writes fsync, the database commits synchronously) runs
+in the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, head, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FOUND
+
+from central.receive.services import ReceiveService
+from shared.manifest import Signed
+
+
+@dataclass(frozen=True)
+class SignedWire:
+    """A signed document as it travels: canonical JSON text and its Ed25519 signature (base64)."""
+
+    body: str
+    signature: str
+
+
+class BlobController(Controller):
+    path = "/api/blobs"
+    tags = ["sync"]
+
+    @head("/{sha256:str}", sync_to_thread=True)
+    def head_blob(self, sha256: FromPath[str], receiver: NamedDependency[ReceiveService]) -> Response[None]:
+        """200 if a blob with this SHA-256 is stored, 404 if not (the appliance skips what is here)."""
+        return Response(None, status_code=HTTP_200_OK if receiver.has_blob(sha256) else HTTP_404_NOT_FOUND)
+
+    @put("/{sha256:str}")
+    async def put_blob(
+        self,
+        sha256: FromPath[str],
+        request: Request[Any, Any, Any],
+        receiver: NamedDependency[ReceiveService],
+        appliance_id: Annotated[str | None, HeaderParameter(name="X-Appliance-Id")] = None,
+    ) -> Response[dict[str, bool]]:
+        """Store one encrypted page (raw bytes, any content type) under its SHA-256; 201 if new, 200 if stored."""
+        data = await request.body()  # raw: never let a content type make the framework parse ciphertext
+        created = await anyio.to_thread.run_sync(receiver.put_blob, appliance_id, sha256, data)
+        return Response({"stored": created}, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+
+class ManifestController(Controller):
+    path = "/api/manifests"
+    tags = ["sync"]
+
+    @post("/", sync_to_thread=True)
+    def post_manifest(self, data: JSONBody[SignedWire], receiver: NamedDependency[ReceiveService]) -> Response[dict[str, dict[str, str]]]:
+        """Verify and store a signed batch manifest; answer with central's signed receipt.
+
+        201 for a new batch, 200 with the stored receipt for a replay.
+        """
+        receipt = receiver.receive_manifest(Signed(data.body.encode("utf-8"), data.signature))
+        status = HTTP_201_CREATED if receipt.created else HTTP_200_OK
+        return Response({"receipt": receipt.signed.to_wire()}, status_code=status)

@@ -1,0 +1,183 @@
+"""The reconciliation report: what every scanning point declared against what arrived.
+
+Per intake and item: declared pages, pages received, missing (漏扫: declared −
+received when positive) and extra (多扫: received − declared when positive).
+Per appliance: its batches and any gaps in its sequence numbers — a gap means
+a batch sealed at the scanning point never arrived here (yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from central.repository import Repository, utc_now
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    item_id: str
+    seq: int
+    name: str
+    volume: str
+    declared_pages: int
+    received_pages: int
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.declared_pages - self.received_pages)
+
+    @property
+    def extra(self) -> int:
+        return max(0, self.received_pages - self.declared_pages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "missing": self.missing, "extra": self.extra}
+
+
+@dataclass(frozen=True)
+class Figures:
+    declared_pages: int
+    received_pages: int
+    missing: int
+    extra: int
+
+    @classmethod
+    def of(cls, items: list[ItemLine]) -> "Figures":
+        return cls(
+            declared_pages=sum(i.declared_pages for i in items),
+            received_pages=sum(i.received_pages for i in items),
+            missing=sum(i.missing for i in items),
+            extra=sum(i.extra for i in items),
+        )
+
+
+@dataclass(frozen=True)
+class IntakeLine:
+    intake_id: str
+    appliance_id: str
+    case_number: str
+    submitter: str
+    received_at: str
+    deadline: str
+    urgent: bool
+    items: tuple[ItemLine, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        head = {k: v for k, v in asdict(self).items() if k != "items"}
+        return {**head, **asdict(Figures.of(list(self.items))), "items": [i.to_dict() for i in self.items]}
+
+
+@dataclass(frozen=True)
+class ApplianceLine:
+    appliance_id: str
+    name: str
+    batches: int
+    pages: int
+    first_seq: int | None
+    last_seq: int | None
+    seq_gaps: tuple[tuple[int, int], ...]  # inclusive ranges of sequence numbers never received
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "seq_gaps": [list(g) for g in self.seq_gaps]}
+
+
+@dataclass(frozen=True)
+class Report:
+    generated_at: str
+    intakes: tuple[IntakeLine, ...]
+    appliances: tuple[ApplianceLine, ...]
+    unattached_pages: int  # pages not (yet) attached to any item
+
+    def totals(self) -> dict[str, int]:
+        all_items = [i for intake in self.intakes for i in intake.items]
+        figures = asdict(Figures.of(all_items))
+        return {"intakes": len(self.intakes), "items": len(all_items), **figures, "unattached_pages": self.unattached_pages}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at,
+            "totals": self.totals(),
+            "intakes": [i.to_dict() for i in self.intakes],
+            "appliances": [a.to_dict() for a in self.appliances],
+        }
+
+
+def build_report(repo: Repository) -> Report:
+    by_intake: dict[str, list[ItemLine]] = {}
+    for row in repo.items_with_received():
+        line = ItemLine(**{f: row[f] for f in ItemLine.__dataclass_fields__})
+        by_intake.setdefault(row["intake_id"], []).append(line)
+    intakes = tuple(
+        IntakeLine(**{f: row[f] for f in IntakeLine.__dataclass_fields__ if f != "items"}, items=tuple(by_intake.get(row["intake_id"], [])))
+        for row in repo.intakes()
+    )
+    return Report(utc_now(), intakes, _appliance_lines(repo), repo.unattached_pages())
+
+
+def _appliance_lines(repo: Repository) -> tuple[ApplianceLine, ...]:
+    sequences = repo.batch_sequences()
+    lines = []
+    for appliance in repo.appliances():
+        batches = sequences.get(appliance.appliance_id, [])
+        seqs = [b[0] for b in batches]
+        lines.append(
+            ApplianceLine(
+                appliance_id=appliance.appliance_id,
+                name=appliance.name,
+                batches=len(batches),
+                pages=sum(b[1] for b in batches),
+                first_seq=min(seqs) if seqs else None,
+                last_seq=max(seqs) if seqs else None,
+                seq_gaps=sequence_gaps(seqs),
+            )
+        )
+    return tuple(lines)
+
+
+def sequence_gaps(seqs: list[int]) -> tuple[tuple[int, int], ...]:
+    """Inclusive ranges missing from 1 (or 0, if a producer counts from 0) up to the highest seq."""
+    gaps: list[tuple[int, int]] = []
+    expected = min([1, *seqs])
+    for seq in sorted(set(seqs)):
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+        expected = seq + 1
+    return tuple(gaps)
+
+
+def render_text(report: Report) -> str:
+    """The report for the archive office, in Chinese."""
+    lines: list[str] = []
+    for intake in report.intakes:
+        flag = "（加急）" if intake.urgent else ""
+        lines.append(f"收取登记 {intake.intake_id}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}")
+        lines.extend(_item_text(item) for item in intake.items)
+        if not intake.items:
+            lines.append("  （尚无材料）")
+    t = report.totals()
+    lines.append(
+        f"合计：收取登记 {t['intakes']} 件，材料 {t['items']} 件，申报 {t['declared_pages']} 页，"
+        f"已收 {t['received_pages']} 页，漏扫 {t['missing']} 页，多扫 {t['extra']} 页，未归属页面 {t['unattached_pages']} 页"
+    )
+    lines.extend(_appliance_text(a) for a in report.appliances)
+    return "\n".join(lines)
+
+
+def _item_text(item: ItemLine) -> str:
+    text = f"  材料 {item.seq}. {item.name}（{item.item_id}）  申报 {item.declared_pages} 页  已收 {item.received_pages} 页"
+    if item.missing:
+        text += f"  漏扫 {item.missing} 页"
+    if item.extra:
+        text += f"  多扫 {item.extra} 页"
+    return text if item.missing or item.extra else text + "  齐全"
+
+
+def _appliance_text(a: ApplianceLine) -> str:
+    head = f"设备 {a.appliance_id}（{a.name or '未命名'}）：批次 {a.batches} 个，页面 {a.pages} 页"
+    if a.batches:
+        head += f"，序号 {a.first_seq}–{a.last_seq}"
+    if a.seq_gaps:
+        gaps = "、".join(str(lo) if lo == hi else f"{lo}–{hi}" for lo, hi in a.seq_gaps)
+        head += f"，缺失序号 {gaps}"
+    return head

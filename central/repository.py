@@ -1,0 +1,274 @@
+"""The repository: every query central makes, behind one small class.
+
+Services and reports call these methods and never build SQL, so the database
+behind them (SQLite now, PostgreSQL later) is a URL in the settings. A batch is
+stored in ONE transaction (batch row, intakes, items, pages); its receipt is
+added afterwards, because a receipt may only be signed once the batch is
+committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, insert, select, update
+
+from central import db
+from shared import crypto
+from shared.errors import AppError, ErrorCode
+from shared.manifest import Signed, canonical_json
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Appliance:
+    appliance_id: str
+    signing_public: str  # base64 of the raw Ed25519 key
+    profile: str
+    name: str
+    enrolled_at: str
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    batch_id: str
+    appliance_id: str
+    seq: int
+    manifest_sha256: str
+    received_at: str
+    manifest: Signed
+    receipt: Signed | None
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """What opening one page needs: where its blob is and how it was sealed."""
+
+    page_id: str
+    appliance_id: str
+    blob_sha256: str
+    blob_kind: str
+    sealed_key: str
+    source_sha256: str
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- appliances -------------------------------------------------------------------------
+
+    def appliance(self, appliance_id: str) -> Appliance | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.appliances).where(db.appliances.c.appliance_id == appliance_id)).first()
+        return Appliance(**row._mapping) if row else None
+
+    def add_appliance(self, appliance: Appliance) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(db.appliances).values(**appliance.__dict__))
+
+    def appliances(self) -> list[Appliance]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(db.appliances).order_by(db.appliances.c.appliance_id)).all()
+        return [Appliance(**r._mapping) for r in rows]
+
+    # --- batches ----------------------------------------------------------------------------
+
+    def batch(self, batch_id: str) -> StoredBatch | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.batches).where(db.batches.c.batch_id == batch_id)).first()
+        return _stored_batch(row._mapping) if row else None
+
+    def batch_at_seq(self, appliance_id: str, seq: int) -> str | None:
+        t = db.batches
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.c.batch_id).where(t.c.appliance_id == appliance_id, t.c.seq == seq)).scalar()
+
+    def store_batch(self, doc: dict[str, Any], signed: Signed, received_at: str) -> int:
+        """Batch, intakes, items and pages in one transaction; returns how many pages were new.
+
+        Raises sqlalchemy IntegrityError when the batch id or its sequence number
+        is taken (a concurrent replay): the caller re-reads and decides.
+        """
+        with self.engine.begin() as conn:
+            gap = _gap_before(conn, doc["appliance_id"], doc["seq"])
+            conn.execute(insert(db.batches).values(_batch_row(doc, signed, received_at, gap)))
+            for intake in doc["intakes"]:
+                _upsert(conn, db.intakes, "intake_id", _intake_row(intake), doc)
+            for item in doc["items"]:
+                _upsert(conn, db.items, "item_id", _item_row(item), doc)
+            new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc["pages"])
+            conn.execute(update(db.batches).where(db.batches.c.batch_id == doc["batch_id"]).values(new_pages=new_pages))
+        return new_pages
+
+    def set_receipt(self, batch_id: str, receipt: Signed) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(db.batches)
+                .where(db.batches.c.batch_id == batch_id)
+                .values(receipt=receipt.body, receipt_signature=receipt.signature)
+            )
+
+    def batch_sequences(self) -> dict[str, list[tuple[int, int, int]]]:
+        """Per appliance: (seq, pages, gap_before) of every batch, in seq order."""
+        t = db.batches
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.appliance_id, t.c.seq, t.c.page_count, t.c.gap_before).order_by(t.c.appliance_id, t.c.seq))
+            out: dict[str, list[tuple[int, int, int]]] = {}
+            for r in rows:
+                out.setdefault(r.appliance_id, []).append((r.seq, r.page_count, r.gap_before))
+        return out
+
+    # --- intakes, items, pages ----------------------------------------------------------------
+
+    def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
+        """{id: appliance_id} of the given intake or item ids already stored."""
+        table: Table = db.metadata.tables[table_name]
+        key = table.c[f"{table_name[:-1]}_id"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(key, table.c.appliance_id).where(key.in_(ids))).all() if ids else []
+        return {r[0]: r[1] for r in rows}
+
+    def intakes(self) -> list[dict[str, Any]]:
+        t = db.intakes
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).order_by(t.c.received_at, t.c.intake_id)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def items_with_received(self) -> list[dict[str, Any]]:
+        """Every item with the number of page rows attached to it."""
+        i, p = db.items, db.pages
+        received = func.count(p.c.page_id).label("received_pages")
+        query = select(i, received).select_from(i.outerjoin(p, p.c.item_id == i.c.item_id)).group_by(i.c.item_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(i.c.intake_id, i.c.seq, i.c.item_id)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def unattached_pages(self) -> int:
+        p, i = db.pages, db.items
+        query = select(func.count()).select_from(p).where(p.c.item_id.is_(None) | p.c.item_id.not_in(select(i.c.item_id)))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def page_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(db.pages)).scalar() or 0)
+
+    def page(self, page_id: str) -> PageRef | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(_page_ref_query().where(db.pages.c.page_id == page_id)).first()
+        return PageRef(**row._mapping) if row else None
+
+    def page_refs(self) -> Iterator[PageRef]:
+        with self.engine.connect() as conn:
+            for row in conn.execute(_page_ref_query().order_by(db.pages.c.page_id)):
+                yield PageRef(**row._mapping)
+
+
+def _stored_batch(m: Any) -> StoredBatch:
+    receipt = Signed(m["receipt"], m["receipt_signature"]) if m["receipt"] is not None else None
+    return StoredBatch(
+        batch_id=m["batch_id"],
+        appliance_id=m["appliance_id"],
+        seq=m["seq"],
+        manifest_sha256=m["manifest_sha256"],
+        received_at=m["received_at"],
+        manifest=Signed(m["manifest"], m["signature"]),
+        receipt=receipt,
+    )
+
+
+def _gap_before(conn: Connection, appliance_id: str, seq: int) -> int:
+    """How many sequence numbers were skipped since the highest one received so far."""
+    t = db.batches
+    highest = conn.execute(select(func.max(t.c.seq)).where(t.c.appliance_id == appliance_id)).scalar()
+    previous = 0 if highest is None else highest
+    return max(0, seq - previous - 1)
+
+
+def _upsert(conn: Connection, table: Table, key: str, row: dict[str, Any], doc: dict[str, Any]) -> bool:
+    """Insert a new row (True); a later batch may replace an existing row's content; never a second row."""
+    row = {**row, "appliance_id": doc["appliance_id"], "batch_id": doc["batch_id"], "batch_seq": doc["seq"]}
+    have = conn.execute(select(table.c.appliance_id, table.c.record, table.c.batch_seq).where(table.c[key] == row[key])).first()
+    if have is None:
+        conn.execute(insert(table).values(row))
+        return True
+    if have.appliance_id != doc["appliance_id"]:
+        raise AppError(ErrorCode.MANIFEST_RECORD_FOREIGN, record_id=row[key], owner=have.appliance_id)
+    if have.record != row["record"] and doc["seq"] >= have.batch_seq:
+        conn.execute(update(table).where(table.c[key] == row[key]).values(row))
+    return False
+
+
+def _record(obj: dict[str, Any]) -> str:
+    return canonical_json(obj).decode("utf-8")
+
+
+def _batch_row(doc: dict[str, Any], signed: Signed, received_at: str, gap: int) -> dict[str, Any]:
+    return {
+        "batch_id": doc["batch_id"],
+        "appliance_id": doc["appliance_id"],
+        "seq": doc["seq"],
+        "manifest": signed.body,
+        "signature": signed.signature,
+        "manifest_sha256": signed.sha256,
+        "page_count": len(doc["pages"]),
+        "new_pages": 0,
+        "gap_before": gap,
+        "received_at": received_at,
+    }
+
+
+def _intake_row(intake: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "intake_id": intake["intake_id"],
+        "case_number": intake["case_number"],
+        "submitter": intake["submitter"],
+        "received_at": intake["received_at"],
+        "deadline": intake["deadline"],
+        "urgent": bool(intake["urgent"]),
+        "record": _record(intake),
+    }
+
+
+def _item_row(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "item_id": item["item_id"],
+        "intake_id": item["intake_id"],
+        "seq": item["seq"],
+        "name": item["name"],
+        "declared_pages": item["declared_pages"],
+        "volume": item["volume"],
+        "record": _record(item),
+    }
+
+
+def _page_row(page: dict[str, Any]) -> dict[str, Any]:
+    record = _record(page)
+    blob = page["blob"]
+    return {
+        "page_id": page["page_id"],
+        "item_id": page["item_id"],
+        "page_no": page["page_no"],
+        "side": page["side"],
+        "source_sha256": page["source_sha256"],
+        "blob_sha256": blob["sha256"],
+        "blob_size": blob["size"],
+        "blob_kind": blob["kind"],
+        "sealed_key": blob["sealed_key"],
+        "record": record,
+        "record_sha256": crypto.sha256_hex(record.encode("utf-8")),
+    }
+
+
+def _page_ref_query() -> Any:
+    p = db.pages
+    return select(
+        p.c.page_id, p.c.appliance_id, p.c.blob_sha256, p.c.blob_kind, p.c.sealed_key, p.c.source_sha256
+    )

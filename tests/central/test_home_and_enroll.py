@@ -1,0 +1,91 @@
+"""`central init` and `central enroll`, through the real command functions."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from central.config import load_settings
+from central.home import open_central
+from central.keys import central_id_for
+from shared import crypto
+from shared.errors import AppError, ErrorCode
+from central_kit import make_scanner, run_cli as run
+
+
+def test_init_writes_identity_config_and_owner_only_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "c"
+    rc, out = run(["init", "--home", str(home), "--host", "10.1.2.3", "--port", "9001"], capsys)
+    assert rc == 0
+    printed = json.loads(out)
+    on_disk = json.loads((home / "central-identity.json").read_text("utf-8"))
+    assert printed == on_disk
+    assert on_disk["url"] == "http://10.1.2.3:9001"
+    assert on_disk["central_id"] == central_id_for(crypto.unb64(on_disk["signing_public"]))
+    assert stat.S_IMODE((home / "keys").stat().st_mode) == 0o700
+    for name in ("signing.key", "hpke.key"):
+        key = home / "keys" / name
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600 and key.stat().st_size == 32
+    settings = load_settings(home)
+    assert (settings.host, settings.port) == ("10.1.2.3", 9001)
+    assert (home / "data" / "central.db").exists() and (home / "data" / "blobs").is_dir()
+
+
+def test_init_refuses_an_initialised_home(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = (home / "keys" / "signing.key").read_bytes()
+    with pytest.raises(AppError) as err:
+        run(["init", "--home", str(home)], capsys)
+    assert err.value.code == ErrorCode.HOME_EXISTS
+    assert (home / "keys" / "signing.key").read_bytes() == before  # the key was not replaced
+
+
+def test_home_from_environment(home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("JUANZONG_CENTRAL_HOME", str(home))
+    rc, out = run(["report", "--json"], capsys)
+    assert rc == 0 and json.loads(out)["totals"]["intakes"] == 0
+
+
+def test_enroll_is_idempotent_for_the_same_key(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    kit = make_scanner(tmp_path, central_identity, name="立案庭扫描点")
+    rc, out = run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
+    first = json.loads(out)
+    assert rc == 0 and first["enrolled"] is True and first["name"] == "立案庭扫描点"
+    rc, out = run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
+    second = json.loads(out)
+    assert rc == 0 and second["enrolled"] is False and second["enrolled_at"] == first["enrolled_at"]
+    central = open_central(load_settings(home))
+    try:
+        assert [a.appliance_id for a in central.repo.appliances()] == [kit.appliance_id]
+    finally:
+        central.close()
+
+
+def test_enroll_refuses_the_same_id_with_another_key(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    kit = make_scanner(tmp_path, central_identity)
+    run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
+    impostor = json.loads(kit.identity_path.read_text("utf-8"))
+    impostor["signing_public"] = crypto.b64(crypto.public_bytes(Ed25519PrivateKey.generate().public_key()))
+    path = tmp_path / "impostor.json"
+    path.write_text(json.dumps(impostor), "utf-8")
+    with pytest.raises(AppError) as err:
+        run(["enroll", "--home", str(home), str(path)], capsys)
+    assert err.value.code == ErrorCode.APPLIANCE_KEY_CONFLICT
+    assert kit.appliance_id in err.value.message
+
+
+def test_enroll_refuses_a_broken_identity_file(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    kit = make_scanner(tmp_path, central_identity)
+    raw = json.loads(kit.identity_path.read_text("utf-8"))
+    bad_id = {**raw, "appliance_id": raw["appliance_id"][:-1] + ("0" if raw["appliance_id"][-1] != "0" else "1")}
+    bad_key = {**raw, "signing_public": crypto.b64(b"short")}
+    for doc, code in ((bad_id, ErrorCode.ID_INVALID), (bad_key, ErrorCode.APPLIANCE_IDENTITY_INVALID)):
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(doc), "utf-8")
+        with pytest.raises(AppError) as err:
+            run(["enroll", "--home", str(home), str(path)], capsys)
+        assert err.value.code == code
