@@ -1,0 +1,451 @@
+"""Synthetic scanned pages and a simulated scanner: for the demo, the tests and the benchmark.
+
+Every page is A4 at 300 dpi (2480×3508) and a pure function of its seed
+(`random.Random(seed)` for layout, a numpy generator seeded from it for noise),
+so a failing test names a page anyone can regenerate. Pages are rendered in
+gray as an ink mask subtracted from a noisy paper, and tinted only at the end:
+that keeps a page around 100 ms, because full-page RGB arithmetic is what costs.
+
+The foreign-barcode pages (waybill, invoice) exist because real evidence is
+full of barcodes that must never be mistaken for our cover sheets.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+from edge.coversheet import DPI, PAGE_SIZE, cjk_font, code128_modules, modules_to_image, qr_modules
+
+W, H = PAGE_SIZE
+WHITE = 255
+PAPER_TINTS = ((255, 251, 240), (252, 250, 244), (250, 246, 236), (255, 253, 248))
+TITLES = ("民事起诉状", "民事答辩状", "证据清单", "授权委托书", "民事判决书", "调解协议", "情况说明", "上诉状")
+PHRASES = (
+    "原告与被告之间的买卖合同关系依法成立", "双方均应按照约定全面履行各自的义务", "被告未按期支付货款",
+    "经原告多次催告仍拒不履行", "根据《中华人民共和国民法典》第五百七十七条之规定", "本院依法适用普通程序",
+    "公开开庭进行了审理", "原告的委托诉讼代理人到庭参加诉讼", "被告经本院合法传唤无正当理由拒不到庭",
+    "现已审理终结", "请求判令被告支付货款人民币壹拾贰万元整", "并承担本案全部诉讼费用",
+    "事实与理由如下", "二〇二四年三月十五日", "双方签订《设备采购合同》一份", "约定交货后三十日内付清全部款项",
+    "原告已于当月交付全部设备", "被告出具收货确认单予以确认", "截至起诉之日尚欠货款及利息",
+    "上述事实有合同、送货单及银行转账记录为证", "被告的行为已构成违约", "应当承担继续履行及赔偿损失的责任",
+    "为维护原告的合法权益", "特向贵院提起诉讼", "望判如所请", "本院认为", "当事人对自己提出的主张",
+    "有责任提供证据", "对方当事人对此不予认可", "且未提交相反证据予以反驳", "本院对该证据的真实性予以确认",
+    "依照《中华人民共和国民事诉讼法》第六十七条", "判决如下", "如不服本判决", "可在判决书送达之日起十五日内",
+    "向本院递交上诉状", "并按对方当事人的人数提出副本", "案件受理费二千七百元", "由被告负担", "逾期利息按照全国银行间同业拆借中心公布的贷款市场报价利率计算",
+)
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = ("伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "秀兰", "霞", "平")
+CITIES = ("北京市朝阳区建国路", "上海市浦东新区世纪大道", "广州市天河区体育西路", "深圳市南山区科技园", "杭州市西湖区文三路", "成都市武侯区人民南路")
+CARRIERS = (("顺丰速运", "SF", "https://www.sf-express.com/we/ow/chn/sc/waybill/waybill-detail/"),
+            ("圆通速递", "YT", "https://www.yto.net.cn/track?no="),
+            ("京东物流", "JD", "https://www.jdl.com/orderSearch/?waybillCodes="),
+            ("中通快递", "ZT", "https://www.zto.com/express/expressCheck.html?txtBill="))
+
+
+# ---------------------------------------------------------------- primitives
+
+def _np_rng(rng: random.Random) -> np.random.Generator:
+    return np.random.default_rng(rng.getrandbits(64))
+
+
+def _noise(rng: random.Random, amplitude: int, size: tuple[int, int] = PAGE_SIZE) -> Image.Image:
+    """Uniform noise 0..amplitude-1 as an L image: random bytes scaled by a LUT (the cheap way)."""
+    raw = Image.frombytes("L", size, _np_rng(rng).bytes(size[0] * size[1]))
+    return raw.point([v * amplitude >> 8 for v in range(256)])
+
+
+def _paper(rng: random.Random, amplitude: int = 10) -> Image.Image:
+    """Gray paper: near-white with fibre noise."""
+    raw = Image.frombytes("L", PAGE_SIZE, _np_rng(rng).bytes(W * H))
+    return raw.point([WHITE - (v * amplitude >> 8) for v in range(256)])
+
+
+def _tint(gray: Image.Image, tint: tuple[int, int, int]) -> Image.Image:
+    """Multiply a gray page by a paper tint: three LUTs and a merge (faster than RGB arithmetic)."""
+    return Image.merge("RGB", [gray.point([v * c // 255 for v in range(256)]) for c in tint])
+
+
+def _grain(page: Image.Image, rng: random.Random, amplitude: int) -> Image.Image:
+    """Darken an RGB page by the same noise on every channel (sensor grain)."""
+    noise = _noise(rng, amplitude, page.size)
+    return ImageChops.subtract(page, Image.merge("RGB", (noise, noise, noise)))
+
+
+def _finish(img: Image.Image) -> Image.Image:
+    img.info["dpi"] = (DPI, DPI)
+    return img
+
+
+def _sentence(rng: random.Random) -> str:
+    return "，".join(rng.sample(PHRASES, rng.randint(2, 4))) + "。"
+
+
+def _body_lines(rng: random.Random, count: int, per_line: int) -> list[str]:
+    """Paragraphs of generated sentences broken into lines of `per_line` characters."""
+    lines: list[str] = []
+    while len(lines) < count:
+        paragraph = "　　" + "".join(_sentence(rng) for _ in range(rng.randint(1, 3)))
+        lines += [paragraph[i:i + per_line] for i in range(0, len(paragraph), per_line)]
+    return lines[:count]
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+def _phone(rng: random.Random) -> str:
+    return f"1{rng.choice('3578')}{rng.randint(0, 9)}****{rng.randint(0, 9999):04d}"
+
+
+def _paste_code(ink: Image.Image, dark: np.ndarray, xy: tuple[int, int], module_px: int,
+                height: int | None = None) -> Image.Image:
+    """Paste module-exact code ink (255 = dark) into an ink mask; returns the code image."""
+    code = modules_to_image(dark, module_px, height)
+    ink.paste(code.point([WHITE - v for v in range(256)]), xy)
+    return code
+
+
+# ---------------------------------------------------------------- pages
+
+def _ink_text(rng: random.Random, title: str, lines: int = 30) -> Image.Image:
+    """Ink mask (255 = black) of a titled page of Chinese legal text."""
+    ink = Image.new("L", PAGE_SIZE, 0)
+    draw = ImageDraw.Draw(ink)
+    level = rng.randint(200, 235)  # toner density varies between pages
+    draw.text((W // 2, 240), title, font=cjk_font(84), fill=level, anchor="mt")
+    font, pitch, left = cjk_font(46), 92, 250 + rng.randint(-20, 20)
+    for i, line in enumerate(_body_lines(rng, lines, 42)):
+        draw.text((left, 470 + i * pitch), line, font=font, fill=level)
+    draw.text((W // 2, H - 200), f"第 {rng.randint(1, 30)} 页", font=cjk_font(40), fill=level, anchor="mt")
+    return ink
+
+
+def _seal(page: Image.Image, rng: random.Random) -> None:
+    """A red court seal ring multiplied over the page, like ink over toner."""
+    size, cx, cy = 520, rng.randint(1500, 1900), rng.randint(2700, 3000)
+    box = (cx - size // 2, cy - size // 2, cx + size // 2, cy + size // 2)
+    mask = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(mask)
+    draw.ellipse((10, 10, size - 10, size - 10), outline=215, width=16)
+    r, c = 70, size // 2
+    star = [(c + (r if k % 2 == 0 else r * 0.4) * math.sin(k * math.pi / 5),
+             c - 40 - (r if k % 2 == 0 else r * 0.4) * math.cos(k * math.pi / 5)) for k in range(10)]
+    draw.polygon(star, fill=215)
+    draw.text((c, c + 70), "人民法院", font=cjk_font(72), fill=215, anchor="mm")
+    draw.text((c, c + 160), "诉讼专用章", font=cjk_font(44), fill=200, anchor="mm")
+    mask = mask.rotate(rng.uniform(-25, 25), resample=Image.BILINEAR)
+    red = Image.composite(Image.new("RGB", mask.size, (205, 35, 40)), Image.new("RGB", mask.size, (255, 255, 255)), mask)
+    page.paste(ImageChops.multiply(page.crop(box), red), box[:2])
+
+
+def text_page(seed: int, *, colour: bool = True, title: str | None = None) -> Image.Image:
+    """~30 lines of Chinese legal text on tinted paper; RGB with a red seal, or gray (L)."""
+    rng = random.Random(seed)
+    ink = _ink_text(rng, title or rng.choice(TITLES))
+    gray = ImageChops.subtract(_paper(rng), ink)
+    if not colour:
+        return _finish(gray)
+    page = _tint(gray, rng.choice(PAPER_TINTS))
+    _seal(page, rng)
+    return _finish(page)
+
+
+def _photo(rng: random.Random, size: tuple[int, int]) -> Image.Image:
+    """Photo-like content: a smooth colour gradient and soft shapes (grain is added page-wide)."""
+    small = (max(size[0] // 16, 2), max(size[1] // 16, 2))
+    corners = Image.new("RGB", (2, 2))
+    corners.putdata([tuple(rng.randint(30, 230) for _ in range(3)) for _ in range(4)])
+    img = corners.resize(small, Image.BILINEAR)
+    draw = ImageDraw.Draw(img)
+    for _ in range(rng.randint(6, 14)):
+        x, y = rng.randint(0, small[0]), rng.randint(0, small[1])
+        rx, ry = rng.randint(5, small[0] // 3), rng.randint(5, small[1] // 3)
+        colour = tuple(rng.randint(0, 255) for _ in range(3))
+        shape = draw.ellipse if rng.random() < 0.6 else draw.rectangle
+        shape((x - rx, y - ry, x + rx, y + ry), fill=colour)
+    return img.filter(ImageFilter.GaussianBlur(1.2)).resize(size, Image.BICUBIC)
+
+
+def photo_page(seed: int) -> Image.Image:
+    """An evidence photo sheet: two colour photos with Chinese captions on white paper."""
+    rng = random.Random(seed)
+    page = Image.new("RGB", PAGE_SIZE, rng.choice(PAPER_TINTS))
+    draw = ImageDraw.Draw(page)
+    draw.text((W // 2, 200), "证据照片", font=cjk_font(84), fill=(30, 30, 30), anchor="mt")
+    for k, top in enumerate((420, 1900)):
+        size = (1900 + rng.randint(-100, 0), 1300 + rng.randint(-100, 0))
+        page.paste(_photo(rng, size), ((W - size[0]) // 2, top))
+        caption = f"照片{k + 1}：{rng.choice(CITIES)}现场，拍摄于二〇二四年{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
+        draw.text((W // 2, top + size[1] + 40), caption, font=cjk_font(44), fill=(30, 30, 30), anchor="mt")
+    return _finish(_grain(page, rng, 18))
+
+
+def _label_grid(draw: ImageDraw.ImageDraw, rng: random.Random, left: int, top: int, width: int) -> int:
+    """Sender/recipient boxes of a waybill; returns the bottom y."""
+    rows = (("收件人", f"{_name(rng)}  {_phone(rng)}", f"{rng.choice(CITIES)}{rng.randint(1, 999)}号"),
+            ("寄件人", f"{_name(rng)}  {_phone(rng)}", f"{rng.choice(CITIES)}{rng.randint(1, 999)}号"))
+    y = top
+    for label, who, where in rows:
+        draw.rectangle((left, y, left + width, y + 300), outline=255, width=5)
+        draw.text((left + 30, y + 30), label, font=cjk_font(60), fill=255)
+        draw.text((left + 260, y + 40), who, font=cjk_font(52), fill=255)
+        draw.text((left + 260, y + 150), where, font=cjk_font(46), fill=255)
+        y += 300
+    for text in (f"托寄物：{rng.choice(('文件', '合同原件', '设备配件', '样品'))}", "付款方式：寄付月结",
+                 "签收人：__________   日期：____年__月__日"):
+        draw.text((left + 30, y + 40), text, font=cjk_font(48), fill=255)
+        y += 110
+    draw.rectangle((left, top, left + width, y + 20), outline=255, width=5)
+    return y + 20
+
+
+def waybill_page(seed: int) -> Image.Image:
+    """A photocopied express waybill (快递运单): Code128 waybill number and a tracking QR — foreign."""
+    rng = random.Random(seed)
+    carrier, prefix, url = rng.choice(CARRIERS)
+    number = prefix + "".join(str(rng.randint(0, 9)) for _ in range(13))
+    ink = Image.new("L", PAGE_SIZE, 0)
+    draw = ImageDraw.Draw(ink)
+    left, top, width = 300 + rng.randint(-60, 60), 300 + rng.randint(-60, 60), 1800
+    draw.text((left, top), carrier, font=cjk_font(110), fill=255)
+    draw.text((left + width, top + 20), "标准快递", font=cjk_font(70), fill=255, anchor="ra")
+    bars = _paste_code(ink, code128_modules(number), (left + 60, top + 200), 4, 220)
+    draw.text((left + 60 + bars.width // 2, top + 440), " ".join(number[i:i + 4] for i in range(0, 15, 4)),
+              font=cjk_font(64), fill=255, anchor="mt")
+    qr_top = _label_grid(draw, rng, left, top + 560, width) + 80
+    _paste_code(ink, qr_modules(url + number, error="m"), (left + width - 500, qr_top), 8)
+    draw.text((left, qr_top + 40), "扫码查询物流信息", font=cjk_font(56), fill=255)
+    draw.text((left, qr_top + 140), f"运单号：{number}", font=cjk_font(56), fill=255)
+    return _finish(ImageChops.subtract(_paper(rng), ink))
+
+
+def invoice_page(seed: int) -> Image.Image:
+    """An electronic invoice (电子发票) print with its invoice-data QR — foreign."""
+    rng = random.Random(seed)
+    number = "".join(str(rng.randint(0, 9)) for _ in range(20))
+    amount = f"{rng.randint(100, 99999)}.{rng.randint(0, 99):02d}"
+    data = f"01,32,,{number},{amount},2024{rng.randint(1, 12):02d}{rng.randint(1, 28):02d},,{rng.getrandbits(16):04X},"
+    ink = Image.new("L", PAGE_SIZE, 0)
+    _paste_code(ink, qr_modules(data, error="m"), (260, 240), 7)
+    text = ImageDraw.Draw(ink)
+    text.text((1700, 480), f"发票号码：{number}", font=cjk_font(40), fill=255)
+    text.text((1700, 540), f"开票日期：2024年{rng.randint(1, 12)}月{rng.randint(1, 28)}日", font=cjk_font(40), fill=255)
+    rows = ("购买方信息  名称：" + _name(rng) + "  统一社会信用代码：91110105MA01XXXXXX",
+            "销售方信息  名称：某某科技有限公司  统一社会信用代码：91440300MA5XXXXXXX",
+            "项目名称  *信息技术服务*技术服务费     单价  数量 1  税率 6%",
+            f"合　　计  ¥{amount}", f"价税合计（小写） ¥{amount}", "备注", f"开票人：{_name(rng)}")
+    for k, row in enumerate(rows):
+        text.text((240, 800 + k * 260), row, font=cjk_font(48), fill=255)
+    page = _tint(ImageChops.subtract(_paper(rng, 6), ink), rng.choice(PAPER_TINTS))
+    # invoice forms print title and frame in brown-red; drawn on RGB, only the strokes cost
+    frame = ImageDraw.Draw(page)
+    frame.text((W // 2, 300), "电子发票（普通发票）", font=cjk_font(96), fill=(150, 70, 40), anchor="mt")
+    for k in range(len(rows)):
+        frame.rectangle((200, 700 + k * 260, W - 200, 960 + k * 260), outline=(150, 70, 40), width=4)
+    return _finish(page)
+
+
+def blank_backside(seed: int, *, bleed: bool = True) -> Image.Image:
+    """The near-white back of a duplex sheet, with faint mirrored, blurred bleed-through."""
+    rng = random.Random(seed)
+    gray = _paper(rng, 6)
+    if bleed:
+        ink = _ink_text(rng, rng.choice(TITLES)).transpose(Image.FLIP_LEFT_RIGHT)
+        soft = ink.reduce(4).resize(PAGE_SIZE, Image.BILINEAR)  # cheap blur: paper diffuses it
+        gray = ImageChops.subtract(gray, soft.point([v * 7 // 100 for v in range(256)]))
+    return _finish(_tint(gray, rng.choice(PAPER_TINTS)))
+
+
+def barcode_page(seed: int, codes: Sequence[tuple[str, str]], *, module_px: int = 10) -> Image.Image:
+    """A gray page carrying the given (text, "QRCode" | "Code128") codes, one per row, each labelled."""
+    rng = random.Random(seed)
+    ink = _ink_text(rng, "附件", lines=4)
+    draw = ImageDraw.Draw(ink)
+    y = 900
+    for text, fmt in codes:
+        if fmt == "QRCode":
+            code = _paste_code(ink, qr_modules(text, error="q"), (400, y), module_px)
+        else:
+            bars = code128_modules(text)
+            code = _paste_code(ink, bars, (400, y), max(module_px // 2, 3), int(len(bars) * module_px * 0.2))
+        draw.text((400, y + code.height + 30), text, font=cjk_font(40), fill=230)
+        y += code.height + 180
+    return _finish(ImageChops.subtract(_paper(rng), ink))
+
+
+# ---------------------------------------------------------------- degradations
+
+def _rotate(img: Image.Image, angle: float) -> Image.Image:
+    return img.rotate(angle, resample=Image.BILINEAR, fillcolor=_white(img))
+
+
+def _white(img: Image.Image) -> int | tuple[int, int, int]:
+    return (255, 255, 255) if img.mode == "RGB" else 255
+
+
+def _lut(img: Image.Image, fn) -> Image.Image:
+    table = [max(0, min(255, int(fn(v)))) for v in range(256)]
+    return img.point(table * len(img.getbands()))
+
+
+def _add_noise(img: Image.Image, rng: random.Random, half_width: int) -> Image.Image:
+    """Zero-mean uniform noise ±half_width (σ ≈ half_width / 1.7), the same on every channel."""
+    noise = _noise(rng, 2 * half_width + 1, img.size)
+    if img.mode == "RGB":
+        noise = noise.convert("RGB")
+    return ImageChops.add(img, noise, 1.0, -half_width)
+
+
+def _salt_pepper(img: Image.Image, rng: random.Random) -> Image.Image:
+    """2 % of the pixels black, 2 % white."""
+    a = np.array(img)
+    draw = _np_rng(rng).integers(0, 100, size=a.shape[:2], dtype=np.uint8)
+    a[draw < 2] = 0
+    a[(draw >= 2) & (draw < 4)] = 255
+    return Image.fromarray(a, mode=img.mode)
+
+
+def _jpeg(img: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    out = Image.open(buf)
+    out.load()
+    return out
+
+
+def _worn(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Faded toner, a soft greasy smudge and a fold crease: old, handled paper."""
+    faded = _lut(img, lambda v: 255 - (255 - v) * 0.6)
+    small = Image.new("L", (W // 8, H // 8), 255)
+    cx, cy = rng.randint(40, W // 8 - 40), rng.randint(40, H // 8 - 40)
+    rx, ry = rng.randint(25, 70), rng.randint(20, 50)
+    ImageDraw.Draw(small).ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=175)
+    wear = small.filter(ImageFilter.GaussianBlur(12)).resize(img.size, Image.BILINEAR)
+    draw = ImageDraw.Draw(wear)
+    y0, y1 = rng.randint(H // 3, 2 * H // 3), rng.randint(H // 3, 2 * H // 3)
+    draw.line((0, y0, img.width, y1), fill=150, width=4)  # the crease's shadow side
+    draw.line((0, y0 + 5, img.width, y1 + 5), fill=240, width=3)
+    if img.mode == "RGB":
+        wear = wear.convert("RGB")
+    return ImageChops.multiply(faded, wear)
+
+
+def _skew(img: Image.Image, degrees: float) -> Image.Image:
+    """A sheet that slid sideways in the rollers: rows shear by tan(degrees), white fill."""
+    t = math.tan(math.radians(degrees))
+    return img.transform(img.size, Image.AFFINE, (1, t, -t * img.height / 2, 0, 1, 0),
+                         resample=Image.BILINEAR, fillcolor=_white(img))
+
+
+DEGRADATIONS = ("rot1", "rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper",
+                "blur1", "jpeg30", "worn", "skew2")
+
+
+def degrade(img: Image.Image, kind: str, seed: int = 0) -> Image.Image:
+    """A copy of the page with one scan defect; see DEGRADATIONS. Rotations pick their sign from the seed."""
+    rng = random.Random(seed)
+    sign = rng.choice((-1, 1))
+    if kind in ("rot1", "rot3", "rot7"):
+        out = _rotate(img, sign * int(kind[3:]))
+    elif kind == "rot90":
+        out = img.transpose(Image.ROTATE_90 if sign > 0 else Image.ROTATE_270)
+    elif kind == "rot180":
+        out = img.transpose(Image.ROTATE_180)
+    elif kind == "lowcontrast":
+        out = _add_noise(_lut(img, lambda v: 115 + v * 60 / 255), rng, 7)
+    elif kind == "saltpepper":
+        out = _salt_pepper(img, rng)
+    elif kind == "blur1":
+        out = img.filter(ImageFilter.GaussianBlur(1))
+    elif kind == "jpeg30":
+        out = _jpeg(img, 30)
+    elif kind == "worn":
+        out = _worn(img, rng)
+    elif kind == "skew2":
+        out = _skew(img, sign * 2)
+    else:
+        raise ValueError(f"unknown degradation {kind!r}; known: {', '.join(DEGRADATIONS)}")
+    return _finish(out)
+
+
+# ---------------------------------------------------------------- files and the scanner
+
+def jpeg_bytes(img: Image.Image, *, quality: int = 85, dpi: int = DPI) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def save_jpeg(img: Image.Image, path: Path, *, quality: int = 85, dpi: int = DPI) -> Path:
+    """A JFIF file with the dpi in its header (img2pdf takes the page size from it)."""
+    path = Path(path)
+    path.write_bytes(jpeg_bytes(img, quality=quality, dpi=dpi))
+    return path
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """What the operator feeds: the pages in order (cover sheet first, rectos and versos)."""
+
+    pages: tuple[Image.Image, ...]
+
+
+class SimulatedScanner:
+    """Writes pages into a hot folder the way scanner drivers do: scan_0001.jpg, scan_0002.jpg …
+
+    Normal writes go to a hidden temp name and are renamed into place, so a
+    watcher never sees a partial file. `slow=True` writes the final name in
+    chunks with sleeps, like a network scanner over SMB, to exercise settling.
+    """
+
+    def __init__(self, hot_folder: Path, *, prefix: str = "scan_", start: int = 1,
+                 chunk_bytes: int = 256 * 1024, chunk_delay: float = 0.05) -> None:
+        self.hot_folder = Path(hot_folder)
+        self.prefix = prefix
+        self.next_number = start
+        self.chunk_bytes = chunk_bytes
+        self.chunk_delay = chunk_delay
+        self.hot_folder.mkdir(parents=True, exist_ok=True)
+
+    def _next_path(self) -> Path:
+        # like a real scanner, never overwrite: skip numbers already on disk
+        while True:
+            path = self.hot_folder / f"{self.prefix}{self.next_number:04d}.jpg"
+            self.next_number += 1
+            if not path.exists():
+                return path
+
+    def write(self, img: Image.Image, *, quality: int = 85, slow: bool = False) -> Path:
+        data = jpeg_bytes(img, quality=quality)
+        path = self._next_path()
+        if slow:
+            with open(path, "wb") as f:
+                for i in range(0, len(data), self.chunk_bytes):
+                    f.write(data[i:i + self.chunk_bytes])
+                    f.flush()
+                    time.sleep(self.chunk_delay)
+            return path
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return path
+
+    def write_many(self, imgs: Iterable[Image.Image], **kw) -> list[Path]:
+        return [self.write(img, **kw) for img in imgs]
+
+    def feed(self, job: ScanJob, **kw) -> list[Path]:
+        return self.write_many(job.pages, **kw)
