@@ -144,7 +144,7 @@ def wait_synced(edge_home: Path, expected_pages: int, timeout: float = 60.0) -> 
 
 def figures(central_home: Path, scanned: int) -> dict:
     report = json.loads(juanzong("central", "report", "--home", str(central_home), "--json").stdout)
-    received = report["totals"]["received"]
+    received = report["totals"]["received_pages"]
     missing = report["totals"]["missing"]
     duplicate = report["totals"].get("duplicate", 0)
     return {"scanned": scanned, "received": received, "missing": missing, "duplicate": duplicate}
