@@ -12,6 +12,7 @@ and ends with one line of real figures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -104,13 +105,14 @@ def register_intake(edge_home: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def scan_pages(edge_home: Path, intake: dict, extra_pages: int = 0) -> int:
-    """Feed the simulated scanner: a cover sheet before each item, then its pages."""
+def scan_pages(edge_home: Path, intake: dict, extra_pages: int = 0) -> dict[str, str]:
+    """Feed the simulated scanner: a cover sheet before each item, then its pages.
+    Returns file name → SHA-256 of every material page as the scanner wrote it."""
     from edge.coversheet import CoverSheetInfo, render_cover_sheet
     from edge.simulate import SimulatedScanner, photo_page, text_page, waybill_page
 
-    scanner = SimulatedScanner(edge_home / "hot")
-    pages = 0
+    scanner = SimulatedScanner(edge_home / "hot", start=_next_scan_number(edge_home))
+    pages: dict[str, str] = {}
     for n, item in enumerate(intake["items"], start=1):
         info = CoverSheetInfo(item_id=item["item_id"], intake_id=intake["intake_id"], case_number=intake["case_number"],
                               item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
@@ -124,9 +126,17 @@ def scan_pages(edge_home: Path, intake: dict, extra_pages: int = 0) -> int:
                 img = photo_page(seed)
             else:
                 img = text_page(seed, title=item["name"] if k == 0 else None)
-            scanner.write(img)
-            pages += 1
+            path = scanner.write(img)
+            pages[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return pages
+
+
+def _next_scan_number(edge_home: Path) -> int:
+    """Continue the scanner's counter across several feeds, as a real scanner does."""
+    counter = edge_home / "hot" / ".demo-scan-counter"
+    n = int(counter.read_text()) if counter.exists() else 1
+    counter.write_text(str(n + 1000))
+    return n
 
 
 def wait_synced(edge_home: Path, expected_pages: int, timeout: float = 60.0) -> dict:
@@ -162,7 +172,7 @@ def main(args: argparse.Namespace) -> int:
         intake = register_intake(homes.edge)
         print(f"收取登记 {intake['intake_id']}：{intake['case_number']}，办理时限 {intake['deadline']}")
         edge = start(["edge", "run", "--home", str(homes.edge)], root / "edge.log")
-        scanned = scan_pages(homes.edge, intake, args.pages)
+        scanned = len(scan_pages(homes.edge, intake, args.pages))
         wait_synced(homes.edge, scanned)
         print(juanzong("central", "report", "--home", str(homes.central)).stdout, end="")
         f = figures(homes.central, scanned)
