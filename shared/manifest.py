@@ -89,7 +89,11 @@ def open_document(signed: Signed, key: Ed25519PublicKey) -> dict[str, Any]:
         doc = json.loads(signed.body)
     except ValueError as exc:
         raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是合法的 JSON") from exc
-    if canonical_json(doc) != signed.body:
+    try:
+        canonical = canonical_json(doc)
+    except ValueError as exc:  # a float: the receiver must answer with a code, not crash
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON（含浮点数）") from exc
+    if canonical != signed.body:
         raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON")
     return doc
 
