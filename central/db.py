@@ -2,7 +2,7 @@
 
 SQLite is the embedded default: WAL, `synchronous=FULL` (a commit is on disk
 before a receipt is signed), and `BEGIN IMMEDIATE` so two writers queue on the
-lock instead of failing on a read-to-write upgrade. Any other URL (PostgreSQL
+lock instead of failing on a read-to-write upgrade (see `writer`). Any other URL (PostgreSQL
 for a province) gets the same tables and no SQLite pragmas.
 
 Every intake, item and page row keeps the manifest's own record (`record`,
@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+WRITE = "juanzong_write"  # execution option marking a write transaction
 
 appliances = Table(
     "appliances",
@@ -132,4 +133,11 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers take the lock up front; readers stay deferred so a long `verify`
+        # never holds back the server's commits (WAL lets both proceed)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, whose transactions are write transactions (`BEGIN IMMEDIATE` on SQLite)."""
+    return engine.execution_options(**{WRITE: True})

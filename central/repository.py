@@ -61,6 +61,7 @@ class PageRef:
 class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._writer = db.writer(engine)
 
     # --- appliances -------------------------------------------------------------------------
 
@@ -70,7 +71,7 @@ class Repository:
         return Appliance(**row._mapping) if row else None
 
     def add_appliance(self, appliance: Appliance) -> None:
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             conn.execute(insert(db.appliances).values(**appliance.__dict__))
 
     def appliances(self) -> list[Appliance]:
@@ -90,13 +91,13 @@ class Repository:
         with self.engine.connect() as conn:
             return conn.execute(select(t.c.batch_id).where(t.c.appliance_id == appliance_id, t.c.seq == seq)).scalar()
 
-    def store_batch(self, doc: dict[str, Any], signed: Signed, received_at: str) -> int:
-        """Batch, intakes, items and pages in one transaction; returns how many pages were new.
+    def store_batch(self, doc: dict[str, Any], signed: Signed, received_at: str) -> tuple[int, int]:
+        """Batch, intakes, items and pages in one transaction; returns (new pages, seq numbers skipped).
 
         Raises sqlalchemy IntegrityError when the batch id or its sequence number
         is taken (a concurrent replay): the caller re-reads and decides.
         """
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             gap = _gap_before(conn, doc["appliance_id"], doc["seq"])
             conn.execute(insert(db.batches).values(_batch_row(doc, signed, received_at, gap)))
             for intake in doc["intakes"]:
@@ -105,10 +106,10 @@ class Repository:
                 _upsert(conn, db.items, "item_id", _item_row(item), doc)
             new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc["pages"])
             conn.execute(update(db.batches).where(db.batches.c.batch_id == doc["batch_id"]).values(new_pages=new_pages))
-        return new_pages
+        return new_pages, gap
 
     def set_receipt(self, batch_id: str, receipt: Signed) -> None:
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             conn.execute(
                 update(db.batches)
                 .where(db.batches.c.batch_id == batch_id)
@@ -129,8 +130,7 @@ class Repository:
 
     def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
         """{id: appliance_id} of the given intake or item ids already stored."""
-        table: Table = db.metadata.tables[table_name]
-        key = table.c[f"{table_name[:-1]}_id"]
+        table, key = {"intakes": (db.intakes, db.intakes.c.intake_id), "items": (db.items, db.items.c.item_id)}[table_name]
         with self.engine.connect() as conn:
             rows = conn.execute(select(key, table.c.appliance_id).where(key.in_(ids))).all() if ids else []
         return {r[0]: r[1] for r in rows}

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.errors import AppError, ErrorCode
 
+INT64 = 2**63  # what a database integer column holds
 _OPT_STR = (str, type(None))
 _OPT_INT = (int, type(None))
 
@@ -47,6 +48,8 @@ def _typed(obj: dict[str, Any], what: str, where: Any) -> None:
         # bool is an int subclass; a `true` page count is a broken producer, not a 1
         if isinstance(value, bool) or not isinstance(value, types):
             raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"{what} {where} 的字段 {name} 类型不正确")
+        if isinstance(value, int) and not -INT64 <= value < INT64:
+            raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"{what} {where} 的字段 {name} 超出范围")
 
 
 def check_references(doc: dict[str, Any], stored: Callable[[str, set[str]], set[str]]) -> None:

@@ -74,10 +74,12 @@ class ReceiveService:
         self._require_blobs(doc)
         received_at = utc_now()
         try:
-            new_pages = self.repo.store_batch(doc, signed, received_at)
+            new_pages, gap = self.repo.store_batch(doc, signed, received_at)
         except IntegrityError as exc:
             return self._after_race(doc, signed, exc)
         log.info("batch %s seq=%d from %s pages=%d new=%d", doc["batch_id"], doc["seq"], appliance.appliance_id, len(doc["pages"]), new_pages)
+        if gap:
+            log.warning("appliance %s skipped %d sequence number(s) before seq %d", appliance.appliance_id, gap, doc["seq"])
         return Receipt(self._issue_receipt(doc, signed.sha256, received_at), created=True)
 
     def _appliance(self, appliance_id: str) -> Appliance:

@@ -189,11 +189,46 @@ def test_schema_errors_are_explained(client: TestClient, scanner: Scanner) -> No
     no_items = {k: v for k, v in doc.items() if k != "items"}
     text_count = {**doc, "items": [{**doc["items"][0], "declared_pages": "3"}]}
     orphan = {**doc, "intakes": []}  # the item points at an intake nobody sent
-    for bad in (no_items, text_count, orphan):
+    huge_seq = {**doc, "seq": 2**70}
+    for bad in (no_items, text_count, orphan, huge_seq):
         resp = submit(client, scanner.sign(bad))
         assert resp.status_code == 400 and resp.json()["error"] == "MANIFEST_SCHEMA_INVALID", resp.text
     not_canonical = Signed(json.dumps(doc, indent=1).encode(), "")
     not_canonical = Signed(not_canonical.body, crypto.sign(scanner.signing, not_canonical.body))
     resp = submit(client, not_canonical)
     assert resp.status_code == 400 and "规范化" in resp.json()["message"]
+    with_float = json.dumps({**doc, "seq": 1.0}, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    resp = submit(client, Signed(with_float, crypto.sign(scanner.signing, with_float)))
+    assert resp.status_code == 400 and resp.json()["error"] == "MANIFEST_SCHEMA_INVALID"
     assert client.post("/api/manifests", content=b"{not json").status_code == 400
+
+
+def test_concurrent_retries_store_one_batch(client: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+    """Four simultaneous deliveries of one batch (a retry racing its original): one batch, one set of pages."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from central.receive.services import ReceiveService
+
+    doc, pages = one_item_batch(scanner)
+    upload(client, scanner, pages)
+    signed = scanner.sign(doc)
+    central = open_central(settings)
+    try:
+        service = ReceiveService(central)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            receipts = list(pool.map(lambda _: service.receive_manifest(signed), range(4)))
+        assert sum(r.created for r in receipts) == 1
+        assert len({r.signed.body for r in receipts}) == 1
+        assert central.repo.page_count() == 2
+    finally:
+        central.close()
+
+
+def test_manifest_over_the_size_cap_is_413(settings: CentralSettings, scanner: Scanner) -> None:
+    import dataclasses
+
+    doc, _ = one_item_batch(scanner)
+    signed = scanner.sign(doc)
+    with TestClient(create_app(dataclasses.replace(settings, max_manifest_bytes=len(signed.body) // 2))) as client:
+        resp = submit(client, signed)
+    assert resp.status_code == 413 and resp.json()["error"] == "REQUEST_TOO_LARGE"

@@ -1,0 +1,97 @@
+"""The reconciliation report: declared vs received pages, and sequence gaps, via CLI and API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from central_kit import Scanner, run_cli, submit, upload
+from litestar.testing import TestClient
+
+from central.reconcile.report import sequence_gaps
+
+
+def two_item_batch(client: TestClient, scanner: Scanner) -> dict[str, Any]:
+    """Item 1 declared 3, 2 scanned (漏扫 1); item 2 declared 3, 4 scanned (多扫 1)."""
+    intake = scanner.intake(submitter="北京某某律师事务所")
+    short = scanner.item(intake, 3, seq=1, name="起诉状")
+    over = scanner.item(intake, 3, seq=2, name="证据材料")
+    pages = [scanner.page(short, n) for n in (1, 2)] + [scanner.page(over, n) for n in (1, 2, 3, 4)]
+    doc = scanner.manifest(1, [intake], [short, over], pages)
+    upload(client, scanner, pages)
+    assert submit(client, scanner.sign(doc)).status_code == 201
+    return doc
+
+
+def test_missing_and_extra_pages_per_item_and_in_totals(client: TestClient, scanner: Scanner) -> None:
+    two_item_batch(client, scanner)
+    report = client.get("/api/report").json()
+    (intake,) = report["intakes"]
+    assert intake["submitter"] == "北京某某律师事务所" and intake["deadline"] == "2026-03-02T18:00:00+08:00"
+    lines = {i["name"]: i for i in intake["items"]}
+    assert (lines["起诉状"]["declared_pages"], lines["起诉状"]["received_pages"], lines["起诉状"]["missing"], lines["起诉状"]["extra"]) == (3, 2, 1, 0)
+    assert (lines["证据材料"]["declared_pages"], lines["证据材料"]["received_pages"], lines["证据材料"]["missing"], lines["证据材料"]["extra"]) == (3, 4, 0, 1)
+    assert report["totals"] == {
+        "intakes": 1, "items": 2, "declared_pages": 6, "received_pages": 6, "missing": 1, "extra": 1, "unattached_pages": 0,
+    }
+
+
+def test_cli_report_in_chinese_and_as_json(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    two_item_batch(client, scanner)
+    rc, text = run_cli(["report", "--home", str(home)], capsys)
+    assert rc == 0
+    assert "案号 （2024）京0102民初1234号" in text
+    assert "起诉状" in text and "申报 3 页  已收 2 页  漏扫 1 页" in text
+    assert "证据材料" in text and "多扫 1 页" in text
+    assert "合计：收取登记 1 件，材料 2 件" in text
+    assert f"设备 {scanner.appliance_id}（一号扫描点）：批次 1 个" in text
+    rc, out = run_cli(["report", "--home", str(home), "--json"], capsys)
+    from_cli, from_api = json.loads(out), client.get("/api/report").json()
+    from_cli.pop("generated_at"), from_api.pop("generated_at")
+    assert from_cli == from_api
+
+
+def test_sequence_gap_is_recorded_until_the_batch_arrives(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    intake = scanner.intake()
+    item = scanner.item(intake, 3)
+    pages = {seq: scanner.page(item, seq) for seq in (1, 2, 3)}
+    upload(client, scanner, list(pages.values()))
+    batches = {seq: scanner.manifest(seq, [intake], [item], [pages[seq]]) for seq in (1, 2, 3)}
+    for seq in (1, 3):  # batch 2 is still in the appliance's outbox
+        assert submit(client, scanner.sign(batches[seq])).status_code == 201
+    (line,) = client.get("/api/report").json()["appliances"]
+    assert (line["batches"], line["first_seq"], line["last_seq"], line["seq_gaps"]) == (2, 1, 3, [[2, 2]])
+    _, text = run_cli(["report", "--home", str(home)], capsys)
+    assert "缺失序号 2" in text
+    assert submit(client, scanner.sign(batches[2])).status_code == 201  # late, but accepted
+    (line,) = client.get("/api/report").json()["appliances"]
+    assert line["seq_gaps"] == [] and line["batches"] == 3
+
+
+def test_a_later_batch_updates_the_declared_pages(client: TestClient, scanner: Scanner) -> None:
+    intake = scanner.intake()
+    item = scanner.item(intake, 3)
+    pages = [scanner.page(item, 1), scanner.page(item, 2)]
+    upload(client, scanner, pages)
+    assert submit(client, scanner.sign(scanner.manifest(1, [intake], [item], pages))).status_code == 201
+    corrected = {**item, "declared_pages": 2}  # the clerk corrected the count at the counter
+    assert submit(client, scanner.sign(scanner.manifest(2, [intake], [corrected], []))).status_code == 201
+    (line,) = client.get("/api/report").json()["intakes"][0]["items"]
+    assert (line["declared_pages"], line["received_pages"], line["missing"]) == (2, 2, 0)
+
+
+def test_pages_without_an_item_are_counted_as_unattached(client: TestClient, scanner: Scanner) -> None:
+    loose = scanner.page(None, None)
+    upload(client, scanner, [loose])
+    assert submit(client, scanner.sign(scanner.manifest(1, [], [], [loose]))).status_code == 201
+    assert client.get("/api/report").json()["totals"]["unattached_pages"] == 1
+
+
+def test_sequence_gaps_as_ranges() -> None:
+    assert sequence_gaps([]) == ()
+    assert sequence_gaps([1, 2, 3]) == ()
+    assert sequence_gaps([1, 2, 4, 8]) == ((3, 3), (5, 7))
+    assert sequence_gaps([3]) == ((1, 2),)
+    assert sequence_gaps([0, 2]) == ((1, 1),)

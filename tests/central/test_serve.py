@@ -1,0 +1,51 @@
+"""The real `juanzong central serve` process: starts fast, answers, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_identity: dict[str, Any]) -> None:
+    port = free_port()
+    cmd = [sys.executable, "-m", "shared.cli", "central", "serve", "--home", str(home), "--port", str(port)]
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        body, elapsed = None, 0.0
+        session = requests.Session()
+        session.trust_env = False  # loopback: never through a proxy
+        while time.monotonic() - started < 15 and proc.poll() is None:
+            try:
+                body = session.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json()
+                elapsed = time.monotonic() - started
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert body == {"status": "ok", "central_id": central_identity["central_id"]}, proc.stderr.read1().decode() if proc.poll() is not None else body
+        assert elapsed < 3.0, f"serve took {elapsed:.2f} s to answer"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        out, err = proc.communicate(timeout=5)
+        assert out == b""  # logs go to stderr, stdout stays clean for scripts
+        assert b"GET /api/health" in err and b"Application shutdown complete" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
