@@ -17,7 +17,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +151,8 @@ def _seal(page: Image.Image, rng: random.Random) -> None:
 def text_page(seed: int, *, colour: bool = True, title: str | None = None) -> Image.Image:
     """~30 lines of Chinese legal text on tinted paper; RGB with a red seal, or gray (L)."""
     rng = random.Random(seed)
-    ink = _ink_text(rng, title or rng.choice(TITLES))
+    default = rng.choice(TITLES)  # drawn either way: a custom title leaves the rest of the page alike
+    ink = _ink_text(rng, title or default)
     gray = ImageChops.subtract(_paper(rng), ink)
     if not colour:
         return _finish(gray)
@@ -293,7 +294,7 @@ def _white(img: Image.Image) -> int | tuple[int, int, int]:
     return (255, 255, 255) if img.mode == "RGB" else 255
 
 
-def _lut(img: Image.Image, fn) -> Image.Image:
+def _lut(img: Image.Image, fn: Callable[[int], float]) -> Image.Image:
     table = [max(0, min(255, int(fn(v)))) for v in range(256)]
     return img.point(table * len(img.getbands()))
 
