@@ -253,3 +253,24 @@ def test_perf_median_ms_per_page(scans: Scans) -> None:
             analyse_ms.append((time.perf_counter() - decoded) * 1000)
     print(f"\nQC analyse median {statistics.median(analyse_ms):.1f} ms/page "
           f"(decode for QC median {statistics.median(decode_ms):.1f} ms)")
+
+
+def test_ingest_stage_attaches_qc_and_drops_blank_verso_only_when_the_profile_says_so(scans: Scans) -> None:
+    from dataclasses import replace
+
+    from edge.ingest import decode, qc
+    from edge.ingest.context import Claimed, IngestContext
+    from shared.profiles import get_scanner
+
+    profile = get_scanner("fujitsu-fi-7160")   # blank_backside.policy = "flag"
+    path = scans.file("backside", lambda: q.scan_noise(q.blank_backside(), 3, sigma=6))
+    ctx = IngestContext(appliance_id="A1", profile=profile, keys=None, qc_rules=COLOUR,  # QC needs no keys
+                        max_pixels=90_000_000, view=None)
+    page, = decode.decode(Claimed(claim="0001", path=path, source_name=path.name), ctx)
+    verso = replace(page, role="page", side="verso")
+    flagged = qc.run(verso, ctx)
+    assert flagged.role == "page" and flagged.qc is not None and codes(flagged.qc) == ["blank"]
+    dropping = replace(ctx, profile=replace(profile, blank_backside="drop"))
+    assert qc.run(verso, dropping).role == "blank_dropped"
+    assert qc.run(replace(verso, side="recto"), dropping).role == "page"
+    assert qc.run(replace(verso, role="cover"), ctx).qc is None
