@@ -142,10 +142,14 @@ class Repository:
         return [dict(r._mapping) for r in rows]
 
     def items_with_received(self) -> list[dict[str, Any]]:
-        """Every item with the number of page rows attached to it."""
+        """Every item with its page rows counted: all, distinct page numbers, highest page number."""
         i, p = db.items, db.pages
-        received = func.count(p.c.page_id).label("received_pages")
-        query = select(i, received).select_from(i.outerjoin(p, p.c.item_id == i.c.item_id)).group_by(i.c.item_id)
+        counts = (
+            func.count(p.c.page_id).label("received_pages"),
+            func.count(p.c.page_no.distinct()).label("distinct_page_nos"),
+            func.coalesce(func.max(p.c.page_no), 0).label("max_page_no"),
+        )
+        query = select(i, *counts).select_from(i.outerjoin(p, p.c.item_id == i.c.item_id)).group_by(i.c.item_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(i.c.intake_id, i.c.seq, i.c.item_id)).all()
         return [dict(r._mapping) for r in rows]
@@ -153,6 +157,13 @@ class Repository:
     def unattached_pages(self) -> int:
         p, i = db.pages, db.items
         query = select(func.count()).select_from(p).where(p.c.item_id.is_(None) | p.c.item_id.not_in(select(i.c.item_id)))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def duplicate_sources(self) -> int:
+        """Page rows whose scanned file (source hash) is already stored under another page id."""
+        p = db.pages
+        query = select(func.count(p.c.page_id) - func.count(p.c.source_sha256.distinct()))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 

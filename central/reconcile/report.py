@@ -1,7 +1,10 @@
 """The reconciliation report: what every scanning point declared against what arrived.
 
 Per intake and item: declared pages, pages received, missing (漏扫: declared −
-received when positive) and extra (多扫: received − declared when positive).
+received when positive) and extra (多扫: received − declared when positive),
+plus the numbering defects the contract forbids: duplicate page numbers (重码)
+and skipped ones (跳码). In the totals, `duplicate_pages` counts one scanned
+file stored under two page ids — what a retry bug would look like.
 Per appliance: its batches and any gaps in its sequence numbers — a gap means
 a batch sealed at the scanning point never arrived here (yet).
 """
@@ -22,6 +25,8 @@ class ItemLine:
     volume: str
     declared_pages: int
     received_pages: int
+    distinct_page_nos: int
+    max_page_no: int
 
     @property
     def missing(self) -> int:
@@ -31,8 +36,25 @@ class ItemLine:
     def extra(self) -> int:
         return max(0, self.received_pages - self.declared_pages)
 
+    @property
+    def duplicate_page_numbers(self) -> int:
+        """重码: page rows sharing a page number with another row of this item."""
+        return self.received_pages - self.distinct_page_nos
+
+    @property
+    def skipped_page_numbers(self) -> int:
+        """跳码: numbers below the highest one that no page carries."""
+        return max(0, self.max_page_no - self.distinct_page_nos)
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "missing": self.missing, "extra": self.extra}
+        head = {k: v for k, v in asdict(self).items() if k not in ("distinct_page_nos", "max_page_no")}
+        return {
+            **head,
+            "missing": self.missing,
+            "extra": self.extra,
+            "duplicate_page_numbers": self.duplicate_page_numbers,
+            "skipped_page_numbers": self.skipped_page_numbers,
+        }
 
 
 @dataclass(frozen=True)
@@ -88,11 +110,19 @@ class Report:
     intakes: tuple[IntakeLine, ...]
     appliances: tuple[ApplianceLine, ...]
     unattached_pages: int  # pages not (yet) attached to any item
+    duplicate_pages: int  # the same scanned file stored under two page ids
 
     def totals(self) -> dict[str, int]:
         all_items = [i for intake in self.intakes for i in intake.items]
-        figures = asdict(Figures.of(all_items))
-        return {"intakes": len(self.intakes), "items": len(all_items), **figures, "unattached_pages": self.unattached_pages}
+        return {
+            "intakes": len(self.intakes),
+            "items": len(all_items),
+            **asdict(Figures.of(all_items)),
+            "unattached_pages": self.unattached_pages,
+            "duplicate_pages": self.duplicate_pages,
+            "duplicate_page_numbers": sum(i.duplicate_page_numbers for i in all_items),
+            "skipped_page_numbers": sum(i.skipped_page_numbers for i in all_items),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,7 +142,7 @@ def build_report(repo: Repository) -> Report:
         IntakeLine(**{f: row[f] for f in IntakeLine.__dataclass_fields__ if f != "items"}, items=tuple(by_intake.get(row["intake_id"], [])))
         for row in repo.intakes()
     )
-    return Report(utc_now(), intakes, _appliance_lines(repo), repo.unattached_pages())
+    return Report(utc_now(), intakes, _appliance_lines(repo), repo.unattached_pages(), repo.duplicate_sources())
 
 
 def _appliance_lines(repo: Repository) -> tuple[ApplianceLine, ...]:
@@ -158,7 +188,8 @@ def render_text(report: Report) -> str:
     t = report.totals()
     lines.append(
         f"合计：收取登记 {t['intakes']} 件，材料 {t['items']} 件，申报 {t['declared_pages']} 页，"
-        f"已收 {t['received_pages']} 页，漏扫 {t['missing']} 页，多扫 {t['extra']} 页，未归属页面 {t['unattached_pages']} 页"
+        f"已收 {t['received_pages']} 页，漏扫 {t['missing']} 页，多扫 {t['extra']} 页，未归属页面 {t['unattached_pages']} 页，"
+        f"重复页面 {t['duplicate_pages']} 页，重码 {t['duplicate_page_numbers']} 处，跳码 {t['skipped_page_numbers']} 处"
     )
     lines.extend(_appliance_text(a) for a in report.appliances)
     return "\n".join(lines)
@@ -170,7 +201,12 @@ def _item_text(item: ItemLine) -> str:
         text += f"  漏扫 {item.missing} 页"
     if item.extra:
         text += f"  多扫 {item.extra} 页"
-    return text if item.missing or item.extra else text + "  齐全"
+    if item.duplicate_page_numbers:
+        text += f"  重码 {item.duplicate_page_numbers} 处"
+    if item.skipped_page_numbers:
+        text += f"  跳码 {item.skipped_page_numbers} 处"
+    complete = not (item.missing or item.extra or item.duplicate_page_numbers or item.skipped_page_numbers)
+    return text + "  齐全" if complete else text
 
 
 def _appliance_text(a: ApplianceLine) -> str:

@@ -74,9 +74,9 @@ class Scanner:
             "colour": False,
         }
 
-    def page(self, item: dict[str, Any] | None, page_no: int | None) -> Page:
+    def page(self, item: dict[str, Any] | None, page_no: int | None, plain: bytes | None = None) -> Page:
         self._seed += 1
-        plain = jpeg_page(self._seed)
+        plain = plain if plain is not None else jpeg_page(self._seed)
         page_id = new_id(Kind.PAGE)
         sealed = crypto.seal_blob(
             plain,

@@ -35,6 +35,7 @@ def test_missing_and_extra_pages_per_item_and_in_totals(client: TestClient, scan
     assert (lines["证据材料"]["declared_pages"], lines["证据材料"]["received_pages"], lines["证据材料"]["missing"], lines["证据材料"]["extra"]) == (3, 4, 0, 1)
     assert report["totals"] == {
         "intakes": 1, "items": 2, "declared_pages": 6, "received_pages": 6, "missing": 1, "extra": 1, "unattached_pages": 0,
+        "duplicate_pages": 0, "duplicate_page_numbers": 0, "skipped_page_numbers": 0,
     }
 
 
@@ -68,6 +69,23 @@ def test_sequence_gap_is_recorded_until_the_batch_arrives(client: TestClient, sc
     assert submit(client, scanner.sign(batches[2])).status_code == 201  # late, but accepted
     (line,) = client.get("/api/report").json()["appliances"]
     assert line["seq_gaps"] == [] and line["batches"] == 3
+
+
+def test_numbering_defects_and_a_file_stored_twice(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    intake = scanner.intake()
+    item = scanner.item(intake, 3)
+    first = scanner.page(item, 1)
+    again = scanner.page(item, 1, plain=first.plain)  # the same scan ingested twice under a new page id
+    third = scanner.page(item, 3)  # and page 2 never numbered
+    upload(client, scanner, [first, again, third])
+    assert submit(client, scanner.sign(scanner.manifest(1, [intake], [item], [first, again, third]))).status_code == 201
+    report = client.get("/api/report").json()
+    (line,) = report["intakes"][0]["items"]
+    assert (line["received_pages"], line["missing"], line["duplicate_page_numbers"], line["skipped_page_numbers"]) == (3, 0, 1, 1)
+    assert report["totals"]["duplicate_pages"] == 1
+    _, text = run_cli(["report", "--home", str(home)], capsys)
+    assert "重码 1 处" in text and "跳码 1 处" in text and "重复页面 1 页" in text
+    assert "齐全" not in text
 
 
 def test_a_later_batch_updates_the_declared_pages(client: TestClient, scanner: Scanner) -> None:
