@@ -95,6 +95,11 @@ def _from_mapping(home: Path, raw: dict[str, Any]) -> CentralSettings:
         # bool is an int subclass: a `port = true` typo must not pass as 1
         if type(values[name]) is not type(s.default):
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 的类型应为 {type(s.default).__name__}")
+    if not 0 < values["port"] < 65536:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"port {values['port']} 不是有效端口")
+    for name in ("max_blob_bytes", "max_manifest_bytes"):
+        if values[name] <= 0:
+            raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 必须为正整数")
     if values["blob_backend"] != "local":
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"不支持的 blob_backend {values['blob_backend']}")
     data_dir = _under(home, values["data_dir"])

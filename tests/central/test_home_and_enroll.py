@@ -89,3 +89,22 @@ def test_enroll_refuses_a_broken_identity_file(tmp_path: Path, home: Path, centr
         with pytest.raises(AppError) as err:
             run(["enroll", "--home", str(home), str(path)], capsys)
         assert err.value.code == code
+
+
+def test_a_broken_config_is_refused_with_the_setting_named(home: Path) -> None:
+    path = home / "config.toml"
+    for line, fragment in (('port = "8470"', "port"), ("port = 70000", "port"), ("max_blob_bytes = 0", "max_blob_bytes"), ("colour = 1", "colour")):
+        text = path.read_text("utf-8")
+        key = line.split(" = ")[0]
+        kept = [ln for ln in text.splitlines() if not ln.startswith(f"{key} =")]
+        path.write_text("\n".join([*kept, line]) + "\n", "utf-8")
+        with pytest.raises(AppError) as err:
+            load_settings(home)
+        assert err.value.code == ErrorCode.SETTINGS_INVALID and fragment in err.value.message
+        path.write_text(text, "utf-8")
+
+
+def test_an_uninitialised_home_says_how_to_fix_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(AppError) as err:
+        run(["report", "--home", str(tmp_path / "nowhere")], capsys)
+    assert err.value.code == ErrorCode.HOME_NOT_INITIALISED and "juanzong central init" in err.value.message
