@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     FILE_TRUNCATED = "FILE_TRUNCATED"
     FILE_UNSUPPORTED = "FILE_UNSUPPORTED"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    FILE_SIZE_TOO_LARGE = "FILE_SIZE_TOO_LARGE"
     FILE_EMPTY = "FILE_EMPTY"
     INGEST_FAILED = "INGEST_FAILED"
     # storage
@@ -101,6 +102,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_TRUNCATED: "文件 {name} 不完整（可能未写完或已损坏），已隔离",
     ErrorCode.FILE_UNSUPPORTED: "文件 {name} 的格式不受支持（{detail}），已隔离",
     ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
+    ErrorCode.FILE_SIZE_TOO_LARGE: "文件 {name} 大小 {size} 超过上限 {limit}，内容未读取、未入库；原文件已移到热文件夹的 {kept} 目录，请核对后删除并重新扫描",
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
     ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
