@@ -145,7 +145,8 @@ class Repository:
         """Every item with its page rows counted: all, distinct page numbers, highest page number."""
         i, p = db.items, db.pages
         counts = (
-            func.count(p.c.page_id).label("received_pages"),
+            # a page replaced by a rescan arrives again without a number: not counted
+            func.count(p.c.page_no).label("received_pages"),
             func.count(p.c.page_no.distinct()).label("distinct_page_nos"),
             func.coalesce(func.max(p.c.page_no), 0).label("max_page_no"),
         )

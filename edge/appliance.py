@@ -29,8 +29,8 @@ from edge.ingest.pipeline import ingest_pages
 from edge.ingest.context import Claimed, IngestContext
 from edge.ingest.decode import decode
 from edge.ingest.qc import QcRules
-from edge.ingest.record import ACTIVE_ITEM, already_recorded, commit
-from edge.ingest.route import ItemInfo
+from edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit
+from edge.ingest.route import ItemInfo, ReplaceTarget
 from edge.keys import load_keys
 from edge.watch.watcher import FolderWatcher, HotFolder
 from shared.crypto import seal_blob
@@ -62,6 +62,15 @@ class DbRoutingView:
     def sides_recorded(self, item_id: str) -> int:
         sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND role IN ('page', 'blank_dropped')"
         return self.db.execute(sql, [item_id]).fetchone()[0]
+
+    def replace_target(self) -> ReplaceTarget | None:
+        page_id = state_get(self.db, REPLACE_TARGET)
+        row = self.db.execute("SELECT id, item_id, side FROM pages WHERE id = ? AND role = 'page'", [page_id]).fetchone() if page_id else None
+        return ReplaceTarget(*row) if row else None
+
+    def phashes(self, item_id: str) -> dict[str, str]:
+        sql = "SELECT id, phash FROM pages WHERE item_id = ? AND role = 'page' AND phash IS NOT NULL AND findings NOT LIKE '%\"blank\"%'"
+        return dict(self.db.execute(sql, [item_id]).fetchall())
 
 
 @dataclass(frozen=True)

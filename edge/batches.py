@@ -22,7 +22,8 @@ from shared import crypto
 from shared.ids import Kind, new_id
 from shared.manifest import SCHEMA_VERSION, sign_document
 
-_PAGES_UNBATCHED = "role = 'page' AND item_id IS NOT NULL AND batch_id IS NULL"
+# a replaced page travels again, numberless, so central stops counting it
+_PAGES_UNBATCHED = "role IN ('page', 'replaced') AND item_id IS NOT NULL AND batch_id IS NULL"
 
 
 def unbatched_counts(db: Database) -> dict[str, int]:
@@ -110,12 +111,14 @@ def _intake_entry(r: dict) -> dict:
 def _item_entry(r: dict) -> dict:
     return {"item_id": r["id"], "intake_id": r["intake_id"], "seq": r["seq"], "name": r["name"],
             "declared_pages": r["declared_pages"], "volume": r["volume"], "catalog_dir": r["catalog_dir"],
-            "original": bool(r["original"]), "colour": bool(r["colour"]), "closed": r["closed_at"] is not None}
+            "original": bool(r["original"]), "colour": bool(r["colour"]), "closed": r["closed_at"] is not None,
+            "count_findings": json.loads(r["count_findings"])}
 
 
 def _page_entry(r: dict) -> dict:
     return {
-        "page_id": r["id"], "item_id": r["item_id"], "page_no": r["page_no"], "side": r["side"],
+        "page_id": r["id"], "item_id": r["item_id"], "page_no": r["page_no"], "side": r["side"], "role": r["role"],
+        "replaces": r["replaces"], "replaced_by": r["replaced_by"],
         "source_name": r["source_name"], "source_sha256": r["source_sha256"], "source_size": r["source_size"],
         "width": r["width"], "height": r["height"], "dpi": r["dpi"], "mode": r["mode"],
         "findings": json.loads(r["findings"]), "scanned_at": r["scanned_at"],

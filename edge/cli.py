@@ -101,6 +101,25 @@ def cmd_active(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_close(args: argparse.Namespace) -> int:
+    from edge.items import close_item
+    from shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    out = close_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM))
+    print_json(out)
+    return 0
+
+
+def cmd_replace(args: argparse.Namespace) -> int:
+    from edge.items import arm_replacement
+    from shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    print_json(arm_replacement(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE)))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from edge.appliance import Appliance
 
@@ -186,6 +205,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("item_id", nargs="?")
     p.add_argument("--clear", action="store_true")
 
+    p = cmd("close", cmd_close, "close an item: declared pages against scanned pages (多扫/漏扫)")
+    p.add_argument("item_id")
+
+    p = cmd("replace", cmd_replace, "the next page scanned replaces this page, keeping its number")
+    p.add_argument("page_id")
+
     p = cmd("ingest", cmd_ingest, "process what is in the hot folder")
     p.add_argument("--once", action="store_true", required=True)
     p.add_argument("--settle", type=float, help="override the profile's settle delay (seconds)")
@@ -203,4 +228,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     b = p.add_parser("ingest", help="pages per second from hot folder to durable encrypted page")
     b.add_argument("--pages", type=int, default=200)
+    b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
+    b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.set_defaults(func=lambda a: __import__("edge.bench", fromlist=["main"]).main(a))

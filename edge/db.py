@@ -86,6 +86,13 @@ def _split(script: str) -> list[str]:
     return [s.strip() for s in script.split(";\n") if s.strip()]
 
 
+@MIGRATIONS()
+def m002_close_and_replace(db: Database) -> None:
+    # 多扫/漏扫 findings when an item is closed; a rescan that replaces a page keeps its number
+    db.execute("ALTER TABLE items ADD COLUMN count_findings TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE pages ADD COLUMN replaces TEXT")
+
+
 def open_db(path: Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")

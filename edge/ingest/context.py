@@ -49,6 +49,7 @@ class Page:
     role: str = ""  # "page" | "cover" | "cover_unknown" | "blank_dropped", set by route and qc
     item_id: str | None = None
     side: str = "recto"  # "recto" | "verso": stamps go bottom-right / bottom-left
+    replaces: str | None = None  # a rescan taking over this page's number
     codes: "BarcodeScan | None" = None
     qc: "QcResult | None" = None
     sealed: "SealedBlob | None" = None

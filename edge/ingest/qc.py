@@ -476,13 +476,22 @@ def _to_half(img: Image.Image, half: tuple[int, int]) -> Image.Image:
 def run(page: Page, ctx: IngestContext) -> Page:
     """Ingest stage: attach the QC result to the page (our own cover sheets are not checked).
 
+    The rules follow the page's item: a colour original must come out in colour,
+    and a page that looks like an earlier page of the same item is flagged as a
+    possible duplicate (blank pages are never compared: all white pages look alike).
     A blank verso is marked `blank_dropped` only where the scanner profile says
     `blank_backside.policy = "drop"`; the page is still stored, so counts add up.
     """
     if page.role in ("cover", "cover_unknown"):
         return page
+    item = ctx.view.item(page.item_id) if page.item_id else None
+    rules = replace(ctx.qc_rules, expect_colour=item.colour if item else None)
     inp = QcInput(gray=page.half, rgb_small=None, source_mode=page.mode,
                   dpi=(page.dpi, page.dpi) if page.dpi else None, pixel_size=(page.width, page.height))
-    result = analyse(inp, ctx.qc_rules)
+    result = analyse(inp, rules)
+    if item and not result.is_blank:
+        twin = duplicate_of(result.phash, ctx.view.phashes(item.item_id), rules)
+        if twin:
+            result = replace(result, findings=result.findings + (duplicate_finding(twin),))
     drop = result.is_blank and page.side == "verso" and ctx.profile.blank_backside == "drop"
     return replace(page, qc=result, role="blank_dropped" if drop else page.role)

@@ -23,6 +23,7 @@ from edge.db import state_set, write_tx
 from edge.ingest.context import IngestContext, Page
 
 ACTIVE_ITEM = "active_item"
+REPLACE_TARGET = "replace_target"
 
 
 def already_recorded(db: Database, claim: str) -> bool:
@@ -49,23 +50,37 @@ def _insert(db: Database, page: Page, now: str) -> Page:
         "INSERT INTO blobs(id, kind, sha256, size, wrapped_local, sealed_central, plain_sha256, created_at) VALUES (?,?,?,?,?,?,?,?)",
         [sealed.blob_id, sealed.kind, sealed.sha256, sealed.size, sealed.wrapped_local, sealed.sealed_central, sealed.plain_sha256, now],
     )
-    page_no = _next_page_no(db, page.item_id) if page.role == "page" and page.item_id else None
+    page_no = _page_no(db, page)
     if page.role == "cover":
         state_set(db, ACTIVE_ITEM, page.item_id)
     db.execute(
         """INSERT INTO pages(id, claim, item_id, page_no, side, role, source_name, source_sha256, source_size,
-               blob_id, width, height, dpi, mode, findings, phash, scanned_at)
-           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+               blob_id, width, height, dpi, mode, findings, phash, scanned_at, replaces)
+           VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         [page.page_id, page.claim_key, page.item_id, page_no, page.side, page.role, page.claimed.source_name,
          page.source_sha256, page.source_size, sealed.blob_id, page.width, page.height, page.dpi, page.mode,
-         json.dumps(_findings(page), ensure_ascii=False), page.qc.phash if page.qc else None, now],
+         json.dumps(_findings(page), ensure_ascii=False), page.qc.phash if page.qc else None, now, page.replaces],
     )
     return page
 
 
-def _next_page_no(db: Database, item_id: str) -> int:
-    row = db.execute("SELECT COALESCE(MAX(page_no), 0) FROM pages WHERE item_id = ?", [item_id]).fetchone()
+def _page_no(db: Database, page: Page) -> int | None:
+    if page.role != "page" or not page.item_id:
+        return None
+    if page.replaces:
+        return _take_number_of(db, page)
+    row = db.execute("SELECT COALESCE(MAX(page_no), 0) FROM pages WHERE item_id = ?", [page.item_id]).fetchone()
     return row[0] + 1
+
+
+def _take_number_of(db: Database, page: Page) -> int:
+    """The replaced page keeps its row and blob (nothing is deleted) but gives up its
+    number; it is sent again so central learns of the replacement."""
+    number = db.execute("SELECT page_no FROM pages WHERE id = ?", [page.replaces]).fetchone()[0]
+    db.execute("UPDATE pages SET page_no = NULL, role = 'replaced', replaced_by = ?, batch_id = NULL WHERE id = ?",
+               [page.page_id, page.replaces])
+    state_set(db, REPLACE_TARGET, None)
+    return number
 
 
 def _findings(page: Page) -> list[dict]:

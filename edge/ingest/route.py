@@ -1,6 +1,7 @@
 """Stage 3, route: which item a page belongs to, and what role it plays.
 
-A page carrying one of our cover-sheet codes is a separator (role "cover") and
+When the operator has asked to replace a page (`edge replace`), the next page
+scanned takes that page's item, number and side. A page carrying one of our cover-sheet codes is a separator (role "cover") and
 makes its item the active one; any other page goes to the active item, or to
 the unassigned queue when there is none. Foreign barcodes never route: only
 `BarcodeScan.cover_item` (prefix, version, kind and check all ours) counts.
@@ -18,6 +19,13 @@ from edge.ingest.context import IngestContext, Page
 
 
 @dataclass(frozen=True)
+class ReplaceTarget:
+    page_id: str
+    item_id: str
+    side: str
+
+
+@dataclass(frozen=True)
 class ItemInfo:
     item_id: str
     colour: bool
@@ -28,6 +36,8 @@ class RoutingView(Protocol):
     def item(self, item_id: str) -> ItemInfo | None: ...
     def active_item(self) -> str | None: ...
     def sides_recorded(self, item_id: str) -> int: ...
+    def phashes(self, item_id: str) -> dict[str, str]: ...
+    def replace_target(self) -> "ReplaceTarget | None": ...
 
 
 class FileRouting:
@@ -40,6 +50,7 @@ class FileRouting:
         self.base = base
         self._active: object = self._UNSET
         self._sides: dict[str, int] = {}
+        self._replaced = False
 
     def item(self, item_id: str) -> ItemInfo | None:
         return self.base.item(item_id)
@@ -50,8 +61,17 @@ class FileRouting:
     def sides_recorded(self, item_id: str) -> int:
         return self.base.sides_recorded(item_id) + self._sides.get(item_id, 0)
 
+    def phashes(self, item_id: str) -> dict[str, str]:
+        return self.base.phashes(item_id)
+
+    def replace_target(self) -> ReplaceTarget | None:
+        # one rescan replaces one page: later pages of the same file route normally
+        return None if self._replaced else self.base.replace_target()
+
     def note(self, page: Page) -> None:
-        if page.role == "cover":
+        if page.replaces:
+            self._replaced = True
+        elif page.role == "cover":
             self._active = page.item_id
         elif page.item_id:
             self._sides[page.item_id] = self._sides.get(page.item_id, 0) + 1
@@ -70,6 +90,9 @@ def _decide(page: Page, ctx: IngestContext, view: RoutingView) -> Page:
     if cover is not None:
         known = view.item(cover)
         return replace(page, role="cover" if known else "cover_unknown", item_id=cover if known else None)
+    target = view.replace_target()
+    if target is not None:
+        return replace(page, role="page", item_id=target.item_id, side=target.side, replaces=target.page_id)
     item_id = view.active_item()
     return replace(page, role="page", item_id=item_id, side=_side(ctx, view, item_id))
 

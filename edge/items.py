@@ -1,0 +1,44 @@
+"""What the operator does to items and pages after scanning: close, replace.
+
+Closing an item compares its declared pages with the pages scanned (多扫 /
+漏扫) and stores the findings with the item; the item travels again in the
+next batch. Replacing a page arms a one-shot target: the next page scanned
+takes the replaced page's item, number and side (edge.ingest.route/record), so
+every other page keeps its number.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+from edge import audit
+from edge.db import state_set, write_tx
+from edge.ingest.qc import count_findings
+from edge.ingest.record import REPLACE_TARGET
+from edge.intake import load_item
+from shared.errors import AppError, ErrorCode
+
+
+def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:
+    item = load_item(db, item_id)
+    with write_tx(db):
+        scanned = db.execute("SELECT COUNT(*) FROM pages WHERE item_id = ? AND role = 'page'", [item_id]).fetchone()[0]
+        findings = [f.to_dict() for f in count_findings(item["declared_pages"], scanned)]
+        db.execute("UPDATE items SET closed_at = ?, count_findings = ?, batch_id = NULL WHERE id = ?",
+                   [datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(findings, ensure_ascii=False), item_id])
+        audit.record(db, place=appliance_id, actor=actor, action="close_item", target=item_id,
+                     declared=item["declared_pages"], scanned=scanned, findings=[f["code"] for f in findings])
+    return {"item_id": item_id, "declared_pages": item["declared_pages"], "scanned_pages": scanned, "findings": findings}
+
+
+def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator") -> dict:
+    row = db.execute("SELECT item_id, page_no FROM pages WHERE id = ? AND role = 'page' AND page_no IS NOT NULL", [page_id]).fetchone()
+    if row is None:
+        raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
+    with write_tx(db):
+        state_set(db, REPLACE_TARGET, page_id)
+        audit.record(db, place=appliance_id, actor=actor, action="qc_override", target=page_id, what="replace", page_no=row[1])
+    return {"replace": page_id, "item_id": row[0], "page_no": row[1]}

@@ -1,0 +1,95 @@
+"""Page numbers, item close (多扫/漏扫), replacement rescans and QC tied to the item."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from edge import batches
+from edge.appliance import Appliance
+from edge.db import state_set, write_tx
+from edge.ingest.record import ACTIVE_ITEM
+from edge.items import arm_replacement, close_item
+from edge.keys import load_keys
+from edge.simulate import SimulatedScanner, degrade, text_page
+from edge_kit import cover_for, register
+
+
+def numbers(db, item_id):
+    return [r[0] for r in db.execute("SELECT page_no FROM pages WHERE item_id = ? AND role = 'page' ORDER BY page_no", [item_id])]
+
+
+def test_closing_an_item_reports_under_and_over_scan(settings, db):
+    intake = register(db, settings, items=(("起诉状", 3), ("证据材料", 1)))
+    scanner = SimulatedScanner(settings.hot_folder)
+    scanner.write_many([cover_for(intake, 0), text_page(1), text_page(2)])
+    scanner.write_many([cover_for(intake, 1), text_page(3), text_page(4)])
+    Appliance(settings).ingest_once()
+
+    under = close_item(db, settings.appliance_id, intake.items[0].item_id)
+    over = close_item(db, settings.appliance_id, intake.items[1].item_id)
+
+    assert [f["code"] for f in under["findings"]] == ["under_scan"] and "漏扫" in under["findings"][0]["message"]
+    assert [f["code"] for f in over["findings"]] == ["over_scan"] and "多扫" in over["findings"][0]["message"]
+    row = db.execute("SELECT closed_at, count_findings FROM items WHERE id = ?", [intake.items[0].item_id]).fetchone()
+    assert row[0] and json.loads(row[1])[0]["code"] == "under_scan"
+
+
+def test_a_rescan_replaces_one_page_and_keeps_every_other_number(settings, db):
+    intake = register(db, settings, items=(("起诉状", 4),))
+    item = intake.items[0].item_id
+    scanner = SimulatedScanner(settings.hot_folder)
+    scanner.write_many([cover_for(intake, 0), *(text_page(i) for i in range(4))])
+    Appliance(settings).ingest_once()
+    keys = load_keys(settings.keys_dir)
+    first_batch = batches.seal(db, settings.appliance_id, keys)
+    old_id = db.execute("SELECT id FROM pages WHERE item_id = ? AND page_no = 3", [item]).fetchone()[0]
+
+    arm_replacement(db, settings.appliance_id, old_id)
+    scanner.write_many([text_page(2), text_page(5)])  # the rescan of page 3, then one more page
+    Appliance(settings).ingest_once()
+
+    assert numbers(db, item) == [1, 2, 3, 4, 5]
+    new = db.execute("SELECT id, replaces FROM pages WHERE item_id = ? AND page_no = 3", [item]).fetchone()
+    assert new[1] == old_id
+    old = db.execute("SELECT role, page_no, replaced_by FROM pages WHERE id = ?", [old_id]).fetchone()
+    assert old == ("replaced", None, new[0])  # kept, never deleted, numberless
+    # the replacement travels to central with the old page marked replaced
+    second = json.loads(db.execute("SELECT manifest FROM batches WHERE id = ?", [batches.seal(db, settings.appliance_id, keys)]).fetchone()[0])
+    assert first_batch and {(p["page_id"], p["role"]) for p in second["pages"]} >= {(old_id, "replaced"), (new[0], "page")}
+
+
+def test_a_page_scanned_twice_in_an_item_is_flagged_as_duplicate(settings, db):
+    intake = register(db, settings, items=(("证据材料", 3),))
+    page = text_page(11)
+    SimulatedScanner(settings.hot_folder).write_many([cover_for(intake, 0), page, text_page(12), degrade(page, "jpeg30")])
+    Appliance(settings).ingest_once()
+    rows = db.execute("SELECT id, page_no, findings FROM pages WHERE role = 'page' ORDER BY page_no").fetchall()
+    dup = [f for f in json.loads(rows[2][2]) if f["code"] == "duplicate"]
+    assert dup and dup[0]["value"] == rows[0][0]
+    assert not any(f["code"] == "duplicate" for f in json.loads(rows[1][2]))
+
+
+def test_a_colour_original_scanned_in_grey_is_flagged(settings, db):
+    intake = register(db, settings, items=(("证据材料", 2),))
+    SimulatedScanner(settings.hot_folder).write_many([cover_for(intake, 0), text_page(1, colour=True), text_page(2, colour=False)])
+    Appliance(settings).ingest_once()
+    rows = db.execute("SELECT mode, findings FROM pages WHERE role = 'page' ORDER BY page_no").fetchall()
+    assert rows[0][0] == "RGB" and "colour_expected" not in rows[0][1]
+    assert rows[1][0] == "L" and "colour_expected" in rows[1][1]
+
+
+def test_two_workers_at_once_never_share_or_skip_a_page_number(settings, db, edge_home):
+    intake = register(db, settings, items=(("证据材料", 60),))
+    item = intake.items[0].item_id
+    with write_tx(db):
+        state_set(db, ACTIVE_ITEM, item)
+    SimulatedScanner(settings.hot_folder).write_many([text_page(i % 7, colour=False) for i in range(60)], quality=60)
+    cmd = [sys.executable, "-m", "shared.cli", "edge", "ingest", "--home", str(edge_home), "--once", "--settle", "0.05"]
+    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in range(2)]
+    outputs = [json.loads(w.communicate(timeout=240)[0]) for w in workers]
+
+    stored = [f for out in outputs for f in out["files"] if f["status"] == "stored"]
+    assert len(stored) == 60 and all(len(out["files"]) > 0 for out in outputs)  # both really worked
+    assert numbers(db, item) == list(range(1, 61))
