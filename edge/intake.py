@@ -23,7 +23,7 @@ from edge import audit
 from edge.config import EdgeSettings
 from edge.db import write_tx
 from shared.caseno import CaseNumber, parse_case_number
-from shared.catalog import catalog_for
+from shared.catalog import Catalog, catalog_for
 from shared.errors import AppError, ErrorCode
 from shared.ids import Kind, new_id
 from shared.workdays import DeadlineRules, WorkCalendar, compute_deadline
@@ -103,7 +103,7 @@ def register(
     if not items:
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text="")
     case = parse_case_number(case_text)
-    catalog = catalog_for(case.type_code, court=case.court)
+    catalog = _catalog_or_none(case)
     deadline = compute_deadline(received_at, urgent=urgent, rules=deadline_rules(settings), calendar=calendar(settings))
     registered = tuple(
         RegisteredItem(new_id(Kind.ITEM), n, spec.name, spec.pages, spec.volume, _catalog_dir(catalog, spec))
@@ -114,7 +114,20 @@ def register(
     return intake
 
 
-def _catalog_dir(catalog, spec: ItemSpec) -> str:
+def _catalog_or_none(case: CaseNumber) -> Catalog | None:
+    """A case type without a catalog list yet (民申, 刑核 …) must not stop the counter:
+    the items are registered uncatalogued and catalogued later."""
+    try:
+        return catalog_for(case.type_code, court=case.court)
+    except AppError as err:
+        if err.code is not ErrorCode.CATALOG_NOT_FOUND:
+            raise
+        return None
+
+
+def _catalog_dir(catalog: Catalog | None, spec: ItemSpec) -> str:
+    if catalog is None:
+        return ""
     entry = catalog.suggest(spec.name)
     if spec.volume == "internal" and entry.volume != "internal":
         entry = catalog.internal[-1] if catalog.internal else entry

@@ -8,6 +8,7 @@ blob directory, whose writes are transactional and atomic.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import signal
 import threading
@@ -20,7 +21,7 @@ from edge.db import open_db
 from edge.keys import load_keys
 from edge.sync.client import sync_due
 from edge.sync.transport import HttpTransport
-from shared.errors import AppError
+from shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.run")
 
@@ -47,7 +48,21 @@ def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
         stop.wait(settings.sync_interval_seconds)
 
 
+def single_instance(settings: EdgeSettings):
+    """An exclusive lock held for the life of `edge run`: two watchers on one
+    hot folder would race for the same files' routing order."""
+    path = settings.data_dir / "edge-run.lock"
+    handle = open(path, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise AppError(ErrorCode.APPLIANCE_RUNNING, lock=str(path)) from exc
+    return handle
+
+
 def run(settings: EdgeSettings) -> int:
+    lock = single_instance(settings)  # noqa: F841 - released when the process exits
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

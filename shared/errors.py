@@ -45,6 +45,8 @@ class ErrorCode(StrEnum):
     FILE_SIZE_TOO_LARGE = "FILE_SIZE_TOO_LARGE"
     FILE_EMPTY = "FILE_EMPTY"
     INGEST_FAILED = "INGEST_FAILED"
+    HOT_FOLDER_NOT_RAM = "HOT_FOLDER_NOT_RAM"
+    APPLIANCE_RUNNING = "APPLIANCE_RUNNING"
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
@@ -104,6 +106,8 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
     ErrorCode.FILE_SIZE_TOO_LARGE: "文件 {name} 大小 {size} 超过上限 {limit}，内容未读取、未入库；原文件已移到热文件夹的 {kept} 目录，请核对后删除并重新扫描",
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
+    ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
+    ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
     ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
