@@ -28,7 +28,7 @@ from edge.db import open_db, state_get, write_tx
 from edge.ingest.pipeline import ingest_pages
 from edge.hostcheck import require_ram_hot_folder
 from edge.ingest.context import Claimed, IngestContext
-from edge.ingest.decode import decode
+from edge.ingest.decode import decode, sha256_file
 from edge.ingest.qc import QcRules
 from edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit
 from edge.ingest.route import ItemInfo, ReplaceTarget
@@ -45,7 +45,7 @@ log = logging.getLogger("juanzong.appliance")
 # is an AppError (storage, keys) means "not stored yet, try again later".
 FILE_FAULTS = {
     ErrorCode.FILE_UNREADABLE, ErrorCode.FILE_TRUNCATED, ErrorCode.FILE_UNSUPPORTED,
-    ErrorCode.FILE_TOO_LARGE, ErrorCode.FILE_EMPTY,
+    ErrorCode.FILE_TOO_LARGE, ErrorCode.FILE_EMPTY, ErrorCode.FILE_SIZE_TOO_LARGE,
 }
 
 
@@ -130,6 +130,8 @@ class Appliance:
         return FileOutcome(claimed.source_name, "stored", pages=len(pages))
 
     def quarantine(self, claimed: Claimed, err: AppError) -> FileOutcome:
+        if err.code == ErrorCode.FILE_SIZE_TOO_LARGE:
+            return self.set_aside(claimed, err)
         raw = claimed.path.read_bytes()
         qid = new_id(Kind.QUARANTINE)
         sealed = seal_blob(raw, appliance_id=self.ctx.appliance_id, blob_id=qid, kind="quarantine",
@@ -149,6 +151,24 @@ class Appliance:
                          target=claimed.source_name, outcome="refused", code=str(err.code))
         log.warning("quarantined %s code=%s: %s", claimed.source_name, err.code, err.message)
         self.folder.release(claimed)
+        return FileOutcome(claimed.source_name, "quarantined", code=str(err.code))
+
+    def set_aside(self, claimed: Claimed, err: AppError) -> FileOutcome:
+        """Too big to read into memory (or to encrypt in one piece): recorded by its
+        streamed hash and size, and kept unread beside the spool for an operator.
+        Idempotent: after a crash between the commit and the move, a replay only moves."""
+        digest, size = sha256_file(claimed.path), claimed.path.stat().st_size
+        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        with write_tx(self.db):
+            if self.db.execute("SELECT 1 FROM quarantine WHERE claim = ?", [claimed.claim]).fetchone() is None:
+                self.db.execute(
+                    "INSERT INTO quarantine(id, claim, source_name, source_sha256, source_size, code, reason, blob_id, created_at) VALUES (?,?,?,?,?,?,?,NULL,?)",
+                    [new_id(Kind.QUARANTINE), claimed.claim, claimed.source_name, digest, size, str(err.code), err.message, now],
+                )
+                audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action="quarantine",
+                             target=claimed.source_name, outcome="refused", code=str(err.code))
+        kept = self.folder.set_aside(claimed)
+        log.warning("set aside unread %s (%d bytes) at %s: %s", claimed.source_name, size, kept, err.message)
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code))
 
     # --- loops ----------------------------------------------------------------------------

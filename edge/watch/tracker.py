@@ -65,11 +65,17 @@ class StabilityTracker:
 def _stat(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except OSError:  # vanished, or unreadable for now (permissions, a share that dropped)
         return None
     return st.st_size, st.st_mtime_ns
 
 
 def natural_key(path: Path) -> tuple:
-    """scan_2 before scan_10: digits compare as numbers."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))
+    """scan_2 before scan_10: digit runs compare as numbers, the rest case-blind.
+
+    `re.split` with a group alternates text and digit runs, so the types line up
+    position by position (never int against str), whatever the names hold.
+    """
+    parts = re.split(r"(\d+)", path.name)
+    # the exact name last: a tie-break between names that differ only in case or zero padding
+    return tuple(int(t) if i % 2 else t.casefold() for i, t in enumerate(parts)), path.name

@@ -9,6 +9,13 @@ durable). `FolderWatcher` is the thin watchdog adapter: inotify by default,
 the polling observer where the profile says the folder is a network share
 (inotify does not see remote writes). Events only feed the tracker; a rescan
 at start-up and every `rescan_seconds` catches whatever an event missed.
+
+A file is taken once it is settled (tracker) and parses to its end
+(`looks_complete`). One that settles but stays incomplete for the grace period
+(a scanner that died mid-write) is taken anyway, so decode quarantines it and
+the files behind it are not held up. Nothing one file or one flaky share does
+— a permission error, a vanished folder, an observer that cannot start — stops
+the watcher: it logs, and the next rescan tries again.
 """
 
 from __future__ import annotations
@@ -20,20 +27,28 @@ import threading
 import time
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (EVENT_TYPE_CLOSED, EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED,
+                             EVENT_TYPE_MOVED, FileSystemEvent, FileSystemEventHandler)
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from edge.blobstore import fsync_dir
 from edge.crashpoints import crash_point
 from edge.ingest.context import Claimed
-from edge.ingest.decode import looks_complete
+from edge.ingest.decode import OVERSIZE_DIR, byte_cap, looks_complete
 from edge.watch.tracker import StabilityTracker, natural_key
 from shared.profiles import ScannerProfile
 
 log = logging.getLogger("juanzong.watch")
 SPOOL = ".juanzong-spool"
 CLAIM_SEP = "__"
+# Events that mean "the content may have changed". Opened and ClosedNoWrite are
+# left out: our own completeness check reads the file, and a reader (an
+# antivirus, a backup) must not keep restarting the settle timer.
+CHANGE_EVENTS = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_CLOSED, EVENT_TYPE_MOVED}
+GRACE_FACTOR = 10  # incomplete but settled this many settle delays: taken, so decode can quarantine it
+MIN_GRACE_SECONDS = 1.0
 
 
 class HotFolder:
@@ -41,6 +56,7 @@ class HotFolder:
         self.path = path
         self.spool = path / SPOOL
         self.profile = profile
+        self.byte_cap = byte_cap(profile.max_pixels)
         self._last_ns = 0
         path.mkdir(parents=True, exist_ok=True)
         self.spool.mkdir(exist_ok=True)
@@ -50,23 +66,32 @@ class HotFolder:
         return path.parent == self.path and not name.startswith(".") and self.profile.accepts(name)
 
     def candidates(self) -> list[Path]:
-        files = [p for p in self.path.iterdir() if p.is_file() and self.accepts(p)]
+        """Files to take, in scanner order; [] while the folder cannot be listed (a share that dropped)."""
+        try:
+            files = [p for p in self.path.iterdir() if self.accepts(p) and p.is_file()]
+        except OSError as exc:
+            log.warning("hot folder %s cannot be listed (%s); retrying at the next rescan", self.path, exc)
+            return []
         return sorted(files, key=natural_key)
 
     def is_complete(self, path: Path) -> bool:
         try:
-            return looks_complete(path.read_bytes())
-        except FileNotFoundError:
+            return looks_complete(path, self.byte_cap)
+        except OSError:  # vanished or unreadable right now: not complete
             return False
 
     def claim(self, path: Path) -> Claimed | None:
-        """Move into the spool under an ordered, unique name; None if the file vanished."""
+        """Move into the spool under an ordered, unique name; None if the file vanished
+        or cannot be moved now (it stays where the scanner left it, for the next try)."""
         self._last_ns = max(time.time_ns(), self._last_ns + 1)
         claim = f"{self._last_ns:020d}-{secrets.token_hex(3)}{CLAIM_SEP}{path.name}"
         target = self.spool / claim
         try:
             os.rename(path, target)
         except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cannot claim %s (%s); left in place", path.name, exc)
             return None
         fsync_dir(self.spool)
         return Claimed(claim=claim, path=target, source_name=path.name)
@@ -84,64 +109,129 @@ class HotFolder:
         claimed.path.unlink(missing_ok=True)
         fsync_dir(self.spool)
 
+    def set_aside(self, claimed: Claimed) -> Path:
+        """Keep a file too big to read (or encrypt) out of the spool, unread, for an operator.
+
+        It stays on the hot folder's own filesystem (plaintext goes nowhere it
+        was not already) under a dot-directory no scan lists; the quarantine row
+        names it by claim.
+        """
+        aside = self.path / OVERSIZE_DIR
+        aside.mkdir(exist_ok=True)
+        target = aside / claimed.claim
+        if claimed.path.exists():
+            os.rename(claimed.path, target)
+            fsync_dir(aside)
+            fsync_dir(self.spool)
+        return target
+
 
 class _Handler(FileSystemEventHandler):
     def __init__(self, folder: HotFolder, tracker: StabilityTracker, lock: threading.Lock) -> None:
         self.folder, self.tracker, self.lock = folder, tracker, lock
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory:
+        try:
+            self._feed(event)
+        except Exception:  # an exception here would end the observer thread for good
+            log.exception("watch event %s for %s not handled", event.event_type, event.src_path)
+
+    def _feed(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type not in CHANGE_EVENTS | {EVENT_TYPE_DELETED}:
             return
-        # Created, Modified, Closed, and Moved(dest): a rename into the folder
-        # from the same filesystem produces only Created, an in-folder rename Moved.
-        target = getattr(event, "dest_path", "") or event.src_path
+        # A rename into the folder from the same filesystem produces only Created,
+        # an in-folder rename Moved (dest_path); cp and slow writes end with Closed.
+        target = event.dest_path if event.event_type == EVENT_TYPE_MOVED else event.src_path
         path = Path(os.fsdecode(target))
-        if self.folder.accepts(path):
-            with self.lock:
+        if not self.folder.accepts(path):
+            return
+        with self.lock:
+            if event.event_type == EVENT_TYPE_DELETED:
+                self.tracker.forget(path)
+            else:
                 self.tracker.touch(path)
 
 
 class FolderWatcher:
-    def __init__(self, folder: HotFolder, settle_seconds: float, rescan_seconds: float) -> None:
+    def __init__(self, folder: HotFolder, settle_seconds: float, rescan_seconds: float,
+                 incomplete_grace: float | None = None) -> None:
         self.folder = folder
         self.lock = threading.Lock()
         self.tracker = StabilityTracker(settle_seconds)
         self.rescan_seconds = rescan_seconds
+        self.incomplete_grace = (max(MIN_GRACE_SECONDS, GRACE_FACTOR * settle_seconds)
+                                 if incomplete_grace is None else incomplete_grace)
         self._last_rescan = 0.0
-        self._first_seen: dict[Path, float] = {}
-        profile = folder.profile
-        self.observer = PollingObserver(timeout=profile.poll_interval_seconds) if profile.poll else Observer()
-        self.observer.schedule(_Handler(folder, self.tracker, self.lock), str(folder.path), recursive=False)
+        # path → (size, mtime_ns, clock when it was first seen settled but incomplete in that state)
+        self._incomplete: dict[Path, tuple[int, int, float]] = {}
+        self._handler = _Handler(folder, self.tracker, self.lock)
+        self.observer = self._observer(folder.profile.poll)
+
+    def _observer(self, poll: bool) -> BaseObserver:
+        profile = self.folder.profile
+        observer = PollingObserver(timeout=profile.poll_interval_seconds) if poll else Observer()
+        observer.schedule(self._handler, str(self.folder.path), recursive=False)
+        return observer
+
+    @property
+    def polling(self) -> bool:
+        return isinstance(self.observer, PollingObserver)
 
     def start(self) -> None:
-        self.observer.start()
+        """Start watching, then scan: files dropped while nothing watched are found now."""
+        try:
+            self.observer.start()
+        except OSError as exc:  # inotify watch/instance limits: polling still works
+            log.warning("inotify unavailable for %s (%s); polling instead", self.folder.path, exc)
+            self.observer = self._observer(poll=True)
+            self.observer.start()
         self.rescan()
 
     def stop(self) -> None:
         self.observer.stop()
-        self.observer.join(timeout=5)
+        if self.observer.is_alive():
+            self.observer.join(timeout=5)
 
     def rescan(self) -> None:
         self._last_rescan = time.monotonic()
+        candidates = self.folder.candidates()
         with self.lock:
-            for path in self.folder.candidates():
+            for path in candidates:
                 if path not in self.tracker:
                     self.tracker.touch(path)
 
-    def take_ready(self, incomplete_grace: float = 60.0) -> list[Path]:
-        """Settled and complete files, in scanner order. A file that stays
-        incomplete past the grace period is taken anyway: decode quarantines it."""
+    def take_ready(self, incomplete_grace: float | None = None) -> list[Path]:
+        """Settled and complete files, in scanner order. A file that stays settled
+        but incomplete past the grace period is taken anyway: decode quarantines it."""
+        grace = self.incomplete_grace if incomplete_grace is None else incomplete_grace
         if time.monotonic() - self._last_rescan >= self.rescan_seconds:
             self.rescan()
         with self.lock:
             ready = self.tracker.ready()
-        out = []
-        for path in ready:
-            first = self._first_seen.setdefault(path, time.monotonic())
-            if self.folder.is_complete(path) or time.monotonic() - first > incomplete_grace:
-                self._first_seen.pop(path, None)
-                out.append(path)
-            elif path.exists():
-                with self.lock:
-                    self.tracker.touch(path)
+        out = [path for path in ready if self._complete_or_given_up(path, grace)]
+        for path in set(self._incomplete) - set(ready):
+            if not path.exists():
+                del self._incomplete[path]
         return out
+
+    def _complete_or_given_up(self, path: Path, grace: float) -> bool:
+        if self.folder.is_complete(path):
+            self._incomplete.pop(path, None)
+            return True
+        try:
+            st = path.stat()
+        except OSError:
+            self._incomplete.pop(path, None)
+            return False
+        now, state = time.monotonic(), (st.st_size, st.st_mtime_ns)
+        size, mtime, since = self._incomplete.get(path, (*state, now))
+        if (size, mtime) != state:  # it grew since we last looked: the grace starts again
+            since = now
+        if now - since >= grace:
+            log.warning("%s still incomplete after %.1f s unchanged; taking it to quarantine", path.name, grace)
+            self._incomplete.pop(path, None)
+            return True
+        self._incomplete[path] = (*state, since)
+        with self.lock:
+            self.tracker.touch(path)
+        return False
