@@ -122,8 +122,11 @@ def cmd_replace(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from edge.appliance import Appliance
+    from edge.runner import single_instance
 
-    outcomes = Appliance(_settings(args)).ingest_once(settle=args.settle)
+    settings = _settings(args)
+    lock = single_instance(settings)  # noqa: F841 - never beside a running `edge run`
+    outcomes = Appliance(settings).ingest_once(settle=args.settle)
     print_json({"files": [o.__dict__ for o in outcomes]})
     return 0
 
@@ -230,4 +233,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--pages", type=int, default=200)
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
+    b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
     b.set_defaults(func=lambda a: __import__("edge.bench", fromlist=["main"]).main(a))

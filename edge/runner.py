@@ -49,8 +49,9 @@ def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
 
 
 def single_instance(settings: EdgeSettings):
-    """An exclusive lock held for the life of `edge run`: two watchers on one
-    hot folder would race for the same files' routing order."""
+    """An exclusive lock held for the life of `edge run` / `edge ingest --once`: one
+    ingest worker per home, because routing follows the scanner's file order and
+    start-up recovery takes over whatever the spool holds."""
     path = settings.data_dir / "edge-run.lock"
     handle = open(path, "a")
     try:
