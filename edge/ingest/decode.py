@@ -28,12 +28,14 @@ straight to grey at half size (`draft`), about 16 ms for an A4 colour page.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import itertools
 import os
 import struct
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -63,6 +65,7 @@ MIN_BYTE_CAP = 256 * 1024 * 1024
 OVERSIZE_DIR = ".juanzong-oversize"  # where an unread oversized file is kept (see HotFolder.set_aside)
 _TAIL = 64 * 1024  # end markers sit in the last bytes; zero padding after them is allowed
 COVER = 0.97  # an image placed over ≥ 97 % of the MediaBox each way covers the page
+_WRAPPERS = {"/ASCII85Decode", "/ASCIIHexDecode", "/FlateDecode"}  # lossless, around the DCT data
 
 
 def byte_cap(max_pixels: int) -> int:
@@ -125,6 +128,7 @@ def _pdf_opens(path: Path) -> bool:
 
 _TIFF_TYPES = {3: ("H", 2), 4: ("I", 4)}  # SHORT, LONG: what strip/tile offsets use
 _EXTENT_TAGS = {273: "off", 279: "len", 324: "off", 325: "len"}  # strips and tiles
+_TIFF_WIDTHS = {3: 2, 4: 4, 5: 8, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}  # else 1 byte
 
 
 def tiff_frame_count(f: BinaryIO, size: int) -> int | None:
@@ -161,6 +165,9 @@ def _ifd_inside(f: BinaryIO, size: int, order: str, offset: int) -> bool:
     entries = f.read(12 * count)
     for i in range(count):
         tag, typ, n, value = struct.unpack(order + "HHI4s", entries[12 * i:12 * i + 12])
+        width = n * _TIFF_WIDTHS.get(typ, 1)
+        if width > 4 and struct.unpack(order + "I", value)[0] + width > size:
+            return False  # a value stored after the directory (resolution, colour map) is cut
         if tag in _EXTENT_TAGS and typ in _TIFF_TYPES:
             values = _tiff_values(f, size, order, typ, n, value)
             if values is None:
@@ -249,7 +256,7 @@ def _frames(raw: bytes, fmt: str, name: str, max_pixels: int) -> Iterator[Image.
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise AppError(ErrorCode.FILE_TOO_LARGE, name=name, pixels="?", limit=max_pixels) from exc
-    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
+    except (OSError, ValueError, TypeError, SyntaxError, EOFError, struct.error) as exc:  # TypeError: PIL on a cut IFD
         raise _read_error(name, exc) from exc
 
 
@@ -356,10 +363,10 @@ def _pdf_page(claimed: Claimed, index: int, page: pikepdf.Page, max_pixels: int)
             raise AppError(ErrorCode.FILE_TOO_LARGE, name=name, pixels=image.width * image.height, limit=max_pixels)
     box = [float(v) for v in page.mediabox]
     rotate = int(page.obj.get("/Rotate", 0)) % 360
-    if len(placed) == 1 and rotate == 0 and _jpeg_passthrough(*placed[0], box):
+    if len(placed) == 1 and rotate == 0 and (data := _jpeg_bytes(*placed[0], box)) is not None:
         image, _ = placed[0]
         dpi = round(min(image.width / ((box[2] - box[0]) / 72), image.height / ((box[3] - box[1]) / 72)))
-        return _jpeg_page(claimed, index, image.obj.read_raw_bytes(), max_pixels, dpi=dpi)
+        return _jpeg_page(claimed, index, data, max_pixels, dpi=dpi)
     canvas, dpi = _lay_out(placed, box, name, number)
     if rotate:  # /Rotate turns the page clockwise for display; transposes are lossless
         canvas = canvas.transpose({90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
@@ -414,11 +421,34 @@ def _upright(ctm: tuple[float, ...]) -> bool:
     return a > 0 and d > 0 and abs(b) < 1e-6 and abs(c) < 1e-6
 
 
-def _jpeg_passthrough(image: pikepdf.PdfImage, ctm: tuple[float, ...], box: list[float]) -> bool:
-    """One plain DCT image, upright, over the whole page: its bytes are the scan."""
+def _jpeg_bytes(image: pikepdf.PdfImage, ctm: tuple[float, ...], box: list[float]) -> bytes | None:
+    """The scanner's JPEG, if the page is one plain DCT image, upright, over the whole page.
+
+    A text-only wrapper filter (ASCII85 from reportlab, Flate) is undone; the
+    DCT data itself is returned as written. A /Decode array or CMYK would make
+    the bare JPEG look different from the PDF page: those are extracted instead.
+    """
     obj = image.obj
-    plain = obj.get("/Filter") == "/DCTDecode" and "/Decode" not in obj and obj.get("/ColorSpace") != "/DeviceCMYK"
-    return plain and _upright(ctm) and ctm[0] >= COVER * (box[2] - box[0]) and ctm[3] >= COVER * (box[3] - box[1])
+    filters = obj.get("/Filter")
+    filters = [str(f) for f in (filters if isinstance(filters, pikepdf.Array) else [filters])]
+    plain = (filters[-1:] == ["/DCTDecode"] and set(filters[:-1]) <= _WRAPPERS
+             and "/Decode" not in obj and obj.get("/ColorSpace") != "/DeviceCMYK")
+    covers = _upright(ctm) and ctm[0] >= COVER * (box[2] - box[0]) and ctm[3] >= COVER * (box[3] - box[1])
+    if not (plain and covers) or (len(filters) > 1 and "/DecodeParms" in obj):
+        return None
+    data = obj.read_raw_bytes()
+    for wrapper in reversed(filters[:-1]):  # the first filter listed was applied last
+        data = _UNWRAP[wrapper](data)
+    return data
+
+
+def _ascii85(data: bytes) -> bytes:
+    body = b"".join(data.split()).removeprefix(b"<~").removesuffix(b"~>")
+    return base64.a85decode(body)
+
+
+_UNWRAP = {"/ASCII85Decode": _ascii85, "/FlateDecode": zlib.decompress,
+           "/ASCIIHexDecode": lambda d: bytes.fromhex(d.decode("ascii").split(">")[0])}
 
 
 def _lay_out(placed: list, box: list[float], name: str, number: int) -> tuple[Image.Image, float]:
@@ -428,10 +458,10 @@ def _lay_out(placed: list, box: list[float], name: str, number: int) -> tuple[Im
     white page. Images at different resolutions, or rotated/skewed by the content
     stream, would need resampling: refused rather than silently altered.
     """
-    scales = {round(img.width / ctm[0], 2) for img, ctm in placed if _upright(ctm)}
-    if len(scales) != 1 or any(not _upright(ctm) for _, ctm in placed):
+    scales = [img.width / ctm[0] for img, ctm in placed if _upright(ctm)] + [img.height / ctm[3] for img, ctm in placed if _upright(ctm)]
+    if len(scales) != 2 * len(placed) or max(scales) > min(scales) * 1.005:
         raise AppError(ErrorCode.FILE_UNSUPPORTED, name=name, detail=f"第 {number} 页的图像分辨率或方向不一致")
-    scale = scales.pop()  # pixels per point
+    scale = placed[0][0].width / placed[0][1][0]  # pixels per point
     images = [(img.as_pil_image(), ctm) for img, ctm in placed]
     if len(images) == 1:
         return images[0][0], scale * 72
