@@ -42,7 +42,7 @@ from typing import BinaryIO
 
 import pikepdf
 from PIL import Image, ImageSequence
-from pikepdf.models.image import NotExtractableError, UnsupportedImageTypeError
+from pikepdf.models.image import ImageDecompressionError, NotExtractableError, UnsupportedImageTypeError
 
 from edge.crashpoints import crash_point
 from edge.ingest.context import Claimed, IngestContext, Page
@@ -343,7 +343,8 @@ def _pdf_pages(claimed: Claimed, raw: bytes, max_pixels: int) -> tuple[Page, ...
         raise AppError(ErrorCode.FILE_UNSUPPORTED, name=name, detail="PDF 已加密") from exc
     except (UnsupportedImageTypeError, NotExtractableError, NotImplementedError) as exc:
         raise AppError(ErrorCode.FILE_UNSUPPORTED, name=name, detail=f"PDF 图像无法无损提取（{exc}）") from exc
-    except Exception as exc:  # pikepdf.PdfError and the decoders' errors: a damaged file
+    except (pikepdf.PdfError, ImageDecompressionError, OSError, ValueError, KeyError, zlib.error) as exc:
+        # qpdf's and the image decoders' errors: a damaged file (anything else is a bug: INGEST_FAILED)
         code = ErrorCode.FILE_UNREADABLE if b"%%EOF" in raw[-1024:] else ErrorCode.FILE_TRUNCATED
         raise AppError(code, name=name, detail=f"PDF 已损坏（{exc}）") from exc
     if damage:
@@ -458,13 +459,16 @@ def _lay_out(placed: list, box: list[float], name: str, number: int) -> tuple[Im
     white page. Images at different resolutions, or rotated/skewed by the content
     stream, would need resampling: refused rather than silently altered.
     """
-    scales = [img.width / ctm[0] for img, ctm in placed if _upright(ctm)] + [img.height / ctm[3] for img, ctm in placed if _upright(ctm)]
-    if len(scales) != 2 * len(placed) or max(scales) > min(scales) * 1.005:
-        raise AppError(ErrorCode.FILE_UNSUPPORTED, name=name, detail=f"第 {number} 页的图像分辨率或方向不一致")
-    scale = placed[0][0].width / placed[0][1][0]  # pixels per point
+    if not all(_upright(ctm) for _, ctm in placed):
+        raise AppError(ErrorCode.FILE_UNSUPPORTED, name=name, detail=f"第 {number} 页的图像经旋转或倾斜放置")
+    if len(placed) == 1:  # as it is, even at 204×98 dpi (fax resolution): the dpi is the lower one
+        image, ctm = placed[0]
+        return image.as_pil_image(), min(image.width / ctm[0], image.height / ctm[3]) * 72
+    scales = [s for img, ctm in placed for s in (img.width / ctm[0], img.height / ctm[3])]
+    if max(scales) > min(scales) * 1.005:
+        raise AppError(ErrorCode.FILE_UNSUPPORTED, name=name, detail=f"第 {number} 页的图像分辨率不一致")
+    scale = scales[0]  # pixels per point
     images = [(img.as_pil_image(), ctm) for img, ctm in placed]
-    if len(images) == 1:
-        return images[0][0], scale * 72
     mode = _common_mode([im.mode for im, _ in images])
     size = (round((box[2] - box[0]) * scale), round((box[3] - box[1]) * scale))
     canvas = Image.new(mode, size, "white")

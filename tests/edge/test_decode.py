@@ -184,6 +184,14 @@ def test_flate_and_ccitt_pages_are_extracted_losslessly(tmp_path, ctx):
     assert [p.source_sha256 for p in pages] == [sha256_hex(p.data) for p in pages]
 
 
+def test_fax_resolution_page_is_kept_as_it_is(tmp_path, ctx):
+    # 204×98 dpi CCITT: not square pixels; extracted unchanged, the lower dpi reported
+    fax = scan_like(7, (1728, 1100), mode="L").point(lambda v: 255 if v > 110 else 0).convert("1")
+    page, = run(tmp_path, "fax.pdf", img2pdf.convert([g4(fax)], layout_fun=img2pdf.get_fixed_dpi_layout_fun((204, 98))), ctx)
+    assert (page.width, page.height, page.dpi, page.mode) == (1728, 1100, 98, "1")
+    assert same_pixels(Image.open(io.BytesIO(page.data)), fax)
+
+
 def test_a_page_written_as_strips_is_reassembled_pixel_for_pixel(tmp_path, ctx):
     img = scan_like(5, (500, 701))
     page, = run(tmp_path, "strips.pdf", strips_pdf(img, strips=3), ctx)
