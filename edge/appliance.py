@@ -113,7 +113,7 @@ class Appliance:
         return self.process(claimed) if claimed else None
 
     def process(self, claimed: Claimed) -> FileOutcome:
-        if already_recorded(self.db, claimed.claim):
+        if already_recorded(self.db, claimed.claim) or self._kept_encrypted(claimed.claim):
             self.folder.release(claimed)
             return FileOutcome(claimed.source_name, "replayed")
         try:
@@ -128,6 +128,13 @@ class Appliance:
             return self.quarantine(claimed, AppError(ErrorCode.INGEST_FAILED, name=claimed.source_name, detail=repr(exc)))
         self.folder.release(claimed)
         return FileOutcome(claimed.source_name, "stored", pages=len(pages))
+
+    def _kept_encrypted(self, claim: str) -> bool:
+        """Quarantined with its encrypted copy before a crash came ahead of the release:
+        only the release is left (a second INSERT would violate UNIQUE(claim) and stop
+        recovery for good). A file set aside unread has no copy: set_aside replays itself."""
+        sql = "SELECT 1 FROM quarantine WHERE claim = ? AND blob_id IS NOT NULL"
+        return self.db.execute(sql, [claim]).fetchone() is not None
 
     def quarantine(self, claimed: Claimed, err: AppError) -> FileOutcome:
         if err.code == ErrorCode.FILE_SIZE_TOO_LARGE:
