@@ -214,7 +214,7 @@ def test_kill_9_at_random_moments_during_a_200_page_ingest(world, tmp_path):
     kit.check_recovered(before, final)
     assert kit.check_blobs_open(home, world.template.central_hpke) == len(files)
     print(f"kill -9 loop: {tally.kills} kills in {time.monotonic() - started:.0f} s (seed {seed}); "
-          f"{stored_by_kills}/{len(files)} files stored between kills, the rest by the clean run; at the kill: "
+          f"{stored_by_kills}/{len(files)} files stored between kills, {len(files) - stored_by_kills} by the clean run; at the kill: "
           f"{tally.claimed} with a file claimed ({tally.committed_unreleased} committed, not yet released), "
           f"{tally.temp_blobs} a temp blob, {tally.orphan_blobs} an orphan blob; "
           f"{tally.recoveries_checked} recoveries checked; 0 lost, 0 stored twice")
