@@ -10,6 +10,9 @@ What is measured, and what is not:
   pinned to one CPU, on a fresh copy of one appliance home (an intake whose items the
   cover sheets name, paired with a central key generated for the run), with the
   simulated scanner profile's `barcode.backend` set through a temporary profiles root.
+  The hot folder and spool are on tmpfs (/dev/shm) as on the appliance, where plaintext
+  never reaches flash (firmware_profiles/appliances); data and blobs are on disk.
+  `--hot-disk` puts the hot folder on the disk too.
 - Timed: the files already in the hot folder → `Appliance.take` per file in name order →
   every page durable (blob fsynced, rows committed, spool copy removed). No settle wait,
   no OCR. Per-stage times come from wrapping the stage functions in the child.
