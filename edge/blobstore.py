@@ -10,7 +10,6 @@ is still in the spool, so nothing that was not stored is lost).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -50,7 +49,7 @@ class BlobStore:
             f.flush()
             crash_point("fsync")
             os.fsync(f.fileno())
-        if hashlib.sha256(tmp.read_bytes()).digest() != hashlib.sha256(data).digest():
+        if tmp.read_bytes() != data:
             tmp.unlink(missing_ok=True)
             raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=tmp.stem)
 

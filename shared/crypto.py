@@ -79,7 +79,9 @@ def seal_blob(
     kind: str,
     kek: bytes,
     central_public: X25519PublicKey,
+    plain_sha256: str | None = None,
 ) -> SealedBlob:
+    """`plain_sha256`, when the caller already hashed the plaintext, saves a pass."""
     aad = blob_aad(appliance_id, blob_id, kind)
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(NONCE_LEN)
@@ -90,7 +92,7 @@ def seal_blob(
         data=data,
         wrapped_local=aes_key_wrap(kek, data_key),
         sealed_central=_HPKE.encrypt(data_key, central_public, info=aad),
-        plain_sha256=sha256_hex(plaintext),
+        plain_sha256=plain_sha256 or sha256_hex(plaintext),
     )
     reopened = open_blob_local(data, sealed.wrapped_local, kek=kek, appliance_id=appliance_id, blob_id=blob_id, kind=kind)
     if reopened != plaintext:

@@ -24,5 +24,6 @@ def run(page: Page, ctx: IngestContext) -> Page:
         kind=BLOB_KIND[page.role],
         kek=ctx.keys.kek,
         central_public=ctx.keys.central.hpke_public,
+        plain_sha256=page.source_sha256,  # decode hashed exactly these bytes
     )
     return replace(page, sealed=sealed, data=b"")
