@@ -31,7 +31,7 @@ from edge.ingest.context import Claimed, IngestContext
 from edge.ingest.decode import decode, sha256_file
 from edge.ingest.qc import QcRules
 from edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit
-from edge.ingest.route import ItemInfo, ReplaceTarget
+from edge.ingest.route import ItemInfo, ReplaceTarget, Sides
 from edge.keys import load_keys
 from edge.watch.watcher import FolderWatcher, HotFolder
 from shared.crypto import seal_blob
@@ -60,9 +60,12 @@ class DbRoutingView:
     def active_item(self) -> str | None:
         return state_get(self.db, ACTIVE_ITEM)
 
-    def sides_recorded(self, item_id: str) -> int:
-        sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND role IN ('page', 'blank_dropped')"
-        return self.db.execute(sql, [item_id]).fetchone()[0]
+    def sides(self, item_id: str) -> Sides:
+        # every image of the item since its latest cover sheet, cover included; a
+        # replacement rescan is an extra image that takes another page's side
+        cover = self.db.execute("SELECT MAX(rowid) FROM pages WHERE item_id = ? AND role = 'cover'", [item_id]).fetchone()[0]
+        sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND rowid >= ? AND replaces IS NULL"
+        return Sides(self.db.execute(sql, [item_id, cover or 0]).fetchone()[0], cover is not None)
 
     def replace_target(self) -> ReplaceTarget | None:
         page_id = state_get(self.db, REPLACE_TARGET)

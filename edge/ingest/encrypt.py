@@ -12,7 +12,7 @@ from edge.crashpoints import crash_point
 from edge.ingest.context import IngestContext, Page
 from shared.crypto import seal_blob
 
-BLOB_KIND = {"page": "page", "cover": "cover", "cover_unknown": "cover", "blank_dropped": "page"}
+BLOB_KIND = {"page": "page", "cover": "cover", "cover_unknown": "cover", "cover_back": "cover", "blank_dropped": "page"}
 
 
 def run(page: Page, ctx: IngestContext) -> Page:

@@ -493,5 +493,7 @@ def run(page: Page, ctx: IngestContext) -> Page:
         twin = duplicate_of(result.phash, ctx.view.phashes(item.item_id), rules)
         if twin:
             result = replace(result, findings=result.findings + (duplicate_finding(twin),))
+    if page.role == "cover_back":  # printed on the back of our cover sheet: a page after all
+        return replace(page, qc=result, role="cover_back" if result.is_blank else "page")
     drop = result.is_blank and page.side == "verso" and ctx.profile.blank_backside == "drop"
     return replace(page, qc=result, role="blank_dropped" if drop else page.role)

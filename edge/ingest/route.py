@@ -1,9 +1,14 @@
 """Stage 3, route: which item a page belongs to, and what role it plays.
 
-When the operator has asked to replace a page (`edge replace`), the next page
-scanned takes that page's item, number and side. A page carrying one of our cover-sheet codes is a separator (role "cover") and
+A page carrying one of our cover-sheet codes is a separator (role "cover") and
 makes its item the active one; any other page goes to the active item, or to
-the unassigned queue when there is none. Foreign barcodes never route: only
+the unassigned queue when there is none. When the operator has asked to replace
+a page (`edge replace`), the next page scanned takes that page's item, number
+and side instead.
+
+Sides: a duplex scanner delivers recto, verso, recto, … counted from the item's
+latest cover sheet, whose own back is the image right after it (role
+"cover_back", not numbered unless QC finds it is not blank). Foreign barcodes never route: only
 `BarcodeScan.cover_item` (prefix, version, kind and check all ours) counts.
 The active item is read here and written by `record` inside the page's
 transaction; one ingest worker processes files in scanner order, so the value
@@ -26,6 +31,12 @@ class ReplaceTarget:
 
 
 @dataclass(frozen=True)
+class Sides:
+    images: int  # images of the item so far, its latest cover sheet included
+    after_cover: bool  # the count starts at a cover sheet
+
+
+@dataclass(frozen=True)
 class ItemInfo:
     item_id: str
     colour: bool
@@ -35,7 +46,7 @@ class ItemInfo:
 class RoutingView(Protocol):
     def item(self, item_id: str) -> ItemInfo | None: ...
     def active_item(self) -> str | None: ...
-    def sides_recorded(self, item_id: str) -> int: ...
+    def sides(self, item_id: str) -> Sides: ...
     def phashes(self, item_id: str) -> dict[str, str]: ...
     def replace_target(self) -> "ReplaceTarget | None": ...
 
@@ -49,7 +60,7 @@ class FileRouting:
     def __init__(self, base: RoutingView) -> None:
         self.base = base
         self._active: object = self._UNSET
-        self._sides: dict[str, int] = {}
+        self._sides: dict[str, Sides] = {}
         self._replaced = False
 
     def item(self, item_id: str) -> ItemInfo | None:
@@ -58,8 +69,8 @@ class FileRouting:
     def active_item(self) -> str | None:
         return self.base.active_item() if self._active is self._UNSET else self._active  # type: ignore[return-value]
 
-    def sides_recorded(self, item_id: str) -> int:
-        return self.base.sides_recorded(item_id) + self._sides.get(item_id, 0)
+    def sides(self, item_id: str) -> Sides:
+        return self._sides.get(item_id) or self.base.sides(item_id)
 
     def phashes(self, item_id: str) -> dict[str, str]:
         return self.base.phashes(item_id)
@@ -73,8 +84,10 @@ class FileRouting:
             self._replaced = True
         elif page.role == "cover":
             self._active = page.item_id
+            self._sides[page.item_id] = Sides(1, True)
         elif page.item_id:
-            self._sides[page.item_id] = self._sides.get(page.item_id, 0) + 1
+            seen = self.sides(page.item_id)
+            self._sides[page.item_id] = Sides(seen.images + 1, seen.after_cover)
 
 
 def run(page: Page, ctx: IngestContext) -> Page:
@@ -94,11 +107,8 @@ def _decide(page: Page, ctx: IngestContext, view: RoutingView) -> Page:
     if target is not None:
         return replace(page, role="page", item_id=target.item_id, side=target.side, replaces=target.page_id)
     item_id = view.active_item()
-    return replace(page, role="page", item_id=item_id, side=_side(ctx, view, item_id))
-
-
-def _side(ctx: IngestContext, view: RoutingView, item_id: str | None) -> str:
-    """Duplex scanners deliver recto, verso, recto, …; the cover sheet starts each item anew."""
     if ctx.profile.duplex_order != "alternating" or item_id is None:
-        return "recto"
-    return "recto" if view.sides_recorded(item_id) % 2 == 0 else "verso"
+        return replace(page, role="page", item_id=item_id)
+    sides = view.sides(item_id)
+    role = "cover_back" if sides.after_cover and sides.images == 1 else "page"
+    return replace(page, role=role, item_id=item_id, side="recto" if sides.images % 2 == 0 else "verso")

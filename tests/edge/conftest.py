@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from shared import crypto
+from edge_kit import make_home
 
 @dataclass
 class CentralKeys:
@@ -27,14 +28,6 @@ def central_keys(tmp_path: Path) -> CentralKeys:
     path = tmp_path / "central-identity.json"
     path.write_text(json.dumps(ident), "utf-8")
     return CentralKeys(hpke, signing, path)
-
-
-def make_home(root: Path, central: CentralKeys, profile: str = "simulated", **extra) -> Path:
-    from edge.home import init_home
-
-    home = root / "edge"
-    init_home(home, profile=profile, central_identity=central.identity_file, extra=extra or None)
-    return home
 
 
 @pytest.fixture

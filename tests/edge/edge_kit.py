@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -24,3 +25,11 @@ def cover_for(intake, n: int):
                                              case_number=intake.case.canonical, item_name=item.name,
                                              declared_pages=item.declared_pages, item_seq=n + 1,
                                              item_count=len(intake.items)))
+
+
+def make_home(root: Path, central, profile: str = "simulated", **extra) -> Path:
+    from edge.home import init_home
+
+    home = root / "edge"
+    init_home(home, profile=profile, central_identity=central.identity_file, extra=extra or None)
+    return home

@@ -34,7 +34,7 @@ from edge.watch.watcher import FolderWatcher, HotFolder
 from shared.crypto import sha256_hex
 from shared.profiles import get_scanner
 
-from conftest import make_home
+from edge_kit import make_home
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "firmware_profiles"
 DEADLINE = 15.0
