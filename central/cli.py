@@ -107,7 +107,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export_page(args: argparse.Namespace) -> int:
-    from central.durable import write_durable
+    from shared.durable import write_durable
     from central.home import open_central
     from central.pages import open_page
     from shared.ids import normalise_id

@@ -9,23 +9,16 @@ configuration change, not a code change.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared import settings as shared_settings
 from shared.errors import AppError, ErrorCode
+from shared.settings import Setting, under
 
 HOME_ENV = "JUANZONG_CENTRAL_HOME"
 MIB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -68,33 +61,14 @@ def config_path(home: Path) -> Path:
 
 
 def resolve_home(value: str | None) -> Path:
-    home = value or os.environ.get(HOME_ENV)
-    if not home:
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"请用 --home 指定中心目录，或设置 {HOME_ENV}")
-    return Path(home).expanduser().resolve()
+    return shared_settings.resolve_home(value, HOME_ENV, "中心目录")
 
 
 def load_settings(home: Path) -> CentralSettings:
-    path = config_path(home)
-    if not path.exists():
-        raise AppError(ErrorCode.HOME_NOT_INITIALISED, home=str(home), side="central")
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{path}: {exc}") from exc
-    return _from_mapping(home, raw)
+    return _from_mapping(home, shared_settings.read_values(home, SETTINGS, "central"))
 
 
-def _from_mapping(home: Path, raw: dict[str, Any]) -> CentralSettings:
-    known = {s.name: s for s in SETTINGS}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"未知的配置项 {', '.join(unknown)}")
-    values = {name: raw.get(name, s.default) for name, s in known.items()}
-    for name, s in known.items():
-        # bool is an int subclass: a `port = true` typo must not pass as 1
-        if type(values[name]) is not type(s.default):
-            raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 的类型应为 {type(s.default).__name__}")
+def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
     if not 0 < values["port"] < 65536:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"port {values['port']} 不是有效端口")
     for name in ("max_blob_bytes", "max_manifest_bytes"):
@@ -102,13 +76,13 @@ def _from_mapping(home: Path, raw: dict[str, Any]) -> CentralSettings:
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 必须为正整数")
     if values["blob_backend"] != "local":
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"不支持的 blob_backend {values['blob_backend']}")
-    data_dir = _under(home, values["data_dir"])
+    data_dir = under(home, values["data_dir"])
     return CentralSettings(
         home=home,
         host=values["host"],
         port=values["port"],
         public_url=(values["public_url"] or f"http://{values['host']}:{values['port']}").rstrip("/"),
-        keys_dir=_under(home, values["keys_dir"]),
+        keys_dir=under(home, values["keys_dir"]),
         data_dir=data_dir,
         database_url=values["database_url"] or f"sqlite:///{data_dir / 'central.db'}",
         blob_backend=values["blob_backend"],
@@ -117,23 +91,6 @@ def _from_mapping(home: Path, raw: dict[str, Any]) -> CentralSettings:
     )
 
 
-def _under(home: Path, value: str) -> Path:
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else home / p
-
-
 def render_config(values: dict[str, Any]) -> str:
     """The config file `central init` writes: every setting with its help."""
-    lines = ["# 卷宗 central server settings. Paths are relative to this folder unless absolute.", ""]
-    for s in SETTINGS:
-        lines.append(f"# {s.help}")
-        lines.append(f"{s.name} = {_toml_value(values.get(s.name, s.default))}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return shared_settings.render_config(SETTINGS, values, "卷宗 central server settings")

@@ -17,7 +17,7 @@ from typing import Any
 from central import keys as central_keys
 from central.config import CentralSettings, config_path, load_settings, render_config
 from central.db import make_engine
-from central.durable import ensure_dir, write_durable
+from shared.durable import ensure_dir, write_durable
 from central.keys import CentralKeys
 from central.repository import Repository
 from central.storage import BlobStore, open_store

@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from central.durable import fsync_dir, write_durable
+from shared.durable import fsync_dir, write_durable
 from shared import crypto
 from shared.errors import AppError, ErrorCode
 from shared.ids import ALPHABET, BODY_LEN, luhn_check_char

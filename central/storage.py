@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from central.durable import ensure_dir, write_durable
+from shared.durable import ensure_dir, write_durable
 from shared import crypto
 from shared.errors import AppError, ErrorCode
 

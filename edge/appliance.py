@@ -30,7 +30,7 @@ from edge.hostcheck import require_ram_hot_folder
 from edge.ingest.context import Claimed, IngestContext
 from edge.ingest.decode import decode, sha256_file
 from edge.ingest.qc import QcRules
-from edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit
+from edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit, insert_blob
 from edge.ingest.route import ItemInfo, ReplaceTarget, Sides
 from edge.keys import load_keys
 from edge.watch.watcher import FolderWatcher, HotFolder
@@ -149,10 +149,7 @@ class Appliance:
         self.store.put(qid, sealed.data)
         now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         with write_tx(self.db):
-            self.db.execute(
-                "INSERT INTO blobs(id, kind, sha256, size, wrapped_local, sealed_central, plain_sha256, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                [qid, "quarantine", sealed.sha256, sealed.size, sealed.wrapped_local, sealed.sealed_central, sealed.plain_sha256, now],
-            )
+            insert_blob(self.db, sealed, now)
             self.db.execute(
                 "INSERT INTO quarantine(id, claim, source_name, source_sha256, source_size, code, reason, blob_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 [qid, claimed.claim, claimed.source_name, sealed.plain_sha256, len(raw), str(err.code), err.message, qid, now],

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from edge.crashpoints import crash_point
+from shared.durable import fsync_dir
 from shared.errors import AppError, ErrorCode
 
 SUFFIX = ".jzb"
@@ -70,11 +71,3 @@ class BlobStore:
                 p.unlink()
                 orphans += 1
         return temps, orphans
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -10,20 +10,13 @@ TPM-unsealed ramfs, never beside `data/`.
 from __future__ import annotations
 
 import ipaddress
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared import settings as shared_settings
 from shared.errors import AppError, ErrorCode
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
+from shared.settings import Setting, under
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -93,32 +86,14 @@ def config_path(home: Path) -> Path:
 
 
 def resolve_home(value: str | None) -> Path:
-    home = value or os.environ.get("JUANZONG_HOME")
-    if not home:
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail="请用 --home 指定设备目录，或设置 JUANZONG_HOME")
-    return Path(home).expanduser().resolve()
+    return shared_settings.resolve_home(value, "JUANZONG_HOME", "设备目录")
 
 
 def load_settings(home: Path) -> EdgeSettings:
-    path = config_path(home)
-    if not path.exists():
-        raise AppError(ErrorCode.HOME_NOT_INITIALISED, home=str(home), side="edge")
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{path}: {exc}") from exc
-    return _from_mapping(home, raw)
+    return _from_mapping(home, shared_settings.read_values(home, SETTINGS, "edge"))
 
 
-def _from_mapping(home: Path, raw: dict[str, Any]) -> EdgeSettings:
-    known = {s.name: s for s in SETTINGS}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"未知的配置项 {', '.join(unknown)}")
-    values = {name: raw.get(name, s.default) for name, s in known.items()}
-    for name, s in known.items():
-        if not isinstance(values[name], type(s.default)) and not (isinstance(s.default, float) and isinstance(values[name], int)):
-            raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 的类型应为 {type(s.default).__name__}")
+def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
     try:
         networks = tuple(ipaddress.ip_network(n, strict=False) for n in values["court_networks"])
     except ValueError as exc:
@@ -131,9 +106,9 @@ def _from_mapping(home: Path, raw: dict[str, Any]) -> EdgeSettings:
         court=values["court"],
         scanner_profile=values["scanner_profile"],
         printer_profile=values["printer_profile"],
-        hot_folder=_under(home, hot),
-        keys_dir=_under(home, values["keys_dir"]),
-        data_dir=_under(home, values["data_dir"]),
+        hot_folder=under(home, hot),
+        keys_dir=under(home, values["keys_dir"]),
+        data_dir=under(home, values["data_dir"]),
         central_url=values["central_url"].rstrip("/"),
         court_networks=networks,
         batch_idle_seconds=float(values["batch_idle_seconds"]),
@@ -153,25 +128,6 @@ def _profile_hot_folder(profile_name: str) -> str:
     return get_scanner(profile_name).hot_folder
 
 
-def _under(home: Path, value: str) -> Path:
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else home / p
-
-
 def render_config(values: dict[str, Any]) -> str:
     """The config file `edge init` writes: every setting with its help."""
-    lines = ["# 卷宗 appliance settings. Paths are relative to this folder unless absolute.", ""]
-    for s in SETTINGS:
-        lines.append(f"# {s.help}")
-        lines.append(f"{s.name} = {_toml_value(values.get(s.name, s.default))}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return shared_settings.render_config(SETTINGS, values, "卷宗 appliance settings")

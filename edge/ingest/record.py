@@ -21,6 +21,7 @@ from edge.blobstore import BlobStore
 from edge.crashpoints import crash_point
 from edge.db import state_set, write_tx
 from edge.ingest.context import IngestContext, Page
+from shared.crypto import SealedBlob
 
 ACTIVE_ITEM = "active_item"
 REPLACE_TARGET = "replace_target"
@@ -44,12 +45,16 @@ def commit(db: Database, store: BlobStore, pages: tuple[Page, ...], ctx: IngestC
     return numbered
 
 
-def _insert(db: Database, page: Page, now: str) -> Page:
-    sealed = page.sealed
+def insert_blob(db: Database, sealed: SealedBlob, now: str) -> None:
     db.execute(
         "INSERT INTO blobs(id, kind, sha256, size, wrapped_local, sealed_central, plain_sha256, created_at) VALUES (?,?,?,?,?,?,?,?)",
         [sealed.blob_id, sealed.kind, sealed.sha256, sealed.size, sealed.wrapped_local, sealed.sealed_central, sealed.plain_sha256, now],
     )
+
+
+def _insert(db: Database, page: Page, now: str) -> Page:
+    sealed = page.sealed
+    insert_blob(db, sealed, now)
     page_no = _page_no(db, page)
     if page.role == "cover":
         state_set(db, ACTIVE_ITEM, page.item_id)

@@ -33,7 +33,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from edge.blobstore import fsync_dir
+from shared.durable import fsync_dir
 from edge.crashpoints import crash_point
 from edge.ingest.context import Claimed
 from edge.ingest.decode import OVERSIZE_DIR, byte_cap, looks_complete

@@ -1,8 +1,9 @@
 """Durable writes: temp file in the same directory, fsync, rename, fsync the directory.
 
-Nothing central acknowledges (a blob PUT, a receipt) may rest on bytes that a
-power cut can still take back, so every file central keeps is written this way
-(restic `backend/local` Save; reliability anchors §1–2).
+Nothing either side acknowledges (a stored page, a blob PUT, a receipt) may rest
+on bytes that a power cut can still take back, so every file kept is written
+this way (restic `backend/local` Save; reliability anchors §1–2). The appliance's
+blob store adds verification and crash points between the same steps.
 """
 
 from __future__ import annotations
