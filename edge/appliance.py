@@ -104,6 +104,11 @@ class Appliance:
 
     # --- start-up -------------------------------------------------------------------------
     def recover(self) -> list[FileOutcome]:
+        if self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            # keep going: stopping would leave the scanner with nowhere to put pages;
+            # the operator sees this in the log and the archive office in the audit
+            log.error("database quick_check failed: %s", self.settings.db_path)
+            audit.record(self.db, place=self.ctx.appliance_id, actor="system", action="integrity_check", target="edge.db", outcome="failed")
         known = {r[0] for r in self.db.execute("SELECT id FROM blobs").fetchall()}
         temps, orphans = self.store.sweep(known)
         if temps or orphans:

@@ -156,7 +156,8 @@ def figures(central_home: Path, scanned: int) -> dict:
     report = json.loads(juanzong("central", "report", "--home", str(central_home), "--json").stdout)
     received = report["totals"]["received_pages"]
     missing = report["totals"]["missing"]
-    duplicate = report["totals"].get("duplicate", 0)
+    # a scan stored twice, or two pages under one number (重码)
+    duplicate = report["totals"]["duplicate_pages"] + report["totals"]["duplicate_page_numbers"]
     return {"scanned": scanned, "received": received, "missing": missing, "duplicate": duplicate}
 
 
