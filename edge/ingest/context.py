@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -71,6 +71,3 @@ class IngestContext:
     qc_rules: "QcRules"
     max_pixels: int
     view: "RoutingView"
-
-    def log_fields(self, page: Page) -> dict[str, Any]:
-        return {"claim": page.claim_key, "page_id": page.page_id}

@@ -10,7 +10,6 @@ incomplete-file grace is 2 s (10 × settle).
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
