@@ -9,6 +9,7 @@ other `juanzong` sub-commands start instantly.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,20 +30,40 @@ def cmd_init(args: argparse.Namespace) -> int:
     from central.home import init_home
     from shared.cli import print_json
 
-    print_json(init_home(resolve_home(args.home), args.host, args.port))
+    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls))
     return 0
+
+
+def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str:
+    from central.tls import issue_client
+    from shared.errors import AppError, ErrorCode
+
+    csr = json.loads(identity.read_text("utf-8")).get("tls_csr")
+    if not isinstance(csr, str):
+        raise AppError(ErrorCode.APPLIANCE_IDENTITY_INVALID, path=str(identity), detail="缺少 TLS 证书申请 tls_csr")
+    return issue_client(keys_dir, csr, appliance_id)
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     from central.appliances import enroll, read_identity
+    from shared.durable import write_durable
     from central.home import open_central
     from shared.cli import print_json
 
-    central = open_central(_settings(args))
+    settings = _settings(args)
+    candidate = read_identity(Path(args.identity))
+    # the certificate request is checked before anything is stored
+    cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id) if settings.tls else None
+    central = open_central(settings)
     try:
-        print_json(enroll(central.repo, read_identity(Path(args.identity))).to_dict())
+        out = enroll(central.repo, candidate).to_dict()
     finally:
         central.close()
+    if cert:
+        out["client_cert"] = cert
+    if args.out:
+        write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
+    print_json(out)
     return 0
 
 
@@ -52,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from central.app import create_app
+    from central.tls import server_context
 
     settings = _settings(args)
     app = create_app(settings)
@@ -60,8 +82,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     # log_config=None: uvicorn's records go through the root logger `juanzong` set up (stderr)
+    tls = {"ssl_context_factory": lambda config, default: server_context(settings.keys_dir)} if settings.tls else {}
     uvicorn.run(
         app,
+        **tls,
         host=args.host or settings.host,
         port=args.port or settings.port,
         loop="uvloop",
@@ -136,8 +160,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8470)
 
+    p.add_argument("--no-tls", action="store_true", help="plain HTTP: a loopback lab only")
+
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
+    p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
 
     p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
     p.add_argument("--host", default=None, help="override the configured host")

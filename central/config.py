@@ -24,7 +24,8 @@ MIB = 1024 * 1024
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "address `central serve` listens on"),
     Setting("port", 8470, "TCP port `central serve` listens on"),
-    Setting("public_url", "", "URL appliances use to reach this server (empty = http://host:port)"),
+    Setting("public_url", "", "URL appliances use to reach this server (empty = https://host:port)"),
+    Setting("tls", True, "mutual TLS with the court's private CA (keys/ca.crt); false only for a loopback lab"),
     Setting("keys_dir", "keys", "signing and HPKE keys (0700); keep off shared storage"),
     Setting("data_dir", "data", "database file and blob store"),
     Setting("database_url", "", "SQLAlchemy URL (empty = SQLite file data/central.db; postgresql+psycopg://… to scale)"),
@@ -40,6 +41,7 @@ class CentralSettings:
     host: str
     port: int
     public_url: str
+    tls: bool
     keys_dir: Path
     data_dir: Path
     database_url: str
@@ -81,7 +83,8 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         home=home,
         host=values["host"],
         port=values["port"],
-        public_url=(values["public_url"] or f"http://{values['host']}:{values['port']}").rstrip("/"),
+        public_url=(values["public_url"] or f"{'https' if values['tls'] else 'http'}://{values['host']}:{values['port']}").rstrip("/"),
+        tls=values["tls"],
         keys_dir=under(home, values["keys_dir"]),
         data_dir=data_dir,
         database_url=values["database_url"] or f"sqlite:///{data_dir / 'central.db'}",

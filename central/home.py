@@ -2,7 +2,7 @@
 
     <home>/config.toml             settings (see central/config.py)
     <home>/central-identity.json   public keys + URL, handed to each appliance
-    <home>/keys/                   signing.key, hpke.key (0700 / 0600)
+    <home>/keys/                   signing.key, hpke.key; ca.key/ca.crt, tls.key/tls.crt (0700 / 0600)
     <home>/data/central.db         the database (default SQLite URL)
     <home>/data/blobs/ab/abcd…     encrypted pages, content-addressed
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from central import keys as central_keys
+from central import tls as central_tls
 from central.config import CentralSettings, config_path, load_settings, render_config
 from central.db import make_engine
 from shared.durable import ensure_dir, write_durable
@@ -41,18 +42,19 @@ class Central:
         self.repo.engine.dispose()
 
 
-def init_home(home: Path, host: str, port: int) -> dict[str, Any]:
+def init_home(home: Path, host: str, port: int, tls: bool = True) -> dict[str, Any]:
     """Create config, keys, database and blob store; returns the identity written."""
     if config_path(home).exists() or (home / "keys").exists():
         raise AppError(ErrorCode.HOME_EXISTS, home=str(home))
     ensure_dir(home)
-    write_durable(config_path(home), render_config({"host": host, "port": port}).encode("utf-8"))
+    write_durable(config_path(home), render_config({"host": host, "port": port, "tls": tls}).encode("utf-8"))
     settings = load_settings(home)
     keys = central_keys.create_keys(settings.keys_dir)
+    tls_public = central_tls.create(settings.keys_dir, host) if tls else {}
     ensure_dir(settings.data_dir, mode=0o700)  # case numbers and names are confidential too
     ensure_dir(settings.blob_dir, mode=0o700)
     make_engine(settings.database_url).dispose()  # creates the schema now, not on first request
-    ident = central_keys.identity(keys, settings.public_url)
+    ident = {**central_keys.identity(keys, settings.public_url), **tls_public}
     text = json.dumps(ident, ensure_ascii=False, indent=2) + "\n"
     write_durable(settings.identity_path, text.encode("utf-8"))
     return ident

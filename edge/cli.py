@@ -42,7 +42,8 @@ def cmd_pair(args: argparse.Namespace) -> int:
     from edge.home import pair
 
     settings = _settings(args)
-    pair(settings.keys_dir, Path(args.central))
+    pair(settings.keys_dir, Path(args.central) if args.central else None,
+         Path(args.enrolment) if args.enrolment else None, settings.appliance_id)
     print_json({"paired": True, "keys_dir": str(settings.keys_dir)})
     return 0
 
@@ -141,10 +142,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from edge.blobstore import BlobStore
     from edge.keys import load_keys
     from edge.runner import outbox_once
-    from edge.sync.transport import HttpTransport
+    from edge.sync.transport import transport_for
 
     settings = _settings(args)
-    transport = HttpTransport(settings.central_url, settings.appliance_id, settings.court_networks, settings.sync_timeout_seconds)
+    transport = transport_for(settings)
     out = outbox_once(_db(settings), BlobStore(settings.blob_dir), transport, load_keys(settings.keys_dir), settings, force_seal=True)
     print_json(out)
     return 0
@@ -184,8 +185,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--court-network", action="append", help="allowed CIDR for sync (repeatable)")
     p.add_argument("--name", default="扫描点")
 
-    p = cmd("pair", cmd_pair, "install central's public identity")
-    p.add_argument("central", help="central-identity.json")
+    p = cmd("pair", cmd_pair, "install central's identity and/or the enrolment's TLS client certificate")
+    p.add_argument("--central", help="central-identity.json")
+    p.add_argument("--enrolment", help="the file `central enroll --out` wrote")
 
     intake = edge.add_parser("intake", help="counter intake (收取)").add_subparsers(dest="intake_command", required=True)
     p = intake.add_parser("add", help="register a handover and print its receipt")

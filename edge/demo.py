@@ -1,7 +1,7 @@
 """`juanzong demo`: a page's whole journey, on this machine, with real parts.
 
 Central and the appliance run as real processes on loopback (`central serve`,
-`edge run`); an intake with a few items is registered and its receipt printed
+`edge run`) and talk mutual TLS through the court CA central made at init; an intake with a few items is registered and its receipt printed
 to the file printer; the simulated scanner writes realistic A4 300 dpi pages
 (cover sheets, Chinese text, an evidence photo, an express waybill whose
 foreign barcodes must not split anything) into the hot folder; the demo waits
@@ -62,30 +62,33 @@ def stop(proc: subprocess.Popen | None) -> None:
             proc.wait()
 
 
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    import requests
+def wait_central(edge_home: Path, timeout: float = 20.0) -> None:
+    """Until central answers the appliance over mutual TLS, as sync will reach it."""
+    from edge.config import load_settings
+    from edge.sync.transport import transport_for
+    from shared.errors import AppError
 
-    session = requests.Session()
-    session.trust_env = False
+    transport = transport_for(load_settings(edge_home))
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
-            if session.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer in {timeout:.0f} s")
+            transport.health()
+            return
+        except AppError:
+            time.sleep(0.1)
+    raise TimeoutError(f"central did not answer in {timeout:.0f} s")
 
 
 def setup_homes(root: Path, port: int) -> DemoHomes:
     homes = DemoHomes(root, root / "central", root / "edge")
     juanzong("central", "init", "--home", str(homes.central), "--host", "127.0.0.1", "--port", str(port))
     juanzong("edge", "init", "--home", str(homes.edge), "--profile", "simulated", "--printer", "file-printer",
-             "--central", str(homes.central / "central-identity.json"), "--central-url", f"http://127.0.0.1:{port}",
+             "--central", str(homes.central / "central-identity.json"), "--central-url", f"https://127.0.0.1:{port}",
              "--name", "演示扫描点")
     _tune_for_demo(homes.edge)
-    juanzong("central", "enroll", "--home", str(homes.central), str(homes.edge / "appliance-identity.json"))
+    enrolment = root / "enrolment.json"
+    juanzong("central", "enroll", "--home", str(homes.central), str(homes.edge / "appliance-identity.json"), "--out", str(enrolment))
+    juanzong("edge", "pair", "--home", str(homes.edge), "--enrolment", str(enrolment))
     return homes
 
 
@@ -169,7 +172,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         homes = setup_homes(root, port)
         central = start(["central", "serve", "--home", str(homes.central)], root / "central.log")
-        wait_http(f"http://127.0.0.1:{port}/api/health")
+        wait_central(homes.edge)
         intake = register_intake(homes.edge)
         print(f"收取登记 {intake['intake_id']}：{intake['case_number']}，办理时限 {intake['deadline']}")
         edge = start(["edge", "run", "--home", str(homes.edge)], root / "edge.log")

@@ -1,8 +1,9 @@
 """`edge init`: the appliance's home — config, keys, database, hot folder.
 
-The appliance's public identity (`appliance-identity.json`: id and Ed25519
-public key) is what `central enroll` takes; central's public identity is
-installed into the keys directory with `--central` (or later `edge pair`).
+The appliance's public identity (`appliance-identity.json`: id, Ed25519 public
+key, TLS certificate request) is what `central enroll` takes; central's public
+identity is installed into the keys directory with `--central`, and the client
+certificate central issued with `edge pair --enrolment`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from edge import audit
 from edge.config import config_path, load_settings, render_config
 from edge.db import open_db
-from edge.keys import create_keys, install_central_identity
+from edge.keys import create_keys, install_central_identity, install_enrolment
 from shared import crypto
 from shared.errors import AppError, ErrorCode
 from shared.ids import Kind, new_id
@@ -36,19 +37,24 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
         values["court_networks"] = court_networks
     config_path(home).write_text(render_config(values), "utf-8")
     settings = load_settings(home)
-    signing = create_keys(settings.keys_dir)
+    signing, csr = create_keys(settings.keys_dir, appliance_id)
     if central_identity is not None:
         pair(settings.keys_dir, central_identity)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.hot_folder.mkdir(parents=True, exist_ok=True)
     db = open_db(settings.db_path)
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
-                "profile": profile, "name": name}
+                "profile": profile, "name": name, "tls_csr": csr}
     (home / IDENTITY_FILE).write_text(json.dumps(identity, ensure_ascii=False, indent=2), "utf-8")
     audit.record(db, place=appliance_id, actor="admin", action="key_generate", target=appliance_id, keys="kek,signing")
     db.close()
     return {"home": str(home), "hot_folder": str(settings.hot_folder), **identity}
 
 
-def pair(keys_dir: Path, central_identity: Path) -> None:
-    install_central_identity(keys_dir, central_identity)
+def pair(keys_dir: Path, central_identity: Path | None = None, enrolment: Path | None = None, appliance_id: str = "") -> None:
+    """Install central's identity (CA, pinned fingerprint, keys) and/or the client
+    certificate central issued at enrolment."""
+    if central_identity is not None:
+        install_central_identity(keys_dir, central_identity)
+    if enrolment is not None:
+        install_enrolment(keys_dir, enrolment, appliance_id)

@@ -20,7 +20,7 @@ from edge.config import EdgeSettings
 from edge.db import open_db
 from edge.keys import load_keys
 from edge.sync.client import sync_due
-from edge.sync.transport import HttpTransport
+from edge.sync.transport import transport_for
 from shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.run")
@@ -36,7 +36,7 @@ def outbox_once(db, store, transport, keys, settings: EdgeSettings, force_seal: 
 
 def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
     db, store, keys = open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
-    transport = HttpTransport(settings.central_url, settings.appliance_id, settings.court_networks, settings.sync_timeout_seconds) if settings.central_url else None
+    transport = transport_for(settings) if settings.central_url else None
     while not stop.is_set():
         try:
             outbox_once(db, store, transport, keys, settings)

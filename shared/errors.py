@@ -58,6 +58,9 @@ class ErrorCode(StrEnum):
     SYNC_NETWORK_DOWN = "SYNC_NETWORK_DOWN"
     SYNC_REJECTED = "SYNC_REJECTED"
     SYNC_RECEIPT_INVALID = "SYNC_RECEIPT_INVALID"
+    SYNC_TLS_REQUIRED = "SYNC_TLS_REQUIRED"
+    SYNC_TLS_NOT_PAIRED = "SYNC_TLS_NOT_PAIRED"
+    SYNC_TLS_FAILED = "SYNC_TLS_FAILED"
     APPLIANCE_UNKNOWN = "APPLIANCE_UNKNOWN"
     MANIFEST_SCHEMA_INVALID = "MANIFEST_SCHEMA_INVALID"
     MANIFEST_SIGNATURE_INVALID = "MANIFEST_SIGNATURE_INVALID"
@@ -116,6 +119,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SYNC_TARGET_FORBIDDEN: "同步地址 {host} 解析为 {address}，不在法院内网地址范围内，已拒绝连接",
     ErrorCode.SYNC_NETWORK_DOWN: "无法连接中心服务器（{detail}），批次已排队，稍后自动重试",
     ErrorCode.SYNC_REJECTED: "中心服务器拒收批次 {batch_id}：{detail}",
+    ErrorCode.SYNC_TLS_REQUIRED: "同步地址 {host}（{address}）不是本机回环地址，必须使用 https 双向认证，已拒绝明文连接",
+    ErrorCode.SYNC_TLS_NOT_PAIRED: "尚未安装中心签发的客户端证书，请先执行 edge pair --central … --enrolment …",
+    ErrorCode.SYNC_TLS_FAILED: "与中心 {host} 的 TLS 双向认证失败（{detail}），批次已排队，请核对证书",
     ErrorCode.SYNC_RECEIPT_INVALID: "中心服务器的回执签名无效，批次 {batch_id} 未标记为已确认",
     ErrorCode.APPLIANCE_UNKNOWN: "扫描设备 {appliance_id} 未登记，请先在中心执行 enroll",
     ErrorCode.MANIFEST_SCHEMA_INVALID: "批次清单格式不正确：{detail}",

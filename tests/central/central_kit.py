@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 from PIL import Image
 
-from shared import crypto
+from shared import crypto, tlsca
 from shared.crypto import SealedBlob
 from shared.ids import Kind, new_id
 from shared.manifest import Signed, sign_document
@@ -131,7 +131,8 @@ def make_scanner(tmp_path: Path, central_identity: dict[str, Any], name: str = "
     signing = Ed25519PrivateKey.generate()
     appliance_id = new_id(Kind.APPLIANCE)
     path = tmp_path / f"appliance-{appliance_id}.json"
-    ident = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())), "profile": "default", "name": name}
+    csr = tlsca.new_csr(tlsca.new_key(), appliance_id).decode("ascii")
+    ident = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())), "profile": "default", "name": name, "tls_csr": csr}
     path.write_text(json.dumps(ident, ensure_ascii=False), "utf-8")
     return Scanner(appliance_id, signing, crypto.new_kek(), central_identity, path)
 

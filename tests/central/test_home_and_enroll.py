@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central.config import load_settings
 from central.home import open_central
 from central.keys import central_id_for
-from shared import crypto
+from shared import crypto, tlsca
 from shared.errors import AppError, ErrorCode
 from central_kit import make_scanner, run_cli as run
 
@@ -25,12 +25,16 @@ def test_init_writes_identity_config_and_owner_only_keys(tmp_path: Path, capsys:
     printed = json.loads(out)
     on_disk = json.loads((home / "central-identity.json").read_text("utf-8"))
     assert printed == on_disk
-    assert on_disk["url"] == "http://10.1.2.3:9001"
+    assert on_disk["url"] == "https://10.1.2.3:9001"  # mutual TLS by default
     assert on_disk["central_id"] == central_id_for(crypto.unb64(on_disk["signing_public"]))
     assert stat.S_IMODE((home / "keys").stat().st_mode) == 0o700
     for name in ("signing.key", "hpke.key"):
         key = home / "keys" / name
         assert stat.S_IMODE(key.stat().st_mode) == 0o600 and key.stat().st_size == 32
+    for name in ("ca.key", "tls.key"):
+        assert stat.S_IMODE((home / "keys" / name).stat().st_mode) == 0o600
+    server = tlsca.load_cert((home / "keys" / "tls.crt").read_bytes())
+    assert on_disk["tls_fingerprint"] == tlsca.fingerprint(server) and "BEGIN CERTIFICATE" in on_disk["ca_cert"]
     settings = load_settings(home)
     assert (settings.host, settings.port) == ("10.1.2.3", 9001)
     assert (home / "data" / "central.db").exists() and (home / "data" / "blobs").is_dir()
@@ -55,12 +59,32 @@ def test_enroll_is_idempotent_for_the_same_key(tmp_path: Path, home: Path, centr
     rc, out = run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
     first = json.loads(out)
     assert rc == 0 and first["enrolled"] is True and first["name"] == "立案庭扫描点"
+    # the client certificate names this appliance and is signed by central's CA
+    cert = tlsca.load_cert(first["client_cert"].encode("ascii"))
+    ca = tlsca.load_cert((home / "keys" / "ca.crt").read_bytes())
+    assert f"CN={kit.appliance_id}" in cert.subject.rfc4514_string()
+    cert.verify_directly_issued_by(ca)
     rc, out = run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
     second = json.loads(out)
     assert rc == 0 and second["enrolled"] is False and second["enrolled_at"] == first["enrolled_at"]
     central = open_central(load_settings(home))
     try:
         assert [a.appliance_id for a in central.repo.appliances()] == [kit.appliance_id]
+    finally:
+        central.close()
+
+
+def test_enroll_refuses_an_identity_without_a_tls_request(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    kit = make_scanner(tmp_path, central_identity)
+    ident = json.loads(kit.identity_path.read_text("utf-8"))
+    del ident["tls_csr"]
+    kit.identity_path.write_text(json.dumps(ident), "utf-8")
+    with pytest.raises(AppError) as err:
+        run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
+    assert err.value.code == ErrorCode.APPLIANCE_IDENTITY_INVALID and "tls_csr" in err.value.message
+    central = open_central(load_settings(home))
+    try:
+        assert central.repo.appliances() == []  # refused means nothing stored
     finally:
         central.close()
 

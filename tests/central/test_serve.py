@@ -22,7 +22,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_identity: dict[str, Any]) -> None:
+def client_files(home: Path, tmp: Path) -> tuple[str, tuple[str, str]]:
+    """A client certificate from central's CA, as enrolment issues one."""
+    from central.tls import issue_client
+    from shared import tlsca
+    from shared.ids import Kind, new_id
+
+    appliance_id, key = new_id(Kind.APPLIANCE), tlsca.new_key()
+    cert = issue_client(home / "keys", tlsca.new_csr(key, appliance_id).decode("ascii"), appliance_id)
+    (tmp / "client.crt").write_text(cert, "ascii")
+    (tmp / "client.key").write_bytes(tlsca.key_pem(key))
+    return str(home / "keys" / "ca.crt"), (str(tmp / "client.crt"), str(tmp / "client.key"))
+
+
+def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_identity: dict[str, Any], tmp_path: Path) -> None:
+    ca, cert = client_files(home, tmp_path)
     port = free_port()
     cmd = [sys.executable, "-m", "shared.cli", "central", "serve", "--home", str(home), "--port", str(port)]
     started = time.monotonic()
@@ -33,7 +47,7 @@ def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_i
         session.trust_env = False  # loopback: never through a proxy
         while time.monotonic() - started < 15 and proc.poll() is None:
             try:
-                body = session.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json()
+                body = session.get(f"https://127.0.0.1:{port}/api/health", timeout=1, verify=ca, cert=cert).json()
                 elapsed = time.monotonic() - started
                 break
             except requests.ConnectionError:

@@ -25,7 +25,7 @@ def homes(tmp_path: Path):
 
     def start_central():
         procs["central"] = demo.start(["central", "serve", "--home", str(homes.central)], tmp_path / "central.log")
-        demo.wait_http(f"http://127.0.0.1:{port}/api/health")
+        demo.wait_central(homes.edge)
 
     def start_edge():
         procs["edge"] = demo.start(["edge", "run", "--home", str(homes.edge)], tmp_path / "edge.log")

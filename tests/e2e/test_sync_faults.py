@@ -20,7 +20,7 @@ from edge.config import load_settings
 from edge.db import open_db
 from edge.keys import load_keys
 from edge.sync.client import sync_due
-from edge.sync.transport import HttpTransport
+from edge.sync.transport import HttpTransport, transport_for
 from shared.errors import AppError, ErrorCode
 from shared.manifest import Signed
 
@@ -58,7 +58,7 @@ def running(tmp_path):
     port = demo.free_port()
     homes = demo.setup_homes(tmp_path, port)
     central = demo.start(["central", "serve", "--home", str(homes.central)], tmp_path / "central.log")
-    demo.wait_http(f"http://127.0.0.1:{port}/api/health")
+    demo.wait_central(homes.edge)
     yield homes
     demo.stop(central)
 
@@ -87,7 +87,7 @@ def sync_until_acked(settings, db, keys, transport, rounds: int = 10) -> list[st
 @pytest.mark.parametrize("fault", ["cut_mid_upload", "reply_lost_after_commit"])
 def test_retry_after_a_fault_stores_every_page_once(running, fault):
     settings, db, keys, scanned = ingest_and_seal(running)
-    inner = HttpTransport(settings.central_url, settings.appliance_id, settings.court_networks, 10)
+    inner = transport_for(settings)
     flaky = FlakyTransport(inner, fail_put_after=3 if fault == "cut_mid_upload" else None,
                            lose_manifest_reply=fault == "reply_lost_after_commit")
 
@@ -106,7 +106,7 @@ def test_retry_after_a_fault_stores_every_page_once(running, fault):
 
 def test_sync_refuses_a_target_outside_the_court_networks(running):
     settings, db, keys, _ = ingest_and_seal(running)
-    transport = HttpTransport(settings.central_url, settings.appliance_id, (), 5)  # no range allowed
+    transport = transport_for(settings, networks=())  # no range allowed
     result = sync_due(db, BlobStore(settings.blob_dir), transport, keys, settings.appliance_id, 1.0)
     assert result[0].state == "retry" and result[0].error == "SYNC_TARGET_FORBIDDEN"
     assert db.execute("SELECT state FROM batches").fetchone()[0] == "sealed"

@@ -1,0 +1,107 @@
+"""The court's private CA for mutual TLS between appliances and central.
+
+Central holds the CA (or the court's own CA is installed in its place): it
+issues central's server certificate at `central init` and an appliance's client
+certificate at `central enroll`, from a CSR the appliance made itself, so the
+appliance's TLS private key never leaves it. ECDSA P-256 keys: every TLS stack
+the court's network gear runs accepts them. Appliances also pin the server
+certificate's SHA-256 fingerprint, so even a certificate the CA mis-issued
+for the same name is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from shared.errors import AppError, ErrorCode
+
+CA_YEARS, LEAF_YEARS = 10, 3
+
+
+def new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def load_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    return serialization.load_pem_private_key(pem, password=None)  # type: ignore[return-value]
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def load_cert(pem: bytes) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem)
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "卷宗 Juanzong"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _builder(subject: x509.Name, issuer: x509.Name, public_key, years: int) -> x509.CertificateBuilder:
+    now = dt.datetime.now(dt.timezone.utc)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=365 * years)))
+
+
+def new_ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = new_key()
+    cert = (_builder(_name(common_name), _name(common_name), key.public_key(), CA_YEARS)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def issue_server(ca_key, ca_cert: x509.Certificate, hosts: list[str]) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = new_key()
+    cert = (_builder(_name(hosts[0]), ca_cert.subject, key.public_key(), LEAF_YEARS)
+            .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    return key, cert
+
+
+def _san(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def new_csr(key: ec.EllipticCurvePrivateKey, appliance_id: str) -> bytes:
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_name(appliance_id)).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def issue_client(ca_key, ca_cert: x509.Certificate, csr_pem: bytes, appliance_id: str) -> x509.Certificate:
+    """A client certificate for exactly the appliance that asked, after checking its CSR."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError as exc:
+        raise AppError(ErrorCode.APPLIANCE_IDENTITY_INVALID, path=appliance_id, detail="TLS 证书申请无法解析") from exc
+    names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not csr.is_signature_valid or not names or names[0].value != appliance_id:
+        raise AppError(ErrorCode.APPLIANCE_IDENTITY_INVALID, path=appliance_id, detail="TLS 证书申请与设备编号不符")
+    return (_builder(_name(appliance_id), ca_cert.subject, csr.public_key(), LEAF_YEARS)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
