@@ -36,9 +36,12 @@ def outbox_once(db, store, transport, keys, settings: EdgeSettings, force_seal: 
 
 def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
     db, store, keys = open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
-    transport = transport_for(settings) if settings.central_url else None
+    transport = None
     while not stop.is_set():
         try:
+            # built inside the loop: an appliance paired while running starts syncing
+            if transport is None and settings.central_url:
+                transport = transport_for(settings)
             outbox_once(db, store, transport, keys, settings)
             printing.flush(db, settings)
         except AppError as err:
