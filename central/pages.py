@@ -7,6 +7,7 @@ another page id fails to open instead of showing the wrong page.
 
 from __future__ import annotations
 
+from central import audit
 from central.home import Central
 from central.repository import PageRef
 from shared import crypto
@@ -23,11 +24,13 @@ def decrypt_page(central: Central, ref: PageRef, data: bytes) -> bytes:
     )
 
 
-def open_page(central: Central, page_id: str) -> bytes:
-    """The plaintext of one page, checked against the source hash the appliance recorded."""
+def open_page(central: Central, page_id: str, actor: str = "archive office") -> bytes:
+    """The plaintext of one page, checked against the source hash the appliance recorded.
+    Opening a page is a use of central's HPKE key: audited, also when refused."""
     ref = central.repo.page(page_id)
     if ref is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
+    audit.record(central.repo.engine, actor=actor, action="export", target=page_id, key_use="hpke")
     try:
         data = central.store.get(ref.blob_sha256)
     except KeyError as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
-from central import db
+from central import audit, db
 from shared import crypto
 from shared.errors import AppError, ErrorCode
 from shared.manifest import Signed, canonical_json
@@ -73,6 +73,7 @@ class Repository:
     def add_appliance(self, appliance: Appliance) -> None:
         with self._writer.begin() as conn:
             conn.execute(insert(db.appliances).values(**appliance.__dict__))
+            audit.append(conn, actor="archive office", action="enroll", target=appliance.appliance_id, name=appliance.name)
 
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:
@@ -106,6 +107,8 @@ class Repository:
                 _upsert(conn, db.items, "item_id", _item_row(item), doc)
             new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc["pages"])
             conn.execute(update(db.batches).where(db.batches.c.batch_id == doc["batch_id"]).values(new_pages=new_pages))
+            audit.append(conn, actor=doc["appliance_id"], action="sync", target=doc["batch_id"], seq=doc["seq"],
+                         pages=len(doc["pages"]), new_pages=new_pages, key_use="appliance signature verified")
         return new_pages, gap
 
     def set_receipt(self, batch_id: str, receipt: Signed) -> None:

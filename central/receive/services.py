@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from central import audit
 from central.home import Central
 from central.repository import Appliance, StoredBatch, utc_now
 from central.receive.checks import check_references, check_types
@@ -62,6 +63,14 @@ class ReceiveService:
     # --- manifests --------------------------------------------------------------------------
 
     def receive_manifest(self, signed: Signed) -> Receipt:
+        try:
+            return self._receive(signed)
+        except AppError as err:
+            audit.record(self.repo.engine, actor=_claimed_signer(signed), action="sync", target=signed.sha256,
+                         outcome="refused", code=str(err.code))
+            raise
+
+    def _receive(self, signed: Signed) -> Receipt:
         appliance = self._appliance(peek_appliance_id(signed))
         doc = open_document(signed, crypto.load_verify_key(crypto.unb64(appliance.signing_public)))
         validate_manifest(doc)
@@ -119,3 +128,10 @@ class ReceiveService:
         receipt = sign_document(build_receipt(doc, manifest_sha256, received_at), self.central.keys.signing)
         self.repo.set_receipt(doc["batch_id"], receipt)
         return receipt
+
+
+def _claimed_signer(signed: Signed) -> str:
+    try:
+        return peek_appliance_id(signed)
+    except AppError:
+        return "unknown"

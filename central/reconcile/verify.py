@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from central import audit
 from central.home import Central
 from central.pages import decrypt_page
 from central.repository import PageRef
@@ -66,6 +67,11 @@ def verify_store(central: Central) -> VerifyResult:
         counts[outcome] += 1
         if outcome != "decrypted_ok":
             failures.append(Failure("page", ref.page_id, outcome))
+    broken = audit.verify_chain(central.repo.engine)
+    if broken is not None:
+        failures.append(Failure("audit", str(broken), "chain_broken"))
+    audit.record(central.repo.engine, actor="archive office", action="verify", target="store", key_use="hpke",
+                 pages=sum(counts.values()), failures=len(failures))
     return VerifyResult(sum(counts.values()), dict(counts), blobs, blobs_corrupt, tuple(failures))
 
 
