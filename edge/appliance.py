@@ -26,7 +26,7 @@ from edge.blobstore import BlobStore
 from edge.config import EdgeSettings
 from edge.db import open_db, state_get, write_tx
 from edge.ingest.pipeline import ingest_pages
-from edge.hostcheck import require_ram_hot_folder
+from edge.hostcheck import require_no_swap, require_ram_hot_folder
 from edge.ingest.context import Claimed, IngestContext
 from edge.ingest.decode import decode, sha256_file
 from edge.ingest.qc import QcRules
@@ -90,6 +90,7 @@ class Appliance:
         self.settings = settings
         self.profile = get_scanner(settings.scanner_profile)
         require_ram_hot_folder(settings.hot_folder, self.profile.tmpfs_required)
+        require_no_swap(self.profile.tmpfs_required)
         self.db = open_db(settings.db_path)
         self.store = BlobStore(settings.blob_dir)
         self.folder = HotFolder(settings.hot_folder, self.profile)

@@ -121,6 +121,23 @@ def cmd_replace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from edge import quarantine
+    from edge.blobstore import BlobStore
+    from edge.keys import load_keys
+    from shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    db = _db(settings)
+    if args.retry:
+        qid = require_id(args.retry, Kind.QUARANTINE)
+        path = quarantine.retry(db, BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id, settings.hot_folder, qid)
+        print_json({"retry": qid, "written": str(path)})
+        return 0
+    print_json(quarantine.shelf(db))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from edge.appliance import Appliance
     from edge.runner import single_instance
@@ -215,6 +232,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmd("replace", cmd_replace, "the next page scanned replaces this page, keeping its number")
     p.add_argument("page_id")
+
+    p = cmd("quarantine", cmd_quarantine, "list quarantined files, or put one back through ingest")
+    p.add_argument("--retry", metavar="QUARANTINE_ID", help="decrypt it back into the hot folder")
 
     p = cmd("ingest", cmd_ingest, "process what is in the hot folder")
     p.add_argument("--once", action="store_true", required=True)

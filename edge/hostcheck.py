@@ -2,7 +2,8 @@
 
 The hot folder (and the spool inside it) is the only place plaintext may rest;
 where the scanner profile says `tmpfs_required`, it must be a RAM filesystem, so
-a power cut or a stolen disk leaves nothing readable behind.
+a power cut or a stolen disk leaves nothing readable behind — and swap must be
+off, because the kernel may page tmpfs (and the process's memory) out to disk.
 """
 
 from __future__ import annotations
@@ -34,3 +35,17 @@ def require_ram_hot_folder(hot_folder: Path, required: bool) -> None:
     fstype = filesystem_type(hot_folder)
     if fstype not in RAM_FILESYSTEMS:
         raise AppError(ErrorCode.HOT_FOLDER_NOT_RAM, path=str(hot_folder), fstype=fstype)
+
+
+def active_swaps(swaps: Path = Path("/proc/swaps")) -> list[str]:
+    """Swap devices in use (the first line of /proc/swaps is its header)."""
+    try:
+        lines = swaps.read_text().splitlines()[1:]
+    except OSError:
+        return []
+    return [line.split()[0] for line in lines if line.strip()]
+
+
+def require_no_swap(required: bool, swaps: Path = Path("/proc/swaps")) -> None:
+    if required and (devices := active_swaps(swaps)):
+        raise AppError(ErrorCode.SWAP_ENABLED, devices=", ".join(devices))

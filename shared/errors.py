@@ -46,7 +46,9 @@ class ErrorCode(StrEnum):
     FILE_EMPTY = "FILE_EMPTY"
     INGEST_FAILED = "INGEST_FAILED"
     HOT_FOLDER_NOT_RAM = "HOT_FOLDER_NOT_RAM"
+    SWAP_ENABLED = "SWAP_ENABLED"
     APPLIANCE_RUNNING = "APPLIANCE_RUNNING"
+    QUARANTINE_NOT_FOUND = "QUARANTINE_NOT_FOUND"
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
@@ -111,7 +113,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
     ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
     ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
-    ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可重新导入",
+    ErrorCode.QUARANTINE_NOT_FOUND: "隔离区中没有可重新导入的文件 {qid}（编号有误，或该文件因过大未加密保存，请到热文件夹的 .juanzong-oversize 目录处理）",
+    ErrorCode.SWAP_ENABLED: "系统启用了交换分区（{devices}），内存中的明文扫描件可能被写入磁盘；按设备配置须关闭交换分区（swapoff -a）后再启动",
+    ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine retry 重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
     ErrorCode.PRINTER_OFFLINE: "打印机 {printer} 未连接，打印任务已排队，恢复后自动打印",

@@ -32,3 +32,17 @@ def test_dev_shm_is_accepted():
     if filesystem_type(shm) != "tmpfs":
         pytest.skip("no tmpfs at /dev/shm on this machine")
     require_ram_hot_folder(shm, required=True)
+
+
+def test_swap_in_use_is_refused_where_plaintext_must_stay_in_ram(tmp_path: Path):
+    from edge.hostcheck import active_swaps, require_no_swap
+
+    swaps = tmp_path / "swaps"
+    swaps.write_text("Filename\tType\tSize\tUsed\tPriority\n/dev/vda2 partition 1048572 0 -2\n")
+    assert active_swaps(swaps) == ["/dev/vda2"]
+    with pytest.raises(AppError) as err:
+        require_no_swap(True, swaps)
+    assert err.value.code is ErrorCode.SWAP_ENABLED and "/dev/vda2" in err.value.message
+    require_no_swap(False, swaps)
+    swaps.write_text("Filename\tType\tSize\tUsed\tPriority\n")
+    require_no_swap(True, swaps)

@@ -144,3 +144,27 @@ def test_blank_backside_is_flagged_and_kept(settings, db):
     rows = db.execute("SELECT page_no, findings FROM pages WHERE role = 'page' ORDER BY page_no").fetchall()
     assert [r[0] for r in rows] == [1, 2]
     assert "blank" not in rows[0][1] and any(f["code"] == "blank" for f in json.loads(rows[1][1]))
+
+
+def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
+    """The shelf keeps the file encrypted; retry writes the scanner's exact bytes back into the
+    hot folder (a key use, audited), where the watcher takes it again."""
+    import subprocess
+    import sys
+
+    from edge import audit, quarantine
+
+    register(db, settings)
+    bad = b"\x00" + text_page(3).tobytes()[:5000]  # not an image format we know
+    (settings.hot_folder / "scan_0500.jpg").write_bytes(bad)
+    Appliance(settings).ingest_once(settle=0.05)
+    (shelved,) = quarantine.shelf(db)
+    assert shelved["code"] == "FILE_UNSUPPORTED" and shelved["encrypted"]
+
+    out = subprocess.run([sys.executable, "-m", "shared.cli", "edge", "quarantine", "--home", str(settings.home), "--retry", shelved["id"]],
+                         capture_output=True, text=True, check=True)
+    written = json.loads(out.stdout)["written"]
+    assert open(written, "rb").read() == bad
+    assert any(r.action == "quarantine_retry" and r.detail["key_use"] == "kek" for r in audit.records(db))
+    outcomes = Appliance(settings).ingest_once(settle=0.05)
+    assert [o.status for o in outcomes] == ["quarantined"]  # still bad: shelved again, never lost

@@ -1,0 +1,46 @@
+"""The quarantine shelf: what was set aside, and putting a file back through ingest.
+
+A quarantined file is kept encrypted with its reason. `retry` opens it with
+the appliance's key (audited as a key use) and writes it back into the hot
+folder under its original name — after, say, a software fix for an
+INGEST_FAILED file, or a profile change that now accepts its type. The
+quarantine row stays: the shelf is a record, not a queue.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from edge import audit
+from edge.blobstore import BlobStore
+from edge.keys import ApplianceKeys
+from shared.crypto import open_blob_local
+from shared.durable import fsync_dir
+from shared.errors import AppError, ErrorCode
+
+
+def shelf(db: Database) -> list[dict]:
+    cur = db.execute("SELECT id, source_name, source_size, code, reason, blob_id IS NOT NULL, created_at FROM quarantine ORDER BY created_at")
+    cols = ("id", "source_name", "size", "code", "reason", "encrypted", "at")
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str) -> Path:
+    row = db.execute("SELECT source_name, blob_id FROM quarantine WHERE id = ?", [qid]).fetchone()
+    if row is None or row[1] is None:
+        raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
+    wrapped = db.execute("SELECT wrapped_local FROM blobs WHERE id = ?", [row[1]]).fetchone()[0]
+    plain = open_blob_local(store.get(row[1]), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=row[1], kind="quarantine")
+    target = hot_folder / f"retry-{qid}-{row[0]}"
+    tmp = hot_folder / f".{target.name}.tmp"  # hidden: the watcher takes it only once renamed
+    with open(tmp, "wb") as f:
+        f.write(plain)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, target)
+    fsync_dir(hot_folder)
+    audit.record(db, place=appliance_id, actor="operator", action="quarantine_retry", target=qid, key_use="kek", to=target.name)
+    return target
