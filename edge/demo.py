@@ -136,7 +136,7 @@ def scan_pages(edge_home: Path, intake: dict, extra_pages: int = 0) -> dict[str,
 
 def _next_scan_number(edge_home: Path) -> int:
     """Continue the scanner's counter across several feeds, as a real scanner does."""
-    counter = edge_home / "hot" / ".demo-scan-counter"
+    counter = edge_home / "demo-scan-counter"
     n = int(counter.read_text()) if counter.exists() else 1
     counter.write_text(str(n + 1000))
     return n
