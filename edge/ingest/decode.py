@@ -285,7 +285,17 @@ def _jpeg_page(claimed: Claimed, index: int, raw: bytes, max_pixels: int, dpi: i
         raise
     except (OSError, ValueError, SyntaxError) as exc:
         raise _read_error(name, exc) from exc
+    if _grey_filled(half):
+        raise AppError(ErrorCode.FILE_TRUNCATED, name=name)
     return _make(claimed, index, raw, "jpeg", (w, h), dpi or header_dpi, mode, half)
+
+
+def _grey_filled(half: Image.Image, rows: int = 8) -> bool:
+    """libjpeg meets an end marker before the last block and fills the rest of the
+    image with flat mid-grey instead of failing: a file cut in the middle and
+    closed again. A real scan's bottom rows are never exactly 128 everywhere."""
+    band = half.crop((0, half.height - rows, half.width, half.height))
+    return band.getextrema() == (128, 128)
 
 
 def _single_tiff(frame: Image.Image, dpi: float | None = None) -> bytes:

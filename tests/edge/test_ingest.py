@@ -168,3 +168,16 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
     assert any(r.action == "quarantine_retry" and r.detail["key_use"] == "kek" for r in audit.records(db))
     outcomes = Appliance(settings).ingest_once(settle=0.05)
     assert [o.status for o in outcomes] == ["quarantined"]  # still bad: shelved again, never lost
+
+
+def test_a_jpeg_cut_in_the_middle_and_closed_again_is_quarantined(settings, db):
+    """libjpeg would decode it with grey fill; the page must not be stored as if whole."""
+    from edge.simulate import jpeg_bytes
+
+    register(db, settings)
+    data = jpeg_bytes(text_page(4))
+    (settings.hot_folder / "scan_0601.jpg").write_bytes(data[: len(data) // 2] + b"\xff\xd9")
+    (settings.hot_folder / "scan_0602.jpg").write_bytes(data)
+    outcomes = {o.source_name: o for o in Appliance(settings).ingest_once(settle=0.05)}
+    assert outcomes["scan_0601.jpg"].code == "FILE_TRUNCATED"
+    assert outcomes["scan_0602.jpg"].status == "stored"
