@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from shared.cli import print_json
 
 TZ = ZoneInfo("Asia/Shanghai")
+BATCH_STATES = {"sealed": "已封包，待同步", "acknowledged": "中心已确认", "rejected": "被中心拒收，需人工处理"}
 
 
 def _settings(args: argparse.Namespace):
@@ -178,10 +179,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"热文件夹 {st['hot_folder']['path']}：待处理 {st['hot_folder']['waiting']} 个文件")
     for it in st["items"]:
-        print(f"  {it['case_number']} 第{it['seq']}件 {it['name']}：申报 {it['declared_pages']} 页，已扫 {it['pages']} 页")
-    print(f"未归属页面 {st['unassigned']}，隔离文件 {st['quarantine']['count']}")
+        flagged = f"，{it['flagged']} 页有质检提示" if it["flagged"] else ""
+        print(f"  {it['case_number']} 第{it['seq']}件 {it['name']}：申报 {it['declared_pages']} 页，已扫 {it['pages']} 页{flagged}")
+    print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
+    for q in st["quarantine"]["files"]:
+        print(f"  隔离 {q['id']}：{q['reason']}")
     for b in st["batches"]:
-        print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{b['state']}")
+        error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != "acknowledged" else ""
+        print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
     return 0
 
 

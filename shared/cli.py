@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)  # its import-time INFO line is noise on a screen
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
