@@ -113,3 +113,25 @@ def test_sequence_gaps_as_ranges() -> None:
     assert sequence_gaps([1, 2, 4, 8]) == ((3, 3), (5, 7))
     assert sequence_gaps([3]) == ((1, 2),)
     assert sequence_gaps([0, 2]) == ((1, 1),)
+
+
+def test_a_page_replaced_by_a_rescan_is_no_longer_counted(client: TestClient, scanner: Scanner) -> None:
+    """The appliance re-sends the replaced page without a number and the rescan under it."""
+    import dataclasses
+
+    intake = scanner.intake()
+    item = scanner.item(intake, 3)
+    pages = [scanner.page(item, n) for n in (1, 2, 3)]
+    upload(client, scanner, pages)
+    assert submit(client, scanner.sign(scanner.manifest(1, [intake], [item], pages))).status_code == 201
+
+    replaced = dataclasses.replace(pages[1], record={**pages[1].record, "page_no": None, "role": "replaced"})
+    rescan = scanner.page(item, 2)
+    rescan.record.update(role="page", replaces=replaced.record["page_id"])
+    upload(client, scanner, [rescan])
+    assert submit(client, scanner.sign(scanner.manifest(2, [intake], [item], [replaced, rescan]))).status_code == 201
+
+    line = client.get("/api/report").json()["intakes"][0]["items"][0]
+    assert (line["declared_pages"], line["received_pages"], line["missing"], line["extra"]) == (3, 3, 0, 0)
+    totals = client.get("/api/report").json()["totals"]
+    assert totals["duplicate_page_numbers"] == 0 and totals["skipped_page_numbers"] == 0
