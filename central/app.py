@@ -17,12 +17,12 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
-from central.config import CentralSettings
-from central.home import Central, open_central
-from central.receive.controllers import BlobController, ManifestController
-from central.receive.services import ReceiveService
-from central.reconcile.controllers import ReportController
-from shared.errors import AppError, ErrorCode
+from juanzong.central.config import CentralSettings
+from juanzong.central.home import Central, open_central
+from juanzong.central.receive.controllers import BlobController, ManifestController
+from juanzong.central.receive.services import ReceiveService
+from juanzong.central.reconcile.controllers import ReportController
+from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.central.api")
 SMALL_BODY = 64 * 1024  # health, report: nothing to upload

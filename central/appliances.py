@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from central.repository import Appliance, Repository, utc_now
-from shared import crypto
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, is_valid_id, normalise_id
+from juanzong.central.repository import Appliance, Repository, utc_now
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, is_valid_id, normalise_id
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from central import db
-from shared.audit import GENESIS, AuditRecord, first_break
+from juanzong.central import db
+from juanzong.shared.audit import GENESIS, AuditRecord, first_break
 
 PLACE = "central"
 
@@ -24,7 +24,7 @@ def append(conn: Connection, *, actor: str, action: str, target: str, outcome: s
     t = db.audit
     last = conn.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    from central.repository import utc_now
+    from juanzong.central.repository import utc_now
 
     rec = AuditRecord(seq, utc_now(), actor, action, target, outcome, detail, PLACE, prev)
     conn.execute(insert(t).values(seq=seq, at=rec.at, actor=actor, action=action, target=target, outcome=outcome,

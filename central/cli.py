@@ -16,27 +16,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from central.config import CentralSettings
+    from juanzong.central.config import CentralSettings
 
 
 def _settings(args: argparse.Namespace) -> CentralSettings:
-    from central.config import load_settings, resolve_home
+    from juanzong.central.config import load_settings, resolve_home
 
     return load_settings(resolve_home(args.home))
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from central.config import resolve_home
-    from central.home import init_home
-    from shared.cli import print_json
+    from juanzong.central.config import resolve_home
+    from juanzong.central.home import init_home
+    from juanzong.shared.cli import print_json
 
     print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls))
     return 0
 
 
 def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str:
-    from central.tls import issue_client
-    from shared.errors import AppError, ErrorCode
+    from juanzong.central.tls import issue_client
+    from juanzong.shared.errors import AppError, ErrorCode
 
     csr = json.loads(identity.read_text("utf-8")).get("tls_csr")
     if not isinstance(csr, str):
@@ -45,10 +45,10 @@ def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from central.appliances import enroll, read_identity
-    from shared.durable import write_durable
-    from central.home import open_central
-    from shared.cli import print_json
+    from juanzong.central.appliances import enroll, read_identity
+    from juanzong.shared.durable import write_durable
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
 
     settings = _settings(args)
     candidate = read_identity(Path(args.identity))
@@ -72,8 +72,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from central.app import create_app
-    from central.tls import server_context
+    from juanzong.central.app import create_app
+    from juanzong.central.tls import server_context
 
     settings = _settings(args)
     app = create_app(settings)
@@ -97,9 +97,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from central.home import open_central
-    from central.reconcile.report import build_report, render_text
-    from shared.cli import print_json
+    from juanzong.central.home import open_central
+    from juanzong.central.reconcile.report import build_report, render_text
+    from juanzong.shared.cli import print_json
 
     central = open_central(_settings(args))
     try:
@@ -114,9 +114,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from central.home import open_central
-    from central.reconcile.verify import render_text, verify_store
-    from shared.cli import print_json
+    from juanzong.central.home import open_central
+    from juanzong.central.reconcile.verify import render_text, verify_store
+    from juanzong.shared.cli import print_json
 
     central = open_central(_settings(args))
     try:
@@ -131,10 +131,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export_page(args: argparse.Namespace) -> int:
-    from shared.durable import write_durable
-    from central.home import open_central
-    from central.pages import open_page
-    from shared.ids import normalise_id
+    from juanzong.shared.durable import write_durable
+    from juanzong.central.home import open_central
+    from juanzong.central.pages import open_page
+    from juanzong.shared.ids import normalise_id
 
     central = open_central(_settings(args))
     try:

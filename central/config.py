@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import settings as shared_settings
-from shared.errors import AppError, ErrorCode
-from shared.settings import Setting, under
+from juanzong.shared import settings as shared_settings
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.settings import Setting, under
 
 HOME_ENV = "JUANZONG_CENTRAL_HOME"
 MIB = 1024 * 1024

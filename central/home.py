@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from central import keys as central_keys
-from central import tls as central_tls
-from central.config import CentralSettings, config_path, load_settings, render_config
-from central.db import make_engine
-from shared.durable import ensure_dir, write_durable
-from central.keys import CentralKeys
-from central.repository import Repository
-from central.storage import BlobStore, open_store
-from shared.errors import AppError, ErrorCode
+from juanzong.central import keys as central_keys
+from juanzong.central import tls as central_tls
+from juanzong.central.config import CentralSettings, config_path, load_settings, render_config
+from juanzong.central.db import make_engine
+from juanzong.shared.durable import ensure_dir, write_durable
+from juanzong.central.keys import CentralKeys
+from juanzong.central.repository import Repository
+from juanzong.central.storage import BlobStore, open_store
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from shared.durable import fsync_dir, write_durable
-from shared import crypto
-from shared.errors import AppError, ErrorCode
-from shared.ids import ALPHABET, BODY_LEN, luhn_check_char
+from juanzong.shared.durable import fsync_dir, write_durable
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import ALPHABET, BODY_LEN, luhn_check_char
 
 SIGNING_FILE = "signing.key"
 HPKE_FILE = "hpke.key"

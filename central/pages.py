@@ -7,11 +7,11 @@ another page id fails to open instead of showing the wrong page.
 
 from __future__ import annotations
 
-from central import audit
-from central.home import Central
-from central.repository import PageRef
-from shared import crypto
-from shared.errors import AppError, ErrorCode
+from juanzong.central import audit
+from juanzong.central.home import Central
+from juanzong.central.repository import PageRef
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 def decrypt_page(central: Central, ref: PageRef, data: bytes) -> bytes:

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
-from central import audit, db
-from shared import crypto
-from shared.errors import AppError, ErrorCode
-from shared.manifest import Signed, canonical_json
+from juanzong.central import audit, db
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.manifest import Signed, canonical_json
 
 
 def utc_now() -> str:

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from shared.durable import ensure_dir, write_durable
-from shared import crypto
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.durable import ensure_dir, write_durable
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -16,8 +16,8 @@ import ipaddress
 import ssl
 from pathlib import Path
 
-from shared import tlsca
-from shared.durable import write_durable
+from juanzong.shared import tlsca
+from juanzong.shared.durable import write_durable
 
 CA_KEY, CA_CERT, TLS_KEY, TLS_CERT = "ca.key", "ca.crt", "tls.key", "tls.crt"
 

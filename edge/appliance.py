@@ -21,23 +21,23 @@ from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.blobstore import BlobStore
-from edge.config import EdgeSettings
-from edge.db import open_db, state_get, write_tx
-from edge.ingest.pipeline import ingest_pages
-from edge.hostcheck import require_no_swap, require_ram_hot_folder
-from edge.ingest.context import Claimed, IngestContext
-from edge.ingest.decode import decode, sha256_file
-from edge.ingest.qc import QcRules
-from edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit, insert_blob
-from edge.ingest.route import ItemInfo, ReplaceTarget, Sides
-from edge.keys import load_keys
-from edge.watch.watcher import FolderWatcher, HotFolder
-from shared.crypto import seal_blob
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, new_id
-from shared.profiles import get_scanner
+from juanzong.edge import audit
+from juanzong.edge.blobstore import BlobStore
+from juanzong.edge.config import EdgeSettings
+from juanzong.edge.db import open_db, state_get, write_tx
+from juanzong.edge.ingest.pipeline import ingest_pages
+from juanzong.edge.hostcheck import require_no_swap, require_ram_hot_folder
+from juanzong.edge.ingest.context import Claimed, IngestContext
+from juanzong.edge.ingest.decode import decode, sha256_file
+from juanzong.edge.ingest.qc import QcRules
+from juanzong.edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit, insert_blob
+from juanzong.edge.ingest.route import ItemInfo, ReplaceTarget, Sides
+from juanzong.edge.keys import load_keys
+from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
+from juanzong.shared.crypto import seal_blob
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.profiles import get_scanner
 
 log = logging.getLogger("juanzong.appliance")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from edge.db import write_tx
-from shared.audit import GENESIS, AuditRecord, first_break
+from juanzong.edge.db import write_tx
+from juanzong.shared.audit import GENESIS, AuditRecord, first_break
 
 
 def now_iso() -> str:

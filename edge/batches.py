@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.db import write_tx
-from edge.keys import ApplianceKeys
-from shared import crypto
-from shared.ids import Kind, new_id
-from shared.manifest import SCHEMA_VERSION, sign_document
+from juanzong.edge import audit
+from juanzong.edge.db import write_tx
+from juanzong.edge.keys import ApplianceKeys
+from juanzong.shared import crypto
+from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.manifest import SCHEMA_VERSION, sign_document
 
 # a replaced page travels again, numberless, so central stops counting it
 _PAGES_UNBATCHED = "role IN ('page', 'replaced') AND item_id IS NOT NULL AND batch_id IS NULL"

@@ -159,7 +159,7 @@ def _hot_parent(args: argparse.Namespace, n: int) -> str | None:
 
 
 def _default_backend() -> str:
-    from shared.profiles import get_scanner
+    from juanzong.shared.profiles import get_scanner
 
     return get_scanner(SIMULATED).barcode_backend
 
@@ -179,7 +179,7 @@ def make_central(root: Path):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from shared import crypto
+    from juanzong.shared import crypto
 
     hpke, signing = X25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     ident = {"central_id": "C-BENCH", "url": "", "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
@@ -192,11 +192,11 @@ def make_central(root: Path):
 
 def _template_home(home: Path, identity: Path, n_items: int) -> list:
     """The home each backend gets a copy of; returns the cover-sheet infos of its items."""
-    from edge import intake
-    from edge.config import load_settings
-    from edge.coversheet import CoverSheetInfo
-    from edge.db import open_db
-    from edge.home import init_home
+    from juanzong.edge import intake
+    from juanzong.edge.config import load_settings
+    from juanzong.edge.coversheet import CoverSheetInfo
+    from juanzong.edge.db import open_db
+    from juanzong.edge.home import init_home
 
     init_home(home, profile=SIMULATED, central_identity=identity, name="基准测试")
     settings = load_settings(home)
@@ -232,8 +232,8 @@ def render_all(specs: tuple[PageSpec, ...], out: Path) -> dict[str, str]:
 
 def render_page(spec: PageSpec, out: Path) -> str:
     """Write one page as the scanner would (colour JPEG q85, 300 dpi); returns its sha256."""
-    from edge import simulate
-    from edge.coversheet import render_cover_sheet
+    from juanzong.edge import simulate
+    from juanzong.edge.coversheet import render_cover_sheet
 
     makers = {
         "cover": lambda: render_cover_sheet(spec.cover).convert("RGB"),  # scanned in colour mode
@@ -259,7 +259,7 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
     env = {**os.environ, "JUANZONG_PROFILES": str(_profiles_root(ws.root, backend))}
     job = {"home": str(home), "pages": str(ws.pages_dir), "cpu": cpu, "profile": profile,
            "out": str(ws.root / f"{name}.json")}
-    proc = subprocess.run([sys.executable, "-m", "edge.bench", "--child", json.dumps(job)], env=env,
+    proc = subprocess.run([sys.executable, "-P", "-m", "juanzong.edge.bench", "--child", json.dumps(job)], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise BenchFailed(f"{name} run exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
@@ -267,7 +267,7 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
 
 
 def _set_hot_folder(home: Path, hot: Path) -> None:
-    from edge.config import config_path
+    from juanzong.edge.config import config_path
 
     hot.mkdir(parents=True)
     path = config_path(home)
@@ -280,7 +280,7 @@ def _set_hot_folder(home: Path, hot: Path) -> None:
 
 def _profiles_root(root: Path, backend: str) -> Path:
     """A copy of the shipped profiles with the simulated scanner's barcode backend set."""
-    from shared.profiles import profiles_root
+    from juanzong.shared.profiles import profiles_root
 
     target = root / "profiles" / backend
     if not target.exists():
@@ -296,7 +296,7 @@ def _profiles_root(root: Path, backend: str) -> Path:
 def verify(ws: Workspace, name: str) -> Verified:
     """Every source file is one stored page whose blob decrypts (central's key) to the source bytes,
     nothing was quarantined and nothing is left in the hot folder or the spool."""
-    from edge.config import load_settings
+    from juanzong.edge.config import load_settings
 
     settings = load_settings(ws.root / "homes" / name)
     rows, quarantined = _stored(settings)
@@ -315,7 +315,7 @@ def verify(ws: Workspace, name: str) -> Verified:
 
 
 def _stored(settings) -> tuple[list[tuple], int]:
-    from edge.db import open_db
+    from juanzong.edge.db import open_db
 
     db = open_db(settings.db_path)
     try:
@@ -327,9 +327,9 @@ def _stored(settings) -> tuple[list[tuple], int]:
 
 
 def _open_all(settings, rows: list[tuple], central_private, name: str) -> None:
-    from edge.blobstore import BlobStore
-    from shared.crypto import open_blob_central, sha256_hex
-    from shared.errors import AppError
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.shared.crypto import open_blob_central, sha256_hex
+    from juanzong.shared.errors import AppError
 
     store = BlobStore(settings.blob_dir)
     for source, digest, _role, blob_id, kind, sealed in rows:
@@ -445,8 +445,8 @@ class StageClock:
 
 def _instrument(clock: StageClock) -> None:
     """Wrap decode, each page stage and record where the appliance looks them up."""
-    from edge import appliance
-    from edge.ingest import pipeline
+    from juanzong.edge import appliance
+    from juanzong.edge.ingest import pipeline
 
     appliance.decode = clock.wrap("decode", appliance.decode)
     appliance.commit = clock.wrap("record", appliance.commit)
@@ -456,8 +456,8 @@ def _instrument(clock: StageClock) -> None:
 def child_main(job: dict) -> None:
     """One backend's timed run; writes a RunResult as JSON to job["out"]."""
     os.sched_setaffinity(0, {job["cpu"]})
-    from edge.appliance import Appliance
-    from edge.config import load_settings
+    from juanzong.edge.appliance import Appliance
+    from juanzong.edge.config import load_settings
 
     clock = StageClock()
     _instrument(clock)

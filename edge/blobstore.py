@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edge.crashpoints import crash_point
-from shared.durable import fsync_dir
-from shared.errors import AppError, ErrorCode
+from juanzong.edge.crashpoints import crash_point
+from juanzong.shared.durable import fsync_dir
+from juanzong.shared.errors import AppError, ErrorCode
 
 SUFFIX = ".jzb"
 

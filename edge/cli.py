@@ -11,27 +11,27 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from shared.cli import print_json
+from juanzong.shared.cli import print_json
 
 TZ = ZoneInfo("Asia/Shanghai")
 BATCH_STATES = {"sealed": "已封包，待同步", "acknowledged": "中心已确认", "rejected": "被中心拒收，需人工处理"}
 
 
 def _settings(args: argparse.Namespace):
-    from edge.config import load_settings, resolve_home
+    from juanzong.edge.config import load_settings, resolve_home
 
     return load_settings(resolve_home(args.home))
 
 
 def _db(settings):
-    from edge.db import open_db
+    from juanzong.edge.db import open_db
 
     return open_db(settings.db_path)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from edge.config import resolve_home
-    from edge.home import init_home
+    from juanzong.edge.config import resolve_home
+    from juanzong.edge.home import init_home
 
     print_json(init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
                          central_identity=Path(args.central) if args.central else None,
@@ -40,7 +40,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
-    from edge.home import pair
+    from juanzong.edge.home import pair
 
     settings = _settings(args)
     pair(settings.keys_dir, Path(args.central) if args.central else None,
@@ -50,8 +50,8 @@ def cmd_pair(args: argparse.Namespace) -> int:
 
 
 def cmd_intake_add(args: argparse.Namespace) -> int:
-    from edge import intake, printing
-    from shared.workdays import parse_received
+    from juanzong.edge import intake, printing
+    from juanzong.shared.workdays import parse_received
 
     settings = _settings(args)
     db = _db(settings)
@@ -69,10 +69,10 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
 
 def cmd_cover_sheet(args: argparse.Namespace) -> int:
-    from edge import audit
-    from edge.coversheet import CoverSheetInfo, save_cover_sheet
-    from edge.intake import load_item
-    from shared.ids import Kind, require_id
+    from juanzong.edge import audit
+    from juanzong.edge.coversheet import CoverSheetInfo, save_cover_sheet
+    from juanzong.edge.intake import load_item
+    from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     db = _db(settings)
@@ -87,11 +87,11 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
 
 
 def cmd_active(args: argparse.Namespace) -> int:
-    from edge import audit
-    from edge.db import state_set, write_tx
-    from edge.intake import load_item
-    from edge.ingest.record import ACTIVE_ITEM
-    from shared.ids import Kind, require_id
+    from juanzong.edge import audit
+    from juanzong.edge.db import state_set, write_tx
+    from juanzong.edge.intake import load_item
+    from juanzong.edge.ingest.record import ACTIVE_ITEM
+    from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     db = _db(settings)
@@ -104,8 +104,8 @@ def cmd_active(args: argparse.Namespace) -> int:
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from edge.items import close_item
-    from shared.ids import Kind, require_id
+    from juanzong.edge.items import close_item
+    from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     out = close_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM))
@@ -114,8 +114,8 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 
 def cmd_replace(args: argparse.Namespace) -> int:
-    from edge.items import arm_replacement
-    from shared.ids import Kind, require_id
+    from juanzong.edge.items import arm_replacement
+    from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     print_json(arm_replacement(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE)))
@@ -123,10 +123,10 @@ def cmd_replace(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from edge import quarantine
-    from edge.blobstore import BlobStore
-    from edge.keys import load_keys
-    from shared.ids import Kind, require_id
+    from juanzong.edge import quarantine
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     db = _db(settings)
@@ -140,8 +140,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from edge.appliance import Appliance
-    from edge.runner import single_instance
+    from juanzong.edge.appliance import Appliance
+    from juanzong.edge.runner import single_instance
 
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - never beside a running `edge run`
@@ -151,16 +151,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from edge.runner import run
+    from juanzong.edge.runner import run
 
     return run(_settings(args))
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from edge.blobstore import BlobStore
-    from edge.keys import load_keys
-    from edge.runner import outbox_once
-    from edge.sync.transport import transport_for
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.runner import outbox_once
+    from juanzong.edge.sync.transport import transport_for
 
     settings = _settings(args)
     transport = transport_for(settings)
@@ -170,7 +170,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from edge.status import status
+    from juanzong.edge.status import status
 
     settings = _settings(args)
     st = status(_db(settings), settings)
@@ -253,7 +253,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole journey on this machine: central + appliance + simulated scanner")
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
-    p.set_defaults(func=lambda a: __import__("edge.demo", fromlist=["main"]).main(a))
+    p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     b = p.add_parser("ingest", help="pages per second from hot folder to durable encrypted page")
@@ -261,4 +261,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
-    b.set_defaults(func=lambda a: __import__("edge.bench", fromlist=["main"]).main(a))
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import settings as shared_settings
-from shared.errors import AppError, ErrorCode
-from shared.settings import Setting, under
+from juanzong.shared import settings as shared_settings
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.settings import Setting, under
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -123,7 +123,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
 
 
 def _profile_hot_folder(profile_name: str) -> str:
-    from shared.profiles import get_scanner
+    from juanzong.shared.profiles import get_scanner
 
     return get_scanner(profile_name).hot_folder
 

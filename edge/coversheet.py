@@ -29,8 +29,8 @@ import segno
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
-from shared.errors import AppError, ErrorCode
-from shared.ids import format_id, is_valid_id, make_payload
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import format_id, is_valid_id, make_payload
 
 DPI = 300
 PAGE_SIZE = (2480, 3508)  # A4 at 300 dpi

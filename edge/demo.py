@@ -36,7 +36,7 @@ class DemoHomes:
 
 
 def juanzong(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True, check=check,
+    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True, check=check,
                           env={**os.environ, **(env or {})})
 
 
@@ -48,7 +48,7 @@ def free_port() -> int:
 
 def start(args: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
     out = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-m", "shared.cli", *args], stdout=out, stderr=subprocess.STDOUT,
+    return subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], stdout=out, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})})
 
 
@@ -64,9 +64,9 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 def wait_central(edge_home: Path, timeout: float = 20.0) -> None:
     """Until central answers the appliance over mutual TLS, as sync will reach it."""
-    from edge.config import load_settings
-    from edge.sync.transport import transport_for
-    from shared.errors import AppError
+    from juanzong.edge.config import load_settings
+    from juanzong.edge.sync.transport import transport_for
+    from juanzong.shared.errors import AppError
 
     transport = transport_for(load_settings(edge_home))
     end = time.monotonic() + timeout
@@ -111,8 +111,8 @@ def register_intake(edge_home: Path) -> dict:
 def scan_pages(edge_home: Path, intake: dict, extra_pages: int = 0) -> dict[str, str]:
     """Feed the simulated scanner: a cover sheet before each item, then its pages.
     Returns file name → SHA-256 of every material page as the scanner wrote it."""
-    from edge.coversheet import CoverSheetInfo, render_cover_sheet
-    from edge.simulate import SimulatedScanner, photo_page, text_page, waybill_page
+    from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
+    from juanzong.edge.simulate import SimulatedScanner, photo_page, text_page, waybill_page
 
     scanner = SimulatedScanner(edge_home / "hot", start=_next_scan_number(edge_home))
     pages: dict[str, str] = {}

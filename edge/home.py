@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge import audit
-from edge.config import config_path, load_settings, render_config
-from edge.db import open_db
-from edge.keys import create_keys, install_central_identity, install_enrolment
-from shared import crypto
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, new_id
-from shared.profiles import get_printer, get_scanner
+from juanzong.edge import audit
+from juanzong.edge.config import config_path, load_settings, render_config
+from juanzong.edge.db import open_db
+from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.profiles import get_printer, get_scanner
 
 IDENTITY_FILE = "appliance-identity.json"
 

@@ -19,14 +19,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.config import EdgeSettings
-from edge.db import write_tx
-from shared.caseno import CaseNumber, parse_case_number
-from shared.catalog import Catalog, catalog_for
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, new_id
-from shared.workdays import DeadlineRules, WorkCalendar, compute_deadline
+from juanzong.edge import audit
+from juanzong.edge.config import EdgeSettings
+from juanzong.edge.db import write_tx
+from juanzong.shared.caseno import CaseNumber, parse_case_number
+from juanzong.shared.catalog import Catalog, catalog_for
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.workdays import DeadlineRules, WorkCalendar, compute_deadline
 
 _VOLUMES = {"正卷": "main", "副卷": "internal", "main": "main", "internal": "internal"}
 

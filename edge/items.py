@@ -14,12 +14,12 @@ from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.db import state_set, write_tx
-from edge.ingest.qc import count_findings
-from edge.ingest.record import REPLACE_TARGET
-from edge.intake import load_item
-from shared.errors import AppError, ErrorCode
+from juanzong.edge import audit
+from juanzong.edge.db import state_set, write_tx
+from juanzong.edge.ingest.qc import count_findings
+from juanzong.edge.ingest.record import REPLACE_TARGET
+from juanzong.edge.intake import load_item
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from cryptography.x509.oid import NameOID
 
-from shared import crypto, tlsca
-from shared.durable import write_durable
-from shared.errors import AppError, ErrorCode
+from juanzong.shared import crypto, tlsca
+from juanzong.shared.durable import write_durable
+from juanzong.shared.errors import AppError, ErrorCode
 
 KEK_FILE = "kek.key"
 SIGNING_FILE = "signing.key"

@@ -12,13 +12,13 @@ from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.config import EdgeSettings
-from edge.db import write_tx
-from edge.devices.printer import Receipt, ReceiptLine, render_receipt, send
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, new_id
-from shared.profiles import get_printer
+from juanzong.edge import audit
+from juanzong.edge.config import EdgeSettings
+from juanzong.edge.db import write_tx
+from juanzong.edge.devices.printer import Receipt, ReceiptLine, render_receipt, send
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.profiles import get_printer
 
 
 def queue_receipt(db: Database, settings: EdgeSettings, intake_id: str) -> str:

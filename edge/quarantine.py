@@ -14,12 +14,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.blobstore import BlobStore
-from edge.keys import ApplianceKeys
-from shared.crypto import open_blob_local
-from shared.durable import fsync_dir
-from shared.errors import AppError, ErrorCode
+from juanzong.edge import audit
+from juanzong.edge.blobstore import BlobStore
+from juanzong.edge.keys import ApplianceKeys
+from juanzong.shared.crypto import open_blob_local
+from juanzong.shared.durable import fsync_dir
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 def shelf(db: Database) -> list[dict]:

@@ -13,15 +13,15 @@ import logging
 import signal
 import threading
 
-from edge import batches, printing
-from edge.appliance import Appliance
-from edge.blobstore import BlobStore
-from edge.config import EdgeSettings
-from edge.db import open_db
-from edge.keys import load_keys
-from edge.sync.client import sync_due
-from edge.sync.transport import transport_for
-from shared.errors import AppError, ErrorCode
+from juanzong.edge import batches, printing
+from juanzong.edge.appliance import Appliance
+from juanzong.edge.blobstore import BlobStore
+from juanzong.edge.config import EdgeSettings
+from juanzong.edge.db import open_db
+from juanzong.edge.keys import load_keys
+from juanzong.edge.sync.client import sync_due
+from juanzong.edge.sync.transport import transport_for
+from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.run")
 

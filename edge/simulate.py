@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from edge.coversheet import DPI, PAGE_SIZE, cjk_font, code128_modules, modules_to_image, qr_modules
+from juanzong.edge.coversheet import DPI, PAGE_SIZE, cjk_font, code128_modules, modules_to_image, qr_modules
 
 W, H = PAGE_SIZE
 WHITE = 255

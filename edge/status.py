@@ -6,11 +6,11 @@ import json
 
 from sqlite_utils import Database
 
-from edge.batches import unbatched_counts
-from edge.config import EdgeSettings
-from edge.db import state_get
-from edge.ingest.record import ACTIVE_ITEM
-from edge.watch.watcher import SPOOL
+from juanzong.edge.batches import unbatched_counts
+from juanzong.edge.config import EdgeSettings
+from juanzong.edge.db import state_get
+from juanzong.edge.ingest.record import ACTIVE_ITEM
+from juanzong.edge.watch.watcher import SPOOL
 
 
 def status(db: Database, settings: EdgeSettings) -> dict:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
-from shared.crypto import sha256_hex
-from shared.manifest import canonical_json
+from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.manifest import canonical_json
 
 GENESIS = "0" * 64
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NoReturn
 
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.errors import AppError, ErrorCode
 
 DATA_DIR = Path(__file__).with_name("data")
 SUPREME = "最高法"

@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from shared.caseno import case_types
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.caseno import case_types
+from juanzong.shared.errors import AppError, ErrorCode
 
 DEFAULT_PATH = Path(__file__).with_name("data") / "catalog.toml"
 VOLUMES = ("main", "internal")

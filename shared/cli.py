@@ -14,7 +14,7 @@ import logging
 import sys
 from typing import Any, Callable
 
-from shared.errors import AppError
+from juanzong.shared.errors import AppError
 
 
 def print_json(obj: Any) -> None:
@@ -27,7 +27,7 @@ def fail(err: AppError) -> int:
 
 
 def cmd_case_number(args: argparse.Namespace) -> int:
-    from shared.caseno import parse_case_number
+    from juanzong.shared.caseno import parse_case_number
 
     case = parse_case_number(args.text)
     print_json(case.to_dict())
@@ -35,7 +35,7 @@ def cmd_case_number(args: argparse.Namespace) -> int:
 
 
 def cmd_deadline(args: argparse.Namespace) -> int:
-    from shared.workdays import compute_deadline, parse_received
+    from juanzong.shared.workdays import compute_deadline, parse_received
 
     received = parse_received(args.received)
     print(compute_deadline(received, urgent=args.urgent).isoformat())
@@ -43,7 +43,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from shared.profiles import load_profiles
+    from juanzong.shared.profiles import load_profiles
 
     profiles = load_profiles()
     if args.json:
@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_profiles)
 
-    from edge import cli as edge_cli
-    from central import cli as central_cli
+    from juanzong.edge import cli as edge_cli
+    from juanzong.central import cli as central_cli
 
     edge_cli.register(sub)
     central_cli.register(sub)

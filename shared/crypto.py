@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.errors import AppError, ErrorCode
 
 BLOB_FORMAT = b"JZB1"  # magic + format version at the head of every blob file
 NONCE_LEN = 12

@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.errors import AppError, ErrorCode
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}

@@ -26,8 +26,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from shared import crypto
-from shared.errors import AppError, ErrorCode
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
 
 SCHEMA_VERSION = 1
 

@@ -12,7 +12,7 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.errors import AppError, ErrorCode
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.errors import AppError, ErrorCode
 
 PACKAGED_OVERRIDES = Path(__file__).parent / "data" / "calendar_overrides.toml"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 
-from shared.cli import build_parser
-from shared.errors import MESSAGES, AppError, ErrorCode
+from juanzong.shared.cli import build_parser
+from juanzong.shared.errors import MESSAGES, AppError, ErrorCode
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import AppError, ErrorCode
-from shared.profiles import (
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.profiles import (
     SCHEMAS,
     ApplianceProfile,
     PrinterProfile,
@@ -213,7 +213,7 @@ def test_readme_documents_every_schema_field() -> None:
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", *args],
         cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.errors import AppError, ErrorCode
 
 INT64 = 2**63  # what a database integer column holds
 _OPT_STR = (str, type(None))

@@ -15,8 +15,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FOUND
 
-from central.receive.services import ReceiveService
-from shared.manifest import Signed
+from juanzong.central.receive.services import ReceiveService
+from juanzong.shared.manifest import Signed
 
 
 @dataclass(frozen=True)

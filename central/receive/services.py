@@ -21,13 +21,13 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from central import audit
-from central.home import Central
-from central.repository import Appliance, StoredBatch, utc_now
-from central.receive.checks import check_references, check_types
-from shared import crypto
-from shared.errors import AppError, ErrorCode
-from shared.manifest import Signed, build_receipt, open_document, peek_appliance_id, sign_document, validate_manifest
+from juanzong.central import audit
+from juanzong.central.home import Central
+from juanzong.central.repository import Appliance, StoredBatch, utc_now
+from juanzong.central.receive.checks import check_references, check_types
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.manifest import Signed, build_receipt, open_document, peek_appliance_id, sign_document, validate_manifest
 
 log = logging.getLogger("juanzong.central.receive")
 

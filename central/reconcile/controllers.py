@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from central.home import Central
-from central.reconcile.report import build_report
+from juanzong.central.home import Central
+from juanzong.central.reconcile.report import build_report
 
 
 class ReportController(Controller):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from central.repository import Repository, utc_now
+from juanzong.central.repository import Repository, utc_now
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from central import audit
-from central.home import Central
-from central.pages import decrypt_page
-from central.repository import PageRef
-from shared import crypto
-from shared.errors import AppError
+from juanzong.central import audit
+from juanzong.central.home import Central
+from juanzong.central.pages import decrypt_page
+from juanzong.central.repository import PageRef
+from juanzong.shared import crypto
+from juanzong.shared.errors import AppError
 
 OUTCOMES = ("decrypted_ok", "hash_mismatch", "decrypt_failed", "missing_blobs")
 

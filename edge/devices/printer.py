@@ -38,9 +38,9 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
 
-from shared.errors import AppError, ErrorCode
-from shared.ids import format_id, make_payload
-from shared.profiles import PrinterProfile
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import format_id, make_payload
+from juanzong.shared.profiles import PrinterProfile
 
 log = logging.getLogger(__name__)
 

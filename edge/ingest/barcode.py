@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING
 import zxingcpp
 from PIL import Image, ImageFilter
 
-from shared.ids import PAYLOAD_PREFIX, OurCode, parse_payload
+from juanzong.shared.ids import PAYLOAD_PREFIX, OurCode, parse_payload
 
 if TYPE_CHECKING:
-    from edge.ingest.context import IngestContext, Page
+    from juanzong.edge.ingest.context import IngestContext, Page
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 if TYPE_CHECKING:
-    from edge.ingest.barcode import BarcodeScan
-    from edge.ingest.qc import QcResult, QcRules
-    from edge.ingest.route import RoutingView
-    from edge.keys import ApplianceKeys
-    from shared.crypto import SealedBlob
-    from shared.profiles import ScannerProfile
+    from juanzong.edge.ingest.barcode import BarcodeScan
+    from juanzong.edge.ingest.qc import QcResult, QcRules
+    from juanzong.edge.ingest.route import RoutingView
+    from juanzong.edge.keys import ApplianceKeys
+    from juanzong.shared.crypto import SealedBlob
+    from juanzong.shared.profiles import ScannerProfile
 
 
 @dataclass(frozen=True)

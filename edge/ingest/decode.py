@@ -44,11 +44,11 @@ import pikepdf
 from PIL import Image, ImageSequence
 from pikepdf.models.image import ImageDecompressionError, NotExtractableError, UnsupportedImageTypeError
 
-from edge.crashpoints import crash_point
-from edge.ingest.context import Claimed, IngestContext, Page
-from shared.crypto import sha256_hex
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, new_id
+from juanzong.edge.crashpoints import crash_point
+from juanzong.edge.ingest.context import Claimed, IngestContext, Page
+from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, new_id
 
 _MAGIC = (
     (b"\xff\xd8\xff", "jpeg"),

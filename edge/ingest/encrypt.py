@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from edge.crashpoints import crash_point
-from edge.ingest.context import IngestContext, Page
-from shared.crypto import seal_blob
+from juanzong.edge.crashpoints import crash_point
+from juanzong.edge.ingest.context import IngestContext, Page
+from juanzong.shared.crypto import seal_blob
 
 BLOB_KIND = {"page": "page", "cover": "cover", "cover_unknown": "cover", "cover_back": "cover", "blank_dropped": "page"}
 

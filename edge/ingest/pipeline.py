@@ -7,8 +7,8 @@ import logging
 import time
 from dataclasses import replace
 
-from edge.ingest import barcode, encrypt, qc, route
-from edge.ingest.context import IngestContext, Page
+from juanzong.edge.ingest import barcode, encrypt, qc, route
+from juanzong.edge.ingest.context import IngestContext, Page
 
 log = logging.getLogger("juanzong.ingest")
 

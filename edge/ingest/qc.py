@@ -53,7 +53,7 @@ import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:
-    from edge.ingest.context import IngestContext, Page
+    from juanzong.edge.ingest.context import IngestContext, Page
 
 A4_INCHES = (8.27, 11.69)
 _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})

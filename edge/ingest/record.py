@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.blobstore import BlobStore
-from edge.crashpoints import crash_point
-from edge.db import state_set, write_tx
-from edge.ingest.context import IngestContext, Page
-from shared.crypto import SealedBlob
+from juanzong.edge import audit
+from juanzong.edge.blobstore import BlobStore
+from juanzong.edge.crashpoints import crash_point
+from juanzong.edge.db import state_set, write_tx
+from juanzong.edge.ingest.context import IngestContext, Page
+from juanzong.shared.crypto import SealedBlob
 
 ACTIVE_ITEM = "active_item"
 REPLACE_TARGET = "replace_target"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from edge.ingest.context import IngestContext, Page
+from juanzong.edge.ingest.context import IngestContext, Page
 
 
 @dataclass(frozen=True)

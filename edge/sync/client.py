@@ -19,14 +19,14 @@ from datetime import datetime, timedelta, timezone
 
 from sqlite_utils import Database
 
-from edge import audit
-from edge.blobstore import BlobStore
-from edge.db import write_tx
-from edge.keys import ApplianceKeys
-from edge.sync.transport import Rejected, Transport
-from shared.crypto import sha256_hex
-from shared.errors import AppError, ErrorCode
-from shared.manifest import Signed, open_document
+from juanzong.edge import audit
+from juanzong.edge.blobstore import BlobStore
+from juanzong.edge.db import write_tx
+from juanzong.edge.keys import ApplianceKeys
+from juanzong.edge.sync.transport import Rejected, Transport
+from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.manifest import Signed, open_document
 
 log = logging.getLogger("juanzong.sync")
 FINAL_REJECTIONS = {"MANIFEST_SIGNATURE_INVALID", "MANIFEST_SCHEMA_INVALID", "MANIFEST_CONFLICT", "APPLIANCE_UNKNOWN"}

@@ -22,13 +22,13 @@ import ipaddress
 import requests
 from requests.adapters import HTTPAdapter
 
-from edge.keys import TlsFiles
-from shared.errors import AppError, ErrorCode
-from shared.manifest import Signed
-from shared.netpolicy import Network, resolve_allowed
+from juanzong.edge.keys import TlsFiles
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.manifest import Signed
+from juanzong.shared.netpolicy import Network, resolve_allowed
 
 if TYPE_CHECKING:
-    from edge.config import EdgeSettings
+    from juanzong.edge.config import EdgeSettings
 
 
 class Transport(Protocol):
@@ -133,7 +133,7 @@ def _rejected(resp: requests.Response) -> AppError:
 
 def transport_for(settings: "EdgeSettings", networks: tuple[Network, ...] | None = None) -> HttpTransport:
     """The appliance's transport to central, with its TLS files when it is paired."""
-    from edge.keys import load_central, tls_files
+    from juanzong.edge.keys import load_central, tls_files
 
     tls = tls_files(settings.keys_dir, load_central(settings.keys_dir))
     return HttpTransport(settings.central_url, settings.appliance_id,

@@ -33,12 +33,12 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from shared.durable import fsync_dir
-from edge.crashpoints import crash_point
-from edge.ingest.context import Claimed
-from edge.ingest.decode import OVERSIZE_DIR, byte_cap, looks_complete
-from edge.watch.tracker import StabilityTracker, natural_key
-from shared.profiles import ScannerProfile
+from juanzong.shared.durable import fsync_dir
+from juanzong.edge.crashpoints import crash_point
+from juanzong.edge.ingest.context import Claimed
+from juanzong.edge.ingest.decode import OVERSIZE_DIR, byte_cap, looks_complete
+from juanzong.edge.watch.tracker import StabilityTracker, natural_key
+from juanzong.shared.profiles import ScannerProfile
 
 log = logging.getLogger("juanzong.watch")
 SPOOL = ".juanzong-spool"

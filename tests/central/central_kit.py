@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 from PIL import Image
 
-from shared import crypto, tlsca
-from shared.crypto import SealedBlob
-from shared.ids import Kind, new_id
-from shared.manifest import Signed, sign_document
+from juanzong.shared import crypto, tlsca
+from juanzong.shared.crypto import SealedBlob
+from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.manifest import Signed, sign_document
 
 CASE_NUMBER = "（2024）京0102民初1234号"
 
@@ -151,7 +151,7 @@ def run_cli(argv: list[str], capsys: Any) -> tuple[int, str]:
     """Run `juanzong central …` through the real argument parser and command functions."""
     import argparse
 
-    from central import cli as central_cli
+    from juanzong.central import cli as central_cli
 
     parser = argparse.ArgumentParser()
     central_cli.register(parser.add_subparsers(dest="command", required=True))

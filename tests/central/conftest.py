@@ -15,10 +15,10 @@ import pytest
 from central_kit import Scanner, make_scanner
 from litestar.testing import TestClient
 
-from central.app import create_app
-from central.appliances import enroll, read_identity
-from central.config import CentralSettings, load_settings
-from central.home import init_home, open_central
+from juanzong.central.app import create_app
+from juanzong.central.appliances import enroll, read_identity
+from juanzong.central.config import CentralSettings, load_settings
+from juanzong.central.home import init_home, open_central
 
 
 @pytest.fixture

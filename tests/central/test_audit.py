@@ -8,11 +8,11 @@ from central_kit import Scanner, submit, upload
 from litestar.testing import TestClient
 from sqlalchemy import text
 
-from central import audit
-from central.config import CentralSettings
-from central.home import open_central
-from central.pages import open_page
-from shared.manifest import Signed
+from juanzong.central import audit
+from juanzong.central.config import CentralSettings
+from juanzong.central.home import open_central
+from juanzong.central.pages import open_page
+from juanzong.shared.manifest import Signed
 
 
 def one_batch(client: TestClient, scanner: Scanner) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def test_an_edited_audit_record_is_found_by_verify(client: TestClient, scanner: 
         with central.repo.engine.begin() as conn:
             conn.execute(text("UPDATE audit SET actor = 'someone else' WHERE action = 'sync'"))
         assert audit.verify_chain(central.repo.engine) is not None
-        from central.reconcile.verify import verify_store
+        from juanzong.central.reconcile.verify import verify_store
 
         result = verify_store(central)
         assert any(f.kind == "audit" for f in result.failures)

@@ -9,8 +9,8 @@ from pathlib import Path
 from central_kit import Scanner
 from litestar.testing import TestClient
 
-from central.app import create_app
-from central.config import CentralSettings
+from juanzong.central.app import create_app
+from juanzong.central.config import CentralSettings
 
 
 def test_put_is_idempotent_and_lands_content_addressed(client: TestClient, scanner: Scanner, settings: CentralSettings) -> None:

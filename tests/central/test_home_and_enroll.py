@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from central.config import load_settings
-from central.home import open_central
-from central.keys import central_id_for
-from shared import crypto, tlsca
-from shared.errors import AppError, ErrorCode
+from juanzong.central.config import load_settings
+from juanzong.central.home import open_central
+from juanzong.central.keys import central_id_for
+from juanzong.shared import crypto, tlsca
+from juanzong.shared.errors import AppError, ErrorCode
 from central_kit import make_scanner, run_cli as run
 
 

@@ -10,13 +10,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 from sqlalchemy import update
 
-from central import db
-from central.app import create_app
-from central.appliances import enroll, read_identity
-from central.config import CentralSettings
-from central.home import open_central
-from shared import crypto
-from shared.manifest import Signed, open_document, sign_document
+from juanzong.central import db
+from juanzong.central.app import create_app
+from juanzong.central.appliances import enroll, read_identity
+from juanzong.central.config import CentralSettings
+from juanzong.central.home import open_central
+from juanzong.shared import crypto
+from juanzong.shared.manifest import Signed, open_document, sign_document
 
 
 def one_item_batch(scanner: Scanner, seq: int = 1, declared: int = 3, received: int = 2) -> tuple[dict[str, Any], list[Any]]:
@@ -207,7 +207,7 @@ def test_concurrent_retries_store_one_batch(client: TestClient, scanner: Scanner
     """Four simultaneous deliveries of one batch (a retry racing its original): one batch, one set of pages."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from central.receive.services import ReceiveService
+    from juanzong.central.receive.services import ReceiveService
 
     doc, pages = one_item_batch(scanner)
     upload(client, scanner, pages)

@@ -10,7 +10,7 @@ import pytest
 from central_kit import Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 
-from central.reconcile.report import sequence_gaps
+from juanzong.central.reconcile.report import sequence_gaps
 
 
 def two_item_batch(client: TestClient, scanner: Scanner) -> dict[str, Any]:

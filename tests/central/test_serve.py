@@ -24,9 +24,9 @@ def free_port() -> int:
 
 def client_files(home: Path, tmp: Path) -> tuple[str, tuple[str, str]]:
     """A client certificate from central's CA, as enrolment issues one."""
-    from central.tls import issue_client
-    from shared import tlsca
-    from shared.ids import Kind, new_id
+    from juanzong.central.tls import issue_client
+    from juanzong.shared import tlsca
+    from juanzong.shared.ids import Kind, new_id
 
     appliance_id, key = new_id(Kind.APPLIANCE), tlsca.new_key()
     cert = issue_client(home / "keys", tlsca.new_csr(key, appliance_id).decode("ascii"), appliance_id)
@@ -38,7 +38,7 @@ def client_files(home: Path, tmp: Path) -> tuple[str, tuple[str, str]]:
 def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_identity: dict[str, Any], tmp_path: Path) -> None:
     ca, cert = client_files(home, tmp_path)
     port = free_port()
-    cmd = [sys.executable, "-m", "shared.cli", "central", "serve", "--home", str(home), "--port", str(port)]
+    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "serve", "--home", str(home), "--port", str(port)]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:

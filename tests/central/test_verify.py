@@ -10,7 +10,7 @@ import pytest
 from central_kit import Page, Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 
-from central.config import CentralSettings
+from juanzong.central.config import CentralSettings
 
 
 def stored_batch(client: TestClient, scanner: Scanner, n: int = 3) -> list[Page]:

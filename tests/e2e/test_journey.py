@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from edge import demo
+from juanzong.edge import demo
 
 
 @pytest.fixture
@@ -42,8 +42,8 @@ def central_json(home: Path, *args: str) -> dict:
 
 
 def stored_page_ids(edge_home: Path) -> list[str]:
-    from edge.config import load_settings
-    from edge.db import open_db
+    from juanzong.edge.config import load_settings
+    from juanzong.edge.db import open_db
 
     db = open_db(load_settings(edge_home).db_path)
     return [r[0] for r in db.execute("SELECT id FROM pages WHERE role = 'page'")]

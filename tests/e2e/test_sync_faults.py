@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from edge import batches, demo
-from edge.appliance import Appliance
-from edge.blobstore import BlobStore
-from edge.config import load_settings
-from edge.db import open_db
-from edge.keys import load_keys
-from edge.sync.client import sync_due
-from edge.sync.transport import HttpTransport, transport_for
-from shared.errors import AppError, ErrorCode
-from shared.manifest import Signed
+from juanzong.edge import batches, demo
+from juanzong.edge.appliance import Appliance
+from juanzong.edge.blobstore import BlobStore
+from juanzong.edge.config import load_settings
+from juanzong.edge.db import open_db
+from juanzong.edge.keys import load_keys
+from juanzong.edge.sync.client import sync_due
+from juanzong.edge.sync.transport import HttpTransport, transport_for
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.manifest import Signed
 
 
 @dataclass

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from edge import demo
-from edge.config import load_settings
-from edge.keys import TlsFiles, load_central, tls_files
-from edge.sync.transport import HttpTransport, transport_for
-from shared import tlsca
-from shared.errors import AppError, ErrorCode
+from juanzong.edge import demo
+from juanzong.edge.config import load_settings
+from juanzong.edge.keys import TlsFiles, load_central, tls_files
+from juanzong.edge.sync.transport import HttpTransport, transport_for
+from juanzong.shared import tlsca
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 @pytest.fixture(scope="module")

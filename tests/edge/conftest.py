@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from shared import crypto
+from juanzong.shared import crypto
 from edge_kit import make_home
 
 @dataclass
@@ -37,14 +37,14 @@ def edge_home(tmp_path: Path, central_keys: CentralKeys) -> Path:
 
 @pytest.fixture
 def settings(edge_home: Path):
-    from edge.config import load_settings
+    from juanzong.edge.config import load_settings
 
     return load_settings(edge_home)
 
 
 @pytest.fixture
 def db(settings):
-    from edge.db import open_db
+    from juanzong.edge.db import open_db
 
     database = open_db(settings.db_path)
     yield database

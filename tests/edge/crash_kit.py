@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from shared import crypto
+from juanzong.shared import crypto
 
 REPO = Path(__file__).resolve().parents[2]
 SPOOL = ".juanzong-spool"
@@ -60,10 +60,10 @@ class Template:
 
 
 def make_template(root: Path, items: tuple[tuple[str, int], ...]) -> Template:
-    from edge.config import load_settings
-    from edge.db import open_db
-    from edge.home import init_home
-    from edge.intake import ItemSpec, register
+    from juanzong.edge.config import load_settings
+    from juanzong.edge.db import open_db
+    from juanzong.edge.home import init_home
+    from juanzong.edge.intake import ItemSpec, register
 
     hpke = X25519PrivateKey.generate()
     ident = {"central_id": "C-CRASH", "url": "", "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
@@ -114,7 +114,7 @@ def renamed(files: list[ScanFile] | tuple[ScanFile, ...]) -> tuple[ScanFile, ...
 
 
 def hot_folder(home: Path) -> Path:
-    from edge.config import load_settings
+    from juanzong.edge.config import load_settings
 
     return load_settings(home).hot_folder
 
@@ -137,13 +137,13 @@ def _env(crash_at: str | None) -> dict[str, str]:
 
 
 def ingest_once(home: Path, crash_at: str | None = None, settle: float = 0.05, timeout: float = 120) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "shared.cli", "edge", "ingest", "--home", str(home), "--once", "--settle", str(settle)]
+    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "ingest", "--home", str(home), "--once", "--settle", str(settle)]
     return subprocess.run(cmd, cwd=REPO, env=_env(crash_at), capture_output=True, text=True, timeout=timeout)
 
 
 def start_run(home: Path, log: Path) -> subprocess.Popen:
     """`edge run` in the background; its log (stderr) goes to `log`, which is truncated."""
-    cmd = [sys.executable, "-m", "shared.cli", "edge", "run", "--home", str(home)]
+    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "run", "--home", str(home)]
     with open(log, "wb") as out:
         return subprocess.Popen(cmd, cwd=REPO, env=_env(None), stdout=subprocess.DEVNULL, stderr=out)
 
@@ -216,9 +216,9 @@ class DiskState:
 
 def look(home: Path) -> DiskState:
     """Everything the crash invariants need, read while the appliance is not running."""
-    from edge import audit
-    from edge.config import load_settings
-    from edge.db import open_db
+    from juanzong.edge import audit
+    from juanzong.edge.config import load_settings
+    from juanzong.edge.db import open_db
 
     settings = load_settings(home)
     db = open_db(settings.db_path)
@@ -363,10 +363,10 @@ def check_complete(state: DiskState, fed: tuple[ScanFile, ...], item_ids: tuple[
 
 def check_blobs_open(home: Path, central_hpke: X25519PrivateKey) -> int:
     """Every stored blob opens, with the appliance KEK and at central, to the scanner's bytes."""
-    from edge.blobstore import BlobStore
-    from edge.config import load_settings
-    from edge.db import open_db
-    from edge.keys import load_keys
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.config import load_settings
+    from juanzong.edge.db import open_db
+    from juanzong.edge.keys import load_keys
 
     settings = load_settings(home)
     kek, store = load_keys(settings.keys_dir).kek, BlobStore(settings.blob_dir)

@@ -10,7 +10,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def register(db, settings, items=(("起诉状", 2), ("证据材料", 3)), case="（2026）京0102民初1234号"):
-    from edge import intake
+    from juanzong.edge import intake
 
     return intake.register(db, settings, case_text=case, submitter="张三",
                            items=[intake.ItemSpec(n, p) for n, p in items],
@@ -18,7 +18,7 @@ def register(db, settings, items=(("起诉状", 2), ("证据材料", 3)), case="
 
 
 def cover_for(intake, n: int):
-    from edge.coversheet import CoverSheetInfo, render_cover_sheet
+    from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 
     item = intake.items[n]
     return render_cover_sheet(CoverSheetInfo(item_id=item.item_id, intake_id=intake.intake_id,
@@ -28,7 +28,7 @@ def cover_for(intake, n: int):
 
 
 def make_home(root: Path, central, profile: str = "simulated", **extra) -> Path:
-    from edge.home import init_home
+    from juanzong.edge.home import init_home
 
     home = root / "edge"
     init_home(home, profile=profile, central_identity=central.identity_file, extra=extra or None)

@@ -10,10 +10,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from edge import simulate
-from edge.coversheet import CoverSheetInfo, render_cover_sheet
-from edge.ingest.barcode import read_codes
-from shared.ids import Kind, luhn_check_char, make_payload
+from juanzong.edge import simulate
+from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
+from juanzong.edge.ingest.barcode import read_codes
+from juanzong.shared.ids import Kind, luhn_check_char, make_payload
 
 BACKENDS = ("zxing", "pyzbar")
 COVER_DEGRADATIONS = ("rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper", "jpeg30", "worn", "skew2")
@@ -185,7 +185,7 @@ def test_thorough_finds_what_the_budget_skipped():
 # ---- a bad page never stops ingest
 
 def test_undecodable_file_returns_an_empty_scan_with_the_error(caplog):
-    with caplog.at_level(logging.WARNING, logger="edge.ingest.barcode"):
+    with caplog.at_level(logging.WARNING, logger="juanzong.edge.ingest.barcode"):
         scan = read_codes(jpeg(simulate.text_page(1))[:5000])
     assert scan.codes == () and scan.error
     assert "barcode reading failed" in caplog.text

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from edge import bench
+from juanzong.edge import bench
 
 LAST_LINE = re.compile(r"^ingest: (\d+\.\d) pages/s, peak RSS (\d+) MB$")
 
 
 @pytest.fixture(scope="module")
 def short_run() -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli", "bench", "ingest", "--pages", "20"],
+    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "bench", "ingest", "--pages", "20"],
                           capture_output=True, text=True, timeout=240, env={**os.environ})
 
 

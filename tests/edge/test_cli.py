@@ -10,11 +10,11 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
-from shared.ids import make_payload
+from juanzong.shared.ids import make_payload
 
 
 def jz(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True, check=check)
+    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True, check=check)
 
 
 def test_intake_cover_sheet_active_and_status(edge_home: Path, tmp_path: Path):

@@ -9,9 +9,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from edge.coversheet import CoverSheetInfo, render_cover_sheet, save_cover_sheet
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, luhn_check_char, make_payload
+from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet, save_cover_sheet
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, luhn_check_char, make_payload
 
 FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
 

@@ -19,11 +19,11 @@ import pikepdf
 import pytest
 from PIL import Image, ImageChops
 
-from edge.ingest import decode as dec
-from edge.ingest.context import Claimed, IngestContext
-from shared.crypto import sha256_hex
-from shared.errors import AppError
-from shared.profiles import get_scanner
+from juanzong.edge.ingest import decode as dec
+from juanzong.edge.ingest.context import Claimed, IngestContext
+from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.errors import AppError
+from juanzong.shared.profiles import get_scanner
 
 MAX_PIXELS = 40_000_000
 
@@ -349,7 +349,7 @@ def test_byte_cap_is_at_least_256_mb_and_follows_the_pixel_cap():
 
 
 def test_cut_multi_page_tiff_is_quarantined_whole_and_nothing_of_it_stored(settings, db):
-    from edge.appliance import Appliance
+    from juanzong.edge.appliance import Appliance
 
     frames = [scan_like(i, (300, 420)) for i in range(3)]
     good, cut = tiff(frames), tiff(frames[::-1])
@@ -369,8 +369,8 @@ def test_cut_multi_page_tiff_is_quarantined_whole_and_nothing_of_it_stored(setti
 
 
 def test_oversized_file_is_set_aside_unread_and_ingest_goes_on(settings, db):
-    from edge.appliance import Appliance
-    from edge.simulate import SimulatedScanner, text_page
+    from juanzong.edge.appliance import Appliance
+    from juanzong.edge.simulate import SimulatedScanner, text_page
 
     huge = settings.hot_folder / "scan_0001.jpg"
     with open(huge, "wb") as f:  # sparse: 256 MB by st_size, almost nothing on disk

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from edge.appliance import Appliance
-from edge.config import load_settings
-from edge.db import open_db
-from edge.simulate import SimulatedScanner, blank_backside, text_page
+from juanzong.edge.appliance import Appliance
+from juanzong.edge.config import load_settings
+from juanzong.edge.db import open_db
+from juanzong.edge.simulate import SimulatedScanner, blank_backside, text_page
 from edge_kit import cover_for, make_home, register
-from shared.profiles import profiles_root
+from juanzong.shared.profiles import profiles_root
 
 DUPLEX = """schema = 1
 kind = "scanner"

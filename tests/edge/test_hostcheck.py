@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.hostcheck import filesystem_type, require_ram_hot_folder
-from shared.errors import AppError, ErrorCode
+from juanzong.edge.hostcheck import filesystem_type, require_ram_hot_folder
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 def test_mount_table_lookup_takes_the_longest_mount_point(tmp_path: Path):
@@ -35,7 +35,7 @@ def test_dev_shm_is_accepted():
 
 
 def test_swap_in_use_is_refused_where_plaintext_must_stay_in_ram(tmp_path: Path):
-    from edge.hostcheck import active_swaps, require_no_swap
+    from juanzong.edge.hostcheck import active_swaps, require_no_swap
 
     swaps = tmp_path / "swaps"
     swaps.write_text("Filename\tType\tSize\tUsed\tPriority\n/dev/vda2 partition 1048572 0 -2\n")

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from edge.appliance import Appliance
-from edge.db import integrity_ok
-from edge.simulate import SimulatedScanner, blank_backside, invoice_page, text_page, waybill_page
-from edge.status import status
-from shared.crypto import open_blob_central, sha256_hex
+from juanzong.edge.appliance import Appliance
+from juanzong.edge.db import integrity_ok
+from juanzong.edge.simulate import SimulatedScanner, blank_backside, invoice_page, text_page, waybill_page
+from juanzong.edge.status import status
+from juanzong.shared.crypto import open_blob_central, sha256_hex
 from edge_kit import cover_for, register
 
 
@@ -39,8 +39,8 @@ def test_cover_sheets_route_pages_and_foreign_barcodes_do_not(settings, db):
 
 
 def test_without_cover_pages_go_to_the_active_item_or_wait_unassigned(settings, db):
-    from edge.db import state_set, write_tx
-    from edge.ingest.record import ACTIVE_ITEM
+    from juanzong.edge.db import state_set, write_tx
+    from juanzong.edge.ingest.record import ACTIVE_ITEM
 
     intake = register(db, settings)
     scanner = SimulatedScanner(settings.hot_folder)
@@ -65,7 +65,7 @@ def test_stored_page_decrypts_at_central_to_the_scanned_bytes(settings, db, cent
     Appliance(settings).ingest_once()
 
     row = db.execute("SELECT p.id, b.sealed_central, b.kind FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.role = 'page'").fetchone()
-    from edge.blobstore import BlobStore
+    from juanzong.edge.blobstore import BlobStore
 
     data = BlobStore(settings.blob_dir).get(row[0])
     assert original not in data  # ciphertext at rest
@@ -100,7 +100,7 @@ def test_bad_files_are_quarantined_with_their_reason_and_ingest_goes_on(settings
     assert sum(i["pages"] for i in st["items"]) == 1  # the good page after it was stored
     # the bad file is kept, encrypted, not deleted
     qid = st["quarantine"]["files"][0]["id"]
-    from edge.blobstore import BlobStore
+    from juanzong.edge.blobstore import BlobStore
 
     assert BlobStore(settings.blob_dir).exists(qid)
 
@@ -124,7 +124,7 @@ def test_temporary_and_hidden_files_are_left_alone(settings, db):
 
 
 def test_every_operation_is_in_an_intact_audit_chain(settings, db):
-    from edge import audit
+    from juanzong.edge import audit
 
     intake = register(db, settings)
     SimulatedScanner(settings.hot_folder).write_many([cover_for(intake, 0), text_page(1)])
@@ -152,7 +152,7 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
     import subprocess
     import sys
 
-    from edge import audit, quarantine
+    from juanzong.edge import audit, quarantine
 
     register(db, settings)
     bad = b"\x00" + text_page(3).tobytes()[:5000]  # not an image format we know
@@ -161,7 +161,7 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
     (shelved,) = quarantine.shelf(db)
     assert shelved["code"] == "FILE_UNSUPPORTED" and shelved["encrypted"]
 
-    out = subprocess.run([sys.executable, "-m", "shared.cli", "edge", "quarantine", "--home", str(settings.home), "--retry", shelved["id"]],
+    out = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "quarantine", "--home", str(settings.home), "--retry", shelved["id"]],
                          capture_output=True, text=True, check=True)
     written = json.loads(out.stdout)["written"]
     assert open(written, "rb").read() == bad
@@ -172,7 +172,7 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
 
 def test_a_jpeg_cut_in_the_middle_and_closed_again_is_quarantined(settings, db):
     """libjpeg would decode it with grey fill; the page must not be stored as if whole."""
-    from edge.simulate import jpeg_bytes
+    from juanzong.edge.simulate import jpeg_bytes
 
     register(db, settings)
     data = jpeg_bytes(text_page(4))

@@ -6,13 +6,13 @@ import json
 import subprocess
 import sys
 
-from edge import batches
-from edge.appliance import Appliance
-from edge.db import state_set, write_tx
-from edge.ingest.record import ACTIVE_ITEM
-from edge.items import arm_replacement, close_item
-from edge.keys import load_keys
-from edge.simulate import SimulatedScanner, degrade, text_page
+from juanzong.edge import batches
+from juanzong.edge.appliance import Appliance
+from juanzong.edge.db import state_set, write_tx
+from juanzong.edge.ingest.record import ACTIVE_ITEM
+from juanzong.edge.items import arm_replacement, close_item
+from juanzong.edge.keys import load_keys
+from juanzong.edge.simulate import SimulatedScanner, degrade, text_page
 from edge_kit import cover_for, register
 
 
@@ -83,8 +83,8 @@ def test_a_colour_original_scanned_in_grey_is_flagged(settings, db):
 RECORDER = """
 import sys
 from pathlib import Path
-from edge.appliance import Appliance
-from edge.config import load_settings
+from juanzong.edge.appliance import Appliance
+from juanzong.edge.config import load_settings
 app = Appliance(load_settings(Path(sys.argv[1])))
 for name in sys.argv[2:]:
     assert app.take(app.folder.path / name).status == "stored"

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image, ImageChops
 
-from edge.devices import printer as prn
-from edge.devices.printer import Receipt, ReceiptLine, probe, render_receipt, send
-from shared.errors import AppError, ErrorCode
-from shared.ids import Kind, format_id, make_payload, new_id
-from shared.profiles import PrinterProfile, get_printer, load_profiles
+from juanzong.edge.devices import printer as prn
+from juanzong.edge.devices.printer import Receipt, ReceiptLine, probe, render_receipt, send
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import Kind, format_id, make_payload, new_id
+from juanzong.shared.profiles import PrinterProfile, get_printer, load_profiles
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "firmware_profiles"

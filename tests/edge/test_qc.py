@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import qc_images as q
-from edge.ingest.qc import (
+from juanzong.edge.ingest.qc import (
     QcRules,
     analyse,
     count_findings,
@@ -258,9 +258,9 @@ def test_perf_median_ms_per_page(scans: Scans) -> None:
 def test_ingest_stage_attaches_qc_and_drops_blank_verso_only_when_the_profile_says_so(scans: Scans) -> None:
     from dataclasses import replace
 
-    from edge.ingest import decode, qc
-    from edge.ingest.context import Claimed, IngestContext
-    from shared.profiles import get_scanner
+    from juanzong.edge.ingest import decode, qc
+    from juanzong.edge.ingest.context import Claimed, IngestContext
+    from juanzong.shared.profiles import get_scanner
 
     profile = get_scanner("fujitsu-fi-7160")   # blank_backside.policy = "flag"
     path = scans.file("backside", lambda: q.scan_noise(q.blank_backside(), 3, sigma=6))

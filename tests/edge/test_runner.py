@@ -9,7 +9,7 @@ import time
 
 
 def test_a_second_edge_run_on_the_same_home_is_refused(edge_home):
-    cmd = [sys.executable, "-m", "shared.cli", "edge", "run", "--home", str(edge_home)]
+    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "run", "--home", str(edge_home)]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20

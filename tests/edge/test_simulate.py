@@ -12,10 +12,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from edge import simulate
-from edge.simulate import (DEGRADATIONS, ScanJob, SimulatedScanner, blank_backside, degrade, invoice_page,
+from juanzong.edge import simulate
+from juanzong.edge.simulate import (DEGRADATIONS, ScanJob, SimulatedScanner, blank_backside, degrade, invoice_page,
                            photo_page, save_jpeg, text_page, waybill_page)
-from shared.ids import parse_payload
+from juanzong.shared.ids import parse_payload
 
 FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
 GENERATORS = {

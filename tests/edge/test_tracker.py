@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.watch.tracker import StabilityTracker, natural_key
+from juanzong.edge.watch.tracker import StabilityTracker, natural_key
 
 DELAY = 0.1
 

@@ -24,14 +24,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge.appliance import Appliance
-from edge.config import load_settings
-from edge.db import open_db
-from edge.simulate import SimulatedScanner, jpeg_bytes
-from edge.watch import watcher as watch_mod
-from edge.watch.watcher import FolderWatcher, HotFolder
-from shared.crypto import sha256_hex
-from shared.profiles import get_scanner
+from juanzong.edge.appliance import Appliance
+from juanzong.edge.config import load_settings
+from juanzong.edge.db import open_db
+from juanzong.edge.simulate import SimulatedScanner, jpeg_bytes
+from juanzong.edge.watch import watcher as watch_mod
+from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
+from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.profiles import get_scanner
 
 from edge_kit import make_home
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.caseno import CaseNumber, case_types, normalise_text, parse_case_number
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.caseno import CaseNumber, case_types, normalise_text, parse_case_number
+from juanzong.shared.errors import AppError, ErrorCode
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -295,7 +295,7 @@ def test_to_dict_is_json_ready_and_complete() -> None:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=60
     )
 
 

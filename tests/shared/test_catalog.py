@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.caseno import case_types, parse_case_number
-from shared.catalog import DEFAULT_PATH, Catalog, catalog_for, load_catalogs
-from shared.errors import AppError, ErrorCode
+from juanzong.shared.caseno import case_types, parse_case_number
+from juanzong.shared.catalog import DEFAULT_PATH, Catalog, catalog_for, load_catalogs
+from juanzong.shared.errors import AppError, ErrorCode
 
 REQUIRED_TYPES = ("民初", "民终", "刑初", "行初", "执", "执恢", "执保")
 INTERNAL = ("合议庭评议笔录、汇报笔录", "审（签）批材料", "本院法律文书签发稿", "结案相关材料")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import AppError, ErrorCode
-from shared.workdays import (
+from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.workdays import (
     PACKAGED_OVERRIDES,
     DeadlineRules,
     WorkCalendar,
@@ -261,7 +261,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     # shared.cli imports edge/central CLIs that others may be editing; retry a broken import briefly.
     for _ in range(5):
         proc = subprocess.run(
-            [sys.executable, "-m", "shared.cli", "deadline", *args],
+            [sys.executable, "-P", "-m", "juanzong.shared.cli", "deadline", *args],
             cwd=REPO, capture_output=True, text=True, timeout=60,
         )
         if "Traceback" not in proc.stderr:
