@@ -3,8 +3,9 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages.
-DEBS      := libzbar0 fonts-wqy-microhei
+# cover sheets, receipts and generated pages, jbig2dec for JBIG2 PDF pages
+# (pikepdf calls it), libtiff-tools (tiffcp, tiff2bw) for the format corpus tests.
+DEBS      := libzbar0 fonts-wqy-microhei jbig2dec libtiff-tools
 
 .PHONY: setup debs demo test bench clean
 
