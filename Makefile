@@ -4,7 +4,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
 # cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock.
-DEBS      := libzbar0 fonts-wqy-microhei faketime
+DEBS      := libzbar0 fonts-wqy-microhei faketime unzip dosfstools
 
 .PHONY: setup debs demo test bench clean
 

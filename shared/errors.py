@@ -80,6 +80,14 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # exports and backups
+    BACKUP_RECOVERY_KEY_MISSING = "BACKUP_RECOVERY_KEY_MISSING"
+    BACKUP_RECOVERY_KEY_INVALID = "BACKUP_RECOVERY_KEY_INVALID"
+    BACKUP_FAILED = "BACKUP_FAILED"
+    BACKUP_DAMAGED = "BACKUP_DAMAGED"
+    EXPORT_FAILED = "EXPORT_FAILED"
+    EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
+    CASE_NOT_FOUND = "CASE_NOT_FOUND"
     # removable media (air-gapped carry)
     MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
@@ -168,6 +176,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
+    ErrorCode.BACKUP_RECOVERY_KEY_MISSING: "找不到备份恢复密钥 {path}：请先运行 central backup keygen，私钥交档案室离线保管",
+    ErrorCode.BACKUP_RECOVERY_KEY_INVALID: "备份恢复密钥 {path} 无效或与备份不匹配",
+    ErrorCode.BACKUP_FAILED: "备份未完成：{detail}",
+    ErrorCode.BACKUP_DAMAGED: "备份 {path} 校验未通过（{count} 处问题），请改用另一份副本；用 central backup verify 查看具体文件",
+    ErrorCode.EXPORT_FAILED: "导出未完成：{detail}",
+    ErrorCode.EXPORT_TARGET_INVALID: "导出位置 {path} 不可用：{detail}",
+    ErrorCode.CASE_NOT_FOUND: "中心没有案号 {case_number} 的材料",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
