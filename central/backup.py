@@ -167,13 +167,17 @@ def _write_bag(central: Central, bag: Path, recovery_public: bytes, now: datetim
 
 
 def _copy_blobs(central: Central, out: Path) -> int:
+    """Stream every blob into the bag, hashing on the way (a 150 TB store never sits in memory)."""
     ensure_dir(out)
     count = 0
     for sha in central.store.names():
-        data = central.store.get(sha)
-        if crypto.sha256_hex(data) != sha:  # never carry a damaged blob into a backup silently
+        digest = hashlib.sha256()
+        with (out / sha).open("wb") as f:
+            for chunk in central.store.read(sha):
+                digest.update(chunk)
+                f.write(chunk)
+        if digest.hexdigest() != sha:  # never carry a damaged blob into a backup silently
             raise AppError(ErrorCode.BACKUP_FAILED, detail=f"数据块 {sha} 与其哈希不符，请先运行 central verify")
-        (out / sha).write_bytes(data)
         count += 1
     return count
 
@@ -339,8 +343,8 @@ def bags_under(path: Path) -> list[Path]:
 def restore(bag: Path, recovery_key: Path, home: Path) -> dict[str, Any]:
     """A new central home from one verified copy: config, keys, database rows, blobs."""
     from juanzong.central.config import load_settings
-    from juanzong.central.db import make_engine
-    from juanzong.central.home import open_central
+    from juanzong.central.db import open_engine
+    from juanzong.central.home import init_store, open_central
     from juanzong.central.storage import open_store
 
     check = verify_bag(bag)
@@ -357,16 +361,17 @@ def restore(bag: Path, recovery_key: Path, home: Path) -> dict[str, Any]:
     for name, raw in keys.items():
         write_durable(settings.keys_dir / name, raw, mode=0o600)
     ensure_dir(settings.data_dir, mode=0o700)
-    ensure_dir(settings.blob_dir, mode=0o700)
-    engine = make_engine(settings.database_url)
+    init_store(settings)
+    engine = open_engine(settings.database_url)  # schema by the migrations, then the rows
     try:
         rows = load_database(engine, bag / "data" / "database")
     finally:
         engine.dispose()
-    store = open_store(settings.blob_backend, settings.blob_dir)
+    store = open_store(settings)
     blobs = 0
     for path in sorted((bag / "data" / "blobs").iterdir()):
-        store.put(path.name, path.read_bytes())
+        with path.open("rb") as f:
+            store.put_stream(path.name, f, path.stat().st_size)
         blobs += 1
     central = open_central(settings)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import img2pdf
 
-from juanzong.central import audit
+from juanzong.central import audit, storage
 from juanzong.central.export.model import ItemEntry, PageEntry
 from juanzong.central.home import Central
 from juanzong.central.pages import decrypt_page
@@ -25,7 +25,7 @@ def page_master(central: Central, page: PageEntry) -> bytes:
     if ref is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page.page_id)
     try:
-        plain = decrypt_page(central, ref, central.store.get(ref.blob_sha256))
+        plain = decrypt_page(central, ref, storage.get(central.store, ref.blob_sha256))
     except KeyError as exc:
         raise AppError(ErrorCode.EXPORT_FAILED, detail=f"页面 {page.page_id} 的数据块缺失，请运行 central verify") from exc
     if crypto.sha256_hex(plain) != ref.source_sha256:
