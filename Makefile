@@ -3,8 +3,10 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock.
-DEBS      := libzbar0 fonts-wqy-microhei faketime unzip dosfstools
+# cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock;
+# jbig2dec decodes JBIG2 PDF pages (pikepdf calls it); libtiff-tools (tiffcp, tiff2bw) build
+# the format corpus tests; unzip checks exported ZIPs; dosfstools makes vfat media images in tests.
+DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools unzip dosfstools
 
 .PHONY: setup debs demo test bench clean
 
