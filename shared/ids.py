@@ -38,6 +38,9 @@ class Kind(StrEnum):
     APPLIANCE = "A"
     QUARANTINE = "Q"
     PRINT_JOB = "J"
+    CUSTODY = "C"  # a custody register event (submit / transfer / borrow / return)
+    SIGNATURE = "S"
+    PICKUP = "D"  # served documents waiting to be collected
 
 
 def luhn_check_char(text: str) -> str:
