@@ -65,7 +65,7 @@ class Handover:
 
 
 def register(db: Database, settings: EdgeSettings, vault: Vault, handover: Handover, *, received_at: datetime,
-             clerk: str) -> intake.Intake:
+             clerk: str, now: datetime | None = None) -> intake.Intake:
     if handover.urgent and not handover.urgent_reason:
         raise AppError(ErrorCode.URGENT_REASON_REQUIRED)
 
@@ -80,7 +80,7 @@ def register(db: Database, settings: EdgeSettings, vault: Vault, handover: Hando
     return intake.register(
         db, settings, case_text=handover.case_text, submitter=handover.submitter.name, items=list(handover.items),
         received_at=received_at, urgent=handover.urgent, classified=handover.classified, clerk=clerk,
-        pending=handover.pending, on_insert=details,
+        pending=handover.pending, on_insert=details, now=now or received_at,
     )
 
 

@@ -94,7 +94,20 @@ def m002_close_and_replace(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m003_operators(db: Database) -> None:
+def m003_calendar(db: Database) -> None:
+    # A deadline computed from a provisional year (holiday law only) is marked and recomputed
+    # when the State Council arrangement is imported; 补登 = received more than 3 days earlier.
+    db.execute("ALTER TABLE intakes ADD COLUMN deadline_provisional INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE intakes ADD COLUMN deadline_source TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE intakes ADD COLUMN late_entry INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "CREATE TABLE calendar_years (year INTEGER PRIMARY KEY, source TEXT NOT NULL, holidays TEXT NOT NULL, "
+        "workdays TEXT NOT NULL, file_name TEXT NOT NULL, file_sha256 TEXT NOT NULL, imported_at TEXT NOT NULL)"
+    )
+
+
+@MIGRATIONS()
+def m004_operators(db: Database) -> None:
     # kiosk operators (argon2id PIN hashes, lockout) and server-side sessions (edge.operators)
     for statement in _split(
         """
@@ -112,7 +125,7 @@ def m003_operators(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m004_counter(db: Database) -> None:
+def m005_counter(db: Database) -> None:
     # the counter kiosk: handover details (personal data encrypted by edge.vault), copies,
     # print jobs of every kind with an encrypted copy, custody register, served-document pickup
     for statement in _split(

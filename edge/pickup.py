@@ -100,7 +100,8 @@ def file_receipt(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: 
     handed = datetime.fromisoformat(row["handed_at"])
     if not row["intake_id"]:
         registered = intake.register(db, settings, case_text=row["case_number"], submitter=row["addressee"],
-                                     items=[intake.ItemSpec(RECEIPT_ITEM, 1, colour=False)], received_at=handed, clerk=clerk)
+                                     items=[intake.ItemSpec(RECEIPT_ITEM, 1, colour=False)], received_at=handed, clerk=clerk,
+                                     now=handed)
         with write_tx(db):
             repo.set_filed(db, pickup_id, registered.intake_id, None)
         row = get(db, pickup_id)

@@ -136,8 +136,9 @@ def _document(db: Database, settings: EdgeSettings, vault: Vault, job: repo.JobR
 
 
 def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt:
-    row = db.execute("SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk)"
-                     " FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?", [intake_id]).fetchone()
+    row = db.execute("SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk),"
+                     " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
+                     [intake_id]).fetchone()
     if row is None:
         raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
     items = db.execute("SELECT name, declared_pages, original, copies FROM items WHERE intake_id = ? ORDER BY seq", [intake_id]).fetchall()
@@ -145,7 +146,7 @@ def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt
         intake_id=intake_id, case_number=row[0], submitter=row[1],
         received_at=datetime.fromisoformat(row[2]), deadline=datetime.fromisoformat(row[3]),
         items=tuple(ReceiptLine(name=n, pages=p, copies=c, original=bool(o)) for n, p, o, c in items),
-        court=settings.court, clerk=row[5], urgent=bool(row[4]),
+        court=settings.court, clerk=row[5], urgent=bool(row[4]), deadline_provisional=bool(row[6]),
     )
 
 

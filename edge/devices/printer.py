@@ -155,7 +155,7 @@ class Receipt:
     court: str = ""
     clerk: str = ""
     urgent: bool = False
-    provisional: bool = False  # deadline from a calendar year not yet published: （暂定）
+    deadline_provisional: bool = False  # from a year whose holiday arrangement is not yet imported
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def receipt_text(receipt: Receipt) -> tuple[TextLine, ...]:
         kind = "原件" if item.original else "复印件"
         items += [TextLine(f"{n}. {item.name}"), TextLine(f"    份数 {item.copies}　页数 {item.pages}　{kind}")]
     total = sum(item.pages * item.copies for item in receipt.items)
-    deadline = (f"办理时限：{_minute(receipt.deadline)}" + ("（暂定）" if receipt.provisional else "")
+    deadline = (f"办理时限：{_minute(receipt.deadline)}" + ("（暂定）" if receipt.deadline_provisional else "")
                 + ("（加急）" if receipt.urgent else ""))
     tail = [
         rule,

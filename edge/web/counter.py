@@ -97,7 +97,7 @@ def submit_intake() -> Any:
     if not form.ok or handover is None:
         return _render_form(values, rows, form.errors, 400)
     try:
-        registered = counter.register(db(), settings(), kiosk().vault, handover, received_at=now(), clerk=actor())
+        registered = counter.register(db(), settings(), kiosk().vault, handover, received_at=now(), clerk=actor(), now=now())
     except AppError as err:
         form.fail(_field_of(err), err)
         return _render_form(values, rows, form.errors, 400)

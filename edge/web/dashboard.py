@@ -15,6 +15,7 @@ from flask import Blueprint, render_template
 
 from juanzong.edge import custody
 from juanzong.edge.devices.printer import probe
+from juanzong.edge.holidays import work_calendar
 from juanzong.edge.repo import counter as counter_repo
 from juanzong.edge.repo import print_jobs
 from juanzong.edge.status import status
@@ -39,13 +40,19 @@ def printer_state() -> dict[str, Any]:
             "ok": cached[1]["ok"] and not any(j.last_error for j in queued)}
 
 
+WARN_FROM_MONTH = 11  # the State Council publishes next year's arrangement in November or December
+
+
 def calendar_warning() -> str | None:
-    """The calendar helper's early warning (next year not official on this appliance)."""
-    try:
-        from juanzong.edge.status import calendar_warning as warn  # type: ignore[attr-defined]
-    except ImportError:
+    """From 1 November on: next year's holiday arrangement not yet official on this appliance."""
+    today = now()
+    if today.month < WARN_FROM_MONTH:
         return None
-    return warn(settings(), now())
+    year = today.year + 1
+    if not work_calendar(settings(), db()).year_basis(year).provisional:
+        return None
+    return (f"{year} 年放假安排尚未导入，{year} 年的办理时限为暂定（回执上标注“暂定”）。"
+            f"国务院办公厅通知发布后，请由主管执行 juanzong edge calendar import 导入。")
 
 
 @bp.get("/")
