@@ -90,6 +90,8 @@ def submit_intake() -> Any:
     if action == "add_row":
         return _render_form(values, rows + [_blank_row()] if len(rows) < MAX_ROWS else rows, {})
     form = Form(request.form)
+    if form.flag("classified"):
+        return _refuse_classified(form, values, rows)
     handover = _read_handover(form, rows)
     if action == "check":
         _check_case(form, handover)
@@ -103,6 +105,18 @@ def submit_intake() -> Any:
         return _render_form(values, rows, form.errors, 400)
     flash("已登记。请打印回执交提交人，并打印封面页放在每件材料之前。", "ok")
     return redirect(url_for("counter.show_intake", intake_id=registered.intake_id))
+
+
+def _refuse_classified(form: Form, values: dict[str, str], rows: list[dict[str, str]]) -> Any:
+    """涉密: refused before anything is stored, through edge.intake (which audits the refusal)."""
+    refused = Handover(form.text("case", "案号"), Submitter(form.text("submitter", "提交人"), SubmitterRole.OTHER), (),
+                       classified=True)
+    try:
+        counter.register(db(), settings(), kiosk().vault, refused, received_at=now(), clerk=actor(), now=now())
+    except AppError as err:
+        form.errors.clear()
+        form.fail("classified", err)
+    return _render_form(values, rows, form.errors, 400)
 
 
 def _field_of(err: AppError) -> str:
@@ -121,8 +135,6 @@ def _check_case(form: Form, handover: Handover | None) -> None:
 def _read_handover(form: Form, rows: list[dict[str, str]]) -> Handover | None:
     pending = form.flag("pending")
     case_text = form.text("case", "案号", required=not pending, max_len=60)
-    if form.flag("classified"):
-        form.fail("classified", AppError(ErrorCode.CASE_CLASSIFIED_REFUSED))
     if case_text and not pending:
         try:
             parse_case_number(case_text)
