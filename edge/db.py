@@ -107,6 +107,7 @@ def m003_calendar(db: Database) -> None:
 
 
 @MIGRATIONS()
+<<<<<<< HEAD
 def m004_operators(db: Database) -> None:
     # kiosk operators (argon2id PIN hashes, lockout) and server-side sessions (edge.operators)
     for statement in _split(
@@ -166,6 +167,16 @@ def m005_counter(db: Database) -> None:
         """
     ):
         db.execute(statement)
+=======
+def m004_media(db: Database) -> None:
+    # removable media central registered for this appliance (air-gapped carry)
+    db.execute(
+        """CREATE TABLE media (
+            medium_id TEXT PRIMARY KEY, label TEXT NOT NULL, registration TEXT NOT NULL, fs_uuid TEXT,
+            valid_until TEXT NOT NULL, initialised_at TEXT NOT NULL, last_export_at TEXT, last_export_batches INTEGER
+        )"""
+    )
+>>>>>>> main
 
 
 def open_db(path: Path) -> Database:

@@ -38,9 +38,10 @@ class Kind(StrEnum):
     APPLIANCE = "A"
     QUARANTINE = "Q"
     PRINT_JOB = "J"
+    MEDIUM = "D"  # a registered removable disk (air-gapped carry)
     CUSTODY = "C"  # a custody register event (submit / transfer / borrow / return)
     SIGNATURE = "S"
-    PICKUP = "D"  # served documents waiting to be collected
+    PICKUP = "V"  # served documents waiting to be collected (deliVery)
 
 
 def luhn_check_char(text: str) -> str:
