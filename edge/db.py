@@ -107,8 +107,18 @@ def m003_calendar(db: Database) -> None:
 
 
 @MIGRATIONS()
-<<<<<<< HEAD
-def m004_operators(db: Database) -> None:
+def m004_media(db: Database) -> None:
+    # removable media central registered for this appliance (air-gapped carry)
+    db.execute(
+        """CREATE TABLE media (
+            medium_id TEXT PRIMARY KEY, label TEXT NOT NULL, registration TEXT NOT NULL, fs_uuid TEXT,
+            valid_until TEXT NOT NULL, initialised_at TEXT NOT NULL, last_export_at TEXT, last_export_batches INTEGER
+        )"""
+    )
+
+
+@MIGRATIONS()
+def m005_operators(db: Database) -> None:
     # kiosk operators (argon2id PIN hashes, lockout) and server-side sessions (edge.operators)
     for statement in _split(
         """
@@ -126,7 +136,7 @@ def m004_operators(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m005_counter(db: Database) -> None:
+def m006_counter(db: Database) -> None:
     # the counter kiosk: handover details (personal data encrypted by edge.vault), copies,
     # print jobs of every kind with an encrypted copy, custody register, served-document pickup
     for statement in _split(
@@ -167,16 +177,6 @@ def m005_counter(db: Database) -> None:
         """
     ):
         db.execute(statement)
-=======
-def m004_media(db: Database) -> None:
-    # removable media central registered for this appliance (air-gapped carry)
-    db.execute(
-        """CREATE TABLE media (
-            medium_id TEXT PRIMARY KEY, label TEXT NOT NULL, registration TEXT NOT NULL, fs_uuid TEXT,
-            valid_until TEXT NOT NULL, initialised_at TEXT NOT NULL, last_export_at TEXT, last_export_batches INTEGER
-        )"""
-    )
->>>>>>> main
 
 
 def open_db(path: Path) -> Database:

@@ -82,7 +82,18 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
-<<<<<<< HEAD
+    # removable media (air-gapped carry)
+    MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
+    MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
+    MEDIA_WRONG_APPLIANCE = "MEDIA_WRONG_APPLIANCE"
+    MEDIA_EXPIRED = "MEDIA_EXPIRED"
+    MEDIA_DEVICE_MISMATCH = "MEDIA_DEVICE_MISMATCH"
+    MEDIA_UNKNOWN = "MEDIA_UNKNOWN"
+    MEDIA_TOC_INVALID = "MEDIA_TOC_INVALID"
+    MEDIA_PATH_INVALID = "MEDIA_PATH_INVALID"
+    MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
+    MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
+    MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
     # counter kiosk: operators, sessions, forms, custody, pickup
     OPERATOR_EXISTS = "OPERATOR_EXISTS"
     OPERATOR_NOT_FOUND = "OPERATOR_NOT_FOUND"
@@ -107,20 +118,6 @@ class ErrorCode(StrEnum):
     PICKUP_NOT_FOUND = "PICKUP_NOT_FOUND"
     PICKUP_ALREADY_HANDED = "PICKUP_ALREADY_HANDED"
     PRINT_JOB_NOT_FOUND = "PRINT_JOB_NOT_FOUND"
-=======
-    # removable media (air-gapped carry)
-    MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
-    MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
-    MEDIA_WRONG_APPLIANCE = "MEDIA_WRONG_APPLIANCE"
-    MEDIA_EXPIRED = "MEDIA_EXPIRED"
-    MEDIA_DEVICE_MISMATCH = "MEDIA_DEVICE_MISMATCH"
-    MEDIA_UNKNOWN = "MEDIA_UNKNOWN"
-    MEDIA_TOC_INVALID = "MEDIA_TOC_INVALID"
-    MEDIA_PATH_INVALID = "MEDIA_PATH_INVALID"
-    MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
-    MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
-    MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
->>>>>>> main
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -188,7 +185,17 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
-<<<<<<< HEAD
+    ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
+    ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
+    ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
+    ErrorCode.MEDIA_EXPIRED: "介质 {medium_id} 的登记已于 {valid_until} 过期，请到中心重新登记",
+    ErrorCode.MEDIA_DEVICE_MISMATCH: "介质 {medium_id} 的文件系统标识与登记时不同（登记 {expected}，现为 {actual}），可能被复制或调换，已拒绝",
+    ErrorCode.MEDIA_UNKNOWN: "中心没有介质 {medium_id} 的登记记录，已拒绝导入",
+    ErrorCode.MEDIA_TOC_INVALID: "介质目录无效：{detail}",
+    ErrorCode.MEDIA_PATH_INVALID: "介质路径 {path} 不可用：{detail}",
+    ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
+    ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
+    ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
     ErrorCode.OPERATOR_EXISTS: "工号 {operator_id} 已存在",
     ErrorCode.OPERATOR_NOT_FOUND: "找不到工号 {operator_id}",
     ErrorCode.OPERATOR_ID_INVALID: "工号“{text}”不符合要求：应为 2 至 16 位字母或数字",
@@ -212,19 +219,6 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PICKUP_NOT_FOUND: "找不到待领取文书 {pickup_id}",
     ErrorCode.PICKUP_ALREADY_HANDED: "文书 {pickup_id} 已于 {at} 领取",
     ErrorCode.PRINT_JOB_NOT_FOUND: "找不到打印任务 {job_id}",
-=======
-    ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
-    ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
-    ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
-    ErrorCode.MEDIA_EXPIRED: "介质 {medium_id} 的登记已于 {valid_until} 过期，请到中心重新登记",
-    ErrorCode.MEDIA_DEVICE_MISMATCH: "介质 {medium_id} 的文件系统标识与登记时不同（登记 {expected}，现为 {actual}），可能被复制或调换，已拒绝",
-    ErrorCode.MEDIA_UNKNOWN: "中心没有介质 {medium_id} 的登记记录，已拒绝导入",
-    ErrorCode.MEDIA_TOC_INVALID: "介质目录无效：{detail}",
-    ErrorCode.MEDIA_PATH_INVALID: "介质路径 {path} 不可用：{detail}",
-    ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
-    ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
-    ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
->>>>>>> main
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -242,7 +236,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
-<<<<<<< HEAD
+    ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.LOGIN_REQUIRED: 401,
     ErrorCode.SESSION_IDLE: 401,
     ErrorCode.ROLE_FORBIDDEN: 403,
@@ -250,9 +244,6 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.LOAN_NOT_FOUND: 404,
     ErrorCode.PICKUP_NOT_FOUND: 404,
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
-=======
-    ErrorCode.STORE_UNAVAILABLE: 503,
->>>>>>> main
 }
 
 
