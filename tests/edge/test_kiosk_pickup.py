@@ -33,10 +33,14 @@ def _pickup_id(k: Kiosk) -> str:
     ({"case": "京0102民初88号"}, "case", "格式不正确"),
     ({"addressee": ""}, "addressee", "请填写“受送达人”"),
     ({"doc-0-copies": "0"}, "doc-0-copies", "应为 1 至 100 的整数"),
+    ({"doc-2-copies": "1"}, "case", None),  # an empty row with the prefilled copies is not a document
     ({"doc-0-name": "", "doc-0-copies": "", "doc-1-name": "", "doc-1-copies": ""}, "doc-0-name", "文书（至少一项）"),
 ])
-def test_register_refusals(clerk: Kiosk, over: dict, field: str, message: str) -> None:
+def test_register_refusals(clerk: Kiosk, over: dict, field: str, message: str | None) -> None:
     r = _register(clerk, **over)
+    if message is None:
+        assert r.status_code == 302
+        return
     assert r.status_code == 400 and message in (field_error(r.text, field) or "")
 
 
