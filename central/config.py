@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("blob_backend", "local", "blob store: local (files under data/blobs)"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
+    Setting("checkpoint_file", "audit/checkpoints.jsonl",
+            "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
 )
 
 
@@ -48,6 +50,7 @@ class CentralSettings:
     blob_backend: str
     max_blob_bytes: int
     max_manifest_bytes: int
+    checkpoint_file: Path
 
     @property
     def blob_dir(self) -> Path:
@@ -91,6 +94,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         blob_backend=values["blob_backend"],
         max_blob_bytes=values["max_blob_bytes"],
         max_manifest_bytes=values["max_manifest_bytes"],
+        checkpoint_file=under(home, values["checkpoint_file"]),
     )
 
 

@@ -26,10 +26,12 @@ from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.sync.transport import Rejected, Transport
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.manifest import Signed, open_document
+from juanzong.shared.manifest import Manifest, Receipt, Signed, decode, open_signed
 
 log = logging.getLogger("juanzong.sync")
-FINAL_REJECTIONS = {"MANIFEST_SIGNATURE_INVALID", "MANIFEST_SCHEMA_INVALID", "MANIFEST_CONFLICT", "APPLIANCE_UNKNOWN"}
+FINAL_REJECTIONS = {"MANIFEST_SIGNATURE_INVALID", "MANIFEST_SCHEMA_INVALID", "MANIFEST_CONFLICT", "APPLIANCE_UNKNOWN",
+                    "MANIFEST_RECORD_FOREIGN", "MANIFEST_SEQ_BACKWARDS", "MANIFEST_SEQ_REUSED", "AUDIT_HEAD_REGRESSED",
+                    "APPLIANCE_REVOKED", "SENDER_MISMATCH"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def sync_due(db: Database, store: BlobStore, transport: Transport, keys: Applian
 def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max: float) -> SyncResult:
     signed = Signed(batch["manifest"].encode("utf-8"), batch["signature"])
     try:
-        uploaded = _upload_blobs(store, transport, json.loads(batch["manifest"]))
+        uploaded = _upload_blobs(store, transport, decode(signed.body, Manifest))
         receipt = _check_receipt(transport.post_manifest(signed), keys, batch)
     except Rejected as err:
         state = "rejected" if err.central_code in FINAL_REJECTIONS else "retry"
@@ -78,15 +80,15 @@ def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max:
     return SyncResult(batch["id"], "acknowledged", uploaded)
 
 
-def _upload_blobs(store: BlobStore, transport: Transport, manifest: dict) -> int:
+def _upload_blobs(store: BlobStore, transport: Transport, manifest: Manifest) -> int:
     uploaded = 0
-    for page in manifest["pages"]:
-        sha = page["blob"]["sha256"]
+    for page in manifest.pages:
+        sha = page.blob.sha256
         if transport.has_blob(sha):
             continue
-        data = store.get(page["page_id"])
+        data = store.get(page.page_id)
         if sha256_hex(data) != sha:  # local corruption: never send it
-            raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=page["page_id"])
+            raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=page.page_id)
         transport.put_blob(sha, data)
         uploaded += 1
     return uploaded
@@ -94,10 +96,10 @@ def _upload_blobs(store: BlobStore, transport: Transport, manifest: dict) -> int
 
 def _check_receipt(receipt: Signed, keys: ApplianceKeys, batch: dict) -> Signed:
     try:
-        doc = open_document(receipt, keys.central.signing_public)
+        doc = open_signed(receipt, keys.central.signing_public, Receipt)
     except AppError as exc:
         raise AppError(ErrorCode.SYNC_RECEIPT_INVALID, batch_id=batch["id"]) from exc
-    if doc.get("kind") != "receipt" or doc.get("batch_id") != batch["id"] or doc.get("manifest_sha256") != batch["manifest_sha256"]:
+    if doc.batch_id != batch["id"] or doc.manifest_sha256 != batch["manifest_sha256"]:
         raise AppError(ErrorCode.SYNC_RECEIPT_INVALID, batch_id=batch["id"])
     return receipt
 
