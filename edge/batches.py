@@ -118,7 +118,7 @@ def _last_central_head(db: Database) -> AuditHead | None:
 def _intake_entry(r: dict) -> Intake:
     return Intake(intake_id=r["id"], case_number=r["case_number"], case=json.loads(r["case_json"]),
                   submitter=r["submitter"], received_at=r["received_at"], deadline=r["deadline"],
-                  urgent=bool(r["urgent"]), clerk=r["clerk"])
+                  urgent=bool(r["urgent"]), clerk=r["clerk"], deadline_provisional=bool(r["deadline_provisional"]))
 
 
 def _item_entry(r: dict) -> Item:

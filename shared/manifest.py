@@ -173,6 +173,7 @@ class Intake(_Checked, kw_only=True):
     deadline: Timestamp
     urgent: bool
     clerk: text(64) = ""
+    deadline_provisional: bool = False  # computed from a provisional holiday year: shown （暂定）
 
 
 class Item(_Checked, kw_only=True):
