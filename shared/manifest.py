@@ -333,6 +333,28 @@ def open_signed(signed: Signed, key: Ed25519PublicKey, type_: type[T]) -> T:
     return decode(signed.body, type_)
 
 
+def sign_document(doc: dict[str, Any], key: Ed25519PrivateKey) -> Signed:
+    """A signed document that is not a manifest (media registration, table of contents)."""
+    body = canonical_json(doc)
+    return Signed(body, crypto.sign(key, body))
+
+
+def open_document(signed: Signed, key: Ed25519PublicKey) -> dict[str, Any]:
+    """Signature, then canonical JSON object; never a crash on hostile bytes. The caller checks fields."""
+    if not crypto.verify(key, signed.body, signed.signature):
+        raise AppError(ErrorCode.MANIFEST_SIGNATURE_INVALID)
+    try:
+        doc = msgspec.json.decode(signed.body)
+        canonical = canonical_json(doc)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是合法的 JSON") from exc
+    except ValueError as exc:  # a float
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON（含浮点数）") from exc
+    if canonical != signed.body or not isinstance(doc, dict):
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON 对象")
+    return doc
+
+
 class _Claim(msgspec.Struct):
     appliance_id: ApplianceId
 
