@@ -71,7 +71,7 @@ appliances = Table(
     Column("enrolled_at", String(40), nullable=False),
     Column("revoked_at", String(40)),  # `central revoke`: TLS and manifests refused from then on
     Column("revoked_reason", Text),
-    Column("cert_serials", Text, nullable=False, default=""),  # serials issued to it (hex, space-separated)
+    Column("cert_serials", Text, nullable=False, server_default=""),  # serials issued to it (hex, space-separated)
 )
 
 batches = Table(
