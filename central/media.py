@@ -12,7 +12,6 @@ receipts go back onto the medium for `edge media receipts`.
 from __future__ import annotations
 
 import io
-
 import json
 import logging
 from dataclasses import dataclass, field
