@@ -44,6 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 1, "worker processes `central serve` starts on one socket (stateless; a province runs several)"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
+    Setting("checkpoint_file", "audit/checkpoints.jsonl",
+            "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
 )
 
 
@@ -61,6 +63,7 @@ class CentralSettings:
     workers: int
     max_blob_bytes: int
     max_manifest_bytes: int
+    checkpoint_file: Path
     s3: S3Settings
 
     @property
@@ -110,6 +113,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         workers=values["workers"],
         max_blob_bytes=values["max_blob_bytes"],
         max_manifest_bytes=values["max_manifest_bytes"],
+        checkpoint_file=under(home, values["checkpoint_file"]),
         s3=_s3_settings(home, values),
     )
 
