@@ -30,9 +30,9 @@ SMALL_BODY = 64 * 1024  # health, report: nothing to upload
 
 
 @get("/api/health", sync_to_thread=False, tags=["system"])
-def health(central: NamedDependency[Central]) -> dict[str, str | int]:
-    """Liveness, which central this is, and which worker process answered (behind a load balancer)."""
-    return {"status": "ok", "central_id": central.central_id, "worker": os.getpid()}
+def health(central: NamedDependency[Central]) -> Response[dict[str, str]]:
+    """Liveness and which central this is; the `X-Worker` header names the process that answered."""
+    return Response({"status": "ok", "central_id": central.central_id}, headers={"X-Worker": str(os.getpid())})
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
