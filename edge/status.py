@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from juanzong.edge.batches import unbatched_counts
+from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.db import state_get
 from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
@@ -31,6 +32,7 @@ def status(db: Database, settings: EdgeSettings, today: date | None = None) -> d
         "batches": _batches(db),
         "unbatched": unbatched_counts(db),
         "print_jobs": _print_jobs(db),
+        "carry": carry_status(db, datetime.now(timezone.utc)),
         "calendar": _calendar(db, settings, today or datetime.now(ZoneInfo("Asia/Shanghai")).date()),
     }
 
