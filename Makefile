@@ -3,8 +3,9 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages.
-DEBS      := libzbar0 fonts-wqy-microhei
+# cover sheets, receipts and generated pages; nftables + iproute2 for the appliance's
+# firewall (edge lockdown and its network-namespace test).
+DEBS      := libzbar0 fonts-wqy-microhei nftables iproute2
 
 .PHONY: setup debs demo test bench clean
 

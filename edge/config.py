@@ -38,6 +38,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rescan_seconds", 30.0, "periodic rescan of the hot folder for missed events"),
     Setting("end_of_day", "18:00", "due time for material received before the cut-off"),
     Setting("urgent_hours", 2, "加急: hours after receipt"),
+    Setting("appliance_profile", "fanless-2core", "firmware_profiles/appliances/<name>.toml (tmpfs sizes, edge lockdown)"),
+    Setting("court_dns", [], "court DNS resolvers (IP addresses): the only DNS servers the firewall lets the appliance ask"),
+    Setting("service_user", "juanzong", "system user the appliance's services run as (edge lockdown)"),
+    Setting("counter_interface", "", "network interface of the counter PC the kiosk may listen on (empty = loopback only)"),
 )
 
 
@@ -62,6 +66,10 @@ class EdgeSettings:
     rescan_seconds: float
     end_of_day: str
     urgent_hours: int
+    appliance_profile: str = "fanless-2core"
+    court_dns: tuple[str, ...] = ()
+    service_user: str = "juanzong"
+    counter_interface: str = ""
 
     @property
     def db_path(self) -> Path:
@@ -119,6 +127,10 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         rescan_seconds=float(values["rescan_seconds"]),
         end_of_day=values["end_of_day"],
         urgent_hours=values["urgent_hours"],
+        appliance_profile=values["appliance_profile"],
+        court_dns=tuple(values["court_dns"]),
+        service_user=values["service_user"],
+        counter_interface=values["counter_interface"],
     )
 
 

@@ -78,6 +78,10 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # appliance lockdown (OS profile)
+    LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
+    LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
+    LOCKDOWN_APPLY_FAILED = "LOCKDOWN_APPLY_FAILED"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -141,6 +145,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
+    ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
+    ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
