@@ -3,9 +3,9 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages; nftables + iproute2 for the appliance's
-# firewall (edge lockdown and its network-namespace test).
-DEBS      := libzbar0 fonts-wqy-microhei nftables iproute2
+# cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock;
+# nftables + iproute2 for the appliance's firewall (edge lockdown and its network-namespace test).
+DEBS      := libzbar0 fonts-wqy-microhei faketime nftables iproute2
 
 .PHONY: setup debs demo test bench clean
 

@@ -55,10 +55,11 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    received = parse_received(args.received) if args.received else datetime.now(TZ)
+    now = datetime.now(TZ)
+    received = parse_received(args.received) if args.received else now
     registered = intake.register(
         db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
-        received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "",
+        received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "", now=now,
     )
     out = registered.to_dict()
     if not args.no_print:

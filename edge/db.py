@@ -93,6 +93,19 @@ def m002_close_and_replace(db: Database) -> None:
     db.execute("ALTER TABLE pages ADD COLUMN replaces TEXT")
 
 
+@MIGRATIONS()
+def m003_calendar(db: Database) -> None:
+    # A deadline computed from a provisional year (holiday law only) is marked and recomputed
+    # when the State Council arrangement is imported; 补登 = received more than 3 days earlier.
+    db.execute("ALTER TABLE intakes ADD COLUMN deadline_provisional INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE intakes ADD COLUMN deadline_source TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE intakes ADD COLUMN late_entry INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "CREATE TABLE calendar_years (year INTEGER PRIMARY KEY, source TEXT NOT NULL, holidays TEXT NOT NULL, "
+        "workdays TEXT NOT NULL, file_name TEXT NOT NULL, file_sha256 TEXT NOT NULL, imported_at TEXT NOT NULL)"
+    )
+
+
 def open_db(path: Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -27,7 +27,9 @@ class ErrorCode(StrEnum):
     CATALOG_NOT_FOUND = "CATALOG_NOT_FOUND"
     CATALOG_DIR_UNKNOWN = "CATALOG_DIR_UNKNOWN"
     CATALOG_INVALID = "CATALOG_INVALID"
-    CALENDAR_YEAR_UNCOVERED = "CALENDAR_YEAR_UNCOVERED"
+    CALENDAR_YEAR_OUT_OF_RANGE = "CALENDAR_YEAR_OUT_OF_RANGE"
+    CALENDAR_IMPORT_INVALID = "CALENDAR_IMPORT_INVALID"
+    RECEIVED_IN_FUTURE = "RECEIVED_IN_FUTURE"
     DATETIME_INVALID = "DATETIME_INVALID"
     # device profiles
     PROFILE_NOT_FOUND = "PROFILE_NOT_FOUND"
@@ -101,7 +103,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CATALOG_NOT_FOUND: "没有适用于案件类型“{type_code}”的卷宗目录",
     ErrorCode.CATALOG_DIR_UNKNOWN: "卷宗目录中没有“{name}”这一项",
     ErrorCode.CATALOG_INVALID: "卷宗目录文件 {path} 有误：{detail}",
-    ErrorCode.CALENDAR_YEAR_UNCOVERED: "缺少 {year} 年的节假日数据，无法计算办理时限，请更新日历数据",
+    ErrorCode.CALENDAR_YEAR_OUT_OF_RANGE: "{year} 年不在可计算办理时限的范围内（{first}–{last} 年），请核对收件时间",
+    ErrorCode.CALENDAR_IMPORT_INVALID: "放假安排文件 {path} 第 {line} 行有误：{detail}。整个文件未导入，请改正后重新导入",
+    ErrorCode.RECEIVED_IN_FUTURE: "收件时间 {received} 晚于当前时间 {now}，请核对收件时间或设备时钟",
     ErrorCode.DATETIME_INVALID: "时间“{text}”格式不正确，应为 ISO 8601 格式，如 2026-03-02T10:30",
     ErrorCode.PROFILE_NOT_FOUND: "找不到设备配置“{name}”",
     ErrorCode.PROFILE_INVALID: "设备配置 {path} 有误：{detail}",
