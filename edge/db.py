@@ -106,6 +106,17 @@ def m003_calendar(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m004_media(db: Database) -> None:
+    # removable media central registered for this appliance (air-gapped carry)
+    db.execute(
+        """CREATE TABLE media (
+            medium_id TEXT PRIMARY KEY, label TEXT NOT NULL, registration TEXT NOT NULL, fs_uuid TEXT,
+            valid_until TEXT NOT NULL, initialised_at TEXT NOT NULL, last_export_at TEXT, last_export_batches INTEGER
+        )"""
+    )
+
+
 def open_db(path: Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
