@@ -3,7 +3,7 @@
 Stages, in order (one small typed value between them):
 
     inputs.gather      settings + appliance/scanner/printer profiles → `LockdownInputs`
-    systemd.render     hardened units for `edge run` (+ OCR worker, kiosk when present),
+    systemd.render     hardened units for `edge run` (which also serves the kiosk) and the OCR worker,
                        the tmpfs mount for the hot folder + spool, swap off, the service user
     nftables.render    egress only to the court networks, the printer, the court's resolvers
     udev.render        USB mass storage refused; scanner/printer classes admitted

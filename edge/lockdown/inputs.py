@@ -64,15 +64,17 @@ class LockdownInputs:
     dns: tuple[IPAddress, ...]
     printer: PrinterAccess
     counter_interface: str  # "" = the kiosk listens on loopback only
-    edge_commands: frozenset[str]  # `edge` sub-commands this build has (OCR worker, kiosk are optional)
+    kiosk_host: IPAddress  # the kiosk is served by `edge run` (kiosk_listen)
+    kiosk_port: int
+    edge_commands: frozenset[str]  # `edge` sub-commands this build has (the OCR worker is optional)
 
     @property
     def ocr_command(self) -> str | None:
         return next((c for c in ("ocr-worker", "ocr") if c in self.edge_commands), None)
 
     @property
-    def has_kiosk(self) -> bool:
-        return "kiosk" in self.edge_commands
+    def kiosk_on_counter(self) -> bool:
+        return not self.kiosk_host.is_loopback
 
     def warnings(self) -> list[str]:
         """What still works but a court's IT staff should know (shown by `edge lockdown`)."""
@@ -83,6 +85,8 @@ class LockdownInputs:
             out.append("court_networks 只有本机回环地址：防火墙将不允许任何对外连接")
         if not self.dns:
             out.append("未配置 court_dns：设备无法解析域名，central_url 须写 IP 地址")
+        if self.kiosk_on_counter:
+            out.append(f"窗口登记界面在 {self.counter_interface} 的 {self.kiosk_host}:{self.kiosk_port} 上监听：窗口电脑的地址须在 court_networks 内")
         if not self.tmpfs_required:
             out.append(f"扫描仪配置 {self.scanner_profile} 不要求 tmpfs：不生成热文件夹的内存文件系统挂载")
         return out
@@ -118,6 +122,8 @@ def gather(settings: EdgeSettings, *, executable: Path | None = None, commands: 
         dns=tuple(_address(a, "court_dns") for a in settings.court_dns),
         printer=printer_access(settings.printer_profile),
         counter_interface=_interface(settings.counter_interface),
+        kiosk_host=_kiosk_host(settings.kiosk_address[0], settings.counter_interface),
+        kiosk_port=settings.kiosk_address[1],
         edge_commands=commands if commands is not None else edge_commands(),
     )
     _check_paths(inputs)
@@ -178,6 +184,16 @@ def _interface(name: str) -> str:
     if name and (not IFACE_RE.fullmatch(name) or name == "lo"):
         raise _invalid(f"counter_interface“{name}”不是有效的网卡名")
     return name
+
+
+def _kiosk_host(host: str, counter_interface: str) -> IPAddress:
+    """Loopback, or an address of the counter interface (then the firewall admits the port there only)."""
+    address = _address(host, "kiosk_listen 的地址")
+    if address.is_unspecified:
+        raise _invalid(f"kiosk_listen 为 {host}，会在所有网卡上监听；请写 127.0.0.1 或窗口网卡的地址")
+    if not address.is_loopback and not counter_interface:
+        raise _invalid(f"kiosk_listen 的地址 {host} 不是本机回环地址：请同时设置 counter_interface（窗口网卡）")
+    return address
 
 
 def _check_paths(inputs: LockdownInputs) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 
 from juanzong.edge.lockdown.inputs import IPAddress, IPNetwork, LockdownInputs
-from juanzong.edge.lockdown.systemd import KIOSK_PORT, RenderedFile
+from juanzong.edge.lockdown.systemd import RenderedFile
 
 TABLE = "juanzong"
 REFUSED_COUNTER = "refused_egress"
@@ -47,11 +47,15 @@ def _sets(inp: LockdownInputs) -> str:
     ))
 
 
+def _family(address: IPAddress) -> str:
+    return "ip" if isinstance(address, ipaddress.IPv4Address) else "ip6"
+
+
 def _printer_rule(inp: LockdownInputs) -> list[str]:
     address = inp.printer.address
     if address is None:
         return []
-    family = "ip" if isinstance(address, ipaddress.IPv4Address) else "ip6"
+    family = _family(address)
     return [f"{family} daddr {address} tcp dport {inp.printer.port} accept comment \"receipt printer ({inp.printer_profile})\""]
 
 
@@ -73,8 +77,8 @@ def _output(inp: LockdownInputs) -> list[str]:
 
 
 def _input(inp: LockdownInputs) -> list[str]:
-    kiosk = ([f'iifname "{inp.counter_interface}" tcp dport {KIOSK_PORT} accept comment "counter kiosk"']
-             if inp.counter_interface and inp.has_kiosk else [])
+    kiosk = ([f'iifname "{inp.counter_interface}" {_family(inp.kiosk_host)} daddr {inp.kiosk_host} '
+              f'tcp dport {inp.kiosk_port} accept comment "counter kiosk"'] if inp.kiosk_on_counter else [])
     return [
         "ct state invalid drop",
         "ct state established,related accept",

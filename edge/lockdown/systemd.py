@@ -5,7 +5,9 @@ file system read-only except its home (and the hot folder, for `edge run`), sees
 keys directory read-only, gets its own /tmp, no new privileges, the `@system-service`
 system-call set minus privileged and resource calls, and reaches only the court
 networks, the printer and the court's resolvers (`IPAddressDeny=any` + allow list; the
-nftables ruleset is the second wall). The OCR worker has no network at all.
+nftables ruleset is the second wall). The counter kiosk is served by `edge run` itself on
+`kiosk_listen` (loopback, or an address of the counter interface, which must then lie in the
+court networks). The OCR worker has no network at all.
 
 Rendered files are `RenderedFile`s: where they are installed and what they contain.
 """
@@ -20,9 +22,7 @@ from juanzong.edge.lockdown.inputs import LockdownInputs, PrinterTransport
 UNIT_DIR = "/etc/systemd/system"
 EDGE_UNIT = "juanzong-edge.service"
 OCR_UNIT = "juanzong-ocr.service"
-KIOSK_UNIT = "juanzong-kiosk.service"
 SWAPOFF_UNIT = "juanzong-swapoff.service"
-KIOSK_PORT = 8480
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _service(inp: LockdownInputs, command: str, body: Lines) -> Lines:
 def edge_unit(inp: LockdownInputs) -> RenderedFile:
     mounts = [("RequiresMountsFor", _q(inp.hot_folder))] if inp.tmpfs_required else []
     unit: Lines = [
-        ("Description", "卷宗扫描点设备：监视热文件夹、加密入库、封包同步、打印回执"),
+        ("Description", "卷宗扫描点设备：监视热文件夹、加密入库、封包同步、打印回执、窗口登记界面"),
         ("Wants", "network-online.target"),
         ("After", f"network-online.target nftables.service {SWAPOFF_UNIT}"),
         ("Requires", SWAPOFF_UNIT),
@@ -184,31 +184,6 @@ def ocr_unit(inp: LockdownInputs) -> RenderedFile | None:
     text = _unit(f"卷宗 appliance: the OCR worker (`edge {inp.ocr_command}`), no network.",
                  [("Unit", unit), ("Service", service), ("Install", [("WantedBy", "multi-user.target")])])
     return RenderedFile(f"{UNIT_DIR}/{OCR_UNIT}", text)
-
-
-def kiosk_unit(inp: LockdownInputs) -> RenderedFile | None:
-    if not inp.has_kiosk:
-        return None
-    interfaces = "lo" + (f" {inp.counter_interface}" if inp.counter_interface else "")
-    unit: Lines = [("Description", "卷宗扫描点设备：窗口登记界面（仅本机或窗口网卡）"), ("After", EDGE_UNIT)]
-    body = [
-        *_writable(inp, hot=False),
-        ("PrivateDevices", "yes"),
-        ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
-        ("RestrictNetworkInterfaces", interfaces),
-        *_kiosk_ip(inp),
-    ]
-    service = _service(inp, "kiosk", body)
-    text = _unit("卷宗 appliance: the counter kiosk, reachable on loopback or the counter interface only.",
-                 [("Unit", unit), ("Service", service), ("Install", [("WantedBy", "multi-user.target")])])
-    return RenderedFile(f"{UNIT_DIR}/{KIOSK_UNIT}", text)
-
-
-def _kiosk_ip(inp: LockdownInputs) -> Lines:
-    if not inp.counter_interface:
-        return [("IPAddressDeny", "any"), ("IPAddressAllow", "localhost")]
-    # the counter PC stands on the court's network, reached through the counter interface only
-    return [("IPAddressDeny", "any"), ("IPAddressAllow", " ".join(["localhost", *(str(n) for n in inp.court_networks)]))]
 
 
 def hot_mount(inp: LockdownInputs) -> RenderedFile | None:
@@ -248,7 +223,7 @@ def sysusers(inp: LockdownInputs) -> RenderedFile:
 
 
 def render(inp: LockdownInputs) -> list[RenderedFile]:
-    files = [edge_unit(inp), ocr_unit(inp), kiosk_unit(inp), hot_mount(inp), swapoff_unit(), sysusers(inp)]
+    files = [edge_unit(inp), ocr_unit(inp), hot_mount(inp), swapoff_unit(), sysusers(inp)]
     return [f for f in files if f is not None]
 
 

@@ -23,7 +23,7 @@ import pytest
 from juanzong.shared.errors import AppError, ErrorCode
 
 SHIPPED = Path(__file__).resolve().parents[2] / "firmware_profiles"
-ALL_COMMANDS = frozenset({"run", "ocr-worker", "kiosk"})
+ALL_COMMANDS = frozenset({"run", "ocr-worker"})
 LAB_PRINTER = """\
 schema = 1
 kind = "printer"
@@ -82,7 +82,7 @@ def test_every_service_scores_at_most_2(tmp_path, central_keys, profiles, printe
 
     settings = _home(tmp_path, central_keys, printer=printer, counter_interface="enp2s0")
     _, _, units = _render(settings, tmp_path / "out")
-    assert {u.name for u in units} == {"juanzong-edge.service", "juanzong-ocr.service", "juanzong-kiosk.service"}
+    assert {u.name for u in units} == {"juanzong-edge.service", "juanzong-ocr.service"}
     scores = {u.name: checks.exposure(u) for u in units}
     print({name: s.exposure for name, s in scores.items()}, printer)
     for name, score in scores.items():
@@ -104,8 +104,6 @@ def test_units_say_what_the_issue_asks(tmp_path, central_keys, profiles):
         assert line in edge, line
     ocr = (tmp_path / "out/etc/systemd/system/juanzong-ocr.service").read_text("utf-8")
     assert "PrivateNetwork=yes" in ocr and "edge ocr-worker --home" in ocr and str(settings.hot_folder) not in ocr
-    kiosk = (tmp_path / "out/etc/systemd/system/juanzong-kiosk.service").read_text("utf-8")
-    assert "RestrictNetworkInterfaces=lo\n" in kiosk and "IPAddressAllow=localhost\n" in kiosk
     from juanzong.edge.lockdown.systemd import mount_unit_name
 
     mount = tmp_path / "out/etc/systemd/system" / mount_unit_name(settings.hot_folder)
@@ -145,6 +143,8 @@ def test_udev_refuses_mass_storage_and_admits_registered_media_and_the_printer(t
     ({"court_dns": ["dns.court.internal"]}, "court_dns"),
     ({"service_user": "root"}, "root"),
     ({"counter_interface": "eth0; rm"}, "counter_interface"),
+    ({"kiosk_listen": "0.0.0.0:8080", "counter_interface": "enp2s0"}, "所有网卡"),
+    ({"kiosk_listen": "10.20.1.5:8080"}, "counter_interface"),
 ])
 def test_settings_that_would_make_the_profile_a_lie_are_refused(tmp_path, central_keys, profiles, extra, fragment):
     settings = _home(tmp_path, central_keys, printer="file-printer", **extra)
@@ -171,10 +171,11 @@ def test_a_printer_named_by_host_name_and_a_program_under_home_are_refused(tmp_p
 def test_nft_checks_the_ruleset_and_refuses_a_broken_one(tmp_path, central_keys, profiles):
     from juanzong.edge.lockdown import checks
 
-    settings = _home(tmp_path, central_keys, printer="lab-net", counter_interface="enp2s0")
+    settings = _home(tmp_path, central_keys, printer="lab-net", counter_interface="enp2s0", kiosk_listen="10.20.1.5:8443")
     _render(settings, tmp_path / "out")
     ruleset = tmp_path / "out/etc/nftables.conf"
     checks.nft_check(ruleset)
+    assert 'iifname "enp2s0" ip daddr 10.20.1.5 tcp dport 8443 accept' in ruleset.read_text("utf-8")
     broken = tmp_path / "broken.nft"
     broken.write_text(ruleset.read_text("utf-8").replace("policy drop;", "policy maybe;", 1), "utf-8")
     with pytest.raises(AppError) as err:
