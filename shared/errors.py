@@ -92,6 +92,16 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # appliance lockdown (OS profile)
+    LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
+    LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
+    LOCKDOWN_APPLY_FAILED = "LOCKDOWN_APPLY_FAILED"
+    # hostile input and tampering (issue 9)
+    SENDER_MISMATCH = "SENDER_MISMATCH"
+    APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
+    MANIFEST_SEQ_BACKWARDS = "MANIFEST_SEQ_BACKWARDS"
+    AUDIT_HEAD_REGRESSED = "AUDIT_HEAD_REGRESSED"
+    FORBIDDEN = "FORBIDDEN"
     # exports and backups
     BACKUP_RECOVERY_KEY_MISSING = "BACKUP_RECOVERY_KEY_MISSING"
     BACKUP_RECOVERY_KEY_INVALID = "BACKUP_RECOVERY_KEY_INVALID"
@@ -209,10 +219,18 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.APPLIANCE_KEY_CONFLICT: "扫描设备 {appliance_id} 已用另一把签名密钥登记，已拒绝；如确需换钥，请先撤销原登记",
     ErrorCode.APPLIANCE_IDENTITY_INVALID: "设备身份文件 {path} 有误：{detail}",
     ErrorCode.MANIFEST_SEQ_REUSED: "扫描设备 {appliance_id} 的批次序号 {seq} 已被批次 {other} 使用，已拒收",
-    ErrorCode.MANIFEST_RECORD_FOREIGN: "批次清单中的 {record_id} 已由另一台扫描设备 {owner} 提交，已拒收",
+    ErrorCode.MANIFEST_RECORD_FOREIGN: "批次清单写入或引用了不属于本设备的记录 {record_id}（共 {count} 条），已拒收，未保存任何内容",
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
+    ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
+    ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
+    ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
+    ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
+    ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
+    ErrorCode.AUDIT_HEAD_REGRESSED: "扫描设备 {appliance_id} 的审计链头（第 {seq} 条）未延续中心已见证的第 {seen} 条，设备审计日志可能被截断或改写，已拒收",
+    ErrorCode.FORBIDDEN: "无权访问：{detail}",
     ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
     ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
     ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
@@ -271,6 +289,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.SENDER_MISMATCH: 403,
+    ErrorCode.APPLIANCE_REVOKED: 403,
+    ErrorCode.MANIFEST_SEQ_BACKWARDS: 409,
+    ErrorCode.AUDIT_HEAD_REGRESSED: 409,
+    ErrorCode.FORBIDDEN: 403,
     ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.LOGIN_REQUIRED: 401,
     ErrorCode.SESSION_IDLE: 401,
