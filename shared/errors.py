@@ -168,7 +168,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CATALOG_DIR_UNKNOWN: "卷宗目录中没有“{name}”这一项",
     ErrorCode.CATALOG_INVALID: "卷宗目录文件 {path} 有误：{detail}",
     ErrorCode.CALENDAR_YEAR_OUT_OF_RANGE: "{year} 年不在可计算办理时限的范围内（{first}–{last} 年），请核对收件时间",
-    ErrorCode.CALENDAR_IMPORT_INVALID: "放假安排文件 {path} 第 {line} 行有误：{detail}。整个文件未导入，请改正后重新导入",
+    ErrorCode.CALENDAR_IMPORT_INVALID: "放假安排文件 {path}{where}有误：{detail}。整个文件未导入，请改正后重新导入",
     ErrorCode.RECEIVED_IN_FUTURE: "收件时间 {received} 晚于当前时间 {now}，请核对收件时间或设备时钟",
     ErrorCode.DATETIME_INVALID: "时间“{text}”格式不正确，应为 ISO 8601 格式，如 2026-03-02T10:30",
     ErrorCode.PROFILE_NOT_FOUND: "找不到设备配置“{name}”",
