@@ -398,25 +398,19 @@ def _hex(text: str) -> str:
 
 
 def _insert(conn: Any, table: Any, rows: Iterator[dict[str, Any]]) -> None:
-    """COPY on PostgreSQL; executemany in chunks on SQLite."""
-    if conn.dialect.name == "postgresql":
-        first = next(rows, None)
-        if first is None:
-            return
-        cols = list(first)
-        with conn.connection.driver_connection.cursor() as cur:
-            with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-                for row in itertools.chain([first], rows):
-                    copy.write_row([row[c] for c in cols])
+    """COPY on PostgreSQL; the driver's executemany on SQLite (both inside the caller's transaction)."""
+    first = next(rows, None)
+    if first is None:
         return
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == 20_000:
-            conn.execute(table.insert(), chunk)
-            chunk = []
-    if chunk:
-        conn.execute(table.insert(), chunk)
+    cols, all_rows = list(first), itertools.chain([first], rows)
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in all_rows:
+                copy.write_row([row[c] for c in cols])
+        return
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    raw.cursor().executemany(sql, (tuple(row[c] for c in cols) for row in all_rows))
 
 
 # --- processes --------------------------------------------------------------------------------
