@@ -84,8 +84,22 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from juanzong.central.serve import run
 
+    from juanzong.central.office.serve import start_child, stop_child
+
     settings = _settings(args)
-    run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
+    office = None if args.no_office else start_child(settings)
+    try:
+        run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
+    finally:
+        stop_child(office)
+    return 0
+
+
+def cmd_serve_office(args: argparse.Namespace) -> int:
+    from juanzong.central.office.serve import run
+
+    settings = _settings(args)
+    run(settings, args.host or settings.office_host, args.port or settings.office_port)
     return 0
 
 
@@ -357,6 +371,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=None, help="override the configured host")
     p.add_argument("--port", type=int, default=None, help="override the configured port")
     p.add_argument("--workers", type=int, default=None, help="worker processes on one socket (default: the workers setting)")
+    p.add_argument("--no-office", action="store_true", help="do not start the archive office's pages (office_host/office_port)")
+
+    p = command("serve-office", cmd_serve_office, "serve only the archive office's pages (central serve starts them too)")
+    p.add_argument("--host", default=None, help="override office_host")
+    p.add_argument("--port", type=int, default=None, help="override office_port")
 
     p = command("report", cmd_report, "reconciliation: declared vs received pages, sequence gaps")
     p.add_argument("--json", action="store_true")

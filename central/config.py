@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("office_port", 8471, "TCP port of the archive office's pages (0 = do not serve them)"),
     Setting("office_idle_minutes", 15, "an office session ends after this many minutes without a request"),
     Setting("office_export_dir", "exports", "folder the office pages' export and backup buttons write into (a sub-folder per run)"),
+    Setting("clamav_database", "", "ClamAV signature file or folder for the four-property check (empty = /var/lib/clamav; import by hand when air-gapped)"),
     Setting("checkpoint_file", "audit/checkpoints.jsonl",
             "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
 )
@@ -73,6 +74,7 @@ class CentralSettings:
     office_port: int = 8471
     office_idle_minutes: int = 15
     office_export_dir: Path = Path("exports")
+    clamav_database: str = ""
 
     @property
     def blob_dir(self) -> Path:
@@ -127,6 +129,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         office_port=values["office_port"],
         office_idle_minutes=max(1, values["office_idle_minutes"]),
         office_export_dir=under(home, values["office_export_dir"]),
+        clamav_database=str(under(home, values["clamav_database"])) if values["clamav_database"] else "",
     )
 
 

@@ -132,7 +132,7 @@ def _failure(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         log.exception("office page failed: %s %s", request.method, request.url.path)
         err, status = AppError(ErrorCode.OFFICE_INTERNAL), 500
     log.info("office %s %s -> %d %s", request.method, request.url.path, status, err.code)
-    return page(request, "office/error.html", status=status, error=err).to_asgi_response(request.app, request)  # type: ignore[return-value]
+    return page(request, "office/error.html", status=status, error=err)
 
 
 def _role(request: Request[Any, Any, Any]) -> str:

@@ -6,6 +6,7 @@ Reading a document or a page image decrypts in memory and streams it with
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from juanzong.central import audit
 from juanzong.central.export.content import item_pdf, page_master
 from juanzong.central.export.model import load_dossiers
 from juanzong.central.office import cases as case_search
+from juanzong.central.office import fourprops, sampling
 from juanzong.central.office import exceptions as exception_queue
 from juanzong.central.office.app import SESSION_COOKIE, current_user, logged_in, may_act, may_audit, office, page
 from juanzong.central.office.overview import overview
@@ -167,8 +169,9 @@ def _id(text: str, kind: Kind) -> str:
 def audit_view(request: Request[Any, Any, Any], actor: str = "", action: str = "", case: str = "") -> Template:
     state = office(request)
     engine = state.central.repo.engine
-    rows = [(rec, stored) for rec, stored in audit.records(engine)]
-    broken = audit.verify_chain(engine)
+    rows = audit.records(engine)
+    witnessed, _bad_lines = audit.witnesses(state.central)
+    broken = audit.verify_chain(engine, witnessed)  # also truncation and re-chaining, against the witnessed heads
     shown = [rec for rec, _ in rows if _matches(rec, actor, action, case)]
     audit.record(engine, actor=current_user(request).user_id, action="read", target="audit",
                  filters={"actor": actor, "action": action, "case": case})
@@ -182,3 +185,186 @@ def _matches(rec: Any, actor: str, action: str, case: str) -> bool:
 
 
 HANDLERS = [login_form, login, logout, index, exceptions, resolve_exception, cases, case_page, document, page_image, audit_view]
+
+
+# --- sampling -------------------------------------------------------------------------------------
+
+
+@get("/sampling", guards=[logged_in], sync_to_thread=True)
+def sampling_list(request: Request[Any, Any, Any]) -> Template:
+    state = office(request)
+    batches = _recent_batches(state)
+    return page(request, "office/sampling.html", rounds=state.repo.rounds(), batches=batches, min_percent=sampling.MIN_PERCENT)
+
+
+@post("/sampling", guards=[may_act], sync_to_thread=True)
+def sampling_draw(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+    state = office(request)
+    percent = _int(data.get("percent", ""), "抽检比例")
+    round_id = sampling.start_round(state.central.repo, state.repo, current_user(request), batch_id=data.get("batch_id", ""),
+                                    date_from=data.get("date_from", ""), date_to=data.get("date_to", ""), percent=percent,
+                                    seed=data.get("seed", ""), now=state.now())
+    return Redirect(path=f"/sampling/{round_id}", status_code=303)
+
+
+@get("/sampling/{round_id:str}", guards=[logged_in], sync_to_thread=True)
+def sampling_round(request: Request[Any, Any, Any], round_id: str) -> Template:
+    state = office(request)
+    head, items = _round_or_404(state, round_id)
+    return page(request, "office/sampling_round.html", head=head, items=items, results=sampling.results(items),
+                names=_item_names(state, [i["item_id"] for i in items]), defects=sampling.DEFECTS,
+                label=sampling.category_label)
+
+
+@post("/sampling/{round_id:str}/verdict", guards=[may_act])
+async def sampling_verdict(request: Request[Any, Any, Any], round_id: str) -> Response[Any]:
+    form = await request.form()
+    state = office(request)
+    await _in_thread(sampling.record_verdict, state.central.repo, state.repo, current_user(request), round_id,
+                     str(form.get("item_id", "")), str(form.get("verdict", "")), [str(d) for d in form.getall("defects", [])],
+                     str(form.get("note", "")), state.now())
+    return Redirect(path=f"/sampling/{round_id}", status_code=303)
+
+
+@post("/sampling/{round_id:str}/signoff", guards=[may_act], sync_to_thread=True)
+def sampling_signoff(request: Request[Any, Any, Any], round_id: str) -> Response[Any]:
+    state = office(request)
+    sampling.sign_off(state.central.repo, state.repo, current_user(request), round_id, state.now())
+    return Redirect(path=f"/sampling/{round_id}", status_code=303)
+
+
+@get("/sampling/{round_id:str}/report.pdf", guards=[logged_in], sync_to_thread=True)
+def sampling_report(request: Request[Any, Any, Any], round_id: str) -> Response[bytes]:
+    state = office(request)
+    head, items = _round_or_404(state, round_id)
+    pdf = sampling.report_pdf(head, items, _item_names(state, [i["item_id"] for i in items]))
+    return Response(pdf, media_type="application/pdf",
+                    headers={**NO_STORE, "Content-Disposition": f"inline; filename=sampling-{round_id}.pdf"})
+
+
+def _round_or_404(state: Any, round_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    found = state.repo.round(round_id)
+    if found is None:
+        raise AppError(ErrorCode.SAMPLING_NOT_FOUND, round_id=round_id[:20])
+    return found
+
+
+def _item_names(state: Any, item_ids: list[str]) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from juanzong.central import db
+
+    with state.central.repo.engine.connect() as conn:
+        rows = conn.execute(select(db.items.c.item_id, db.items.c.name).where(db.items.c.item_id.in_(item_ids))).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def _recent_batches(state: Any) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from juanzong.central import db
+
+    b = db.batches
+    with state.central.repo.engine.connect() as conn:
+        rows = conn.execute(select(b.c.batch_id, b.c.appliance_id, b.c.seq, b.c.page_count, b.c.received_at)
+                            .order_by(b.c.received_at.desc()).limit(200)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def _int(text: str, field: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise AppError(ErrorCode.FIELD_INVALID, field=field, reason="应为整数") from exc
+
+
+async def _in_thread(func: Any, *args: Any) -> Any:
+    import anyio
+
+    return await anyio.to_thread.run_sync(lambda: func(*args))
+
+
+# --- four-property checks --------------------------------------------------------------------------
+
+
+@get("/checks", guards=[logged_in], sync_to_thread=True)
+def checks_list(request: Request[Any, Any, Any]) -> Template:
+    state = office(request)
+    return page(request, "office/checks.html", checks=state.repo.checks(), batches=_recent_batches(state))
+
+
+@post("/checks", guards=[may_act], sync_to_thread=True)
+def checks_run(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+    state = office(request)
+    batch_id = _id(data.get("batch_id", ""), Kind.BATCH)
+    check_id = fourprops.run_check(state.central, state.repo, batch_id, actor=current_user(request).user_id, now=state.now(),
+                                   clamav_db=state.central.settings.clamav_database or None)
+    return Redirect(path=f"/checks/{check_id}", status_code=303)
+
+
+@get("/checks/{check_id:str}", guards=[logged_in], sync_to_thread=True)
+def check_report(request: Request[Any, Any, Any], check_id: str) -> Template:
+    state = office(request)
+    row = state.repo.check(check_id)
+    if row is None:
+        raise AppError(ErrorCode.BATCH_NOT_FOUND, batch_id=check_id[:20])
+    return page(request, "office/check.html", row=row, result=json.loads(row["result"]))
+
+
+@get("/checks/{check_id:str}/report.json", guards=[logged_in], sync_to_thread=True)
+def check_export(request: Request[Any, Any, Any], check_id: str) -> Response[bytes]:
+    state = office(request)
+    row = state.repo.check(check_id)
+    if row is None:
+        raise AppError(ErrorCode.BATCH_NOT_FOUND, batch_id=check_id[:20])
+    body = json.dumps({**row, "result": json.loads(row["result"]), "standard": "DA/T 70-2018"}, ensure_ascii=False, indent=2)
+    return Response(body.encode("utf-8"), media_type="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=four-property-{check_id}.json"})
+
+
+HANDLERS += [sampling_list, sampling_draw, sampling_round, sampling_verdict, sampling_signoff, sampling_report,
+             checks_list, checks_run, check_report, check_export]
+
+
+# --- exports and backups ----------------------------------------------------------------------------
+
+
+@get("/exports", guards=[may_act], sync_to_thread=True)
+def exports_page(request: Request[Any, Any, Any]) -> Template:
+    state = office(request)
+    backups = [rec for rec, _ in audit.records(state.central.repo.engine) if rec.action in ("backup", "export")][-20:]
+    return page(request, "office/exports.html", history=list(reversed(backups)), root=state.central.settings.office_export_dir,
+                result=None)
+
+
+@post("/exports/{fmt:str}", guards=[may_act], sync_to_thread=True)
+def exports_run(request: Request[Any, Any, Any], fmt: str, data: Form) -> Template:
+    from juanzong.central.export.jobs import FORMATS, Scope, run_export
+
+    state = office(request)
+    if fmt not in FORMATS:
+        raise AppError(ErrorCode.EXPORT_FAILED, detail=f"未知的导出格式 {fmt[:20]}")
+    stamp = state.now().strftime("%Y%m%d-%H%M%S")
+    out = state.central.settings.office_export_dir / (f"{fmt}-{stamp}.xlsx" if fmt == "excel" else f"{fmt}-{stamp}")
+    scope = Scope(data.get("case") or None, data.get("since") or None)
+    result = run_export(state.central, fmt, out, scope, actor=current_user(request).user_id, now=state.now(),
+                        ascii_names=bool(data.get("ascii")), xml=bool(data.get("xml")), bcp=bool(data.get("bcp")))
+    return page(request, "office/exports.html", history=[], root=state.central.settings.office_export_dir,
+                result={"title": f"导出完成：{fmt}", "out": str(out), "detail": result})
+
+
+@post("/backups", guards=[may_act], sync_to_thread=True)
+def backups_run(request: Request[Any, Any, Any], data: Form) -> Template:
+    from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
+
+    state = office(request)
+    copies = _int(data.get("copies", "2"), "副本数")
+    public = load_recovery_public(state.central.settings.home / RECOVERY_PUBLIC_FILE)
+    report = backup(state.central, state.central.settings.office_export_dir / "backups", copies, public,
+                    actor=current_user(request).user_id, now=state.now())
+    title = "备份完成，全部副本回读校验通过" if report.ok else "备份已写入，但回读校验未通过"
+    return page(request, "office/exports.html", history=[], root=state.central.settings.office_export_dir,
+                result={"title": title, "out": ", ".join(c.path for c in report.copies), "detail": report.to_dict()})
+
+
+HANDLERS += [exports_page, exports_run, backups_run]
