@@ -152,6 +152,9 @@ class Repository:
             audit.append(conn, actor=doc.appliance_id, action="sync", target=doc.batch_id, seq=doc.seq,
                          pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
                          appliance_head=to_builtins(doc.audit_head))
+            if doc.purged:  # crypto-shredded on the appliance: on central's record as well
+                audit.append(conn, actor=doc.appliance_id, action="purge_reported", target=doc.batch_id,
+                             blobs=[p.blob_id for p in doc.purged], purged_at=[p.purged_at for p in doc.purged])
         return new_pages, gap
 
     def witnessed_central_heads(self) -> list[tuple[str, AuditHead]]:

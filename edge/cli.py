@@ -261,6 +261,21 @@ def cmd_calendar_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.purge import Retention, purge_due
+    from juanzong.edge.runner import single_instance
+    from juanzong.shared.workdays import parse_received
+
+    settings = _settings(args)
+    lock = single_instance(settings)  # noqa: F841 - `edge run` purges on its own schedule
+    now = parse_received(args.now) if args.now else datetime.now(TZ)
+    report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
+                       Retention.from_settings(settings), now, actor=args.actor)
+    print_json(report.to_dict())
+    return 0
+
+
 def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
     from juanzong.edge.lockdown.command import lockdown
@@ -365,6 +380,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
+
+    p = cmd("purge", cmd_purge, "crypto-shred what central acknowledged and retention no longer keeps (audited)")
+    p.add_argument("--now", help="ISO date-time to judge retention at (default: now)")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
 
     p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
     p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
