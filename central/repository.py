@@ -222,14 +222,17 @@ class Repository:
 
     def unattached_pages(self) -> int:
         p, i = db.pages, db.items
-        query = select(func.count()).select_from(p).where(p.c.item_id.is_(None) | p.c.item_id.not_in(select(i.c.item_id)))
+        # an anti-join (NOT IN cannot become one on PostgreSQL): pages with no item row, or none at all
+        query = select(func.count()).select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).where(i.c.item_id.is_(None))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
     def duplicate_sources(self) -> int:
         """Page rows whose scanned file (source hash) is already stored under another page id."""
         p = db.pages
-        query = select(func.count(p.c.page_id) - func.count(p.c.source_sha256.distinct()))
+        # DISTINCT in a subquery walks the source index; count(DISTINCT …) would sort every row
+        distinct = select(func.count()).select_from(select(p.c.source_sha256).distinct().subquery()).scalar_subquery()
+        query = select(func.count() - distinct).select_from(p)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 

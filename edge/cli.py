@@ -399,9 +399,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--serve", action="store_true",
                    help="afterwards keep central (archive office pages) and the appliance (kiosk, QC station) running, "
                         "with demo logins printed, until Ctrl-C")
+    p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
+                   help="central on SQLite + local disk, or on a PostgreSQL cluster + S3 store the demo starts itself")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    c = p.add_parser("central", help="central on SQLite + disk and on PostgreSQL + S3: receive, verify, report, memory")
+    c.add_argument("--appliances", type=int, default=8, help="simulated appliances sending at once")
+    c.add_argument("--batches", type=int, default=4, help="batches per appliance")
+    c.add_argument("--pages-per-batch", type=int, default=10)
+    c.add_argument("--page-kb", type=int, default=1500, help="plaintext size of a page (a 300 dpi colour A4 JPEG is ~1500 KB)")
+    c.add_argument("--workers", type=int, default=2, help="central serve --workers")
+    c.add_argument("--report-pages", type=int, default=1_000_000, help="page rows loaded for the report")
+    c.add_argument("--stacks", default="sqlite-local,postgres-s3", help="comma-separated: sqlite-local, postgres-s3")
+    c.add_argument("--keep", action="store_true", help="keep the working directory (logs, homes) for inspection")
+    c.set_defaults(func=lambda a: __import__("juanzong.central.bench", fromlist=["main"]).main(a))
     b = p.add_parser("ingest", help="pages per second from hot folder to durable encrypted page")
     b.add_argument("--pages", type=int, default=200)
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
