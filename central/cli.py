@@ -108,6 +108,20 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from juanzong.central import db
+    from juanzong.shared.cli import print_json
+
+    engine = db.make_engine(_settings(args).database_url)
+    try:
+        before = db.current_revision(engine)
+        db.upgrade(engine)
+        print_json({"from": before, "to": db.current_revision(engine), "head": db.head_revision()})
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from juanzong.central.serve import run
 
@@ -399,6 +413,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
     p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
+
+    command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
 
     p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
     p.add_argument("--host", default=None, help="override the configured host")
