@@ -414,6 +414,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
     p.add_argument("--kiosk", action="store_true", help="afterwards keep the counter kiosk open in a browser until Ctrl-C")
+    p.add_argument("--serve", action="store_true",
+                   help="afterwards keep central (archive office pages) and the appliance (kiosk, QC station) running, "
+                        "with demo logins printed, until Ctrl-C")
     p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
                    help="central on SQLite + local disk, or on a PostgreSQL cluster + S3 store the demo starts itself")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
