@@ -58,6 +58,33 @@ def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str
     return issue_client(keys_dir, csr, appliance_id)
 
 
+def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
+    from juanzong.central import audit, keys
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    settings = _settings(args)
+    old_id, new_id = keys.rotate_hpke(settings.keys_dir)
+    ident = json.loads(settings.identity_path.read_text("utf-8"))
+    ident["hpke_public"] = crypto_b64_public(keys.load_keys(settings.keys_dir).hpke)
+    write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    central = open_central(settings)
+    try:
+        audit.record(central.repo.engine, actor=args.actor, action="key_rotate", target="hpke", old_key=old_id, new_key=new_id)
+    finally:
+        central.close()
+    print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
+                "next": "每台扫描设备执行 edge pair --central <新的 central-identity.json>；旧密钥保留用于读取旧数据"})
+    return 0
+
+
+def crypto_b64_public(key) -> str:
+    from juanzong.shared import crypto
+
+    return crypto.b64(crypto.public_bytes(key.public_key()))
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
     from juanzong.central.appliances import enroll, read_identity
     from juanzong.shared.durable import write_durable
@@ -376,6 +403,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-tls", action="store_true", help="plain HTTP: a loopback lab only")
     for name, help_text in INIT_SETTINGS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
+
+    keys = commands.add_parser("keys", help="central's keys").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("rotate-hpke", help="new HPKE key for sealing; old keys kept to read old blobs (audited)")
+    p.add_argument("--home")
+    p.add_argument("--actor", default="admin")
+    p.set_defaults(func=cmd_keys_rotate_hpke)
 
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
