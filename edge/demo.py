@@ -121,7 +121,7 @@ def _tune_for_demo(edge_home: Path) -> None:
 
 def register_intake(edge_home: Path) -> dict:
     items = [arg for name, pages in DEMO_ITEMS for arg in ("--item", f"{name}:{pages}")]
-    out = juanzong("edge", "intake", "add", "--home", str(edge_home), "--case", DEMO_CASE, "--submitter", "张三",
+    out = juanzong("edge", "intake", "add", "--json", "--home", str(edge_home), "--case", DEMO_CASE, "--submitter", "张三",
                    "--clerk", "李四", *items)
     return json.loads(out.stdout)
 

@@ -92,6 +92,15 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # the command line
+    USAGE_INVALID = "USAGE_INVALID"
+    PATH_NOT_FOUND = "PATH_NOT_FOUND"
+    PATH_NO_PERMISSION = "PATH_NO_PERMISSION"
+    PATH_INVALID = "PATH_INVALID"
+    DISK_ERROR = "DISK_ERROR"
+    DB_INVALID = "DB_INVALID"
+    DB_BUSY = "DB_BUSY"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
     # appliance lockdown (OS profile)
     LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
     LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
@@ -238,6 +247,14 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.USAGE_INVALID: "命令用法有误：{detail}。加 --help 查看用法",
+    ErrorCode.PATH_NOT_FOUND: "找不到文件或目录 {path}",
+    ErrorCode.PATH_NO_PERMISSION: "没有权限访问 {path}，请检查目录权限，或以设备的服务用户运行",
+    ErrorCode.PATH_INVALID: "路径 {path} 无效：{detail}",
+    ErrorCode.DISK_ERROR: "读写 {path} 失败：{detail}",
+    ErrorCode.DB_INVALID: "数据库文件已损坏，或不是本系统的数据库，请检查 --home 指向的目录",
+    ErrorCode.DB_BUSY: "数据库正被另一个程序占用，请稍后重试",
+    ErrorCode.INTERNAL_ERROR: "程序内部错误（日志编号 {ref}），请联系维护人员；加 -v 重新运行可看到详细信息",
     ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",

@@ -278,7 +278,7 @@ def test_the_command_renders_checks_and_applies_to_a_staging_root(tmp_path, cent
     (root / "etc/fstab").write_text("UUID=abc / ext4 defaults 0 1\nUUID=def none swap sw 0 0\n# old swap\n", "utf-8")
     env = {**os.environ, "JUANZONG_PROFILES": str(profiles)}
     run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "lockdown", "--home", str(settings.home),
-                          "--out", str(tmp_path / "out"), "--apply", "--root", str(root), "--executable", "/opt/juanzong/bin/juanzong"],
+                          "--out", str(tmp_path / "out"), "--apply", "--root", str(root), "--executable", "/opt/juanzong/bin/juanzong", "--json"],
                          capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
