@@ -69,32 +69,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import signal
-
-    import uvicorn
-
-    from juanzong.central.app import create_app
-    from juanzong.central.tls import server_context
+    from juanzong.central.serve import serve
 
     settings = _settings(args)
-    app = create_app(settings)
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to
-    # the handler it found; a no-op handler makes that graceful stop exit 0
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    # log_config=None: uvicorn's records go through the root logger `juanzong` set up (stderr)
-    tls = {"ssl_context_factory": lambda config, default: server_context(settings.keys_dir)} if settings.tls else {}
-    uvicorn.run(
-        app,
-        **tls,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        timeout_graceful_shutdown=5,
-    )
-    return 0
+    return serve(settings, host=args.host or settings.host, port=args.port or settings.port)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
