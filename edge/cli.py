@@ -215,6 +215,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lockdown(args: argparse.Namespace) -> int:
+    from juanzong.edge import audit
+    from juanzong.edge.lockdown.command import lockdown
+
+    settings = _settings(args)
+    out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
+                   executable=Path(args.executable) if args.executable else None)
+    if args.apply:
+        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action="lockdown_apply",
+                     target=str(args.root), files=len(out["files"]),
+                     exposure={unit: str(score) for unit, score in out["exposure"].items()})
+    print_json(out)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     edge = sub.add_parser("edge", help="the scanning-point appliance").add_subparsers(dest="edge_command", required=True)
 
@@ -292,11 +307,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
 
+    p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
+    p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
+    p.add_argument("--apply", action="store_true", help="install them and run the plan's commands (root)")
+    p.add_argument("--root", default="/", help="install under this root instead of / (staging; no commands run)")
+    p.add_argument("--executable", help="path of the juanzong program in the units (default: this one)")
     register_media(edge)
 
     p = sub.add_parser("demo", help="the whole journey on this machine: central + appliance + simulated scanner")
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
+    p.add_argument("--kiosk", action="store_true", help="afterwards keep the counter kiosk open in a browser until Ctrl-C")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)

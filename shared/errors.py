@@ -92,6 +92,10 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # appliance lockdown (OS profile)
+    LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
+    LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
+    LOCKDOWN_APPLY_FAILED = "LOCKDOWN_APPLY_FAILED"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -220,6 +224,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
+    ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
+    ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
     ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
