@@ -49,27 +49,19 @@ def tls_identity(scope: Any) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def gate_class(limits: Limits, ssl_context: ssl.SSLContext | None,
-               refused: Callable[[str, str], bool]) -> type[asyncio.Protocol]:
-    """The protocol class uvicorn builds per accepted socket. `refused(name, serial)` is True
-    for a revoked certificate (it audits the attempt)."""
-    counts: Counter[str] = Counter()
-    open_gates: set[Gate] = set()
-
-    class BoundGate(Gate):
-        pass
-
-    BoundGate.limits, BoundGate.ssl_context, BoundGate.refused = limits, ssl_context, staticmethod(refused)
-    BoundGate.counts, BoundGate.open_gates = counts, open_gates
-    return BoundGate
-
-
 class Gate(asyncio.Protocol):
-    limits: Limits
-    ssl_context: ssl.SSLContext | None
-    refused: Callable[[str, str], bool]
-    counts: Counter[str]
-    open_gates: set["Gate"]
+    """uvicorn builds one per accepted socket; `configure` sets what every gate of this process uses.
+    `refused(name, serial)` is True for a revoked or unknown certificate (it audits the attempt)."""
+
+    limits: Limits = Limits(timeout=30, max_connections=256, max_per_address=32, min_body_rate=1024)
+    ssl_context: ssl.SSLContext | None = None
+    refused: Callable[[str, str], bool] = staticmethod(lambda name, serial: False)
+    counts: Counter[str] = Counter()
+    open_gates: set["Gate"] = set()
+
+    @classmethod
+    def configure(cls, limits: Limits, ssl_context: ssl.SSLContext | None, refused: Callable[[str, str], bool]) -> None:
+        cls.limits, cls.ssl_context, cls.refused = limits, ssl_context, staticmethod(refused)
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: Any = None) -> None:
         self._http_args = (config, server_state, app_state)
