@@ -48,6 +48,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_connections", 256, "open sockets on the sync listener; more are closed at once"),
     Setting("max_connections_per_address", 32, "open sockets from one address; more are closed at once"),
     Setting("min_body_bytes_per_second", 1024, "an upload slower than this over a timeout window is cut"),
+    Setting("office_host", "127.0.0.1", "address of the archive office's pages (a second listener; TLS with the court CA's server certificate)"),
+    Setting("office_port", 8471, "TCP port of the archive office's pages (0 = do not serve them)"),
+    Setting("office_idle_minutes", 15, "an office session ends after this many minutes without a request"),
+    Setting("office_export_dir", "exports", "folder the office pages' export and backup buttons write into (a sub-folder per run)"),
+    Setting("clamav_database", "", "ClamAV signature file or folder for the four-property check (empty = /var/lib/clamav; import by hand when air-gapped)"),
     Setting("checkpoint_file", "audit/checkpoints.jsonl",
             "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
 )
@@ -73,6 +78,11 @@ class CentralSettings:
     max_connections_per_address: int
     min_body_bytes_per_second: int
     s3: S3Settings
+    office_host: str = "127.0.0.1"
+    office_port: int = 8471
+    office_idle_minutes: int = 15
+    office_export_dir: Path = Path("exports")
+    clamav_database: str = ""
 
     @property
     def blob_dir(self) -> Path:
@@ -128,6 +138,11 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         max_connections_per_address=values["max_connections_per_address"],
         min_body_bytes_per_second=values["min_body_bytes_per_second"],
         s3=_s3_settings(home, values),
+        office_host=values["office_host"],
+        office_port=values["office_port"],
+        office_idle_minutes=max(1, values["office_idle_minutes"]),
+        office_export_dir=under(home, values["office_export_dir"]),
+        clamav_database=str(under(home, values["clamav_database"])) if values["clamav_database"] else "",
     )
 
 
