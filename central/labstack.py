@@ -234,10 +234,19 @@ def _port_pairs(n: int) -> list[int]:
 
 
 def _spawn(args: list[str], log: Path, **popen: Any) -> subprocess.Popen[bytes]:
+    import ctypes
+    import signal
+
+    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # resolved here: the child only calls it
+
+    def die_with_parent() -> None:
+        # SIGTERM when the process that started it dies: a killed test run leaves no server behind
+        prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
     with open(log, "ab") as out:
         # a session of its own: a Ctrl-C in the terminal reaches only us, and we stop them in order
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, **popen)
+                                start_new_session=True, preexec_fn=die_with_parent, **popen)
 
 
 def _run(args: list[str], log: Path, popen: dict[str, Any]) -> None:
