@@ -20,7 +20,7 @@ from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    DEFAULT_SUITE, SCHEMA_VERSION, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
+    SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
     Receipt, Side, Signed, Volume, decode, sign,
 )
 
@@ -76,7 +76,8 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
     return batch_id
 
 
-_PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central
+_PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+    b.suite AS b_suite, b.sm3 AS b_sm3
     FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no"""
 # Items and intakes a batch's pages refer to travel again with it, so every
 # manifest is self-contained for central (it upserts them).
@@ -136,5 +137,5 @@ def _page_entry(r: dict) -> Page:
         width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
         findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
-                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )

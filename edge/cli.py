@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from juanzong.shared.cli import print_json
 
 TZ = ZoneInfo("Asia/Shanghai")
+OUTCOME_LINES = {"stored": "已存入 {name}：{pages} 页", "quarantined": "已隔离 {name}：{reason}",
+                 "replayed": "已完成 {name}（重启前已存入）", "retry": "暂未存入 {name}：{reason}"}
 BATCH_STATES = {"sealed": "已封包，待同步", "acknowledged": "中心已确认", "rejected": "被中心拒收，需人工处理"}
 
 
@@ -146,9 +148,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - never beside a running `edge run`
-    outcomes = Appliance(settings).ingest_once(settle=args.settle)
-    print_json({"files": [o.__dict__ for o in outcomes]})
-    return 0
+    drained = Appliance(settings).ingest_once(settle=args.settle)
+    if args.json:
+        print_json({"files": [o.__dict__ for o in drained], "unfinished": list(drained.unfinished)})
+    else:
+        for o in drained:
+            print(OUTCOME_LINES[o.status].format(name=o.source_name, pages=o.pages, reason=o.reason))
+        stored = sum(o.status == "stored" for o in drained)
+        print(f"共处理 {len(drained)} 个文件：存入 {stored} 个，隔离 {sum(o.status == 'quarantined' for o in drained)} 个")
+        if drained.unfinished:
+            print(f"未能处理完的文件 {len(drained.unfinished)} 个：{'、'.join(drained.unfinished)}")
+    return 1 if drained.unfinished else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -320,6 +330,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("ingest", cmd_ingest, "process what is in the hot folder")
     p.add_argument("--once", action="store_true", required=True)
     p.add_argument("--settle", type=float, help="override the profile's settle delay (seconds)")
+    p.add_argument("--json", action="store_true")
 
     calendar = edge.add_parser("calendar", help="holiday arrangements on this appliance").add_subparsers(
         dest="calendar_command", required=True)
@@ -375,6 +386,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
+    b = p.add_parser("memory", help="peak memory (RSS) of ingesting one file, for every file class")
+    b.add_argument("--quick", action="store_true", help="A4 pages only (skip A3 at 600 dpi)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------

@@ -179,6 +179,14 @@ def m006_counter(db: Database) -> None:
         db.execute(statement)
 
 
+@MIGRATIONS()
+def m007_suite(db: Database) -> None:
+    # the crypto suite each blob was sealed with (shared/suites.py) and, for the sm suite,
+    # the SM3 of its ciphertext that travels in the blob reference
+    db.execute("ALTER TABLE blobs ADD COLUMN suite TEXT NOT NULL DEFAULT 'aes256gcm-hpke-x25519-ed25519'")
+    db.execute("ALTER TABLE blobs ADD COLUMN sm3 TEXT")
+
+
 def open_db(path: Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
