@@ -187,6 +187,12 @@ def m007_suite(db: Database) -> None:
     db.execute("ALTER TABLE blobs ADD COLUMN sm3 TEXT")
 
 
+@MIGRATIONS()
+def m008_purge(db: Database) -> None:
+    # the batch that reported a blob's purge to central (edge/purge.py)
+    db.execute("ALTER TABLE blobs ADD COLUMN purge_batch_id TEXT")
+
+
 def open_db(path: Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
