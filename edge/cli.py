@@ -303,6 +303,20 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.verify import render_text, verify_appliance
+
+    settings = _settings(args)
+    result = verify_appliance(_db(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(render_text(result))
+    return 0 if result.ok else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     edge = sub.add_parser("edge", help="the scanning-point appliance").add_subparsers(dest="edge_command", required=True)
 
@@ -391,6 +405,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print, and serve the counter kiosk")
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
+    p.add_argument("--json", action="store_true")
+    p = cmd("verify", cmd_verify, "integrity check: audit chain, heads central witnessed, every blob")
     p.add_argument("--json", action="store_true")
 
     p = cmd("purge", cmd_purge, "crypto-shred what central acknowledged and retention no longer keeps (audited)")
