@@ -9,7 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from juanzong.edge.db import write_tx
-from juanzong.shared.audit import GENESIS, AuditRecord, first_break
+from juanzong.shared.audit import GENESIS, AuditRecord, first_bad_row
 
 
 def now_iso() -> str:
@@ -36,18 +36,17 @@ def records(db: Database) -> list[AuditRecord]:
     return [AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows]
 
 
+def records_with_hashes(db: Database) -> list[tuple[AuditRecord, str]]:
+    rows = db.execute("SELECT seq, at, actor, action, target, outcome, detail, place, prev_hash, hash FROM audit ORDER BY seq").fetchall()
+    return [(AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]), r[9]) for r in rows]
+
+
 def head(db: Database) -> dict[str, Any]:
     row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     return {"seq": row[0], "hash": row[1]} if row else {"seq": 0, "hash": GENESIS}
 
 
 def verify_chain(db: Database) -> int | None:
-    """Seq of the first broken record (edited, removed, reordered), or None when intact."""
-    broken = first_break(records(db))
-    if broken is not None:
-        return broken
-    stored = db.execute("SELECT seq, hash FROM audit ORDER BY seq").fetchall()
-    for rec, (seq, h) in zip(records(db), stored):
-        if rec.digest() != h:
-            return seq
-    return None
+    """Seq of the first bad record (edited, removed, relinked), or None when intact (`edge verify` says more)."""
+    broken, _ = first_bad_row(records_with_hashes(db))
+    return None if broken is None else broken.seq

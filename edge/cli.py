@@ -281,8 +281,8 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
         print(f"已导入 {t.year} 年放假安排（{t.source}）：放假的工作日 {len(t.holidays)} 天，调休上班 {len(t.workdays)} 天")
     print(f"重新计算办理时限 {len(result.changes)} 件：")
     for c in result.changes:
-        still = "（仍为暂定）" if c.provisional else ""
-        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{still}")
+        note = "（仍为暂定）" if c.provisional else ("（时间不变，改为正式）" if c.old_due == c.new_due else "")
+        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{note}")
     return 0
 
 
@@ -346,6 +346,20 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     done = "已安装" if args.apply else "已生成（未安装）"
     _emit(args, out, f"设备加固配置{done}：{len(out['files'])} 个文件，写在 {args.out}；计划见 {args.out}/plan.json")
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.verify import render_text, verify_appliance
+
+    settings = _settings(args)
+    result = verify_appliance(_db(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(render_text(result))
+    return 0 if result.ok else 1
 
 
 HOME_HELP = "设备目录（默认取环境变量 $JUANZONG_HOME）"
@@ -449,6 +463,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(log_info=True)
     cmd("sync", cmd_sync, "立即封包待同步的页面并同步到中心")
     cmd("status", cmd_status, "查看待处理、已入库、隔离和同步情况")
+    cmd("verify", cmd_verify, "完整性检查：审计链、中心见证过的链头、每个数据块")
 
     p = cmd("purge", cmd_purge, "销毁中心已确认、且已过保留期限的数据的密钥（加密擦除，记入审计）")
     p.add_argument("--now", help="判断保留期限所用的时间（ISO 格式，默认现在）")

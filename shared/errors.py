@@ -114,6 +114,7 @@ class ErrorCode(StrEnum):
     MANIFEST_SEQ_BACKWARDS = "MANIFEST_SEQ_BACKWARDS"
     AUDIT_HEAD_REGRESSED = "AUDIT_HEAD_REGRESSED"
     FORBIDDEN = "FORBIDDEN"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
     # exports and backups
     BACKUP_RECOVERY_KEY_MISSING = "BACKUP_RECOVERY_KEY_MISSING"
     BACKUP_RECOVERY_KEY_INVALID = "BACKUP_RECOVERY_KEY_INVALID"
@@ -265,6 +266,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
     ErrorCode.AUDIT_HEAD_REGRESSED: "扫描设备 {appliance_id} 的审计链头（第 {seq} 条）未延续中心已见证的第 {seen} 条，设备审计日志可能被截断或改写，已拒收",
     ErrorCode.FORBIDDEN: "无权访问：{detail}",
+    ErrorCode.INTERNAL_ERROR: "服务器内部错误（{detail}），已记录日志，请联系管理员",
     ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
     ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
     ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
@@ -340,6 +342,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_SEQ_BACKWARDS: 409,
     ErrorCode.AUDIT_HEAD_REGRESSED: 409,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.LOGIN_REQUIRED: 401,
     ErrorCode.SESSION_IDLE: 401,
