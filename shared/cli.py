@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug: one Chinese line; the traceback only with -v
         ref = secrets.token_hex(4)
         logging.getLogger("juanzong").debug("internal error ref %s", ref, exc_info=True)
-        return fail(AppError(ErrorCode.INTERNAL_ERROR, ref=ref))
+        return fail(AppError(ErrorCode.COMMAND_FAILED, ref=ref))
 
 
 def _logging(args: argparse.Namespace) -> None:

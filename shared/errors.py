@@ -100,7 +100,7 @@ class ErrorCode(StrEnum):
     DISK_ERROR = "DISK_ERROR"
     DB_INVALID = "DB_INVALID"
     DB_BUSY = "DB_BUSY"
-    INTERNAL_ERROR = "INTERNAL_ERROR"
+    COMMAND_FAILED = "COMMAND_FAILED"
     # appliance lockdown (OS profile)
     LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
     LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
@@ -255,7 +255,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.DISK_ERROR: "读写 {path} 失败：{detail}",
     ErrorCode.DB_INVALID: "数据库文件已损坏，或不是本系统的数据库，请检查 --home 指向的目录",
     ErrorCode.DB_BUSY: "数据库正被另一个程序占用，请稍后重试",
-    ErrorCode.INTERNAL_ERROR: "程序内部错误（日志编号 {ref}），请联系维护人员；加 -v 重新运行可看到详细信息",
+    ErrorCode.COMMAND_FAILED: "程序内部错误（日志编号 {ref}），请联系维护人员；加 -v 重新运行可看到详细信息",
     ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
