@@ -3,8 +3,9 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages.
-DEBS      := libzbar0 fonts-wqy-microhei
+# cover sheets, receipts and generated pages; poppler-utils (pdftotext, pdftoppm)
+# to check the searchable PDFs.
+DEBS      := libzbar0 fonts-wqy-microhei poppler-utils
 
 .PHONY: setup debs demo test bench clean
 

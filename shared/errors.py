@@ -78,6 +78,17 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # documents, OCR, filing notices
+    DOCUMENT_EMPTY = "DOCUMENT_EMPTY"
+    DOCUMENT_BUILD_FAILED = "DOCUMENT_BUILD_FAILED"
+    DOCUMENT_NOT_FOUND = "DOCUMENT_NOT_FOUND"
+    OCR_MODEL_MISSING = "OCR_MODEL_MISSING"
+    OCR_MODEL_INVALID = "OCR_MODEL_INVALID"
+    OCR_DOWNLOAD_REFUSED = "OCR_DOWNLOAD_REFUSED"
+    OCR_ENGINE_MISSING = "OCR_ENGINE_MISSING"
+    OCR_FAILED = "OCR_FAILED"
+    API_TOKEN_INVALID = "API_TOKEN_INVALID"
+    API_CLIENT_EXISTS = "API_CLIENT_EXISTS"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -141,6 +152,16 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.DOCUMENT_EMPTY: "材料 {item_id} 还没有扫描页面，无法生成 PDF 文档",
+    ErrorCode.DOCUMENT_BUILD_FAILED: "生成 PDF 文档失败：{detail}",
+    ErrorCode.DOCUMENT_NOT_FOUND: "材料 {item_id} 还没有已同步的 PDF 文档",
+    ErrorCode.OCR_MODEL_MISSING: "文字识别模型文件缺失：{path}。本系统只使用随 rapidocr 安装包提供的模型，不会联网下载；请重新安装 rapidocr（pip install rapidocr=={version}）",
+    ErrorCode.OCR_MODEL_INVALID: "文字识别模型文件 {path} 校验失败（SHA-256 不符），可能已损坏或被替换；请重新安装 rapidocr",
+    ErrorCode.OCR_DOWNLOAD_REFUSED: "文字识别组件试图联网下载 {url}，已拒绝：本系统只使用本机自带的模型",
+    ErrorCode.OCR_ENGINE_MISSING: "文字识别组件未安装（{detail}），请安装 rapidocr 与 onnxruntime",
+    ErrorCode.OCR_FAILED: "材料 {item_id} 的文字识别失败：{detail}；图像版 PDF 仍可使用，稍后自动重试",
+    ErrorCode.API_TOKEN_INVALID: "接口访问令牌无效或已停用，请向档案室申请访问令牌",
+    ErrorCode.API_CLIENT_EXISTS: "接口客户端“{name}”已存在",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -158,6 +179,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.API_TOKEN_INVALID: 401,
+    ErrorCode.API_CLIENT_EXISTS: 409,
 }
 
 
