@@ -3,9 +3,9 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages; poppler-utils (pdftotext, pdftoppm)
-# to check the searchable PDFs.
-DEBS      := libzbar0 fonts-wqy-microhei poppler-utils
+# cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock;
+# poppler-utils (pdftotext, pdftoppm) to check the searchable PDFs.
+DEBS      := libzbar0 fonts-wqy-microhei faketime poppler-utils
 
 .PHONY: setup debs demo test bench clean
 

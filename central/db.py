@@ -125,7 +125,36 @@ audit = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# Removable media central registered for an appliance (air-gapped carry), and
+# every import of one: what it held and what became of each batch.
+media = Table(
+    "media",
+    metadata,
+    Column("medium_id", String(16), primary_key=True),
+    Column("appliance_id", String(16), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("issued_at", String(40), nullable=False),
+    Column("valid_until", String(40), nullable=False),
+    Column("registration", LargeBinary, nullable=False),  # the signed bytes, verbatim
+    Column("revoked_at", String(40)),
+)
+
+media_imports = Table(
+    "media_imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("medium_id", String(16), nullable=False),
+    Column("appliance_id", String(16), nullable=False),
+    Column("imported_at", String(40), nullable=False),
+    Column("toc_sha256", String(64), nullable=False),
+    Column("new_batches", Integer, nullable=False),
+    Column("replayed_batches", Integer, nullable=False),
+    Column("refused_batches", Integer, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: per batch outcome and code
+)
+
 Index("ix_batches_appliance", batches.c.appliance_id, batches.c.seq)
+Index("ix_media_imports_appliance", media_imports.c.appliance_id, media_imports.c.imported_at)
 
 
 def make_engine(url: str) -> Engine:

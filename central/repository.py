@@ -80,6 +80,35 @@ class Repository:
             rows = conn.execute(select(db.appliances).order_by(db.appliances.c.appliance_id)).all()
         return [Appliance(**r._mapping) for r in rows]
 
+    # --- removable media ------------------------------------------------------------------
+
+    def add_medium(self, medium_id: str, appliance_id: str, label: str, issued_at: str, valid_until: str,
+                   registration: Signed, actor: str) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(insert(db.media).values(medium_id=medium_id, appliance_id=appliance_id, label=label,
+                                                 issued_at=issued_at, valid_until=valid_until, registration=registration.body))
+            audit.append(conn, actor=actor, action="media_register", target=medium_id, appliance_id=appliance_id,
+                         label=label, valid_until=valid_until, key_use="central signature")
+
+    def medium(self, medium_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.media).where(db.media.c.medium_id == medium_id)).first()
+        return dict(row._mapping) if row else None
+
+    def add_media_import(self, row: dict[str, Any], actor: str) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(insert(db.media_imports).values(**row))
+            audit.append(conn, actor=actor, action="media_import", target=row["medium_id"],
+                         appliance_id=row["appliance_id"], toc_sha256=row["toc_sha256"], new=row["new_batches"],
+                         replayed=row["replayed_batches"], refused=row["refused_batches"])
+
+    def last_media_imports(self) -> dict[str, str]:
+        """{appliance_id: time of its last media import}: the air-gapped points and their last carry."""
+        t = db.media_imports
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.appliance_id, func.max(t.c.imported_at)).group_by(t.c.appliance_id)).all()
+        return {r[0]: r[1] for r in rows}
+
     # --- batches ----------------------------------------------------------------------------
 
     def batch(self, batch_id: str) -> StoredBatch | None:

@@ -105,7 +105,7 @@ def _rows(db: Database, sql: str, params: dict) -> list[dict]:
 def _intake_entry(r: dict) -> dict:
     return {"intake_id": r["id"], "case_number": r["case_number"], "case": json.loads(r["case_json"]),
             "submitter": r["submitter"], "received_at": r["received_at"], "deadline": r["deadline"],
-            "urgent": bool(r["urgent"]), "clerk": r["clerk"]}
+            "urgent": bool(r["urgent"]), "clerk": r["clerk"], "deadline_provisional": bool(r["deadline_provisional"])}
 
 
 def _item_entry(r: dict) -> dict:

@@ -51,7 +51,8 @@ def _print_one(db: Database, settings: EdgeSettings, job_id: str, intake_id: str
 
 
 def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt:
-    row = db.execute("SELECT case_number, submitter, received_at, deadline, urgent, clerk FROM intakes WHERE id = ?", [intake_id]).fetchone()
+    row = db.execute("SELECT case_number, submitter, received_at, deadline, urgent, clerk, deadline_provisional FROM intakes WHERE id = ?",
+                     [intake_id]).fetchone()
     if row is None:
         raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
     items = db.execute("SELECT name, declared_pages, original FROM items WHERE intake_id = ? ORDER BY seq", [intake_id]).fetchall()
@@ -59,7 +60,7 @@ def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt
         intake_id=intake_id, case_number=row[0], submitter=row[1],
         received_at=datetime.fromisoformat(row[2]), deadline=datetime.fromisoformat(row[3]),
         items=tuple(ReceiptLine(name=n, pages=p, original=bool(o)) for n, p, o in items),
-        court=settings.court, clerk=row[5], urgent=bool(row[4]),
+        court=settings.court, clerk=row[5], urgent=bool(row[4]), deadline_provisional=bool(row[6]),
     )
 
 

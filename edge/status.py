@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
 from juanzong.edge.batches import unbatched_counts
+from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.db import state_get
 from juanzong.edge.ingest.record import ACTIVE_ITEM
@@ -27,6 +29,7 @@ def status(db: Database, settings: EdgeSettings) -> dict:
         "batches": _batches(db),
         "unbatched": unbatched_counts(db),
         "print_jobs": _print_jobs(db),
+        "carry": carry_status(db, datetime.now(timezone.utc)),
     }
 
 

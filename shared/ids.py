@@ -38,8 +38,9 @@ class Kind(StrEnum):
     APPLIANCE = "A"
     QUARANTINE = "Q"
     PRINT_JOB = "J"
-    DOCUMENT = "D"
-    NOTICE = "N"
+    MEDIUM = "D"  # a registered removable disk (air-gapped carry)
+    DOCUMENT = "F"  # an assembled PDF (file) of one item
+    NOTICE = "N"  # a filing notice (入卷提醒)
 
 
 def luhn_check_char(text: str) -> str:
