@@ -1,7 +1,9 @@
 """The repository: every query central makes, behind one small class.
 
 Services and reports call these methods and never build SQL, so the database
-behind them (SQLite now, PostgreSQL later) is a URL in the settings. A batch is
+behind them (SQLite or PostgreSQL) is a URL in the settings. Every
+read-then-write runs under a lock that holds across worker processes (see
+`_lock_appliance`, `audit.append`). A batch is
 stored in ONE transaction (batch row, intakes, items, pages); its receipt is
 added afterwards, because a receipt may only be signed once the batch is
 committed.
@@ -128,6 +130,7 @@ class Repository:
         is taken (a concurrent replay): the caller re-reads and decides.
         """
         with self._writer.begin() as conn:
+            _lock_appliance(conn, doc["appliance_id"])
             gap = _gap_before(conn, doc["appliance_id"], doc["seq"])
             conn.execute(insert(db.batches).values(_batch_row(doc, signed, received_at, gap)))
             for intake in doc["intakes"]:
@@ -209,9 +212,14 @@ class Repository:
             row = conn.execute(_page_ref_query().where(db.pages.c.page_id == page_id)).first()
         return PageRef(**row._mapping) if row else None
 
-    def page_refs(self) -> Iterator[PageRef]:
-        with self.engine.connect() as conn:
-            for row in conn.execute(_page_ref_query().order_by(db.pages.c.page_id)):
+    def page_refs_by_blob(self) -> Iterator[PageRef]:
+        """Every page, in blob-hash order (the order the blob store lists its names)."""
+        yield from self._stream_refs(db.pages.c.blob_sha256, db.pages.c.page_id)
+
+    def _stream_refs(self, *order: Any) -> Iterator[PageRef]:
+        # a server-side cursor on PostgreSQL: a province's page table never sits in memory at once
+        with self.engine.connect().execution_options(stream_results=True, yield_per=2000) as conn:
+            for row in conn.execute(_page_ref_query().order_by(*order)):
                 yield PageRef(**row._mapping)
 
 
@@ -226,6 +234,13 @@ def _stored_batch(m: Any) -> StoredBatch:
         manifest=Signed(m["manifest"], m["signature"]),
         receipt=receipt,
     )
+
+
+def _lock_appliance(conn: Connection, appliance_id: str) -> None:
+    """One batch of an appliance at a time, across workers: its sequence check and
+    its upserts read, then write (a row lock on PostgreSQL; SQLite's write lock covers it)."""
+    t = db.appliances
+    conn.execute(select(t.c.appliance_id).where(t.c.appliance_id == appliance_id).with_for_update())
 
 
 def _gap_before(conn: Connection, appliance_id: str, seq: int) -> int:

@@ -54,6 +54,8 @@ class ErrorCode(StrEnum):
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    LAB_SERVER_FAILED = "LAB_SERVER_FAILED"
     # printing
     PRINTER_OFFLINE = "PRINTER_OFFLINE"
     FONT_MISSING = "FONT_MISSING"
@@ -145,6 +147,8 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine retry 重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
+    ErrorCode.STORE_UNAVAILABLE: "对象存储暂时无法访问：{detail}，请稍后重试",
+    ErrorCode.LAB_SERVER_FAILED: "无法启动本机测试用服务器：{detail}",
     ErrorCode.PRINTER_OFFLINE: "打印机 {printer} 未连接，打印任务已排队，恢复后自动打印",
     ErrorCode.FONT_MISSING: "找不到中文字体（已查找 {paths}），请安装 fonts-wqy-microhei",
     ErrorCode.SYNC_TARGET_FORBIDDEN: "同步地址 {host} 解析为 {address}，不在法院内网地址范围内，已拒绝连接",
@@ -206,6 +210,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
     ErrorCode.API_TOKEN_INVALID: 401,
     ErrorCode.API_CLIENT_EXISTS: 409,
