@@ -170,6 +170,27 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_documents_worker(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.worker import main
+
+    return main(_settings(args))
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.builder import read_current
+    from juanzong.edge.documents.worker import context_for
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    doc, pdf = read_current(context_for(settings), require_id(args.item_id, Kind.ITEM), actor="operator")
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
+    print_json({"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
+                "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind})
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from juanzong.edge.status import status
 
@@ -185,6 +206,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
+    docs = st["documents"]
+    oldest = f"，最早时限 {docs['ocr_queue']['oldest_deadline']}" if docs["ocr_queue"]["length"] else ""
+    print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
+          f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
         error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != "acknowledged" else ""
         print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
@@ -252,6 +277,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--settle", type=float, help="override the profile's settle delay (seconds)")
 
     cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print")
+    cmd("documents-worker", cmd_documents_worker,
+        "the background PDF/OCR process `edge run` supervises (nice 10, earliest deadline first)")
+    p = cmd("document", cmd_document, "write an item's current PDF (decrypted, audited) for inspection")
+    p.add_argument("item_id")
+    p.add_argument("--out", required=True)
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")

@@ -38,6 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rescan_seconds", 30.0, "periodic rescan of the hot folder for missed events"),
     Setting("end_of_day", "18:00", "due time for material received before the cut-off"),
     Setting("urgent_hours", 2, "加急: hours after receipt"),
+    Setting("ocr_threads", 2, "OCR worker threads (onnxruntime); 0 = no OCR worker: image-only PDFs only"),
 )
 
 
@@ -62,6 +63,7 @@ class EdgeSettings:
     rescan_seconds: float
     end_of_day: str
     urgent_hours: int
+    ocr_threads: int = 2
 
     @property
     def db_path(self) -> Path:
@@ -119,6 +121,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         rescan_seconds=float(values["rescan_seconds"]),
         end_of_day=values["end_of_day"],
         urgent_hours=values["urgent_hours"],
+        ocr_threads=int(values["ocr_threads"]),
     )
 
 

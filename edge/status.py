@@ -11,6 +11,7 @@ from juanzong.edge.batches import unbatched_counts
 from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.db import state_get
+from juanzong.edge.documents import store as documents_store
 from juanzong.edge.ingest.record import ACTIVE_ITEM
 from juanzong.edge.watch.watcher import SPOOL
 
@@ -30,6 +31,7 @@ def status(db: Database, settings: EdgeSettings) -> dict:
         "unbatched": unbatched_counts(db),
         "print_jobs": _print_jobs(db),
         "carry": carry_status(db, datetime.now(timezone.utc)),
+        "documents": {**documents_store.summary(db), "ocr_queue": documents_store.queue_summary(db)},
     }
 
 

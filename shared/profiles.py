@@ -149,6 +149,8 @@ SCANNER_SCHEMA = Table({
     }),
     "blank_backside": Table({"policy": Field(str, choices=("flag", "drop"))}),
     "barcode": Table({"backend": Field(str, choices=("zxing", "pyzbar"))}),
+    # an item whose last page is this old is complete: its PDF is assembled (edge/documents)
+    "document": Table({"idle_seconds": Field(float, required=False, default=300.0, check=_positive)}, required=False),
 })
 
 PRINTER_SCHEMA = Table({
@@ -305,6 +307,7 @@ class ScannerProfile:
     duplex_order: str
     blank_backside: str
     barcode_backend: str
+    document_idle_seconds: float = 300.0
     kind: str = field(default="scanner", init=False)
 
     def hot_folder_path(self, home: Path) -> Path:
@@ -408,6 +411,7 @@ def _scanner(v: dict[str, Any], path: Path) -> ScannerProfile:
         dpi=v["image.dpi"], colour=v["image.colour"], max_pixels=v["image.max_pixels"],
         duplex=v["duplex.enabled"], duplex_order=v["duplex.order"],
         blank_backside=v["blank_backside.policy"], barcode_backend=v["barcode.backend"],
+        document_idle_seconds=v.get("document.idle_seconds", 300.0),
     )
 
 
