@@ -32,6 +32,8 @@ def unbatched_counts(db: Database) -> dict[str, int]:
         "intakes": q("SELECT COUNT(*) FROM intakes WHERE batch_id IS NULL"),
         "items": q("SELECT COUNT(*) FROM items WHERE batch_id IS NULL"),
         "pages": q(f"SELECT COUNT(*) FROM pages WHERE {_PAGES_UNBATCHED}"),
+        "documents": q("SELECT COUNT(*) FROM documents WHERE batch_id IS NULL"),
+        "notices": q("SELECT COUNT(*) FROM notices WHERE batch_id IS NULL"),
     }
 
 
@@ -63,6 +65,10 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
         db.execute(f"UPDATE pages SET batch_id = ? WHERE {_PAGES_UNBATCHED}", [batch_id])
         db.execute("UPDATE items SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
         db.execute("UPDATE intakes SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+        # a document superseded before it was ever sent (image-only, then searchable) rides
+        # along as batched but is not listed: central only needs what is current
+        db.execute("UPDATE documents SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+        db.execute("UPDATE notices SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
         manifest = build_manifest(db, appliance_id, batch_id, seq, now)
         signed = sign_document(manifest, keys.signing)
         db.execute(
@@ -78,10 +84,15 @@ _PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kin
     FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no"""
 # Items and intakes a batch's pages refer to travel again with it, so every
 # manifest is self-contained for central (it upserts them).
-_ITEMS_SQL = """SELECT * FROM items WHERE batch_id = :b
-    OR id IN (SELECT item_id FROM pages WHERE batch_id = :b) ORDER BY intake_id, seq"""
-_INTAKES_SQL = """SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
-    WHERE batch_id = :b OR id IN (SELECT item_id FROM pages WHERE batch_id = :b)) ORDER BY received_at, id"""
+_BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT item_id FROM documents WHERE batch_id = :b
+    UNION SELECT item_id FROM notices WHERE batch_id = :b"""
+_ITEMS_SQL = f"""SELECT * FROM items WHERE batch_id = :b OR id IN ({_BATCH_ITEMS}) ORDER BY intake_id, seq"""
+_INTAKES_SQL = f"""SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
+    WHERE batch_id = :b OR id IN ({_BATCH_ITEMS})) ORDER BY received_at, id"""
+_DOCUMENTS_SQL = """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central
+    FROM documents d JOIN blobs b ON b.id = d.blob_id
+    WHERE d.batch_id = :b AND d.superseded_by IS NULL ORDER BY d.item_id, d.version"""
+_NOTICES_SQL = "SELECT * FROM notices WHERE batch_id = :b ORDER BY created_at, id"
 
 
 def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> dict[str, Any]:
@@ -92,6 +103,8 @@ def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, cre
         "intakes": [_intake_entry(r) for r in _rows(db, _INTAKES_SQL, params)],
         "items": [_item_entry(r) for r in _rows(db, _ITEMS_SQL, params)],
         "pages": [_page_entry(r) for r in _rows(db, _PAGES_SQL, params)],
+        "documents": [_document_entry(r) for r in _rows(db, _DOCUMENTS_SQL, params)],
+        "notices": [_notice_entry(r) for r in _rows(db, _NOTICES_SQL, params)],
         "audit_head": audit.head(db),
     }
 
@@ -124,3 +137,18 @@ def _page_entry(r: dict) -> dict:
         "findings": json.loads(r["findings"]), "scanned_at": r["scanned_at"],
         "blob": {"sha256": r["b_sha"], "size": r["b_size"], "kind": r["b_kind"], "sealed_key": crypto.b64(r["sealed_central"])},
     }
+
+
+def _document_entry(r: dict) -> dict:
+    return {
+        "document_id": r["id"], "item_id": r["item_id"], "version": r["version"], "searchable": bool(r["searchable"]),
+        "page_ids": json.loads(r["page_ids"]), "file_name": r["file_name"], "place": json.loads(r["place"]),
+        "stamped_over_content": json.loads(r["over_content"]), "created_at": r["created_at"],
+        "blob": {"sha256": r["b_sha"], "size": r["b_size"], "kind": r["b_kind"], "sealed_key": crypto.b64(r["sealed_central"])},
+    }
+
+
+def _notice_entry(r: dict) -> dict:
+    return {"notice_id": r["id"], "item_id": r["item_id"], "document_id": r["document_id"], "kind": r["kind"],
+            "case_number": r["case_number"], "item_name": r["item_name"], "place": json.loads(r["place"]),
+            "pages": r["pages"], "created_at": r["created_at"]}

@@ -41,6 +41,7 @@ class Kind(StrEnum):
     MEDIUM = "D"  # a registered removable disk (air-gapped carry)
     DOCUMENT = "F"  # an assembled PDF (file) of one item
     NOTICE = "N"  # a filing notice (入卷提醒)
+    API_CLIENT = "K"  # a system reading central's API with a token (the case system)
 
 
 def luhn_check_char(text: str) -> str:

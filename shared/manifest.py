@@ -12,7 +12,11 @@ Manifest (schema 1)::
      items:   [{item_id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour}],
      pages:   [{page_id, item_id|null, page_no|null, side, source_name, source_sha256, source_size,
                width, height, dpi|null, mode, findings, scanned_at,
-               blob: {sha256, size, kind, sealed_key}}]}
+               blob: {sha256, size, kind, sealed_key}}],
+     documents: [{document_id, item_id, version, searchable, page_ids, file_name, place,
+                  stamped_over_content, created_at, blob: {…}}],          (optional: an item's PDF)
+     notices:   [{notice_id, item_id, document_id, kind, case_number, item_name, place, pages,
+                  created_at}]}                                           (optional: 入卷提醒)
 
 Receipt::
 
@@ -38,6 +42,8 @@ _REQUIRED = {
     "item": ("item_id", "intake_id", "seq", "name", "declared_pages", "volume"),
     "page": ("page_id", "item_id", "page_no", "side", "source_sha256", "source_size", "blob"),
     "blob": ("sha256", "size", "kind", "sealed_key"),
+    "document": ("document_id", "item_id", "version", "searchable", "page_ids", "file_name", "place", "blob"),
+    "notice": ("notice_id", "item_id", "document_id", "kind", "case_number", "item_name", "place", "pages", "created_at"),
 }
 
 
@@ -121,6 +127,11 @@ def validate_manifest(doc: dict[str, Any]) -> None:
     for page in doc["pages"]:
         _require(page, "page")
         _require(page["blob"], "blob")
+    for document in doc.get("documents", []):
+        _require(document, "document")
+        _require(document["blob"], "blob")
+    for notice in doc.get("notices", []):
+        _require(notice, "notice")
     page_ids = [p["page_id"] for p in doc["pages"]]
     if len(set(page_ids)) != len(page_ids):
         raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="页面编号重复")
