@@ -4,8 +4,9 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
 # cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock;
-# poppler-utils (pdftotext, pdftoppm) to check the searchable PDFs.
-DEBS      := libzbar0 fonts-wqy-microhei faketime poppler-utils
+# jbig2dec decodes JBIG2 PDF pages (pikepdf calls it); libtiff-tools (tiffcp, tiff2bw) build
+# the format corpus tests; poppler-utils (pdftotext, pdftoppm) check the searchable PDFs.
+DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools poppler-utils
 
 .PHONY: setup debs demo test bench clean
 

@@ -46,6 +46,16 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     FILE_SIZE_TOO_LARGE = "FILE_SIZE_TOO_LARGE"
     FILE_EMPTY = "FILE_EMPTY"
+    FILE_TYPE_NOT_ACCEPTED = "FILE_TYPE_NOT_ACCEPTED"
+    FILE_NEVER_COMPLETE = "FILE_NEVER_COMPLETE"
+    FILE_ENCRYPTED = "FILE_ENCRYPTED"
+    FILE_NOT_A_SCAN = "FILE_NOT_A_SCAN"
+    FILE_LAYERED_PDF = "FILE_LAYERED_PDF"
+    FILE_PDF_LAYOUT = "FILE_PDF_LAYOUT"
+    FILE_PIXEL_FORMAT = "FILE_PIXEL_FORMAT"
+    FILE_COMPRESSION = "FILE_COMPRESSION"
+    FILE_DECODER_MISSING = "FILE_DECODER_MISSING"
+    FILE_MEMORY_LIMIT = "FILE_MEMORY_LIMIT"
     INGEST_FAILED = "INGEST_FAILED"
     HOT_FOLDER_NOT_RAM = "HOT_FOLDER_NOT_RAM"
     SWAP_ENABLED = "SWAP_ENABLED"
@@ -140,6 +150,16 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
     ErrorCode.FILE_SIZE_TOO_LARGE: "文件 {name} 大小 {size} 超过上限 {limit}，内容未读取、未入库；原文件已移到热文件夹的 {kept} 目录，请核对后删除并重新扫描",
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
+    ErrorCode.FILE_TYPE_NOT_ACCEPTED: "文件 {name} 是{kind}，本扫描仪配置只接受 {accepted}，已隔离；如确需导入，请修改扫描仪配置后用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_NEVER_COMPLETE: "文件 {name} 在 {seconds} 秒内一直没有写完（扫描软件可能中途停止或未改名），已隔离，请重新扫描",
+    ErrorCode.FILE_ENCRYPTED: "文件 {name} 是有密码保护的 PDF，无法读取，已隔离；请在扫描软件中关闭 PDF 加密后重新扫描",
+    ErrorCode.FILE_NOT_A_SCAN: "文件 {name} 第 {page} 页没有扫描图像（是文字或矢量绘制的电子文档，不是扫描件），已隔离；电子文档不能作为扫描页导入",
+    ErrorCode.FILE_LAYERED_PDF: "文件 {name} 第 {page} 页是分层压缩的 PDF（{detail}），拆开会改变图像，已隔离；请在扫描软件中关闭“高压缩/MRC”选项后重新扫描",
+    ErrorCode.FILE_PDF_LAYOUT: "文件 {name} 第 {page} 页的图像{detail}，不经重采样无法还原为一张扫描图像，已隔离；请让扫描软件每页只输出一张图像",
+    ErrorCode.FILE_PIXEL_FORMAT: "文件 {name} 的像素格式（{detail}）不受支持，已隔离；请用彩色、灰度或黑白模式（8 位或 16 位）重新扫描",
+    ErrorCode.FILE_COMPRESSION: "文件 {name} 使用的压缩方式（{detail}）本机无法解码，已隔离；请改用 JPEG、LZW 或 CCITT G4 压缩重新扫描",
+    ErrorCode.FILE_DECODER_MISSING: "本机缺少解码 {detail} 所需的程序 {program}，文件 {name} 已加密隔离保存；安装后可用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_MEMORY_LIMIT: "文件 {name} 第 {page} 页解码约需 {need} 内存，超过单页上限 {limit}，已隔离；请降低分辨率或改用灰度模式重新扫描",
     ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
     ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
     ErrorCode.QUARANTINE_NOT_FOUND: "隔离区中没有可重新导入的文件 {qid}（编号有误，或该文件因过大未加密保存，请到热文件夹的 .juanzong-oversize 目录处理）",
