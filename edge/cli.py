@@ -207,7 +207,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
     docs = st["documents"]
-    oldest = f"，最早时限 {docs['ocr_queue']['oldest_deadline']}" if docs["ocr_queue"]["length"] else ""
+    oldest = ""
+    if docs["ocr_queue"]["length"]:
+        due = datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
     print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
           f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
