@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
-
 from sqlite_utils import Database
 
 from juanzong.edge import audit
@@ -20,7 +18,11 @@ from juanzong.edge.db import write_tx
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.manifest import SCHEMA_VERSION, sign_document
+from juanzong.shared.errors import AppError
+from juanzong.shared.manifest import (
+    DEFAULT_SUITE, SCHEMA_VERSION, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, Manifest,
+    Notice, NoticeKind, Page, PageRole, Receipt, Side, Signed, Volume, decode, sign,
+)
 
 # a replaced page travels again, numberless, so central stops counting it
 _PAGES_UNBATCHED = "role IN ('page', 'replaced') AND item_id IS NOT NULL AND batch_id IS NULL"
@@ -70,13 +72,13 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
         db.execute("UPDATE documents SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
         db.execute("UPDATE notices SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
         manifest = build_manifest(db, appliance_id, batch_id, seq, now)
-        signed = sign_document(manifest, keys.signing)
+        signed = sign(manifest, keys.signing)  # checked by the reader's decode before signing
         db.execute(
             "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) VALUES (?,?,?,?,?,?,?,?)",
             [batch_id, seq, "sealed", signed.body.decode("utf-8"), signed.signature, signed.sha256, now, now],
         )
         audit.record(db, place=appliance_id, actor="system", action="seal", target=batch_id,
-                     seq=seq, pages=len(manifest["pages"]), key_use="signing")
+                     seq=seq, pages=len(manifest.pages), key_use="signing")
     return batch_id
 
 
@@ -95,18 +97,18 @@ _DOCUMENTS_SQL = """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b
 _NOTICES_SQL = "SELECT * FROM notices WHERE batch_id = :b ORDER BY created_at, id"
 
 
-def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> dict[str, Any]:
+def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> Manifest:
     params = {"b": batch_id}
-    return {
-        "schema": SCHEMA_VERSION, "appliance_id": appliance_id, "batch_id": batch_id, "seq": seq,
-        "created_at": created_at,
-        "intakes": [_intake_entry(r) for r in _rows(db, _INTAKES_SQL, params)],
-        "items": [_item_entry(r) for r in _rows(db, _ITEMS_SQL, params)],
-        "pages": [_page_entry(r) for r in _rows(db, _PAGES_SQL, params)],
-        "documents": [_document_entry(r) for r in _rows(db, _DOCUMENTS_SQL, params)],
-        "notices": [_notice_entry(r) for r in _rows(db, _NOTICES_SQL, params)],
-        "audit_head": audit.head(db),
-    }
+    return Manifest(
+        schema=SCHEMA_VERSION, appliance_id=appliance_id, batch_id=batch_id, seq=seq, created_at=created_at,
+        intakes=[_intake_entry(r) for r in _rows(db, _INTAKES_SQL, params)],
+        items=[_item_entry(r) for r in _rows(db, _ITEMS_SQL, params)],
+        pages=[_page_entry(r) for r in _rows(db, _PAGES_SQL, params)],
+        audit_head=AuditHead(**audit.head(db)),
+        central_head=_last_central_head(db),
+        documents=[_document_entry(r) for r in _rows(db, _DOCUMENTS_SQL, params)],
+        notices=[_notice_entry(r) for r in _rows(db, _NOTICES_SQL, params)],
+    )
 
 
 def _rows(db: Database, sql: str, params: dict) -> list[dict]:
@@ -115,40 +117,58 @@ def _rows(db: Database, sql: str, params: dict) -> list[dict]:
     return [dict(zip(cols, row)) for row in cur.fetchall()]
 
 
-def _intake_entry(r: dict) -> dict:
-    return {"intake_id": r["id"], "case_number": r["case_number"], "case": json.loads(r["case_json"]),
-            "submitter": r["submitter"], "received_at": r["received_at"], "deadline": r["deadline"],
-            "urgent": bool(r["urgent"]), "clerk": r["clerk"], "deadline_provisional": bool(r["deadline_provisional"])}
+def _last_central_head(db: Database) -> AuditHead | None:
+    """Central's head from the newest receipt this appliance holds: central checks its chain still has it."""
+    row = db.execute("SELECT receipt FROM batches WHERE receipt IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    try:
+        return decode(Signed.from_wire(json.loads(row[0])).body, Receipt).central_head
+    except (AppError, ValueError):
+        return None  # `edge verify` reports a damaged receipt; sealing goes on
 
 
-def _item_entry(r: dict) -> dict:
-    return {"item_id": r["id"], "intake_id": r["intake_id"], "seq": r["seq"], "name": r["name"],
-            "declared_pages": r["declared_pages"], "volume": r["volume"], "catalog_dir": r["catalog_dir"],
-            "original": bool(r["original"]), "colour": bool(r["colour"]), "closed": r["closed_at"] is not None,
-            "count_findings": json.loads(r["count_findings"])}
+def _intake_entry(r: dict) -> Intake:
+    return Intake(intake_id=r["id"], case_number=r["case_number"], case=json.loads(r["case_json"]),
+                  submitter=r["submitter"], received_at=r["received_at"], deadline=r["deadline"],
+                  urgent=bool(r["urgent"]), clerk=r["clerk"], deadline_provisional=bool(r["deadline_provisional"]))
 
 
-def _page_entry(r: dict) -> dict:
-    return {
-        "page_id": r["id"], "item_id": r["item_id"], "page_no": r["page_no"], "side": r["side"], "role": r["role"],
-        "replaces": r["replaces"], "replaced_by": r["replaced_by"],
-        "source_name": r["source_name"], "source_sha256": r["source_sha256"], "source_size": r["source_size"],
-        "width": r["width"], "height": r["height"], "dpi": r["dpi"], "mode": r["mode"],
-        "findings": json.loads(r["findings"]), "scanned_at": r["scanned_at"],
-        "blob": {"sha256": r["b_sha"], "size": r["b_size"], "kind": r["b_kind"], "sealed_key": crypto.b64(r["sealed_central"])},
-    }
+def _item_entry(r: dict) -> Item:
+    return Item(item_id=r["id"], intake_id=r["intake_id"], seq=r["seq"], name=r["name"],
+                declared_pages=r["declared_pages"], volume=Volume(r["volume"]), catalog_dir=r["catalog_dir"],
+                original=bool(r["original"]), colour=bool(r["colour"]), closed=r["closed_at"] is not None,
+                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])])
 
 
-def _document_entry(r: dict) -> dict:
-    return {
-        "document_id": r["id"], "item_id": r["item_id"], "version": r["version"], "searchable": bool(r["searchable"]),
-        "page_ids": json.loads(r["page_ids"]), "file_name": r["file_name"], "place": json.loads(r["place"]),
-        "stamped_over_content": json.loads(r["over_content"]), "created_at": r["created_at"],
-        "blob": {"sha256": r["b_sha"], "size": r["b_size"], "kind": r["b_kind"], "sealed_key": crypto.b64(r["sealed_central"])},
-    }
+def _page_entry(r: dict) -> Page:
+    return Page(
+        page_id=r["id"], item_id=r["item_id"], page_no=r["page_no"], side=Side(r["side"]), role=PageRole(r["role"]),
+        replaces=r["replaces"], replaced_by=r["replaced_by"],
+        source_name=r["source_name"], source_sha256=r["source_sha256"], source_size=r["source_size"],
+        width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
+        findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
+        blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+    )
 
 
-def _notice_entry(r: dict) -> dict:
-    return {"notice_id": r["id"], "item_id": r["item_id"], "document_id": r["document_id"], "kind": r["kind"],
-            "case_number": r["case_number"], "item_name": r["item_name"], "place": json.loads(r["place"]),
-            "pages": r["pages"], "created_at": r["created_at"]}
+def _place(raw: str) -> CatalogPlace:
+    p = json.loads(raw)
+    return CatalogPlace(volume=Volume(p["volume"]), catalog_dir=p["catalog_dir"], catalog_seq=p["catalog_seq"], order=p["order"])
+
+
+def _document_entry(r: dict) -> Document:
+    return Document(
+        document_id=r["id"], item_id=r["item_id"], version=r["version"], searchable=bool(r["searchable"]),
+        page_ids=json.loads(r["page_ids"]), file_name=r["file_name"], place=_place(r["place"]),
+        stamped_over_content=json.loads(r["over_content"]), created_at=r["created_at"],
+        blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+    )
+
+
+def _notice_entry(r: dict) -> Notice:
+    return Notice(notice_id=r["id"], item_id=r["item_id"], document_id=r["document_id"], kind=NoticeKind(r["kind"]),
+                  case_number=r["case_number"], item_name=r["item_name"], place=_place(r["place"]), pages=r["pages"],
+                  created_at=r["created_at"])

@@ -1,10 +1,11 @@
 """`edge run`: the appliance's long-running loops.
 
-Two threads, each with its own database connection: the ingest worker
-(watch → claim → store, edge.appliance) and the outbox loop (seal due batches,
-sync them, flush queued receipts). They share nothing but the database and the
-blob directory, whose writes are transactional and atomic. A third thread
-supervises the documents worker, a separate process at lower priority
+Three threads, each with its own database connections: the ingest worker
+(watch → claim → store, edge.appliance), the outbox loop (seal due batches,
+sync them, flush queued receipts) and the counter kiosk (edge.web, served by
+waitress on `kiosk_listen`, one connection per request). They share nothing but
+the database and the blob directory, whose writes are transactional and atomic.
+A fourth supervises the documents worker, a separate process at lower priority
 (edge.documents.worker: PDFs and OCR), started once start-up recovery has swept
 the blob directory and started again whenever it exits.
 """
@@ -98,6 +99,19 @@ def documents_loop(settings: EdgeSettings, stop: threading.Event, recovered: thr
         backoff = min(backoff * 2, 300.0)
 
 
+def start_kiosk(settings: EdgeSettings):
+    """The counter kiosk on its own thread; returns the waitress server (close() to stop)."""
+    from waitress import create_server
+
+    from juanzong.edge.web import create_app
+
+    host, port = settings.kiosk_address
+    server = create_server(create_app(settings), host=host, port=port, threads=4, ident="juanzong-kiosk")
+    threading.Thread(target=server.run, name="kiosk", daemon=True).start()
+    log.info("counter kiosk at %s", settings.kiosk_url)
+    return server
+
+
 def run(settings: EdgeSettings) -> int:
     lock = single_instance(settings)  # noqa: F841 - released when the process exits
     stop = threading.Event()
@@ -109,8 +123,15 @@ def run(settings: EdgeSettings) -> int:
     recovered = threading.Event()
     documents = threading.Thread(target=documents_loop, args=(settings, stop, recovered), name="documents", daemon=True)
     documents.start()
+    try:
+        kiosk = start_kiosk(settings)
+    except OSError as err:  # the scanner must keep working even if the kiosk port is taken
+        log.error("counter kiosk not started on %s: %s", settings.kiosk_listen, err)
+        kiosk = None
     log.info("appliance %s watching %s", settings.appliance_id, settings.hot_folder)
     appliance.run_watch(stop, on_idle=recovered.set)
+    if kiosk is not None:
+        kiosk.close()
     outbox.join(timeout=10)
     documents.join(timeout=20)
     return 0

@@ -22,6 +22,7 @@ def status(db: Database, settings: EdgeSettings) -> dict:
     spooled = [p.name for p in (hot / SPOOL).iterdir()] if (hot / SPOOL).exists() else []
     return {
         "appliance_id": settings.appliance_id,
+        "kiosk_url": settings.kiosk_url,
         "hot_folder": {"path": str(hot), "waiting": len(waiting), "in_progress": len(spooled)},
         "active_item": state_get(db, ACTIVE_ITEM),
         "items": _items(db),

@@ -92,6 +92,20 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # hostile input and tampering (issue 9)
+    SENDER_MISMATCH = "SENDER_MISMATCH"
+    APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
+    MANIFEST_SEQ_BACKWARDS = "MANIFEST_SEQ_BACKWARDS"
+    AUDIT_HEAD_REGRESSED = "AUDIT_HEAD_REGRESSED"
+    FORBIDDEN = "FORBIDDEN"
+    # exports and backups
+    BACKUP_RECOVERY_KEY_MISSING = "BACKUP_RECOVERY_KEY_MISSING"
+    BACKUP_RECOVERY_KEY_INVALID = "BACKUP_RECOVERY_KEY_INVALID"
+    BACKUP_FAILED = "BACKUP_FAILED"
+    BACKUP_DAMAGED = "BACKUP_DAMAGED"
+    EXPORT_FAILED = "EXPORT_FAILED"
+    EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
+    CASE_NOT_FOUND = "CASE_NOT_FOUND"
     # removable media (air-gapped carry)
     MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
@@ -104,6 +118,30 @@ class ErrorCode(StrEnum):
     MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
     MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
     MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
+    # counter kiosk: operators, sessions, forms, custody, pickup
+    OPERATOR_EXISTS = "OPERATOR_EXISTS"
+    OPERATOR_NOT_FOUND = "OPERATOR_NOT_FOUND"
+    OPERATOR_ID_INVALID = "OPERATOR_ID_INVALID"
+    OPERATOR_NAME_REQUIRED = "OPERATOR_NAME_REQUIRED"
+    OPERATOR_ROLE_INVALID = "OPERATOR_ROLE_INVALID"
+    OPERATOR_PIN_WEAK = "OPERATOR_PIN_WEAK"
+    LOGIN_FAILED = "LOGIN_FAILED"
+    LOGIN_LOCKED = "LOGIN_LOCKED"
+    LOGIN_REQUIRED = "LOGIN_REQUIRED"
+    SESSION_IDLE = "SESSION_IDLE"
+    ROLE_FORBIDDEN = "ROLE_FORBIDDEN"
+    CSRF_INVALID = "CSRF_INVALID"
+    FIELD_REQUIRED = "FIELD_REQUIRED"
+    FIELD_INVALID = "FIELD_INVALID"
+    URGENT_REASON_REQUIRED = "URGENT_REASON_REQUIRED"
+    CASE_ALREADY_LINKED = "CASE_ALREADY_LINKED"
+    SIGNATURE_REQUIRED = "SIGNATURE_REQUIRED"
+    SIGNATURE_MISMATCH = "SIGNATURE_MISMATCH"
+    CUSTODY_ITEMS_REQUIRED = "CUSTODY_ITEMS_REQUIRED"
+    LOAN_NOT_FOUND = "LOAN_NOT_FOUND"
+    PICKUP_NOT_FOUND = "PICKUP_NOT_FOUND"
+    PICKUP_ALREADY_HANDED = "PICKUP_ALREADY_HANDED"
+    PRINT_JOB_NOT_FOUND = "PRINT_JOB_NOT_FOUND"
     # documents, OCR, filing notices
     DOCUMENT_EMPTY = "DOCUMENT_EMPTY"
     DOCUMENT_BUILD_FAILED = "DOCUMENT_BUILD_FAILED"
@@ -188,10 +226,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.APPLIANCE_KEY_CONFLICT: "扫描设备 {appliance_id} 已用另一把签名密钥登记，已拒绝；如确需换钥，请先撤销原登记",
     ErrorCode.APPLIANCE_IDENTITY_INVALID: "设备身份文件 {path} 有误：{detail}",
     ErrorCode.MANIFEST_SEQ_REUSED: "扫描设备 {appliance_id} 的批次序号 {seq} 已被批次 {other} 使用，已拒收",
-    ErrorCode.MANIFEST_RECORD_FOREIGN: "批次清单中的 {record_id} 已由另一台扫描设备 {owner} 提交，已拒收",
+    ErrorCode.MANIFEST_RECORD_FOREIGN: "批次清单写入或引用了不属于本设备的记录 {record_id}（共 {count} 条），已拒收，未保存任何内容",
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
+    ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
+    ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
+    ErrorCode.AUDIT_HEAD_REGRESSED: "扫描设备 {appliance_id} 的审计链头（第 {seq} 条）未延续中心已见证的第 {seen} 条，设备审计日志可能被截断或改写，已拒收",
+    ErrorCode.FORBIDDEN: "无权访问：{detail}",
     ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
     ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
     ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
@@ -203,6 +246,36 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
+    ErrorCode.BACKUP_RECOVERY_KEY_MISSING: "找不到备份恢复密钥 {path}：请先运行 central backup keygen，私钥交档案室离线保管",
+    ErrorCode.BACKUP_RECOVERY_KEY_INVALID: "备份恢复密钥 {path} 无效或与备份不匹配",
+    ErrorCode.BACKUP_FAILED: "备份未完成：{detail}",
+    ErrorCode.BACKUP_DAMAGED: "备份 {path} 校验未通过（{count} 处问题），请改用另一份副本；用 central backup verify 查看具体文件",
+    ErrorCode.EXPORT_FAILED: "导出未完成：{detail}",
+    ErrorCode.EXPORT_TARGET_INVALID: "导出位置 {path} 不可用：{detail}",
+    ErrorCode.CASE_NOT_FOUND: "中心没有案号 {case_number} 的材料",
+    ErrorCode.OPERATOR_EXISTS: "工号 {operator_id} 已存在",
+    ErrorCode.OPERATOR_NOT_FOUND: "找不到工号 {operator_id}",
+    ErrorCode.OPERATOR_ID_INVALID: "工号“{text}”不符合要求：应为 2 至 16 位字母或数字",
+    ErrorCode.OPERATOR_NAME_REQUIRED: "请填写操作员姓名",
+    ErrorCode.OPERATOR_ROLE_INVALID: "角色“{role}”无效，应为 clerk（窗口收件员）、operator（扫描员）或 supervisor（主管）",
+    ErrorCode.OPERATOR_PIN_WEAK: "密码应为 6 至 12 位数字",
+    ErrorCode.LOGIN_FAILED: "工号或密码不正确",
+    ErrorCode.LOGIN_LOCKED: "连续 5 次密码错误，账号已锁定，请于 {until} 后再试",
+    ErrorCode.LOGIN_REQUIRED: "请先登录",
+    ErrorCode.SESSION_IDLE: "长时间未操作，已自动退出，请重新登录",
+    ErrorCode.ROLE_FORBIDDEN: "您的角色（{role}）无权进行此操作",
+    ErrorCode.CSRF_INVALID: "页面已过期或来源不明，请刷新后重新提交",
+    ErrorCode.FIELD_REQUIRED: "请填写“{field}”",
+    ErrorCode.FIELD_INVALID: "栏目“{field}”填写有误：{reason}",
+    ErrorCode.URGENT_REASON_REQUIRED: "选择加急时须填写加急理由",
+    ErrorCode.CASE_ALREADY_LINKED: "收取登记 {intake_id} 已关联案号 {case_number}",
+    ErrorCode.SIGNATURE_REQUIRED: "请{party}在屏幕上签名，或输入姓名确认",
+    ErrorCode.SIGNATURE_MISMATCH: "{party}确认的姓名“{typed}”与登记的“{expected}”不一致",
+    ErrorCode.CUSTODY_ITEMS_REQUIRED: "请至少选择一项材料",
+    ErrorCode.LOAN_NOT_FOUND: "找不到未归还的借阅记录 {loan_id}",
+    ErrorCode.PICKUP_NOT_FOUND: "找不到待领取文书 {pickup_id}",
+    ErrorCode.PICKUP_ALREADY_HANDED: "文书 {pickup_id} 已于 {at} 领取",
+    ErrorCode.PRINT_JOB_NOT_FOUND: "找不到打印任务 {job_id}",
     ErrorCode.DOCUMENT_EMPTY: "材料 {item_id} 还没有扫描页面，无法生成 PDF 文档",
     ErrorCode.DOCUMENT_BUILD_FAILED: "生成 PDF 文档失败：{detail}",
     ErrorCode.DOCUMENT_NOT_FOUND: "材料 {item_id} 还没有已同步的 PDF 文档",
@@ -230,7 +303,19 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.SENDER_MISMATCH: 403,
+    ErrorCode.APPLIANCE_REVOKED: 403,
+    ErrorCode.MANIFEST_SEQ_BACKWARDS: 409,
+    ErrorCode.AUDIT_HEAD_REGRESSED: 409,
+    ErrorCode.FORBIDDEN: 403,
     ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.LOGIN_REQUIRED: 401,
+    ErrorCode.SESSION_IDLE: 401,
+    ErrorCode.ROLE_FORBIDDEN: 403,
+    ErrorCode.CSRF_INVALID: 403,
+    ErrorCode.LOAN_NOT_FOUND: 404,
+    ErrorCode.PICKUP_NOT_FOUND: 404,
+    ErrorCode.PRINT_JOB_NOT_FOUND: 404,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
     ErrorCode.API_TOKEN_INVALID: 401,
     ErrorCode.API_CLIENT_EXISTS: 409,

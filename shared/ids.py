@@ -39,6 +39,9 @@ class Kind(StrEnum):
     QUARANTINE = "Q"
     PRINT_JOB = "J"
     MEDIUM = "D"  # a registered removable disk (air-gapped carry)
+    CUSTODY = "C"  # a custody register event (submit / transfer / borrow / return)
+    SIGNATURE = "S"
+    PICKUP = "V"  # served documents waiting to be collected (deliVery)
     DOCUMENT = "F"  # an assembled PDF (file) of one item
     NOTICE = "N"  # a filing notice (入卷提醒)
     API_CLIENT = "K"  # a system reading central's API with a token (the case system)
