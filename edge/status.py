@@ -11,7 +11,7 @@ from juanzong.edge.batches import unbatched_counts
 from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.db import state_get
-from juanzong.edge.documents import store as documents_store
+from juanzong.edge.repo import documents as documents_store
 from juanzong.edge.ingest.record import ACTIVE_ITEM
 from juanzong.edge.watch.watcher import SPOOL
 

@@ -27,9 +27,9 @@ from sqlite_utils import Database
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.db import write_tx
-from juanzong.edge.documents import store
+from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.assemble import Assembled, CatalogPlace, DocumentMeta, SourcePage, assemble
-from juanzong.edge.documents.store import DocumentRow, ItemRow, PageRow
+from juanzong.edge.repo.documents import DocumentRow, ItemRow, PageRow
 from juanzong.edge.documents.textlayer import PageText
 from juanzong.edge.ingest.record import insert_blob
 from juanzong.edge.keys import ApplianceKeys

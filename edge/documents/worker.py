@@ -30,7 +30,8 @@ import psutil
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.db import open_db, write_tx
-from juanzong.edge.documents import builder, store
+from juanzong.edge.documents import builder
+from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.assemble import SourcePage
 from juanzong.edge.documents.builder import DocumentContext
 from juanzong.edge.documents.ocr import TUNED, OcrEngine, OcrSettings

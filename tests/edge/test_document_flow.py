@@ -17,7 +17,8 @@ import pytest
 
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.db import write_tx
-from juanzong.edge.documents import builder, store
+from juanzong.edge.documents import builder
+from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.textlayer import PageText, TextLine
 from juanzong.edge.documents.worker import OcrWorker, context_for
 from juanzong.edge.items import arm_replacement, close_item
@@ -175,3 +176,13 @@ def test_the_real_worker_runs_niced_and_ingest_goes_on_beside_it(settings, db):
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_bench_ocr_runs_and_ends_with_its_figures():
+    out = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "bench", "ocr", "--pages", "1", "--no-baseline"],
+                         capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    assert any(line.startswith("extraction pdftotext") for line in out)
+    import re
+
+    assert re.fullmatch(r"ocr: \d+\.\d\d s/page, \d+\.\d\d % characters, RSS \d+ MB", out[-1]), out[-1]

@@ -1,8 +1,7 @@
-"""The documents' rows: which items need a (re)build, the OCR queue, filing notices.
+"""SQL for documents (m007_documents): which items need a (re)build, the OCR queue, filing notices.
 
-Every query the document stages make lives here (the appliance's data layer,
-`edge/repo/`, takes it over as `edge/repo/documents.py` when that lands). Writes
-run inside the callers' `write_tx`.
+Every query the document stages (edge/documents/) make lives here. Writes run
+inside the callers' `write_tx`.
 """
 
 from __future__ import annotations
