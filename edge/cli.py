@@ -335,6 +335,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
+    b.add_argument("--ocr-beside", action="store_true", help="run the default backend again while the OCR worker's load runs (nice 10)")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
     b = p.add_parser("ocr", help="OCR worker vs rapidocr defaults on generated court pages: s/page, accuracy, extraction, RSS")
     b.add_argument("--pages", type=int, default=20)

@@ -141,5 +141,25 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def ocr_load(ready: Path) -> None:
+    """What the documents worker does all day, for `bench ingest --ocr-beside`: nice 10, the
+    worker's OCR settings, pages read in a loop until the process is stopped."""
+    from juanzong.edge.documents.ocr import TUNED, OcrEngine
+    from juanzong.edge.documents.worker import lower_priority
+    from juanzong.edge.simulate import jpeg_bytes
+
+    lower_priority()
+    data = [jpeg_bytes(p.image) for p in pages(2)]
+    engine = OcrEngine(TUNED)
+    engine.read_bytes(data[0])
+    ready.write_text("ready", "utf-8")
+    while True:
+        for d in data:
+            engine.read_bytes(d)
+
+
 if __name__ == "__main__":
-    child(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))
+    if sys.argv[1] == "load":
+        ocr_load(Path(sys.argv[2]))
+    else:
+        child(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))
