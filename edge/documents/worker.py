@@ -10,6 +10,11 @@ a new urgent item or a rebuild waits at most one page. When every page of a
 document is read, the searchable PDF replaces the image-only one; filing
 notices follow for closed items.
 
+Blobs: a document's blob is written before its row commits, so the worker only
+runs once `edge run`'s start-up recovery has swept orphan blobs (never beside
+`edge ingest --once`, whose sweep could take a blob whose row is a moment away);
+it stops when its parent does, and one worker per home holds a lock.
+
 Memory: onnxruntime can grow over a long life (RapidOCR #187), so the worker
 exits after `max_pages` pages or above `max_rss_mb` and `edge run` starts a new
 one; recognised pages are cached in memory only (OCR text is as confidential as
@@ -148,8 +153,11 @@ class OcrWorker:
         rss_mb = psutil.Process().memory_info().rss / 2**20
         return self.pages_read >= self.limits.max_pages or rss_mb > self.limits.max_rss_mb
 
-    def run(self, stop: threading.Event) -> int:
+    def run(self, stop: threading.Event, parent: int | None = None) -> int:
         while not stop.is_set():
+            if parent is not None and os.getppid() != parent:
+                log.warning("edge run is gone: the documents worker stops too")
+                return 0
             try:
                 busy = self.round()
             except AppError as err:
@@ -175,8 +183,23 @@ def context_for(settings: EdgeSettings) -> DocumentContext:
                            settings.appliance_id, get_scanner(settings.scanner_profile).document_idle_seconds)
 
 
+def single_worker(settings: EdgeSettings):
+    """One documents worker per home (a worker left by a killed `edge run` blocks a second one)."""
+    import fcntl
+
+    handle = open(settings.data_dir / "documents-worker.lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise AppError(ErrorCode.APPLIANCE_RUNNING, lock=str(settings.data_dir / "documents-worker.lock")) from exc
+    return handle
+
+
 def main(settings: EdgeSettings, stop: threading.Event | None = None) -> int:
-    """`edge documents-worker`: the process `edge run` supervises."""
+    """`edge documents-worker`: the process `edge run` supervises; it stops when its parent does."""
+    lock = single_worker(settings)  # noqa: F841 - held for the process's life
+    parent = os.getppid()
     lower_priority()
     stop = stop or threading.Event()
     import signal
@@ -185,5 +208,5 @@ def main(settings: EdgeSettings, stop: threading.Event | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     worker = OcrWorker(context_for(settings), OcrSettings(threads=settings.ocr_threads, det_max_side=TUNED.det_max_side, use_cls=TUNED.use_cls))
     log.info("documents worker for %s (nice %d)", settings.appliance_id, os.nice(0))
-    return worker.run(stop)
+    return worker.run(stop, parent=parent)
 

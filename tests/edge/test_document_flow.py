@@ -166,7 +166,8 @@ def test_the_real_worker_runs_niced_and_ingest_goes_on_beside_it(settings, db):
         assert store.queue_summary(db)["length"] == 1
         assert os.getpriority(os.PRIO_PROCESS, worker.pid) >= 10
         scan_item(scanner, intake, 1, range(10, 18))
-        outcomes = Appliance(settings).ingest_once()
+        appliance = Appliance(settings)  # as `edge run` takes files (its start-up sweep ran before the worker)
+        outcomes = [appliance.take(path) for path in sorted(settings.hot_folder.glob("scan_*.jpg"))]
         assert [o.status for o in outcomes] == ["stored"] * 9
         assert worker.poll() is None  # still there, reading pages
         while store.queue_summary(db)["length"] and time.monotonic() < end:
