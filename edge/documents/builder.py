@@ -81,6 +81,9 @@ def build_due(ctx: DocumentContext, now: datetime | None = None) -> list[str]:
         except AppError as err:  # one bad item must not stop the others
             log.error("document for %s not built: %s %s", item_id, err.code, err.message)
             continue
+        except Exception:  # a bug: logged, the item stays marked and is tried again next round
+            log.exception("document for %s not built", item_id)
+            continue
         if doc is not None:
             built.append(doc.document_id)
     return built

@@ -98,6 +98,9 @@ class OcrWorker:
                 self._finish(progress)
         except AppError as err:
             self._failed(progress, err)
+        except Exception as exc:  # a bug or a broken page must not stop every other item: retried later
+            log.exception("OCR of %s failed", progress.document.document_id)
+            self._failed(progress, AppError(ErrorCode.OCR_FAILED, item_id=progress.document.item_id, detail=repr(exc)[:200]))
         return True
 
     def _progress(self) -> Progress | None:
