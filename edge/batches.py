@@ -20,7 +20,7 @@ from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    DEFAULT_SUITE, SCHEMA_VERSION, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, Manifest,
+    SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, Manifest,
     Notice, NoticeKind, Page, PageRole, Receipt, Side, Signed, Volume, decode, sign,
 )
 
@@ -82,7 +82,8 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
     return batch_id
 
 
-_PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central
+_PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+    b.suite AS b_suite, b.sm3 AS b_sm3
     FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no"""
 # Items and intakes a batch's pages refer to travel again with it, so every
 # manifest is self-contained for central (it upserts them).
@@ -91,7 +92,8 @@ _BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT ite
 _ITEMS_SQL = f"""SELECT * FROM items WHERE batch_id = :b OR id IN ({_BATCH_ITEMS}) ORDER BY intake_id, seq"""
 _INTAKES_SQL = f"""SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
     WHERE batch_id = :b OR id IN ({_BATCH_ITEMS})) ORDER BY received_at, id"""
-_DOCUMENTS_SQL = """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central
+_DOCUMENTS_SQL = """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+    b.suite AS b_suite, b.sm3 AS b_sm3
     FROM documents d JOIN blobs b ON b.id = d.blob_id
     WHERE d.batch_id = :b AND d.superseded_by IS NULL ORDER BY d.item_id, d.version"""
 _NOTICES_SQL = "SELECT * FROM notices WHERE batch_id = :b ORDER BY created_at, id"
@@ -149,7 +151,7 @@ def _page_entry(r: dict) -> Page:
         width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
         findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
-                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )
 
 
@@ -164,7 +166,7 @@ def _document_entry(r: dict) -> Document:
         page_ids=json.loads(r["page_ids"]), file_name=r["file_name"], place=_place(r["place"]),
         stamped_over_content=json.loads(r["over_content"]), created_at=r["created_at"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
-                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )
 
 

@@ -180,7 +180,15 @@ def m006_counter(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m007_documents(db: Database) -> None:
+def m007_suite(db: Database) -> None:
+    # the crypto suite each blob was sealed with (shared/suites.py) and, for the sm suite,
+    # the SM3 of its ciphertext that travels in the blob reference
+    db.execute("ALTER TABLE blobs ADD COLUMN suite TEXT NOT NULL DEFAULT 'aes256gcm-hpke-x25519-ed25519'")
+    db.execute("ALTER TABLE blobs ADD COLUMN sm3 TEXT")
+
+
+@MIGRATIONS()
+def m008_documents(db: Database) -> None:
     # Each item's PDF (edge/documents): one row per built version, image-only first, then the
     # searchable one that supersedes it; the OCR queue (earliest deadline first); filing notices.
     # Triggers mark an item "dirty" whenever its pages or catalog place change, so every operator

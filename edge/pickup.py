@@ -106,7 +106,7 @@ def file_receipt(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: 
             repo.set_filed(db, pickup_id, registered.intake_id, None)
         row = get(db, pickup_id)
     if not row["page_id"]:
-        item_id = db.execute("SELECT id FROM items WHERE intake_id = ? ORDER BY seq LIMIT 1", [row["intake_id"]]).fetchone()[0]
+        item_id = repo.first_item_of(db, row["intake_id"])
         page = receipt_page(settings.court, row, signature, id_number, clerk_name)
         page_id = store_page(db, settings, item_id, page, f"{RECEIPT_ITEM}-{pickup_id}.jpg")
         with write_tx(db):

@@ -49,6 +49,7 @@ class DocumentContext:
     keys: ApplianceKeys
     appliance_id: str
     idle_seconds: float
+    suite: str = "aes256gcm-hpke-x25519-ed25519"  # the appliance's crypto_suite (shared/crypto.py)
 
 
 def request_rebuild(db: Database, item_id: str) -> None:
@@ -138,7 +139,7 @@ def save(ctx: DocumentContext, item: ItemRow, meta: DocumentMeta, sig: str, vers
     document (`replaces` = the image-only one) is dropped if the item moved on meanwhile."""
     doc_id = new_id(Kind.DOCUMENT)
     sealed = crypto.seal_blob(built.pdf, appliance_id=ctx.appliance_id, blob_id=doc_id, kind=BLOB_KIND,
-                              kek=ctx.keys.kek, central_public=ctx.keys.central.hpke_public)
+                              kek=ctx.keys.kek, central_public=ctx.keys.central.hpke_public, suite=ctx.suite)
     ctx.blobs.put(doc_id, sealed.data)
     doc = DocumentRow(doc_id, item.item_id, version, built.searchable, doc_id, sig, built.page_ids, meta.file_name, meta.place.to_dict())
     now = store.utc_iso()

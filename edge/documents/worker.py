@@ -183,7 +183,8 @@ def lower_priority() -> int:
 
 def context_for(settings: EdgeSettings) -> DocumentContext:
     return DocumentContext(open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir),
-                           settings.appliance_id, get_scanner(settings.scanner_profile).document_idle_seconds)
+                           settings.appliance_id, get_scanner(settings.scanner_profile).document_idle_seconds,
+                           settings.crypto_suite)
 
 
 def single_worker(settings: EdgeSettings):
