@@ -165,7 +165,9 @@ def wait_synced(edge_home: Path, expected_pages: int, timeout: float = 60.0) -> 
         st = json.loads(juanzong("edge", "status", "--home", str(edge_home), "--json").stdout)
         stored = sum(i["pages"] for i in st["items"]) + st["unassigned"] + st["quarantine"]["count"]
         settled = st["hot_folder"]["waiting"] == 0 and st["hot_folder"]["in_progress"] == 0
-        acked = all(b["state"] == "acknowledged" for b in st["batches"]) and not any(st["unbatched"].values())
+        # pages, items and intakes; an item's PDF and notice follow later (wait_documents)
+        pending = {k: v for k, v in st["unbatched"].items() if k not in ("documents", "notices")}
+        acked = all(b["state"] == "acknowledged" for b in st["batches"]) and not any(pending.values())
         if stored >= expected_pages and settled and acked and st["batches"]:
             return st
         time.sleep(0.3)
