@@ -22,7 +22,6 @@ from juanzong.central.config import CentralSettings
 from juanzong.central.home import Central, open_central
 from juanzong.central.receive.controllers import BlobController, ManifestController
 from juanzong.central.receive.services import ReceiveService
-from juanzong.central.notices import NoticeController
 from juanzong.central.reconcile.controllers import ReportController
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -64,7 +63,6 @@ def create_app(settings: CentralSettings) -> Litestar:
             Router("/", route_handlers=[BlobController], request_max_body_size=settings.max_blob_bytes),
             Router("/", route_handlers=[ManifestController], request_max_body_size=settings.max_manifest_bytes),
             ReportController,
-            NoticeController,
         ],
         dependencies={
             "central": Provide(lambda: central, use_cache=True, sync_to_thread=False),

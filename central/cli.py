@@ -58,6 +58,33 @@ def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str
     return issue_client(keys_dir, csr, appliance_id)
 
 
+def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
+    from juanzong.central import audit, keys
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    settings = _settings(args)
+    old_id, new_id = keys.rotate_hpke(settings.keys_dir)
+    ident = json.loads(settings.identity_path.read_text("utf-8"))
+    ident["hpke_public"] = crypto_b64_public(keys.load_keys(settings.keys_dir).hpke)
+    write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    central = open_central(settings)
+    try:
+        audit.record(central.repo.engine, actor=args.actor, action="key_rotate", target="hpke", old_key=old_id, new_key=new_id)
+    finally:
+        central.close()
+    print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
+                "next": "每台扫描设备执行 edge pair --central <新的 central-identity.json>；旧密钥保留用于读取旧数据"})
+    return 0
+
+
+def crypto_b64_public(key) -> str:
+    from juanzong.shared import crypto
+
+    return crypto.b64(crypto.public_bytes(key.public_key()))
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
     from juanzong.central.appliances import enroll, read_identity
     from juanzong.shared.durable import write_durable
@@ -81,11 +108,39 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from juanzong.central import db
+    from juanzong.shared.cli import print_json
+
+    engine = db.make_engine(_settings(args).database_url)
+    try:
+        before = db.current_revision(engine)
+        db.upgrade(engine)
+        print_json({"from": before, "to": db.current_revision(engine), "head": db.head_revision()})
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from juanzong.central.serve import run
 
+    from juanzong.central.office.serve import start_child, stop_child
+
     settings = _settings(args)
-    run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
+    office = None if args.no_office else start_child(settings)
+    try:
+        run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
+    finally:
+        stop_child(office)
+    return 0
+
+
+def cmd_serve_office(args: argparse.Namespace) -> int:
+    from juanzong.central.office.serve import run
+
+    settings = _settings(args)
+    run(settings, args.host or settings.office_host, args.port or settings.office_port)
     return 0
 
 
@@ -296,6 +351,41 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+    from datetime import datetime, timezone
+
+    from juanzong.central.home import open_central
+    from juanzong.central.office.repository import OfficeRepository
+    from juanzong.central.office.users import ROLE_LABELS, Role, add_user, disable_user
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    repo, now, actor = OfficeRepository(central.repo.engine), datetime.now(timezone.utc), _operator(args)
+    try:
+        if args.user_command == "add":
+            password = None
+            if args.role != Role.CASE_SYSTEM:
+                password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("密码：")
+            token = add_user(repo, central.repo.engine, args.id, args.name, args.role, password, actor=actor, now=now)
+            print(f"已添加账号 {args.id}（{args.name}，{ROLE_LABELS[Role(args.role)]}）")
+            if token:
+                print(f"接口令牌（只显示这一次，请交案件系统管理员保存）：{token}")
+        elif args.user_command == "disable":
+            disable_user(repo, central.repo.engine, args.id, actor=actor, now=now)
+            print(f"已停用账号 {args.id}")
+        else:
+            users = [{"user_id": u.user_id, "name": u.name, "role": u.role, "disabled": bool(u.disabled_at)} for u in repo.users()]
+            if args.json:
+                print_json(users)
+            for u in users if not args.json else ():
+                state = "已停用" if u["disabled"] else "正常"
+                print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(u['role'])]}\t{state}")
+    finally:
+        central.close()
+    return 0
+
+
 def cmd_document(args: argparse.Namespace) -> int:
     from juanzong.central.documents import open_document
     from juanzong.central.home import open_central
@@ -337,36 +427,6 @@ def cmd_notices(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_api_client(args: argparse.Namespace) -> int:
-    from juanzong.central import apiclients
-    from juanzong.central.home import open_central
-    from juanzong.shared.cli import print_json
-
-    settings = _settings(args)
-    central = open_central(settings)
-    try:
-        if args.action == "add":
-            client, token = apiclients.add_client(central.repo, args.name)
-            out = {**client.__dict__, "token": token, "说明": "令牌只显示这一次，请妥善交给案件系统管理员"}
-            if args.csr:
-                out["client_cert"] = apiclients_cert(settings.keys_dir, Path(args.csr), client.client_id)
-            print_json(out)
-        elif args.action == "revoke":
-            apiclients.revoke_client(central.repo, args.name)
-            print_json({"revoked": args.name})
-        else:
-            print_json([c.__dict__ for c in apiclients.clients(central.repo)])
-    finally:
-        central.close()
-    return 0
-
-
-def apiclients_cert(keys_dir: Path, csr: Path, client_id: str) -> str:
-    from juanzong.central.tls import issue_client
-
-    return issue_client(keys_dir, csr.read_text("ascii"), client_id)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="the central archive server")
     commands = central.add_subparsers(dest="central_command", required=True)
@@ -385,14 +445,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, help_text in INIT_SETTINGS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
 
+    keys = commands.add_parser("keys", help="central's keys").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("rotate-hpke", help="new HPKE key for sealing; old keys kept to read old blobs (audited)")
+    p.add_argument("--home")
+    p.add_argument("--actor", default="admin")
+    p.set_defaults(func=cmd_keys_rotate_hpke)
+
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
     p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
+
+    command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
 
     p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
     p.add_argument("--host", default=None, help="override the configured host")
     p.add_argument("--port", type=int, default=None, help="override the configured port")
     p.add_argument("--workers", type=int, default=None, help="worker processes on one socket (default: the workers setting)")
+    p.add_argument("--no-office", action="store_true", help="do not start the archive office's pages (office_host/office_port)")
+
+    p = command("serve-office", cmd_serve_office, "serve only the archive office's pages (central serve starts them too)")
+    p.add_argument("--host", default=None, help="override office_host")
+    p.add_argument("--port", type=int, default=None, help="override office_port")
 
     p = command("report", cmd_report, "reconciliation: declared vs received pages, sequence gaps")
     p.add_argument("--json", action="store_true")
@@ -458,6 +531,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recovery-key", required=True, help="备份恢复私钥文件")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
+    users = commands.add_parser("user", help="档案室账号：添加、停用、列出").add_subparsers(dest="user_command", required=True)
+    for name, text in (("add", "添加账号（密码从标准输入读取；案件系统接口账号生成令牌）"), ("disable", "停用账号"), ("list", "列出账号")):
+        p = users.add_parser(name, help=text, description=text)
+        p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
+        p.add_argument("--operator", help="经办人（默认取系统登录名）")
+        p.set_defaults(func=cmd_user)
+        if name in ("add", "disable"):
+            p.add_argument("--id", required=True, help="账号")
+        if name == "add":
+            p.add_argument("--name", required=True, help="姓名")
+            p.add_argument("--role", required=True, choices=["clerk", "supervisor", "auditor", "case_system"],
+                           help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
+        if name == "list":
+            p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
     p = command("document", cmd_document, "decrypt an item's current PDF (stamped, searchable once OCR is done) to a file; audited")
     p.add_argument("item_id", metavar="ITEM_ID")
     p.add_argument("--out", required=True)
@@ -465,11 +553,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("notices", cmd_notices, "filing notices (入卷提醒) received from the appliances")
     p.add_argument("--since", help="ISO time: notices received at or after it")
     p.add_argument("--json", action="store_true")
-
-    p = command("api-client", cmd_api_client, "API clients (the case system): add prints a token once; list; revoke")
-    p.add_argument("action", choices=("add", "list", "revoke"))
-    p.add_argument("name", nargs="?", default="", help="client name, e.g. 案件管理系统")
-    p.add_argument("--csr", help="the client's TLS certificate request (PEM): issue its certificate from the court CA")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

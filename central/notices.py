@@ -1,8 +1,10 @@
-"""The case system's view: filing notices (入卷提醒) over an authenticated API.
+"""The case system's view of filing notices (入卷提醒), served by the office listener.
 
-`GET /api/notices?since=ISO` with `Authorization: Bearer <token>` (a client made
-by `central api-client add`) returns the notices central received at or after
-`since`, oldest first; the read is audited under the client's id.
+`GET /api/notices?since=ISO` with `Authorization: Bearer <token>` — the token of
+a `case_system` account (`central user add --role case_system`, central/office/users.py)
+— returns the notices central received at or after `since`, oldest first; the
+read is audited under the account's id. The same token fetches an item's PDF at
+`GET /api/documents/{item_id}`.
 """
 
 from __future__ import annotations
@@ -10,13 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from litestar import Controller, get
-from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, QueryParameter
+from litestar import Request, get
+from litestar.params import QueryParameter
 
 from juanzong.central import documents
-from juanzong.central.apiclients import authenticate
-from juanzong.central.home import Central
 from juanzong.shared.errors import AppError, ErrorCode
 
 
@@ -33,18 +32,26 @@ def normalise_since(since: str | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-class NoticeController(Controller):
-    path = "/api/notices"
-    tags = ["case system"]
+def case_system_user(request: Request[Any, Any, Any]) -> Any:
+    from juanzong.central.office.app import office
+    from juanzong.central.office.users import api_user
 
-    @get("/", sync_to_thread=True)
-    def list_notices(
-        self,
-        central: NamedDependency[Central],
-        authorization: Annotated[str | None, HeaderParameter(name="Authorization")] = None,
-        since: Annotated[str | None, QueryParameter(description="ISO time: notices received at or after it")] = None,
-    ) -> dict[str, Any]:
-        """入卷提醒: case number, item, catalog place, pages and time of every item filed as a searchable PDF."""
-        client = authenticate(central.repo, authorization)
-        found = documents.notices(central, normalise_since(since), actor=f"api:{client.client_id}")
-        return {"notices": found, "count": len(found)}
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    user = api_user(office(request).repo, token)
+    if user is None:
+        raise AppError(ErrorCode.API_TOKEN_INVALID)
+    return user
+
+
+@get("/api/notices", sync_to_thread=True)
+def api_notices(
+    request: Request[Any, Any, Any],
+    since: Annotated[str | None, QueryParameter(description="ISO time: notices received at or after it")] = None,
+) -> dict[str, Any]:
+    """入卷提醒: case number, item, catalog place, pages and time of every item filed as a searchable PDF."""
+    from juanzong.central.office.app import office
+
+    user = case_system_user(request)
+    found = documents.notices(office(request).central, normalise_since(since), actor=user.user_id)
+    return {"notices": found, "count": len(found)}

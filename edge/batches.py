@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timezone
 from sqlite_utils import Database
 
-from juanzong.edge import audit
+from juanzong.edge import audit, purge
 from juanzong.edge.db import write_tx
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.shared import crypto
@@ -21,7 +21,7 @@ from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
     SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, Manifest,
-    Notice, NoticeKind, Page, PageRole, Receipt, Side, Signed, Volume, decode, sign,
+    Notice, NoticeKind, Page, PageRole, Purged, Receipt, Side, Signed, Volume, decode, sign,
 )
 
 # a replaced page travels again, numberless, so central stops counting it
@@ -36,6 +36,7 @@ def unbatched_counts(db: Database) -> dict[str, int]:
         "pages": q(f"SELECT COUNT(*) FROM pages WHERE {_PAGES_UNBATCHED}"),
         "documents": q("SELECT COUNT(*) FROM documents WHERE batch_id IS NULL"),
         "notices": q("SELECT COUNT(*) FROM notices WHERE batch_id IS NULL"),
+        "purged": q("SELECT COUNT(*) FROM blobs WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL"),
     }
 
 
@@ -71,7 +72,9 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
         # along as batched but is not listed: central only needs what is current
         db.execute("UPDATE documents SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
         db.execute("UPDATE notices SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
-        manifest = build_manifest(db, appliance_id, batch_id, seq, now)
+        purged = [Purged(**p) for p in purge.unreported(db)]
+        db.execute("UPDATE blobs SET purge_batch_id = ? WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL", [batch_id])
+        manifest = build_manifest(db, appliance_id, batch_id, seq, now, purged)
         signed = sign(manifest, keys.signing)  # checked by the reader's decode before signing
         db.execute(
             "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -99,7 +102,8 @@ _DOCUMENTS_SQL = """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b
 _NOTICES_SQL = "SELECT * FROM notices WHERE batch_id = :b ORDER BY created_at, id"
 
 
-def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> Manifest:
+def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str,
+                   purged: list[Purged] | None = None) -> Manifest:
     params = {"b": batch_id}
     return Manifest(
         schema=SCHEMA_VERSION, appliance_id=appliance_id, batch_id=batch_id, seq=seq, created_at=created_at,
@@ -110,6 +114,7 @@ def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, cre
         central_head=_last_central_head(db),
         documents=[_document_entry(r) for r in _rows(db, _DOCUMENTS_SQL, params)],
         notices=[_notice_entry(r) for r in _rows(db, _NOTICES_SQL, params)],
+        purged=purged or [],
     )
 
 

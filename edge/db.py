@@ -188,7 +188,13 @@ def m007_suite(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m008_documents(db: Database) -> None:
+def m008_purge(db: Database) -> None:
+    # the batch that reported a blob's purge to central (edge/purge.py)
+    db.execute("ALTER TABLE blobs ADD COLUMN purge_batch_id TEXT")
+
+
+@MIGRATIONS()
+def m009_documents(db: Database) -> None:
     # Each item's PDF (edge/documents): one row per built version, image-only first, then the
     # searchable one that supersedes it; the OCR queue (earliest deadline first); filing notices.
     # Triggers mark an item "dirty" whenever its pages or catalog place change, so every operator

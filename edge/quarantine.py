@@ -33,6 +33,8 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
     if row is None or row[1] is None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     wrapped = db.execute("SELECT wrapped_local FROM blobs WHERE id = ?", [row[1]]).fetchone()[0]
+    if wrapped is None:  # shredded after its retention (edge/purge.py)
+        raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     plain = open_blob_local(store.get(row[1]), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=row[1], kind="quarantine")
     target = hot_folder / f"retry-{qid}-{row[0]}"
     tmp = hot_folder / f".{target.name}.tmp"  # hidden: the watcher takes it only once renamed

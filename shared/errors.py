@@ -98,6 +98,7 @@ class ErrorCode(StrEnum):
     LOCKDOWN_APPLY_FAILED = "LOCKDOWN_APPLY_FAILED"
     # crypto suites, purge, keys
     BLOB_SUITE_MISMATCH = "BLOB_SUITE_MISMATCH"
+    KEY_ROTATION_PENDING = "KEY_ROTATION_PENDING"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -112,6 +113,18 @@ class ErrorCode(StrEnum):
     EXPORT_FAILED = "EXPORT_FAILED"
     EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
+    # archive office
+    OFFICE_USER_INVALID = "OFFICE_USER_INVALID"
+    OFFICE_INTERNAL = "OFFICE_INTERNAL"
+    OFFICE_USER_EXISTS = "OFFICE_USER_EXISTS"
+    OFFICE_USER_NOT_FOUND = "OFFICE_USER_NOT_FOUND"
+    OFFICE_PASSWORD_WEAK = "OFFICE_PASSWORD_WEAK"
+    API_TOKEN_INVALID = "API_TOKEN_INVALID"
+    SAMPLING_INVALID = "SAMPLING_INVALID"
+    SAMPLING_NOT_FOUND = "SAMPLING_NOT_FOUND"
+    SAMPLING_INCOMPLETE = "SAMPLING_INCOMPLETE"
+    SAMPLING_SAME_PERSON = "SAMPLING_SAME_PERSON"
+    BATCH_NOT_FOUND = "BATCH_NOT_FOUND"
     # removable media (air-gapped carry)
     MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
@@ -157,8 +170,6 @@ class ErrorCode(StrEnum):
     OCR_DOWNLOAD_REFUSED = "OCR_DOWNLOAD_REFUSED"
     OCR_ENGINE_MISSING = "OCR_ENGINE_MISSING"
     OCR_FAILED = "OCR_FAILED"
-    API_TOKEN_INVALID = "API_TOKEN_INVALID"
-    API_CLIENT_EXISTS = "API_CLIENT_EXISTS"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -240,6 +251,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
     ErrorCode.BLOB_SUITE_MISMATCH: "数据块 {sha256} 的密码套件或 SM3 摘要与批次清单不符，已拒收",
+    ErrorCode.KEY_ROTATION_PENDING: "上次密钥轮换未完成（{key}），请先运行 juanzong edge keys rotate 完成轮换",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
     ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
@@ -286,6 +298,17 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PICKUP_NOT_FOUND: "找不到待领取文书 {pickup_id}",
     ErrorCode.PICKUP_ALREADY_HANDED: "文书 {pickup_id} 已于 {at} 领取",
     ErrorCode.PRINT_JOB_NOT_FOUND: "找不到打印任务 {job_id}",
+    ErrorCode.OFFICE_INTERNAL: "页面处理出错（已记录），请稍后重试或联系系统管理员",
+    ErrorCode.OFFICE_USER_INVALID: "账号信息有误：{detail}",
+    ErrorCode.OFFICE_USER_EXISTS: "账号 {user_id} 已存在",
+    ErrorCode.OFFICE_USER_NOT_FOUND: "找不到账号 {user_id}",
+    ErrorCode.OFFICE_PASSWORD_WEAK: "密码至少 10 位，且须同时包含字母和数字等不同字符",
+    ErrorCode.API_TOKEN_INVALID: "接口令牌无效或已停用",
+    ErrorCode.SAMPLING_INVALID: "抽检设置有误：{detail}",
+    ErrorCode.SAMPLING_NOT_FOUND: "找不到抽检批次 {round_id}",
+    ErrorCode.SAMPLING_INCOMPLETE: "抽检批次 {round_id} 还有 {count} 件未检，不能签核",
+    ErrorCode.SAMPLING_SAME_PERSON: "抽检须由主管签核，且签核人不能是检查人之一",
+    ErrorCode.BATCH_NOT_FOUND: "找不到批次 {batch_id}",
     ErrorCode.DOCUMENT_EMPTY: "材料 {item_id} 还没有扫描页面，无法生成 PDF 文档",
     ErrorCode.DOCUMENT_BUILD_FAILED: "生成 PDF 文档失败：{detail}",
     ErrorCode.DOCUMENT_NOT_FOUND: "材料 {item_id} 还没有已同步的 PDF 文档",
@@ -294,8 +317,6 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.OCR_DOWNLOAD_REFUSED: "文字识别组件试图联网下载 {url}，已拒绝：本系统只使用本机自带的模型",
     ErrorCode.OCR_ENGINE_MISSING: "文字识别组件未安装（{detail}），请安装 rapidocr 与 onnxruntime",
     ErrorCode.OCR_FAILED: "材料 {item_id} 的文字识别失败：{detail}；图像版 PDF 仍可使用，稍后自动重试",
-    ErrorCode.API_TOKEN_INVALID: "接口访问令牌无效或已停用，请向档案室申请访问令牌",
-    ErrorCode.API_CLIENT_EXISTS: "接口客户端“{name}”已存在",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -329,7 +350,6 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
     ErrorCode.API_TOKEN_INVALID: 401,
-    ErrorCode.API_CLIENT_EXISTS: 409,
 }
 
 

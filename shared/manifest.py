@@ -255,6 +255,15 @@ class Notice(_Checked, kw_only=True):
     created_at: Timestamp
 
 
+class Purged(_Checked, kw_only=True):
+    """A blob the appliance shredded (its local key wrap destroyed, edge/purge.py)."""
+
+    blob_id: text(32)
+    kind: BlobKind
+    sha256: Sha256
+    purged_at: Timestamp
+
+
 class Manifest(_Checked, kw_only=True):
     """A sealed batch: what one appliance hands to central, signed by it."""
 
@@ -270,6 +279,7 @@ class Manifest(_Checked, kw_only=True):
     central_head: AuditHead | None = None  # central's head from the newest receipt the appliance holds
     documents: list[Document] = []  # items' PDFs built since the last batch
     notices: list[Notice] = []  # 入卷提醒 made since the last batch
+    purged: list[Purged] = []  # shredded on the appliance since the last batch: on central's record too
 
     def __post_init__(self) -> None:
         super().__post_init__()

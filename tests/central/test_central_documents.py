@@ -1,6 +1,6 @@
 """Documents and filing notices at central: received with their batch, the pages each PDF
 holds recorded, read back decrypted and audited; notices listed and served to the case
-system only with a valid per-client token."""
+system only with its account's token."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from central_kit import CASE_NUMBER, Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from juanzong.central import apiclients, db
+from datetime import datetime, timezone
+
+from juanzong.central import db
+from juanzong.central.office.app import create_office_app
+from juanzong.central.office.repository import OfficeRepository
+from juanzong.central.office.users import add_user
 from juanzong.central.audit import records
 from juanzong.central.home import open_central
 from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
@@ -90,7 +95,7 @@ def test_a_document_naming_a_page_central_never_received_is_refused(client, scan
     assert resp.status_code == 400 and resp.json()["error"] == "MANIFEST_SCHEMA_INVALID"
 
 
-def test_notices_are_listed_and_served_only_to_a_client_with_a_valid_token(received, client, settings, capsys):
+def test_notices_are_listed_and_served_only_to_the_case_system_with_its_token(received, settings, capsys):
     rc, out = run_cli(["notices", "--home", str(settings.home), "--json"], capsys)
     listed = json.loads(out)
     assert rc == 0 and [n["notice_id"] for n in listed] == [received["notice"]["notice_id"]]
@@ -98,25 +103,30 @@ def test_notices_are_listed_and_served_only_to_a_client_with_a_valid_token(recei
     rc, out = run_cli(["notices", "--home", str(settings.home), "--since", "2999-01-01T00:00:00+08:00", "--json"], capsys)
     assert json.loads(out) == []
 
-    assert client.get("/api/notices").status_code == 401
-    assert client.get("/api/notices", headers={"Authorization": "Bearer jzk_guessed"}).json()["error"] == "API_TOKEN_INVALID"
     central = open_central(settings)
     try:
-        added, token = apiclients.add_client(central.repo, "案件管理系统")
-        stored = central.repo.engine.connect().execute(select(db.api_clients.c.token_sha256)).scalar()
+        repo = OfficeRepository(central.repo.engine)
+        token = add_user(repo, central.repo.engine, "cms", "案件系统", "case_system", None, actor="test",
+                         now=datetime(2026, 3, 1, tzinfo=timezone.utc))
+        add_user(repo, central.repo.engine, "wang", "王档案", "clerk", "archive-2026-pass", actor="test",
+                 now=datetime(2026, 3, 1, tzinfo=timezone.utc))
     finally:
         central.close()
-    assert token not in stored and stored == crypto.sha256_hex(token.encode())
-    resp = client.get("/api/notices", params={"since": "2000-01-01T00:00:00Z"}, headers={"Authorization": f"Bearer {token}"})
-    assert resp.status_code == 200 and resp.json()["count"] == 1
-    assert resp.json()["notices"][0]["item_id"] == received["item"]["item_id"]
-
-    rc, _ = run_cli(["api-client", "revoke", "案件管理系统", "--home", str(settings.home)], capsys)
-    assert rc == 0
-    assert client.get("/api/notices", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    with TestClient(create_office_app(settings, secure=False)) as office:
+        assert office.get("/api/notices").status_code == 401
+        assert office.get("/api/notices", headers={"Authorization": "Bearer guessed"}).json()["error"] == "API_TOKEN_INVALID"
+        resp = office.get("/api/notices", params={"since": "2000-01-01T00:00:00Z"}, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 200 and resp.json()["count"] == 1
+        assert resp.json()["notices"][0]["item_id"] == received["item"]["item_id"]
+        # the same token fetches the item's PDF: the appliance's stamped document, not a rebuild
+        pdf = office.get(f"/api/documents/{received['item']['item_id']}", headers={"Authorization": f"Bearer {token}"})
+        assert pdf.status_code == 200 and pdf.content == received["pdf"]
+    rc, _ = run_cli(["user", "disable", "--home", str(settings.home), "--id", "cms"], capsys)
+    with TestClient(create_office_app(settings, secure=False)) as office:
+        assert office.get("/api/notices", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     central = open_central(settings)
     try:
         reads = [r for r, _ in records(central.repo.engine) if r.action == "read_notices"]
     finally:
         central.close()
-    assert f"api:{added.client_id}" in {r.actor for r in reads}
+    assert "cms" in {r.actor for r in reads}

@@ -1,7 +1,7 @@
-"""Documents (an item's PDF, the pages it holds), filing notices, API clients of the case system.
+"""Documents (an item's PDF, the pages it holds) and filing notices (入卷提醒).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -56,18 +56,9 @@ def upgrade() -> None:
         sa.Column("batch_seq", sa.Integer, nullable=False),
     )
     op.create_index("ix_notices_received_at", "notices", ["received_at"])
-    op.create_table(
-        "api_clients",
-        sa.Column("client_id", sa.String(16), primary_key=True),
-        sa.Column("name", sa.Text, nullable=False, unique=True),
-        sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
-        sa.Column("created_at", sa.String(40), nullable=False),
-        sa.Column("revoked_at", sa.String(40)),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("api_clients")
     op.drop_table("notices")
     op.drop_table("document_pages")
     op.drop_table("documents")
