@@ -21,7 +21,11 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import intakes as intake_rows
+from juanzong.edge.repo import items as item_rows
+from juanzong.edge.repo import write_tx
+from juanzong.edge.repo.intakes import IntakeRow
+from juanzong.edge.repo.items import ItemRow
 from juanzong.shared.caseno import CaseNumber, parse_case_number
 from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
@@ -137,25 +141,19 @@ def _catalog_dir(catalog: Catalog | None, spec: ItemSpec) -> str:
 def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str) -> None:
     now = datetime.now(intake.received_at.tzinfo).isoformat(timespec="seconds")
     with write_tx(db):
-        db.execute(
-            "INSERT INTO intakes(id, case_number, case_json, submitter, received_at, deadline, urgent, clerk, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            [intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False), intake.submitter,
-             intake.received_at.isoformat(), intake.deadline.isoformat(), int(intake.urgent), clerk, now],
-        )
+        intake_rows.insert(db, IntakeRow(intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False),
+                                     intake.submitter, intake.received_at.isoformat(), intake.deadline.isoformat(),
+                                     intake.urgent, clerk), now)
         for item, spec in zip(intake.items, specs):
-            db.execute(
-                "INSERT INTO items(id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour) VALUES (?,?,?,?,?,?,?,?,?)",
-                [item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages, item.volume, item.catalog_dir, int(spec.original), int(spec.colour)],
-            )
+            item_rows.insert(db, ItemRow(item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages,
+                                     item.volume, item.catalog_dir, spec.original, spec.colour))
         audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=intake.intake_id,
                      case_number=intake.case.canonical, items=len(intake.items))
 
 
 def load_item(db: Database, item_id: str) -> dict:
-    cur = db.execute(
-        "SELECT i.*, t.case_number, t.submitter, (SELECT COUNT(*) FROM items x WHERE x.intake_id = i.intake_id) AS item_count "
-        "FROM items i JOIN intakes t ON t.id = i.intake_id WHERE i.id = ?", [item_id])
-    row = cur.fetchone()
-    if row is None:
+    """The item's row with its case number, submitter and the intake's item count."""
+    item = item_rows.with_intake(db, item_id)
+    if item is None:
         raise AppError(ErrorCode.ITEM_NOT_FOUND, item_id=item_id)
-    return dict(zip([c[0] for c in cur.description], row))
+    return item
