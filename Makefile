@@ -3,8 +3,8 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages.
-DEBS      := libzbar0 fonts-wqy-microhei
+# cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock.
+DEBS      := libzbar0 fonts-wqy-microhei faketime
 
 .PHONY: setup debs demo test bench clean
 

@@ -20,8 +20,11 @@ PLACE = "central"
 
 
 def append(conn: Connection, *, actor: str, action: str, target: str, outcome: str = "ok", **detail: Any) -> AuditRecord:
-    """Append inside the caller's write transaction (it holds the write lock)."""
+    """Append inside the caller's write transaction. The chain's head is read and
+    extended under the audit lock (held to commit), so two workers never both
+    append after the same row; on SQLite the write transaction already excludes them."""
     t = db.audit
+    db.lock(conn, db.Lock.AUDIT)
     last = conn.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     from juanzong.central.repository import utc_now

@@ -146,6 +146,58 @@ def cmd_export_page(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operator(args: argparse.Namespace) -> str:
+    import getpass
+    import os
+
+    return args.operator or os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def cmd_media_register(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from juanzong.central.home import open_central
+    from juanzong.central.media import register, registration_file_bytes
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        signed = register(central, args.appliance, args.label, days=args.days, actor=_operator(args), now=datetime.now(timezone.utc))
+    finally:
+        central.close()
+    write_durable(Path(args.out), registration_file_bytes(signed))
+    doc = json.loads(signed.body)
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"已登记介质 {doc['medium_id']}（{doc['label']}），仅供扫描设备 {doc['appliance_id']} 使用，"
+              f"有效期至 {doc['valid_until']}；登记文件 {args.out}")
+    return 0
+
+
+def cmd_media_import(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from juanzong.central.home import open_central
+    from juanzong.central.media import import_medium
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        report = import_medium(central, Path(args.source), actor=_operator(args), now=datetime.now(timezone.utc))
+    finally:
+        central.close()
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(f"介质 {report.medium_id}（扫描设备 {report.appliance_id}）：新导入 {len(report.new)} 个批次，"
+              f"已导入过 {len(report.replayed)} 个，拒收 {len(report.refused)} 个；回执已写回介质")
+        for r in report.refused:
+            print(f"  拒收 {r['batch_id']}：{r['message']}（{r['code']}）")
+    return 0 if not report.refused else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="the central archive server")
     commands = central.add_subparsers(dest="central_command", required=True)
@@ -175,6 +227,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = command("verify", cmd_verify, "integrity check: re-hash blobs, decrypt every page")
     p.add_argument("--json", action="store_true")
+
+    media = commands.add_parser("media", help="移动介质：登记与导入（无网络的扫描点）").add_subparsers(dest="media_command", required=True)
+    for name, func, text in (("register", cmd_media_register, "为一台扫描设备登记一个移动介质，生成签名的登记文件"),
+                             ("import", cmd_media_import, "导入介质上的批次（与网络同步相同的检查），并写回中心回执")):
+        p = media.add_parser(name, help=text, description=text)
+        p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
+        p.add_argument("--operator", help="经办人（默认取系统登录名）")
+        p.add_argument("--json", action="store_true", help="以 JSON 输出")
+        p.set_defaults(func=func)
+        if name == "register":
+            p.add_argument("--appliance", required=True, help="扫描设备编号")
+            p.add_argument("--label", required=True, help="介质标签（贴在介质上的文字）")
+            p.add_argument("--days", type=int, default=365, help="有效天数（默认 365）")
+            p.add_argument("--out", required=True, help="登记文件的输出路径")
+        else:
+            p.add_argument("--from", dest="source", required=True, help="介质的挂载目录")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from juanzong.central.storage import S3Settings
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.settings import Setting, under
 
 HOME_ENV = "JUANZONG_CENTRAL_HOME"
 MIB = 1024 * 1024
+BLOB_BACKENDS = ("local", "s3")
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -29,7 +31,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("keys_dir", "keys", "signing and HPKE keys (0700); keep off shared storage"),
     Setting("data_dir", "data", "database file and blob store"),
     Setting("database_url", "", "SQLAlchemy URL (empty = SQLite file data/central.db; postgresql+psycopg://… to scale)"),
-    Setting("blob_backend", "local", "blob store: local (files under data/blobs)"),
+    Setting("blob_backend", "local", "blob store: local (files under data/blobs) or s3 (an S3-compatible object store)"),
+    Setting("s3_endpoint_url", "", "S3 endpoint, e.g. https://rgw.court.example:7480 (empty = the SDK default for the region)"),
+    Setting("s3_bucket", "", "S3 bucket holding the encrypted pages (blob_backend = s3)"),
+    Setting("s3_region", "us-east-1", "S3 region name (Ceph RGW and SeaweedFS accept any)"),
+    Setting("s3_prefix", "blobs/", "key prefix inside the bucket; keys are <prefix>ab/abcdef… (content-addressed)"),
+    Setting("s3_addressing_style", "path", "path (on-premises stores) or virtual (bucket in the host name)"),
+    Setting("s3_conditional_put", True, "create with If-None-Match: *; false for a store without it (HEAD then PUT)"),
+    Setting("s3_ca_bundle", "", "CA file for an https endpoint signed by the court's CA (empty = system CAs)"),
+    Setting("s3_credentials_file", "", "INI file with [default] aws_access_key_id / aws_secret_access_key, 0600 "
+            "(empty = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment); never put keys in this file"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
 )
@@ -48,6 +59,7 @@ class CentralSettings:
     blob_backend: str
     max_blob_bytes: int
     max_manifest_bytes: int
+    s3: S3Settings
 
     @property
     def blob_dir(self) -> Path:
@@ -76,8 +88,12 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
     for name in ("max_blob_bytes", "max_manifest_bytes"):
         if values[name] <= 0:
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 必须为正整数")
-    if values["blob_backend"] != "local":
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"不支持的 blob_backend {values['blob_backend']}")
+    if values["blob_backend"] not in BLOB_BACKENDS:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"不支持的 blob_backend {values['blob_backend']}（可选 local、s3）")
+    if values["blob_backend"] == "s3" and not values["s3_bucket"]:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail="blob_backend 为 s3 时必须设置 s3_bucket")
+    if values["s3_addressing_style"] not in ("path", "virtual"):
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail="s3_addressing_style 只能是 path 或 virtual")
     data_dir = under(home, values["data_dir"])
     return CentralSettings(
         home=home,
@@ -91,6 +107,23 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         blob_backend=values["blob_backend"],
         max_blob_bytes=values["max_blob_bytes"],
         max_manifest_bytes=values["max_manifest_bytes"],
+        s3=_s3_settings(home, values),
+    )
+
+
+def _s3_settings(home: Path, values: dict[str, Any]) -> S3Settings:
+    def path(name: str) -> str:
+        return str(under(home, values[name])) if values[name] else ""
+
+    return S3Settings(
+        endpoint_url=values["s3_endpoint_url"],
+        bucket=values["s3_bucket"],
+        region=values["s3_region"],
+        prefix=values["s3_prefix"],
+        addressing_style=values["s3_addressing_style"],
+        conditional_put=values["s3_conditional_put"],
+        ca_bundle=path("s3_ca_bundle"),
+        credentials_file=path("s3_credentials_file"),
     )
 
 

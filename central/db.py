@@ -1,9 +1,20 @@
-"""Central's schema (SQLAlchemy Core) and the engine for a database URL.
+"""Central's schema (SQLAlchemy Core), the engine for a database URL, migrations and locks.
 
-SQLite is the embedded default: WAL, `synchronous=FULL` (a commit is on disk
-before a receipt is signed), and `BEGIN IMMEDIATE` so two writers queue on the
-lock instead of failing on a read-to-write upgrade (see `writer`). Any other URL (PostgreSQL
-for a province) gets the same tables and no SQLite pragmas.
+The database is a URL in central settings: SQLite (`sqlite:///…`, the embedded
+default for one court) or PostgreSQL (`postgresql+psycopg://…`, a province).
+
+SQLite: WAL, `synchronous=FULL` (a commit is on disk before a receipt is
+signed), and `BEGIN IMMEDIATE` for writers (`writer`), so every write
+transaction — from any worker process — is serialised on the database lock.
+PostgreSQL: READ COMMITTED, and the few read-then-write steps that must not
+interleave across workers take a lock first (`lock`: a transaction-scoped
+advisory lock, or a row lock with `SELECT … FOR UPDATE`). psycopg 3 with
+prepared statements off, so a PgBouncer in transaction mode is safe.
+
+The schema is owned by Alembic (`central/migrations/`): `upgrade` brings a
+database to the newest revision under the migration lock, so several workers
+starting at once migrate it exactly once. The tables below are the model the
+migrations must produce; a test compares them on both databases.
 
 Every intake, item and page row keeps the manifest's own record (`record`,
 canonical JSON) beside the columns the report needs, and every batch keeps its
@@ -12,11 +23,15 @@ signed manifest bytes: a later batch may update a row, but no version is lost.
 
 from __future__ import annotations
 
+from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -28,10 +43,23 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
+    text,
 )
 
 metadata = MetaData()
 WRITE = "juanzong_write"  # execution option marking a write transaction
+# 64-bit integers on PostgreSQL (a manifest's numbers may use the whole range
+# the receive checks allow); SQLite's INTEGER already is 64-bit
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Lock(IntEnum):
+    """Advisory lock keys (PostgreSQL); on SQLite the write transaction already excludes everyone."""
+
+    AUDIT = 0x4A5A_0001  # the audit chain's head: read the last row, insert the next
+    MIGRATE = 0x4A5A_0002  # schema upgrades at start-up
+
 
 appliances = Table(
     "appliances",
@@ -48,13 +76,13 @@ batches = Table(
     metadata,
     Column("batch_id", String(16), primary_key=True),
     Column("appliance_id", String(16), nullable=False),
-    Column("seq", Integer, nullable=False),
+    Column("seq", BigInt, nullable=False),
     Column("manifest", LargeBinary, nullable=False),  # the signed bytes, verbatim
     Column("signature", Text, nullable=False),
     Column("manifest_sha256", String(64), nullable=False),
-    Column("page_count", Integer, nullable=False),
-    Column("new_pages", Integer, nullable=False),
-    Column("gap_before", Integer, nullable=False),  # sequence numbers skipped when this batch arrived
+    Column("page_count", BigInt, nullable=False),
+    Column("new_pages", BigInt, nullable=False),
+    Column("gap_before", BigInt, nullable=False),  # sequence numbers skipped when this batch arrived
     Column("received_at", String(40), nullable=False),
     Column("receipt", LargeBinary),  # signed after the batch commit, hence nullable
     Column("receipt_signature", Text),
@@ -73,7 +101,7 @@ intakes = Table(
     Column("urgent", Boolean, nullable=False),
     Column("record", Text, nullable=False),
     Column("batch_id", String(16), nullable=False),
-    Column("batch_seq", Integer, nullable=False),
+    Column("batch_seq", BigInt, nullable=False),
 )
 
 items = Table(
@@ -82,13 +110,13 @@ items = Table(
     Column("item_id", String(16), primary_key=True),
     Column("intake_id", String(16), nullable=False, index=True),
     Column("appliance_id", String(16), nullable=False),
-    Column("seq", Integer, nullable=False),
+    Column("seq", BigInt, nullable=False),
     Column("name", Text, nullable=False),
-    Column("declared_pages", Integer, nullable=False),
+    Column("declared_pages", BigInt, nullable=False),
     Column("volume", String(16), nullable=False),
     Column("record", Text, nullable=False),
     Column("batch_id", String(16), nullable=False),
-    Column("batch_seq", Integer, nullable=False),
+    Column("batch_seq", BigInt, nullable=False),
 )
 
 pages = Table(
@@ -97,23 +125,23 @@ pages = Table(
     Column("page_id", String(16), primary_key=True),  # the idempotency key: never two rows
     Column("appliance_id", String(16), nullable=False),
     Column("item_id", String(16), index=True),
-    Column("page_no", Integer),
+    Column("page_no", BigInt),
     Column("side", String(8), nullable=False),
     Column("source_sha256", String(64), nullable=False),
-    Column("blob_sha256", String(64), nullable=False),
-    Column("blob_size", Integer, nullable=False),
+    Column("blob_sha256", String(64).with_variant(String(64, collation="C"), "postgresql"), nullable=False),
+    Column("blob_size", BigInt, nullable=False),
     Column("blob_kind", String(32), nullable=False),
     Column("sealed_key", Text, nullable=False),
     Column("record", Text, nullable=False),
     Column("record_sha256", String(64), nullable=False),
     Column("batch_id", String(16), nullable=False),
-    Column("batch_seq", Integer, nullable=False),
+    Column("batch_seq", BigInt, nullable=False),
 )
 
 audit = Table(
     "audit",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInt, primary_key=True, autoincrement=False),
     Column("at", String(40), nullable=False),
     Column("actor", Text, nullable=False),
     Column("action", String(32), nullable=False),
@@ -125,14 +153,61 @@ audit = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# Removable media central registered for an appliance (air-gapped carry), and
+# every import of one: what it held and what became of each batch.
+media = Table(
+    "media",
+    metadata,
+    Column("medium_id", String(16), primary_key=True),
+    Column("appliance_id", String(16), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("issued_at", String(40), nullable=False),
+    Column("valid_until", String(40), nullable=False),
+    Column("registration", LargeBinary, nullable=False),  # the signed bytes, verbatim
+    Column("revoked_at", String(40)),
+)
+
+media_imports = Table(
+    "media_imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("medium_id", String(16), nullable=False),
+    Column("appliance_id", String(16), nullable=False),
+    Column("imported_at", String(40), nullable=False),
+    Column("toc_sha256", String(64), nullable=False),
+    Column("new_batches", Integer, nullable=False),
+    Column("replayed_batches", Integer, nullable=False),
+    Column("refused_batches", Integer, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: per batch outcome and code
+)
+
 Index("ix_batches_appliance", batches.c.appliance_id, batches.c.seq)
+# verify walks pages in blob order (each object read once); the report counts distinct sources
+Index("ix_pages_blob_sha256", pages.c.blob_sha256)
+Index("ix_pages_source_sha256", pages.c.source_sha256)
+Index("ix_media_imports_appliance", media_imports.c.appliance_id, media_imports.c.imported_at)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001"  # the revision that creates the tables central had before migrations
+
+
+# --- engines ----------------------------------------------------------------------------------
 
 
 def make_engine(url: str) -> Engine:
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
+    """An engine for the URL; the schema is left as it is (see `upgrade`)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
         _tune_sqlite(engine)
-    metadata.create_all(engine)
+        return engine
+    # prepare_threshold=None: no server-side prepared statements (PgBouncer transaction mode)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args={"prepare_threshold": None})
+
+
+def open_engine(url: str) -> Engine:
+    """The engine, with the schema brought to the newest migration (start-up upgrade)."""
+    engine = make_engine(url)
+    upgrade(engine)
     return engine
 
 
@@ -143,7 +218,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -156,3 +231,59 @@ def _tune_sqlite(engine: Engine) -> None:
 def writer(engine: Engine) -> Engine:
     """The same engine, whose transactions are write transactions (`BEGIN IMMEDIATE` on SQLite)."""
     return engine.execution_options(**{WRITE: True})
+
+
+def lock(conn: Connection, key: Lock) -> None:
+    """Hold `key` until the caller's transaction ends (PostgreSQL); SQLite's write
+    transaction is already exclusive, so there is nothing more to take."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(key)})
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+def _alembic_config() -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to `revision` in one transaction, under the migration lock.
+
+    A database made before migrations existed (tables, no version) is adopted
+    at the baseline first, so its data is kept and only later steps run."""
+    from alembic import command
+
+    if revision == "head" and current_revision(engine) == head_revision():
+        return  # the common start-up: nothing to do, no write lock taken
+    cfg = _alembic_config()
+    with writer(engine).begin() as conn:
+        lock(conn, Lock.MIGRATE)
+        cfg.attributes["connection"] = conn
+        if _unversioned_legacy(conn):
+            command.stamp(cfg, BASELINE)
+        command.upgrade(cfg, revision)
+
+
+def _unversioned_legacy(conn: Connection) -> bool:
+    names = set(inspect(conn).get_table_names())
+    return "alembic_version" not in names and "batches" in names

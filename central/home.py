@@ -17,11 +17,11 @@ from typing import Any
 from juanzong.central import keys as central_keys
 from juanzong.central import tls as central_tls
 from juanzong.central.config import CentralSettings, config_path, load_settings, render_config
-from juanzong.central.db import make_engine
+from juanzong.central.db import open_engine
 from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.central.keys import CentralKeys
 from juanzong.central.repository import Repository
-from juanzong.central.storage import BlobStore, open_store
+from juanzong.central.storage import BlobStore, S3BlobStore, open_store
 from juanzong.shared.errors import AppError, ErrorCode
 
 
@@ -42,28 +42,40 @@ class Central:
         self.repo.engine.dispose()
 
 
-def init_home(home: Path, host: str, port: int, tls: bool = True) -> dict[str, Any]:
-    """Create config, keys, database and blob store; returns the identity written."""
+def init_home(home: Path, host: str, port: int, tls: bool = True, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Create config, keys, database and blob store; returns the identity written.
+
+    `extra` sets further settings in the config written (a database URL, the S3 store)."""
     if config_path(home).exists() or (home / "keys").exists():
         raise AppError(ErrorCode.HOME_EXISTS, home=str(home))
     ensure_dir(home)
-    write_durable(config_path(home), render_config({"host": host, "port": port, "tls": tls}).encode("utf-8"))
+    values = {"host": host, "port": port, "tls": tls, **(extra or {})}
+    write_durable(config_path(home), render_config(values).encode("utf-8"))
     settings = load_settings(home)
     keys = central_keys.create_keys(settings.keys_dir)
     tls_public = central_tls.create(settings.keys_dir, host) if tls else {}
     ensure_dir(settings.data_dir, mode=0o700)  # case numbers and names are confidential too
-    ensure_dir(settings.blob_dir, mode=0o700)
-    make_engine(settings.database_url).dispose()  # creates the schema now, not on first request
+    _init_store(settings)
+    open_engine(settings.database_url).dispose()  # migrates the schema now, not on first request
     ident = {**central_keys.identity(keys, settings.public_url), **tls_public}
     text = json.dumps(ident, ensure_ascii=False, indent=2) + "\n"
     write_durable(settings.identity_path, text.encode("utf-8"))
     return ident
 
 
+def _init_store(settings: CentralSettings) -> None:
+    if settings.blob_backend == "local":
+        ensure_dir(settings.blob_dir, mode=0o700)
+        return
+    store = open_store(settings)
+    if isinstance(store, S3BlobStore):
+        store.ensure_bucket()  # and proves the endpoint and credentials work, at init rather than at the first upload
+
+
 def open_central(settings: CentralSettings) -> Central:
     return Central(
         settings=settings,
-        repo=Repository(make_engine(settings.database_url)),
-        store=open_store(settings.blob_backend, settings.blob_dir),
+        repo=Repository(open_engine(settings.database_url)),
+        store=open_store(settings),
         keys=central_keys.load_keys(settings.keys_dir),
     )

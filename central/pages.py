@@ -7,7 +7,7 @@ another page id fails to open instead of showing the wrong page.
 
 from __future__ import annotations
 
-from juanzong.central import audit
+from juanzong.central import audit, storage
 from juanzong.central.home import Central
 from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
@@ -32,7 +32,7 @@ def open_page(central: Central, page_id: str, actor: str = "archive office") -> 
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
     audit.record(central.repo.engine, actor=actor, action="export", target=page_id, key_use="hpke")
     try:
-        data = central.store.get(ref.blob_sha256)
+        data = storage.get(central.store, ref.blob_sha256)
     except KeyError as exc:
         raise AppError(ErrorCode.KEY_MISSING, key=f"blob {ref.blob_sha256}") from exc
     plain = decrypt_page(central, ref, data)

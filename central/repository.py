@@ -1,7 +1,9 @@
 """The repository: every query central makes, behind one small class.
 
 Services and reports call these methods and never build SQL, so the database
-behind them (SQLite now, PostgreSQL later) is a URL in the settings. A batch is
+behind them (SQLite or PostgreSQL) is a URL in the settings. Every
+read-then-write runs under a lock that holds across worker processes (see
+`_lock_appliance`, `audit.append`). A batch is
 stored in ONE transaction (batch row, intakes, items, pages); its receipt is
 added afterwards, because a receipt may only be signed once the batch is
 committed.
@@ -80,6 +82,35 @@ class Repository:
             rows = conn.execute(select(db.appliances).order_by(db.appliances.c.appliance_id)).all()
         return [Appliance(**r._mapping) for r in rows]
 
+    # --- removable media ------------------------------------------------------------------
+
+    def add_medium(self, medium_id: str, appliance_id: str, label: str, issued_at: str, valid_until: str,
+                   registration: Signed, actor: str) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(insert(db.media).values(medium_id=medium_id, appliance_id=appliance_id, label=label,
+                                                 issued_at=issued_at, valid_until=valid_until, registration=registration.body))
+            audit.append(conn, actor=actor, action="media_register", target=medium_id, appliance_id=appliance_id,
+                         label=label, valid_until=valid_until, key_use="central signature")
+
+    def medium(self, medium_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.media).where(db.media.c.medium_id == medium_id)).first()
+        return dict(row._mapping) if row else None
+
+    def add_media_import(self, row: dict[str, Any], actor: str) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(insert(db.media_imports).values(**row))
+            audit.append(conn, actor=actor, action="media_import", target=row["medium_id"],
+                         appliance_id=row["appliance_id"], toc_sha256=row["toc_sha256"], new=row["new_batches"],
+                         replayed=row["replayed_batches"], refused=row["refused_batches"])
+
+    def last_media_imports(self) -> dict[str, str]:
+        """{appliance_id: time of its last media import}: the air-gapped points and their last carry."""
+        t = db.media_imports
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.appliance_id, func.max(t.c.imported_at)).group_by(t.c.appliance_id)).all()
+        return {r[0]: r[1] for r in rows}
+
     # --- batches ----------------------------------------------------------------------------
 
     def batch(self, batch_id: str) -> StoredBatch | None:
@@ -99,6 +130,7 @@ class Repository:
         is taken (a concurrent replay): the caller re-reads and decides.
         """
         with self._writer.begin() as conn:
+            _lock_appliance(conn, doc["appliance_id"])
             gap = _gap_before(conn, doc["appliance_id"], doc["seq"])
             conn.execute(insert(db.batches).values(_batch_row(doc, signed, received_at, gap)))
             for intake in doc["intakes"]:
@@ -180,9 +212,14 @@ class Repository:
             row = conn.execute(_page_ref_query().where(db.pages.c.page_id == page_id)).first()
         return PageRef(**row._mapping) if row else None
 
-    def page_refs(self) -> Iterator[PageRef]:
-        with self.engine.connect() as conn:
-            for row in conn.execute(_page_ref_query().order_by(db.pages.c.page_id)):
+    def page_refs_by_blob(self) -> Iterator[PageRef]:
+        """Every page, in blob-hash order (the order the blob store lists its names)."""
+        yield from self._stream_refs(db.pages.c.blob_sha256, db.pages.c.page_id)
+
+    def _stream_refs(self, *order: Any) -> Iterator[PageRef]:
+        # a server-side cursor on PostgreSQL: a province's page table never sits in memory at once
+        with self.engine.connect().execution_options(stream_results=True, yield_per=2000) as conn:
+            for row in conn.execute(_page_ref_query().order_by(*order)):
                 yield PageRef(**row._mapping)
 
 
@@ -197,6 +234,13 @@ def _stored_batch(m: Any) -> StoredBatch:
         manifest=Signed(m["manifest"], m["signature"]),
         receipt=receipt,
     )
+
+
+def _lock_appliance(conn: Connection, appliance_id: str) -> None:
+    """One batch of an appliance at a time, across workers: its sequence check and
+    its upserts read, then write (a row lock on PostgreSQL; SQLite's write lock covers it)."""
+    t = db.appliances
+    conn.execute(select(t.c.appliance_id).where(t.c.appliance_id == appliance_id).with_for_update())
 
 
 def _gap_before(conn: Connection, appliance_id: str, seq: int) -> int:

@@ -69,7 +69,7 @@ def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, cre
 def _intake_entry(r: dict) -> dict:
     return {"intake_id": r["id"], "case_number": r["case_number"], "case": json.loads(r["case_json"]),
             "submitter": r["submitter"], "received_at": r["received_at"], "deadline": r["deadline"],
-            "urgent": bool(r["urgent"]), "clerk": r["clerk"]}
+            "urgent": bool(r["urgent"]), "clerk": r["clerk"], "deadline_provisional": bool(r["deadline_provisional"])}
 
 
 def _item_entry(r: dict) -> dict:

@@ -57,10 +57,11 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    received = parse_received(args.received) if args.received else datetime.now(TZ)
+    now = datetime.now(TZ)
+    received = parse_received(args.received) if args.received else now
     registered = intake.register(
         db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
-        received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "",
+        received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "", now=now,
     )
     out = registered.to_dict()
     if not args.no_print:
@@ -189,6 +190,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     for b in st["batches"]:
         error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != "acknowledged" else ""
         print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
+    carry = st["carry"]
+    if carry["registered_media"] or carry["last_export"]:
+        last = carry["last_export"]
+        when = f"，最近一次写入介质 {last['at']}（{last['label']}）" if last else ""
+        print(f"待送交介质的批次 {carry['waiting_batches']} 个{when}")
     return 0
 
 
@@ -252,6 +258,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
 
+    register_media(edge)
+
     p = sub.add_parser("demo", help="the whole journey on this machine: central + appliance + simulated scanner")
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
@@ -264,3 +272,86 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
+
+
+# --- removable media (air-gapped carry) ---------------------------------------------------
+
+
+def _operator(args: argparse.Namespace) -> str:
+    import getpass
+    import os
+
+    return args.operator or os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def cmd_media_init(args: argparse.Namespace) -> int:
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.media import init_medium
+
+    settings = _settings(args)
+    medium = init_medium(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration),
+                         Path(args.device), actor=_operator(args), now=datetime.now(TZ))
+    reg = medium.registration
+    out = {"medium_id": reg.medium_id, "label": reg.label, "valid_until": reg.valid_until, "fs_uuid": medium.fs_uuid,
+           "device": str(args.device)}
+    if args.json:
+        print_json(out)
+    else:
+        uuid = f"，文件系统标识 {medium.fs_uuid}" if medium.fs_uuid else "（普通目录，未记录文件系统标识）"
+        print(f"介质 {reg.medium_id}（{reg.label}）已准备好{uuid}，登记有效期至 {reg.valid_until}")
+    return 0
+
+
+def cmd_media_export(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.media import export
+
+    settings = _settings(args)
+    report = export(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), BlobStore(settings.blob_dir),
+                    Path(args.to), actor=_operator(args), now=datetime.now(TZ))
+    if args.json:
+        print_json(report.to_dict())
+    elif not report.batches:
+        print(f"没有待送交的批次；介质 {report.medium_id} 的目录已更新")
+    else:
+        mb = report.bytes_written / 1e6
+        print(f"已写入介质 {report.medium_id} 并回读校验：{len(report.batches)} 个批次，"
+              f"新写 {report.blobs_written} 个数据块（{mb:.1f} MB），沿用 {report.blobs_reused} 个。请将介质送交档案室导入。")
+    return 0
+
+
+def cmd_media_receipts(args: argparse.Namespace) -> int:
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.media import take_receipts
+
+    settings = _settings(args)
+    report = take_receipts(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.source),
+                           actor=_operator(args), now=datetime.now(TZ))
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(f"中心回执：{len(report.acknowledged)} 个批次已确认，{len(report.already)} 个此前已确认，{len(report.ignored)} 个回执被忽略")
+        for item in report.ignored:
+            print(f"  忽略 {item['file']}：{item['reason']}")
+    return 0 if not report.ignored else 1
+
+
+def register_media(edge: argparse._SubParsersAction) -> None:
+    media = edge.add_parser("media", help="登记介质送交批次（无网络的扫描点）").add_subparsers(dest="media_command", required=True)
+
+    def cmd(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = media.add_parser(name, help=help, description=help)
+        p.add_argument("--home", help="扫描设备目录（默认取 $JUANZONG_HOME）")
+        p.add_argument("--operator", help="经办人（默认取系统登录名）")
+        p.add_argument("--json", action="store_true", help="以 JSON 输出")
+        p.set_defaults(func=func)
+        return p
+
+    p = cmd("init", cmd_media_init, "准备一个中心已登记给本设备的移动介质")
+    p.add_argument("--registration", required=True, help="central media register 生成的登记文件")
+    p.add_argument("--device", required=True, help="介质的挂载目录")
+    p = cmd("export", cmd_media_export, "把所有待确认的批次加密写入介质并回读校验")
+    p.add_argument("--to", required=True, help="介质的挂载目录")
+    p = cmd("receipts", cmd_media_receipts, "读取介质上的中心回执，确认批次")
+    p.add_argument("--from", dest="source", required=True, help="介质的挂载目录")

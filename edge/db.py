@@ -84,3 +84,28 @@ def m002_close_and_replace(db: Database) -> None:
     # 多扫/漏扫 findings when an item is closed; a rescan that replaces a page keeps its number
     db.execute("ALTER TABLE items ADD COLUMN count_findings TEXT NOT NULL DEFAULT '[]'")
     db.execute("ALTER TABLE pages ADD COLUMN replaces TEXT")
+
+
+@MIGRATIONS()
+def m003_calendar(db: Database) -> None:
+    # A deadline computed from a provisional year (holiday law only) is marked and recomputed
+    # when the State Council arrangement is imported; 补登 = received more than 3 days earlier.
+    db.execute("ALTER TABLE intakes ADD COLUMN deadline_provisional INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE intakes ADD COLUMN deadline_source TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE intakes ADD COLUMN late_entry INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "CREATE TABLE calendar_years (year INTEGER PRIMARY KEY, source TEXT NOT NULL, holidays TEXT NOT NULL, "
+        "workdays TEXT NOT NULL, file_name TEXT NOT NULL, file_sha256 TEXT NOT NULL, imported_at TEXT NOT NULL)"
+    )
+
+
+@MIGRATIONS()
+def m004_media(db: Database) -> None:
+    # removable media central registered for this appliance (air-gapped carry)
+    db.execute(
+        """CREATE TABLE media (
+            medium_id TEXT PRIMARY KEY, label TEXT NOT NULL, registration TEXT NOT NULL, fs_uuid TEXT,
+            valid_until TEXT NOT NULL, initialised_at TEXT NOT NULL, last_export_at TEXT, last_export_batches INTEGER
+        )"""
+    )
+

@@ -15,12 +15,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
-from pathlib import Path
 
 from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
+from juanzong.edge.holidays import work_calendar
 from juanzong.edge.repo import intakes as intake_rows
 from juanzong.edge.repo import items as item_rows
 from juanzong.edge.repo import write_tx
@@ -30,7 +30,7 @@ from juanzong.shared.caseno import CaseNumber, parse_case_number
 from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.workdays import DeadlineRules, WorkCalendar, compute_deadline
+from juanzong.shared.workdays import Deadline, DeadlineRules, WorkCalendar, check_received, compute_deadline
 
 _VOLUMES = {"正卷": "main", "副卷": "internal", "main": "main", "internal": "internal"}
 
@@ -63,14 +63,18 @@ class Intake:
     deadline: datetime
     urgent: bool
     items: tuple[RegisteredItem, ...]
+    deadline_provisional: bool = False  # computed from a year without the State Council arrangement
+    deadline_source: str = ""
+    late_entry: tuple[str, ...] = ()  # 补登 warnings
 
     def to_dict(self) -> dict:
         return {
             "intake_id": self.intake_id, "case_number": self.case.canonical, "submitter": self.submitter,
-            "received_at": self.received_at.isoformat(), "deadline": self.deadline.isoformat(), "urgent": self.urgent,
+            "received_at": self.received_at.isoformat(), "deadline": self.deadline.isoformat(),
+            "deadline_provisional": self.deadline_provisional, "deadline_source": self.deadline_source, "urgent": self.urgent,
             "items": [{"item_id": i.item_id, "seq": i.seq, "name": i.name, "declared_pages": i.declared_pages,
                        "volume": i.volume, "catalog_dir": i.catalog_dir} for i in self.items],
-            "warnings": list(self.case.warnings),
+            "warnings": [*self.case.warnings, *self.late_entry],
         }
 
 
@@ -92,15 +96,20 @@ def deadline_rules(settings: EdgeSettings) -> DeadlineRules:
     return DeadlineRules(end_of_day=time(hh, mm), urgent_hours=settings.urgent_hours)
 
 
-def calendar(settings: EdgeSettings) -> WorkCalendar:
-    path: Path = settings.calendar_overrides
-    return WorkCalendar([path] if path.exists() else [])
+def calendar(settings: EdgeSettings, db: Database | None = None) -> WorkCalendar:
+    return work_calendar(settings, db)
+
+
+def deadline_for(db: Database, settings: EdgeSettings, received_at: datetime, urgent: bool) -> Deadline:
+    return compute_deadline(received_at, urgent=urgent, rules=deadline_rules(settings), calendar=calendar(settings, db))
 
 
 def register(
     db: Database, settings: EdgeSettings, *, case_text: str, submitter: str, items: list[ItemSpec],
     received_at: datetime, urgent: bool = False, classified: bool = False, clerk: str = "",
+    now: datetime | None = None,
 ) -> Intake:
+    """`now` is the clock the received time is checked against (injected; default: the system's)."""
     if classified:
         audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=case_text, outcome="refused", reason="classified")
         raise AppError(ErrorCode.CASE_CLASSIFIED_REFUSED)
@@ -108,13 +117,16 @@ def register(
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text="")
     case = parse_case_number(case_text)
     catalog = _catalog_or_none(case)
-    deadline = compute_deadline(received_at, urgent=urgent, rules=deadline_rules(settings), calendar=calendar(settings))
+    now = now if now is not None else datetime.now(received_at.tzinfo)
+    late = check_received(received_at, now)
+    deadline = deadline_for(db, settings, received_at, urgent)
     registered = tuple(
         RegisteredItem(new_id(Kind.ITEM), n, spec.name, spec.pages, spec.volume, _catalog_dir(catalog, spec))
         for n, spec in enumerate(items, start=1)
     )
-    intake = Intake(new_id(Kind.INTAKE), case, submitter, received_at, deadline, urgent, registered)
-    _insert(db, settings, intake, items, clerk)
+    intake = Intake(new_id(Kind.INTAKE), case, submitter, received_at, deadline.due, urgent, registered,
+                    deadline.provisional, deadline.source, tuple(late))
+    _insert(db, settings, intake, items, clerk, now)
     return intake
 
 
@@ -138,17 +150,19 @@ def _catalog_dir(catalog: Catalog | None, spec: ItemSpec) -> str:
     return entry.name
 
 
-def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str) -> None:
-    now = datetime.now(intake.received_at.tzinfo).isoformat(timespec="seconds")
+def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str, at: datetime) -> None:
+    now = at.isoformat(timespec="seconds")
     with write_tx(db):
-        intake_rows.insert(db, IntakeRow(intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False),
-                                     intake.submitter, intake.received_at.isoformat(), intake.deadline.isoformat(),
-                                     intake.urgent, clerk), now)
+        intake_rows.insert(db, IntakeRow(
+            intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False),
+            intake.submitter, intake.received_at.isoformat(), intake.deadline.isoformat(), intake.urgent, clerk,
+            intake.deadline_provisional, intake.deadline_source, bool(intake.late_entry)), now)
         for item, spec in zip(intake.items, specs):
             item_rows.insert(db, ItemRow(item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages,
                                      item.volume, item.catalog_dir, spec.original, spec.colour))
         audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=intake.intake_id,
-                     case_number=intake.case.canonical, items=len(intake.items))
+                     case_number=intake.case.canonical, items=len(intake.items), deadline=intake.deadline.isoformat(),
+                     deadline_provisional=intake.deadline_provisional, late_entry=list(intake.late_entry))
 
 
 def load_item(db: Database, item_id: str) -> dict:

@@ -56,7 +56,7 @@ def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt
         intake_id=intake_id, case_number=row.case_number, submitter=row.submitter,
         received_at=datetime.fromisoformat(row.received_at), deadline=datetime.fromisoformat(row.deadline),
         items=tuple(ReceiptLine(name=n, pages=p, original=o) for n, p, o in items.of_intake(db, intake_id)),
-        court=settings.court, clerk=row.clerk, urgent=row.urgent,
+        court=settings.court, clerk=row.clerk, urgent=row.urgent, deadline_provisional=row.deadline_provisional,
     )
 
 

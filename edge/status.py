@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
+from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.repo import batches, items, pages, print_jobs, quarantine, state
 from juanzong.edge.repo.state import StateKey
@@ -26,6 +28,7 @@ def status(db: Database, settings: EdgeSettings) -> dict:
         "batches": _batches(db),
         "unbatched": batches.unbatched_counts(db),
         "print_jobs": print_jobs.counts_by_state(db),
+        "carry": carry_status(db, datetime.now(timezone.utc)),
     }
 
 

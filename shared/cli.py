@@ -14,7 +14,11 @@ import logging
 import sys
 from typing import Any, Callable
 
+from zoneinfo import ZoneInfo
+
 from juanzong.shared.errors import AppError
+
+COURT_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def print_json(obj: Any) -> None:
@@ -37,8 +41,22 @@ def cmd_case_number(args: argparse.Namespace) -> int:
 def cmd_deadline(args: argparse.Namespace) -> int:
     from juanzong.shared.workdays import compute_deadline, parse_received
 
-    received = parse_received(args.received)
-    print(compute_deadline(received, urgent=args.urgent).isoformat())
+    deadline = compute_deadline(parse_received(args.received), urgent=args.urgent)
+    if args.json:
+        print(json.dumps(deadline.to_dict(), ensure_ascii=False))
+        return 0
+    print(deadline.isoformat())  # the first line stays the bare ISO time, for scripts
+    if deadline.provisional:
+        print(f"（暂定）{deadline.source}")
+    return 0
+
+
+def cmd_calendar_status(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from juanzong.shared.workdays import default_calendar, print_years
+
+    print_years(default_calendar().years_report(datetime.now(COURT_TZ).date()), as_json=args.json)
     return 0
 
 
@@ -67,7 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deadline", help="due time for material received at an ISO date-time")
     p.add_argument("received")
     p.add_argument("--urgent", action="store_true", help="加急")
+    p.add_argument("--json", action="store_true", help="print due, provisional, basis and source as JSON")
     p.set_defaults(func=cmd_deadline)
+
+    cal = sub.add_parser("calendar", help="holiday calendar data (packaged)").add_subparsers(dest="calendar_command", required=True)
+    p = cal.add_parser("status", help="each year's basis (official / provisional) and source, packaged data only")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calendar_status)
 
     p = sub.add_parser("profiles", help="list the device profiles in firmware_profiles/")
     p.add_argument("--json", action="store_true")

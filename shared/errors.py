@@ -27,7 +27,9 @@ class ErrorCode(StrEnum):
     CATALOG_NOT_FOUND = "CATALOG_NOT_FOUND"
     CATALOG_DIR_UNKNOWN = "CATALOG_DIR_UNKNOWN"
     CATALOG_INVALID = "CATALOG_INVALID"
-    CALENDAR_YEAR_UNCOVERED = "CALENDAR_YEAR_UNCOVERED"
+    CALENDAR_YEAR_OUT_OF_RANGE = "CALENDAR_YEAR_OUT_OF_RANGE"
+    CALENDAR_IMPORT_INVALID = "CALENDAR_IMPORT_INVALID"
+    RECEIVED_IN_FUTURE = "RECEIVED_IN_FUTURE"
     DATETIME_INVALID = "DATETIME_INVALID"
     # device profiles
     PROFILE_NOT_FOUND = "PROFILE_NOT_FOUND"
@@ -52,6 +54,8 @@ class ErrorCode(StrEnum):
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    LAB_SERVER_FAILED = "LAB_SERVER_FAILED"
     # printing
     PRINTER_OFFLINE = "PRINTER_OFFLINE"
     FONT_MISSING = "FONT_MISSING"
@@ -78,6 +82,18 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # removable media (air-gapped carry)
+    MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
+    MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
+    MEDIA_WRONG_APPLIANCE = "MEDIA_WRONG_APPLIANCE"
+    MEDIA_EXPIRED = "MEDIA_EXPIRED"
+    MEDIA_DEVICE_MISMATCH = "MEDIA_DEVICE_MISMATCH"
+    MEDIA_UNKNOWN = "MEDIA_UNKNOWN"
+    MEDIA_TOC_INVALID = "MEDIA_TOC_INVALID"
+    MEDIA_PATH_INVALID = "MEDIA_PATH_INVALID"
+    MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
+    MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
+    MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -97,7 +113,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CATALOG_NOT_FOUND: "没有适用于案件类型“{type_code}”的卷宗目录",
     ErrorCode.CATALOG_DIR_UNKNOWN: "卷宗目录中没有“{name}”这一项",
     ErrorCode.CATALOG_INVALID: "卷宗目录文件 {path} 有误：{detail}",
-    ErrorCode.CALENDAR_YEAR_UNCOVERED: "缺少 {year} 年的节假日数据，无法计算办理时限，请更新日历数据",
+    ErrorCode.CALENDAR_YEAR_OUT_OF_RANGE: "{year} 年不在可计算办理时限的范围内（{first}–{last} 年），请核对收件时间",
+    ErrorCode.CALENDAR_IMPORT_INVALID: "放假安排文件 {path} 第 {line} 行有误：{detail}。整个文件未导入，请改正后重新导入",
+    ErrorCode.RECEIVED_IN_FUTURE: "收件时间 {received} 晚于当前时间 {now}，请核对收件时间或设备时钟",
     ErrorCode.DATETIME_INVALID: "时间“{text}”格式不正确，应为 ISO 8601 格式，如 2026-03-02T10:30",
     ErrorCode.PROFILE_NOT_FOUND: "找不到设备配置“{name}”",
     ErrorCode.PROFILE_INVALID: "设备配置 {path} 有误：{detail}",
@@ -118,6 +136,8 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine retry 重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
+    ErrorCode.STORE_UNAVAILABLE: "对象存储暂时无法访问：{detail}，请稍后重试",
+    ErrorCode.LAB_SERVER_FAILED: "无法启动本机测试用服务器：{detail}",
     ErrorCode.PRINTER_OFFLINE: "打印机 {printer} 未连接，打印任务已排队，恢复后自动打印",
     ErrorCode.FONT_MISSING: "找不到中文字体（已查找 {paths}），请安装 fonts-wqy-microhei",
     ErrorCode.SYNC_TARGET_FORBIDDEN: "同步地址 {host} 解析为 {address}，不在法院内网地址范围内，已拒绝连接",
@@ -141,6 +161,17 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
+    ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
+    ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
+    ErrorCode.MEDIA_EXPIRED: "介质 {medium_id} 的登记已于 {valid_until} 过期，请到中心重新登记",
+    ErrorCode.MEDIA_DEVICE_MISMATCH: "介质 {medium_id} 的文件系统标识与登记时不同（登记 {expected}，现为 {actual}），可能被复制或调换，已拒绝",
+    ErrorCode.MEDIA_UNKNOWN: "中心没有介质 {medium_id} 的登记记录，已拒绝导入",
+    ErrorCode.MEDIA_TOC_INVALID: "介质目录无效：{detail}",
+    ErrorCode.MEDIA_PATH_INVALID: "介质路径 {path} 不可用：{detail}",
+    ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
+    ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
+    ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -158,6 +189,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.STORE_UNAVAILABLE: 503,
 }
 
 

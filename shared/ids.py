@@ -38,6 +38,7 @@ class Kind(StrEnum):
     APPLIANCE = "A"
     QUARANTINE = "Q"
     PRINT_JOB = "J"
+    MEDIUM = "D"  # a registered removable disk (air-gapped carry)
 
 
 def luhn_check_char(text: str) -> str:

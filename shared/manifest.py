@@ -7,7 +7,8 @@ signature can be checked again at any later time (four-property check).
 Manifest (schema 1)::
 
     {schema, appliance_id, batch_id, seq, created_at,
-     intakes: [{intake_id, case_number, case, submitter, received_at, deadline, urgent}],
+     intakes: [{intake_id, case_number, case, submitter, received_at, deadline, urgent,
+                deadline_provisional?}],   # optional, false when absent: deadline is （暂定）
      items:   [{item_id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour}],
      pages:   [{page_id, item_id|null, page_no|null, side, source_name, source_sha256, source_size,
                width, height, dpi|null, mode, findings, scanned_at,

@@ -7,33 +7,37 @@ The deadline rule is the court service contract, in Asia/Shanghai local time:
 - received on a non-workday → due at the end of the next workday (as if received at 00:00 then);
 - urgent (加急) → a fixed number of hours after receipt, wall-clock, whatever the day.
 
-Workdays come from `chinese_calendar` (State Council notices, adjusted workdays count) with local
-overrides layered on top (see `data/calendar_overrides.toml`). A year nobody has data for is refused
-with CALENDAR_YEAR_UNCOVERED: a deadline computed from weekends alone would look right and be wrong
-around every holiday, so we fail closed instead.
+Each year has a basis. *Official*: the State Council's arrangement, from `chinese_calendar` or
+from a `[years.N]` table (packaged file, `<home>/calendar_overrides.toml`, or an arrangement
+imported on the appliance). *Provisional*: a year nobody has the arrangement for yet gets the
+holiday law's statutory days and make-up days (`shared.holiday_law`). A handover is never refused
+for lack of holiday data; a deadline that consulted a provisional year says so (`Deadline.basis`)
+and is shown （暂定） until the arrangement is imported. Only years outside 2004–2099 are refused.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
-from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from juanzong.shared.calendar_file import CalendarOverrides, FileProblem, YearTable, parse_calendar_file
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.holiday_law import LAW, provisional_days_off
 
 PACKAGED_OVERRIDES = Path(__file__).parent / "data" / "calendar_overrides.toml"
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TOP_KEYS = frozenset({"days_off", "workdays", "years"})
-_YEAR_KEYS = frozenset({"source", "holidays", "workdays"})
+FIRST_YEAR, LAST_YEAR = 2004, 2099  # chinese_calendar's first year; the law may change by 2100
+CLOCK_SKEW = timedelta(minutes=5)  # a received time this far ahead of the clock is still accepted
+LATE_ENTRY = timedelta(days=3)  # older than this is accepted as 补登 (late entry), with a warning
+PROVISIONAL_SOURCE = f"按{LAW}推算的法定节假日及补假（国务院办公厅放假安排尚未导入）"
 
 
 # ---------------------------------------------------------------- rules
@@ -82,114 +86,40 @@ def _invalid(detail: str) -> AppError:
     return AppError(ErrorCode.SETTINGS_INVALID, detail=detail)
 
 
-# ---------------------------------------------------------------- override file
+# ---------------------------------------------------------------- year basis
+
+
+class Basis(StrEnum):
+    OFFICIAL = "official"  # the State Council's arrangement
+    PROVISIONAL = "provisional"  # the holiday law alone, until the arrangement is imported
 
 
 @dataclass(frozen=True)
-class YearTable:
-    """A whole year from a State Council notice that the installed library lacks."""
-
+class YearBasis:
     year: int
+    basis: Basis
     source: str
-    holidays: frozenset[date]  # weekdays that are off
-    workdays: frozenset[date]  # weekend days that are worked (调休)
 
-    def is_workday(self, day: date) -> bool:
-        if day.weekday() < 5:
-            return day not in self.holidays
-        return day in self.workdays
+    @property
+    def provisional(self) -> bool:
+        return self.basis is Basis.PROVISIONAL
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"year": self.year, "basis": str(self.basis), "provisional": self.provisional, "source": self.source}
 
 
-@dataclass(frozen=True)
-class CalendarOverrides:
-    days: Mapping[date, bool]  # explicit per-day verdicts; True = workday
-    years: Mapping[int, YearTable]
+def require_year(year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise AppError(ErrorCode.CALENDAR_YEAR_OUT_OF_RANGE, year=year, first=FIRST_YEAR, last=LAST_YEAR)
 
 
 def load_overrides(path: Path) -> CalendarOverrides:
-    """Read and validate one override file; any defect refuses the whole file."""
-    data = _read_toml(path)
-    _reject_unknown(data, _TOP_KEYS, path, "文件顶层")
-    declared: dict[date, bool] = {}
-    for day in _dates(data.get("days_off", []), path, "days_off"):
-        _declare(declared, day, False, path)
-    for day in _dates(data.get("workdays", []), path, "workdays"):
-        _declare(declared, day, True, path)
-    explicit = dict(declared)
-    years: dict[int, YearTable] = {}
-    for key, table in _table(data.get("years", {}), path, "years").items():
-        year = _year_table(key, table, path)
-        for day in year.holidays:
-            _declare(declared, day, False, path)
-        for day in year.workdays:
-            _declare(declared, day, True, path)
-        years[year.year] = year
-    return CalendarOverrides(MappingProxyType(explicit), MappingProxyType(years))
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
+    """Read and validate one override file; any defect refuses the whole file (SETTINGS_INVALID)."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as err:
-        raise _invalid(f"{path}：无法读取（{err.strerror or err}）") from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise _invalid(f"{path}：TOML 格式错误（{err}）") from err
-
-
-def _reject_unknown(table: Mapping[str, Any], allowed: frozenset[str], path: Path, where: str) -> None:
-    # A misspelt key (`day_off`) would otherwise be ignored and the closure silently not applied.
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise _invalid(f"{path}：{where}有未知的项 {', '.join(unknown)}（可用：{', '.join(sorted(allowed))}）")
-
-
-def _table(value: Any, path: Path, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise _invalid(f"{path}：{where} 应为表")
-    return value
-
-
-def _dates(value: Any, path: Path, where: str) -> list[date]:
-    if not isinstance(value, list):
-        raise _invalid(f"{path}：{where} 应为日期列表，如 [\"2026-12-31\"]")
-    return [_one_date(item, path, where) for item in value]
-
-
-def _one_date(item: Any, path: Path, where: str) -> date:
-    if isinstance(item, date) and not isinstance(item, datetime):
-        return item  # a bare TOML date
-    if isinstance(item, str) and _ISO_DAY.fullmatch(item):
-        try:
-            return date.fromisoformat(item)
-        except ValueError:
-            pass
-    raise _invalid(f"{path}：{where} 中的“{item}”不是有效日期（应为 YYYY-MM-DD）")
-
-
-def _declare(declared: dict[date, bool], day: date, workday: bool, path: Path) -> None:
-    if declared.get(day, workday) != workday:
-        raise _invalid(f"{path}：日期 {day} 同时被列为休息日和工作日")
-    declared[day] = workday
-
-
-def _year_table(key: str, table: Any, path: Path) -> YearTable:
-    where = f"[years.{key}]"
-    if not re.fullmatch(r"\d{4}", key):
-        raise _invalid(f"{path}：{where} 的年份应为四位数字")
-    table = _table(table, path, where)
-    _reject_unknown(table, _YEAR_KEYS, path, where)
-    source = table.get("source")
-    if not isinstance(source, str) or not source.strip():
-        # Provenance is how a court checks the data was copied, not guessed.
-        raise _invalid(f"{path}：{where} 缺少 source（所依据的国务院办公厅通知）")
-    year = int(key)
-    holidays = _dates(table.get("holidays", []), path, f"{where} holidays")
-    workdays = _dates(table.get("workdays", []), path, f"{where} workdays")
-    for day in (*holidays, *workdays):
-        if day.year != year:
-            raise _invalid(f"{path}：{where} 中的日期 {day} 不属于 {year} 年")
-    return YearTable(year, source.strip(), frozenset(holidays), frozenset(workdays))
+        return parse_calendar_file(path)
+    except FileProblem as problem:
+        where = f"{path}：第 {problem.line} 行" if problem.line else f"{path}"
+        raise _invalid(f"{where}：{problem.detail}") from problem
 
 
 def _merge(layers: Sequence[CalendarOverrides]) -> CalendarOverrides:
@@ -207,8 +137,6 @@ def _merge(layers: Sequence[CalendarOverrides]) -> CalendarOverrides:
 
 @lru_cache(maxsize=None)
 def _library_covers(year: int) -> bool:
-    if not MINYEAR <= year <= MAXYEAR:
-        return False
     try:
         chinese_calendar.is_workday(date(year, 1, 1))  # the library's coverage is whole years
     except NotImplementedError:
@@ -216,41 +144,72 @@ def _library_covers(year: int) -> bool:
     return True
 
 
-class WorkCalendar:
-    """Workdays from chinese_calendar, the packaged override file, then `override_paths` in order.
+@lru_cache(maxsize=1)
+def library_source() -> str:
+    return f"chinese-calendar {chinese_calendar.__version__}（国务院办公厅部分节假日安排通知）"
 
-    Precedence for a day: a per-day override, then a `[years.N]` table, then the library; a
-    `[years.N]` table replaces the library for that year, so a local correction always wins.
+
+@lru_cache(maxsize=None)
+def provisional_year(year: int) -> YearTable:
+    """The holiday law's year: statutory weekdays off and make-up days, no swapped workdays."""
+    require_year(year)
+    return YearTable(year, PROVISIONAL_SOURCE, provisional_days_off(year), frozenset())
+
+
+class WorkCalendar:
+    """Workdays from chinese_calendar, the packaged override file, `override_paths` in order, then
+    `imported` year tables (arrangements imported on the appliance), else the holiday law.
+
+    Precedence for a day: a per-day override, then a `[years.N]` table (an imported one over a
+    file's), then the library, then the provisional year. Years outside 2004–2099 are refused.
     """
 
-    def __init__(self, override_paths: Sequence[Path] = ()) -> None:
+    def __init__(self, override_paths: Sequence[Path] = (), imported: Sequence[YearTable] = ()) -> None:
         self.sources: tuple[Path, ...] = (PACKAGED_OVERRIDES, *(Path(p) for p in override_paths))
-        self._overrides = _merge([load_overrides(p) for p in self.sources])
+        merged = _merge([load_overrides(p) for p in self.sources])
+        years = {**merged.years, **{t.year: t for t in imported}}
+        self._overrides = CalendarOverrides(merged.days, MappingProxyType(years))
+
+    def year_basis(self, year: int) -> YearBasis:
+        require_year(year)
+        table = self._overrides.years.get(year)
+        if table is not None:
+            return YearBasis(year, Basis.OFFICIAL, table.source)
+        if _library_covers(year):
+            return YearBasis(year, Basis.OFFICIAL, library_source())
+        return YearBasis(year, Basis.PROVISIONAL, PROVISIONAL_SOURCE)
 
     def covered(self, year: int) -> bool:
-        return year in self._overrides.years or _library_covers(year)
+        """True when the year's official arrangement is known (not provisional)."""
+        return FIRST_YEAR <= year <= LAST_YEAR and not self.year_basis(year).provisional
 
     def is_workday(self, day: date) -> bool:
         if isinstance(day, datetime):
             # The date of an aware datetime depends on its zone; callers convert first.
             raise TypeError("is_workday() takes a date, not a datetime")
-        if not self.covered(day.year):
-            raise AppError(ErrorCode.CALENDAR_YEAR_UNCOVERED, year=day.year)
+        require_year(day.year)
         verdict = self._overrides.days.get(day)
         if verdict is not None:
             return verdict
         table = self._overrides.years.get(day.year)
         if table is not None:
             return table.is_workday(day)
-        return bool(chinese_calendar.is_workday(day))
+        if _library_covers(day.year):
+            return bool(chinese_calendar.is_workday(day))
+        return provisional_year(day.year).is_workday(day)
 
     def next_workday(self, day: date) -> date:
-        """The first workday strictly after `day`; refuses if the search leaves the data."""
+        """The first workday strictly after `day` (refused past 2099)."""
         candidate = day + timedelta(days=1)
-        # Terminates: covered years are finite, and is_workday raises at the first uncovered one.
+        # Terminates: every year has workdays, and is_workday refuses past LAST_YEAR.
         while not self.is_workday(candidate):
             candidate += timedelta(days=1)
         return candidate
+
+    def years_report(self, today: date) -> list[YearBasis]:
+        """Next year, then the current one back to 2004: what `calendar status` lists."""
+        last = min(today.year + 1, LAST_YEAR)
+        return [self.year_basis(y) for y in range(last, FIRST_YEAR - 1, -1)]
 
 
 @lru_cache(maxsize=1)
@@ -284,25 +243,102 @@ def _is_date_only(text: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """A due time and what it rests on: provisional when any year it consulted is provisional."""
+
+    due: datetime
+    basis: Basis
+    source: str
+
+    @property
+    def provisional(self) -> bool:
+        return self.basis is Basis.PROVISIONAL
+
+    def isoformat(self) -> str:
+        return self.due.isoformat()
+
+    def label(self) -> str:
+        """The ISO due time, with （暂定） when provisional (what a person reads)."""
+        return self.due.isoformat() + ("（暂定）" if self.provisional else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"due": self.due.isoformat(), "provisional": self.provisional, "basis": str(self.basis), "source": self.source}
+
+
 def compute_deadline(
     received: datetime,
     *,
     urgent: bool = False,
     rules: DeadlineRules | None = None,
     calendar: WorkCalendar | None = None,
-) -> datetime:
-    """Due time for material received at `received`, aware and in `rules.tz`."""
+) -> Deadline:
+    """Due time for material received at `received` (aware, in `rules.tz`) and its basis."""
     rules = rules if rules is not None else DeadlineRules()
     zone = rules.zone
     if not isinstance(received, datetime):
         raise TypeError("compute_deadline() takes a datetime")
     local = received.replace(tzinfo=zone) if received.tzinfo is None else received.astimezone(zone)
+    require_year(local.year)
     if urgent:
-        return local + timedelta(hours=rules.urgent_hours)  # aware + timedelta is wall-clock
+        due = local + timedelta(hours=rules.urgent_hours)  # aware + timedelta is wall-clock
+        return Deadline(due, Basis.OFFICIAL, f"加急：收件后 {rules.urgent_hours} 小时，与节假日安排无关")
     calendar = calendar if calendar is not None else default_calendar()
+    due = _due(local, rules, calendar)
+    # Every day from receipt to the due day was consulted: their years decide the basis.
+    return _with_basis(due, [calendar.year_basis(y) for y in range(local.year, due.year + 1)])
+
+
+def _due(local: datetime, rules: DeadlineRules, calendar: WorkCalendar) -> datetime:
+    zone = rules.zone
     day = local.date()
     if not calendar.is_workday(day):
         return datetime.combine(calendar.next_workday(day), rules.end_of_day, tzinfo=zone)
     if local.time() < rules.cutoff:
         return datetime.combine(day, rules.end_of_day, tzinfo=zone)
     return datetime.combine(calendar.next_workday(day), rules.next_day_due, tzinfo=zone)
+
+
+def _with_basis(due: datetime, years: list[YearBasis]) -> Deadline:
+    provisional = [y for y in years if y.provisional]
+    shown = provisional or years
+    if len(years) == 1:
+        return Deadline(due, years[0].basis, years[0].source)
+    source = "；".join(f"{y.year} 年：{y.source}" for y in shown)
+    return Deadline(due, Basis.PROVISIONAL if provisional else Basis.OFFICIAL, source)
+
+
+# ---------------------------------------------------------------- received time
+
+
+def check_received(received: datetime, now: datetime, *, skew: timedelta = CLOCK_SKEW) -> list[str]:
+    """Refuse a received time in the future; warn (补登) about one more than 3 days old.
+
+    `now` is the caller's clock (injected, so nothing here depends on today's date)."""
+    if received.tzinfo is None or now.tzinfo is None:
+        raise TypeError("check_received() takes aware datetimes")
+    require_year(received.astimezone(_zone("Asia/Shanghai")).year)
+    if received - now > skew:
+        raise AppError(ErrorCode.RECEIVED_IN_FUTURE, received=_minute(received), now=_minute(now))
+    if now - received > LATE_ENTRY:
+        return [f"补登：收件时间 {_minute(received)} 早于登记时间 {_minute(now)} 三天以上，请核实"]
+    return []
+
+
+def _minute(moment: datetime) -> str:
+    return moment.astimezone(_zone("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------- listing years
+
+
+def print_years(years: Sequence[YearBasis], *, as_json: bool) -> None:
+    """What `calendar status` prints: one line per year, newest first."""
+    if as_json:
+        import json
+
+        print(json.dumps([y.to_dict() for y in years], ensure_ascii=False, indent=2))
+        return
+    for y in years:
+        label = "暂定" if y.provisional else "正式"
+        print(f"{y.year} 年  {label}  {y.source}")

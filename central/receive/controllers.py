@@ -6,8 +6,9 @@ in the thread pool, never on the event loop.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, head, post, put
@@ -17,6 +18,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FO
 
 from juanzong.central.receive.services import ReceiveService
 from juanzong.shared.manifest import Signed
+
+SPOOL_BYTES = 8 * 1024 * 1024  # an upload larger than this is spooled to a temp file, not held in memory
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,27 @@ class BlobController(Controller):
         appliance_id: Annotated[str | None, HeaderParameter(name="X-Appliance-Id")] = None,
     ) -> Response[dict[str, bool]]:
         """Store one encrypted page (raw bytes, any content type) under its SHA-256; 201 if new, 200 if stored."""
-        data = await request.body()  # raw: never let a content type make the framework parse ciphertext
-        created = await anyio.to_thread.run_sync(receiver.put_blob, appliance_id, sha256, data)
+        body, size = await spool_body(request)  # raw: never let a content type make the framework parse ciphertext
+        try:
+            created = await anyio.to_thread.run_sync(receiver.put_blob, appliance_id, sha256, body, size)
+        finally:
+            body.close()
         return Response({"stored": created}, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+
+async def spool_body(request: Request[Any, Any, Any]) -> tuple[IO[bytes], int]:
+    """The request body, streamed into a spooled temp file (memory up to SPOOL_BYTES, then disk)."""
+    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    size = 0
+    try:
+        async for chunk in request.stream():  # the route's body-size limit is enforced while streaming
+            body.write(chunk)
+            size += len(chunk)
+    except BaseException:
+        body.close()
+        raise
+    body.seek(0)
+    return body, size
 
 
 class ManifestController(Controller):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -49,15 +49,14 @@ class ReceiveService:
     def has_blob(self, sha256: str) -> bool:
         return self.store.size(sha256) is not None
 
-    def put_blob(self, appliance_id: str | None, sha256: str, data: bytes) -> bool:
-        """Store one ciphertext under its hash; True if it was new."""
+    def put_blob(self, appliance_id: str | None, sha256: str, body: IO[bytes], size: int) -> bool:
+        """Store one ciphertext under its hash, streamed from `body`; True if it was new.
+        The store hashes the bytes on their way in: a mismatch stores nothing."""
         self._appliance(appliance_id or "")
-        if len(data) > self.central.settings.max_blob_bytes:
+        if size > self.central.settings.max_blob_bytes:
             raise AppError(ErrorCode.BLOB_TOO_LARGE, limit=self.central.settings.max_blob_bytes)
-        if crypto.sha256_hex(data) != sha256:
-            raise AppError(ErrorCode.BLOB_HASH_MISMATCH, sha256=sha256)
-        created = self.store.put(sha256, data)
-        log.info("blob %s from %s size=%d new=%s", sha256[:12], appliance_id, len(data), created)
+        created = self.store.put_stream(sha256, body, size)
+        log.info("blob %s from %s size=%d new=%s", sha256[:12], appliance_id, size, created)
         return created
 
     # --- manifests --------------------------------------------------------------------------

@@ -99,6 +99,7 @@ class ApplianceLine:
     first_seq: int | None
     last_seq: int | None
     seq_gaps: tuple[tuple[int, int], ...]  # inclusive ranges of sequence numbers never received
+    last_media_import: str | None = None  # air-gapped points: when a medium from it was last imported
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "seq_gaps": [list(g) for g in self.seq_gaps]}
@@ -147,6 +148,7 @@ def build_report(repo: Repository) -> Report:
 
 def _appliance_lines(repo: Repository) -> tuple[ApplianceLine, ...]:
     sequences = repo.batch_sequences()
+    carried = repo.last_media_imports()
     lines = []
     for appliance in repo.appliances():
         batches = sequences.get(appliance.appliance_id, [])
@@ -160,6 +162,7 @@ def _appliance_lines(repo: Repository) -> tuple[ApplianceLine, ...]:
                 first_seq=min(seqs) if seqs else None,
                 last_seq=max(seqs) if seqs else None,
                 seq_gaps=sequence_gaps(seqs),
+                last_media_import=carried.get(appliance.appliance_id),
             )
         )
     return tuple(lines)
@@ -216,4 +219,6 @@ def _appliance_text(a: ApplianceLine) -> str:
     if a.seq_gaps:
         gaps = "、".join(str(lo) if lo == hi else f"{lo}–{hi}" for lo, hi in a.seq_gaps)
         head += f"，缺失序号 {gaps}"
+    if a.last_media_import:
+        head += f"，最近一次介质导入 {a.last_media_import}"
     return head

@@ -1,7 +1,9 @@
 """The integrity check: every stored byte still is what was received and still opens.
 
-Two passes. Blobs: re-hash each file against its name (content addressing
-makes bit rot visible). Pages: each page ends in exactly one outcome —
+One pass over the store and the page table together, both in hash order, so
+every object is read once (a province store is too big to read twice). Each
+object is re-hashed against its name (content addressing makes bit rot
+visible); each page ends in exactly one outcome —
 `missing_blob`, `hash_mismatch` (ciphertext ≠ its name, or plaintext ≠ the
 manifest's `source_sha256`), `decrypt_failed`, or `ok` — so the counts add up
 to the number of pages.
@@ -9,8 +11,11 @@ to the number of pages.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from juanzong.central import audit
@@ -54,34 +59,92 @@ class VerifyResult:
 
 
 def verify_store(central: Central) -> VerifyResult:
-    failures: list[Failure] = []
-    blobs = 0
-    for name in central.store.names():
-        blobs += 1
-        if crypto.sha256_hex(central.store.get(name)) != name:
-            failures.append(Failure("blob", name, "hash_mismatch"))
-    blobs_corrupt = len(failures)
-    counts: Counter[str] = Counter()
-    for ref in central.repo.page_refs():
-        outcome = check_page(central, ref)
-        counts[outcome] += 1
-        if outcome != "decrypted_ok":
-            failures.append(Failure("page", ref.page_id, outcome))
+    """Walk the store and the page table side by side, both in hash order: each
+    object is read exactly once, whatever the number of pages that share it."""
+    tally = _Tally()
+    for name, refs in _merge(central.store.names(), central.repo.page_refs_by_blob()):
+        if name is None:  # rows whose blob was never stored or has gone
+            tally.pages(refs, "missing_blobs")
+        elif not refs:  # stored, not (yet) named by any manifest: still must hash to its name
+            tally.blob(name, _hash_of(central.store.read(name)) == name)
+        else:
+            _check_shared(central, name, refs, tally)
     broken = audit.verify_chain(central.repo.engine)
     if broken is not None:
-        failures.append(Failure("audit", str(broken), "chain_broken"))
+        tally.failures.append(Failure("audit", str(broken), "chain_broken"))
+    pages = sum(tally.counts.values())
     audit.record(central.repo.engine, actor="archive office", action="verify", target="store", key_use="hpke",
-                 pages=sum(counts.values()), failures=len(failures))
-    return VerifyResult(sum(counts.values()), dict(counts), blobs, blobs_corrupt, tuple(failures))
+                 pages=pages, failures=len(tally.failures))
+    return VerifyResult(pages, dict(tally.counts), tally.blobs, tally.blobs_corrupt, tuple(tally.failures))
 
 
-def check_page(central: Central, ref: PageRef) -> str:
-    try:
-        data = central.store.get(ref.blob_sha256)
-    except KeyError:
-        return "missing_blobs"
-    if crypto.sha256_hex(data) != ref.blob_sha256:
-        return "hash_mismatch"
+@dataclass
+class _Tally:
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
+    blobs: int = 0
+    blobs_corrupt: int = 0
+
+    def blob(self, name: str, intact: bool) -> None:
+        self.blobs += 1
+        if not intact:
+            self.blobs_corrupt += 1
+            self.failures.append(Failure("blob", name, "hash_mismatch"))
+
+    def page(self, ref: PageRef, outcome: str) -> None:
+        self.counts[outcome] += 1
+        if outcome != "decrypted_ok":
+            self.failures.append(Failure("page", ref.page_id, outcome))
+
+    def pages(self, refs: list[PageRef], outcome: str) -> None:
+        for ref in refs:
+            self.page(ref, outcome)
+
+
+def _check_shared(central: Central, name: str, refs: list[PageRef], tally: _Tally) -> None:
+    data = b"".join(central.store.read(name))  # the one read of this object
+    intact = crypto.sha256_hex(data) == name
+    tally.blob(name, intact)
+    for ref in refs:
+        tally.page(ref, page_outcome(central, ref, data) if intact else "hash_mismatch")
+
+
+def _merge(names: Iterator[str], refs: Iterator[PageRef]) -> Iterator[tuple[str | None, list[PageRef]]]:
+    """(stored name or None, the page rows naming it) for every name on either side, in hash order."""
+    groups = ((sha, list(rows)) for sha, rows in groupby(_ascending(refs, lambda r: r.blob_sha256), key=lambda r: r.blob_sha256))
+    names = _ascending(names, lambda n: n)
+    name, group = next(names, None), next(groups, None)
+    while name is not None or group is not None:
+        if group is None or (name is not None and name < group[0]):
+            yield name, []
+            name = next(names, None)
+        elif name is None or group[0] < name:
+            yield None, group[1]
+            group = next(groups, None)
+        else:
+            yield name, group[1]
+            name, group = next(names, None), next(groups, None)
+
+
+def _ascending(items: Iterator[Any], key: Callable[[Any], str]) -> Iterator[Any]:
+    """The items, refusing to go on if they are not in ascending order (a merge must never guess)."""
+    last = ""
+    for item in items:
+        if key(item) < last:
+            raise RuntimeError(f"not in hash order: {key(item)} after {last}")
+        last = key(item)
+        yield item
+
+
+def _hash_of(chunks: Iterator[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def page_outcome(central: Central, ref: PageRef, data: bytes) -> str:
+    """A page whose ciphertext is intact: does it open, and to the scanned bytes?"""
     try:
         plain = decrypt_page(central, ref, data)
     except AppError:

@@ -155,6 +155,7 @@ class Receipt:
     court: str = ""
     clerk: str = ""
     urgent: bool = False
+    deadline_provisional: bool = False  # from a year whose holiday arrangement is not yet imported
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,8 @@ def receipt_text(receipt: Receipt) -> tuple[TextLine, ...]:
         kind = "原件" if item.original else "复印件"
         items += [TextLine(f"{n}. {item.name}"), TextLine(f"    份数 {item.copies}　页数 {item.pages}　{kind}")]
     total = sum(item.pages * item.copies for item in receipt.items)
-    deadline = f"办理时限：{_minute(receipt.deadline)}" + ("（加急）" if receipt.urgent else "")
+    deadline = (f"办理时限：{_minute(receipt.deadline)}" + ("（暂定）" if receipt.deadline_provisional else "")
+                + ("（加急）" if receipt.urgent else ""))
     tail = [
         rule,
         TextLine(f"材料 {len(receipt.items)} 项，合计页数：{total}", "strong"),

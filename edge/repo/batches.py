@@ -99,3 +99,19 @@ def overview(db: Database) -> list[tuple]:
     """(id, seq, state, manifest, attempts, last_error, sealed_at, acked_at) of every batch."""
     return db.execute("SELECT id, seq, state, manifest, attempts, last_error, sealed_at, acked_at "
                       "FROM batches ORDER BY seq").fetchall()
+
+
+def sealed(db: Database) -> list[dict[str, Any]]:
+    """Every batch still waiting for central's receipt (id, seq, manifest, signature, manifest_sha256)."""
+    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = 'sealed' ORDER BY seq")
+
+
+def receipt_check(db: Database, batch_id: str) -> tuple[str, str, str] | None:
+    """(id, state, manifest_sha256) of a batch, or None."""
+    return db.execute("SELECT id, state, manifest_sha256 FROM batches WHERE id = ?", [batch_id]).fetchone()
+
+
+def waiting(db: Database) -> tuple[int, str | None]:
+    """How many batches wait for a receipt, and since when the oldest was sealed."""
+    row = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = 'sealed'").fetchone()
+    return int(row[0]), row[1]

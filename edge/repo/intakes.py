@@ -17,20 +17,26 @@ class IntakeRow:
     deadline: str
     urgent: bool
     clerk: str
+    deadline_provisional: bool = False  # computed from a year without the State Council arrangement
+    deadline_source: str = ""
+    late_entry: bool = False  # 补登
+
+
+_COLUMNS = ("id, case_number, case_json, submitter, received_at, deadline, urgent, clerk, "
+            "deadline_provisional, deadline_source, late_entry")
 
 
 def insert(db: Database, row: IntakeRow, created_at: str) -> None:
     db.execute(
-        "INSERT INTO intakes(id, case_number, case_json, submitter, received_at, deadline, urgent, clerk, created_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO intakes({_COLUMNS}, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         [row.intake_id, row.case_number, row.case_json, row.submitter, row.received_at, row.deadline,
-         int(row.urgent), row.clerk, created_at],
+         int(row.urgent), row.clerk, int(row.deadline_provisional), row.deadline_source, int(row.late_entry),
+         created_at],
     )
 
 
 def get(db: Database, intake_id: str) -> IntakeRow | None:
-    row = db.execute(
-        "SELECT id, case_number, case_json, submitter, received_at, deadline, urgent, clerk FROM intakes WHERE id = ?",
-        [intake_id],
-    ).fetchone()
-    return IntakeRow(*row[:6], bool(row[6]), row[7]) if row else None
+    row = db.execute(f"SELECT {_COLUMNS} FROM intakes WHERE id = ?", [intake_id]).fetchone()
+    if row is None:
+        return None
+    return IntakeRow(*row[:6], bool(row[6]), row[7], bool(row[8]), row[9], bool(row[10]))

@@ -23,6 +23,7 @@ from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import batches, write_tx
+from juanzong.edge.sync.payload import blob_refs
 from juanzong.edge.sync.transport import Rejected, Transport
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError, ErrorCode
@@ -64,34 +65,47 @@ def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max:
         return _failed(db, appliance_id, batch, err, state, backoff_max)
     except AppError as err:
         return _failed(db, appliance_id, batch, err, "retry", backoff_max)
-    with write_tx(db):
-        batches.mark_acknowledged(db, batch["id"], json.dumps(receipt.to_wire(), ensure_ascii=False),
-                                  datetime.now(timezone.utc).isoformat())
-        audit.record(db, place=appliance_id, actor="system", action="sync", target=batch["id"], uploaded=uploaded)
+    acknowledge(db, appliance_id, batch["id"], receipt, via="network", uploaded=uploaded)
     log.info("batch %s acknowledged by central (%d blobs uploaded)", batch["id"], uploaded)
     return SyncResult(batch["id"], "acknowledged", uploaded)
 
 
+def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed, *, via: str, **detail: object) -> None:
+    """The one place a batch becomes acknowledged: a verified receipt, however it arrived."""
+    with write_tx(db):
+        batches.mark_acknowledged(db, batch_id, json.dumps(receipt.to_wire(), ensure_ascii=False),
+                                  datetime.now(timezone.utc).isoformat())
+        audit.record(db, place=appliance_id, actor="system", action="sync", target=batch_id, via=via, **detail)
+
+
 def _upload_blobs(store: BlobStore, transport: Transport, manifest: dict) -> int:
     uploaded = 0
-    for page in manifest["pages"]:
-        sha = page["blob"]["sha256"]
-        if transport.has_blob(sha):
+    for ref in blob_refs(manifest):
+        if transport.has_blob(ref.sha256):
             continue
-        data = store.get(page["page_id"])
-        if sha256_hex(data) != sha:  # local corruption: never send it
-            raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=page["page_id"])
-        transport.put_blob(sha, data)
+        data = store.get(ref.blob_id)
+        if sha256_hex(data) != ref.sha256:  # local corruption: never send it
+            raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=ref.blob_id)
+        transport.put_blob(ref.sha256, data)
         uploaded += 1
     return uploaded
 
 
-def _check_receipt(receipt: Signed, keys: ApplianceKeys, batch: dict) -> Signed:
+def receipt_problem(receipt: Signed, keys: ApplianceKeys, batch: dict) -> str | None:
+    """Why `receipt` does not acknowledge `batch` (in Chinese), or None when it does."""
     try:
         doc = open_document(receipt, keys.central.signing_public)
-    except AppError as exc:
-        raise AppError(ErrorCode.SYNC_RECEIPT_INVALID, batch_id=batch["id"]) from exc
-    if doc.get("kind") != "receipt" or doc.get("batch_id") != batch["id"] or doc.get("manifest_sha256") != batch["manifest_sha256"]:
+    except AppError:
+        return "回执签名不是本院中心的"
+    if doc.get("kind") != "receipt" or doc.get("batch_id") != batch["id"]:
+        return "回执不是这个批次的"
+    if doc.get("manifest_sha256") != batch["manifest_sha256"]:
+        return "回执对应的批次清单内容不同"
+    return None
+
+
+def _check_receipt(receipt: Signed, keys: ApplianceKeys, batch: dict) -> Signed:
+    if receipt_problem(receipt, keys, batch):
         raise AppError(ErrorCode.SYNC_RECEIPT_INVALID, batch_id=batch["id"])
     return receipt
 

@@ -54,3 +54,9 @@ def scanner(tmp_path: Path, settings: CentralSettings, central_identity: dict[st
 def client(settings: CentralSettings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """An empty database (SQLite file)."""
+    return f"sqlite:///{tmp_path / 'empty.db'}"

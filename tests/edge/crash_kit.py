@@ -76,7 +76,8 @@ def make_template(root: Path, items: tuple[tuple[str, int], ...]) -> Template:
     db = connect(settings.db_path)
     intake = register(db, settings, case_text="（2026）京0102民初1234号", submitter="张三",
                       items=[ItemSpec(n, p) for n, p in items],
-                      received_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+                      received_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
+                      now=datetime(2026, 3, 2, 10, 5, tzinfo=ZoneInfo("Asia/Shanghai")))  # the test's clock, not today's
     db.close()
     return Template(home, intake, hpke)
 

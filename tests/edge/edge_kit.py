@@ -14,7 +14,8 @@ def register(db, settings, items=(("起诉状", 2), ("证据材料", 3)), case="
 
     return intake.register(db, settings, case_text=case, submitter="张三",
                            items=[intake.ItemSpec(n, p) for n, p in items],
-                           received_at=datetime(2026, 3, 2, 10, 0, tzinfo=TZ))
+                           received_at=datetime(2026, 3, 2, 10, 0, tzinfo=TZ),
+                           now=datetime(2026, 3, 2, 10, 5, tzinfo=TZ))  # the test's clock, not today's
 
 
 def cover_for(intake, n: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time as clock
@@ -13,6 +14,7 @@ import pytest
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.workdays import (
     PACKAGED_OVERRIDES,
+    Basis,
     DeadlineRules,
     WorkCalendar,
     compute_deadline,
@@ -133,27 +135,47 @@ def test_bad_rules_refused(kwargs: dict) -> None:
     assert err.value.code == ErrorCode.SETTINGS_INVALID
 
 
-# ---------------------------------------------------------------- uncovered years
+# ---------------------------------------------------------------- years without the arrangement
 
 
-def test_uncovered_year_refused() -> None:
+def test_year_without_arrangement_is_provisional_not_refused() -> None:
     cal = WorkCalendar()
     assert cal.covered(2026) and not cal.covered(2027) and not cal.covered(2003)
-    with pytest.raises(AppError) as err:
-        due("2027-03-01T10:00:00")
-    assert err.value.code == ErrorCode.CALENDAR_YEAR_UNCOVERED
-    assert err.value.params == {"year": 2027}
-    assert "2027" in err.value.message
-    with pytest.raises(AppError):
-        cal.is_workday(date(2003, 6, 2))  # a Monday, but no data: never guessed
+    assert cal.year_basis(2026).basis is Basis.OFFICIAL and "chinese-calendar" in cal.year_basis(2026).source
+    assert cal.year_basis(2027).basis is Basis.PROVISIONAL
+    deadline = compute_deadline(parse_received("2027-03-01T10:00:00"))  # Monday morning → same day
+    assert deadline.isoformat() == "2027-03-01T18:00:00+08:00"
+    assert deadline.provisional and deadline.basis is Basis.PROVISIONAL and "放假办法" in deadline.source
 
 
-def test_next_workday_search_into_uncovered_year_refused() -> None:
+def test_new_year_eve_afternoon_is_due_after_the_provisional_new_year() -> None:
     assert due("2026-12-31T11:00:00") == "2026-12-31T18:00:00+08:00"  # same day needs no 2027
+    assert not compute_deadline(parse_received("2026-12-31T11:00:00")).provisional
+    # 2027-01-01 (Fri) is 元旦 by the law, then the weekend → Monday 12:00, provisional
+    deadline = compute_deadline(parse_received("2026-12-31T13:00"))
+    assert deadline.isoformat() == "2027-01-04T12:00:00+08:00"
+    assert deadline.provisional and deadline.label() == "2027-01-04T12:00:00+08:00（暂定）"
+    assert deadline.source.startswith("2027 年：")
+    assert deadline.to_dict() == {"due": "2027-01-04T12:00:00+08:00", "provisional": True,
+                                  "basis": "provisional", "source": deadline.source}
+
+
+@pytest.mark.parametrize("text", ["2003-12-31T10:00", "2100-01-04T10:00", "1999-03-01T10:00+08:00"])
+def test_years_outside_2004_to_2099_refused(text: str) -> None:
     with pytest.raises(AppError) as err:
-        due("2026-12-31T15:00:00")
-    assert err.value.code == ErrorCode.CALENDAR_YEAR_UNCOVERED
-    assert err.value.params["year"] == 2027
+        compute_deadline(parse_received(text))
+    assert err.value.code == ErrorCode.CALENDAR_YEAR_OUT_OF_RANGE
+    assert "2004–2099" in err.value.message
+    with pytest.raises(AppError):
+        WorkCalendar().is_workday(date(2003, 6, 2))  # a Monday, but before any data: never guessed
+    with pytest.raises(AppError) as err:  # the search for the next workday stops at 2099 too
+        compute_deadline(parse_received("2099-12-31T15:00"))
+    assert err.value.params["year"] == 2100
+
+
+def test_urgent_is_official_whatever_the_year() -> None:
+    deadline = compute_deadline(parse_received("2027-02-06T10:00"), urgent=True)
+    assert deadline.isoformat() == "2027-02-06T12:00:00+08:00" and not deadline.provisional
 
 
 def test_override_year_covers_2027(tmp_path: Path) -> None:
@@ -166,6 +188,8 @@ def test_override_year_covers_2027(tmp_path: Path) -> None:
     assert cal.is_workday(date(2027, 2, 6))  # Saturday worked
     assert not cal.is_workday(date(2027, 2, 7))  # ordinary Sunday
     assert not cal.covered(2028)
+    assert cal.year_basis(2027).source.endswith("（测试数据）")
+    assert not compute_deadline(parse_received("2026-12-31T15:00"), calendar=cal).provisional
 
 
 # ---------------------------------------------------------------- per-day overrides
@@ -235,7 +259,7 @@ def test_utc_input_converted_to_shanghai() -> None:
     received = datetime(2026, 3, 1, 20, 0, tzinfo=timezone.utc)
     result = compute_deadline(received)
     assert result.isoformat() == "2026-03-02T18:00:00+08:00"
-    assert str(result.tzinfo) == "Asia/Shanghai"
+    assert str(result.due.tzinfo) == "Asia/Shanghai"
 
 
 def test_naive_input_is_shanghai_and_aware_is_kept() -> None:
@@ -278,9 +302,21 @@ def test_cli_prints_deadline() -> None:
     assert proc.stdout.strip() == "2026-03-02T12:30:00+08:00"
 
 
-def test_cli_refuses_uncovered_year_and_bad_text() -> None:
+def test_cli_provisional_plain_and_json() -> None:
     proc = run_cli("2026-12-31T15:00")
-    assert proc.returncode == 1
-    assert "错误 CALENDAR_YEAR_UNCOVERED" in proc.stderr and "2027" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.splitlines()
+    assert first == "2027-01-04T12:00:00+08:00" and second.startswith("（暂定）")
+    proc = run_cli("2026-12-31T15:00", "--json")
+    assert json.loads(proc.stdout) == {"due": "2027-01-04T12:00:00+08:00", "provisional": True, "basis": "provisional",
+                                       "source": json.loads(proc.stdout)["source"]}
+    official = json.loads(run_cli("2026-02-13T15:00", "--json").stdout)
+    assert official["due"] == "2026-02-14T12:00:00+08:00" and official["provisional"] is False
+    assert official["basis"] == "official" and "chinese-calendar" in official["source"]
+
+
+def test_cli_refuses_bad_years_and_text() -> None:
+    proc = run_cli("2003-12-31T15:00")
+    assert proc.returncode == 1 and "错误 CALENDAR_YEAR_OUT_OF_RANGE" in proc.stderr and "2003" in proc.stderr
     proc = run_cli("not-a-time")
     assert proc.returncode == 1 and "错误 DATETIME_INVALID" in proc.stderr

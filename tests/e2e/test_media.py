@@ -1,0 +1,341 @@
+"""Air-gapped carry: batches reach central and receipts come back on registered media alone.
+
+Two real appliances and one real central (homes made by the commands an
+operator runs), pages from the simulated scanner through real ingest, and a
+real filesystem image loop-mounted as the medium where this machine allows it
+(CI runs as root); a plain directory otherwise, said in the test output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from juanzong.edge.demo import free_port, juanzong, register_intake, scan_pages, start, stop, wait_central
+
+pytestmark = pytest.mark.e2e
+
+CASE = "（2026）京0102民初1234号"
+SUBMITTER = "张三"
+
+
+@dataclass
+class Site:
+    central: Path
+    a: Path
+    b: Path
+    root: Path
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return juanzong(*args, check=False, env=env)
+
+
+def appliance_id(home: Path) -> str:
+    return json.loads((home / "appliance-identity.json").read_text("utf-8"))["appliance_id"]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    central = tmp_path / "central"
+    juanzong("central", "init", "--home", str(central), "--no-tls")
+    homes = {}
+    for name in ("a", "b"):
+        home = tmp_path / f"edge-{name}"
+        # air-gapped: no --central-url, so nothing ever tries the network
+        juanzong("edge", "init", "--home", str(home), "--profile", "simulated",
+                 "--central", str(central / "central-identity.json"), "--name", f"无网扫描点{name}")
+        juanzong("central", "enroll", "--home", str(central), str(home / "appliance-identity.json"))
+        homes[name] = home
+    return Site(central, homes["a"], homes["b"], tmp_path)
+
+
+def scan_and_ingest(home: Path) -> int:
+    intake = register_intake(home)
+    pages = scan_pages(home, intake)
+    juanzong("edge", "ingest", "--home", str(home), "--once", "--settle", "0.2")
+    return len(pages)
+
+
+class Medium:
+    """A filesystem image loop-mounted at `path` (vfat, else ext4), or a plain directory."""
+
+    def __init__(self, root: Path, name: str, size_mb: int = 64) -> None:
+        self.path = root / f"mnt-{name}"
+        self.path.mkdir()
+        self.image = root / f"{name}.img"
+        self.kind = "directory"
+        if os.geteuid() == 0 and shutil.which("losetup"):
+            self._try_mount(size_mb)
+
+    def _try_mount(self, size_mb: int) -> None:
+        with self.image.open("wb") as f:
+            f.truncate(size_mb * 1024 * 1024)
+        for fs, mkfs in (("vfat", ["mkfs.vfat"]), ("ext4", ["mkfs.ext4", "-q", "-F"])):
+            if not shutil.which(mkfs[0]):
+                continue
+            subprocess.run([*mkfs, str(self.image)], check=True, capture_output=True)
+            if subprocess.run(["mount", "-o", "loop", str(self.image), str(self.path)], capture_output=True).returncode == 0:
+                self.kind = fs
+                return
+
+    def unmount(self) -> None:
+        if self.kind != "directory":
+            subprocess.run(["umount", str(self.path)], check=True)
+            self.kind = "directory"
+
+    def files(self) -> list[Path]:
+        return [p for p in self.path.rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def media(tmp_path: Path):
+    made: list[Medium] = []
+
+    def make(name: str, size_mb: int = 64) -> Medium:
+        medium = Medium(tmp_path, name, size_mb)
+        print(f"medium {name}: {medium.kind}")
+        made.append(medium)
+        return medium
+
+    yield make
+    for medium in made:
+        medium.unmount()
+
+
+def register(site: Site, home: Path, label: str, days: int = 30) -> Path:
+    out = site.root / f"registration-{label}.json"
+    juanzong("central", "media", "register", "--home", str(site.central), "--appliance", appliance_id(home),
+             "--label", label, "--days", str(days), "--out", str(out))
+    return out
+
+
+def prepared(site: Site, home: Path, medium: Medium, label: str) -> Medium:
+    juanzong("edge", "media", "init", "--home", str(home), "--registration", str(register(site, home, label)),
+             "--device", str(medium.path))
+    return medium
+
+
+def export(home: Path, medium: Medium, env: dict | None = None) -> subprocess.CompletedProcess:
+    return cli("edge", "media", "export", "--home", str(home), "--to", str(medium.path), "--json", env=env)
+
+
+def import_(site: Site, medium: Medium) -> subprocess.CompletedProcess:
+    return cli("central", "media", "import", "--home", str(site.central), "--from", str(medium.path), "--json")
+
+
+def batch_states(home: Path) -> list[str]:
+    st = json.loads(juanzong("edge", "status", "--home", str(home), "--json").stdout)
+    return [b["state"] for b in st["batches"]]
+
+
+def central_pages(site: Site) -> int:
+    report = json.loads(juanzong("central", "report", "--home", str(site.central), "--json").stdout)
+    return report["totals"]["received_pages"]
+
+
+def central_batches(site: Site) -> int:
+    import sqlite3
+
+    with sqlite3.connect(site.central / "data" / "central.db") as conn:
+        return conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+
+
+def audit_actions(db_path: Path) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT action, outcome FROM audit ORDER BY seq").fetchall()
+
+
+def test_pages_reach_central_and_receipts_come_back_on_media_alone(site: Site, media) -> None:
+    scanned = scan_and_ingest(site.a)
+    medium = prepared(site, site.a, media("a"), "一号U盘")
+
+    out = export(site.a, medium)
+    assert out.returncode == 0, out.stderr
+    exported = json.loads(out.stdout)
+    assert exported["batch_count"] == 1 and exported["blobs_written"] >= scanned
+    carry = json.loads(juanzong("edge", "status", "--home", str(site.a), "--json").stdout)["carry"]
+    assert carry["waiting_batches"] == 1 and carry["last_export"]["label"] == "一号U盘"
+    assert "待送交介质的批次 1 个" in juanzong("edge", "status", "--home", str(site.a)).stdout
+
+    result = import_(site, medium)
+    assert result.returncode == 0, result.stderr
+    imported = json.loads(result.stdout)
+    assert imported["new"] == exported["batches"] and not imported["refused"]
+    assert central_pages(site) == scanned
+    report = json.loads(juanzong("central", "report", "--home", str(site.central), "--json").stdout)
+    carried = {a["appliance_id"]: a["last_media_import"] for a in report["appliances"]}
+    assert carried[appliance_id(site.a)] and carried[appliance_id(site.b)] is None
+
+    out = cli("edge", "media", "receipts", "--home", str(site.a), "--from", str(medium.path))
+    assert out.returncode == 0, out.stderr
+    assert "1 个批次已确认" in out.stdout
+    assert batch_states(site.a) == ["acknowledged"]
+    assert ("media_export", "ok") in audit_actions(site.a / "data" / "edge.db")
+    assert ("media_receipts", "ok") in audit_actions(site.a / "data" / "edge.db")
+    assert ("media_import", "ok") in audit_actions(site.central / "data" / "central.db")
+    assert ("media_register", "ok") in audit_actions(site.central / "data" / "central.db")
+
+
+def test_nothing_readable_on_the_medium(site: Site, media) -> None:
+    scan_and_ingest(site.a)
+    medium = prepared(site, site.a, media("plain"), "检查明文")
+    assert export(site.a, medium).returncode == 0
+    markers = [CASE.encode("utf-8"), "京0102民初".encode("utf-8"), SUBMITTER.encode("utf-8"), "起诉状".encode("utf-8"),
+               CASE.encode("gb18030"), b"\xff\xd8\xff", b"JFIF", b"Exif", b"II*\x00", b"%PDF"]
+    files = medium.files()
+    assert len(files) > 5
+    for path in files:
+        data = path.read_bytes()
+        for marker in markers:
+            assert marker not in data, f"{marker!r} readable in {path.relative_to(medium.path)}"
+
+
+def test_replayed_medium_creates_nothing_new(site: Site, media) -> None:
+    scan_and_ingest(site.a)
+    medium = prepared(site, site.a, media("replay"), "重复导入")
+    export(site.a, medium)
+    assert import_(site, medium).returncode == 0
+    pages, batches = central_pages(site), central_batches(site)
+
+    again = json.loads(import_(site, medium).stdout)
+    assert again["new"] == [] and len(again["replayed"]) == 1
+    assert (central_pages(site), central_batches(site)) == (pages, batches)
+
+
+def test_medium_of_another_appliance_and_unregistered_media_are_refused(site: Site, media) -> None:
+    scan_and_ingest(site.b)
+    medium_a = prepared(site, site.a, media("owned-by-a"), "甲的介质")
+
+    out = export(site.b, medium_a)
+    assert out.returncode == 1 and "MEDIA_WRONG_APPLIANCE" in out.stderr and "Traceback" not in out.stderr
+    assert "登记给扫描设备" in out.stderr
+
+    stray = media("stray")
+    out = export(site.b, stray)
+    assert out.returncode == 1 and "MEDIA_NOT_REGISTERED" in out.stderr
+
+    # a copied registration file (another stick) is not the registered medium
+    out = cli("edge", "media", "init", "--home", str(site.b), "--registration",
+              str(site.root / "registration-甲的介质.json"), "--device", str(stray.path))
+    assert out.returncode == 1 and "MEDIA_WRONG_APPLIANCE" in out.stderr
+
+
+def test_tampered_files_fail_their_batch_only(site: Site, media) -> None:
+    medium = prepared(site, site.a, media("tamper"), "篡改")
+    scan_and_ingest(site.a)
+    first = json.loads(export(site.a, medium).stdout)["batches"][0]
+    scan_and_ingest(site.a)
+    exported = json.loads(export(site.a, medium).stdout)
+    assert len(exported["batches"]) == 2
+    second = exported["batches"][1]
+
+    toc = json.loads(json.loads((medium.path / "juanzong" / appliance_id(site.a) / "toc.json").read_text())["body"])
+    entries = {b["batch_id"]: b for b in toc["batches"]}
+    blob = medium.path / "juanzong" / appliance_id(site.a) / "blobs" / entries[first]["blobs"][0][0]
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.write_bytes(bytes(data))
+
+    result = json.loads(import_(site, medium).stdout)
+    assert result["new"] == [second]
+    assert [r["batch_id"] for r in result["refused"]] == [first]
+    assert result["refused"][0]["code"] == "MEDIA_BATCH_DAMAGED"
+
+    # a manifest file swapped for another batch's: refused too, nothing stored
+    batches_dir = medium.path / "juanzong" / appliance_id(site.a) / "batches"
+    shutil.copy(batches_dir / f"{second}.jzm", batches_dir / f"{first}.jzm")
+    result = json.loads(import_(site, medium).stdout)
+    assert [r["batch_id"] for r in result["refused"]] == [first] and result["new"] == []
+    assert central_batches(site) == 1
+
+
+def test_pulled_out_medium_then_resumed_export(site: Site, media) -> None:
+    scanned = scan_and_ingest(site.a)
+    medium = prepared(site, site.a, media("pulled"), "中途拔出")
+
+    # the process dies after the second blob is written, like a stick pulled out or power lost
+    crashed = export(site.a, medium, env={**os.environ, "JUANZONG_CRASH_AT": "media_blob:2"})
+    assert crashed.returncode == 137
+    refused = import_(site, medium)
+    assert refused.returncode == 1 and "MEDIA_TOC_INVALID" in refused.stderr
+    assert central_batches(site) == 0
+
+    resumed = json.loads(export(site.a, medium).stdout)
+    assert resumed["blobs_reused"] == 2 and resumed["blobs_written"] >= scanned - 2
+    imported = json.loads(import_(site, medium).stdout)
+    assert len(imported["new"]) == 1 and central_pages(site) == scanned
+
+
+def test_full_medium_is_a_clear_error_and_nothing_half_accepted(site: Site, media) -> None:
+    scan_and_ingest(site.a)
+    small = media("small", size_mb=1)
+    if small.kind == "directory":
+        pytest.skip("no loop device here to make a full medium")
+    prepared(site, site.a, small, "小容量")
+    out = export(site.a, small)
+    assert out.returncode == 1 and "MEDIA_WRITE_FAILED" in out.stderr and "空间不足" in out.stderr
+    assert import_(site, small).returncode == 1 and central_batches(site) == 0
+    assert batch_states(site.a) == ["sealed"]
+
+
+def test_expired_and_unknown_media_are_refused_and_audited(site: Site, media) -> None:
+    from juanzong.central.config import load_settings
+    from juanzong.central.home import open_central
+    from juanzong.central.media import import_medium
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    scan_and_ingest(site.a)
+    medium = prepared(site, site.a, media("expiring"), "过期", )
+    assert export(site.a, medium).returncode == 0
+    central = open_central(load_settings(site.central))
+    try:
+        later = datetime.now(timezone.utc) + timedelta(days=31)
+        with pytest.raises(AppError) as err:
+            import_medium(central, medium.path, actor="档案员", now=later)
+        assert err.value.code is ErrorCode.MEDIA_EXPIRED
+    finally:
+        central.close()
+
+    other = site.root / "other-central"
+    juanzong("central", "init", "--home", str(other), "--no-tls")
+    juanzong("central", "enroll", "--home", str(other), str(site.a / "appliance-identity.json"))
+    out = cli("central", "media", "import", "--home", str(other), "--from", str(medium.path))
+    assert out.returncode == 1 and "MEDIA_REGISTRATION_INVALID" in out.stderr
+    assert ("media_import", "refused") in audit_actions(other / "data" / "central.db")
+    assert ("media_import", "refused") in audit_actions(site.central / "data" / "central.db")
+
+
+def test_batch_delivered_both_ways_is_stored_once(site: Site, media, tmp_path: Path) -> None:
+    scanned = scan_and_ingest(site.a)
+    medium = prepared(site, site.a, media("both"), "双通道")
+    assert export(site.a, medium).returncode == 0
+
+    port = free_port()
+    config = site.a / "config.toml"
+    text = config.read_text("utf-8").replace('central_url = ""', f'central_url = "http://127.0.0.1:{port}"')
+    config.write_text(text, "utf-8")
+    server = start(["central", "serve", "--home", str(site.central), "--host", "127.0.0.1", "--port", str(port)],
+                   tmp_path / "central.log")
+    try:
+        wait_central(site.a)
+        synced = juanzong("edge", "sync", "--home", str(site.a))
+        assert "acknowledged" in synced.stdout
+    finally:
+        stop(server)
+    assert batch_states(site.a) == ["acknowledged"]
+
+    result = json.loads(import_(site, medium).stdout)
+    assert result["new"] == [] and len(result["replayed"]) == 1
+    assert central_batches(site) == 1 and central_pages(site) == scanned
+    out = cli("edge", "media", "receipts", "--home", str(site.a), "--from", str(medium.path), "--json")
+    assert json.loads(out.stdout)["already"] == result["replayed"]
