@@ -3,8 +3,11 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 # Debian packages a feature needs: zbar for the pyzbar backend, a CJK font for
-# cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock.
-DEBS      := libzbar0 fonts-wqy-microhei faketime
+# cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock;
+# jbig2dec decodes JBIG2 PDF pages (pikepdf calls it); libtiff-tools (tiffcp, tiff2bw) build
+# the format corpus tests; chromium + fonts-noto-cjk for the kiosk browser tests; libusb for
+# USB receipt printers (pyusb).
+DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0
 
 .PHONY: setup debs demo test bench clean
 

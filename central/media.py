@@ -11,6 +11,7 @@ receipts go back onto the medium for `edge media receipts`.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ def _import_batch(central: Central, receiver: ReceiveService, layout: MediumLayo
     try:
         signed, blobs = _read_batch(central, layout, entry)
         for sha, data in blobs:
-            receiver.put_blob(layout.appliance_id, sha, data)
+            receiver.put_blob(layout.appliance_id, sha, io.BytesIO(data), len(data))
         receipt = receiver.receive_manifest(signed)
     except AppError as err:
         log.warning("medium batch %s refused: %s", entry.batch_id, err.code)

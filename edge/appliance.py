@@ -14,6 +14,7 @@ in the spool to be retried, because nothing was stored.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from juanzong.edge.ingest.pipeline import ingest_pages
 from juanzong.edge.hostcheck import require_no_swap, require_ram_hot_folder
 from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.edge.ingest.decode import decode, sha256_file
+from juanzong.edge.ingest.faults import FILE_FAULTS
 from juanzong.edge.ingest.qc import QcRules
 from juanzong.edge.ingest.record import commit
 from juanzong.edge.ingest.route import ItemInfo, ReplaceTarget, Sides
@@ -45,12 +47,8 @@ from juanzong.shared.profiles import get_scanner
 
 log = logging.getLogger("juanzong.appliance")
 
-# A file-level fault: the file itself is bad, quarantine it. Anything else that
-# is an AppError (storage, keys) means "not stored yet, try again later".
-FILE_FAULTS = {
-    ErrorCode.FILE_UNREADABLE, ErrorCode.FILE_TRUNCATED, ErrorCode.FILE_UNSUPPORTED,
-    ErrorCode.FILE_TOO_LARGE, ErrorCode.FILE_EMPTY, ErrorCode.FILE_SIZE_TOO_LARGE,
-}
+# A file-level fault (edge.ingest.faults.FILE_FAULTS): the file itself is bad,
+# quarantine it. Any other AppError (storage, keys) means "not stored yet, try again later".
 
 
 class DbRoutingView:
@@ -143,9 +141,10 @@ class Appliance:
                 log.warning("not stored, will retry: %s code=%s", claimed.source_name, err.code)
                 return FileOutcome(claimed.source_name, "retry", code=str(err.code))
             return self.quarantine(claimed, err)
-        except Exception as exc:  # a bug must not stop the scanner: keep the file, encrypted
-            log.exception("ingest failed for %s", claimed.source_name)
-            return self.quarantine(claimed, AppError(ErrorCode.INGEST_FAILED, name=claimed.source_name, detail=repr(exc)))
+        except Exception:  # a bug must not stop the scanner: keep the file, encrypted
+            ref = secrets.token_hex(4)  # the traceback is in the log under this reference, not on the screen
+            log.exception("ingest failed for %s (ref %s)", claimed.source_name, ref)
+            return self.quarantine(claimed, AppError(ErrorCode.INGEST_FAILED, name=claimed.source_name, detail=f"日志编号 {ref}"))
         self.folder.release(claimed)
         return FileOutcome(claimed.source_name, "stored", pages=len(stored))
 

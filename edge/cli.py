@@ -172,6 +172,25 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_operator(args: argparse.Namespace) -> int:
+    import sys
+
+    from juanzong.edge import operators
+
+    settings = _settings(args)
+    db = _db(settings)
+    now = datetime.now(TZ)
+    if args.operator_command == "add":
+        pin = args.pin if args.pin is not None else sys.stdin.readline().strip()
+        op = operators.add(db, settings.appliance_id, operator_id=args.id, name=args.name, role=args.role, pin=pin, now=now)
+        print_json(op.to_dict())
+    elif args.operator_command == "disable":
+        print_json(operators.disable(db, settings.appliance_id, args.id, now).to_dict())
+    else:
+        print_json([op.to_dict() for op in operators.list_all(db)])
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from juanzong.edge.status import status
 
@@ -253,7 +272,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", required=True)
     p.add_argument("--settle", type=float, help="override the profile's settle delay (seconds)")
 
-    cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print")
+    op = edge.add_parser("operator", help="kiosk operators (clerk, operator, supervisor)").add_subparsers(
+        dest="operator_command", required=True)
+    p = op.add_parser("add", help="add an operator; the PIN comes from --pin or standard input")
+    p.add_argument("--home")
+    p.add_argument("--id", required=True, help="工号 (2-16 letters or digits)")
+    p.add_argument("--name", required=True, help="姓名")
+    p.add_argument("--role", required=True, choices=["clerk", "operator", "supervisor"], help="角色")
+    p.add_argument("--pin", help="6-12 digits (default: read one line from standard input)")
+    p.set_defaults(func=cmd_operator)
+    p = op.add_parser("disable", help="disable an operator and end their sessions")
+    p.add_argument("--home")
+    p.add_argument("--id", required=True, help="工号")
+    p.set_defaults(func=cmd_operator)
+    p = op.add_parser("list", help="list operators")
+    p.add_argument("--home")
+    p.set_defaults(func=cmd_operator)
+
+    cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print, and serve the counter kiosk")
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")

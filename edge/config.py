@@ -38,6 +38,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rescan_seconds", 30.0, "periodic rescan of the hot folder for missed events"),
     Setting("end_of_day", "18:00", "due time for material received before the cut-off"),
     Setting("urgent_hours", 2, "加急: hours after receipt"),
+    Setting("kiosk_listen", "127.0.0.1:8080", "counter kiosk address (host:port), served by edge run"),
+    Setting("kiosk_idle_minutes", 5, "kiosk: log out after this many minutes without a request"),
+    Setting("kiosk_tls", False, "kiosk served through a TLS terminator: session cookies get Secure"),
+    Setting("loan_days", 7, "custody register: days a borrowed file may stay out before it is overdue"),
 )
 
 
@@ -62,6 +66,21 @@ class EdgeSettings:
     rescan_seconds: float
     end_of_day: str
     urgent_hours: int
+    kiosk_listen: str = "127.0.0.1:8080"
+    kiosk_idle_minutes: int = 5
+    kiosk_tls: bool = False
+    loan_days: int = 7
+
+    @property
+    def kiosk_address(self) -> tuple[str, int]:
+        host, _, port = self.kiosk_listen.rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)
+
+    @property
+    def kiosk_url(self) -> str:
+        host, port = self.kiosk_address
+        shown = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.kiosk_tls else 'http'}://{shown}:{port}/"
 
     @property
     def db_path(self) -> Path:
@@ -119,7 +138,18 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         rescan_seconds=float(values["rescan_seconds"]),
         end_of_day=values["end_of_day"],
         urgent_hours=values["urgent_hours"],
+        kiosk_listen=_listen(values["kiosk_listen"]),
+        kiosk_idle_minutes=int(values["kiosk_idle_minutes"]),
+        kiosk_tls=bool(values["kiosk_tls"]),
+        loan_days=int(values["loan_days"]),
     )
+
+
+def _listen(value: str) -> str:
+    host, sep, port = str(value).rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"kiosk_listen“{value}”应为 主机:端口，如 127.0.0.1:8080")
+    return str(value)
 
 
 def _profile_hot_folder(profile_name: str) -> str:

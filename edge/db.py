@@ -109,3 +109,65 @@ def m004_media(db: Database) -> None:
         )"""
     )
 
+
+@MIGRATIONS()
+def m005_operators(db: Database) -> None:
+    # kiosk operators (argon2id PIN hashes, lockout) and server-side sessions (edge.operators)
+    for statement in _split(
+        """
+        CREATE TABLE operators (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, pin_hash TEXT NOT NULL,
+            disabled_at TEXT, failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL
+        );
+        CREATE TABLE kiosk_sessions (
+            id TEXT PRIMARY KEY, operator_id TEXT NOT NULL REFERENCES operators(id),
+            started_at TEXT NOT NULL, last_seen TEXT NOT NULL, ended_at TEXT, end_reason TEXT
+        );
+        """
+    ):
+        db.execute(statement)
+
+
+@MIGRATIONS()
+def m006_counter(db: Database) -> None:
+    # the counter kiosk: handover details (personal data encrypted by edge.vault), copies,
+    # print jobs of every kind with an encrypted copy, custody register, served-document pickup
+    for statement in _split(
+        """
+        ALTER TABLE items ADD COLUMN copies INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE items ADD COLUMN return_original INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE intake_details (
+            intake_id TEXT PRIMARY KEY REFERENCES intakes(id), submitter_role TEXT NOT NULL,
+            id_number BLOB, phone BLOB, urgent_reason TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',
+            temporary_number TEXT, linked_at TEXT
+        );
+        ALTER TABLE print_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'receipt';
+        ALTER TABLE print_jobs ADD COLUMN target TEXT;
+        ALTER TABLE print_jobs ADD COLUMN reprint INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE print_jobs ADD COLUMN copy BLOB;
+        ALTER TABLE print_jobs ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+        CREATE TABLE signatures (
+            id TEXT PRIMARY KEY, method TEXT NOT NULL, signer TEXT NOT NULL, sealed BLOB NOT NULL, created_at TEXT NOT NULL
+        );
+        CREATE TABLE custody_events (
+            id TEXT PRIMARY KEY, case_number TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+            from_party TEXT NOT NULL, to_party TEXT NOT NULL, from_signature TEXT NOT NULL REFERENCES signatures(id),
+            to_signature TEXT NOT NULL REFERENCES signatures(id), purpose TEXT NOT NULL DEFAULT '',
+            due_back TEXT, loan_id TEXT REFERENCES custody_events(id), condition TEXT, note TEXT NOT NULL DEFAULT '',
+            clerk TEXT NOT NULL
+        );
+        CREATE INDEX custody_case ON custody_events(case_number, at);
+        CREATE TABLE custody_items (
+            event_id TEXT NOT NULL REFERENCES custody_events(id), item_id TEXT NOT NULL REFERENCES items(id),
+            pages INTEGER NOT NULL, PRIMARY KEY (event_id, item_id)
+        );
+        CREATE TABLE pickups (
+            id TEXT PRIMARY KEY, case_number TEXT NOT NULL, addressee TEXT NOT NULL, documents TEXT NOT NULL,
+            registered_by TEXT NOT NULL, registered_at TEXT NOT NULL, handed_at TEXT, handed_by TEXT,
+            id_checked TEXT, id_number BLOB, signature TEXT REFERENCES signatures(id), intake_id TEXT REFERENCES intakes(id),
+            page_id TEXT
+        );
+        """
+    ):
+        db.execute(statement)
+

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -29,7 +31,7 @@ from juanzong.edge.repo.items import ItemRow
 from juanzong.shared.caseno import CaseNumber, parse_case_number
 from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.ids import Kind, format_id, new_id
 from juanzong.shared.workdays import Deadline, DeadlineRules, WorkCalendar, check_received, compute_deadline
 
 _VOLUMES = {"正卷": "main", "副卷": "internal", "main": "main", "internal": "internal"}
@@ -42,6 +44,29 @@ class ItemSpec:
     volume: str = "main"
     original: bool = True
     colour: bool = True
+    copies: int = 1
+    return_original: bool = False  # 是否退还原件
+    catalog_dir: str = ""  # the clerk's explicit choice; empty = suggested from the name
+
+
+@dataclass(frozen=True)
+class PendingCase:
+    """A handover for a case not yet filed (待立案): a temporary number, linked later."""
+
+    temporary: str
+    warnings: tuple[str, ...] = ()
+    type_code: str | None = None
+    court: str | None = None
+
+    @property
+    def canonical(self) -> str:
+        return self.temporary
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"canonical": self.temporary, "pending": True, "warnings": []}
+
+
+PENDING_PREFIX = "待立案"
 
 
 @dataclass(frozen=True)
@@ -57,7 +82,7 @@ class RegisteredItem:
 @dataclass(frozen=True)
 class Intake:
     intake_id: str
-    case: CaseNumber
+    case: CaseNumber | PendingCase
     submitter: str
     received_at: datetime
     deadline: datetime
@@ -107,16 +132,20 @@ def deadline_for(db: Database, settings: EdgeSettings, received_at: datetime, ur
 def register(
     db: Database, settings: EdgeSettings, *, case_text: str, submitter: str, items: list[ItemSpec],
     received_at: datetime, urgent: bool = False, classified: bool = False, clerk: str = "",
-    now: datetime | None = None,
+    now: datetime | None = None, pending: bool = False, on_insert: Callable[[Database, Intake], None] | None = None,
 ) -> Intake:
-    """`now` is the clock the received time is checked against (injected; default: the system's)."""
+    """`now` is the clock the received time is checked against (injected; default: the system's).
+    `pending`: no case number yet (待立案), the intake gets a temporary number;
+    `on_insert` runs inside the intake's transaction (the kiosk stores its details there)."""
     if classified:
         audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=case_text, outcome="refused", reason="classified")
         raise AppError(ErrorCode.CASE_CLASSIFIED_REFUSED)
     if not items:
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text="")
-    case = parse_case_number(case_text)
-    catalog = _catalog_or_none(case)
+    intake_id = new_id(Kind.INTAKE)
+    case: CaseNumber | PendingCase = (PendingCase(f"{PENDING_PREFIX}{format_id(intake_id)}") if pending
+                                      else parse_case_number(case_text))
+    catalog = None if isinstance(case, PendingCase) else _catalog_or_none(case)
     now = now if now is not None else datetime.now(received_at.tzinfo)
     late = check_received(received_at, now)
     deadline = deadline_for(db, settings, received_at, urgent)
@@ -124,9 +153,9 @@ def register(
         RegisteredItem(new_id(Kind.ITEM), n, spec.name, spec.pages, spec.volume, _catalog_dir(catalog, spec))
         for n, spec in enumerate(items, start=1)
     )
-    intake = Intake(new_id(Kind.INTAKE), case, submitter, received_at, deadline.due, urgent, registered,
+    intake = Intake(intake_id, case, submitter, received_at, deadline.due, urgent, registered,
                     deadline.provisional, deadline.source, tuple(late))
-    _insert(db, settings, intake, items, clerk, now)
+    _insert(db, settings, intake, items, clerk, now, on_insert)
     return intake
 
 
@@ -143,14 +172,17 @@ def _catalog_or_none(case: CaseNumber) -> Catalog | None:
 
 def _catalog_dir(catalog: Catalog | None, spec: ItemSpec) -> str:
     if catalog is None:
-        return ""
+        return spec.catalog_dir
+    if spec.catalog_dir:
+        return catalog.entry(spec.catalog_dir, spec.volume).name  # CATALOG_DIR_UNKNOWN when not in this volume
     entry = catalog.suggest(spec.name)
     if spec.volume == "internal" and entry.volume != "internal":
         entry = catalog.internal[-1] if catalog.internal else entry
     return entry.name
 
 
-def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str, at: datetime) -> None:
+def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str, at: datetime,
+            on_insert: Callable[[Database, Intake], None] | None = None) -> None:
     now = at.isoformat(timespec="seconds")
     with write_tx(db):
         intake_rows.insert(db, IntakeRow(
@@ -159,7 +191,10 @@ def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[It
             intake.deadline_provisional, intake.deadline_source, bool(intake.late_entry)), now)
         for item, spec in zip(intake.items, specs):
             item_rows.insert(db, ItemRow(item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages,
-                                     item.volume, item.catalog_dir, spec.original, spec.colour))
+                                         item.volume, item.catalog_dir, spec.original, spec.colour, spec.copies,
+                                         spec.return_original))
+        if on_insert is not None:
+            on_insert(db, intake)
         audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=intake.intake_id,
                      case_number=intake.case.canonical, items=len(intake.items), deadline=intake.deadline.isoformat(),
                      deadline_provisional=intake.deadline_provisional, late_entry=list(intake.late_entry))

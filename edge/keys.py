@@ -136,6 +136,11 @@ def load_keys(keys_dir: Path) -> ApplianceKeys:
     )
 
 
+def load_kek(keys_dir: Path) -> bytes:
+    """The KEK alone (the kiosk's vault needs no central identity)."""
+    return _read(keys_dir / KEK_FILE)
+
+
 def load_central(keys_dir: Path) -> CentralIdentity:
     path = keys_dir / CENTRAL_FILE
     if not path.exists():

@@ -1,62 +1,149 @@
-"""Receipt print jobs: queued in the database, printed when the printer answers.
+"""Print jobs: queued in the database with an encrypted copy, printed when the printer answers.
 
-A job is created in the intake's own transaction's wake (after the commit, so
-a receipt never promises something not stored); `flush` renders from the
-stored intake and sends it. A printer that is off keeps the job queued with
-its error; the next flush (the run loop calls it) prints it.
+Every slip (receipt 回执, cover label 分隔标签, service receipt 送达回证) is queued as a
+`PrintDocument` sealed by the vault (`Purpose.RECEIPT_COPY`), after the transaction that
+stored what it promises (nothing is acknowledged before it is durable). `flush` renders each
+queued job from its own copy and sends it; a printer that is off, out of paper or unreachable
+leaves the job queued with its error and attempt count, and the next flush (the run loop calls
+it, and the kiosk's 重试 button) prints it. `reprint` queues the same copy again, marked 补打.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timezone
+from enum import StrEnum
 
 from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.repo import intakes, items, print_jobs, write_tx
-from juanzong.edge.devices.printer import Receipt, ReceiptLine, render_receipt, send
+from juanzong.edge.devices.printer import PrintDocument, Receipt, ReceiptLine, TextLine, receipt_text, render_document, send
+from juanzong.edge.keys import load_kek
+from juanzong.edge.repo import intakes, items, write_tx
+from juanzong.edge.repo import print_jobs as repo
+from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.ids import Kind, make_payload, new_id
 from juanzong.shared.profiles import get_printer
 
 
-def queue_receipt(db: Database, settings: EdgeSettings, intake_id: str) -> str:
+class JobKind(StrEnum):
+    RECEIPT = "receipt"
+    LABEL = "label"
+    SERVICE = "service"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    PRINTED = "printed"
+
+
+JOB_NAMES = {JobKind.RECEIPT: "收取回执", JobKind.LABEL: "材料分隔标签", JobKind.SERVICE: "送达回证"}
+
+
+def vault_for(settings: EdgeSettings) -> Vault:
+    return Vault(load_kek(settings.keys_dir))
+
+
+# ---- the copy: a PrintDocument as JSON, sealed
+
+
+def _doc_json(doc: PrintDocument) -> bytes:
+    return json.dumps({"lines": [[ln.text, ln.style] for ln in doc.lines], "payload": doc.payload,
+                       "picture": base64.b64encode(doc.picture).decode() if doc.picture else None},
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _doc_from(raw: bytes, reprint: bool) -> PrintDocument:
+    data = json.loads(raw)
+    picture = base64.b64decode(data["picture"]) if data.get("picture") else None
+    return PrintDocument(tuple(TextLine(t, s) for t, s in data["lines"]), data["payload"], picture, reprint)
+
+
+def open_copy(vault: Vault, job: repo.JobRow) -> PrintDocument:
+    if job.copy is None:
+        raise AppError(ErrorCode.PRINT_JOB_NOT_FOUND, job_id=job.id)
+    return _doc_from(vault.open(Purpose.RECEIPT_COPY, job.id, job.copy), job.reprint)
+
+
+# ---- queueing
+
+
+def queue(db: Database, settings: EdgeSettings, kind: JobKind, intake_id: str, doc: PrintDocument, *,
+          target: str | None = None, actor: str = "clerk", reprint: bool = False, vault: Vault | None = None) -> str:
     job_id = new_id(Kind.PRINT_JOB)
+    sealed = (vault or vault_for(settings)).seal(Purpose.RECEIPT_COPY, job_id, _doc_json(doc))
     with write_tx(db):
-        print_jobs.insert(db, job_id, intake_id, settings.printer_profile, _now())
+        repo.insert(db, repo.JobRow(job_id, str(kind), intake_id, target, settings.printer_profile, JobState.QUEUED, 0,
+                                    None, reprint, sealed, actor, _now(), None))
+        audit.record(db, place=settings.appliance_id, actor=actor, action="print_queue", target=target or intake_id,
+                     job=job_id, kind=str(kind), reprint=reprint)
     return job_id
 
 
-def flush(db: Database, settings: EdgeSettings) -> list[dict]:
-    return [_print_one(db, settings, job_id, intake_id, printer) for job_id, intake_id, printer in print_jobs.queued(db)]
+def queue_receipt(db: Database, settings: EdgeSettings, intake_id: str, actor: str = "clerk", vault: Vault | None = None) -> str:
+    receipt = receipt_for(db, settings, intake_id)
+    doc = PrintDocument(receipt_text(receipt), make_payload(intake_id))
+    return queue(db, settings, JobKind.RECEIPT, intake_id, doc, target=intake_id, actor=actor, vault=vault)
 
 
-def _print_one(db: Database, settings: EdgeSettings, job_id: str, intake_id: str, printer_name: str) -> dict:
-    printer = get_printer(printer_name)
+def reprint(db: Database, settings: EdgeSettings, job_id: str, actor: str, vault: Vault | None = None) -> str:
+    """The kept copy of a job, queued again and marked 补打."""
+    vault = vault or vault_for(settings)
+    job = repo.get(db, job_id)
+    if job is None:
+        raise AppError(ErrorCode.PRINT_JOB_NOT_FOUND, job_id=job_id)
+    doc = open_copy(vault, job)
+    return queue(db, settings, JobKind(job.kind), job.intake_id, doc, target=job.target, actor=actor, reprint=True, vault=vault)
+
+
+# ---- printing
+
+
+def flush(db: Database, settings: EdgeSettings, vault: Vault | None = None) -> list[dict]:
+    jobs = repo.queued(db)
+    if not jobs:
+        return []
+    vault = vault or vault_for(settings)
+    return [_print_one(db, settings, vault, job) for job in jobs]
+
+
+def _print_one(db: Database, settings: EdgeSettings, vault: Vault, job: repo.JobRow) -> dict:
+    printer = get_printer(job.printer)
+    data = render_document(_document(db, settings, vault, job), printer)
     try:
-        send(render_receipt(receipt_for(db, settings, intake_id), printer), printer, settings.home)
+        send(data, printer, settings.home)
     except AppError as err:
         if err.code is not ErrorCode.PRINTER_OFFLINE:
             raise
         with write_tx(db):
-            print_jobs.mark_failed(db, job_id, err.message)
-        return {"job_id": job_id, "printed": False, "error": str(err.code), "message": err.message}
+            repo.failed_attempt(db, job.id, err.message)
+        return {"job_id": job.id, "printed": False, "error": str(err.code), "message": err.message}
     with write_tx(db):
-        print_jobs.mark_printed(db, job_id, _now())
-        audit.record(db, place=settings.appliance_id, actor="clerk", action="print", target=intake_id, job=job_id, printer=printer_name)
-    return {"job_id": job_id, "printed": True}
+        repo.printed(db, job.id, _now())
+        audit.record(db, place=settings.appliance_id, actor=job.actor or "clerk", action="print", target=job.target or job.intake_id,
+                     job=job.id, kind=job.kind, printer=job.printer, reprint=job.reprint)
+    return {"job_id": job.id, "printed": True}
+
+
+def _document(db: Database, settings: EdgeSettings, vault: Vault, job: repo.JobRow) -> PrintDocument:
+    if job.copy is not None:
+        return open_copy(vault, job)
+    # a job queued before copies were kept (m004_counter): rendered from the intake
+    return PrintDocument(receipt_text(receipt_for(db, settings, job.intake_id)), make_payload(job.intake_id), reprint=job.reprint)
 
 
 def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt:
-    row = intakes.get(db, intake_id)
-    if row is None:
+    head = intakes.receipt_head(db, intake_id)
+    if head is None:
         raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
     return Receipt(
-        intake_id=intake_id, case_number=row.case_number, submitter=row.submitter,
-        received_at=datetime.fromisoformat(row.received_at), deadline=datetime.fromisoformat(row.deadline),
-        items=tuple(ReceiptLine(name=n, pages=p, original=o) for n, p, o in items.of_intake(db, intake_id)),
-        court=settings.court, clerk=row.clerk, urgent=row.urgent, deadline_provisional=row.deadline_provisional,
+        intake_id=intake_id, case_number=head.case_number, submitter=head.submitter,
+        received_at=datetime.fromisoformat(head.received_at), deadline=datetime.fromisoformat(head.deadline),
+        items=tuple(ReceiptLine(name=n, pages=p, copies=c, original=o) for n, p, o, c in items.receipt_lines(db, intake_id)),
+        court=settings.court, clerk=head.clerk, urgent=head.urgent, deadline_provisional=head.deadline_provisional,
     )
 
 

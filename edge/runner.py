@@ -1,9 +1,10 @@
 """`edge run`: the appliance's long-running loops.
 
-Two threads, each with its own database connection: the ingest worker
-(watch → claim → store, edge.appliance) and the outbox loop (seal due batches,
-sync them, flush queued receipts). They share nothing but the database and the
-blob directory, whose writes are transactional and atomic.
+Three threads, each with its own database connections: the ingest worker
+(watch → claim → store, edge.appliance), the outbox loop (seal due batches,
+sync them, flush queued receipts) and the counter kiosk (edge.web, served by
+waitress on `kiosk_listen`, one connection per request). They share nothing but
+the database and the blob directory, whose writes are transactional and atomic.
 """
 
 from __future__ import annotations
@@ -65,6 +66,19 @@ def single_instance(settings: EdgeSettings):
     return handle
 
 
+def start_kiosk(settings: EdgeSettings):
+    """The counter kiosk on its own thread; returns the waitress server (close() to stop)."""
+    from waitress import create_server
+
+    from juanzong.edge.web import create_app
+
+    host, port = settings.kiosk_address
+    server = create_server(create_app(settings), host=host, port=port, threads=4, ident="juanzong-kiosk")
+    threading.Thread(target=server.run, name="kiosk", daemon=True).start()
+    log.info("counter kiosk at %s", settings.kiosk_url)
+    return server
+
+
 def run(settings: EdgeSettings) -> int:
     lock = single_instance(settings)  # noqa: F841 - released when the process exits
     stop = threading.Event()
@@ -73,7 +87,14 @@ def run(settings: EdgeSettings) -> int:
     appliance = Appliance(settings)  # migrates the database before either thread connects
     outbox = threading.Thread(target=outbox_loop, args=(settings, stop), name="outbox", daemon=True)
     outbox.start()
+    try:
+        kiosk = start_kiosk(settings)
+    except OSError as err:  # the scanner must keep working even if the kiosk port is taken
+        log.error("counter kiosk not started on %s: %s", settings.kiosk_listen, err)
+        kiosk = None
     log.info("appliance %s watching %s", settings.appliance_id, settings.hot_folder)
     appliance.run_watch(stop)
+    if kiosk is not None:
+        kiosk.close()
     outbox.join(timeout=10)
     return 0

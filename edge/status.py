@@ -20,6 +20,7 @@ def status(db: Database, settings: EdgeSettings) -> dict:
     spooled = [p.name for p in (hot / SPOOL).iterdir()] if (hot / SPOOL).exists() else []
     return {
         "appliance_id": settings.appliance_id,
+        "kiosk_url": settings.kiosk_url,
         "hot_folder": {"path": str(hot), "waiting": len(waiting), "in_progress": len(spooled)},
         "active_item": state.get(db, StateKey.ACTIVE_ITEM),
         "items": items.overview(db),
@@ -27,7 +28,7 @@ def status(db: Database, settings: EdgeSettings) -> dict:
         "quarantine": _quarantine(db),
         "batches": _batches(db),
         "unbatched": batches.unbatched_counts(db),
-        "print_jobs": print_jobs.counts_by_state(db),
+        "print_jobs": print_jobs.state_counts(db),
         "carry": carry_status(db, datetime.now(timezone.utc)),
     }
 

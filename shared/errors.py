@@ -46,6 +46,16 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     FILE_SIZE_TOO_LARGE = "FILE_SIZE_TOO_LARGE"
     FILE_EMPTY = "FILE_EMPTY"
+    FILE_TYPE_NOT_ACCEPTED = "FILE_TYPE_NOT_ACCEPTED"
+    FILE_NEVER_COMPLETE = "FILE_NEVER_COMPLETE"
+    FILE_ENCRYPTED = "FILE_ENCRYPTED"
+    FILE_NOT_A_SCAN = "FILE_NOT_A_SCAN"
+    FILE_LAYERED_PDF = "FILE_LAYERED_PDF"
+    FILE_PDF_LAYOUT = "FILE_PDF_LAYOUT"
+    FILE_PIXEL_FORMAT = "FILE_PIXEL_FORMAT"
+    FILE_COMPRESSION = "FILE_COMPRESSION"
+    FILE_DECODER_MISSING = "FILE_DECODER_MISSING"
+    FILE_MEMORY_LIMIT = "FILE_MEMORY_LIMIT"
     INGEST_FAILED = "INGEST_FAILED"
     HOT_FOLDER_NOT_RAM = "HOT_FOLDER_NOT_RAM"
     SWAP_ENABLED = "SWAP_ENABLED"
@@ -94,6 +104,30 @@ class ErrorCode(StrEnum):
     MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
     MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
     MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
+    # counter kiosk: operators, sessions, forms, custody, pickup
+    OPERATOR_EXISTS = "OPERATOR_EXISTS"
+    OPERATOR_NOT_FOUND = "OPERATOR_NOT_FOUND"
+    OPERATOR_ID_INVALID = "OPERATOR_ID_INVALID"
+    OPERATOR_NAME_REQUIRED = "OPERATOR_NAME_REQUIRED"
+    OPERATOR_ROLE_INVALID = "OPERATOR_ROLE_INVALID"
+    OPERATOR_PIN_WEAK = "OPERATOR_PIN_WEAK"
+    LOGIN_FAILED = "LOGIN_FAILED"
+    LOGIN_LOCKED = "LOGIN_LOCKED"
+    LOGIN_REQUIRED = "LOGIN_REQUIRED"
+    SESSION_IDLE = "SESSION_IDLE"
+    ROLE_FORBIDDEN = "ROLE_FORBIDDEN"
+    CSRF_INVALID = "CSRF_INVALID"
+    FIELD_REQUIRED = "FIELD_REQUIRED"
+    FIELD_INVALID = "FIELD_INVALID"
+    URGENT_REASON_REQUIRED = "URGENT_REASON_REQUIRED"
+    CASE_ALREADY_LINKED = "CASE_ALREADY_LINKED"
+    SIGNATURE_REQUIRED = "SIGNATURE_REQUIRED"
+    SIGNATURE_MISMATCH = "SIGNATURE_MISMATCH"
+    CUSTODY_ITEMS_REQUIRED = "CUSTODY_ITEMS_REQUIRED"
+    LOAN_NOT_FOUND = "LOAN_NOT_FOUND"
+    PICKUP_NOT_FOUND = "PICKUP_NOT_FOUND"
+    PICKUP_ALREADY_HANDED = "PICKUP_ALREADY_HANDED"
+    PRINT_JOB_NOT_FOUND = "PRINT_JOB_NOT_FOUND"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -129,6 +163,16 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
     ErrorCode.FILE_SIZE_TOO_LARGE: "文件 {name} 大小 {size} 超过上限 {limit}，内容未读取、未入库；原文件已移到热文件夹的 {kept} 目录，请核对后删除并重新扫描",
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
+    ErrorCode.FILE_TYPE_NOT_ACCEPTED: "文件 {name} 是{kind}，本扫描仪配置只接受 {accepted}，已隔离；如确需导入，请修改扫描仪配置后用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_NEVER_COMPLETE: "文件 {name} 在 {seconds} 秒内一直没有写完（扫描软件可能中途停止或未改名），已隔离，请重新扫描",
+    ErrorCode.FILE_ENCRYPTED: "文件 {name} 是有密码保护的 PDF，无法读取，已隔离；请在扫描软件中关闭 PDF 加密后重新扫描",
+    ErrorCode.FILE_NOT_A_SCAN: "文件 {name} 第 {page} 页没有扫描图像（是文字或矢量绘制的电子文档，不是扫描件），已隔离；电子文档不能作为扫描页导入",
+    ErrorCode.FILE_LAYERED_PDF: "文件 {name} 第 {page} 页是分层压缩的 PDF（{detail}），拆开会改变图像，已隔离；请在扫描软件中关闭“高压缩/MRC”选项后重新扫描",
+    ErrorCode.FILE_PDF_LAYOUT: "文件 {name} 第 {page} 页的图像{detail}，不经重采样无法还原为一张扫描图像，已隔离；请让扫描软件每页只输出一张图像",
+    ErrorCode.FILE_PIXEL_FORMAT: "文件 {name} 的像素格式（{detail}）不受支持，已隔离；请用彩色、灰度或黑白模式（8 位或 16 位）重新扫描",
+    ErrorCode.FILE_COMPRESSION: "文件 {name} 使用的压缩方式（{detail}）本机无法解码，已隔离；请改用 JPEG、LZW 或 CCITT G4 压缩重新扫描",
+    ErrorCode.FILE_DECODER_MISSING: "本机缺少解码 {detail} 所需的程序 {program}，文件 {name} 已加密隔离保存；安装后可用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_MEMORY_LIMIT: "文件 {name} 第 {page} 页解码约需 {need} 内存，超过单页上限 {limit}，已隔离；请降低分辨率或改用灰度模式重新扫描",
     ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
     ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
     ErrorCode.QUARANTINE_NOT_FOUND: "隔离区中没有可重新导入的文件 {qid}（编号有误，或该文件因过大未加密保存，请到热文件夹的 .juanzong-oversize 目录处理）",
@@ -172,6 +216,29 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
+    ErrorCode.OPERATOR_EXISTS: "工号 {operator_id} 已存在",
+    ErrorCode.OPERATOR_NOT_FOUND: "找不到工号 {operator_id}",
+    ErrorCode.OPERATOR_ID_INVALID: "工号“{text}”不符合要求：应为 2 至 16 位字母或数字",
+    ErrorCode.OPERATOR_NAME_REQUIRED: "请填写操作员姓名",
+    ErrorCode.OPERATOR_ROLE_INVALID: "角色“{role}”无效，应为 clerk（窗口收件员）、operator（扫描员）或 supervisor（主管）",
+    ErrorCode.OPERATOR_PIN_WEAK: "密码应为 6 至 12 位数字",
+    ErrorCode.LOGIN_FAILED: "工号或密码不正确",
+    ErrorCode.LOGIN_LOCKED: "连续 5 次密码错误，账号已锁定，请于 {until} 后再试",
+    ErrorCode.LOGIN_REQUIRED: "请先登录",
+    ErrorCode.SESSION_IDLE: "长时间未操作，已自动退出，请重新登录",
+    ErrorCode.ROLE_FORBIDDEN: "您的角色（{role}）无权进行此操作",
+    ErrorCode.CSRF_INVALID: "页面已过期或来源不明，请刷新后重新提交",
+    ErrorCode.FIELD_REQUIRED: "请填写“{field}”",
+    ErrorCode.FIELD_INVALID: "栏目“{field}”填写有误：{reason}",
+    ErrorCode.URGENT_REASON_REQUIRED: "选择加急时须填写加急理由",
+    ErrorCode.CASE_ALREADY_LINKED: "收取登记 {intake_id} 已关联案号 {case_number}",
+    ErrorCode.SIGNATURE_REQUIRED: "请{party}在屏幕上签名，或输入姓名确认",
+    ErrorCode.SIGNATURE_MISMATCH: "{party}确认的姓名“{typed}”与登记的“{expected}”不一致",
+    ErrorCode.CUSTODY_ITEMS_REQUIRED: "请至少选择一项材料",
+    ErrorCode.LOAN_NOT_FOUND: "找不到未归还的借阅记录 {loan_id}",
+    ErrorCode.PICKUP_NOT_FOUND: "找不到待领取文书 {pickup_id}",
+    ErrorCode.PICKUP_ALREADY_HANDED: "文书 {pickup_id} 已于 {at} 领取",
+    ErrorCode.PRINT_JOB_NOT_FOUND: "找不到打印任务 {job_id}",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -190,6 +257,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
     ErrorCode.STORE_UNAVAILABLE: 503,
+    ErrorCode.LOGIN_REQUIRED: 401,
+    ErrorCode.SESSION_IDLE: 401,
+    ErrorCode.ROLE_FORBIDDEN: 403,
+    ErrorCode.CSRF_INVALID: 403,
+    ErrorCode.LOAN_NOT_FOUND: 404,
+    ErrorCode.PICKUP_NOT_FOUND: 404,
+    ErrorCode.PRINT_JOB_NOT_FOUND: 404,
 }
 
 

@@ -39,6 +39,9 @@ class Kind(StrEnum):
     QUARANTINE = "Q"
     PRINT_JOB = "J"
     MEDIUM = "D"  # a registered removable disk (air-gapped carry)
+    CUSTODY = "C"  # a custody register event (submit / transfer / borrow / return)
+    SIGNATURE = "S"
+    PICKUP = "V"  # served documents waiting to be collected (deliVery)
 
 
 def luhn_check_char(text: str) -> str:

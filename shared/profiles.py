@@ -35,6 +35,7 @@ FILE_TYPES: dict[str, tuple[str, ...]] = {
     "tiff": (".tif", ".tiff"),
     "pdf": (".pdf",),
     "png": (".png",),
+    "jp2": (".jp2", ".j2k", ".jpf", ".jpx"),
 }
 TRANSPORTS = ("usb", "network", "serial", "file")
 _MISSING = object()
@@ -132,6 +133,9 @@ SCANNER_SCHEMA = Table({
         "poll_interval_seconds": Field(float, check=_positive),
         "settle_seconds": Field(float, check=_not_negative),
         "tmpfs_required": Field(bool),
+        # a file of a type not accepted, or one that never completes, is quarantined
+        # after staying unchanged this long (default: 10 settle delays, at least 2 s)
+        "grace_seconds": Field(float, required=False, default=0.0, check=_not_negative),
     }),
     "files": Table({
         "types": Field(list, item=str, choices=tuple(FILE_TYPES), check=_unique_non_empty),
@@ -305,7 +309,13 @@ class ScannerProfile:
     duplex_order: str
     blank_backside: str
     barcode_backend: str
+    grace_setting: float = 0.0  # 0 = derived from settle_seconds (see grace_seconds)
     kind: str = field(default="scanner", init=False)
+
+    @property
+    def grace_seconds(self) -> float:
+        """How long an unaccepted or never-complete file may sit unchanged before it is quarantined."""
+        return self.grace_setting or max(2.0, 10 * self.settle_seconds)
 
     def hot_folder_path(self, home: Path) -> Path:
         return Path(self.hot_folder) if Path(self.hot_folder).is_absolute() else Path(home) / self.hot_folder
@@ -408,6 +418,7 @@ def _scanner(v: dict[str, Any], path: Path) -> ScannerProfile:
         dpi=v["image.dpi"], colour=v["image.colour"], max_pixels=v["image.max_pixels"],
         duplex=v["duplex.enabled"], duplex_order=v["duplex.order"],
         blank_backside=v["blank_backside.policy"], barcode_backend=v["barcode.backend"],
+        grace_setting=v["hot_folder.grace_seconds"],
     )
 
 

@@ -164,6 +164,19 @@ class TextLine:
     style: str = "body"  # "title" | "strong" | "body" | "rule"
 
 
+@dataclass(frozen=True)
+class PrintDocument:
+    """What any slip is: text lines, our QR payload, and an optional picture after the
+    lines (a signature drawn on the touch screen, PNG). Receipts, cover labels and
+    service receipts are all made of this, so one renderer serves them and a stored copy
+    re-renders exactly; `reprint` puts 补打 at the top."""
+
+    lines: tuple[TextLine, ...]
+    payload: str
+    picture: bytes | None = None
+    reprint: bool = False
+
+
 def _minute(moment: datetime) -> str:
     # people read court wall-clock time; an aware time in another zone (UTC from a
     # database) is converted, a naive one is already local (shared.workdays' rule)
@@ -199,6 +212,8 @@ def receipt_text(receipt: Receipt) -> tuple[TextLine, ...]:
         TextLine(deadline, "strong"),
         TextLine(f"经办人：{receipt.clerk}"),
         TextLine("提交人签名："),
+        TextLine(""),
+        TextLine("", "rule"),
         TextLine("凭本回执查询办理进度，请妥善保管。"),
     ]
     return tuple(head + items + tail)
@@ -311,20 +326,52 @@ def _code128_module(payload: str, width_dots: int) -> int:
     return max((w for w in range(2, 7) if modules * w <= width_dots), default=2)
 
 
+def qr_raster(payload: str, width_dots: int) -> Image.Image:
+    """Our QR as a 1-bit image, module-exact (whole dots per module, 4-module quiet zone),
+    half the paper wide: printed as raster it works on printers without native QR and
+    can be read back from the bytes."""
+    import segno
+
+    matrix = segno.make_qr(payload, error="m", boost_error=False).matrix
+    modules = len(matrix) + 8
+    scale = max(2, (width_dots // 2) // modules)
+    image = Image.new("1", (width_dots, modules * scale), 1)
+    left = (width_dots - modules * scale) // 2 + 4 * scale
+    draw = ImageDraw.Draw(image)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                x0, y0 = left + x * scale, (y + 4) * scale
+                draw.rectangle((x0, y0, x0 + scale - 1, y0 + scale - 1), fill=0)
+    return image
+
+
+def _picture(png: bytes, width_dots: int) -> Image.Image:
+    """A signature (PNG, ink on transparent or white) as 1-bit, at most the paper wide."""
+    with Image.open(io.BytesIO(png)) as im:
+        im.load()
+        rgba = im.convert("RGBA")
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)
+    grey = flat.convert("L")
+    grey.thumbnail((width_dots - 8, max(1, width_dots // 2)))
+    canvas = Image.new("L", (width_dots, grey.height + 8), 255)
+    canvas.paste(grey, ((width_dots - grey.width) // 2, 4))
+    return canvas.point(lambda v: 0 if v < 160 else 255).convert("1")
+
+
 def _codes(esc: Any, payload: str, printer: PrinterProfile) -> None:
+    esc.image(qr_raster(payload, printer.width_dots))
     esc.set(align="center")
-    esc._raw(b"\n")
-    esc.qr(payload, ec=_constants.QR_ECLEVEL_M, size=6, native=True)
     esc._raw(b"\n")
     esc.barcode("{B" + payload, "CODE128", height=72, width=_code128_module(payload, printer.width_dots),
                 pos="BELOW", function_type="B")
     esc._raw(b"\n\n")
 
 
-def render_receipt(receipt: Receipt, printer: PrinterProfile) -> bytes:
-    """The receipt as ESC/POS bytes for this printer model (no device is touched)."""
-    lines = receipt_text(receipt)
-    payload = make_payload(receipt.intake_id)
+def render_document(doc: PrintDocument, printer: PrinterProfile) -> bytes:
+    """Any slip as ESC/POS bytes for this printer model (no device is touched)."""
+    lines = ((TextLine("补打", "title"),) if doc.reprint else ()) + doc.lines
     with _quiet_escpos():
         esc = _dummy(printer)
         esc._raw(ESC_INIT)
@@ -333,9 +380,16 @@ def render_receipt(receipt: Receipt, printer: PrinterProfile) -> bytes:
             _text_mode_lines(esc, lines, printer)
         else:
             esc.image(raster_text(lines, printer.width_dots, printer.font_px))
-        _codes(esc, payload, printer)
+        if doc.picture:
+            esc.image(_picture(doc.picture, printer.width_dots))
+        _codes(esc, doc.payload, printer)
         esc.cut()
         return esc.output
+
+
+def render_receipt(receipt: Receipt, printer: PrinterProfile, reprint: bool = False) -> bytes:
+    """The receipt as ESC/POS bytes for this printer model (no device is touched)."""
+    return render_document(PrintDocument(receipt_text(receipt), make_payload(receipt.intake_id), reprint=reprint), printer)
 
 
 # --------------------------------------------------------------------------- transport

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import zxingcpp
 from PIL import Image, ImageFilter
 
+from juanzong.edge.ingest import analysis
 from juanzong.shared.ids import PAYLOAD_PREFIX, OurCode, parse_payload
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def _is_jpeg(source: bytes | Image.Image) -> bool:
 
 
 def _gray(img: Image.Image) -> Image.Image:
-    return img if img.mode == "L" else img.convert("L")
+    return analysis.grey(img)  # 16-bit, CIELAB, alpha: never clipped, never a crash
 
 
 def _add_new(found: list[Barcode], codes: tuple[Barcode, ...]) -> None:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.ids import Kind, new_id
+
 if TYPE_CHECKING:
     from juanzong.edge.ingest.barcode import BarcodeScan
     from juanzong.edge.ingest.qc import QcResult, QcRules
@@ -39,12 +42,12 @@ class Page:
     data: bytes  # the page image as stored (the scanner's bytes for single-image files)
     source_sha256: str
     source_size: int
-    fmt: str  # "jpeg" | "tiff" | "png"
+    fmt: str  # "jpeg" | "tiff" | "png" | "jp2"
     width: int
     height: int
     dpi: int | None
     mode: str  # PIL mode of the source image
-    half: Image.Image  # grey, half size: what barcode and QC analyse
+    half: Image.Image | None  # grey, half size: what barcode and QC analyse (dropped once they have)
     page_id: str
     role: str = ""  # "page" | "cover" | "cover_unknown" | "blank_dropped", set by route and qc
     item_id: str | None = None
@@ -71,3 +74,10 @@ class IngestContext:
     qc_rules: "QcRules"
     max_pixels: int
     view: "RoutingView"
+
+
+def new_page(claimed: Claimed, index: int, data: bytes, fmt: str, size: tuple[int, int], dpi: int | None,
+             mode: str, half: Image.Image) -> Page:
+    """A decoded page: its stored bytes, their hash, and the analysis image."""
+    return Page(claimed=claimed, index=index, data=data, source_sha256=sha256_hex(data), source_size=len(data),
+                fmt=fmt, width=size[0], height=size[1], dpi=dpi, mode=mode, half=half, page_id=new_id(Kind.PAGE))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 
 from juanzong.edge.ingest import barcode, encrypt, qc, route
@@ -15,9 +16,11 @@ log = logging.getLogger("juanzong.ingest")
 PAGE_STAGES = (barcode.run, route.run, qc.run, encrypt.run)
 
 
-def ingest_pages(pages: tuple[Page, ...], ctx: IngestContext) -> tuple[Page, ...]:
+def ingest_pages(pages: Iterable[Page], ctx: IngestContext) -> tuple[Page, ...]:
+    """Each page through every stage as decode produces it; only the sealed page is
+    kept (its analysis image is dropped), so a long file holds one decoded page at a time."""
     ctx = replace(ctx, view=route.FileRouting(ctx.view))
-    return tuple(_through_stages(page, ctx) for page in pages)
+    return tuple(replace(_through_stages(page, ctx), half=None) for page in pages)
 
 
 def _through_stages(page: Page, ctx: IngestContext) -> Page:

@@ -8,8 +8,10 @@
 
 The modules are named by what they serve and take the connection as their first
 argument: `intakes`, `items`, `pages`, `blobs`, `batches`, `print_jobs`,
-`quarantine`, `audit` (rows of the hash chain; the chain itself is edge.audit)
-and `state` (the appliance's settings state: active item, replace target).
+`quarantine`, `media`, `calendar_years`, `operators` (and kiosk sessions),
+`counter`, `custody`, `pickups`, `audit` (rows of the hash chain; the chain
+itself is edge.audit) and `state` (the appliance's settings state: active
+item, replace target).
 Callers never write SQL; a new query is a new function here.
 
 SQLite through sqlite-utils, WAL, synchronous=FULL. Writes go through

@@ -40,3 +40,21 @@ def get(db: Database, intake_id: str) -> IntakeRow | None:
     if row is None:
         return None
     return IntakeRow(*row[:6], bool(row[6]), row[7], bool(row[8]), row[9], bool(row[10]))
+
+
+@dataclass(frozen=True)
+class ReceiptHead:
+    case_number: str
+    submitter: str
+    received_at: str
+    deadline: str
+    urgent: bool
+    clerk: str  # the operator's name when the clerk is a kiosk operator, else as typed
+    deadline_provisional: bool
+
+
+def receipt_head(db: Database, intake_id: str) -> ReceiptHead | None:
+    row = db.execute("SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk),"
+                     " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
+                     [intake_id]).fetchone()
+    return ReceiptHead(*row[:4], bool(row[4]), row[5], bool(row[6])) if row else None

@@ -21,14 +21,16 @@ class ItemRow:
     catalog_dir: str
     original: bool
     colour: bool
+    copies: int = 1
+    return_original: bool = False
 
 
 def insert(db: Database, row: ItemRow) -> None:
     db.execute(
-        "INSERT INTO items(id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour) "
-        "VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO items(id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour, copies, "
+        "return_original) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [row.item_id, row.intake_id, row.seq, row.name, row.declared_pages, row.volume, row.catalog_dir,
-         int(row.original), int(row.colour)],
+         int(row.original), int(row.colour), row.copies, int(row.return_original)],
     )
 
 
@@ -47,10 +49,16 @@ def with_intake(db: Database, item_id: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def of_intake(db: Database, intake_id: str) -> list[tuple[str, int, bool]]:
-    """(name, declared_pages, original) of each item of the intake, in order."""
-    rows = db.execute("SELECT name, declared_pages, original FROM items WHERE intake_id = ? ORDER BY seq", [intake_id])
-    return [(n, p, bool(o)) for n, p, o in rows.fetchall()]
+def receipt_lines(db: Database, intake_id: str) -> list[tuple[str, int, bool, int]]:
+    """(name, declared_pages, original, copies) of each item of the intake, in order."""
+    rows = db.execute("SELECT name, declared_pages, original, copies FROM items WHERE intake_id = ? ORDER BY seq",
+                      [intake_id])
+    return [(n, p, bool(o), c) for n, p, o, c in rows.fetchall()]
+
+
+def first_of_intake(db: Database, intake_id: str) -> str:
+    """Id of the intake's first item."""
+    return str(db.execute("SELECT id FROM items WHERE intake_id = ? ORDER BY seq LIMIT 1", [intake_id]).fetchone()[0])
 
 
 def close(db: Database, item_id: str, closed_at: str, count_findings_json: str) -> None:

@@ -1,28 +1,67 @@
-"""Receipt print jobs: `queued` until the printer takes them, then `printed`."""
+"""SQL for the print queue (print_jobs: m001 + m004_counter columns)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 
-def insert(db: Database, job_id: str, intake_id: str, printer: str, now: str) -> None:
-    db.execute("INSERT INTO print_jobs(id, intake_id, printer, state, created_at) VALUES (?,?,?,?,?)",
-               [job_id, intake_id, printer, "queued", now])
+@dataclass(frozen=True)
+class JobRow:
+    id: str
+    kind: str
+    intake_id: str
+    target: str | None
+    printer: str
+    state: str
+    attempts: int
+    last_error: str | None
+    reprint: bool
+    copy: bytes | None
+    actor: str
+    created_at: str
+    printed_at: str | None
 
 
-def queued(db: Database) -> list[tuple[str, str, str]]:
-    """(job id, intake id, printer profile) of every queued job, oldest first."""
-    return db.execute("SELECT id, intake_id, printer FROM print_jobs WHERE state = 'queued' ORDER BY created_at").fetchall()
+_COLS = "id, kind, intake_id, target, printer, state, attempts, last_error, reprint, copy, actor, created_at, printed_at"
 
 
-def mark_failed(db: Database, job_id: str, error: str) -> None:
+def _row(r: tuple) -> JobRow:
+    return JobRow(*r[:8], bool(r[8]), *r[9:])
+
+
+def insert(db: Database, job: JobRow) -> None:
+    db.execute(f"INSERT INTO print_jobs({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               [job.id, job.kind, job.intake_id, job.target, job.printer, job.state, job.attempts, job.last_error,
+                int(job.reprint), job.copy, job.actor, job.created_at, job.printed_at])
+
+
+def get(db: Database, job_id: str) -> JobRow | None:
+    row = db.execute(f"SELECT {_COLS} FROM print_jobs WHERE id = ?", [job_id]).fetchone()
+    return _row(row) if row else None
+
+
+def queued(db: Database) -> list[JobRow]:
+    return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE state = 'queued' ORDER BY created_at, rowid").fetchall()]
+
+
+def of_intake(db: Database, intake_id: str) -> list[JobRow]:
+    return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE intake_id = ? ORDER BY created_at, rowid", [intake_id]).fetchall()]
+
+
+def recent(db: Database, limit: int = 20) -> list[JobRow]:
+    return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM print_jobs ORDER BY created_at DESC, rowid DESC LIMIT ?", [limit]).fetchall()]
+
+
+def failed_attempt(db: Database, job_id: str, error: str) -> None:
     db.execute("UPDATE print_jobs SET attempts = attempts + 1, last_error = ? WHERE id = ?", [error, job_id])
 
 
-def mark_printed(db: Database, job_id: str, now: str) -> None:
-    db.execute("UPDATE print_jobs SET state = 'printed', attempts = attempts + 1, printed_at = ?, last_error = NULL "
-               "WHERE id = ?", [now, job_id])
+def printed(db: Database, job_id: str, at: str) -> None:
+    db.execute("UPDATE print_jobs SET state = 'printed', attempts = attempts + 1, printed_at = ?, last_error = NULL WHERE id = ?",
+               [at, job_id])
 
 
-def counts_by_state(db: Database) -> dict[str, int]:
+def state_counts(db: Database) -> dict[str, int]:
     return {state: n for state, n in db.execute("SELECT state, COUNT(*) FROM print_jobs GROUP BY state").fetchall()}

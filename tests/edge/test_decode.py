@@ -69,7 +69,7 @@ def png(img: Image.Image, dpi: int = 200) -> bytes:
 def run(tmp_path: Path, name: str, data: bytes, ctx: IngestContext):
     path = tmp_path / name
     path.write_bytes(data)
-    return dec.decode(Claimed(claim="0001", path=path, source_name=name), ctx)
+    return dec.decode_all(Claimed(claim="0001", path=path, source_name=name), ctx)
 
 
 def refused(tmp_path: Path, name: str, data: bytes, ctx: IngestContext) -> AppError:
@@ -212,7 +212,7 @@ def test_page_rotate_is_applied_losslessly(tmp_path, ctx):
 
 def test_vector_only_pdf_is_refused_as_unsupported(tmp_path, ctx):
     err = refused(tmp_path, "letter.pdf", vector_pdf(), ctx)
-    assert err.code == "FILE_UNSUPPORTED" and "第 1 页没有扫描图像" in err.message
+    assert err.code == "FILE_NOT_A_SCAN" and "第 1 页没有扫描图像" in err.message
 
 
 def test_one_vector_page_refuses_the_whole_pdf(tmp_path, ctx):
@@ -220,7 +220,7 @@ def test_one_vector_page_refuses_the_whole_pdf(tmp_path, ctx):
     letter = pikepdf.open(io.BytesIO(vector_pdf()))
     pdf.pages.insert(1, letter.pages[0])
     err = refused(tmp_path, "three.pdf", save(pdf), ctx)
-    assert err.code == "FILE_UNSUPPORTED" and "第 2 页" in err.message
+    assert err.code == "FILE_NOT_A_SCAN" and "第 2 页" in err.message
 
 
 @pytest.mark.parametrize("cut", [0.3, 0.5, 0.9, -12])
@@ -253,7 +253,7 @@ def test_pdf_with_pages_tree_first_cut_short_is_truncated(tmp_path, ctx):
 def test_pdf_is_refused_where_the_profile_does_not_list_it(tmp_path, ctx):
     no_pdf = replace(ctx, profile=get_scanner("simulated"))
     err = refused(tmp_path, "scan.pdf", img2pdf.convert([jpeg(scan_like(1))]), no_pdf)
-    assert err.code == "FILE_UNSUPPORTED"
+    assert err.code == "FILE_TYPE_NOT_ACCEPTED" and "PDF 文档" in err.message and "JPEG 图像（.jpg/.jpeg）" in err.message
 
 
 # ---------------------------------------------------------------- TIFF
@@ -331,7 +331,7 @@ def test_oversized_file_is_refused_without_being_read(tmp_path, ctx):
     tracemalloc.start()
     try:
         with pytest.raises(AppError) as info:
-            dec.decode(Claimed(claim="0001", path=path, source_name=path.name), ctx)
+            dec.decode_all(Claimed(claim="0001", path=path, source_name=path.name), ctx)
         assert dec.looks_complete(path, cap)  # settled and over the cap: take it, decode refuses
         peak = tracemalloc.get_traced_memory()[1]
     finally:

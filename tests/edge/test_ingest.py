@@ -78,7 +78,7 @@ def test_stored_page_decrypts_at_central_to_the_scanned_bytes(settings, db, cent
     [
         ("scan_0501.jpg", b"", "FILE_EMPTY"),
         ("scan_0502.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 40, "FILE_TRUNCATED"),
-        ("scan_0503.jpg", "这不是图片".encode(), "FILE_UNSUPPORTED"),
+        ("scan_0503.jpg", "这不是图片".encode(), "FILE_TYPE_NOT_ACCEPTED"),
         ("scan_0504.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30 + b"IEND\xaeB`\x82", "FILE_UNREADABLE"),
     ],
 )
@@ -159,7 +159,7 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
     (settings.hot_folder / "scan_0500.jpg").write_bytes(bad)
     Appliance(settings).ingest_once(settle=0.05)
     (shelved,) = quarantine.shelf(db)
-    assert shelved["code"] == "FILE_UNSUPPORTED" and shelved["encrypted"]
+    assert shelved["code"] == "FILE_TYPE_NOT_ACCEPTED" and shelved["encrypted"]
 
     out = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "quarantine", "--home", str(settings.home), "--retry", shelved["id"]],
                          capture_output=True, text=True, check=True)

@@ -266,7 +266,7 @@ def test_ingest_stage_attaches_qc_and_drops_blank_verso_only_when_the_profile_sa
     path = scans.file("backside", lambda: q.scan_noise(q.blank_backside(), 3, sigma=6))
     ctx = IngestContext(appliance_id="A1", profile=profile, keys=None, qc_rules=COLOUR,  # QC needs no keys
                         max_pixels=90_000_000, view=None)
-    page, = decode.decode(Claimed(claim="0001", path=path, source_name=path.name), ctx)
+    page, = decode.decode_all(Claimed(claim="0001", path=path, source_name=path.name), ctx)
     verso = replace(page, role="page", side="verso")
     flagged = qc.run(verso, ctx)
     assert flagged.role == "page" and flagged.qc is not None and codes(flagged.qc) == ["blank"]

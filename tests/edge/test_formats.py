@@ -1,0 +1,102 @@
+"""Every class of file a scanner or PDF tool writes: faithful pages or a specific reason.
+
+The corpus (tests/edge/corpus.py) is generated at test time. For each class:
+the pages decode stores (count, format, mode, the file's own bytes where the
+container allows, the exact pixels), an analysis image that is not clipped
+(a 16-bit or CIELAB page must not look blank), or a stable code with a Chinese
+reason that carries no library text.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from dataclasses import replace
+
+import pytest
+from PIL import Image, ImageChops
+
+from corpus import Case, Pages, Refused, cases
+from juanzong.edge.ingest import decode as dec
+from juanzong.edge.ingest.context import Claimed, IngestContext
+from juanzong.shared.errors import AppError
+from juanzong.shared.profiles import get_scanner
+
+CASES = cases()
+LIBRARY_TEXT = re.compile(r"object at 0x|Error|Exception|Traceback|errno|<[a-z_.]+ |\bcannot\b|\bnot\b|\bunsupported\b", re.I)
+
+
+@pytest.fixture(scope="module")
+def ctx() -> IngestContext:
+    profile = replace(get_scanner("simulated"), file_types=("jpeg", "tiff", "png", "pdf"),
+                      naming=r".*", ignore=(r"^\.", r"\.tmp$"))
+    return IngestContext(appliance_id="A1", profile=profile, keys=None, qc_rules=None, max_pixels=40_000_000, view=None)
+
+
+def decode_case(tmp_path, case: Case, ctx: IngestContext):
+    for program in case.needs:
+        if shutil.which(program) is None:
+            pytest.skip(f"{program} is not installed (make setup installs it)")
+    path = tmp_path / case.filename
+    path.write_bytes(case.data)
+    return dec.decode_all(Claimed(claim="0001", path=path, source_name=case.filename), ctx)
+
+
+def same_pixels(a: Image.Image, b: Image.Image) -> bool:
+    if a.size != b.size:
+        return False
+    mode = "RGB" if "RGB" in (a.mode, b.mode) or "CMYK" in (a.mode, b.mode) else "L"
+    return ImageChops.difference(a.convert(mode), b.convert(mode)).getbbox() is None
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if isinstance(c.expect, Pages)], ids=lambda c: c.name)
+def test_file_becomes_faithful_pages(tmp_path, ctx, case):
+    expect: Pages = case.expect
+    pages = decode_case(tmp_path, case, ctx)
+    assert len(pages) == expect.count
+    assert {p.fmt for p in pages} == {expect.fmt}
+    if expect.mode != "*":
+        assert {p.mode for p in pages} == {expect.mode}
+    if expect.own_bytes:
+        assert pages[0].data == case.data  # the master, byte for byte
+    for page, want in zip(pages, expect.pixels or [None] * len(pages)):
+        stored = Image.open(io.BytesIO(page.data))
+        stored.load()
+        assert stored.size == (page.width, page.height)
+        if want is not None:
+            assert same_pixels(stored, want)
+        if expect.dpi:
+            assert page.dpi == expect.dpi
+    for page in pages:  # analysis sees the page as a person would: dark print on light paper
+        low, high = page.half.getextrema()
+        assert page.half.mode == "L" and low < 100 and high > 150, (case.name, low, high)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if isinstance(c.expect, Refused)], ids=lambda c: c.name)
+def test_file_is_refused_with_a_specific_chinese_reason(tmp_path, ctx, case):
+    expect: Refused = case.expect
+    with pytest.raises(AppError) as info:
+        decode_case(tmp_path, case, ctx)
+    err = info.value
+    assert err.code == expect.code, err.message
+    assert expect.words in err.message and "已隔离" in err.message
+    assert not LIBRARY_TEXT.search(err.message.replace(case.filename, "")), err.message
+
+
+def test_jpeg_2000_is_stored_as_written_where_the_profile_accepts_it(tmp_path, ctx):
+    case = next(c for c in CASES if c.name == "jp2")
+    jp2 = replace(ctx, profile=replace(ctx.profile, file_types=ctx.profile.file_types + ("jp2",)))
+    (page,) = decode_case(tmp_path, case, jp2)
+    assert page.fmt == "jp2" and page.data == case.data and page.mode == "RGB"
+
+
+def test_multi_page_tiff_is_split_without_re_encoding(tmp_path, ctx):
+    """Each page of a multi-page JPEG TIFF keeps its own JPEG strips: no decode-and-re-encode."""
+    case = next(c for c in CASES if c.name == "tiff-multipage-jpeg")
+    pages = decode_case(tmp_path, case, ctx)
+    for page in pages:
+        single = Image.open(io.BytesIO(page.data))
+        assert single.info["compression"] == "jpeg" and getattr(single, "n_frames", 1) == 1
+        strip = single.tag_v2[273][0], single.tag_v2[279][0]
+        assert page.data[strip[0]:strip[0] + strip[1]] in case.data  # the scanner's compressed bytes
