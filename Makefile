@@ -6,8 +6,8 @@ STAMP     := $(VENV)/.installed
 # cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock;
 # jbig2dec decodes JBIG2 PDF pages (pikepdf calls it); libtiff-tools (tiffcp, tiff2bw) build
 # the format corpus tests; chromium + fonts-noto-cjk for the kiosk browser tests; libusb for
-# USB receipt printers (pyusb).
-DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0
+# USB receipt printers (pyusb); unzip checks exported ZIPs; dosfstools makes vfat media images.
+DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0 unzip dosfstools
 
 .PHONY: setup debs demo test bench clean
 

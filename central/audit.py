@@ -1,22 +1,50 @@
 """Central's audit trail: every key operation, one hash-chained row (shared.audit).
 
-Recorded: enrolment, every batch received or refused, every page opened with
-the HPKE key (export, verify). A batch's row is written in the batch's own
-transaction, so the trail can never say "received" for a batch that is not
-there. Rows are only ever inserted; `verify_chain` finds the first broken link.
+Recorded: enrolment, revocation, every batch received, replayed or refused,
+every page opened with the HPKE key (export, verify), orphan removal. A
+batch's row is written in the batch's own transaction, so the trail can never
+say "received" for a batch that is not there. Rows are only ever inserted.
+
+A chain alone cannot show that its last rows were cut off, or that it was
+re-computed after an edit. So its head is witnessed outside the table:
+
+- every receipt carries central's head (signed); appliances keep receipts and
+  hand the newest head back in their next manifest (`holds` checks it);
+- a signed checkpoint of the head is appended to a file outside the database
+  (`checkpoint`, setting `checkpoint_file`) after every receipt and every verify.
+
+`verify` walks the chain and names the first bad row exactly: `missing`
+(a gap in the numbering), `relinked` (its link to the previous row is wrong),
+`edited` (its content no longer hashes to its stored hash); then it checks
+every checkpoint and witnessed head: `truncated` (a witnessed row is gone) or
+`rechained` (a witnessed row now has another hash).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+from datetime import datetime, timezone
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
 from juanzong.central import db
-from juanzong.shared.audit import GENESIS, AuditRecord, first_break
+from juanzong.shared import crypto
+from juanzong.shared.audit import GENESIS, AuditRecord
+from juanzong.shared.manifest import AuditHead, Checkpoint, Signed, open_signed, sign
+
+if TYPE_CHECKING:
+    from juanzong.central.home import Central
 
 PLACE = "central"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def append(conn: Connection, *, actor: str, action: str, target: str, outcome: str = "ok", **detail: Any) -> AuditRecord:
@@ -27,8 +55,7 @@ def append(conn: Connection, *, actor: str, action: str, target: str, outcome: s
     db.lock(conn, db.Lock.AUDIT)
     last = conn.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    from juanzong.central.repository import utc_now
-
+    detail = {k: v for k, v in detail.items() if v is not None}
     rec = AuditRecord(seq, utc_now(), actor, action, target, outcome, detail, PLACE, prev)
     conn.execute(insert(t).values(seq=seq, at=rec.at, actor=actor, action=action, target=target, outcome=outcome,
                                   detail=json.dumps(detail, ensure_ascii=False, sort_keys=True), place=PLACE,
@@ -50,10 +77,120 @@ def records(engine: Engine) -> list[tuple[AuditRecord, str]]:
             for r in rows]
 
 
-def verify_chain(engine: Engine) -> int | None:
-    """Seq of the first record that was edited, removed or reordered; None when intact."""
-    rows = records(engine)
-    broken = first_break(rec for rec, _ in rows)
+def head(engine: Engine) -> AuditHead:
+    t = db.audit
+    with engine.connect() as conn:
+        row = conn.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
+    return AuditHead(seq=row[0], hash=row[1]) if row else AuditHead(seq=0, hash=GENESIS)
+
+
+def batch_head(engine: Engine, batch_id: str) -> AuditHead | None:
+    """The head right after a batch was stored: its own `sync` row (stable, so a re-issued receipt is identical)."""
+    t = db.audit
+    query = select(t.c.seq, t.c.hash).where(t.c.action == "sync", t.c.target == batch_id, t.c.outcome == "ok")
+    with engine.connect() as conn:
+        row = conn.execute(query.order_by(t.c.seq).limit(1)).first()
+    return AuditHead(seq=row[0], hash=row[1]) if row else None
+
+
+def holds(engine: Engine, witnessed: AuditHead) -> bool:
+    """Does the chain still hold this head (the row at its seq has its hash)?"""
+    if witnessed.seq == 0:
+        return True
+    t = db.audit
+    with engine.connect() as conn:
+        stored = conn.execute(select(t.c.hash).where(t.c.seq == witnessed.seq)).scalar()
+    return stored == witnessed.hash
+
+
+# --- checkpoints outside the database ---------------------------------------------------------
+
+
+def checkpoint(central: Central, at_head: AuditHead | None = None) -> Checkpoint:
+    """Append a signed checkpoint of the head to the checkpoint file (O_APPEND, fsync)."""
+    point = Checkpoint(schema=1, kind="checkpoint", place=central.central_id, head=at_head or head(central.repo.engine), at=utc_now())
+    signed = sign(point, central.keys.signing)
+    line = json.dumps(signed.to_wire(), ensure_ascii=False).encode("utf-8") + b"\n"
+    path = central.settings.checkpoint_file
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line)  # one small write: appends of concurrent workers never interleave
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return point
+
+
+def checkpoints(path: Path, central_key: Any) -> tuple[list[AuditHead], list[int]]:
+    """Heads of every checkpoint whose signature holds, and the line numbers of those that do not."""
+    heads: list[AuditHead] = []
+    bad: list[int] = []
+    if not path.exists():
+        return heads, bad
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            point = decode_checkpoint(Signed.from_wire(json.loads(line)), central_key)
+        except Exception:  # noqa: BLE001 - any fault in a line is a bad checkpoint, reported by number
+            bad.append(number)
+            continue
+        heads.append(point.head)
+    return heads, bad
+
+
+def decode_checkpoint(signed: Signed, central_key: Any) -> Checkpoint:
+    return open_signed(signed, central_key, Checkpoint)
+
+
+# --- verify --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int  # the first bad row (for `truncated`: the first row that is gone)
+    reason: str  # missing | relinked | edited | truncated | rechained
+    source: str = ""  # for truncated/rechained: which witness showed it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "reason": self.reason, "source": self.source}
+
+
+def first_bad_row(rows: Iterable[tuple[AuditRecord, str]]) -> tuple[ChainBreak | None, dict[int, str]]:
+    """Walk the chain; returns the first break and {seq: stored hash} of the rows walked."""
+    prev, expected, hashes = GENESIS, 1, {}
+    for rec, stored in rows:
+        if rec.seq != expected:
+            return ChainBreak(expected, "missing"), hashes
+        if rec.prev_hash != prev:
+            return ChainBreak(rec.seq, "relinked"), hashes
+        if rec.digest() != stored:
+            return ChainBreak(rec.seq, "edited"), hashes
+        hashes[rec.seq] = stored
+        prev, expected = stored, expected + 1
+    return None, hashes
+
+
+def verify_chain(engine: Engine, witnesses: Iterable[tuple[str, AuditHead]] = ()) -> ChainBreak | None:
+    """The first bad row of central's chain, against its own links and every witnessed head."""
+    broken, hashes = first_bad_row(records(engine))
     if broken is not None:
         return broken
-    return next((rec.seq for rec, stored in rows if rec.digest() != stored), None)
+    last = max(hashes, default=0)
+    found: list[ChainBreak] = []
+    for source, witnessed in witnesses:
+        if witnessed.seq > last:
+            found.append(ChainBreak(last + 1, "truncated", source))
+        elif witnessed.seq and hashes.get(witnessed.seq) != witnessed.hash:
+            found.append(ChainBreak(witnessed.seq, "rechained", source))
+    return min(found, key=lambda b: b.seq, default=None)
+
+
+def witnesses(central: Central) -> tuple[list[tuple[str, AuditHead]], list[int]]:
+    """Heads witnessed outside the audit table: signed checkpoints, and central heads appliances handed back."""
+    key = crypto.load_verify_key(central.keys.signing_public)
+    heads, bad = checkpoints(central.settings.checkpoint_file, key)
+    out = [(f"checkpoint seq {h.seq}", h) for h in heads]
+    for appliance_id, head_ in central.repo.witnessed_central_heads():
+        out.append((f"appliance {appliance_id}", head_))
+    return out, bad
+

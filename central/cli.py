@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -198,6 +199,111 @@ def cmd_media_import(args: argparse.Namespace) -> int:
     return 0 if not report.refused else 1
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from juanzong.central.export.jobs import Scope, run_export
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        result = run_export(central, args.format, Path(args.out), Scope(args.case, args.since), actor=_operator(args),
+                            now=datetime.now(timezone.utc), ascii_names=getattr(args, "ascii", False),
+                            xml=getattr(args, "xml", False), utf16=getattr(args, "utf16", False), bcp=getattr(args, "bcp", False))
+    finally:
+        central.close()
+    if args.json:
+        print_json(result)
+    else:
+        print(_export_summary(args.format, result))
+    return 0
+
+
+def _export_summary(fmt: str, r: dict) -> str:
+    if fmt == "dossier":
+        return f"已导出 {r['cases']} 个案件、{r['items']} 件材料、{r['pages']} 页到 {r['out']}"
+    if fmt == "sql":
+        rows = r["rows"]
+        return (f"已生成 SQL Server 索引 {r['out']}/index.sql：案件 {rows['jz_cases']} 个，材料 {rows['jz_items']} 件，"
+                f"页面 {rows['jz_pages']} 页，挂接文件 {r['files']} 个")
+    if fmt == "excel":
+        return f"已生成 Excel 目录 {r['out']}：{r['rows']} 行"
+    return f"已生成 {r['count']} 个材料压缩包到 {r['out']}"
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+
+    settings = _settings(args)
+    if not args.to:
+        raise SystemExit("central backup: 需要 --to DIR（或子命令 verify / keygen）")
+    public = load_recovery_public(Path(args.recovery_public) if args.recovery_public else settings.home / RECOVERY_PUBLIC_FILE)
+    central = open_central(settings)
+    try:
+        report = backup(central, Path(args.to), args.copies, public, actor=_operator(args), now=datetime.now(timezone.utc))
+    finally:
+        central.close()
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        state = "全部校验通过" if report.ok else "校验未通过"
+        print(f"已写入 {len(report.copies)} 份备份（数据块 {report.blobs} 个，数据库 {report.rows} 行），回读{state}：")
+        for c in report.copies:
+            print(f"  {c.path}：{'通过' if c.ok else '未通过'}，{c.files} 个文件")
+    return 0 if report.ok else 1
+
+
+def cmd_backup_verify(args: argparse.Namespace) -> int:
+    from juanzong.central.backup import bags_under, verify_bag
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    bags = bags_under(Path(args.path))
+    if not bags:
+        raise AppError(ErrorCode.BACKUP_DAMAGED, path=args.path, count=1)
+    checks = [verify_bag(b) for b in bags]
+    if args.json:
+        print_json([c.to_dict() for c in checks])
+    for c in checks if not args.json else ():
+        print(f"{c.path}：{'通过' if c.ok else '未通过'}（{c.files} 个文件）")
+        for label, names in (("缺失", c.missing), ("被改动", c.changed), ("多出", c.extra), ("问题", c.problems)):
+            for name in names:
+                print(f"  {label}：{name}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_backup_keygen(args: argparse.Namespace) -> int:
+    from juanzong.central.backup import keygen
+
+    home = _settings(args).home if args.home or os.environ.get("JUANZONG_CENTRAL_HOME") else None
+    fp = keygen(Path(args.out), home)
+    where = f"，公钥已放入中心目录 {home}" if home else ""
+    print(f"备份恢复密钥已写入 {args.out}（指纹 {fp}）{where}。请将私钥交档案室离线保管，不要留在中心服务器上。")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from juanzong.central.backup import bags_under, restore
+    from juanzong.central.config import resolve_home
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    bags = bags_under(Path(args.source))
+    if not bags:
+        raise AppError(ErrorCode.BACKUP_DAMAGED, path=args.source, count=1)
+    out = restore(bags[0], Path(args.recovery_key), resolve_home(args.home))
+    if args.json:
+        print_json(out)
+    else:
+        print(f"已从 {bags[0]} 恢复到 {out['home']}：数据库 {out['rows']} 行，数据块 {out['blobs']} 个。请运行 central verify 核对。")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="the central archive server")
     commands = central.add_subparsers(dest="central_command", required=True)
@@ -243,6 +349,48 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--out", required=True, help="登记文件的输出路径")
         else:
             p.add_argument("--from", dest="source", required=True, help="介质的挂载目录")
+
+    export = commands.add_parser("export", help="导出案件系统与档案系统读取的格式（解密内容只写到指定位置）")
+    formats = export.add_subparsers(dest="format", required=True)
+    for name, text in (("dossier", "按正卷/副卷与卷宗目录顺序导出每件材料的 PDF 与索引"),
+                       ("sql", "生成 SQL Server 索引（T-SQL 脚本，可选 bcp 文件）及其挂接文件"),
+                       ("excel", "生成 Excel 卷内目录（DA/T 18 著录项）"),
+                       ("zip", "每件材料一个 ZIP 包（ASCII 成员名，中文在清单内）")):
+        p = formats.add_parser(name, help=text, description=text)
+        p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
+        p.add_argument("--operator", help="经办人（默认取系统登录名）")
+        p.add_argument("--json", action="store_true", help="以 JSON 输出")
+        p.add_argument("--case", help="只导出这个案号")
+        p.add_argument("--since", help="只导出此时间（ISO）之后收取的材料")
+        p.add_argument("--out", required=True, help="导出位置（空文件夹；excel 为 .xlsx 文件）")
+        p.set_defaults(func=cmd_export)
+        if name == "dossier":
+            p.add_argument("--ascii", action="store_true", help="文件夹与文件名只用 ASCII（中文在索引内）")
+            p.add_argument("--xml", action="store_true", help="另写 index.xml")
+        if name == "sql":
+            p.add_argument("--utf16", action="store_true", help="脚本用 UTF-16LE（带 BOM）编码")
+            p.add_argument("--bcp", action="store_true", help="另写 bcp 数据文件与格式文件")
+
+    p = command("backup", cmd_backup, "离线备份：写 N 份 BagIt 备份并逐份回读校验")
+    p.add_argument("--to", help="备份位置（每份一个子文件夹）")
+    p.add_argument("--copies", type=int, default=2, help="副本数（默认 2）")
+    p.add_argument("--recovery-public", help="恢复公钥文件（默认取中心目录的 backup-recovery.pub）")
+    p.add_argument("--operator", help="经办人（默认取系统登录名）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    backup_sub = p.add_subparsers(dest="backup_command", required=False)
+    v = backup_sub.add_parser("verify", help="校验备份，逐个列出缺失、被改动、多出的文件", description="校验备份，逐个列出缺失、被改动、多出的文件")
+    v.add_argument("path", metavar="DIR")
+    v.add_argument("--json", action="store_true", help="以 JSON 输出")
+    v.set_defaults(func=cmd_backup_verify)
+    k = backup_sub.add_parser("keygen", help="生成备份恢复密钥（私钥离线保管，公钥留在中心）", description="生成备份恢复密钥")
+    k.add_argument("--out", required=True, help="私钥文件")
+    k.add_argument("--home", help="中心目录（公钥写入这里）")
+    k.set_defaults(func=cmd_backup_keygen)
+
+    p = command("restore", cmd_restore, "从备份恢复到一个空的中心目录")
+    p.add_argument("--from", dest="source", required=True, help="备份（一份的文件夹，或含多份的文件夹）")
+    p.add_argument("--recovery-key", required=True, help="备份恢复私钥文件")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

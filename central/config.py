@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(empty = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment); never put keys in this file"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
+    Setting("checkpoint_file", "audit/checkpoints.jsonl",
+            "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
 )
 
 
@@ -59,6 +61,7 @@ class CentralSettings:
     blob_backend: str
     max_blob_bytes: int
     max_manifest_bytes: int
+    checkpoint_file: Path
     s3: S3Settings
 
     @property
@@ -107,6 +110,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         blob_backend=values["blob_backend"],
         max_blob_bytes=values["max_blob_bytes"],
         max_manifest_bytes=values["max_manifest_bytes"],
+        checkpoint_file=under(home, values["checkpoint_file"]),
         s3=_s3_settings(home, values),
     )
 

@@ -69,6 +69,9 @@ appliances = Table(
     Column("profile", Text, nullable=False, default=""),
     Column("name", Text, nullable=False, default=""),
     Column("enrolled_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),  # `central revoke`: TLS and manifests refused from then on
+    Column("revoked_reason", Text),
+    Column("cert_serials", Text, nullable=False, server_default=""),  # serials issued to it (hex, space-separated)
 )
 
 batches = Table(

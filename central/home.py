@@ -55,7 +55,7 @@ def init_home(home: Path, host: str, port: int, tls: bool = True, extra: dict[st
     keys = central_keys.create_keys(settings.keys_dir)
     tls_public = central_tls.create(settings.keys_dir, host) if tls else {}
     ensure_dir(settings.data_dir, mode=0o700)  # case numbers and names are confidential too
-    _init_store(settings)
+    init_store(settings)
     open_engine(settings.database_url).dispose()  # migrates the schema now, not on first request
     ident = {**central_keys.identity(keys, settings.public_url), **tls_public}
     text = json.dumps(ident, ensure_ascii=False, indent=2) + "\n"
@@ -63,7 +63,7 @@ def init_home(home: Path, host: str, port: int, tls: bool = True, extra: dict[st
     return ident
 
 
-def _init_store(settings: CentralSettings) -> None:
+def init_store(settings: CentralSettings) -> None:
     if settings.blob_backend == "local":
         ensure_dir(settings.blob_dir, mode=0o700)
         return

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 from juanzong.central import audit, db
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.manifest import Signed, canonical_json
+from juanzong.shared.manifest import AuditHead, Intake, Item, Manifest, Page, Signed, canonical_json, decode, to_builtins
 
 
 def utc_now() -> str:
@@ -35,6 +35,9 @@ class Appliance:
     profile: str
     name: str
     enrolled_at: str
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+    cert_serials: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,30 +121,53 @@ class Repository:
             row = conn.execute(select(db.batches).where(db.batches.c.batch_id == batch_id)).first()
         return _stored_batch(row._mapping) if row else None
 
+    def last_batch(self, appliance_id: str) -> StoredBatch | None:
+        """The appliance's batch with the highest sequence number."""
+        t = db.batches
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.appliance_id == appliance_id).order_by(t.c.seq.desc()).limit(1)).first()
+        return _stored_batch(row._mapping) if row else None
+
     def batch_at_seq(self, appliance_id: str, seq: int) -> str | None:
         t = db.batches
         with self.engine.connect() as conn:
             return conn.execute(select(t.c.batch_id).where(t.c.appliance_id == appliance_id, t.c.seq == seq)).scalar()
 
-    def store_batch(self, doc: dict[str, Any], signed: Signed, received_at: str) -> tuple[int, int]:
+    def store_batch(self, doc: Manifest, signed: Signed, received_at: str) -> tuple[int, int]:
         """Batch, intakes, items and pages in one transaction; returns (new pages, seq numbers skipped).
 
         Raises sqlalchemy IntegrityError when the batch id or its sequence number
         is taken (a concurrent replay): the caller re-reads and decides.
         """
         with self._writer.begin() as conn:
-            _lock_appliance(conn, doc["appliance_id"])
-            gap = _gap_before(conn, doc["appliance_id"], doc["seq"])
+            _lock_appliance(conn, doc.appliance_id)
+            gap = _gap_before(conn, doc.appliance_id, doc.seq)
             conn.execute(insert(db.batches).values(_batch_row(doc, signed, received_at, gap)))
-            for intake in doc["intakes"]:
+            for intake in doc.intakes:
                 _upsert(conn, db.intakes, "intake_id", _intake_row(intake), doc)
-            for item in doc["items"]:
+            for item in doc.items:
                 _upsert(conn, db.items, "item_id", _item_row(item), doc)
-            new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc["pages"])
-            conn.execute(update(db.batches).where(db.batches.c.batch_id == doc["batch_id"]).values(new_pages=new_pages))
-            audit.append(conn, actor=doc["appliance_id"], action="sync", target=doc["batch_id"], seq=doc["seq"],
-                         pages=len(doc["pages"]), new_pages=new_pages, key_use="appliance signature verified")
+            new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc.pages)
+            conn.execute(update(db.batches).where(db.batches.c.batch_id == doc.batch_id).values(new_pages=new_pages))
+            audit.append(conn, actor=doc.appliance_id, action="sync", target=doc.batch_id, seq=doc.seq,
+                         pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
+                         appliance_head=to_builtins(doc.audit_head))
         return new_pages, gap
+
+    def witnessed_central_heads(self) -> list[tuple[str, AuditHead]]:
+        """Per appliance: central's head it handed back in its newest manifest (signed by the appliance)."""
+        t = db.batches
+        newest = select(t.c.appliance_id, func.max(t.c.seq).label("seq")).group_by(t.c.appliance_id).subquery()
+        query = select(t.c.appliance_id, t.c.manifest).join(
+            newest, (t.c.appliance_id == newest.c.appliance_id) & (t.c.seq == newest.c.seq))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for appliance_id, body in rows:
+            witnessed = decode(body, Manifest).central_head
+            if witnessed is not None:
+                out.append((appliance_id, witnessed))
+        return out
 
     def set_receipt(self, batch_id: str, receipt: Signed) -> None:
         with self._writer.begin() as conn:
@@ -164,8 +190,9 @@ class Repository:
     # --- intakes, items, pages ----------------------------------------------------------------
 
     def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
-        """{id: appliance_id} of the given intake or item ids already stored."""
-        table, key = {"intakes": (db.intakes, db.intakes.c.intake_id), "items": (db.items, db.items.c.item_id)}[table_name]
+        """{id: appliance_id} of the given intake, item or page ids already stored."""
+        table, key = {"intakes": (db.intakes, db.intakes.c.intake_id), "items": (db.items, db.items.c.item_id),
+                      "pages": (db.pages, db.pages.c.page_id)}[table_name]
         with self.engine.connect() as conn:
             rows = conn.execute(select(key, table.c.appliance_id).where(key.in_(ids))).all() if ids else []
         return {r[0]: r[1] for r in rows}
@@ -251,76 +278,76 @@ def _gap_before(conn: Connection, appliance_id: str, seq: int) -> int:
     return max(0, seq - previous - 1)
 
 
-def _upsert(conn: Connection, table: Table, key: str, row: dict[str, Any], doc: dict[str, Any]) -> bool:
+def _upsert(conn: Connection, table: Table, key: str, row: dict[str, Any], doc: Manifest) -> bool:
     """Insert a new row (True); a later batch may replace an existing row's content; never a second row."""
-    row = {**row, "appliance_id": doc["appliance_id"], "batch_id": doc["batch_id"], "batch_seq": doc["seq"]}
+    row = {**row, "appliance_id": doc.appliance_id, "batch_id": doc.batch_id, "batch_seq": doc.seq}
     have = conn.execute(select(table.c.appliance_id, table.c.record, table.c.batch_seq).where(table.c[key] == row[key])).first()
     if have is None:
         conn.execute(insert(table).values(row))
         return True
-    if have.appliance_id != doc["appliance_id"]:
-        raise AppError(ErrorCode.MANIFEST_RECORD_FOREIGN, record_id=row[key], owner=have.appliance_id)
-    if have.record != row["record"] and doc["seq"] >= have.batch_seq:
+    if have.appliance_id != doc.appliance_id:  # checks.py refused this already; the transaction re-checks
+        raise AppError(ErrorCode.MANIFEST_RECORD_FOREIGN, record_id=row[key], count=1)
+    if have.record != row["record"] and doc.seq >= have.batch_seq:
         conn.execute(update(table).where(table.c[key] == row[key]).values(row))
     return False
 
 
-def _record(obj: dict[str, Any]) -> str:
+def _record(obj: Intake | Item | Page) -> str:
     return canonical_json(obj).decode("utf-8")
 
 
-def _batch_row(doc: dict[str, Any], signed: Signed, received_at: str, gap: int) -> dict[str, Any]:
+def _batch_row(doc: Manifest, signed: Signed, received_at: str, gap: int) -> dict[str, Any]:
     return {
-        "batch_id": doc["batch_id"],
-        "appliance_id": doc["appliance_id"],
-        "seq": doc["seq"],
+        "batch_id": doc.batch_id,
+        "appliance_id": doc.appliance_id,
+        "seq": doc.seq,
         "manifest": signed.body,
         "signature": signed.signature,
         "manifest_sha256": signed.sha256,
-        "page_count": len(doc["pages"]),
+        "page_count": len(doc.pages),
         "new_pages": 0,
         "gap_before": gap,
         "received_at": received_at,
     }
 
 
-def _intake_row(intake: dict[str, Any]) -> dict[str, Any]:
+def _intake_row(intake: Intake) -> dict[str, Any]:
     return {
-        "intake_id": intake["intake_id"],
-        "case_number": intake["case_number"],
-        "submitter": intake["submitter"],
-        "received_at": intake["received_at"],
-        "deadline": intake["deadline"],
-        "urgent": bool(intake["urgent"]),
+        "intake_id": intake.intake_id,
+        "case_number": intake.case_number,
+        "submitter": intake.submitter,
+        "received_at": intake.received_at,
+        "deadline": intake.deadline,
+        "urgent": intake.urgent,
         "record": _record(intake),
     }
 
 
-def _item_row(item: dict[str, Any]) -> dict[str, Any]:
+def _item_row(item: Item) -> dict[str, Any]:
     return {
-        "item_id": item["item_id"],
-        "intake_id": item["intake_id"],
-        "seq": item["seq"],
-        "name": item["name"],
-        "declared_pages": item["declared_pages"],
-        "volume": item["volume"],
+        "item_id": item.item_id,
+        "intake_id": item.intake_id,
+        "seq": item.seq,
+        "name": item.name,
+        "declared_pages": item.declared_pages,
+        "volume": str(item.volume),
         "record": _record(item),
     }
 
 
-def _page_row(page: dict[str, Any]) -> dict[str, Any]:
+def _page_row(page: Page) -> dict[str, Any]:
     record = _record(page)
-    blob = page["blob"]
+    blob = page.blob
     return {
-        "page_id": page["page_id"],
-        "item_id": page["item_id"],
-        "page_no": page["page_no"],
-        "side": page["side"],
-        "source_sha256": page["source_sha256"],
-        "blob_sha256": blob["sha256"],
-        "blob_size": blob["size"],
-        "blob_kind": blob["kind"],
-        "sealed_key": blob["sealed_key"],
+        "page_id": page.page_id,
+        "item_id": page.item_id,
+        "page_no": page.page_no,
+        "side": str(page.side),
+        "source_sha256": page.source_sha256,
+        "blob_sha256": blob.sha256,
+        "blob_size": blob.size,
+        "blob_kind": str(blob.kind),
+        "sealed_key": blob.sealed_key,
         "record": record,
         "record_sha256": crypto.sha256_hex(record.encode("utf-8")),
     }

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
-
 from sqlite_utils import Database
 
 from juanzong.edge import audit
@@ -21,7 +19,11 @@ from juanzong.edge.repo import batches as rows
 from juanzong.edge.repo import write_tx
 from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.manifest import SCHEMA_VERSION, sign_document
+from juanzong.shared.errors import AppError
+from juanzong.shared.manifest import (
+    DEFAULT_SUITE, SCHEMA_VERSION, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
+    Receipt, Side, Signed, Volume, decode, sign,
+)
 
 
 def due(db: Database, idle_seconds: float, max_pages: int, now: datetime | None = None) -> bool:
@@ -47,44 +49,56 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
         now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         rows.assign_unbatched(db, batch_id)
         manifest = build_manifest(db, appliance_id, batch_id, seq, now)
-        signed = sign_document(manifest, keys.signing)
+        signed = sign(manifest, keys.signing)  # checked by the reader's decode before signing
         rows.insert_sealed(db, batch_id=batch_id, seq=seq, manifest=signed.body.decode("utf-8"),
                            signature=signed.signature, manifest_sha256=signed.sha256, now=now)
         audit.record(db, place=appliance_id, actor="system", action="seal", target=batch_id,
-                     seq=seq, pages=len(manifest["pages"]), key_use="signing")
+                     seq=seq, pages=len(manifest.pages), key_use="signing")
     return batch_id
 
 
-def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA_VERSION, "appliance_id": appliance_id, "batch_id": batch_id, "seq": seq,
-        "created_at": created_at,
-        "intakes": [_intake_entry(r) for r in rows.intakes_of(db, batch_id)],
-        "items": [_item_entry(r) for r in rows.items_of(db, batch_id)],
-        "pages": [_page_entry(r) for r in rows.pages_of(db, batch_id)],
-        "audit_head": audit.head(db),
-    }
+def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> Manifest:
+    return Manifest(
+        schema=SCHEMA_VERSION, appliance_id=appliance_id, batch_id=batch_id, seq=seq, created_at=created_at,
+        intakes=[_intake_entry(r) for r in rows.intakes_of(db, batch_id)],
+        items=[_item_entry(r) for r in rows.items_of(db, batch_id)],
+        pages=[_page_entry(r) for r in rows.pages_of(db, batch_id)],
+        audit_head=AuditHead(**audit.head(db)),
+        central_head=_last_central_head(db),
+    )
 
 
-def _intake_entry(r: dict) -> dict:
-    return {"intake_id": r["id"], "case_number": r["case_number"], "case": json.loads(r["case_json"]),
-            "submitter": r["submitter"], "received_at": r["received_at"], "deadline": r["deadline"],
-            "urgent": bool(r["urgent"]), "clerk": r["clerk"], "deadline_provisional": bool(r["deadline_provisional"])}
+def _last_central_head(db: Database) -> AuditHead | None:
+    """Central's head from the newest receipt this appliance holds: central checks its chain still has it."""
+    receipt = rows.latest_receipt(db)
+    if receipt is None:
+        return None
+    try:
+        return decode(Signed.from_wire(json.loads(receipt)).body, Receipt).central_head
+    except (AppError, ValueError):
+        return None  # `edge verify` reports a damaged receipt; sealing goes on
 
 
-def _item_entry(r: dict) -> dict:
-    return {"item_id": r["id"], "intake_id": r["intake_id"], "seq": r["seq"], "name": r["name"],
-            "declared_pages": r["declared_pages"], "volume": r["volume"], "catalog_dir": r["catalog_dir"],
-            "original": bool(r["original"]), "colour": bool(r["colour"]), "closed": r["closed_at"] is not None,
-            "count_findings": json.loads(r["count_findings"])}
+def _intake_entry(r: dict) -> Intake:
+    return Intake(intake_id=r["id"], case_number=r["case_number"], case=json.loads(r["case_json"]),
+                  submitter=r["submitter"], received_at=r["received_at"], deadline=r["deadline"],
+                  urgent=bool(r["urgent"]), clerk=r["clerk"], deadline_provisional=bool(r["deadline_provisional"]))
 
 
-def _page_entry(r: dict) -> dict:
-    return {
-        "page_id": r["id"], "item_id": r["item_id"], "page_no": r["page_no"], "side": r["side"], "role": r["role"],
-        "replaces": r["replaces"], "replaced_by": r["replaced_by"],
-        "source_name": r["source_name"], "source_sha256": r["source_sha256"], "source_size": r["source_size"],
-        "width": r["width"], "height": r["height"], "dpi": r["dpi"], "mode": r["mode"],
-        "findings": json.loads(r["findings"]), "scanned_at": r["scanned_at"],
-        "blob": {"sha256": r["b_sha"], "size": r["b_size"], "kind": r["b_kind"], "sealed_key": crypto.b64(r["sealed_central"])},
-    }
+def _item_entry(r: dict) -> Item:
+    return Item(item_id=r["id"], intake_id=r["intake_id"], seq=r["seq"], name=r["name"],
+                declared_pages=r["declared_pages"], volume=Volume(r["volume"]), catalog_dir=r["catalog_dir"],
+                original=bool(r["original"]), colour=bool(r["colour"]), closed=r["closed_at"] is not None,
+                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])])
+
+
+def _page_entry(r: dict) -> Page:
+    return Page(
+        page_id=r["id"], item_id=r["item_id"], page_no=r["page_no"], side=Side(r["side"]), role=PageRole(r["role"]),
+        replaces=r["replaces"], replaced_by=r["replaced_by"],
+        source_name=r["source_name"], source_sha256=r["source_sha256"], source_size=r["source_size"],
+        width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
+        findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
+        blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+    )

@@ -299,6 +299,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole journey on this machine: central + appliance + simulated scanner")
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
+    p.add_argument("--kiosk", action="store_true", help="afterwards keep the counter kiosk open in a browser until Ctrl-C")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)

@@ -92,6 +92,21 @@ def setup_homes(root: Path, port: int) -> DemoHomes:
     return homes
 
 
+DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("S01", "王主管", "supervisor", "135790"))
+
+
+def add_operators(edge_home: Path, kiosk_port: int) -> str:
+    """Demo kiosk logins, and the kiosk on a free loopback port; returns its URL."""
+    for oid, name, role, pin in DEMO_OPERATORS:
+        juanzong("edge", "operator", "add", "--home", str(edge_home), "--id", oid, "--name", name, "--role", role, "--pin", pin)
+    config = edge_home / "config.toml"
+    text = config.read_text("utf-8")
+    text = "\n".join(f'kiosk_listen = "127.0.0.1:{kiosk_port}"' if line.startswith("kiosk_listen =") else line
+                     for line in text.splitlines()) + "\n"
+    config.write_text(text, "utf-8")
+    return f"http://127.0.0.1:{kiosk_port}/"
+
+
 def _tune_for_demo(edge_home: Path) -> None:
     """Short batch and sync intervals, so the demo does not idle."""
     config = edge_home / "config.toml"
@@ -164,6 +179,16 @@ def figures(central_home: Path, scanned: int) -> dict:
     return {"scanned": scanned, "received": received, "missing": missing, "duplicate": duplicate}
 
 
+def _serve_kiosk(url: str) -> None:
+    logins = "；".join(f"{name}（{role}）工号 {oid} 密码 {pin}" for oid, name, role, pin in DEMO_OPERATORS)
+    print(f"柜台终端：{url}  {logins}；按 Ctrl-C 结束演示")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
 def main(args: argparse.Namespace) -> int:
     root = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="juanzong-demo-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -173,6 +198,7 @@ def main(args: argparse.Namespace) -> int:
         homes = setup_homes(root, port)
         central = start(["central", "serve", "--home", str(homes.central)], root / "central.log")
         wait_central(homes.edge)
+        kiosk_url = add_operators(homes.edge, free_port())
         intake = register_intake(homes.edge)
         print(f"收取登记 {intake['intake_id']}：{intake['case_number']}，办理时限 {intake['deadline']}")
         edge = start(["edge", "run", "--home", str(homes.edge)], root / "edge.log")
@@ -182,6 +208,8 @@ def main(args: argparse.Namespace) -> int:
         f = figures(homes.central, scanned)
         ok = f["received"] == scanned and f["missing"] == 0 and f["duplicate"] == 0
         print(f"demo: {f['scanned']} pages scanned, {f['received']} received at central, {f['missing']} missing, {f['duplicate']} duplicate")
+        if getattr(args, "kiosk", False):
+            _serve_kiosk(kiosk_url)
         return 0 if ok else 1
     finally:
         stop(edge)

@@ -26,7 +26,6 @@ from juanzong.edge import audit, intake, printing
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.coversheet import cjk_font
 from juanzong.edge.custody import Signature, open_signature, store_signature
-from juanzong.edge.repo import items as item_rows
 from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
 from juanzong.edge.generated import store_page
@@ -107,7 +106,7 @@ def file_receipt(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: 
             repo.set_filed(db, pickup_id, registered.intake_id, None)
         row = get(db, pickup_id)
     if not row["page_id"]:
-        item_id = item_rows.first_of_intake(db, row["intake_id"])
+        item_id = repo.first_item_of(db, row["intake_id"])
         page = receipt_page(settings.court, row, signature, id_number, clerk_name)
         page_id = store_page(db, settings, item_id, page, f"{RECEIPT_ITEM}-{pickup_id}.jpg")
         with write_tx(db):

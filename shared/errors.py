@@ -92,6 +92,20 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # hostile input and tampering (issue 9)
+    SENDER_MISMATCH = "SENDER_MISMATCH"
+    APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
+    MANIFEST_SEQ_BACKWARDS = "MANIFEST_SEQ_BACKWARDS"
+    AUDIT_HEAD_REGRESSED = "AUDIT_HEAD_REGRESSED"
+    FORBIDDEN = "FORBIDDEN"
+    # exports and backups
+    BACKUP_RECOVERY_KEY_MISSING = "BACKUP_RECOVERY_KEY_MISSING"
+    BACKUP_RECOVERY_KEY_INVALID = "BACKUP_RECOVERY_KEY_INVALID"
+    BACKUP_FAILED = "BACKUP_FAILED"
+    BACKUP_DAMAGED = "BACKUP_DAMAGED"
+    EXPORT_FAILED = "EXPORT_FAILED"
+    EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
+    CASE_NOT_FOUND = "CASE_NOT_FOUND"
     # removable media (air-gapped carry)
     MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
@@ -201,10 +215,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.APPLIANCE_KEY_CONFLICT: "扫描设备 {appliance_id} 已用另一把签名密钥登记，已拒绝；如确需换钥，请先撤销原登记",
     ErrorCode.APPLIANCE_IDENTITY_INVALID: "设备身份文件 {path} 有误：{detail}",
     ErrorCode.MANIFEST_SEQ_REUSED: "扫描设备 {appliance_id} 的批次序号 {seq} 已被批次 {other} 使用，已拒收",
-    ErrorCode.MANIFEST_RECORD_FOREIGN: "批次清单中的 {record_id} 已由另一台扫描设备 {owner} 提交，已拒收",
+    ErrorCode.MANIFEST_RECORD_FOREIGN: "批次清单写入或引用了不属于本设备的记录 {record_id}（共 {count} 条），已拒收，未保存任何内容",
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
+    ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
+    ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
+    ErrorCode.AUDIT_HEAD_REGRESSED: "扫描设备 {appliance_id} 的审计链头（第 {seq} 条）未延续中心已见证的第 {seen} 条，设备审计日志可能被截断或改写，已拒收",
+    ErrorCode.FORBIDDEN: "无权访问：{detail}",
     ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
     ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
     ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
@@ -216,6 +235,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
+    ErrorCode.BACKUP_RECOVERY_KEY_MISSING: "找不到备份恢复密钥 {path}：请先运行 central backup keygen，私钥交档案室离线保管",
+    ErrorCode.BACKUP_RECOVERY_KEY_INVALID: "备份恢复密钥 {path} 无效或与备份不匹配",
+    ErrorCode.BACKUP_FAILED: "备份未完成：{detail}",
+    ErrorCode.BACKUP_DAMAGED: "备份 {path} 校验未通过（{count} 处问题），请改用另一份副本；用 central backup verify 查看具体文件",
+    ErrorCode.EXPORT_FAILED: "导出未完成：{detail}",
+    ErrorCode.EXPORT_TARGET_INVALID: "导出位置 {path} 不可用：{detail}",
+    ErrorCode.CASE_NOT_FOUND: "中心没有案号 {case_number} 的材料",
     ErrorCode.OPERATOR_EXISTS: "工号 {operator_id} 已存在",
     ErrorCode.OPERATOR_NOT_FOUND: "找不到工号 {operator_id}",
     ErrorCode.OPERATOR_ID_INVALID: "工号“{text}”不符合要求：应为 2 至 16 位字母或数字",
@@ -256,6 +282,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_RECORD_FOREIGN: 409,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.SENDER_MISMATCH: 403,
+    ErrorCode.APPLIANCE_REVOKED: 403,
+    ErrorCode.MANIFEST_SEQ_BACKWARDS: 409,
+    ErrorCode.AUDIT_HEAD_REGRESSED: 409,
+    ErrorCode.FORBIDDEN: 403,
     ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.LOGIN_REQUIRED: 401,
     ErrorCode.SESSION_IDLE: 401,

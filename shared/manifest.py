@@ -1,47 +1,270 @@
-"""The batch manifest and the central receipt: canonical JSON, signed with Ed25519.
+"""The batch manifest and the central receipt: typed once, canonical JSON, signed with Ed25519.
+
+The structs below ARE the format. The appliance builds a `Manifest` from its
+rows (edge/batches.py), central decodes the signed bytes into the same struct
+(central/receive/): required fields, field types, identifier formats, text
+lengths and value sets all come from these definitions, so the writer, the
+reader and this docstring cannot drift. Adding a field = one line here (with a
+default, so older appliances' manifests still decode), the writer, the reader.
 
 Canonical JSON = sorted keys, UTF-8, no insignificant white space, no floats.
 The bytes that were signed are the bytes that travel and are stored, so the
 signature can be checked again at any later time (four-property check).
 
-Manifest (schema 1)::
-
-    {schema, appliance_id, batch_id, seq, created_at,
-     intakes: [{intake_id, case_number, case, submitter, received_at, deadline, urgent,
-                deadline_provisional?}],   # optional, false when absent: deadline is （暂定）
-     items:   [{item_id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour}],
-     pages:   [{page_id, item_id|null, page_no|null, side, source_name, source_sha256, source_size,
-               width, height, dpi|null, mode, findings, scanned_at,
-               blob: {sha256, size, kind, sealed_key}}]}
-
-Receipt::
-
-    {schema, kind: "receipt", appliance_id, batch_id, seq, manifest_sha256, pages, received_at}
+Decoding is strict (msgspec): a list where an id belongs, a `true` page count,
+a float, an unknown field, a 100,000-level nested array — each is a
+`MANIFEST_SCHEMA_INVALID` with the JSON path, never a crash. Nothing in a
+manifest is an untyped `Any`, so its nesting depth is bounded by the schema.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from functools import cache
+import types
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import ALPHABET, BODY_LEN, Kind, is_valid_id
 
 SCHEMA_VERSION = 1
 
-_REQUIRED = {
-    "manifest": ("schema", "appliance_id", "batch_id", "seq", "created_at", "intakes", "items", "pages"),
-    "intake": ("intake_id", "case_number", "submitter", "received_at", "deadline", "urgent"),
-    "item": ("item_id", "intake_id", "seq", "name", "declared_pages", "volume"),
-    "page": ("page_id", "item_id", "page_no", "side", "source_sha256", "source_size", "blob"),
-    "blob": ("sha256", "size", "kind", "sealed_key"),
-}
+# --- value sets ------------------------------------------------------------------------------
+
+
+class Volume(StrEnum):
+    MAIN = "main"  # 正卷
+    INTERNAL = "internal"  # 副卷
+
+
+class Side(StrEnum):
+    RECTO = "recto"
+    VERSO = "verso"
+
+
+class PageRole(StrEnum):
+    """Roles a page can travel with: a numbered page, or one replaced by a rescan."""
+
+    PAGE = "page"
+    REPLACED = "replaced"
+
+
+class BlobKind(StrEnum):
+    PAGE = "page"
+    COVER = "cover"
+    QUARANTINE = "quarantine"
+    DOCUMENT = "document"  # an assembled PDF
+
+
+class Suite(StrEnum):
+    """How a blob is sealed and the manifest signed (shared/crypto.py).
+
+    AES-256-GCM per blob, data key sealed with HPKE X25519/HKDF-SHA256/AES-256-GCM,
+    manifests signed with Ed25519. A 商用密码 suite (SM4-GCM/SM3/SM2) is a second value.
+    """
+
+    AES256GCM_HPKE_X25519_ED25519 = "aes256gcm-hpke-x25519-ed25519"
+
+
+DEFAULT_SUITE = Suite.AES256GCM_HPKE_X25519_ED25519
+
+# --- field types -----------------------------------------------------------------------------
+
+_ID_BODY = "[" + re.escape(ALPHABET) + "]{" + str(BODY_LEN + 1) + "}"
+INT32 = 2**31 - 1
+INT53 = 2**53 - 1  # what every JSON reader holds exactly
+
+
+def id_type(kind: Kind) -> Any:
+    """An identifier of one kind: the pattern here, the check character in `_Checked`."""
+    return Annotated[str, msgspec.Meta(pattern=f"^{kind.value}{_ID_BODY}$", extra={"id_kind": kind.value})]
+
+
+ApplianceId = id_type(Kind.APPLIANCE)
+BatchId = id_type(Kind.BATCH)
+IntakeId = id_type(Kind.INTAKE)
+ItemId = id_type(Kind.ITEM)
+PageId = id_type(Kind.PAGE)
+
+Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+Timestamp = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")]
+Base64 = Annotated[str, msgspec.Meta(max_length=4096, pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT32)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=INT53)]
+
+
+def text(max_length: int) -> Any:
+    """Free text with a length limit; stored as text and escaped wherever it is shown."""
+    return Annotated[str, msgspec.Meta(max_length=max_length)]
+
+
+CaseValue = Union[text(200), int, bool, None, Annotated[list[text(200)], msgspec.Meta(max_length=16)]]
+
+# --- records ---------------------------------------------------------------------------------
+
+
+class _Checked(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Every identifier field is checked for its kind and check character on decode."""
+
+    def __post_init__(self) -> None:
+        for name, kind in _id_fields(type(self)):
+            value = getattr(self, name)
+            if value is not None and not is_valid_id(value, kind):
+                raise ValueError(f"{name} {value!r} 不是有效的编号（类型 {kind.value}，校验位）")
+
+
+@cache
+def _id_fields(cls: type) -> tuple[tuple[str, Kind], ...]:
+    out = []
+    for name, hint in get_type_hints(cls, include_extras=True).items():
+        for meta in _metas(hint):
+            if meta.extra and "id_kind" in meta.extra:
+                out.append((name, Kind(meta.extra["id_kind"])))
+    return tuple(out)
+
+
+def _metas(hint: Any) -> list[msgspec.Meta]:
+    if get_origin(hint) is Annotated:
+        return [m for m in get_args(hint)[1:] if isinstance(m, msgspec.Meta)]
+    if get_origin(hint) in (Union, types.UnionType):
+        return [m for arg in get_args(hint) for m in _metas(arg)]
+    return []
+
+
+class AuditHead(_Checked, kw_only=True):
+    """The newest record of a hash chain: how many records, and the last one's hash."""
+
+    seq: Count
+    hash: Sha256
+
+
+class Finding(_Checked, kw_only=True):
+    """A QC or count finding (edge/ingest/qc.py); `value` is never a float."""
+
+    code: text(40)
+    severity: text(16)
+    message: text(500)
+    value: Union[int, text(200), None] = None
+
+
+class BlobRef(_Checked, kw_only=True):
+    """One encrypted blob, named by the SHA-256 of its ciphertext."""
+
+    sha256: Sha256
+    size: Annotated[int, msgspec.Meta(ge=1, le=2**40)]
+    kind: BlobKind
+    sealed_key: Base64  # the data key sealed to central (HPKE)
+    suite: Suite = DEFAULT_SUITE
+
+
+class Intake(_Checked, kw_only=True):
+    intake_id: IntakeId
+    case_number: text(64)
+    case: Annotated[dict[text(32), CaseValue], msgspec.Meta(max_length=32)]
+    submitter: text(100)
+    received_at: Timestamp
+    deadline: Timestamp
+    urgent: bool
+    clerk: text(64) = ""
+    deadline_provisional: bool = False  # computed from a provisional holiday year: shown （暂定）
+
+
+class Item(_Checked, kw_only=True):
+    item_id: ItemId
+    intake_id: IntakeId
+    seq: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+    name: text(200)
+    declared_pages: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    volume: Volume
+    catalog_dir: text(200)
+    original: bool
+    colour: bool
+    closed: bool = False
+    count_findings: Annotated[list[Finding], msgspec.Meta(max_length=16)] = []
+
+
+class Page(_Checked, kw_only=True):
+    page_id: PageId
+    item_id: ItemId | None
+    page_no: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None
+    side: Side
+    role: PageRole = PageRole.PAGE
+    replaces: PageId | None = None
+    replaced_by: PageId | None = None
+    source_name: text(255)
+    source_sha256: Sha256
+    source_size: Annotated[int, msgspec.Meta(ge=0, le=2**40)]
+    width: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+    height: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+    dpi: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None
+    mode: text(16)
+    findings: Annotated[list[Finding], msgspec.Meta(max_length=64)] = []
+    scanned_at: Timestamp
+    blob: BlobRef
+
+
+class Manifest(_Checked, kw_only=True):
+    """A sealed batch: what one appliance hands to central, signed by it."""
+
+    schema: Literal[1]
+    appliance_id: ApplianceId
+    batch_id: BatchId
+    seq: Seq  # per appliance, only ever forward
+    created_at: Timestamp
+    intakes: list[Intake]
+    items: list[Item]
+    pages: list[Page]
+    audit_head: AuditHead  # the appliance's chain head when sealed: central witnesses it
+    central_head: AuditHead | None = None  # central's head from the newest receipt the appliance holds
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for what, ids in (("收取登记", [i.intake_id for i in self.intakes]), ("材料", [i.item_id for i in self.items]),
+                          ("页面", [p.page_id for p in self.pages])):
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{what}编号重复")
+
+
+class Receipt(_Checked, kw_only=True):
+    """Central's answer to a stored batch, signed by central; the appliance keeps it."""
+
+    schema: Literal[1]
+    kind: Literal["receipt"]
+    appliance_id: ApplianceId
+    batch_id: BatchId
+    seq: Seq
+    manifest_sha256: Sha256
+    pages: Count
+    received_at: Timestamp
+    appliance_head: AuditHead | None = None  # the appliance head central witnessed in this manifest
+    central_head: AuditHead | None = None  # central's own head after storing the batch
+
+
+class Checkpoint(_Checked, kw_only=True):
+    """A signed audit head kept apart from the database it describes."""
+
+    schema: Literal[1]
+    kind: Literal["checkpoint"]
+    place: text(40)
+    head: AuditHead
+    at: Timestamp
+
+
+# --- canonical bytes and signatures -----------------------------------------------------------
+
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 def canonical_json(obj: Any) -> bytes:
+    if isinstance(obj, msgspec.Struct):
+        obj = msgspec.to_builtins(obj)
     _reject_floats(obj)
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -55,6 +278,10 @@ def _reject_floats(obj: Any) -> None:
     elif isinstance(obj, (list, tuple)):
         for v in obj:
             _reject_floats(v)
+
+
+def to_builtins(obj: msgspec.Struct) -> dict[str, Any]:
+    return msgspec.to_builtins(obj)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -72,76 +299,90 @@ class Signed:
         return {"body": self.body.decode("utf-8"), "signature": self.signature}
 
     @classmethod
-    def from_wire(cls, wire: dict[str, Any]) -> "Signed":
+    def from_wire(cls, wire: Any) -> "Signed":
         if not isinstance(wire, dict) or not isinstance(wire.get("body"), str) or not isinstance(wire.get("signature"), str):
             raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="需要 body 与 signature 两个字符串字段")
         return cls(wire["body"].encode("utf-8"), wire["signature"])
 
 
+def decode(body: bytes, type_: type[T]) -> T:
+    """Strict, typed decode of canonical bytes; any fault is MANIFEST_SCHEMA_INVALID with its path."""
+    try:
+        doc = msgspec.json.decode(body, type=type_, strict=True)
+    except msgspec.ValidationError as exc:
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=str(exc)[:300]) from exc
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是合法的 JSON") from exc
+    # the typed decode bounded the depth, so the generic decode below cannot recurse deeply
+    if canonical_json(msgspec.json.decode(body)) != body:
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON")
+    return doc
+
+
+def sign(doc: msgspec.Struct, key: Ed25519PrivateKey) -> Signed:
+    """Canonical bytes of a struct, checked by the reader's own decode before they are signed."""
+    body = canonical_json(doc)
+    decode(body, type(doc))  # the writer never signs what the reader would refuse
+    return Signed(body, crypto.sign(key, body))
+
+
+def open_signed(signed: Signed, key: Ed25519PublicKey, type_: type[T]) -> T:
+    """Signature over the exact bytes first, then the typed decode."""
+    if not crypto.verify(key, signed.body, signed.signature):
+        raise AppError(ErrorCode.MANIFEST_SIGNATURE_INVALID)
+    return decode(signed.body, type_)
+
+
 def sign_document(doc: dict[str, Any], key: Ed25519PrivateKey) -> Signed:
+    """A signed document that is not a manifest (media registration, table of contents)."""
     body = canonical_json(doc)
     return Signed(body, crypto.sign(key, body))
 
 
 def open_document(signed: Signed, key: Ed25519PublicKey) -> dict[str, Any]:
+    """Signature, then canonical JSON object; never a crash on hostile bytes. The caller checks fields."""
     if not crypto.verify(key, signed.body, signed.signature):
         raise AppError(ErrorCode.MANIFEST_SIGNATURE_INVALID)
     try:
-        doc = json.loads(signed.body)
-    except ValueError as exc:
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是合法的 JSON") from exc
-    try:
+        doc = msgspec.json.decode(signed.body)
         canonical = canonical_json(doc)
-    except ValueError as exc:  # a float: the receiver must answer with a code, not crash
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是合法的 JSON") from exc
+    except ValueError as exc:  # a float
         raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON（含浮点数）") from exc
-    if canonical != signed.body:
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON")
+    if canonical != signed.body or not isinstance(doc, dict):
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是规范化 JSON 对象")
     return doc
 
 
+class _Claim(msgspec.Struct):
+    appliance_id: ApplianceId
+
+
 def peek_appliance_id(signed: Signed) -> str:
-    """The claimed signer, read before the signature can be checked."""
+    """The claimed signer, read before the signature can be checked (ignores everything else)."""
     try:
-        value = json.loads(signed.body).get("appliance_id")
-    except (ValueError, AttributeError) as exc:
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="不是合法的 JSON") from exc
-    if not isinstance(value, str):
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="缺少 appliance_id")
-    return value
+        claim = msgspec.json.decode(signed.body, type=_Claim)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="缺少有效的 appliance_id") from exc
+    return claim.appliance_id
 
 
-def validate_manifest(doc: dict[str, Any]) -> None:
-    _require(doc, "manifest")
-    if doc["schema"] != SCHEMA_VERSION:
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"不支持的版本 {doc['schema']}")
-    for intake in doc["intakes"]:
-        _require(intake, "intake")
-    for item in doc["items"]:
-        _require(item, "item")
-    for page in doc["pages"]:
-        _require(page, "page")
-        _require(page["blob"], "blob")
-    page_ids = [p["page_id"] for p in doc["pages"]]
-    if len(set(page_ids)) != len(page_ids):
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="页面编号重复")
+def build_receipt(manifest: Manifest, manifest_sha256: str, received_at: str, central_head: AuditHead | None) -> Receipt:
+    return Receipt(
+        schema=SCHEMA_VERSION, kind="receipt", appliance_id=manifest.appliance_id, batch_id=manifest.batch_id,
+        seq=manifest.seq, manifest_sha256=manifest_sha256, pages=len(manifest.pages), received_at=received_at,
+        appliance_head=manifest.audit_head, central_head=central_head,
+    )
 
 
-def _require(obj: Any, what: str) -> None:
-    if not isinstance(obj, dict):
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"{what} 不是对象")
-    missing = [k for k in _REQUIRED[what] if k not in obj]
-    if missing:
-        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"{what} 缺少字段 {', '.join(missing)}")
+def json_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema (published with the API, docs)."""
+    return msgspec.json.schema(Manifest)
 
 
-def build_receipt(manifest: dict[str, Any], manifest_sha256: str, received_at: str) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA_VERSION,
-        "kind": "receipt",
-        "appliance_id": manifest["appliance_id"],
-        "batch_id": manifest["batch_id"],
-        "seq": manifest["seq"],
-        "manifest_sha256": manifest_sha256,
-        "pages": len(manifest["pages"]),
-        "received_at": received_at,
-    }
+__all__ = [
+    "AuditHead", "BlobKind", "BlobRef", "Checkpoint", "Finding", "Intake", "Item", "Manifest", "Page", "PageRole",
+    "Receipt", "SCHEMA_VERSION", "Side", "Signed", "Suite", "Volume", "build_receipt", "canonical_json", "decode",
+    "open_signed", "peek_appliance_id", "sign",
+]

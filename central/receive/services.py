@@ -2,40 +2,65 @@
 
 The order of `receive_manifest` is the protocol's promise, step by step:
 
-1. who claims to have signed it (peek) → the key enrolled for that appliance;
-2. the signature over the exact bytes → the schema → central's own checks;
-3. a batch id seen before is a replay: same bytes → the stored receipt, other
-   bytes → conflict (Idempotency-Key semantics: never a second row);
-4. every page's blob must already be stored, with the stated size;
-5. ONE transaction stores the batch, its intakes, items and pages;
-6. only after that commit is a receipt signed — the appliance may forget the
-   batch once it holds one, so the receipt must never run ahead of the disk.
+1. who claims to have signed it (peek) → the key enrolled for that appliance,
+   refused if it is unknown or revoked;
+2. the signature over the exact bytes → the typed decode (shared/manifest.py:
+   fields, types, id formats, lengths) — from here on the sender is verified;
+3. the TLS client certificate (when the server hands it over) names the same
+   appliance as the signature;
+4. a batch id seen before is a replay: same bytes → the stored receipt (audited),
+   other bytes → conflict (Idempotency-Key semantics: never a second row);
+5. sequence numbers only move forward; the appliance's audit head never goes
+   back (truncation or re-chaining on the appliance shows up here);
+6. every record written or referenced belongs to the sender (checks.py);
+7. every page's blob must already be stored, with the stated size;
+8. ONE transaction stores the batch, its intakes, items, pages and audit row;
+9. only after that commit is a receipt signed — it carries central's own audit
+   head, which the appliance keeps as a witness — and a signed checkpoint of
+   that head is appended outside the database.
+
+Every refusal is audited with the verified sender as actor once step 2 has
+passed, and as "unverified" (the claim kept as detail) before it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy.exc import IntegrityError
 
 from juanzong.central import audit
 from juanzong.central.home import Central
+from juanzong.central.receive.checks import check_ownership
 from juanzong.central.repository import Appliance, StoredBatch, utc_now
-from juanzong.central.receive.checks import check_references, check_types
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.manifest import Signed, build_receipt, open_document, peek_appliance_id, sign_document, validate_manifest
+from juanzong.shared.manifest import Manifest, Signed, build_receipt, decode, open_signed, peek_appliance_id, sign
 
 log = logging.getLogger("juanzong.central.receive")
+UNVERIFIED = "unverified"
 
 
 @dataclass(frozen=True)
 class Receipt:
     signed: Signed
     created: bool  # False: a replay answered from the stored batch
+
+
+@dataclass
+class _Attempt:
+    """What is known about one delivery so far: for the audit row of a refusal."""
+
+    signed: Signed
+    tls_name: str | None
+    claimed: str = ""
+    verified: str = ""
+
+    @property
+    def actor(self) -> str:
+        return self.verified or UNVERIFIED
 
 
 class ReceiveService:
@@ -52,7 +77,7 @@ class ReceiveService:
     def put_blob(self, appliance_id: str | None, sha256: str, body: IO[bytes], size: int) -> bool:
         """Store one ciphertext under its hash, streamed from `body`; True if it was new.
         The store hashes the bytes on their way in: a mismatch stores nothing."""
-        self._appliance(appliance_id or "")
+        self.sender(appliance_id or "")
         if size > self.central.settings.max_blob_bytes:
             raise AppError(ErrorCode.BLOB_TOO_LARGE, limit=self.central.settings.max_blob_bytes)
         created = self.store.put_stream(sha256, body, size)
@@ -61,76 +86,102 @@ class ReceiveService:
 
     # --- manifests --------------------------------------------------------------------------
 
-    def receive_manifest(self, signed: Signed) -> Receipt:
+    def receive_manifest(self, signed: Signed, tls_name: str | None = None) -> Receipt:
+        attempt = _Attempt(signed, tls_name)
         try:
-            return self._receive(signed)
+            return self._receive(attempt)
         except AppError as err:
-            audit.record(self.repo.engine, actor=_claimed_signer(signed), action="sync", target=signed.sha256,
-                         outcome="refused", code=str(err.code))
+            audit.record(self.repo.engine, actor=attempt.actor, action="sync", target=signed.sha256,
+                         outcome="refused", code=str(err.code), claimed=attempt.claimed or None, tls=tls_name)
+            log.warning("manifest %s refused (%s) claimed=%s verified=%s tls=%s", signed.sha256[:12], err.code,
+                        attempt.claimed, attempt.verified, tls_name)
             raise
 
-    def _receive(self, signed: Signed) -> Receipt:
-        appliance = self._appliance(peek_appliance_id(signed))
-        doc = open_document(signed, crypto.load_verify_key(crypto.unb64(appliance.signing_public)))
-        validate_manifest(doc)
-        check_types(doc)
-        existing = self.repo.batch(doc["batch_id"])
+    def _receive(self, attempt: _Attempt) -> Receipt:
+        signed = attempt.signed
+        attempt.claimed = peek_appliance_id(signed)
+        appliance = self.sender(attempt.claimed)
+        doc = open_signed(signed, crypto.load_verify_key(crypto.unb64(appliance.signing_public)), Manifest)
+        attempt.verified = doc.appliance_id
+        if attempt.tls_name is not None and attempt.tls_name != doc.appliance_id:
+            raise AppError(ErrorCode.SENDER_MISMATCH, tls=attempt.tls_name, appliance_id=doc.appliance_id)
+        existing = self.repo.batch(doc.batch_id)
         if existing is not None:
-            return self._replay(existing, signed)
-        self._refuse_reused_seq(doc)
-        check_references(doc, lambda table, ids: set(self.repo.owners(table, ids)))
+            return self._replay(existing, signed, doc.appliance_id)
+        self._require_forward(doc)
+        check_ownership(doc, self.repo.owners)
         self._require_blobs(doc)
         received_at = utc_now()
         try:
             new_pages, gap = self.repo.store_batch(doc, signed, received_at)
         except IntegrityError as exc:
             return self._after_race(doc, signed, exc)
-        log.info("batch %s seq=%d from %s pages=%d new=%d", doc["batch_id"], doc["seq"], appliance.appliance_id, len(doc["pages"]), new_pages)
+        log.info("batch %s seq=%d from %s pages=%d new=%d", doc.batch_id, doc.seq, doc.appliance_id, len(doc.pages), new_pages)
         if gap:
-            log.warning("appliance %s skipped %d sequence number(s) before seq %d", appliance.appliance_id, gap, doc["seq"])
+            log.warning("appliance %s skipped %d sequence number(s) before seq %d", doc.appliance_id, gap, doc.seq)
+        self._witness_central_head(doc)
         return Receipt(self._issue_receipt(doc, signed.sha256, received_at), created=True)
 
-    def _appliance(self, appliance_id: str) -> Appliance:
+    def sender(self, appliance_id: str) -> Appliance:
+        """The enrolled, not revoked appliance of that id."""
         appliance = self.repo.appliance(appliance_id) if appliance_id else None
         if appliance is None:
             raise AppError(ErrorCode.APPLIANCE_UNKNOWN, appliance_id=appliance_id or "（未提供）")
+        if appliance.revoked_at:
+            raise AppError(ErrorCode.APPLIANCE_REVOKED, appliance_id=appliance_id)
         return appliance
 
-    def _replay(self, existing: StoredBatch, signed: Signed) -> Receipt:
+    def _replay(self, existing: StoredBatch, signed: Signed, sender: str) -> Receipt:
+        if existing.appliance_id != sender:
+            raise AppError(ErrorCode.MANIFEST_RECORD_FOREIGN, record_id=existing.batch_id, count=1)
         if existing.manifest_sha256 != signed.sha256:
             raise AppError(ErrorCode.MANIFEST_CONFLICT, batch_id=existing.batch_id)
+        audit.record(self.repo.engine, actor=sender, action="sync", target=existing.batch_id, outcome="replay")
         if existing.receipt is not None:
             return Receipt(existing.receipt, created=False)
         # committed, but the process stopped before the receipt was stored: issue it now
-        doc = json.loads(existing.manifest.body)
+        doc = decode(existing.manifest.body, Manifest)
         return Receipt(self._issue_receipt(doc, existing.manifest_sha256, existing.received_at), created=False)
 
-    def _after_race(self, doc: dict[str, Any], signed: Signed, exc: IntegrityError) -> Receipt:
+    def _after_race(self, doc: Manifest, signed: Signed, exc: IntegrityError) -> Receipt:
         """A concurrent request stored this batch id or seq first: answer as if we came second."""
-        existing = self.repo.batch(doc["batch_id"])
+        existing = self.repo.batch(doc.batch_id)
         if existing is not None:
-            return self._replay(existing, signed)
-        self._refuse_reused_seq(doc)
+            return self._replay(existing, signed, doc.appliance_id)
+        self._require_forward(doc)
         raise exc  # neither: a genuine integrity fault, let it surface as a 500
 
-    def _refuse_reused_seq(self, doc: dict[str, Any]) -> None:
-        other = self.repo.batch_at_seq(doc["appliance_id"], doc["seq"])
-        if other is not None and other != doc["batch_id"]:
-            raise AppError(ErrorCode.MANIFEST_SEQ_REUSED, appliance_id=doc["appliance_id"], seq=doc["seq"], other=other)
+    def _require_forward(self, doc: Manifest) -> None:
+        """Sequence numbers and the appliance's audit head only move forward."""
+        other = self.repo.batch_at_seq(doc.appliance_id, doc.seq)
+        if other is not None and other != doc.batch_id:
+            raise AppError(ErrorCode.MANIFEST_SEQ_REUSED, appliance_id=doc.appliance_id, seq=doc.seq, other=other)
+        last = self.repo.last_batch(doc.appliance_id)
+        if last is None:
+            return
+        if doc.seq < last.seq:
+            raise AppError(ErrorCode.MANIFEST_SEQ_BACKWARDS, appliance_id=doc.appliance_id, seq=doc.seq, last=last.seq)
+        seen = decode(last.manifest.body, Manifest).audit_head
+        head = doc.audit_head
+        if head.seq < seen.seq or (head.seq == seen.seq and head.hash != seen.hash):
+            raise AppError(ErrorCode.AUDIT_HEAD_REGRESSED, appliance_id=doc.appliance_id, seq=head.seq, seen=seen.seq)
 
-    def _require_blobs(self, doc: dict[str, Any]) -> None:
-        missing = [p["page_id"] for p in doc["pages"] if self.store.size(p["blob"]["sha256"]) != p["blob"]["size"]]
+    def _require_blobs(self, doc: Manifest) -> None:
+        missing = [p.page_id for p in doc.pages if self.store.size(p.blob.sha256) != p.blob.size]
         if missing:
             raise AppError(ErrorCode.MANIFEST_BLOB_MISSING, count=len(missing), first=missing[0])
 
-    def _issue_receipt(self, doc: dict[str, Any], manifest_sha256: str, received_at: str) -> Signed:
-        receipt = sign_document(build_receipt(doc, manifest_sha256, received_at), self.central.keys.signing)
-        self.repo.set_receipt(doc["batch_id"], receipt)
+    def _witness_central_head(self, doc: Manifest) -> None:
+        """The appliance hands back central's head from its last receipt: our chain must still hold it."""
+        if doc.central_head is not None and not audit.holds(self.repo.engine, doc.central_head):
+            log.error("central audit chain does not hold the head %s witnessed by %s", doc.central_head, doc.appliance_id)
+            audit.record(self.repo.engine, actor=doc.appliance_id, action="witness", target=doc.batch_id, outcome="mismatch",
+                         seq=doc.central_head.seq, hash=doc.central_head.hash)
+
+    def _issue_receipt(self, doc: Manifest, manifest_sha256: str, received_at: str) -> Signed:
+        head = audit.batch_head(self.repo.engine, doc.batch_id)
+        receipt = sign(build_receipt(doc, manifest_sha256, received_at, head), self.central.keys.signing)
+        self.repo.set_receipt(doc.batch_id, receipt)
+        if head is not None:
+            audit.checkpoint(self.central, head)
         return receipt
-
-
-def _claimed_signer(signed: Signed) -> str:
-    try:
-        return peek_appliance_id(signed)
-    except AppError:
-        return "unknown"

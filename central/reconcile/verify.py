@@ -30,9 +30,10 @@ OUTCOMES = ("decrypted_ok", "hash_mismatch", "decrypt_failed", "missing_blobs")
 
 @dataclass(frozen=True)
 class Failure:
-    kind: str  # "blob" or "page"
+    kind: str  # "blob", "page", "audit" (ident = first bad row), "checkpoint" (ident = line number)
     ident: str
     outcome: str
+    source: str = ""  # for audit: the witness that showed it
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class VerifyResult:
             "blobs": self.blobs,
             "blobs_corrupt": self.blobs_corrupt,
             "ok": self.ok,
-            "failures": [f.__dict__ for f in self.failures],
+            "failures": [{k: v for k, v in f.__dict__.items() if v or k != "source"} for f in self.failures],
         }
 
 
@@ -69,12 +70,16 @@ def verify_store(central: Central) -> VerifyResult:
             tally.blob(name, _hash_of(central.store.read(name)) == name)
         else:
             _check_shared(central, name, refs, tally)
-    broken = audit.verify_chain(central.repo.engine)
+    witnessed, bad_lines = audit.witnesses(central)
+    broken = audit.verify_chain(central.repo.engine, witnessed)
     if broken is not None:
-        tally.failures.append(Failure("audit", str(broken), "chain_broken"))
+        tally.failures.append(Failure("audit", str(broken.seq), broken.reason, broken.source))
+    tally.failures.extend(Failure("checkpoint", str(n), "signature_invalid") for n in bad_lines)
     pages = sum(tally.counts.values())
     audit.record(central.repo.engine, actor="archive office", action="verify", target="store", key_use="hpke",
                  pages=pages, failures=len(tally.failures))
+    if broken is None:
+        audit.checkpoint(central)  # a verified head is witnessed outside the database
     return VerifyResult(pages, dict(tally.counts), tally.blobs, tally.blobs_corrupt, tuple(tally.failures))
 
 
@@ -159,6 +164,19 @@ def render_text(result: VerifyResult) -> str:
         f"解密失败 {d['decrypt_failed']}，数据块缺失 {d['missing_blobs']}",
         f"数据块 {d['blobs']} 个，内容与名称不符 {d['blobs_corrupt']} 个",
     ]
-    lines.extend(f"  {'数据块' if f.kind == 'blob' else '页面'} {f.ident}：{f.outcome}" for f in result.failures)
+    lines.extend(_failure_text(f) for f in result.failures)
     lines.append("完整性检查通过" if result.ok else "完整性检查未通过")
     return "\n".join(lines)
+
+
+_KIND_TEXT = {"blob": "数据块", "page": "页面", "audit": "审计记录 第", "checkpoint": "审计检查点文件 第"}
+_AUDIT_TEXT = {"missing": "缺失（编号不连续）", "relinked": "链接被改动", "edited": "内容被改动",
+               "truncated": "已被删除（日志被截断）", "rechained": "与见证的链头不符（日志被改写后重算）",
+               "signature_invalid": "签名无效"}
+
+
+def _failure_text(f: Failure) -> str:
+    suffix = "行" if f.kind == "checkpoint" else ("条" if f.kind == "audit" else "")
+    reason = _AUDIT_TEXT.get(f.outcome, f.outcome)
+    source = f"（见证：{f.source}）" if f.source else ""
+    return f"  {_KIND_TEXT[f.kind]} {f.ident}{suffix}：{reason}{source}"

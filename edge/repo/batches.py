@@ -78,6 +78,12 @@ def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
                  {"b": batch_id})
 
 
+def latest_receipt(db: Database) -> str | None:
+    """The receipt (wire JSON) of the newest acknowledged batch, or None."""
+    row = db.execute("SELECT receipt FROM batches WHERE receipt IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
 def due(db: Database, now_iso: str) -> list[dict[str, Any]]:
     """Sealed batches whose back-off has passed, oldest first."""
     return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256, attempts FROM batches "

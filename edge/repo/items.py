@@ -56,11 +56,6 @@ def receipt_lines(db: Database, intake_id: str) -> list[tuple[str, int, bool, in
     return [(n, p, bool(o), c) for n, p, o, c in rows.fetchall()]
 
 
-def first_of_intake(db: Database, intake_id: str) -> str:
-    """Id of the intake's first item."""
-    return str(db.execute("SELECT id FROM items WHERE intake_id = ? ORDER BY seq LIMIT 1", [intake_id]).fetchone()[0])
-
-
 def close(db: Database, item_id: str, closed_at: str, count_findings_json: str) -> None:
     """Closed with its 多扫/漏扫 findings; the item travels again in the next batch."""
     db.execute("UPDATE items SET closed_at = ?, count_findings = ?, batch_id = NULL WHERE id = ?",

@@ -35,3 +35,7 @@ def mark_handed(db: Database, pickup_id: str, at: str, by: str, id_checked: str,
 def set_filed(db: Database, pickup_id: str, intake_id: str | None, page_id: str | None) -> None:
     db.execute("UPDATE pickups SET intake_id = COALESCE(?, intake_id), page_id = COALESCE(?, page_id) WHERE id = ?",
                [intake_id, page_id, pickup_id])
+
+
+def first_item_of(db: Database, intake_id: str) -> str:
+    return db.execute("SELECT id FROM items WHERE intake_id = ? ORDER BY seq LIMIT 1", [intake_id]).fetchone()[0]

@@ -27,10 +27,12 @@ from juanzong.edge.sync.payload import blob_refs
 from juanzong.edge.sync.transport import Rejected, Transport
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.manifest import Signed, open_document
+from juanzong.shared.manifest import Receipt, Signed, open_signed
 
 log = logging.getLogger("juanzong.sync")
-FINAL_REJECTIONS = {"MANIFEST_SIGNATURE_INVALID", "MANIFEST_SCHEMA_INVALID", "MANIFEST_CONFLICT", "APPLIANCE_UNKNOWN"}
+FINAL_REJECTIONS = {"MANIFEST_SIGNATURE_INVALID", "MANIFEST_SCHEMA_INVALID", "MANIFEST_CONFLICT", "APPLIANCE_UNKNOWN",
+                    "MANIFEST_RECORD_FOREIGN", "MANIFEST_SEQ_BACKWARDS", "MANIFEST_SEQ_REUSED", "AUDIT_HEAD_REGRESSED",
+                    "APPLIANCE_REVOKED", "SENDER_MISMATCH"}
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,12 @@ def _upload_blobs(store: BlobStore, transport: Transport, manifest: dict) -> int
 def receipt_problem(receipt: Signed, keys: ApplianceKeys, batch: dict) -> str | None:
     """Why `receipt` does not acknowledge `batch` (in Chinese), or None when it does."""
     try:
-        doc = open_document(receipt, keys.central.signing_public)
+        doc = open_signed(receipt, keys.central.signing_public, Receipt)
     except AppError:
-        return "回执签名不是本院中心的"
-    if doc.get("kind") != "receipt" or doc.get("batch_id") != batch["id"]:
+        return "回执签名不是本院中心的，或回执格式不对"
+    if doc.batch_id != batch["id"]:
         return "回执不是这个批次的"
-    if doc.get("manifest_sha256") != batch["manifest_sha256"]:
+    if doc.manifest_sha256 != batch["manifest_sha256"]:
         return "回执对应的批次清单内容不同"
     return None
 

@@ -26,15 +26,16 @@ from juanzong.shared.profiles import get_printer, get_scanner
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 _PROBE_TTL = 30.0  # seconds: a network printer probe may take its whole timeout
-_probes: dict[str, tuple[float, dict[str, Any]]] = {}
+_probes: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
 
 def printer_state() -> dict[str, Any]:
     cfg = settings()
-    cached = _probes.get(cfg.printer_profile)
+    key = (str(cfg.home), cfg.printer_profile)
+    cached = _probes.get(key)
     if cached is None or time.monotonic() - cached[0] > _PROBE_TTL:
         cached = (time.monotonic(), probe(get_printer(cfg.printer_profile), cfg.home))
-        _probes[cfg.printer_profile] = cached
+        _probes[key] = cached
     queued = [j for j in print_jobs.queued(db())]
     return {**cached[1], "queued": len(queued), "last_error": queued[0].last_error if queued else None,
             "ok": cached[1]["ok"] and not any(j.last_error for j in queued)}

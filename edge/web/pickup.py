@@ -54,7 +54,7 @@ def register() -> Any:
     addressee = form.text("addressee", "受送达人", required=True, max_len=60)
     documents = [Document(form.text(f"doc-{i}-name", f"第 {i + 1} 行文书名称", required=True, max_len=100),
                           form.number(f"doc-{i}-copies", f"第 {i + 1} 行份数", high=100, default=1))
-                 for i, r in enumerate(rows) if r["name"].strip() or r["copies"].strip()]
+                 for i, r in enumerate(rows) if r["name"].strip()]  # copies is prefilled with 1 on empty rows
     if not documents:
         form.fail("doc-0-name", AppError(ErrorCode.FIELD_REQUIRED, field="文书（至少一项）"))
     if not form.ok:

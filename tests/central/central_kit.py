@@ -16,7 +16,7 @@ from PIL import Image
 from juanzong.shared import crypto, tlsca
 from juanzong.shared.crypto import SealedBlob
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.manifest import Signed, sign_document
+from juanzong.shared.manifest import Signed, canonical_json
 
 CASE_NUMBER = "（2024）京0102民初1234号"
 
@@ -121,10 +121,17 @@ class Scanner:
             "intakes": intakes,
             "items": items,
             "pages": [p.record for p in pages],
+            "audit_head": {"seq": 0, "hash": "0" * 64},
         }
 
     def sign(self, doc: dict[str, Any]) -> Signed:
-        return sign_document(doc, self.signing)
+        return sign_raw(doc, self.signing)
+
+
+def sign_raw(doc: dict[str, Any], key: Ed25519PrivateKey) -> Signed:
+    """Canonical bytes of any dict, signed: hostile manifests are built this way, past the struct."""
+    body = canonical_json(doc)
+    return Signed(body, crypto.sign(key, body))
 
 
 def make_scanner(tmp_path: Path, central_identity: dict[str, Any], name: str = "一号扫描点") -> Scanner:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from central_kit import CASE_NUMBER, Scanner, make_scanner, submit, upload
+from central_kit import CASE_NUMBER, Scanner, make_scanner, sign_raw, submit, upload
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 from sqlalchemy import update
@@ -16,7 +16,7 @@ from juanzong.central.appliances import enroll, read_identity
 from juanzong.central.config import CentralSettings
 from juanzong.central.home import open_central
 from juanzong.shared import crypto
-from juanzong.shared.manifest import Signed, open_document, sign_document
+from juanzong.shared.manifest import Receipt, Signed, open_signed
 
 
 def one_item_batch(scanner: Scanner, seq: int = 1, declared: int = 3, received: int = 2) -> tuple[dict[str, Any], list[Any]]:
@@ -42,10 +42,10 @@ def test_happy_path_returns_a_receipt_signed_by_central(client: TestClient, scan
     assert resp.status_code == 201, resp.text
     wire = resp.json()["receipt"]
     central_key = crypto.load_verify_key(crypto.unb64(central_identity["signing_public"]))
-    receipt = open_document(Signed.from_wire(wire), central_key)  # raises unless central signed exactly these bytes
-    assert receipt["kind"] == "receipt"
-    assert receipt["manifest_sha256"] == crypto.sha256_hex(signed.body)
-    assert (receipt["appliance_id"], receipt["batch_id"], receipt["seq"], receipt["pages"]) == (scanner.appliance_id, doc["batch_id"], 1, 2)
+    receipt = open_signed(Signed.from_wire(wire), central_key, Receipt)  # raises unless central signed exactly these bytes
+    assert receipt.kind == "receipt"
+    assert receipt.manifest_sha256 == crypto.sha256_hex(signed.body)
+    assert (receipt.appliance_id, receipt.batch_id, receipt.seq, receipt.pages) == (scanner.appliance_id, doc["batch_id"], 1, 2)
     assert page_count(settings) == 2
     report = client.get("/api/report").json()
     assert report["intakes"][0]["case_number"] == CASE_NUMBER
@@ -54,7 +54,7 @@ def test_happy_path_returns_a_receipt_signed_by_central(client: TestClient, scan
 def test_signature_by_another_key_is_refused(client: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
     doc, pages = one_item_batch(scanner)
     upload(client, scanner, pages)
-    resp = submit(client, sign_document(doc, Ed25519PrivateKey.generate()))
+    resp = submit(client, sign_raw(doc, Ed25519PrivateKey.generate()))
     assert resp.status_code == 403 and resp.json()["error"] == "MANIFEST_SIGNATURE_INVALID"
     assert page_count(settings) == 0
 

@@ -54,7 +54,7 @@ def test_cli_report_in_chinese_and_as_json(client: TestClient, scanner: Scanner,
     assert from_cli == from_api
 
 
-def test_sequence_gap_is_recorded_until_the_batch_arrives(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sequence_gap_is_recorded_and_a_late_lower_seq_is_refused(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     intake = scanner.intake()
     item = scanner.item(intake, 3)
     pages = {seq: scanner.page(item, seq) for seq in (1, 2, 3)}
@@ -66,9 +66,11 @@ def test_sequence_gap_is_recorded_until_the_batch_arrives(client: TestClient, sc
     assert (line["batches"], line["first_seq"], line["last_seq"], line["seq_gaps"]) == (2, 1, 3, [[2, 2]])
     _, text = run_cli(["report", "--home", str(home)], capsys)
     assert "缺失序号 2" in text
-    assert submit(client, scanner.sign(batches[2])).status_code == 201  # late, but accepted
+    # sequence numbers only move forward (issue 9): a lower one is refused, the gap stays visible
+    late = submit(client, scanner.sign(batches[2]))
+    assert late.status_code == 409 and late.json()["error"] == "MANIFEST_SEQ_BACKWARDS"
     (line,) = client.get("/api/report").json()["appliances"]
-    assert line["seq_gaps"] == [] and line["batches"] == 3
+    assert line["seq_gaps"] == [[2, 2]] and line["batches"] == 2
 
 
 def test_numbering_defects_and_a_file_stored_twice(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,88 +11,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from carry_kit import (CASE, SUBMITTER, Medium, Site, appliance_id, audit_actions, batch_states, central_batches,
+                       central_pages, cli, export, import_, make_site, prepared, scan_and_ingest)
 
-from juanzong.edge.demo import free_port, juanzong, register_intake, scan_pages, start, stop, wait_central
+from juanzong.edge.demo import free_port, juanzong, start, stop, wait_central
 
 pytestmark = pytest.mark.e2e
-
-CASE = "（2026）京0102民初1234号"
-SUBMITTER = "张三"
-
-
-@dataclass
-class Site:
-    central: Path
-    a: Path
-    b: Path
-    root: Path
-
-
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return juanzong(*args, check=False, env=env)
-
-
-def appliance_id(home: Path) -> str:
-    return json.loads((home / "appliance-identity.json").read_text("utf-8"))["appliance_id"]
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
-    central = tmp_path / "central"
-    juanzong("central", "init", "--home", str(central), "--no-tls")
-    homes = {}
-    for name in ("a", "b"):
-        home = tmp_path / f"edge-{name}"
-        # air-gapped: no --central-url, so nothing ever tries the network
-        juanzong("edge", "init", "--home", str(home), "--profile", "simulated",
-                 "--central", str(central / "central-identity.json"), "--name", f"无网扫描点{name}")
-        juanzong("central", "enroll", "--home", str(central), str(home / "appliance-identity.json"))
-        homes[name] = home
-    return Site(central, homes["a"], homes["b"], tmp_path)
-
-
-def scan_and_ingest(home: Path) -> int:
-    intake = register_intake(home)
-    pages = scan_pages(home, intake)
-    juanzong("edge", "ingest", "--home", str(home), "--once", "--settle", "0.2")
-    return len(pages)
-
-
-class Medium:
-    """A filesystem image loop-mounted at `path` (vfat, else ext4), or a plain directory."""
-
-    def __init__(self, root: Path, name: str, size_mb: int = 64) -> None:
-        self.path = root / f"mnt-{name}"
-        self.path.mkdir()
-        self.image = root / f"{name}.img"
-        self.kind = "directory"
-        if os.geteuid() == 0 and shutil.which("losetup"):
-            self._try_mount(size_mb)
-
-    def _try_mount(self, size_mb: int) -> None:
-        with self.image.open("wb") as f:
-            f.truncate(size_mb * 1024 * 1024)
-        for fs, mkfs in (("vfat", ["mkfs.vfat"]), ("ext4", ["mkfs.ext4", "-q", "-F"])):
-            if not shutil.which(mkfs[0]):
-                continue
-            subprocess.run([*mkfs, str(self.image)], check=True, capture_output=True)
-            if subprocess.run(["mount", "-o", "loop", str(self.image), str(self.path)], capture_output=True).returncode == 0:
-                self.kind = fs
-                return
-
-    def unmount(self) -> None:
-        if self.kind != "directory":
-            subprocess.run(["umount", str(self.path)], check=True)
-            self.kind = "directory"
-
-    def files(self) -> list[Path]:
-        return [p for p in self.path.rglob("*") if p.is_file()]
+    return make_site(tmp_path)
 
 
 @pytest.fixture
@@ -108,51 +41,6 @@ def media(tmp_path: Path):
     yield make
     for medium in made:
         medium.unmount()
-
-
-def register(site: Site, home: Path, label: str, days: int = 30) -> Path:
-    out = site.root / f"registration-{label}.json"
-    juanzong("central", "media", "register", "--home", str(site.central), "--appliance", appliance_id(home),
-             "--label", label, "--days", str(days), "--out", str(out))
-    return out
-
-
-def prepared(site: Site, home: Path, medium: Medium, label: str) -> Medium:
-    juanzong("edge", "media", "init", "--home", str(home), "--registration", str(register(site, home, label)),
-             "--device", str(medium.path))
-    return medium
-
-
-def export(home: Path, medium: Medium, env: dict | None = None) -> subprocess.CompletedProcess:
-    return cli("edge", "media", "export", "--home", str(home), "--to", str(medium.path), "--json", env=env)
-
-
-def import_(site: Site, medium: Medium) -> subprocess.CompletedProcess:
-    return cli("central", "media", "import", "--home", str(site.central), "--from", str(medium.path), "--json")
-
-
-def batch_states(home: Path) -> list[str]:
-    st = json.loads(juanzong("edge", "status", "--home", str(home), "--json").stdout)
-    return [b["state"] for b in st["batches"]]
-
-
-def central_pages(site: Site) -> int:
-    report = json.loads(juanzong("central", "report", "--home", str(site.central), "--json").stdout)
-    return report["totals"]["received_pages"]
-
-
-def central_batches(site: Site) -> int:
-    import sqlite3
-
-    with sqlite3.connect(site.central / "data" / "central.db") as conn:
-        return conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
-
-
-def audit_actions(db_path: Path) -> list[tuple[str, str]]:
-    import sqlite3
-
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT action, outcome FROM audit ORDER BY seq").fetchall()
 
 
 def test_pages_reach_central_and_receipts_come_back_on_media_alone(site: Site, media) -> None:
@@ -190,12 +78,15 @@ def test_nothing_readable_on_the_medium(site: Site, media) -> None:
     scan_and_ingest(site.a)
     medium = prepared(site, site.a, media("plain"), "检查明文")
     assert export(site.a, medium).returncode == 0
+    # text markers long enough that random ciphertext cannot contain them by chance (≥ 5 bytes)
     markers = [CASE.encode("utf-8"), "京0102民初".encode("utf-8"), SUBMITTER.encode("utf-8"), "起诉状".encode("utf-8"),
-               CASE.encode("gb18030"), b"\xff\xd8\xff", b"JFIF", b"Exif", b"II*\x00", b"%PDF"]
+               CASE.encode("gb18030"), b"JFIF\x00", b"Exif\x00\x00", b"%PDF-", b"case_number", b"submitter"]
+    image_heads = (b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"\x89PNG", b"%PDF")
     files = medium.files()
     assert len(files) > 5
     for path in files:
         data = path.read_bytes()
+        assert not data.startswith(image_heads), f"an image or PDF in clear: {path.relative_to(medium.path)}"
         for marker in markers:
             assert marker not in data, f"{marker!r} readable in {path.relative_to(medium.path)}"
 

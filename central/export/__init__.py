@@ -1,0 +1,1 @@
+"""Readable exports for the court's systems: one rendering per format of one dossier model (model.py)."""

@@ -1,0 +1,119 @@
+"""The case-system dossier tree: per case, 正卷 and 副卷, directories in catalog order, one PDF per item.
+
+    <case>/正卷/01-起诉状/01-起诉状.pdf        (with --ascii: <case>/main/d01/i01-M1234ABCD5.pdf)
+    <case>/index.json                        case, directory, item, pages, hashes (Chinese names always here)
+    <case>/index.xml                         the same, for case systems that import XML (--xml)
+
+File names are cleaned of path separators and control characters; with
+`--ascii` every folder and file name is ASCII and the index carries the Chinese.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from juanzong.central.export.content import item_pdf, open_item
+from juanzong.central.export.model import CaseDossier, ItemEntry, VolumeEntry
+from juanzong.central.home import Central
+from juanzong.shared import crypto
+from juanzong.shared.durable import ensure_dir, write_durable
+
+INDEX_SCHEMA = "juanzong-dossier-index/1"
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_MAX_NAME = 80
+
+
+@dataclass
+class TreeReport:
+    out: str
+    cases: int = 0
+    items: int = 0
+    pages: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)  # path, sha256, bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out": self.out, "cases": self.cases, "items": self.items, "pages": self.pages, "files": len(self.files)}
+
+
+def safe_name(text: str) -> str:
+    cleaned = _UNSAFE.sub("_", text).strip(" .") or "_"
+    return cleaned[:_MAX_NAME]
+
+
+def case_folder(dossier: CaseDossier, ascii_names: bool) -> str:
+    if not ascii_names:
+        return safe_name(dossier.case_number)
+    digest = hashlib.sha256(dossier.case_number.encode("utf-8")).hexdigest()[:10]
+    return f"case-{digest}"
+
+
+def item_path(volume: VolumeEntry, item: ItemEntry, ascii_names: bool) -> str:
+    if ascii_names:
+        return f"{volume.volume}/d{item.catalog_order:03d}/i{item.order:03d}-{item.item_id}.pdf"
+    return f"{volume.name}/{item.catalog_order:02d}-{safe_name(item.catalog_dir)}/{item.order:02d}-{safe_name(item.name)}.pdf"
+
+
+def export_tree(central: Central, dossiers: list[CaseDossier], out: Path, *, ascii_names: bool, xml: bool, actor: str) -> TreeReport:
+    report = TreeReport(str(out))
+    for dossier in dossiers:
+        root = out / case_folder(dossier, ascii_names)
+        index = _case_index(central, dossier, root, ascii_names, actor, report)
+        _write(root / "index.json", json.dumps(index, ensure_ascii=False, indent=2).encode("utf-8"), root, report)
+        if xml:
+            _write(root / "index.xml", index_xml(index), root, report)
+        report.cases += 1
+    return report
+
+
+def _case_index(central: Central, dossier: CaseDossier, root: Path, ascii_names: bool, actor: str, report: TreeReport) -> dict[str, Any]:
+    volumes = []
+    for volume in dossier.volumes:
+        items = []
+        for item in volume.items:
+            rel = item_path(volume, item, ascii_names)
+            pdf = item_pdf(open_item(central, item, actor=actor, purpose="dossier", destination=str(root / rel)))
+            _write(root / rel, pdf, root, report)
+            items.append(_item_index(item, rel, pdf))
+            report.items += 1
+            report.pages += len(item.pages)
+        volumes.append({"volume": volume.volume, "name": volume.name, "pages": volume.page_count, "items": items})
+    return {"schema": INDEX_SCHEMA, "case_number": dossier.case_number, "type_code": dossier.type_code,
+            "court": dossier.court, "volumes": volumes}
+
+
+def _item_index(item: ItemEntry, rel: str, pdf: bytes) -> dict[str, Any]:
+    first_last = item.page_range
+    return {
+        "item_id": item.item_id, "order": item.order, "name": item.name, "catalog_dir": item.catalog_dir,
+        "catalog_order": item.catalog_order, "declared_pages": item.declared_pages, "pages": len(item.pages),
+        "start_page": first_last[0] if first_last else None, "end_page": first_last[1] if first_last else None,
+        "file": rel, "file_sha256": crypto.sha256_hex(pdf), "submitter": item.submitter, "received_at": item.received_at,
+        "page_list": [{"page_id": p.page_id, "page_no": p.page_no, "volume_page_no": p.volume_page_no, "side": p.side,
+                       "sha256": p.source_sha256} for p in item.pages],
+    }
+
+
+def index_xml(index: dict[str, Any]) -> bytes:
+    case = ET.Element("dossier", schema=INDEX_SCHEMA, case_number=index["case_number"], type_code=index["type_code"],
+                      court=index["court"])
+    for volume in index["volumes"]:
+        v = ET.SubElement(case, "volume", volume=volume["volume"], name=volume["name"], pages=str(volume["pages"]))
+        for item in volume["items"]:
+            attrs = {k: str(item[k]) for k in ("item_id", "order", "name", "catalog_dir", "pages", "file", "file_sha256")}
+            attrs |= {k: str(item[k]) for k in ("start_page", "end_page") if item[k] is not None}
+            i = ET.SubElement(v, "item", attrs)
+            for page in item["page_list"]:
+                ET.SubElement(i, "page", {k: str(page[k]) for k in page})
+    return ET.tostring(case, encoding="utf-8", xml_declaration=True)
+
+
+def _write(path: Path, data: bytes, root: Path, report: TreeReport) -> None:
+    ensure_dir(path.parent)
+    write_durable(path, data, mode=0o600)  # readable content: owner only, where the archive office chose
+    report.files.append({"path": str(path.relative_to(root.parent)), "sha256": crypto.sha256_hex(data), "bytes": len(data)})

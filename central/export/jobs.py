@@ -1,0 +1,73 @@
+"""One entry point per export, for the command line and the archive-office pages alike.
+
+Each job loads the dossiers in scope, refuses a destination that is not an
+empty folder of the archive office's choosing (readable content is never
+written where it was not asked for, nor over earlier files), runs the format
+and records one audit row with who, what, where and the hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from juanzong.central import audit
+from juanzong.central.export.dossier import export_tree
+from juanzong.central.export.excel import export_excel
+from juanzong.central.export.model import load_dossiers
+from juanzong.central.export.sql import export_sql
+from juanzong.central.export.zips import export_zips
+from juanzong.central.home import Central
+from juanzong.shared.errors import AppError, ErrorCode
+
+FORMATS = ("dossier", "sql", "excel", "zip")
+
+
+@dataclass(frozen=True)
+class Scope:
+    case: str | None = None
+    since: str | None = None
+
+
+def run_export(central: Central, fmt: str, out: Path, scope: Scope, *, actor: str, now: datetime,
+               ascii_names: bool = False, xml: bool = False, utf16: bool = False, bcp: bool = False) -> dict[str, Any]:
+    dossiers = load_dossiers(central.repo, case=scope.case, since=scope.since)
+    out = out.resolve()
+    if fmt == "excel":
+        _require_new_file(out)
+        result = export_excel(dossiers, out).to_dict()
+    else:
+        _require_empty_dir(out)
+        if fmt == "dossier":
+            result = export_tree(central, dossiers, out, ascii_names=ascii_names, xml=xml, actor=actor).to_dict()
+        elif fmt == "sql":
+            result = export_sql(central, dossiers, out, utf16=utf16, bcp=bcp, exported_at=now.isoformat(), actor=actor).to_dict()
+        elif fmt == "zip":
+            result = export_zips(central, dossiers, out, actor=actor).to_dict()
+        else:
+            raise AppError(ErrorCode.EXPORT_FAILED, detail=f"未知的导出格式 {fmt}")
+    audit.record(central.repo.engine, actor=actor, action="export", target=str(out), format=fmt, case=scope.case or "",
+                 since=scope.since or "", cases=len(dossiers), summary=_summary(result))
+    return result
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if isinstance(v, (str, int)) or k == "rows"}
+
+
+def _require_empty_dir(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise AppError(ErrorCode.EXPORT_TARGET_INVALID, path=str(out), detail="须为不存在或空的文件夹，不覆盖已有文件")
+    try:
+        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise AppError(ErrorCode.EXPORT_TARGET_INVALID, path=str(out), detail=f"无法创建（{exc.strerror}）") from exc
+
+
+def _require_new_file(out: Path) -> None:
+    if out.exists():
+        raise AppError(ErrorCode.EXPORT_TARGET_INVALID, path=str(out), detail="文件已存在，不覆盖")
+    if out.suffix.lower() != ".xlsx":
+        raise AppError(ErrorCode.EXPORT_TARGET_INVALID, path=str(out), detail="Excel 目录须以 .xlsx 结尾")

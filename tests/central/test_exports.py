@@ -1,0 +1,200 @@
+"""Exports read back by their real readers: the dossier tree and its index, the T-SQL index
+(sqlglot's T-SQL parser), the Excel catalogue (openpyxl), per-item ZIPs (zipfile and `unzip -t`)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+from central_kit import Scanner, run_cli, submit, upload
+from litestar.testing import TestClient
+from PIL import Image
+
+from juanzong.shared import crypto
+
+OTHER_CASE = "（2025）京0105民初77号"
+
+
+def feed(client: TestClient, scanner: Scanner) -> dict[str, Any]:
+    """Two intakes of one case (正卷 and 副卷 items, catalog order differs from arrival) and a second case."""
+    first = scanner.intake(submitter="北京某某律师事务所")
+    evidence = scanner.item(first, 3, seq=1, name="证据材料")
+    complaint = scanner.item(first, 2, seq=2, name="起诉状")
+    later = {**scanner.intake(submitter="张三"), "received_at": "2026-03-03T09:00:00+08:00"}
+    notes = {**scanner.item(later, 1, seq=1, name="合议庭评议笔录、汇报笔录"), "volume": "internal"}
+    other = {**scanner.intake(submitter="李四"), "case_number": OTHER_CASE,
+             "case": {"year": 2025, "court": "京0105", "type_code": "民初", "number": 77}}
+    other_item = scanner.item(other, 1, seq=1, name="起诉状")
+    pages = ([scanner.page(evidence, n) for n in (1, 2, 3)] + [scanner.page(complaint, n) for n in (1, 2)]
+             + [scanner.page(notes, 1), scanner.page(other_item, 1)])
+    doc = scanner.manifest(1, [first, later, other], [evidence, complaint, notes, other_item], pages)
+    upload(client, scanner, pages)
+    assert submit(client, scanner.sign(doc)).status_code == 201
+    return {"pages": {p.record["page_id"]: p for p in pages}, "items": {i["item_id"]: i for i in (evidence, complaint, notes, other_item)}}
+
+
+def test_dossier_tree_in_catalog_order_with_index(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    fed = feed(client, scanner)
+    out = tmp_path / "dossier"
+    rc, text = run_cli(["export", "dossier", "--home", str(home), "--case", "(2024)京0102民初1234号", "--out", str(out), "--xml"], capsys)
+    assert rc == 0 and "1 个案件、3 件材料、6 页" in text
+    case_dir = out / "（2024）京0102民初1234号"
+    index = json.loads((case_dir / "index.json").read_text("utf-8"))
+    files = [i["file"] for v in index["volumes"] for i in v["items"]]
+    assert sorted(files) == sorted(p.relative_to(case_dir).as_posix() for p in case_dir.rglob("*.pdf"))
+    # 起诉状 precedes 证据材料 in the 民初 catalog although it arrived second; 副卷 apart
+    assert files[0].startswith("正卷/") and "起诉状" in files[0] and "证据材料" in files[1] and files[2].startswith("副卷/")
+    main, internal = index["volumes"]
+    assert [i["name"] for i in main["items"]] == ["起诉状", "证据材料"]
+    assert [(i["start_page"], i["end_page"]) for i in main["items"]] == [(1, 2), (3, 5)]
+    assert internal["items"][0]["start_page"] == 1
+    for volume in index["volumes"]:
+        for item in volume["items"]:
+            pdf = (case_dir / item["file"]).read_bytes()
+            assert crypto.sha256_hex(pdf) == item["file_sha256"] and pdf.startswith(b"%PDF")
+            for page in item["page_list"]:
+                assert fed["pages"][page["page_id"]].record["source_sha256"] == page["sha256"]
+    assert b"<dossier" in (case_dir / "index.xml").read_bytes()
+
+
+def test_dossier_pdf_embeds_the_masters_untouched(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import pikepdf
+
+    fed = feed(client, scanner)
+    out = tmp_path / "ascii"
+    assert run_cli(["export", "dossier", "--home", str(home), "--out", str(out), "--ascii"], capsys)[0] == 0
+    names = [p.relative_to(out).as_posix() for p in out.rglob("*")]
+    assert all(n.isascii() for n in names) and len([n for n in names if n.endswith(".pdf")]) == 4
+    masters = {p.plain for p in fed["pages"].values()}
+    for pdf_path in out.rglob("*.pdf"):
+        with pikepdf.open(pdf_path) as pdf:
+            for page in pdf.pages:
+                (image,) = page.images.values()
+                assert image.read_raw_bytes() in masters
+
+
+def test_sql_index_parses_as_tsql_and_attaches_every_page(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    fed = feed(client, scanner)
+    out = tmp_path / "sql"
+    rc, text = run_cli(["export", "sql", "--home", str(home), "--out", str(out), "--bcp"], capsys)
+    assert rc == 0 and "页面 7 页" in text
+    script = (out / "index.sql").read_text("utf-8")
+    statements = sqlglot.parse(script, read="tsql")
+    inserts: dict[str, list[list[Any]]] = {}
+    for st in statements:
+        if isinstance(st, sqlglot.exp.Insert):
+            table = st.this.this.name if isinstance(st.this, sqlglot.exp.Schema) else st.this.name
+            rows = [[_value(v) for v in t.expressions] for t in st.expression.expressions]
+            inserts.setdefault(table, []).extend(rows)
+    creates = {st.this.this.name for st in statements if isinstance(st, sqlglot.exp.Create)}
+    assert creates == {"jz_schema", "jz_cases", "jz_volumes", "jz_items", "jz_pages", "jz_attachments"}
+    page_ids = [r[0] for r in inserts["jz_pages"]]
+    assert sorted(page_ids) == sorted(fed["pages"]) and len(set(page_ids)) == len(page_ids)
+    assert sorted(r[0] for r in inserts["jz_items"]) == sorted(fed["items"])
+    for page_id, _item, _no, _vol_no, _side, ref, sha in inserts["jz_pages"]:
+        assert crypto.sha256_hex((out / ref).read_bytes()) == sha == fed["pages"][page_id].record["source_sha256"]
+    for _item, ref, sha, _pages in inserts["jz_attachments"]:
+        assert crypto.sha256_hex((out / ref).read_bytes()) == sha
+    assert "N'（2024）京0102民初1234号'" in script and "BEGIN TRANSACTION;" in script
+    tsv = (out / "bcp" / "jz_pages.tsv").read_text("utf-8").splitlines()
+    assert len(tsv) == 7 and (out / "bcp" / "jz_pages.fmt").read_text().splitlines()[1] == "7"
+
+
+def _value(node: sqlglot.exp.Expression) -> Any:
+    if isinstance(node, sqlglot.exp.National):  # N'…': text as SQL Server stores it in NVARCHAR
+        return node.this
+    if isinstance(node, sqlglot.exp.Literal):
+        return node.to_py()
+    assert isinstance(node, sqlglot.exp.Null), node
+    return None
+
+
+def test_sql_index_utf16_with_bom(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    feed(client, scanner)
+    out = tmp_path / "sql16"
+    assert run_cli(["export", "sql", "--home", str(home), "--out", str(out), "--utf16"], capsys)[0] == 0
+    raw = (out / "index.sql").read_bytes()
+    assert raw.startswith(b"\xff\xfe")
+    assert sqlglot.parse(raw.decode("utf-16"), read="tsql")
+
+
+def test_excel_catalogue_reads_back_with_text_cells(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from openpyxl import load_workbook
+
+    feed(client, scanner)
+    out = tmp_path / "目录.xlsx"
+    assert run_cli(["export", "excel", "--home", str(home), "--out", str(out)], capsys)[0] == 0
+    ws = load_workbook(out).active
+    header = [c.value for c in ws[1]]
+    assert header[:11] == ["序号", "题名", "责任者", "日期", "页数", "页号", "档号", "案号", "正副卷", "目录", "备注"]
+    rows = [dict(zip(header, (c.value for c in row))) for row in ws.iter_rows(min_row=2)]
+    assert len(rows) == 4
+    complaint = next(r for r in rows if r["题名"] == "起诉状" and r["案号"] == "（2024）京0102民初1234号")
+    assert complaint["页号"] == "1-2" and complaint["正副卷"] == "正卷" and isinstance(complaint["案号"], str)
+    assert ws.cell(row=2, column=header.index("案号") + 1).number_format == "@"
+
+
+def test_per_item_zips_have_ascii_members_and_pass_unzip(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    fed = feed(client, scanner)
+    out = tmp_path / "zips"
+    assert run_cli(["export", "zip", "--home", str(home), "--out", str(out)], capsys)[0] == 0
+    zips = sorted(out.glob("*.zip"))
+    assert sorted(z.stem for z in zips) == sorted(fed["items"])
+    for path in zips:
+        with zipfile.ZipFile(path) as zf:
+            assert zf.testzip() is None and all(n.isascii() for n in zf.namelist())
+            manifest = json.loads(zf.read("manifest.json"))
+            assert manifest["item_id"] == path.stem and manifest["name"] in {"起诉状", "证据材料", "合议庭评议笔录、汇报笔录"}
+            for entry in manifest["page_list"]:
+                assert zf.read(entry["member"]) == fed["pages"][entry["page_id"]].plain
+                Image.open(io.BytesIO(zf.read(entry["member"]))).verify()
+        if shutil.which("unzip"):
+            assert subprocess.run(["unzip", "-t", str(path)], capture_output=True).returncode == 0
+
+
+def test_exports_refuse_a_used_destination_and_an_unknown_case(client: TestClient, scanner: Scanner, home: Path,
+                                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    feed(client, scanner)
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "keep.txt").write_text("earlier work")
+    with pytest.raises(AppError) as err:
+        run_cli(["export", "zip", "--home", str(home), "--out", str(used)], capsys)
+    assert err.value.code is ErrorCode.EXPORT_TARGET_INVALID and (used / "keep.txt").read_text() == "earlier work"
+    with pytest.raises(AppError) as err:
+        run_cli(["export", "dossier", "--home", str(home), "--case", "（2024）京0102民初9999号", "--out", str(tmp_path / "x")], capsys)
+    assert err.value.code is ErrorCode.CASE_NOT_FOUND
+
+
+def test_every_export_is_audited_with_its_destination(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from juanzong.central import audit
+    from juanzong.central.config import load_settings
+    from juanzong.central.home import open_central
+
+    feed(client, scanner)
+    out = tmp_path / "z"
+    run_cli(["export", "zip", "--home", str(home), "--out", str(out), "--operator", "档案员王"], capsys)
+    central = open_central(load_settings(home))
+    try:
+        rows = [rec for rec, _ in audit.records(central.repo.engine) if rec.action == "export"]
+    finally:
+        central.close()
+    assert {r.actor for r in rows} == {"档案员王"}
+    assert any(r.target == str(out) and r.detail["format"] == "zip" for r in rows)
+    assert len([r for r in rows if r.detail.get("purpose") == "zip"]) == 4  # each item read, on record
