@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -52,14 +53,15 @@ log = logging.getLogger("juanzong.appliance")
 
 
 class DbRoutingView:
-    """What routing reads from the database, through the calling thread's connection."""
+    """What routing reads from the database: through one connection, or through a
+    function giving the calling thread's own (`PerThread.get`)."""
 
-    def __init__(self, connections: repo.PerThread) -> None:
-        self.connections = connections
+    def __init__(self, db: Database | Callable[[], Database]) -> None:
+        self._db = db
 
     @property
     def db(self) -> Database:
-        return self.connections.get()
+        return self._db if isinstance(self._db, Database) else self._db()
 
     def item(self, item_id: str) -> ItemInfo | None:
         found = items.routing_info(self.db, item_id)
@@ -106,7 +108,7 @@ class Appliance:
             keys=load_keys(settings.keys_dir),
             qc_rules=QcRules(min_dpi=self.profile.dpi),
             max_pixels=self.profile.max_pixels,
-            view=DbRoutingView(self.connections),
+            view=DbRoutingView(self.connections.get),
         )
 
     @property
