@@ -31,8 +31,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     from juanzong.central.home import init_home
     from juanzong.shared.cli import print_json
 
-    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls))
+    extra = {name: getattr(args, name) for name in INIT_SETTINGS if getattr(args, name) is not None}
+    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra))
     return 0
+
+
+# settings `central init` can write (a province: the database URL and the S3 store; keys never)
+INIT_SETTINGS = {
+    "database_url": "SQLAlchemy URL, e.g. postgresql+psycopg://central@db.court/juanzong (default: SQLite in data/)",
+    "blob_backend": "local (default) or s3",
+    "s3_endpoint_url": "S3 endpoint URL (Ceph RGW, SeaweedFS, …)",
+    "s3_bucket": "S3 bucket for the encrypted pages",
+    "s3_region": "S3 region name",
+    "s3_prefix": "key prefix inside the bucket (default blobs/)",
+    "s3_credentials_file": "INI file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
+}
 
 
 def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str:
@@ -69,31 +82,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import signal
-
-    import uvicorn
-
-    from juanzong.central.app import create_app
-    from juanzong.central.tls import server_context
+    from juanzong.central.serve import run
 
     settings = _settings(args)
-    app = create_app(settings)
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to
-    # the handler it found; a no-op handler makes that graceful stop exit 0
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    # log_config=None: uvicorn's records go through the root logger `juanzong` set up (stderr)
-    tls = {"ssl_context_factory": lambda config, default: server_context(settings.keys_dir)} if settings.tls else {}
-    uvicorn.run(
-        app,
-        **tls,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        timeout_graceful_shutdown=5,
-    )
+    run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
     return 0
 
 
@@ -319,6 +311,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8470)
 
     p.add_argument("--no-tls", action="store_true", help="plain HTTP: a loopback lab only")
+    for name, help_text in INIT_SETTINGS.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
 
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
@@ -327,6 +321,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
     p.add_argument("--host", default=None, help="override the configured host")
     p.add_argument("--port", type=int, default=None, help="override the configured port")
+    p.add_argument("--workers", type=int, default=None, help="worker processes on one socket (default: the workers setting)")
 
     p = command("report", cmd_report, "reconciliation: declared vs received pages, sequence gaps")
     p.add_argument("--json", action="store_true")

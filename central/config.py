@@ -41,6 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3_ca_bundle", "", "CA file for an https endpoint signed by the court's CA (empty = system CAs)"),
     Setting("s3_credentials_file", "", "INI file with [default] aws_access_key_id / aws_secret_access_key, 0600 "
             "(empty = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment); never put keys in this file"),
+    Setting("workers", 1, "worker processes `central serve` starts on one socket (stateless; a province runs several)"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
     Setting("checkpoint_file", "audit/checkpoints.jsonl",
@@ -59,6 +60,7 @@ class CentralSettings:
     data_dir: Path
     database_url: str
     blob_backend: str
+    workers: int
     max_blob_bytes: int
     max_manifest_bytes: int
     checkpoint_file: Path
@@ -88,7 +90,7 @@ def load_settings(home: Path) -> CentralSettings:
 def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
     if not 0 < values["port"] < 65536:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"port {values['port']} 不是有效端口")
-    for name in ("max_blob_bytes", "max_manifest_bytes"):
+    for name in ("workers", "max_blob_bytes", "max_manifest_bytes"):
         if values[name] <= 0:
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 必须为正整数")
     if values["blob_backend"] not in BLOB_BACKENDS:
@@ -108,6 +110,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         data_dir=data_dir,
         database_url=values["database_url"] or f"sqlite:///{data_dir / 'central.db'}",
         blob_backend=values["blob_backend"],
+        workers=values["workers"],
         max_blob_bytes=values["max_blob_bytes"],
         max_manifest_bytes=values["max_manifest_bytes"],
         checkpoint_file=under(home, values["checkpoint_file"]),

@@ -23,6 +23,7 @@ signed manifest bytes: a later batch may update a row, but no version is lost.
 
 from __future__ import annotations
 
+import logging
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,7 @@ def _alembic_config() -> Any:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise in a server log
     return cfg
 
 

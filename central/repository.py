@@ -271,9 +271,15 @@ def _lock_appliance(conn: Connection, appliance_id: str) -> None:
 
 
 def _gap_before(conn: Connection, appliance_id: str, seq: int) -> int:
-    """How many sequence numbers were skipped since the highest one received so far."""
+    """How many sequence numbers were skipped since the highest one received so far.
+
+    Checked again here, under the appliance's lock: two manifests of one appliance
+    racing on two workers can each pass the service's early check, but only one
+    order of commits is allowed — rising sequence numbers."""
     t = db.batches
     highest = conn.execute(select(func.max(t.c.seq)).where(t.c.appliance_id == appliance_id)).scalar()
+    if highest is not None and seq < highest:
+        raise AppError(ErrorCode.MANIFEST_SEQ_BACKWARDS, appliance_id=appliance_id, seq=seq, last=highest)
     previous = 0 if highest is None else highest
     return max(0, seq - previous - 1)
 

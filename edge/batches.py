@@ -21,7 +21,7 @@ from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    DEFAULT_SUITE, SCHEMA_VERSION, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
+    SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
     Receipt, Side, Signed, Volume, decode, sign,
 )
 
@@ -100,5 +100,5 @@ def _page_entry(r: dict) -> Page:
         width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
         findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
-                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )

@@ -17,6 +17,7 @@ from typing import Any
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.settings import Setting, under
+from juanzong.shared.suites import SETTING_NAMES, Suite
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -38,6 +39,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rescan_seconds", 30.0, "periodic rescan of the hot folder for missed events"),
     Setting("end_of_day", "18:00", "due time for material received before the cut-off"),
     Setting("urgent_hours", 2, "加急: hours after receipt"),
+    Setting("appliance_profile", "fanless-2core", "firmware_profiles/appliances/<name>.toml (tmpfs sizes, edge lockdown)"),
+    Setting("court_dns", [], "court DNS resolvers (IP addresses): the only DNS servers the firewall lets the appliance ask"),
+    Setting("service_user", "juanzong", "system user the appliance's services run as (edge lockdown)"),
+    Setting("crypto_suite", "aes", "blob crypto: aes (AES-256-GCM, SHA-256) or sm (商用密码: SM4-GCM, SM3); both can be read"),
+    Setting("counter_interface", "", "network interface of the counter PC the kiosk may listen on (empty = loopback only)"),
     Setting("kiosk_listen", "127.0.0.1:8080", "counter kiosk address (host:port), served by edge run"),
     Setting("kiosk_idle_minutes", 5, "kiosk: log out after this many minutes without a request"),
     Setting("kiosk_tls", False, "kiosk served through a TLS terminator: session cookies get Secure"),
@@ -66,6 +72,11 @@ class EdgeSettings:
     rescan_seconds: float
     end_of_day: str
     urgent_hours: int
+    appliance_profile: str = "fanless-2core"
+    court_dns: tuple[str, ...] = ()
+    service_user: str = "juanzong"
+    counter_interface: str = ""
+    crypto_suite: Suite = Suite.AES
     kiosk_listen: str = "127.0.0.1:8080"
     kiosk_idle_minutes: int = 5
     kiosk_tls: bool = False
@@ -138,6 +149,11 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         rescan_seconds=float(values["rescan_seconds"]),
         end_of_day=values["end_of_day"],
         urgent_hours=values["urgent_hours"],
+        appliance_profile=values["appliance_profile"],
+        court_dns=tuple(values["court_dns"]),
+        service_user=values["service_user"],
+        counter_interface=values["counter_interface"],
+        crypto_suite=_suite(values["crypto_suite"]),
         kiosk_listen=_listen(values["kiosk_listen"]),
         kiosk_idle_minutes=int(values["kiosk_idle_minutes"]),
         kiosk_tls=bool(values["kiosk_tls"]),
@@ -150,6 +166,12 @@ def _listen(value: str) -> str:
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"kiosk_listen“{value}”应为 主机:端口，如 127.0.0.1:8080")
     return str(value)
+
+
+def _suite(name: str) -> Suite:
+    if name not in SETTING_NAMES:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"crypto_suite 只能是 {' 或 '.join(SETTING_NAMES)}，而不是“{name}”")
+    return SETTING_NAMES[name]
 
 
 def _profile_hot_folder(profile_name: str) -> str:

@@ -171,3 +171,11 @@ def m006_counter(db: Database) -> None:
     ):
         db.execute(statement)
 
+
+@MIGRATIONS()
+def m007_suite(db: Database) -> None:
+    # the crypto suite each blob was sealed with (shared/suites.py) and, for the sm suite,
+    # the SM3 of its ciphertext that travels in the blob reference
+    db.execute("ALTER TABLE blobs ADD COLUMN suite TEXT NOT NULL DEFAULT 'aes256gcm-hpke-x25519-ed25519'")
+    db.execute("ALTER TABLE blobs ADD COLUMN sm3 TEXT")
+

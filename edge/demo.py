@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,10 @@ def wait_central(edge_home: Path, timeout: float = 20.0) -> None:
     raise TimeoutError(f"central did not answer in {timeout:.0f} s")
 
 
-def setup_homes(root: Path, port: int) -> DemoHomes:
+def setup_homes(root: Path, port: int, central_args: Sequence[str] = ()) -> DemoHomes:
+    """Both homes, enrolled and paired; `central_args` are further `central init` options (the stack)."""
     homes = DemoHomes(root, root / "central", root / "edge")
-    juanzong("central", "init", "--home", str(homes.central), "--host", "127.0.0.1", "--port", str(port))
+    juanzong("central", "init", "--home", str(homes.central), "--host", "127.0.0.1", "--port", str(port), *central_args)
     juanzong("edge", "init", "--home", str(homes.edge), "--profile", "simulated", "--printer", "file-printer",
              "--central", str(homes.central / "central-identity.json"), "--central-url", f"https://127.0.0.1:{port}",
              "--name", "演示扫描点")

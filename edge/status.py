@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -11,10 +12,12 @@ from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.repo import batches, items, pages, print_jobs, quarantine, state
 from juanzong.edge.repo.state import StateKey
+from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
 from juanzong.edge.watch.watcher import SPOOL
 
 
-def status(db: Database, settings: EdgeSettings) -> dict:
+def status(db: Database, settings: EdgeSettings, today: date | None = None) -> dict:
+    """`today` is the caller's clock (the calendar warning starts on 1 November)."""
     hot = settings.hot_folder
     waiting = [p.name for p in hot.iterdir() if p.is_file() and not p.name.startswith(".")] if hot.exists() else []
     spooled = [p.name for p in (hot / SPOOL).iterdir()] if (hot / SPOOL).exists() else []
@@ -30,7 +33,15 @@ def status(db: Database, settings: EdgeSettings) -> dict:
         "unbatched": batches.unbatched_counts(db),
         "print_jobs": print_jobs.state_counts(db),
         "carry": carry_status(db, datetime.now(timezone.utc)),
+        "calendar": _calendar(db, settings, today or datetime.now(ZoneInfo("Asia/Shanghai")).date()),
     }
+
+
+def _calendar(db: Database, settings: EdgeSettings, today: date) -> dict:
+    from juanzong.shared.workdays import calendar_warnings
+
+    return {"warnings": calendar_warnings(work_calendar(settings, db), today, IMPORT_COMMAND),
+            "provisional_deadlines": intakes.provisional_count(db)}
 
 
 def _quarantine(db: Database) -> dict:

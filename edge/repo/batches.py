@@ -61,9 +61,10 @@ def manifest(db: Database, batch_id: str) -> str | None:
 # Items and intakes a batch's pages refer to travel again with it, so every
 # manifest is self-contained for central (it upserts them).
 def pages_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    """Every page column plus its blob's sha256, size, kind and sealed_central (b_sha, b_size, b_kind)."""
-    return dicts(db, """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central
-        FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no""",
+    """Every page column plus its blob's sha256, size, kind, sealed_central, suite and SM3
+    (b_sha, b_size, b_kind, sealed_central, b_suite, b_sm3)."""
+    return dicts(db, """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+        b.suite AS b_suite, b.sm3 AS b_sm3 FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no""",
                  {"b": batch_id})
 
 

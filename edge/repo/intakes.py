@@ -58,3 +58,20 @@ def receipt_head(db: Database, intake_id: str) -> ReceiptHead | None:
                      " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
                      [intake_id]).fetchone()
     return ReceiptHead(*row[:4], bool(row[4]), row[5], bool(row[6])) if row else None
+
+
+def provisional_count(db: Database) -> int:
+    """Intakes whose deadline was computed from a year without the State Council arrangement."""
+    return int(db.execute("SELECT COUNT(*) FROM intakes WHERE deadline_provisional = 1").fetchone()[0])
+
+
+def provisional_not_urgent(db: Database) -> list[tuple[str, str, str, str]]:
+    """(id, case_number, received_at, deadline) of provisional, non-urgent intakes, oldest first."""
+    return db.execute("SELECT id, case_number, received_at, deadline FROM intakes "
+                      "WHERE deadline_provisional = 1 AND urgent = 0 ORDER BY received_at, id").fetchall()
+
+
+def set_deadline(db: Database, intake_id: str, deadline: str, provisional: bool, source: str) -> None:
+    """A recomputed deadline; the intake travels to central again with the next batch."""
+    db.execute("UPDATE intakes SET deadline = ?, deadline_provisional = ?, deadline_source = ?, batch_id = NULL "
+               "WHERE id = ?", [deadline, int(provisional), source, intake_id])

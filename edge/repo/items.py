@@ -63,8 +63,10 @@ def close(db: Database, item_id: str, closed_at: str, count_findings_json: str) 
 
 
 def overview(db: Database) -> list[dict[str, Any]]:
-    """Every item with its case number, pages scanned and pages with QC findings."""
-    return dicts(db, """SELECT i.id, i.intake_id, t.case_number, i.seq, i.name, i.declared_pages, i.volume, i.catalog_dir,
+    """Every item with its case number, deadline, pages scanned and pages with QC findings."""
+    rows = dicts(db, """SELECT i.id, i.intake_id, t.case_number, t.deadline, t.deadline_provisional, i.seq, i.name,
+                    i.declared_pages, i.volume, i.catalog_dir,
                     (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page') AS pages,
                     (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page' AND p.findings != '[]') AS flagged
              FROM items i JOIN intakes t ON t.id = i.intake_id ORDER BY t.received_at, i.seq""")
+    return [{**r, "deadline_provisional": bool(r["deadline_provisional"])} for r in rows]
