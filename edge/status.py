@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.repo import batches, items, pages, print_jobs, quarantine, state
+from juanzong.edge.repo import batches, intakes, items, pages, print_jobs, quarantine, state
 from juanzong.edge.repo.state import StateKey
 from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
 from juanzong.edge.watch.watcher import SPOOL
