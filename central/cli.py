@@ -84,8 +84,22 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from juanzong.central.serve import run
 
+    from juanzong.central.office.serve import start_child, stop_child
+
     settings = _settings(args)
-    run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
+    office = None if args.no_office else start_child(settings)
+    try:
+        run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
+    finally:
+        stop_child(office)
+    return 0
+
+
+def cmd_serve_office(args: argparse.Namespace) -> int:
+    from juanzong.central.office.serve import run
+
+    settings = _settings(args)
+    run(settings, args.host or settings.office_host, args.port or settings.office_port)
     return 0
 
 
@@ -296,6 +310,41 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+    from datetime import datetime, timezone
+
+    from juanzong.central.home import open_central
+    from juanzong.central.office.repository import OfficeRepository
+    from juanzong.central.office.users import ROLE_LABELS, Role, add_user, disable_user
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    repo, now, actor = OfficeRepository(central.repo.engine), datetime.now(timezone.utc), _operator(args)
+    try:
+        if args.user_command == "add":
+            password = None
+            if args.role != Role.CASE_SYSTEM:
+                password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("密码：")
+            token = add_user(repo, central.repo.engine, args.id, args.name, args.role, password, actor=actor, now=now)
+            print(f"已添加账号 {args.id}（{args.name}，{ROLE_LABELS[Role(args.role)]}）")
+            if token:
+                print(f"接口令牌（只显示这一次，请交案件系统管理员保存）：{token}")
+        elif args.user_command == "disable":
+            disable_user(repo, central.repo.engine, args.id, actor=actor, now=now)
+            print(f"已停用账号 {args.id}")
+        else:
+            users = [{"user_id": u.user_id, "name": u.name, "role": u.role, "disabled": bool(u.disabled_at)} for u in repo.users()]
+            if args.json:
+                print_json(users)
+            for u in users if not args.json else ():
+                state = "已停用" if u["disabled"] else "正常"
+                print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(u['role'])]}\t{state}")
+    finally:
+        central.close()
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="the central archive server")
     commands = central.add_subparsers(dest="central_command", required=True)
@@ -322,6 +371,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=None, help="override the configured host")
     p.add_argument("--port", type=int, default=None, help="override the configured port")
     p.add_argument("--workers", type=int, default=None, help="worker processes on one socket (default: the workers setting)")
+    p.add_argument("--no-office", action="store_true", help="do not start the archive office's pages (office_host/office_port)")
+
+    p = command("serve-office", cmd_serve_office, "serve only the archive office's pages (central serve starts them too)")
+    p.add_argument("--host", default=None, help="override office_host")
+    p.add_argument("--port", type=int, default=None, help="override office_port")
 
     p = command("report", cmd_report, "reconciliation: declared vs received pages, sequence gaps")
     p.add_argument("--json", action="store_true")
@@ -386,6 +440,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="source", required=True, help="备份（一份的文件夹，或含多份的文件夹）")
     p.add_argument("--recovery-key", required=True, help="备份恢复私钥文件")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    users = commands.add_parser("user", help="档案室账号：添加、停用、列出").add_subparsers(dest="user_command", required=True)
+    for name, text in (("add", "添加账号（密码从标准输入读取；案件系统接口账号生成令牌）"), ("disable", "停用账号"), ("list", "列出账号")):
+        p = users.add_parser(name, help=text, description=text)
+        p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
+        p.add_argument("--operator", help="经办人（默认取系统登录名）")
+        p.set_defaults(func=cmd_user)
+        if name in ("add", "disable"):
+            p.add_argument("--id", required=True, help="账号")
+        if name == "add":
+            p.add_argument("--name", required=True, help="姓名")
+            p.add_argument("--role", required=True, choices=["clerk", "supervisor", "auditor", "case_system"],
+                           help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
+        if name == "list":
+            p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

@@ -168,6 +168,18 @@ def open_blob_central(
     return _decrypt(data, data_key, suite, aad, blob_id)
 
 
+def seal_to(plaintext: bytes, public_key: X25519PublicKey, info: bytes) -> bytes:
+    """HPKE single-shot seal (a manifest carried on removable media, keys in a backup)."""
+    return _HPKE.encrypt(plaintext, public_key, info=info)
+
+
+def open_sealed(data: bytes, private_key: X25519PrivateKey, info: bytes) -> bytes:
+    try:
+        return _HPKE.decrypt(data, private_key, info=info)
+    except Exception as exc:  # InvalidTag or ValueError depending on the fault
+        raise AppError(ErrorCode.DECRYPT_FAILED, blob_id=info.decode("utf-8", "replace")) from exc
+
+
 # --- keys as bytes -------------------------------------------------------------------------
 
 

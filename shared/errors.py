@@ -112,6 +112,18 @@ class ErrorCode(StrEnum):
     EXPORT_FAILED = "EXPORT_FAILED"
     EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
+    # archive office
+    OFFICE_USER_INVALID = "OFFICE_USER_INVALID"
+    OFFICE_INTERNAL = "OFFICE_INTERNAL"
+    OFFICE_USER_EXISTS = "OFFICE_USER_EXISTS"
+    OFFICE_USER_NOT_FOUND = "OFFICE_USER_NOT_FOUND"
+    OFFICE_PASSWORD_WEAK = "OFFICE_PASSWORD_WEAK"
+    API_TOKEN_INVALID = "API_TOKEN_INVALID"
+    SAMPLING_INVALID = "SAMPLING_INVALID"
+    SAMPLING_NOT_FOUND = "SAMPLING_NOT_FOUND"
+    SAMPLING_INCOMPLETE = "SAMPLING_INCOMPLETE"
+    SAMPLING_SAME_PERSON = "SAMPLING_SAME_PERSON"
+    BATCH_NOT_FOUND = "BATCH_NOT_FOUND"
     # removable media (air-gapped carry)
     MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
@@ -275,6 +287,17 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PICKUP_NOT_FOUND: "找不到待领取文书 {pickup_id}",
     ErrorCode.PICKUP_ALREADY_HANDED: "文书 {pickup_id} 已于 {at} 领取",
     ErrorCode.PRINT_JOB_NOT_FOUND: "找不到打印任务 {job_id}",
+    ErrorCode.OFFICE_INTERNAL: "页面处理出错（已记录），请稍后重试或联系系统管理员",
+    ErrorCode.OFFICE_USER_INVALID: "账号信息有误：{detail}",
+    ErrorCode.OFFICE_USER_EXISTS: "账号 {user_id} 已存在",
+    ErrorCode.OFFICE_USER_NOT_FOUND: "找不到账号 {user_id}",
+    ErrorCode.OFFICE_PASSWORD_WEAK: "密码至少 10 位，且须同时包含字母和数字等不同字符",
+    ErrorCode.API_TOKEN_INVALID: "接口令牌无效或已停用",
+    ErrorCode.SAMPLING_INVALID: "抽检设置有误：{detail}",
+    ErrorCode.SAMPLING_NOT_FOUND: "找不到抽检批次 {round_id}",
+    ErrorCode.SAMPLING_INCOMPLETE: "抽检批次 {round_id} 还有 {count} 件未检，不能签核",
+    ErrorCode.SAMPLING_SAME_PERSON: "抽检须由主管签核，且签核人不能是检查人之一",
+    ErrorCode.BATCH_NOT_FOUND: "找不到批次 {batch_id}",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
