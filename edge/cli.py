@@ -240,8 +240,8 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
         print(f"已导入 {t.year} 年放假安排（{t.source}）：放假的工作日 {len(t.holidays)} 天，调休上班 {len(t.workdays)} 天")
     print(f"重新计算办理时限 {len(result.changes)} 件：")
     for c in result.changes:
-        still = "（仍为暂定）" if c.provisional else ""
-        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{still}")
+        note = "（仍为暂定）" if c.provisional else ("（时间不变，改为正式）" if c.old_due == c.new_due else "")
+        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{note}")
     return 0
 
 

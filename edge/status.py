@@ -42,7 +42,7 @@ def _calendar(db: Database, settings: EdgeSettings, today: date) -> dict:
     from juanzong.shared.workdays import calendar_warnings
 
     provisional = db.execute("SELECT COUNT(*) FROM intakes WHERE deadline_provisional = 1").fetchone()[0]
-    return {"warnings": calendar_warnings(work_calendar(settings, db), today, IMPORT_COMMAND), "provisional_deadlines": provisional}
+    return {"warnings": calendar_warnings(work_calendar(settings, db), today, IMPORT_COMMAND.format(home=settings.home)), "provisional_deadlines": provisional}
 
 
 def _items(db: Database) -> list[dict]:

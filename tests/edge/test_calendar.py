@@ -259,7 +259,8 @@ def test_status_command_shows_the_warning_and_provisional_deadlines(edge_home: P
     register(db, settings, "2026-12-31T13:00", now="2026-12-31T13:00")
     proc = jz("edge", "status", "--home", str(edge_home), clock="2026-12-31 13:05:00")
     first = proc.stdout.splitlines()[0]
-    assert first.startswith("注意：2027 年放假安排尚未导入，2027 年的办理时限为暂定") and "edge calendar import" in first
+    assert first.startswith("注意：2027 年放假安排尚未导入，2027 年的办理时限为暂定")
+    assert f"juanzong edge calendar import --home {edge_home} " in first
     assert "办理时限 2027-01-04 12:00（暂定）" in proc.stdout
 
 
