@@ -49,6 +49,7 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise in a server log
 WRITE = "juanzong_write"  # execution option marking a write transaction
 # 64-bit integers on PostgreSQL (a manifest's numbers may use the whole range
 # the receive checks allow); SQLite's INTEGER already is 64-bit
@@ -335,7 +336,6 @@ def _alembic_config() -> Any:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise in a server log
     return cfg
 
 

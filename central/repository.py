@@ -80,6 +80,24 @@ class Repository:
             conn.execute(insert(db.appliances).values(**appliance.__dict__))
             audit.append(conn, actor="archive office", action="enroll", target=appliance.appliance_id, name=appliance.name)
 
+    def revoke(self, appliance_id: str, reason: str, at: str) -> Appliance:
+        """Mark an appliance revoked (audited); its certificates go on the CRL (central/tls.py)."""
+        with self._writer.begin() as conn:
+            t = db.appliances
+            conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(revoked_at=at, revoked_reason=reason))
+            audit.append(conn, actor="archive office", action="revoke", target=appliance_id, reason=reason)
+        found = self.appliance(appliance_id)
+        assert found is not None
+        return found
+
+    def add_cert_serial(self, appliance_id: str, serial: int) -> None:
+        t = db.appliances
+        with self._writer.begin() as conn:
+            have = conn.execute(select(t.c.cert_serials).where(t.c.appliance_id == appliance_id)).scalar() or ""
+            serials = " ".join(filter(None, [have, format(serial, "x")]))
+            conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(cert_serials=serials))
+            audit.append(conn, actor="archive office", action="certificate", target=appliance_id, serial=format(serial, "x"))
+
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.appliances).order_by(db.appliances.c.appliance_id)).all()
@@ -152,6 +170,9 @@ class Repository:
             audit.append(conn, actor=doc.appliance_id, action="sync", target=doc.batch_id, seq=doc.seq,
                          pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
                          appliance_head=to_builtins(doc.audit_head))
+            if doc.purged:  # crypto-shredded on the appliance: on central's record as well
+                audit.append(conn, actor=doc.appliance_id, action="purge_reported", target=doc.batch_id,
+                             blobs=[p.blob_id for p in doc.purged], purged_at=[p.purged_at for p in doc.purged])
         return new_pages, gap
 
     def witnessed_central_heads(self) -> list[tuple[str, AuditHead]]:
@@ -219,14 +240,17 @@ class Repository:
 
     def unattached_pages(self) -> int:
         p, i = db.pages, db.items
-        query = select(func.count()).select_from(p).where(p.c.item_id.is_(None) | p.c.item_id.not_in(select(i.c.item_id)))
+        # an anti-join (NOT IN cannot become one on PostgreSQL): pages with no item row, or none at all
+        query = select(func.count()).select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).where(i.c.item_id.is_(None))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
     def duplicate_sources(self) -> int:
         """Page rows whose scanned file (source hash) is already stored under another page id."""
         p = db.pages
-        query = select(func.count(p.c.page_id) - func.count(p.c.source_sha256.distinct()))
+        # DISTINCT in a subquery walks the source index; count(DISTINCT …) would sort every row
+        distinct = select(func.count()).select_from(select(p.c.source_sha256).distinct().subquery()).scalar_subquery()
+        query = select(func.count() - distinct).select_from(p)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 

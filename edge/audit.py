@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from juanzong.edge.repo import audit as rows
 from juanzong.edge.repo import write_tx
-from juanzong.shared.audit import GENESIS, AuditRecord, first_break
+from juanzong.shared.audit import GENESIS, AuditRecord, first_bad_row
 
 
 def now_iso() -> str:
@@ -33,17 +33,17 @@ def records(db: Database) -> list[AuditRecord]:
     return [AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows.rows(db)]
 
 
+def records_with_hashes(db: Database) -> list[tuple[AuditRecord, str]]:
+    return [(AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]), r[9])
+            for r in rows.rows_with_hashes(db)]
+
+
 def head(db: Database) -> dict[str, Any]:
     last = rows.last(db)
     return {"seq": last[0], "hash": last[1]} if last else {"seq": 0, "hash": GENESIS}
 
 
 def verify_chain(db: Database) -> int | None:
-    """Seq of the first broken record (edited, removed, reordered), or None when intact."""
-    broken = first_break(records(db))
-    if broken is not None:
-        return broken
-    for rec, (seq, h) in zip(records(db), rows.stored_hashes(db)):
-        if rec.digest() != h:
-            return seq
-    return None
+    """Seq of the first bad record (edited, removed, relinked), or None when intact (`edge verify` says more)."""
+    broken, _ = first_bad_row(records_with_hashes(db))
+    return None if broken is None else broken.seq

@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timezone
 from sqlite_utils import Database
 
-from juanzong.edge import audit
+from juanzong.edge import audit, purge
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import batches as rows
 from juanzong.edge.repo import write_tx
@@ -22,7 +22,7 @@ from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
     SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
-    Receipt, Side, Signed, Volume, decode, sign,
+    Purged, Receipt, Side, Signed, Volume, decode, sign,
 )
 
 
@@ -48,7 +48,9 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
         seq = rows.next_seq(db)
         now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         rows.assign_unbatched(db, batch_id)
-        manifest = build_manifest(db, appliance_id, batch_id, seq, now)
+        purged = [Purged(**p) for p in purge.unreported(db)]
+        rows.assign_unreported_purges(db, batch_id)
+        manifest = build_manifest(db, appliance_id, batch_id, seq, now, purged)
         signed = sign(manifest, keys.signing)  # checked by the reader's decode before signing
         rows.insert_sealed(db, batch_id=batch_id, seq=seq, manifest=signed.body.decode("utf-8"),
                            signature=signed.signature, manifest_sha256=signed.sha256, now=now)
@@ -57,7 +59,8 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
     return batch_id
 
 
-def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> Manifest:
+def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str,
+                   purged: list[Purged] | None = None) -> Manifest:
     return Manifest(
         schema=SCHEMA_VERSION, appliance_id=appliance_id, batch_id=batch_id, seq=seq, created_at=created_at,
         intakes=[_intake_entry(r) for r in rows.intakes_of(db, batch_id)],
@@ -65,6 +68,7 @@ def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, cre
         pages=[_page_entry(r) for r in rows.pages_of(db, batch_id)],
         audit_head=AuditHead(**audit.head(db)),
         central_head=_last_central_head(db),
+        purged=purged or [],
     )
 
 

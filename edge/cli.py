@@ -242,8 +242,8 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
         print(f"已导入 {t.year} 年放假安排（{t.source}）：放假的工作日 {len(t.holidays)} 天，调休上班 {len(t.workdays)} 天")
     print(f"重新计算办理时限 {len(result.changes)} 件：")
     for c in result.changes:
-        still = "（仍为暂定）" if c.provisional else ""
-        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{still}")
+        note = "（仍为暂定）" if c.provisional else ("（时间不变，改为正式）" if c.old_due == c.new_due else "")
+        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{note}")
     return 0
 
 
@@ -263,6 +263,33 @@ def cmd_calendar_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.purge import Retention, purge_due
+    from juanzong.edge.runner import single_instance
+    from juanzong.shared.workdays import parse_received
+
+    settings = _settings(args)
+    lock = single_instance(settings)  # noqa: F841 - `edge run` purges on its own schedule
+    now = parse_received(args.now) if args.now else datetime.now(TZ)
+    report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
+                       Retention.from_settings(settings), now, actor=args.actor)
+    print_json(report.to_dict())
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.rotate import rotate_kek
+    from juanzong.edge.runner import single_instance
+
+    settings = _settings(args)
+    lock = single_instance(settings)  # noqa: F841 - never while `edge run` holds the old key
+    rotation = rotate_kek(_db(settings), BlobStore(settings.blob_dir), settings.keys_dir, settings.appliance_id, args.actor)
+    print_json(rotation.to_dict())
+    return 0
+
+
 def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
     from juanzong.edge.lockdown.command import lockdown
@@ -276,6 +303,20 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
                      exposure={unit: str(score) for unit, score in out["exposure"].items()})
     print_json(out)
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.verify import render_text, verify_appliance
+
+    settings = _settings(args)
+    result = verify_appliance(_db(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(render_text(result))
+    return 0 if result.ok else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -367,6 +408,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
+    p = cmd("verify", cmd_verify, "integrity check: audit chain, heads central witnessed, every blob")
+    p.add_argument("--json", action="store_true")
+
+    p = cmd("purge", cmd_purge, "crypto-shred what central acknowledged and retention no longer keeps (audited)")
+    p.add_argument("--now", help="ISO date-time to judge retention at (default: now)")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+
+    keys = edge.add_parser("keys", help="the appliance's keys").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("rotate", help="new key-encryption key: every wrap and vault value rewritten, old key destroyed (audited)")
+    p.add_argument("--home")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+    p.set_defaults(func=cmd_keys_rotate)
 
     p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
     p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
@@ -379,9 +432,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
     p.add_argument("--kiosk", action="store_true", help="afterwards keep the counter kiosk open in a browser until Ctrl-C")
+    p.add_argument("--serve", action="store_true",
+                   help="afterwards keep central (archive office pages) and the appliance (kiosk, QC station) running, "
+                        "with demo logins printed, until Ctrl-C")
+    p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
+                   help="central on SQLite + local disk, or on a PostgreSQL cluster + S3 store the demo starts itself")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    c = p.add_parser("central", help="central on SQLite + disk and on PostgreSQL + S3: receive, verify, report, memory")
+    c.add_argument("--appliances", type=int, default=8, help="simulated appliances sending at once")
+    c.add_argument("--batches", type=int, default=4, help="batches per appliance")
+    c.add_argument("--pages-per-batch", type=int, default=10)
+    c.add_argument("--page-kb", type=int, default=1500, help="plaintext size of a page (a 300 dpi colour A4 JPEG is ~1500 KB)")
+    c.add_argument("--workers", type=int, default=2, help="central serve --workers")
+    c.add_argument("--report-pages", type=int, default=1_000_000, help="page rows loaded for the report")
+    c.add_argument("--stacks", default="sqlite-local,postgres-s3", help="comma-separated: sqlite-local, postgres-s3")
+    c.add_argument("--keep", action="store_true", help="keep the working directory (logs, homes) for inspection")
+    c.set_defaults(func=lambda a: __import__("juanzong.central.bench", fromlist=["main"]).main(a))
     b = p.add_parser("ingest", help="pages per second from hot folder to durable encrypted page")
     b.add_argument("--pages", type=int, default=200)
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")

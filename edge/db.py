@@ -179,3 +179,9 @@ def m007_suite(db: Database) -> None:
     db.execute("ALTER TABLE blobs ADD COLUMN suite TEXT NOT NULL DEFAULT 'aes256gcm-hpke-x25519-ed25519'")
     db.execute("ALTER TABLE blobs ADD COLUMN sm3 TEXT")
 
+
+@MIGRATIONS()
+def m008_purge(db: Database) -> None:
+    # the batch that reported a blob's purge to central (edge/purge.py)
+    db.execute("ALTER TABLE blobs ADD COLUMN purge_batch_id TEXT")
+

@@ -33,7 +33,7 @@ from juanzong.shared.workdays import (
     compute_deadline,
 )
 
-IMPORT_COMMAND = "juanzong edge calendar import --home <设备目录> <放假安排文件.toml>"
+IMPORT_COMMAND = "juanzong edge calendar import --home {home} <放假安排文件.toml>"  # format with the home
 
 
 def imported_years(db: Database) -> list[YearTable]:
@@ -162,7 +162,7 @@ def calendar_status(db: Database, settings: EdgeSettings, today: date) -> dict[s
     return {
         "years": [_year_entry(y, imported.get(y.year)) for y in calendar.years_report(today)],
         "provisional_deadlines": intakes.provisional_count(db),
-        "warnings": calendar_warnings(calendar, today, IMPORT_COMMAND),
+        "warnings": calendar_warnings(calendar, today, IMPORT_COMMAND.format(home=settings.home)),
     }
 
 

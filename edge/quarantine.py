@@ -34,7 +34,7 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     source_name, blob_id = found
     wrapped = blobs.wrapped_local(db, blob_id)
-    if wrapped is None:  # its key was destroyed (purged): nothing can open it any more
+    if wrapped is None:  # shredded after its retention (edge/purge.py)
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     plain = open_blob_local(store.get(blob_id), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=blob_id, kind="quarantine")
     target = hot_folder / f"retry-{qid}-{source_name}"

@@ -40,7 +40,7 @@ def status(db: Database, settings: EdgeSettings, today: date | None = None) -> d
 def _calendar(db: Database, settings: EdgeSettings, today: date) -> dict:
     from juanzong.shared.workdays import calendar_warnings
 
-    return {"warnings": calendar_warnings(work_calendar(settings, db), today, IMPORT_COMMAND),
+    return {"warnings": calendar_warnings(work_calendar(settings, db), today, IMPORT_COMMAND.format(home=settings.home)),
             "provisional_deadlines": intakes.provisional_count(db)}
 
 

@@ -210,6 +210,15 @@ class Page(_Checked, kw_only=True):
     blob: BlobRef
 
 
+class Purged(_Checked, kw_only=True):
+    """A blob the appliance shredded (its local key wrap destroyed, edge/purge.py)."""
+
+    blob_id: text(32)
+    kind: BlobKind
+    sha256: Sha256
+    purged_at: Timestamp
+
+
 class Manifest(_Checked, kw_only=True):
     """A sealed batch: what one appliance hands to central, signed by it."""
 
@@ -223,6 +232,7 @@ class Manifest(_Checked, kw_only=True):
     pages: list[Page]
     audit_head: AuditHead  # the appliance's chain head when sealed: central witnesses it
     central_head: AuditHead | None = None  # central's head from the newest receipt the appliance holds
+    purged: list[Purged] = []  # shredded on the appliance since the last batch: on central's record too
 
     def __post_init__(self) -> None:
         super().__post_init__()

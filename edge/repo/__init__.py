@@ -101,5 +101,10 @@ def quick_check(db: Database) -> bool:
     return bool(db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
 
 
+def checkpoint_truncate(db: Database) -> None:
+    """Move the WAL into the database file and empty it (destroyed values leave the WAL too)."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def integrity_ok(db: Database) -> bool:
     return bool(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

@@ -27,5 +27,6 @@ def rows(db: Database) -> list[tuple]:
     return db.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY seq").fetchall()
 
 
-def stored_hashes(db: Database) -> list[tuple[int, str]]:
-    return db.execute("SELECT seq, hash FROM audit ORDER BY seq").fetchall()
+def rows_with_hashes(db: Database) -> list[tuple]:
+    """As `rows`, each with its stored hash last."""
+    return db.execute(f"SELECT {_COLUMNS}, hash FROM audit ORDER BY seq").fetchall()

@@ -25,6 +25,7 @@ def unbatched_counts(db: Database) -> dict[str, int]:
         "intakes": count("SELECT COUNT(*) FROM intakes WHERE batch_id IS NULL"),
         "items": count("SELECT COUNT(*) FROM items WHERE batch_id IS NULL"),
         "pages": count(f"SELECT COUNT(*) FROM pages WHERE {_PAGES_UNBATCHED}"),
+        "purged": count("SELECT COUNT(*) FROM blobs WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL"),
     }
 
 
@@ -42,6 +43,11 @@ def assign_unbatched(db: Database, batch_id: str) -> None:
     db.execute(f"UPDATE pages SET batch_id = ? WHERE {_PAGES_UNBATCHED}", [batch_id])
     db.execute("UPDATE items SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
     db.execute("UPDATE intakes SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+
+
+def assign_unreported_purges(db: Database, batch_id: str) -> None:
+    """Purges not yet reported to central are reported by this batch."""
+    db.execute("UPDATE blobs SET purge_batch_id = ? WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL", [batch_id])
 
 
 def insert_sealed(db: Database, *, batch_id: str, seq: int, manifest: str, signature: str, manifest_sha256: str,
@@ -122,3 +128,9 @@ def waiting(db: Database) -> tuple[int, str | None]:
     """How many batches wait for a receipt, and since when the oldest was sealed."""
     row = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = 'sealed'").fetchone()
     return int(row[0]), row[1]
+
+
+def acknowledged(db: Database) -> list[tuple[str, int, str, str, str, str]]:
+    """(id, seq, manifest, signature, manifest_sha256, receipt) of every batch holding a receipt."""
+    return db.execute("SELECT id, seq, manifest, signature, manifest_sha256, receipt FROM batches "
+                      "WHERE receipt IS NOT NULL ORDER BY seq").fetchall()
