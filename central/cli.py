@@ -41,6 +41,33 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_orphans(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from juanzong.central.home import open_central
+    from juanzong.central.orphans import find_orphans, remove_orphans
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        if args.remove:
+            removed, kept = remove_orphans(central, timedelta(hours=args.grace_hours))
+            out = {"removed": [o.to_dict() for o in removed], "kept_in_grace": [o.to_dict() for o in kept]}
+        else:
+            out = {"orphans": [o.to_dict() for o in find_orphans(central)]}
+    finally:
+        central.close()
+    if args.json:
+        print_json(out)
+    elif args.remove:
+        print(f"已删除孤立数据块 {len(out['removed'])} 个（已记入审计），保留期内暂不删除 {len(out['kept_in_grace'])} 个")
+    else:
+        print(f"孤立数据块 {len(out['orphans'])} 个：")
+        for o in out["orphans"]:
+            print(f"  {o['sha256']}  {o['size']} 字节  存入 {o['stored_at']}")
+    return 0
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     from juanzong.central.home import open_central
     from juanzong.central.repository import utc_now
@@ -469,6 +496,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
 
     command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
+
+    p = command("orphans", cmd_orphans, "list blobs no manifest names; --remove deletes those past the grace period (audited)")
+    p.add_argument("--remove", action="store_true", help="delete orphans older than the grace period")
+    p.add_argument("--grace-hours", type=float, default=24.0, help="keep orphans younger than this (default 24)")
+    p.add_argument("--json", action="store_true")
 
     p = command("revoke", cmd_revoke, "revoke an appliance: its TLS certificates (CRL) and manifests are refused, audited")
     p.add_argument("appliance_id", metavar="APPLIANCE")

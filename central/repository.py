@@ -263,6 +263,11 @@ class Repository:
             row = conn.execute(_page_ref_query().where(db.pages.c.page_id == page_id)).first()
         return PageRef(**row._mapping) if row else None
 
+    def blob_referenced(self, sha256: str) -> bool:
+        p = db.pages
+        with self.engine.connect() as conn:
+            return conn.execute(select(p.c.page_id).where(p.c.blob_sha256 == sha256).limit(1)).first() is not None
+
     def page_refs_by_blob(self) -> Iterator[PageRef]:
         """Every page, in blob-hash order (the order the blob store lists its names)."""
         yield from self._stream_refs(db.pages.c.blob_sha256, db.pages.c.page_id)
