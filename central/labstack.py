@@ -157,8 +157,21 @@ class S3Lab:
         _terminate(self.proc, "SIGTERM")
 
 
-def start_seaweedfs(root: Path) -> S3Lab:
-    """`weed mini` in `root/weed`, every port on 127.0.0.1, with fresh credentials; ready with the bucket made."""
+def start_seaweedfs(root: Path, attempts: int = 3) -> S3Lab:
+    """`weed mini` in `root/weed`, every port on 127.0.0.1, with fresh credentials; ready with the bucket made.
+
+    Its ten ports are picked free but bound by weed a moment later; if another
+    process took one in between, weed exits and it is started again on others."""
+    for attempt in range(attempts):
+        try:
+            return _start_weed(root)
+        except AppError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_weed(root: Path) -> S3Lab:
     weed = _weed_binary()
     root.mkdir(parents=True, exist_ok=True)
     data = root / "weed"

@@ -26,12 +26,11 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import blobs, write_tx
 from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.assemble import Assembled, CatalogPlace, DocumentMeta, SourcePage, assemble
 from juanzong.edge.repo.documents import DocumentRow, ItemRow, PageRow
 from juanzong.edge.documents.textlayer import PageText
-from juanzong.edge.ingest.record import insert_blob
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.shared import crypto
 from juanzong.shared.catalog import catalog_for
@@ -146,7 +145,7 @@ def save(ctx: DocumentContext, item: ItemRow, meta: DocumentMeta, sig: str, vers
     with write_tx(ctx.db):
         if replaces is not None and (store.current_document(ctx.db, item.item_id) or doc).document_id != replaces:
             return None  # rebuilt while OCR ran: the orphan blob is swept at start-up
-        insert_blob(ctx.db, sealed, now)
+        blobs.insert(ctx.db, sealed, now)
         store.insert_document(ctx.db, doc, len(built.page_ids), built.stamped_over_content, now)
         if built.searchable:
             store.dequeue(ctx.db, replaces or doc_id)

@@ -34,7 +34,7 @@ import psutil
 
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import open_db, write_tx
+from juanzong.edge.repo import connect, migrate, write_tx
 from juanzong.edge.documents import builder
 from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.assemble import SourcePage
@@ -182,7 +182,8 @@ def lower_priority() -> int:
 
 
 def context_for(settings: EdgeSettings) -> DocumentContext:
-    return DocumentContext(open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir),
+    migrate(settings)
+    return DocumentContext(connect(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir),
                            settings.appliance_id, get_scanner(settings.scanner_profile).document_idle_seconds,
                            settings.crypto_suite)
 

@@ -16,7 +16,7 @@ import pikepdf
 import pytest
 
 from juanzong.edge.appliance import Appliance
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import write_tx
 from juanzong.edge.documents import builder
 from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.textlayer import PageText, TextLine
