@@ -26,9 +26,11 @@ def _settings(args: argparse.Namespace):
 
 
 def _db(settings):
-    from juanzong.edge.db import open_db
+    """The command's connection; a command is a process start-up, so it migrates first."""
+    from juanzong.edge import repo
 
-    return open_db(settings.db_path)
+    repo.migrate(settings)
+    return repo.connect(settings)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -91,16 +93,16 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
 
 def cmd_active(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
-    from juanzong.edge.db import state_set, write_tx
     from juanzong.edge.intake import load_item
-    from juanzong.edge.ingest.record import ACTIVE_ITEM
+    from juanzong.edge.repo import state, write_tx
+    from juanzong.edge.repo.state import StateKey
     from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     db = _db(settings)
     item_id = None if args.clear else load_item(db, require_id(args.item_id, Kind.ITEM))["id"]
     with write_tx(db):
-        state_set(db, ACTIVE_ITEM, item_id)
+        state.put(db, StateKey.ACTIVE_ITEM, item_id)
         audit.record(db, place=settings.appliance_id, actor="operator", action="active_item", target=item_id or "-")
     print_json({"active_item": item_id})
     return 0

@@ -26,6 +26,8 @@ from sqlite_utils import Database
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
+from juanzong.edge.repo import batches as batch_rows
+from juanzong.edge.repo import blobs as blob_rows
 from juanzong.shared import crypto
 from juanzong.shared.audit import first_bad_row
 from juanzong.shared.errors import AppError
@@ -75,13 +77,10 @@ def _check_chain(db: Database, result: EdgeVerifyResult) -> dict[int, str]:
     return hashes
 
 
-_ACKED = "SELECT id, seq, manifest, signature, manifest_sha256, receipt FROM batches WHERE receipt IS NOT NULL ORDER BY seq"
-
-
 def _check_receipts(db: Database, keys: ApplianceKeys, appliance_id: str, hashes: dict[int, str], result: EdgeVerifyResult) -> None:
     last_row = max(hashes, default=0)
     central_seq = 0
-    for batch_id, _seq, body, signature, sha, receipt_json in db.execute(_ACKED).fetchall():
+    for batch_id, _seq, body, signature, sha, receipt_json in batch_rows.acknowledged(db):
         result.receipts += 1
         problem, witnessed, central_head = _receipt_problem(keys, appliance_id, batch_id, body, signature, sha, receipt_json)
         if problem:
@@ -114,11 +113,8 @@ def _receipt_problem(keys: ApplianceKeys, appliance_id: str, batch_id: str, body
     return "", witnessed, receipt.central_head
 
 
-_BLOBS = "SELECT id, kind, sha256, wrapped_local, plain_sha256, purged_at FROM blobs ORDER BY id"
-
-
 def _check_blobs(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, result: EdgeVerifyResult) -> None:
-    for blob_id, kind, sha, wrapped, plain_sha, purged_at in db.execute(_BLOBS).fetchall():
+    for blob_id, kind, sha, wrapped, plain_sha, purged_at in blob_rows.for_verify(db):
         result.blobs += 1
         outcome = _blob_outcome(store, keys, appliance_id, blob_id, kind, sha, wrapped, plain_sha, purged_at)
         if outcome == "ok":
