@@ -161,6 +161,8 @@ def _next_scan_number(edge_home: Path) -> int:
 
 
 def wait_synced(edge_home: Path, expected_pages: int, timeout: float = 60.0) -> dict:
+    from juanzong.edge.repo.batches import BatchState
+
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         st = json.loads(juanzong("edge", "status", "--home", str(edge_home), "--json").stdout)
@@ -168,7 +170,7 @@ def wait_synced(edge_home: Path, expected_pages: int, timeout: float = 60.0) -> 
         settled = st["hot_folder"]["waiting"] == 0 and st["hot_folder"]["in_progress"] == 0
         # pages, items and intakes; an item's PDF and notice follow later (wait_documents)
         pending = {k: v for k, v in st["unbatched"].items() if k not in ("documents", "notices")}
-        acked = all(b["state"] == "acknowledged" for b in st["batches"]) and not any(pending.values())
+        acked = all(b["state"] == BatchState.ACKNOWLEDGED for b in st["batches"]) and not any(pending.values())
         if stored >= expected_pages and settled and acked and st["batches"]:
             return st
         time.sleep(0.3)
@@ -188,7 +190,7 @@ def wait_documents(edge_home: Path, items: int, timeout: float = 900.0) -> dict:
     while time.monotonic() < end:
         st = json.loads(juanzong("edge", "status", "--home", str(edge_home), "--json").stdout)
         docs = st["documents"]
-        acked = all(b["state"] == "acknowledged" for b in st["batches"]) and not any(st["unbatched"].values())
+        acked = all(b["state"] == BatchState.ACKNOWLEDGED for b in st["batches"]) and not any(st["unbatched"].values())
         if docs["searchable"] >= items and docs["notices"] >= items and docs["ocr_queue"]["length"] == 0 and acked:
             return st
         time.sleep(1.0)
