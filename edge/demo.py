@@ -186,6 +186,8 @@ def close_items(edge_home: Path, intake: dict) -> None:
 
 def wait_documents(edge_home: Path, items: int, timeout: float = 900.0) -> dict:
     """Until every item's searchable PDF and notice are made and central acknowledged them."""
+    from juanzong.edge.repo.batches import BatchState
+
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         st = json.loads(juanzong("edge", "status", "--home", str(edge_home), "--json").stdout)
