@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from juanzong.shared.audit import Action
 
 if TYPE_CHECKING:
     from juanzong.central.config import CentralSettings
@@ -32,7 +33,77 @@ def cmd_init(args: argparse.Namespace) -> int:
     from juanzong.shared.cli import print_json
 
     extra = {name: getattr(args, name) for name in INIT_SETTINGS if getattr(args, name) is not None}
-    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra))
+    court_ca = (Path(args.ca_cert), Path(args.ca_key)) if args.ca_cert or args.ca_key else None
+    if court_ca and not (args.ca_cert and args.ca_key):
+        from juanzong.shared.errors import AppError, ErrorCode
+
+        raise AppError(ErrorCode.CA_INVALID, detail="--ca-cert 与 --ca-key 须同时给出")
+    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca))
+    return 0
+
+
+def cmd_orphans(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from juanzong.central.home import open_central
+    from juanzong.central.orphans import find_orphans, remove_orphans
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        if args.remove:
+            removed, kept = remove_orphans(central, timedelta(hours=args.grace_hours))
+            out = {"removed": [o.to_dict() for o in removed], "kept_in_grace": [o.to_dict() for o in kept]}
+        else:
+            out = {"orphans": [o.to_dict() for o in find_orphans(central)]}
+    finally:
+        central.close()
+    if args.json:
+        print_json(out)
+    elif args.remove:
+        print(f"已删除孤立数据块 {len(out['removed'])} 个（已记入审计），保留期内暂不删除 {len(out['kept_in_grace'])} 个")
+    else:
+        print(f"孤立数据块 {len(out['orphans'])} 个：")
+        for o in out["orphans"]:
+            print(f"  {o['sha256']}  {o['size']} 字节  存入 {o['stored_at']}")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from juanzong.central.home import open_central
+    from juanzong.central.repository import utc_now
+    from juanzong.central.tls import revoke
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.errors import AppError, ErrorCode
+    from juanzong.shared.ids import normalise_id
+
+    settings = _settings(args)
+    central = open_central(settings)
+    try:
+        appliance_id = normalise_id(args.appliance_id)
+        if central.repo.appliance(appliance_id) is None:
+            raise AppError(ErrorCode.APPLIANCE_UNKNOWN, appliance_id=appliance_id)
+        appliance = central.repo.revoke(appliance_id, args.reason, utc_now())
+    finally:
+        central.close()
+    serials = [int(s, 16) for s in appliance.cert_serials.split()]
+    listed = revoke(settings.keys_dir, serials) if settings.tls else 0
+    print_json({"appliance_id": appliance.appliance_id, "revoked_at": appliance.revoked_at, "reason": appliance.revoked_reason,
+                "certificates_revoked": len(serials), "crl_entries": listed})
+    return 0
+
+
+def cmd_renew_server(args: argparse.Namespace) -> int:
+    from juanzong.central.tls import public, renew_server
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    settings = _settings(args)
+    fingerprint = renew_server(settings.keys_dir, settings.host)
+    ident = {**json.loads(settings.identity_path.read_text("utf-8")), **public(settings.keys_dir)}
+    write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    print_json({"tls_fingerprint": fingerprint, "identity": str(settings.identity_path),
+                "next": "每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹"})
     return 0
 
 
@@ -71,7 +142,7 @@ def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
     write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     central = open_central(settings)
     try:
-        audit.record(central.repo.engine, actor=args.actor, action="key_rotate", target="hpke", old_key=old_id, new_key=new_id)
+        audit.record(central.repo.engine, actor=args.actor, action=Action.KEY_ROTATE, target="hpke", old_key=old_id, new_key=new_id)
     finally:
         central.close()
     print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
@@ -97,7 +168,16 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id) if settings.tls else None
     central = open_central(settings)
     try:
+        known = central.repo.appliance(candidate.appliance_id)
+        if known is not None and known.revoked_at:
+            from juanzong.shared.errors import AppError, ErrorCode
+
+            raise AppError(ErrorCode.APPLIANCE_REVOKED, appliance_id=candidate.appliance_id)
         out = enroll(central.repo, candidate).to_dict()
+        if cert:  # enrolling again renews the client certificate; every serial is kept for revocation
+            from juanzong.central.tls import serial_of
+
+            central.repo.add_cert_serial(candidate.appliance_id, serial_of(cert))
     finally:
         central.close()
     if cert:
@@ -387,6 +467,47 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import open_document
+    from juanzong.central.home import open_central
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    central = open_central(_settings(args))
+    try:
+        ref, pdf = open_document(central, require_id(args.item_id, Kind.ITEM))
+    finally:
+        central.close()
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if ref.searchable else "图像版（文字识别尚未完成）"
+    print(f"已导出材料 {ref.item_id} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import notices
+    from juanzong.central.home import open_central
+    from juanzong.central.notices import normalise_since
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        found = notices(central, normalise_since(args.since))
+    finally:
+        central.close()
+    if args.json:
+        print_json(found)
+        return 0
+    volumes = {"main": "正卷", "internal": "副卷"}
+    for n in found:
+        place = n["place"]
+        print(f"{n['received_at']}  {n['case_number']}  {n['item_name']}：{volumes.get(place['volume'], place['volume'])}"
+              f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == 'updated' else '新入卷'}）")
+    print(f"共 {len(found)} 条入卷提醒")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="中心档案服务器", description="中心档案服务器的命令")
     commands = central.add_subparsers(dest="central_command", required=True, title="子命令", metavar="命令")
@@ -402,6 +523,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8470, help="监听端口")
 
     p.add_argument("--no-tls", action="store_true", help="不用 TLS 的明文 HTTP：只用于本机回环的实验环境")
+    p.add_argument("--ca-cert", help="法院现有的 CA 证书（PEM），代替自动生成的 CA")
+    p.add_argument("--ca-key", help="该 CA 的私钥（PEM，不加密；保存在 keys/，权限 0600）")
     for name, help_text in INIT_SETTINGS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
 
@@ -417,6 +540,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="写出登记文件（含 TLS 客户端证书），供 edge pair 使用")
 
     command("migrate", cmd_migrate, "把数据库结构升级到最新版本（每次启动时也会自动执行）")
+
+    p = command("orphans", cmd_orphans, "列出没有任何批次清单引用的数据块；加 --remove 删除超过宽限期的（记入审计）")
+    p.add_argument("--remove", action="store_true", help="删除超过宽限期的孤立数据块")
+    p.add_argument("--grace-hours", type=float, default=24.0, help="宽限期（小时，默认 24），更新的孤立数据块保留")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = command("revoke", cmd_revoke, "撤销一台扫描设备：拒绝其 TLS 证书（吊销列表）和批次清单，记入审计")
+    p.add_argument("appliance_id", metavar="设备编号")
+    p.add_argument("--reason", required=True, help="撤销原因（记入审计）")
+
+    command("renew-server", cmd_renew_server, "由 CA 签发新的服务器证书（扫描设备需重新固定指纹）")
 
     p = command("serve", cmd_serve, "运行中心服务（同步接口与档案室页面）")
     p.add_argument("--host", default=None, help="覆盖配置中的监听地址")
@@ -510,6 +644,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
         if name == "list":
             p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = command("document", cmd_document, "把一件材料当前的 PDF（已加页码章，文字识别完成后可检索）解密到文件；记入审计")
+    p.add_argument("item_id", metavar="材料编号")
+    p.add_argument("--out", required=True, help="输出文件")
+
+    p = command("notices", cmd_notices, "各扫描点送来的入卷提醒")
+    p.add_argument("--since", help="只列此时间（ISO）及之后收到的提醒")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = command("export-page", cmd_export_page, "把一页解密到文件（抽查用）")
     p.add_argument("page_id", metavar="页面编号")

@@ -142,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
         ws = prepare(Path(tmp), Path(hot), n)
         _print_header(ws, cpu)
         results = {b: run_backend(ws, b, cpu) for b in [default, *baseline]}
+        if getattr(args, "ocr_beside", False):
+            results[f"{default}-ocr"] = run_beside_ocr(ws, default, cpu)
         checks = {b: verify(ws, b) for b in results}
         if getattr(args, "profile", False):
             _print_profile(run_backend(ws, default, cpu, profile=True, name=f"{default}-profile"))
@@ -192,15 +194,14 @@ def make_central(root: Path):
 
 def _template_home(home: Path, identity: Path, n_items: int) -> list:
     """The home each backend gets a copy of; returns the cover-sheet infos of its items."""
-    from juanzong.edge import intake
+    from juanzong.edge import intake, repo
     from juanzong.edge.config import load_settings
     from juanzong.edge.coversheet import CoverSheetInfo
-    from juanzong.edge.db import open_db
     from juanzong.edge.home import init_home
 
     init_home(home, profile=SIMULATED, central_identity=identity, name="基准测试")
     settings = load_settings(home)
-    db = open_db(settings.db_path)
+    db = repo.connect(settings)
     try:
         registered = intake.register(db, settings, case_text=BENCH_CASE, submitter="张三",
                                      items=[intake.ItemSpec(f"证据材料{k + 1}", len(BLOCK) - 1) for k in range(n_items)],
@@ -266,6 +267,22 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
     return RunResult(**json.loads(Path(job["out"]).read_text("utf-8")))
 
 
+def run_beside_ocr(ws: Workspace, backend: str, cpu: int) -> RunResult:
+    """The same run while the OCR worker's load (nice 10, edge.documents.bench) keeps both cores busy."""
+    ready = ws.root / "ocr-ready"
+    load = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.documents.bench", "load", str(ready)])
+    try:
+        end = time.monotonic() + 300
+        while not ready.exists() and load.poll() is None and time.monotonic() < end:
+            time.sleep(0.2)
+        if not ready.exists():
+            raise BenchFailed("the OCR load did not start")
+        return run_backend(ws, backend, cpu, name=f"{backend}-ocr")
+    finally:
+        load.terminate()
+        load.wait(timeout=30)
+
+
 def _set_hot_folder(home: Path, hot: Path) -> None:
     from juanzong.edge.config import config_path
 
@@ -315,13 +332,12 @@ def verify(ws: Workspace, name: str) -> Verified:
 
 
 def _stored(settings) -> tuple[list[tuple], int]:
-    from juanzong.edge.db import open_db
+    from juanzong.edge import repo
+    from juanzong.edge.repo import pages, quarantine
 
-    db = open_db(settings.db_path)
+    db = repo.connect(settings)
     try:
-        rows = db.execute("SELECT p.source_name, p.source_sha256, p.role, b.id, b.kind, b.sealed_central "
-                          "FROM pages p JOIN blobs b ON b.id = p.blob_id").fetchall()
-        return rows, db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
+        return pages.with_blobs(db), quarantine.count(db)
     finally:
         db.close()
 

@@ -13,12 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from juanzong.edge.repo.batches import BatchState
 from juanzong.shared.cli import JSON_HELP, print_json
+from juanzong.shared.audit import Action
 
 TZ = ZoneInfo("Asia/Shanghai")
 OUTCOME_LINES = {"stored": "已存入 {name}：{pages} 页", "quarantined": "已隔离 {name}：{reason}",
                  "replayed": "已完成 {name}（重启前已存入）", "retry": "暂未存入 {name}：{reason}"}
-BATCH_STATES = {"sealed": "已封包，待同步", "acknowledged": "中心已确认", "rejected": "被中心拒收，需人工处理"}
+BATCH_STATES = {BatchState.SEALED: "已封包，待同步", BatchState.ACKNOWLEDGED: "中心已确认",
+                BatchState.REJECTED: "被中心拒收，需人工处理"}
 
 
 VOLUME_NAMES = {"main": "正卷", "internal": "副卷"}
@@ -41,9 +44,11 @@ def _settings(args: argparse.Namespace):
 
 
 def _db(settings):
-    from juanzong.edge.db import open_db
+    """The command's connection; a command is a process start-up, so it migrates first."""
+    from juanzong.edge import repo
 
-    return open_db(settings.db_path)
+    repo.migrate(settings)
+    return repo.connect(settings)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -112,24 +117,24 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
                           item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
                           catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
     out = save_cover_sheet(info, Path(args.out))
-    audit.record(db, place=settings.appliance_id, actor="clerk", action="print", target=item["id"], what="cover_sheet")
+    audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
     _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {item['id']}）")
     return 0
 
 
 def cmd_active(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
-    from juanzong.edge.db import state_set, write_tx
     from juanzong.edge.intake import load_item
-    from juanzong.edge.ingest.record import ACTIVE_ITEM
+    from juanzong.edge.repo import state, write_tx
+    from juanzong.edge.repo.state import StateKey
     from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     db = _db(settings)
     item_id = None if args.clear else load_item(db, require_id(args.item_id, Kind.ITEM))["id"]
     with write_tx(db):
-        state_set(db, ACTIVE_ITEM, item_id)
-        audit.record(db, place=settings.appliance_id, actor="operator", action="active_item", target=item_id or "-")
+        state.put(db, StateKey.ACTIVE_ITEM, item_id)
+        audit.record(db, place=settings.appliance_id, actor="operator", action=Action.ACTIVE_ITEM, target=item_id or "-")
     _emit(args, {"active_item": item_id},
           f"之后没有封面页的扫描页归入材料 {item_id}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列")
     return 0
@@ -240,6 +245,29 @@ def cmd_operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_documents_worker(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.worker import main
+
+    return main(_settings(args))
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.builder import read_current
+    from juanzong.edge.documents.worker import context_for
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    doc, pdf = read_current(context_for(settings), require_id(args.item_id, Kind.ITEM), actor="operator")
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
+    out = {"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
+           "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind}
+    _emit(args, out, f"已导出材料 {doc.item_id} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，"
+                     f"{len(doc.page_ids)} 页）到 {args.out}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from juanzong.edge.status import status
 
@@ -258,8 +286,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
+    docs = st["documents"]
+    oldest = ""
+    if docs["ocr_queue"]["length"]:
+        due = datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
+    print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
+          f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
-        error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != "acknowledged" else ""
+        error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
         print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
     carry = st["carry"]
     if carry["registered_media"] or carry["last_export"]:
@@ -340,7 +375,7 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:
-        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action="lockdown_apply",
+        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action=Action.LOCKDOWN_APPLY,
                      target=str(args.root), files=len(out["files"]),
                      exposure={unit: str(score) for unit, score in out["exposure"].items()})
     done = "已安装" if args.apply else "已生成（未安装）"
@@ -461,6 +496,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmd("run", cmd_run, "运行设备：监视热文件夹、入库、封包、同步、打印，并提供窗口收件页面", json=False)
     p.set_defaults(log_info=True)
+    p = cmd("documents-worker", cmd_documents_worker,
+            "后台生成 PDF 与文字识别的进程（由 edge run 管理；低优先级，按时限先后处理）", json=False)
+    p.set_defaults(log_info=True)
+    p = cmd("document", cmd_document, "把一件材料当前的 PDF 解密写到文件（抽查用，记入审计）")
+    p.add_argument("item_id", metavar="材料编号")
+    p.add_argument("--out", required=True, help="输出文件")
     cmd("sync", cmd_sync, "立即封包待同步的页面并同步到中心")
     cmd("status", cmd_status, "查看待处理、已入库、隔离和同步情况")
     cmd("verify", cmd_verify, "完整性检查：审计链、中心见证过的链头、每个数据块")
@@ -511,11 +552,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-baseline", action="store_true", help="不运行 pyzbar 对照")
     b.add_argument("--profile", action="store_true", help="同时对默认后端做 cProfile 分析")
     b.add_argument("--hot-disk", action="store_true", help="热文件夹放在数据盘而不是 tmpfs")
+    b.add_argument("--ocr-beside", action="store_true", help="在文字识别进程（nice 10）运行的同时再测一次默认后端")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
     b = p.add_parser("memory", help="各类文件入库时的内存峰值（RSS）")
     b.add_argument("--quick", action="store_true", help="只测 A4 页面（跳过 A3 600 dpi）")
     b.add_argument("--json", action="store_true", help=JSON_HELP)
     b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
+    b = p.add_parser("ocr", help="OCR worker vs rapidocr defaults on generated court pages: s/page, accuracy, extraction, RSS")
+    b.add_argument("--pages", type=int, default=20)
+    b.add_argument("--no-baseline", action="store_true", help="skip the rapidocr-defaults comparison run")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------

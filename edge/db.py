@@ -1,18 +1,11 @@
-"""The appliance database: SQLite through sqlite-utils, WAL, synchronous=FULL.
+"""The appliance database's schema: sqlite-utils `Migrations("edge")`.
 
-The schema lives in `MIGRATIONS` (sqlite-utils `Migrations("edge")`), applied at
-every open. Writes go through `write_tx()`, a `BEGIN IMMEDIATE` transaction:
-the kiosk, the ingest worker and the sync loop can be separate processes, and an
-immediate transaction waits for the write lock (busy_timeout) instead of failing
-half-way when two of them write at once.
+Only schema lives here; connecting, migrating and every query are edge.repo
+(`repo.migrate()` applies these once at start-up). A new migration is appended
+as `m<NNN>_<topic>`; an existing one is never edited.
 """
 
 from __future__ import annotations
-
-import contextlib
-import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -193,41 +186,50 @@ def m008_purge(db: Database) -> None:
     db.execute("ALTER TABLE blobs ADD COLUMN purge_batch_id TEXT")
 
 
-def open_db(path: Path) -> Database:
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA secure_delete=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    db = Database(conn, execute_plugins=False)
-    MIGRATIONS.apply(db)
-    return db
+@MIGRATIONS()
+def m009_documents(db: Database) -> None:
+    # Each item's PDF (edge/documents): one row per built version, image-only first, then the
+    # searchable one that supersedes it; the OCR queue (earliest deadline first); filing notices.
+    # Triggers mark an item "dirty" whenever its pages or catalog place change, so every operator
+    # action (replace, assign, discard, reopen, close) leads to a rebuild without calling us.
+    for statement in _split(
+        """
+        ALTER TABLE pages ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE documents (
+            id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id), version INTEGER NOT NULL,
+            searchable INTEGER NOT NULL, blob_id TEXT NOT NULL REFERENCES blobs(id), signature TEXT NOT NULL,
+            page_ids TEXT NOT NULL, page_count INTEGER NOT NULL, file_name TEXT NOT NULL, place TEXT NOT NULL,
+            over_content TEXT NOT NULL DEFAULT '[]', created_at TEXT NOT NULL, superseded_by TEXT, batch_id TEXT,
+            UNIQUE (item_id, version, searchable)
+        );
+        CREATE INDEX documents_batch ON documents(batch_id);
+        CREATE INDEX documents_current ON documents(item_id) WHERE superseded_by IS NULL;
+        CREATE TABLE document_dirty (item_id TEXT PRIMARY KEY, gen INTEGER NOT NULL DEFAULT 1, since TEXT NOT NULL);
+        CREATE TABLE ocr_queue (
+            document_id TEXT PRIMARY KEY, item_id TEXT NOT NULL,
+            deadline_utc TEXT NOT NULL, urgent INTEGER NOT NULL, queued_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, not_before TEXT
+        );
+        CREATE TABLE notices (
+            id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id), document_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL, case_number TEXT NOT NULL, item_name TEXT NOT NULL, place TEXT NOT NULL,
+            pages INTEGER NOT NULL, created_at TEXT NOT NULL, batch_id TEXT
+        );
+        """
+    ):
+        db.execute(statement)
+    for trigger in _DIRTY_TRIGGERS:  # a trigger body holds ";\n": not for _split
+        db.execute(trigger)
 
 
-@contextlib.contextmanager
-def write_tx(db: Database) -> Iterator[Database]:
-    """One immediate write transaction; commits on success, rolls back on any error."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
-
-
-def state_get(db: Database, key: str) -> str | None:
-    row = db.execute("SELECT value FROM settings_state WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
-
-
-def state_set(db: Database, key: str, value: str | None) -> None:
-    if value is None:
-        db.execute("DELETE FROM settings_state WHERE key = ?", [key])
-    else:
-        db.execute("INSERT INTO settings_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
-
-
-def integrity_ok(db: Database) -> bool:
-    return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+_DIRTY = "INSERT INTO document_dirty(item_id, since) {} ON CONFLICT(item_id) DO UPDATE SET gen = gen + 1;"
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ')"
+_DIRTY_TRIGGERS = (
+    "CREATE TRIGGER documents_dirty_page_insert AFTER INSERT ON pages WHEN NEW.item_id IS NOT NULL BEGIN "
+    + _DIRTY.format(f"VALUES (NEW.item_id, {_NOW})") + " END",
+    "CREATE TRIGGER documents_dirty_page_update AFTER UPDATE OF item_id, page_no, role, side, rotation ON pages BEGIN "
+    + _DIRTY.format(f"SELECT x, {_NOW} FROM (SELECT NEW.item_id AS x UNION SELECT OLD.item_id) WHERE x IS NOT NULL")
+    + " END",
+    "CREATE TRIGGER documents_dirty_item_update AFTER UPDATE OF closed_at, name, volume, catalog_dir ON items BEGIN "
+    + _DIRTY.format(f"VALUES (NEW.id, {_NOW})") + " END",
+)

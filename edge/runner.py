@@ -5,6 +5,9 @@ Three threads, each with its own database connections: the ingest worker
 sync them, flush queued receipts) and the counter kiosk (edge.web, served by
 waitress on `kiosk_listen`, one connection per request). They share nothing but
 the database and the blob directory, whose writes are transactional and atomic.
+A fourth supervises the documents worker, a separate process at lower priority
+(edge.documents.worker: PDFs and OCR), started once start-up recovery has swept
+the blob directory and started again whenever it exits.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ from __future__ import annotations
 import fcntl
 import logging
 import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
 
-from juanzong.edge import batches, printing
+from juanzong.edge import batches, printing, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import open_db
 from juanzong.edge.keys import load_keys
 from juanzong.edge.purge import Retention, purge_due
 from juanzong.edge.sync.client import sync_due
@@ -40,7 +44,8 @@ def outbox_once(db, store, transport, keys, settings: EdgeSettings, force_seal: 
 
 
 def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
-    db, store, keys = open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
+    # this thread's own connection (the ingest thread has another)
+    db, store, keys = repo.connect(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
     transport = None
     next_purge = 0.0
     while not stop.is_set():
@@ -74,6 +79,34 @@ def single_instance(settings: EdgeSettings):
     return handle
 
 
+def documents_loop(settings: EdgeSettings, stop: threading.Event, recovered: threading.Event) -> None:
+    """Keep one documents worker process running until `stop`; never before recovery's blob sweep."""
+    from juanzong.edge.documents.worker import RECYCLE_EXIT
+
+    while not (recovered.is_set() or stop.is_set()):
+        stop.wait(0.1)
+    backoff = 1.0
+    while not stop.is_set():
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker",
+                                 "--home", str(settings.home)])
+        while proc.poll() is None and not stop.is_set():
+            stop.wait(0.5)
+        if stop.is_set():
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return
+        if proc.returncode == RECYCLE_EXIT:
+            backoff = 1.0
+            continue
+        log.error("documents worker exited with %s; restarting in %.0f s", proc.returncode, backoff)
+        stop.wait(backoff)
+        backoff = min(backoff * 2, 300.0)
+
+
 def start_kiosk(settings: EdgeSettings):
     """The counter kiosk on its own thread; returns the waitress server (close() to stop)."""
     from waitress import create_server
@@ -92,17 +125,21 @@ def run(settings: EdgeSettings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    appliance = Appliance(settings)
+    appliance = Appliance(settings)  # migrates the database before either thread connects
     outbox = threading.Thread(target=outbox_loop, args=(settings, stop), name="outbox", daemon=True)
     outbox.start()
+    recovered = threading.Event()
+    documents = threading.Thread(target=documents_loop, args=(settings, stop, recovered), name="documents", daemon=True)
+    documents.start()
     try:
         kiosk = start_kiosk(settings)
     except OSError as err:  # the scanner must keep working even if the kiosk port is taken
         log.error("counter kiosk not started on %s: %s", settings.kiosk_listen, err)
         kiosk = None
     log.info("appliance %s watching %s", settings.appliance_id, settings.hot_folder)
-    appliance.run_watch(stop)
+    appliance.run_watch(stop, on_idle=recovered.set)
     if kiosk is not None:
         kiosk.close()
     outbox.join(timeout=10)
+    documents.join(timeout=20)
     return 0

@@ -27,7 +27,7 @@ from juanzong.shared import cli
 from juanzong.shared.ids import Kind, new_id
 
 ERROR_LINE = re.compile(r"^错误 [A-Z][A-Z0-9_]+: .*[\u4e00-\u9fff]")
-NEVER = ("demo", "bench", "edge run", "central serve")  # also central serve-office  # long-running or heavy: swept for usage only
+NEVER = ("demo", "bench", "edge run", "edge documents-worker", "central serve")  # also central serve-office  # long-running or heavy: swept for usage only
 HOSTILE = ("../../../../etc/passwd", "' OR 1=1 --", "x" * 5000, "（2026）京0102民初１号\u202e", "-")
 
 
