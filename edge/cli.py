@@ -558,9 +558,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--quick", action="store_true", help="只测 A4 页面（跳过 A3 600 dpi）")
     b.add_argument("--json", action="store_true", help=JSON_HELP)
     b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
-    b = p.add_parser("ocr", help="OCR worker vs rapidocr defaults on generated court pages: s/page, accuracy, extraction, RSS")
-    b.add_argument("--pages", type=int, default=20)
-    b.add_argument("--no-baseline", action="store_true", help="skip the rapidocr-defaults comparison run")
+    b = p.add_parser("ocr", help="文字识别进程与 rapidocr 默认设置对比（生成的法院页面）：每页秒数、准确率、文字提取、内存")
+    b.add_argument("--pages", type=int, default=20, help="页数")
+    b.add_argument("--no-baseline", action="store_true", help="不运行 rapidocr 默认设置的对照")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
 
 
