@@ -293,6 +293,7 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge.lockdown.command import lockdown
 
     settings = _settings(args)
+    _db(settings).close()  # the database key exists (keys/ is read-only to the locked-down service)
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:

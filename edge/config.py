@@ -135,7 +135,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
     except ValueError as exc:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"court_networks: {exc}") from exc
     hot = values["hot_folder"] or _profile_hot_folder(values["scanner_profile"])
-    return EdgeSettings(
+    settings = EdgeSettings(
         home=home,
         appliance_id=values["appliance_id"],
         name=values["name"],
@@ -168,6 +168,10 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         kiosk_tls=bool(values["kiosk_tls"]),
         loan_days=int(values["loan_days"]),
     )
+    from juanzong.edge import dbcipher  # the database's key lives in this home's keys directory
+
+    dbcipher.register(settings.db_path, settings.keys_dir)
+    return settings
 
 
 def _listen(value: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
+
+from juanzong.edge import dbcipher
 from sqlite_utils.migrations import Migrations
 
 MIGRATIONS = Migrations("edge")
@@ -194,7 +196,8 @@ def m008_purge(db: Database) -> None:
 
 
 def open_db(path: Path) -> Database:
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
+    # encrypted at rest: SQLCipher, key in keys/ (edge/dbcipher.py)
+    conn = dbcipher.connect(path, timeout=30.0)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
