@@ -67,13 +67,13 @@ def _keyed(conn: sqlcipher.Connection, key: bytes, schema: str = "main") -> None
     conn.execute(f"PRAGMA {schema}.key = \"x'{key.hex()}'\"")
 
 
-def connect(path: Path, timeout: float = 30.0) -> sqlcipher.Connection:
+def connect(path: Path, timeout: float = 30.0, check_same_thread: bool = True) -> sqlcipher.Connection:
     """An open, keyed connection (the key is the first statement, as SQLCipher requires)."""
     path = Path(path)
     key = database_key(path)
     if _is_plaintext(path):
         _encrypt_in_place(path, key)
-    conn = sqlcipher.connect(str(path), isolation_level=None, timeout=timeout, check_same_thread=False)
+    conn = sqlcipher.connect(str(path), isolation_level=None, timeout=timeout, check_same_thread=check_same_thread)
     _keyed(conn, key)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -227,7 +227,8 @@ def main(args: argparse.Namespace) -> int:
         wait_central(homes.edge)
         kiosk_url = add_operators(homes.edge, free_port())
         intake = register_intake(homes.edge)
-        print(f"收取登记 {intake['intake_id']}：{intake['case_number']}，办理时限 {intake['deadline']}")
+        provisional = "（暂定）" if intake.get("deadline_provisional") else ""
+        print(f"收取登记 {intake['intake_id']}：{intake['case_number']}，办理时限 {intake['deadline']}{provisional}")
         edge = start(["edge", "run", "--home", str(homes.edge)], root / "edge.log")
         scanned = len(scan_pages(homes.edge, intake, args.pages))
         wait_synced(homes.edge, scanned)

@@ -127,9 +127,9 @@ def audit_actions(db_path: Path) -> list[tuple[str, str]]:
     import sqlite3
 
     if db_path.name == "edge.db":  # encrypted at rest (edge/dbcipher.py): opened with its key
-        from juanzong.edge.db import open_db
+        from juanzong.edge.repo import connect
 
-        db = open_db(db_path)
+        db = connect(db_path)
         try:
             return db.execute("SELECT action, outcome FROM audit ORDER BY seq").fetchall()
         finally:

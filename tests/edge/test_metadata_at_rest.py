@@ -17,7 +17,12 @@ import pytest
 from juanzong.edge import batches, dbcipher
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
-from juanzong.edge.db import open_db
+from juanzong.edge import repo
+
+
+def open_db(path: Path):
+    repo.migrate(path)
+    return repo.connect(path)
 from juanzong.edge.keys import load_keys
 from juanzong.edge.simulate import SimulatedScanner, text_page
 
