@@ -167,7 +167,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         kiosk_tls=bool(values["kiosk_tls"]),
         loan_days=int(values["loan_days"]),
     )
-    from juanzong.edge import dbcipher  # the database's key lives in this home's keys directory
+    from juanzong.edge.repo import cipher as dbcipher  # the database's key lives in this home's keys directory
 
     dbcipher.register(settings.db_path, settings.keys_dir)
     return settings

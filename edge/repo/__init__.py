@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from juanzong.edge import dbcipher
+from juanzong.edge.repo import cipher
 from juanzong.edge.db import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -45,8 +45,8 @@ def connect(target: EdgeSettings | Path) -> Database:
     Cheap: pragmas only, no schema work. The connection belongs to the thread that
     opened it; a web request or a worker thread opens its own and closes it."""
     path = target if isinstance(target, Path) else target.db_path
-    # encrypted at rest: SQLCipher, its key in keys/ (edge/dbcipher.py)
-    conn = dbcipher.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+    # encrypted at rest: SQLCipher, its key in keys/ (edge/repo/cipher.py)
+    conn = cipher.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")

@@ -126,7 +126,7 @@ def central_batches(site: Site) -> int:
 def audit_actions(db_path: Path) -> list[tuple[str, str]]:
     import sqlite3
 
-    if db_path.name == "edge.db":  # encrypted at rest (edge/dbcipher.py): opened with its key
+    if db_path.name == "edge.db":  # encrypted at rest (edge/repo/cipher.py): opened with its key
         from juanzong.edge.repo import connect
 
         db = connect(db_path)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge import batches, dbcipher
+from juanzong.edge import batches
+from juanzong.edge.repo import cipher as dbcipher
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 from juanzong.edge import repo
