@@ -42,6 +42,7 @@ from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import format_id, make_payload
 from juanzong.shared.netpolicy import LOOPBACK, Network, resolve_allowed
 from juanzong.shared.profiles import PrinterProfile
+from juanzong.shared.durable import append_durable
 
 log = logging.getLogger(__name__)
 
@@ -396,27 +397,9 @@ def render_receipt(receipt: Receipt, printer: PrinterProfile, reprint: bool = Fa
 # --------------------------------------------------------------------------- transport
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _append_durably(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        _fsync_dir(path.parent)
+    append_durable(path, data)
 
 
 _EXTRAS = {"usb": ("Usb", "pyusb（python-escpos[usb]）"), "serial": ("Serial", "pyserial（python-escpos[serial]）")}
