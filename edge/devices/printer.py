@@ -31,7 +31,6 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 from zoneinfo import ZoneInfo
@@ -43,14 +42,10 @@ from juanzong.shared.ids import format_id, make_payload
 from juanzong.shared.netpolicy import LOOPBACK, Network, resolve_allowed
 from juanzong.shared.profiles import PrinterProfile
 from juanzong.shared.durable import append_durable
+from juanzong.shared.fonts import find_cjk_font, pillow_font
 
 log = logging.getLogger(__name__)
 
-FONT_CANDIDATES: tuple[Path, ...] = (
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),  # Debian/Ubuntu fonts-wqy-microhei
-    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),  # Fedora/Arch
-    Path("/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc"),
-)
 ESC_INIT = b"\x1b@"
 FS_KANJI_ON = b"\x1c&"  # FS &: enter Chinese (Kanji) character mode
 FS_KANJI_SIZE = b"\x1c!"  # FS ! n: Kanji print mode (0x0C = double width + height)
@@ -230,20 +225,6 @@ def _printable(text: str) -> str:
 # --------------------------------------------------------------------------- raster text
 
 
-def find_cjk_font(candidates: Sequence[Path] = FONT_CANDIDATES) -> Path:
-    """The first installed CJK font, or AppError(FONT_MISSING) naming where we looked."""
-    env = os.environ.get("JUANZONG_CJK_FONT")
-    for path in ([Path(env)] if env else []) + list(candidates):
-        if path.is_file():
-            return path
-    raise AppError(ErrorCode.FONT_MISSING, paths="、".join(str(p) for p in candidates))
-
-
-@lru_cache(maxsize=16)
-def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), size, index=0)  # index 0 of the TTC = Micro Hei
-
-
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     """Greedy wrap by rendered width; Chinese has no spaces to break at."""
     rows, row = [], ""
@@ -258,7 +239,8 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
 def raster_text(lines: Sequence[TextLine], width: int, font_px: int) -> Image.Image:
     """Lines as one 1-bit image exactly `width` dots wide (black ink = 0)."""
     path, margin = find_cjk_font(), 4
-    body, title = _font(path, font_px), _font(path, round(font_px * 1.5))
+    body = pillow_font(font_px, basic_layout=False, path=path)
+    title = pillow_font(round(font_px * 1.5), basic_layout=False, path=path)
     rows: list[tuple[str, TextLine, ImageFont.FreeTypeFont]] = []
     for line in lines:
         font = title if line.style == "title" else body
