@@ -23,13 +23,13 @@ every checkpoint and witnessed head: `truncated` (a witnessed row is gone) or
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from juanzong.shared import clock
 from juanzong.central import db
 from juanzong.shared import crypto
 from juanzong.shared.audit import GENESIS, Action, AuditRecord, ChainBreak, Outcome, first_bad_row
@@ -43,7 +43,7 @@ PLACE = "central"
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")
 
 
 def append(conn: Connection, *, actor: str, action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> AuditRecord:
