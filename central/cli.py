@@ -32,7 +32,50 @@ def cmd_init(args: argparse.Namespace) -> int:
     from juanzong.shared.cli import print_json
 
     extra = {name: getattr(args, name) for name in INIT_SETTINGS if getattr(args, name) is not None}
-    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra))
+    court_ca = (Path(args.ca_cert), Path(args.ca_key)) if args.ca_cert or args.ca_key else None
+    if court_ca and not (args.ca_cert and args.ca_key):
+        from juanzong.shared.errors import AppError, ErrorCode
+
+        raise AppError(ErrorCode.CA_INVALID, detail="--ca-cert 与 --ca-key 须同时给出")
+    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca))
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from juanzong.central.home import open_central
+    from juanzong.central.repository import utc_now
+    from juanzong.central.tls import revoke
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.errors import AppError, ErrorCode
+    from juanzong.shared.ids import normalise_id
+
+    settings = _settings(args)
+    central = open_central(settings)
+    try:
+        appliance_id = normalise_id(args.appliance_id)
+        if central.repo.appliance(appliance_id) is None:
+            raise AppError(ErrorCode.APPLIANCE_UNKNOWN, appliance_id=appliance_id)
+        appliance = central.repo.revoke(appliance_id, args.reason, utc_now())
+    finally:
+        central.close()
+    serials = [int(s, 16) for s in appliance.cert_serials.split()]
+    listed = revoke(settings.keys_dir, serials) if settings.tls else 0
+    print_json({"appliance_id": appliance.appliance_id, "revoked_at": appliance.revoked_at, "reason": appliance.revoked_reason,
+                "certificates_revoked": len(serials), "crl_entries": listed})
+    return 0
+
+
+def cmd_renew_server(args: argparse.Namespace) -> int:
+    from juanzong.central.tls import public, renew_server
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    settings = _settings(args)
+    fingerprint = renew_server(settings.keys_dir, settings.host)
+    ident = {**json.loads(settings.identity_path.read_text("utf-8")), **public(settings.keys_dir)}
+    write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    print_json({"tls_fingerprint": fingerprint, "identity": str(settings.identity_path),
+                "next": "每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹"})
     return 0
 
 
@@ -97,7 +140,16 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id) if settings.tls else None
     central = open_central(settings)
     try:
+        known = central.repo.appliance(candidate.appliance_id)
+        if known is not None and known.revoked_at:
+            from juanzong.shared.errors import AppError, ErrorCode
+
+            raise AppError(ErrorCode.APPLIANCE_REVOKED, appliance_id=candidate.appliance_id)
         out = enroll(central.repo, candidate).to_dict()
+        if cert:  # enrolling again renews the client certificate; every serial is kept for revocation
+            from juanzong.central.tls import serial_of
+
+            central.repo.add_cert_serial(candidate.appliance_id, serial_of(cert))
     finally:
         central.close()
     if cert:
@@ -401,6 +453,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8470)
 
     p.add_argument("--no-tls", action="store_true", help="plain HTTP: a loopback lab only")
+    p.add_argument("--ca-cert", help="the court's existing CA certificate (PEM) instead of a generated one")
+    p.add_argument("--ca-key", help="its private key (PEM, unencrypted; kept in keys/ 0600)")
     for name, help_text in INIT_SETTINGS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
 
@@ -415,6 +469,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
 
     command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
+
+    p = command("revoke", cmd_revoke, "revoke an appliance: its TLS certificates (CRL) and manifests are refused, audited")
+    p.add_argument("appliance_id", metavar="APPLIANCE")
+    p.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+
+    command("renew-server", cmd_renew_server, "issue a new server certificate from the CA (appliances re-pin it)")
 
     p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
     p.add_argument("--host", default=None, help="override the configured host")

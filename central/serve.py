@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -81,27 +80,21 @@ def configure_gate(settings: CentralSettings, central: Any) -> None:
 
 
 class CertificateCheck:
-    """`refused(name, serial)`: True for an unknown or revoked appliance (audited); cached briefly."""
-
-    TTL = 2.0
+    """`refused(name, serial)`: True for an unknown or revoked appliance (audited). Asked on every
+    handshake (one primary-key read), so a revocation holds from the next connection on."""
 
     def __init__(self, central: Any) -> None:
         self.central = central
-        self._cache: dict[str, tuple[float, bool]] = {}
 
     def __call__(self, name: str, serial: str) -> bool:
         from juanzong.central import audit
 
-        now = time.monotonic()
-        hit = self._cache.get(name)
-        if hit is None or now - hit[0] > self.TTL:
-            appliance = self.central.repo.appliance(name)
-            hit = (now, appliance is None or bool(appliance.revoked_at))
-            self._cache[name] = hit
-        if hit[1]:
+        appliance = self.central.repo.appliance(name)
+        refused = appliance is None or bool(appliance.revoked_at)
+        if refused:
             audit.record(self.central.repo.engine, actor=name, action="connect", target=serial or name, outcome="refused",
-                         reason="revoked or not enrolled")
-        return hit[1]
+                         reason="revoked" if appliance is not None else "not enrolled")
+        return refused
 
 
 def _exit_zero_on_stop() -> None:

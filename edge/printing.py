@@ -114,9 +114,9 @@ def _print_one(db: Database, settings: EdgeSettings, vault: Vault, job: repo.Job
     printer = get_printer(job.printer)
     data = render_document(_document(db, settings, vault, job), printer)
     try:
-        send(data, printer, settings.home)
+        send(data, printer, settings.home, settings.court_networks)
     except AppError as err:
-        if err.code is not ErrorCode.PRINTER_OFFLINE:
+        if err.code not in (ErrorCode.PRINTER_OFFLINE, ErrorCode.PRINTER_TARGET_FORBIDDEN):
             raise
         with write_tx(db):
             repo.failed_attempt(db, job.id, err.message)
