@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from juanzong.shared.audit import Action
 
 if TYPE_CHECKING:
     from juanzong.central.config import CentralSettings
@@ -38,6 +39,33 @@ def cmd_init(args: argparse.Namespace) -> int:
 
         raise AppError(ErrorCode.CA_INVALID, detail="--ca-cert 与 --ca-key 须同时给出")
     print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca))
+    return 0
+
+
+def cmd_orphans(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from juanzong.central.home import open_central
+    from juanzong.central.orphans import find_orphans, remove_orphans
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        if args.remove:
+            removed, kept = remove_orphans(central, timedelta(hours=args.grace_hours))
+            out = {"removed": [o.to_dict() for o in removed], "kept_in_grace": [o.to_dict() for o in kept]}
+        else:
+            out = {"orphans": [o.to_dict() for o in find_orphans(central)]}
+    finally:
+        central.close()
+    if args.json:
+        print_json(out)
+    elif args.remove:
+        print(f"已删除孤立数据块 {len(out['removed'])} 个（已记入审计），保留期内暂不删除 {len(out['kept_in_grace'])} 个")
+    else:
+        print(f"孤立数据块 {len(out['orphans'])} 个：")
+        for o in out["orphans"]:
+            print(f"  {o['sha256']}  {o['size']} 字节  存入 {o['stored_at']}")
     return 0
 
 
@@ -114,7 +142,7 @@ def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
     write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     central = open_central(settings)
     try:
-        audit.record(central.repo.engine, actor=args.actor, action="key_rotate", target="hpke", old_key=old_id, new_key=new_id)
+        audit.record(central.repo.engine, actor=args.actor, action=Action.KEY_ROTATE, target="hpke", old_key=old_id, new_key=new_id)
     finally:
         central.close()
     print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
@@ -469,6 +497,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
 
     command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
+
+    p = command("orphans", cmd_orphans, "list blobs no manifest names; --remove deletes those past the grace period (audited)")
+    p.add_argument("--remove", action="store_true", help="delete orphans older than the grace period")
+    p.add_argument("--grace-hours", type=float, default=24.0, help="keep orphans younger than this (default 24)")
+    p.add_argument("--json", action="store_true")
 
     p = command("revoke", cmd_revoke, "revoke an appliance: its TLS certificates (CRL) and manifests are refused, audited")
     p.add_argument("appliance_id", metavar="APPLIANCE")

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from juanzong.edge import audit
+from juanzong.edge import audit, repo
 from juanzong.edge.config import config_path, load_settings, render_config
-from juanzong.edge.db import open_db
 from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.profiles import get_printer, get_scanner
+from juanzong.shared.audit import Action
 
 IDENTITY_FILE = "appliance-identity.json"
 
@@ -42,11 +42,12 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
         pair(settings.keys_dir, central_identity)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.hot_folder.mkdir(parents=True, exist_ok=True)
-    db = open_db(settings.db_path)
+    repo.migrate(settings)
+    db = repo.connect(settings)
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
                 "profile": profile, "name": name, "tls_csr": csr}
     (home / IDENTITY_FILE).write_text(json.dumps(identity, ensure_ascii=False, indent=2), "utf-8")
-    audit.record(db, place=appliance_id, actor="admin", action="key_generate", target=appliance_id, keys="kek,signing")
+    audit.record(db, place=appliance_id, actor="admin", action=Action.KEY_GENERATE, target=appliance_id, keys="kek,signing")
     db.close()
     return {"home": str(home), "hot_folder": str(settings.hot_folder), **identity}
 

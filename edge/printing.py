@@ -13,31 +13,21 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timezone
-from enum import StrEnum
 
 from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import write_tx
 from juanzong.edge.devices.printer import PrintDocument, Receipt, ReceiptLine, TextLine, receipt_text, render_document, send
 from juanzong.edge.keys import load_kek
+from juanzong.edge.repo import intakes, items, write_tx
 from juanzong.edge.repo import print_jobs as repo
+from juanzong.edge.repo.print_jobs import JobKind, JobState
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, make_payload, new_id
 from juanzong.shared.profiles import get_printer
-
-
-class JobKind(StrEnum):
-    RECEIPT = "receipt"
-    LABEL = "label"
-    SERVICE = "service"
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    PRINTED = "printed"
+from juanzong.shared.audit import Action
 
 
 JOB_NAMES = {JobKind.RECEIPT: "收取回执", JobKind.LABEL: "材料分隔标签", JobKind.SERVICE: "送达回证"}
@@ -78,7 +68,7 @@ def queue(db: Database, settings: EdgeSettings, kind: JobKind, intake_id: str, d
     with write_tx(db):
         repo.insert(db, repo.JobRow(job_id, str(kind), intake_id, target, settings.printer_profile, JobState.QUEUED, 0,
                                     None, reprint, sealed, actor, _now(), None))
-        audit.record(db, place=settings.appliance_id, actor=actor, action="print_queue", target=target or intake_id,
+        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.PRINT_QUEUE, target=target or intake_id,
                      job=job_id, kind=str(kind), reprint=reprint)
     return job_id
 
@@ -123,7 +113,7 @@ def _print_one(db: Database, settings: EdgeSettings, vault: Vault, job: repo.Job
         return {"job_id": job.id, "printed": False, "error": str(err.code), "message": err.message}
     with write_tx(db):
         repo.printed(db, job.id, _now())
-        audit.record(db, place=settings.appliance_id, actor=job.actor or "clerk", action="print", target=job.target or job.intake_id,
+        audit.record(db, place=settings.appliance_id, actor=job.actor or "clerk", action=Action.PRINT, target=job.target or job.intake_id,
                      job=job.id, kind=job.kind, printer=job.printer, reprint=job.reprint)
     return {"job_id": job.id, "printed": True}
 
@@ -136,17 +126,14 @@ def _document(db: Database, settings: EdgeSettings, vault: Vault, job: repo.JobR
 
 
 def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt:
-    row = db.execute("SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk),"
-                     " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
-                     [intake_id]).fetchone()
-    if row is None:
+    head = intakes.receipt_head(db, intake_id)
+    if head is None:
         raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
-    items = db.execute("SELECT name, declared_pages, original, copies FROM items WHERE intake_id = ? ORDER BY seq", [intake_id]).fetchall()
     return Receipt(
-        intake_id=intake_id, case_number=row[0], submitter=row[1],
-        received_at=datetime.fromisoformat(row[2]), deadline=datetime.fromisoformat(row[3]),
-        items=tuple(ReceiptLine(name=n, pages=p, copies=c, original=bool(o)) for n, p, o, c in items),
-        court=settings.court, clerk=row[5], urgent=bool(row[4]), deadline_provisional=bool(row[6]),
+        intake_id=intake_id, case_number=head.case_number, submitter=head.submitter,
+        received_at=datetime.fromisoformat(head.received_at), deadline=datetime.fromisoformat(head.deadline),
+        items=tuple(ReceiptLine(name=n, pages=p, copies=c, original=o) for n, p, o, c in items.receipt_lines(db, intake_id)),
+        court=settings.court, clerk=head.clerk, urgent=head.urgent, deadline_provisional=head.deadline_provisional,
     )
 
 

@@ -17,26 +17,28 @@ from sqlite_utils import Database
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
+from juanzong.edge.repo import blobs
+from juanzong.edge.repo import quarantine as shelf_rows
 from juanzong.shared.crypto import open_blob_local
 from juanzong.shared.durable import fsync_dir
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 
 def shelf(db: Database) -> list[dict]:
-    cur = db.execute("SELECT id, source_name, source_size, code, reason, blob_id IS NOT NULL, created_at FROM quarantine ORDER BY created_at")
-    cols = ("id", "source_name", "size", "code", "reason", "encrypted", "at")
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return shelf_rows.shelf(db)
 
 
 def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str) -> Path:
-    row = db.execute("SELECT source_name, blob_id FROM quarantine WHERE id = ?", [qid]).fetchone()
-    if row is None or row[1] is None:
+    found = shelf_rows.source_and_blob(db, qid)
+    if found is None or found[1] is None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
-    wrapped = db.execute("SELECT wrapped_local FROM blobs WHERE id = ?", [row[1]]).fetchone()[0]
+    source_name, blob_id = found
+    wrapped = blobs.wrapped_local(db, blob_id)
     if wrapped is None:  # shredded after its retention (edge/purge.py)
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
-    plain = open_blob_local(store.get(row[1]), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=row[1], kind="quarantine")
-    target = hot_folder / f"retry-{qid}-{row[0]}"
+    plain = open_blob_local(store.get(blob_id), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=blob_id, kind="quarantine")
+    target = hot_folder / f"retry-{qid}-{source_name}"
     tmp = hot_folder / f".{target.name}.tmp"  # hidden: the watcher takes it only once renamed
     with open(tmp, "wb") as f:
         f.write(plain)
@@ -44,5 +46,5 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
         os.fsync(f.fileno())
     os.rename(tmp, target)
     fsync_dir(hot_folder)
-    audit.record(db, place=appliance_id, actor="operator", action="quarantine_retry", target=qid, key_use="kek", to=target.name)
+    audit.record(db, place=appliance_id, actor="operator", action=Action.QUARANTINE_RETRY, target=qid, key_use="kek", to=target.name)
     return target

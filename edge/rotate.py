@@ -26,12 +26,13 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import blobs, vault_columns, write_tx
 from juanzong.edge.keys import KEK_FILE, NEW_KEK_FILE, write_secret
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared import crypto
 from juanzong.shared.durable import fsync_dir
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 # (table, id column, sealed column, purpose): every value the vault keeps
 VAULT_COLUMNS = (
@@ -90,7 +91,7 @@ def rotate_kek(db: Database, store: BlobStore, keys_dir: Path, appliance_id: str
         with write_tx(db):
             wraps = _rewrap_blobs(db, store, appliance_id, old, new)
             values = _reseal_vault(db, Vault(old), Vault(new))
-            audit.record(db, place=appliance_id, actor=actor, action="key_rotate", target="kek",
+            audit.record(db, place=appliance_id, actor=actor, action=Action.KEY_ROTATE, target="kek",
                          old_key=key_id(old), new_key=key_id(new), wraps=wraps, vault_values=values)
     except BaseException:
         (keys_dir / NEW_KEK_FILE).unlink(missing_ok=True)  # nothing changed: the old key stays
@@ -101,7 +102,7 @@ def rotate_kek(db: Database, store: BlobStore, keys_dir: Path, appliance_id: str
 
 
 def _rewrap_blobs(db: Database, store: BlobStore, appliance_id: str, old: bytes, new: bytes) -> int:
-    rows = db.execute("SELECT id, kind, wrapped_local FROM blobs WHERE wrapped_local IS NOT NULL").fetchall()
+    rows = blobs.locally_wrapped(db)
     for blob_id, kind, wrapped in rows:
         try:
             data = store.get(blob_id)
@@ -109,16 +110,16 @@ def _rewrap_blobs(db: Database, store: BlobStore, appliance_id: str, old: bytes,
             raise AppError(ErrorCode.KEY_MISSING, key=f"blob {blob_id}") from exc
         rewrapped = crypto.rewrap_local(data, wrapped, old_kek=old, new_kek=new, appliance_id=appliance_id,
                                         blob_id=blob_id, kind=kind)
-        db.execute("UPDATE blobs SET wrapped_local = ? WHERE id = ?", [rewrapped, blob_id])
+        blobs.set_wrapped_local(db, blob_id, rewrapped)
     return len(rows)
 
 
 def _reseal_vault(db: Database, old: Vault, new: Vault) -> int:
     count = 0
     for table, id_col, col, purpose in VAULT_COLUMNS:
-        rows = db.execute(f"SELECT {id_col}, {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()
+        rows = vault_columns.sealed_values(db, table, id_col, col)
         for row_id, sealed in rows:
             fresh = new.seal(purpose, row_id, old.open(purpose, row_id, sealed))
-            db.execute(f"UPDATE {table} SET {col} = ? WHERE {id_col} = ?", [fresh, row_id])
+            vault_columns.replace_value(db, table, id_col, col, row_id, fresh)
         count += len(rows)
     return count

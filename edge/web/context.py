@@ -36,12 +36,14 @@ from werkzeug.exceptions import HTTPException
 
 from juanzong.edge import audit, operators
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import open_db, write_tx
+from juanzong.edge import repo
+from juanzong.edge.repo import write_tx
 from juanzong.edge.keys import load_kek
 from juanzong.edge.operators import Operator, Permission
 from juanzong.edge.repo import operators as sessions
 from juanzong.edge.vault import Vault
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action, Outcome
 
 if TYPE_CHECKING:
     from juanzong.edge.web import Screen
@@ -76,7 +78,7 @@ def now() -> datetime:
 
 def db() -> Database:
     if "db" not in g:
-        g.db = open_db(settings().db_path)
+        g.db = repo.connect(settings())  # this request's own connection, closed at teardown
     return g.db
 
 
@@ -89,7 +91,7 @@ def actor() -> str:
     return op.id if op else "-"
 
 
-def record(action: str, target: str, outcome: str = "ok", **detail: Any) -> None:
+def record(action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> None:
     """Audit one kiosk action with the logged-in operator."""
     audit.record(db(), place=settings().appliance_id, actor=actor(), action=action, target=target, outcome=outcome, **detail)
 
@@ -116,7 +118,7 @@ def install(app: Flask, cfg: EdgeSettings, clock: Callable[[], datetime] | None,
     )
     app.session_interface = _Sessions()
     app.extensions["juanzong"] = Kiosk(cfg, clock or _system_clock, Vault(kek), tuple(screens))
-    open_db(cfg.db_path).close()  # migrate once at start-up
+    repo.migrate(cfg)  # once at start-up
     app.before_request(_check_csrf)
     app.before_request(_load_operator)
     app.before_request(_check_permission)
@@ -198,7 +200,7 @@ def start_session(op: Operator) -> None:
 def end_session(sid: str, operator_id: str, reason: str) -> None:
     with write_tx(db()):
         sessions.end_session(db(), sid, now().isoformat(), reason)
-        audit.record(db(), place=settings().appliance_id, actor=operator_id, action="logout", target=operator_id, reason=reason)
+        audit.record(db(), place=settings().appliance_id, actor=operator_id, action=Action.LOGOUT, target=operator_id, reason=reason)
     session.pop("sid", None)
     g.pop("operator", None)
 
@@ -217,7 +219,7 @@ def _check_permission() -> Any:
     if op is None:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if not op.may(screen.permission):
-        record("access", request.path, outcome="refused", permission=str(screen.permission))
+        record(Action.ACCESS, request.path, outcome=Outcome.REFUSED, permission=str(screen.permission))
         raise AppError(ErrorCode.ROLE_FORBIDDEN, role=op.role_name)
     return None
 

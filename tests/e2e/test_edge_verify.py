@@ -18,7 +18,7 @@ from juanzong.edge import batches, demo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings
-from juanzong.edge.db import open_db
+from juanzong.edge.repo import connect
 from juanzong.edge.keys import load_keys
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
@@ -38,7 +38,7 @@ def synced(tmp_path_factory):
             intake = demo.register_intake(homes.edge)
             demo.scan_pages(homes.edge, intake)
             Appliance(settings).ingest_once()
-            db = open_db(settings.db_path)
+            db = connect(settings.db_path)
             keys = load_keys(settings.keys_dir)
             assert batches.seal(db, settings.appliance_id, keys)
             results = sync_due(db, BlobStore(settings.blob_dir), transport_for(settings), keys, settings.appliance_id, 1.0)

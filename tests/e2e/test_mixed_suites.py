@@ -36,9 +36,9 @@ def test_a_batch_holding_both_suites_reaches_central_and_every_page_opens(tmp_pa
         assert synced["sealed"] and [s["state"] for s in synced["synced"]] == ["acknowledged"], synced
 
         from juanzong.edge.config import load_settings
-        from juanzong.edge.db import open_db
+        from juanzong.edge.repo import connect
 
-        db = open_db(load_settings(homes.edge).db_path)
+        db = connect(load_settings(homes.edge).db_path)
         manifest = json.loads(db.execute("SELECT manifest FROM batches").fetchone()[0])
         page_ids = [r[0] for r in db.execute("SELECT id FROM pages WHERE role = 'page'")]
         db.close()
@@ -82,9 +82,9 @@ def test_central_rotates_its_hpke_key_and_still_opens_what_was_sealed_to_the_old
         assert crypto_b64(load_central(load_settings(homes.edge).keys_dir).hpke_public) == new_identity["hpke_public"]
         verify = json.loads(demo.juanzong("central", "verify", "--home", str(homes.central), "--json", check=False).stdout)
         assert verify["pages"] > 0 and verify["decrypted_ok"] == verify["pages"], verify
-        from juanzong.edge.db import open_db
+        from juanzong.edge.repo import connect
 
-        db = open_db(load_settings(homes.edge).db_path)
+        db = connect(load_settings(homes.edge).db_path)
         page_ids = [r[0] for r in db.execute("SELECT id FROM pages WHERE role = 'page'")]
         db.close()
         exported = set()
