@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from juanzong.shared import clock
+from juanzong.shared.audit import Action
 
 if TYPE_CHECKING:
     from juanzong.central.config import CentralSettings
@@ -141,7 +143,7 @@ def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
     write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     central = open_central(settings)
     try:
-        audit.record(central.repo.engine, actor=args.actor, action="key_rotate", target="hpke", old_key=old_id, new_key=new_id)
+        audit.record(central.repo.engine, actor=args.actor, action=Action.KEY_ROTATE, target="hpke", old_key=old_id, new_key=new_id)
     finally:
         central.close()
     print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
@@ -281,7 +283,6 @@ def _operator(args: argparse.Namespace) -> str:
 
 
 def cmd_media_register(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.media import register, registration_file_bytes
@@ -290,7 +291,7 @@ def cmd_media_register(args: argparse.Namespace) -> int:
 
     central = open_central(_settings(args))
     try:
-        signed = register(central, args.appliance, args.label, days=args.days, actor=_operator(args), now=datetime.now(timezone.utc))
+        signed = register(central, args.appliance, args.label, days=args.days, actor=_operator(args), now=clock.now())
     finally:
         central.close()
     write_durable(Path(args.out), registration_file_bytes(signed))
@@ -304,7 +305,6 @@ def cmd_media_register(args: argparse.Namespace) -> int:
 
 
 def cmd_media_import(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.media import import_medium
@@ -312,7 +312,7 @@ def cmd_media_import(args: argparse.Namespace) -> int:
 
     central = open_central(_settings(args))
     try:
-        report = import_medium(central, Path(args.source), actor=_operator(args), now=datetime.now(timezone.utc))
+        report = import_medium(central, Path(args.source), actor=_operator(args), now=clock.now())
     finally:
         central.close()
     if args.json:
@@ -326,7 +326,6 @@ def cmd_media_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.export.jobs import Scope, run_export
     from juanzong.central.home import open_central
@@ -335,7 +334,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     central = open_central(_settings(args))
     try:
         result = run_export(central, args.format, Path(args.out), Scope(args.case, args.since), actor=_operator(args),
-                            now=datetime.now(timezone.utc), ascii_names=getattr(args, "ascii", False),
+                            now=clock.now(), ascii_names=getattr(args, "ascii", False),
                             xml=getattr(args, "xml", False), utf16=getattr(args, "utf16", False), bcp=getattr(args, "bcp", False))
     finally:
         central.close()
@@ -359,7 +358,6 @@ def _export_summary(fmt: str, r: dict) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
     from juanzong.central.home import open_central
@@ -371,7 +369,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     public = load_recovery_public(Path(args.recovery_public) if args.recovery_public else settings.home / RECOVERY_PUBLIC_FILE)
     central = open_central(settings)
     try:
-        report = backup(central, Path(args.to), args.copies, public, actor=_operator(args), now=datetime.now(timezone.utc))
+        report = backup(central, Path(args.to), args.copies, public, actor=_operator(args), now=clock.now())
     finally:
         central.close()
     if args.json:
@@ -432,7 +430,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_user(args: argparse.Namespace) -> int:
     import getpass
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.office.repository import OfficeRepository
@@ -440,7 +437,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     from juanzong.shared.cli import print_json
 
     central = open_central(_settings(args))
-    repo, now, actor = OfficeRepository(central.repo.engine), datetime.now(timezone.utc), _operator(args)
+    repo, now, actor = OfficeRepository(central.repo.engine), clock.now(), _operator(args)
     try:
         if args.user_command == "add":
             password = None
@@ -462,6 +459,47 @@ def cmd_user(args: argparse.Namespace) -> int:
                 print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(u['role'])]}\t{state}")
     finally:
         central.close()
+    return 0
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import open_document
+    from juanzong.central.home import open_central
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    central = open_central(_settings(args))
+    try:
+        ref, pdf = open_document(central, require_id(args.item_id, Kind.ITEM))
+    finally:
+        central.close()
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if ref.searchable else "图像版（文字识别尚未完成）"
+    print(f"已导出材料 {ref.item_id} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import notices
+    from juanzong.central.home import open_central
+    from juanzong.central.notices import normalise_since
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        found = notices(central, normalise_since(args.since))
+    finally:
+        central.close()
+    if args.json:
+        print_json(found)
+        return 0
+    volumes = {"main": "正卷", "internal": "副卷"}
+    for n in found:
+        place = n["place"]
+        print(f"{n['received_at']}  {n['case_number']}  {n['item_name']}：{volumes.get(place['volume'], place['volume'])}"
+              f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == 'updated' else '新入卷'}）")
+    print(f"共 {len(found)} 条入卷提醒")
     return 0
 
 
@@ -596,6 +634,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
         if name == "list":
             p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = command("document", cmd_document, "decrypt an item's current PDF (stamped, searchable once OCR is done) to a file; audited")
+    p.add_argument("item_id", metavar="ITEM_ID")
+    p.add_argument("--out", required=True)
+
+    p = command("notices", cmd_notices, "filing notices (入卷提醒) received from the appliances")
+    p.add_argument("--since", help="ISO time: notices received at or after it")
+    p.add_argument("--json", action="store_true")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
+from juanzong.shared import clock
 from juanzong.central import audit
 from juanzong.central.home import Central
+from juanzong.shared.audit import Action
 
 DEFAULT_GRACE = timedelta(hours=24)
 
@@ -49,7 +51,7 @@ def find_orphans(central: Central) -> list[Orphan]:
 def remove_orphans(central: Central, grace: timedelta = DEFAULT_GRACE, now: datetime | None = None,
                    actor: str = "archive office") -> tuple[list[Orphan], list[Orphan]]:
     """Delete orphans older than `grace`; returns (removed, kept because too young)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     removed, kept = [], []
     for orphan in find_orphans(central):
         if orphan.stored_at is None or now - orphan.stored_at < grace:
@@ -58,7 +60,7 @@ def remove_orphans(central: Central, grace: timedelta = DEFAULT_GRACE, now: date
         if central.repo.blob_referenced(orphan.sha256):  # a manifest arrived meanwhile
             continue
         central.store.delete(orphan.sha256)
-        audit.record(central.repo.engine, actor=actor, action="orphan_remove", target=orphan.sha256,
+        audit.record(central.repo.engine, actor=actor, action=Action.ORPHAN_REMOVE, target=orphan.sha256,
                      size=orphan.size, stored_at=orphan.to_dict()["stored_at"], grace_minutes=int(grace.total_seconds() // 60))
         removed.append(orphan)
     return removed, kept

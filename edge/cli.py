@@ -7,16 +7,20 @@ programs is JSON on stdout; errors are `错误 CODE: message` on stderr, exit 1.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from juanzong.shared import clock
+from juanzong.edge.repo.batches import BatchState
 from juanzong.shared.cli import print_json
+from juanzong.shared.audit import Action
 
 TZ = ZoneInfo("Asia/Shanghai")
 OUTCOME_LINES = {"stored": "已存入 {name}：{pages} 页", "quarantined": "已隔离 {name}：{reason}",
                  "replayed": "已完成 {name}（重启前已存入）", "retry": "暂未存入 {name}：{reason}"}
-BATCH_STATES = {"sealed": "已封包，待同步", "acknowledged": "中心已确认", "rejected": "被中心拒收，需人工处理"}
+BATCH_STATES = {BatchState.SEALED: "已封包，待同步", BatchState.ACKNOWLEDGED: "中心已确认",
+                BatchState.REJECTED: "被中心拒收，需人工处理"}
 
 
 def _settings(args: argparse.Namespace):
@@ -59,7 +63,7 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    now = datetime.now(TZ)
+    now = clock.now(TZ)
     received = parse_received(args.received) if args.received else now
     registered = intake.register(
         db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
@@ -86,7 +90,7 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
                           item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
                           catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
     out = save_cover_sheet(info, Path(args.out))
-    audit.record(db, place=settings.appliance_id, actor="clerk", action="print", target=item["id"], what="cover_sheet")
+    audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
     print_json({"item_id": item["id"], "out": str(out)})
     return 0
 
@@ -103,7 +107,7 @@ def cmd_active(args: argparse.Namespace) -> int:
     item_id = None if args.clear else load_item(db, require_id(args.item_id, Kind.ITEM))["id"]
     with write_tx(db):
         state.put(db, StateKey.ACTIVE_ITEM, item_id)
-        audit.record(db, place=settings.appliance_id, actor="operator", action="active_item", target=item_id or "-")
+        audit.record(db, place=settings.appliance_id, actor="operator", action=Action.ACTIVE_ITEM, target=item_id or "-")
     print_json({"active_item": item_id})
     return 0
 
@@ -189,7 +193,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    now = datetime.now(TZ)
+    now = clock.now(TZ)
     if args.operator_command == "add":
         pin = args.pin if args.pin is not None else sys.stdin.readline().strip()
         op = operators.add(db, settings.appliance_id, operator_id=args.id, name=args.name, role=args.role, pin=pin, now=now)
@@ -198,6 +202,24 @@ def cmd_operator(args: argparse.Namespace) -> int:
         print_json(operators.disable(db, settings.appliance_id, args.id, now).to_dict())
     else:
         print_json([op.to_dict() for op in operators.list_all(db)])
+def cmd_documents_worker(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.worker import main
+
+    return main(_settings(args))
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.builder import read_current
+    from juanzong.edge.documents.worker import context_for
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    doc, pdf = read_current(context_for(settings), require_id(args.item_id, Kind.ITEM), actor="operator")
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
+    print_json({"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
+                "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind})
     return 0
 
 
@@ -219,8 +241,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
+    docs = st["documents"]
+    oldest = ""
+    if docs["ocr_queue"]["length"]:
+        due = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
+    print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
+          f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
-        error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != "acknowledged" else ""
+        error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
         print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
     carry = st["carry"]
     if carry["registered_media"] or carry["last_export"]:
@@ -251,7 +280,7 @@ def cmd_calendar_status(args: argparse.Namespace) -> int:
     from juanzong.edge.holidays import calendar_status
 
     settings = _settings(args)
-    st = calendar_status(_db(settings), settings, datetime.now(TZ).date())
+    st = calendar_status(_db(settings), settings, clock.now(TZ).date())
     if args.json:
         print_json(st)
         return 0
@@ -271,7 +300,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - `edge run` purges on its own schedule
-    now = parse_received(args.now) if args.now else datetime.now(TZ)
+    now = parse_received(args.now) if args.now else clock.now(TZ)
     report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
                        Retention.from_settings(settings), now, actor=args.actor)
     print_json(report.to_dict())
@@ -299,7 +328,7 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:
-        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action="lockdown_apply",
+        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action=Action.LOCKDOWN_APPLY,
                      target=str(args.root), files=len(out["files"]),
                      exposure={unit: str(score) for unit, score in out["exposure"].items()})
     print_json(out)
@@ -406,6 +435,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_operator)
 
     cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print, and serve the counter kiosk")
+    cmd("documents-worker", cmd_documents_worker,
+        "the background PDF/OCR process `edge run` supervises (nice 10, earliest deadline first)")
+    p = cmd("document", cmd_document, "write an item's current PDF (decrypted, audited) for inspection")
+    p.add_argument("item_id")
+    p.add_argument("--out", required=True)
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
@@ -456,11 +490,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
+    b.add_argument("--ocr-beside", action="store_true", help="run the default backend again while the OCR worker's load runs (nice 10)")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
     b = p.add_parser("memory", help="peak memory (RSS) of ingesting one file, for every file class")
     b.add_argument("--quick", action="store_true", help="A4 pages only (skip A3 at 600 dpi)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
+    b = p.add_parser("ocr", help="OCR worker vs rapidocr defaults on generated court pages: s/page, accuracy, extraction, RSS")
+    b.add_argument("--pages", type=int, default=20)
+    b.add_argument("--no-baseline", action="store_true", help="skip the rapidocr-defaults comparison run")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------
@@ -479,7 +518,7 @@ def cmd_media_init(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     medium = init_medium(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration),
-                         Path(args.device), actor=_operator(args), now=datetime.now(TZ))
+                         Path(args.device), actor=_operator(args), now=clock.now(TZ))
     reg = medium.registration
     out = {"medium_id": reg.medium_id, "label": reg.label, "valid_until": reg.valid_until, "fs_uuid": medium.fs_uuid,
            "device": str(args.device)}
@@ -498,7 +537,7 @@ def cmd_media_export(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = export(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), BlobStore(settings.blob_dir),
-                    Path(args.to), actor=_operator(args), now=datetime.now(TZ))
+                    Path(args.to), actor=_operator(args), now=clock.now(TZ))
     if args.json:
         print_json(report.to_dict())
     elif not report.batches:
@@ -516,7 +555,7 @@ def cmd_media_receipts(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = take_receipts(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.source),
-                           actor=_operator(args), now=datetime.now(TZ))
+                           actor=_operator(args), now=clock.now(TZ))
     if args.json:
         print_json(report.to_dict())
     else:

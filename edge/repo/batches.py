@@ -7,31 +7,46 @@ when central refuses it for good; failures keep `sealed` with a back-off time.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.edge.ingest.context import PageRole
 from juanzong.edge.repo._rows import dicts
 
-# a replaced page travels again, numberless, so central stops counting it
-_PAGES_UNBATCHED = "role IN ('page', 'replaced') AND item_id IS NOT NULL AND batch_id IS NULL"
+
+
+class BatchState(StrEnum):
+    """The outbox state machine: sealed → acknowledged, or rejected for a person to look at."""
+
+    SEALED = "sealed"  # signed, waiting for central's receipt (retried with back-off)
+    ACKNOWLEDGED = "acknowledged"  # central's signed receipt verified
+    REJECTED = "rejected"  # central refused it for good
+
+
+# pages that travel: a replaced page travels again, numberless, so central stops counting it
+_PAGES_UNBATCHED = "role IN (:page, :replaced) AND item_id IS NOT NULL AND batch_id IS NULL"
+_ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED}
 
 
 def unbatched_counts(db: Database) -> dict[str, int]:
     def count(sql: str) -> int:
-        return int(db.execute(sql).fetchone()[0])
+        return int(db.execute(sql, _ROLES if ":page" in sql else {}).fetchone()[0])
 
     return {
         "intakes": count("SELECT COUNT(*) FROM intakes WHERE batch_id IS NULL"),
         "items": count("SELECT COUNT(*) FROM items WHERE batch_id IS NULL"),
         "pages": count(f"SELECT COUNT(*) FROM pages WHERE {_PAGES_UNBATCHED}"),
         "purged": count("SELECT COUNT(*) FROM blobs WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL"),
+        "documents": count("SELECT COUNT(*) FROM documents WHERE batch_id IS NULL"),
+        "notices": count("SELECT COUNT(*) FROM notices WHERE batch_id IS NULL"),
     }
 
 
 def last_page_at(db: Database) -> str | None:
     """When the newest page waiting for a batch was scanned."""
-    return db.execute(f"SELECT MAX(scanned_at) FROM pages WHERE {_PAGES_UNBATCHED}").fetchone()[0]
+    return db.execute(f"SELECT MAX(scanned_at) FROM pages WHERE {_PAGES_UNBATCHED}", _ROLES).fetchone()[0]
 
 
 def next_seq(db: Database) -> int:
@@ -40,9 +55,13 @@ def next_seq(db: Database) -> int:
 
 def assign_unbatched(db: Database, batch_id: str) -> None:
     """Everything no batch holds yet now belongs to this one (inside the sealing transaction)."""
-    db.execute(f"UPDATE pages SET batch_id = ? WHERE {_PAGES_UNBATCHED}", [batch_id])
+    db.execute(f"UPDATE pages SET batch_id = :batch WHERE {_PAGES_UNBATCHED}", {"batch": batch_id, **_ROLES})
     db.execute("UPDATE items SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
     db.execute("UPDATE intakes SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+    # a document superseded before it was ever sent (image-only, then searchable) rides
+    # along as batched but is not listed (documents_of): central only needs what is current
+    db.execute("UPDATE documents SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+    db.execute("UPDATE notices SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
 
 
 def assign_unreported_purges(db: Database, batch_id: str) -> None:
@@ -55,7 +74,7 @@ def insert_sealed(db: Database, *, batch_id: str, seq: int, manifest: str, signa
     db.execute(
         "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) "
         "VALUES (?,?,?,?,?,?,?,?)",
-        [batch_id, seq, "sealed", manifest, signature, manifest_sha256, now, now],
+        [batch_id, seq, BatchState.SEALED, manifest, signature, manifest_sha256, now, now],
     )
 
 
@@ -74,15 +93,30 @@ def pages_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
                  {"b": batch_id})
 
 
+# the items whose pages, documents or notices are in the batch
+_BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT item_id FROM documents WHERE batch_id = :b
+    UNION SELECT item_id FROM notices WHERE batch_id = :b"""
+
+
 def items_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, """SELECT * FROM items WHERE batch_id = :b
-        OR id IN (SELECT item_id FROM pages WHERE batch_id = :b) ORDER BY intake_id, seq""", {"b": batch_id})
+    return dicts(db, f"""SELECT * FROM items WHERE batch_id = :b OR id IN ({_BATCH_ITEMS}) ORDER BY intake_id, seq""",
+                 {"b": batch_id})
 
 
 def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, """SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
-        WHERE batch_id = :b OR id IN (SELECT item_id FROM pages WHERE batch_id = :b)) ORDER BY received_at, id""",
-                 {"b": batch_id})
+    return dicts(db, f"""SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
+        WHERE batch_id = :b OR id IN ({_BATCH_ITEMS})) ORDER BY received_at, id""", {"b": batch_id})
+
+
+def documents_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
+    """The batch's current documents (superseded ones never travel) with their blob columns as pages_of."""
+    return dicts(db, """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+        b.suite AS b_suite, b.sm3 AS b_sm3 FROM documents d JOIN blobs b ON b.id = d.blob_id
+        WHERE d.batch_id = :b AND d.superseded_by IS NULL ORDER BY d.item_id, d.version""", {"b": batch_id})
+
+
+def notices_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
+    return dicts(db, "SELECT * FROM notices WHERE batch_id = :b ORDER BY created_at, id", {"b": batch_id})
 
 
 def latest_receipt(db: Database) -> str | None:
@@ -94,18 +128,19 @@ def latest_receipt(db: Database) -> str | None:
 def due(db: Database, now_iso: str) -> list[dict[str, Any]]:
     """Sealed batches whose back-off has passed, oldest first."""
     return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256, attempts FROM batches "
-                     "WHERE state = 'sealed' AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq", [now_iso])
+                     "WHERE state = ? AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq",
+                 [BatchState.SEALED, now_iso])
 
 
 def mark_acknowledged(db: Database, batch_id: str, receipt_json: str, acked_at: str) -> None:
-    db.execute("UPDATE batches SET state = 'acknowledged', receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
-               [receipt_json, acked_at, batch_id])
+    db.execute("UPDATE batches SET state = ?, receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
+               [BatchState.ACKNOWLEDGED, receipt_json, acked_at, batch_id])
 
 
 def mark_failed(db: Database, batch_id: str, *, rejected: bool, attempts: int, error: str, next_try_at: str) -> None:
     """Another failed attempt: back to `sealed` with a back-off, or parked as `rejected`."""
     db.execute("UPDATE batches SET state = ?, attempts = ?, last_error = ?, next_try_at = ? WHERE id = ?",
-               ["rejected" if rejected else "sealed", attempts, error, next_try_at, batch_id])
+               [BatchState.REJECTED if rejected else BatchState.SEALED, attempts, error, next_try_at, batch_id])
 
 
 def overview(db: Database) -> list[tuple]:
@@ -116,7 +151,8 @@ def overview(db: Database) -> list[tuple]:
 
 def sealed(db: Database) -> list[dict[str, Any]]:
     """Every batch still waiting for central's receipt (id, seq, manifest, signature, manifest_sha256)."""
-    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = 'sealed' ORDER BY seq")
+    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = ? ORDER BY seq",
+                 [BatchState.SEALED])
 
 
 def receipt_check(db: Database, batch_id: str) -> tuple[str, str, str] | None:
@@ -126,7 +162,7 @@ def receipt_check(db: Database, batch_id: str) -> tuple[str, str, str] | None:
 
 def waiting(db: Database) -> tuple[int, str | None]:
     """How many batches wait for a receipt, and since when the oldest was sealed."""
-    row = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = 'sealed'").fetchone()
+    row = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = ?", [BatchState.SEALED]).fetchone()
     return int(row[0]), row[1]
 
 
