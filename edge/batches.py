@@ -20,12 +20,13 @@ from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    DEFAULT_SUITE, SCHEMA_VERSION, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
+    DEFAULT_SUITE, SCHEMA_VERSION, Acceptance, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, ItemQc, Manifest, Page, PageRole,
     Receipt, Side, Signed, Volume, decode, sign,
 )
 
 # a replaced page travels again, numberless, so central stops counting it
-_PAGES_UNBATCHED = "role IN ('page', 'replaced') AND item_id IS NOT NULL AND batch_id IS NULL"
+# a discarded one too, numberless, with its reason (QC station)
+_PAGES_UNBATCHED = "role IN ('page', 'replaced', 'discarded') AND item_id IS NOT NULL AND batch_id IS NULL"
 
 
 def unbatched_counts(db: Database) -> dict[str, int]:
@@ -80,8 +81,8 @@ _PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kin
     FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no"""
 # Items and intakes a batch's pages refer to travel again with it, so every
 # manifest is self-contained for central (it upserts them).
-_ITEMS_SQL = """SELECT * FROM items WHERE batch_id = :b
-    OR id IN (SELECT item_id FROM pages WHERE batch_id = :b) ORDER BY intake_id, seq"""
+_ITEMS_SQL = """SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = 'discarded') AS discarded_pages
+    FROM items i WHERE i.batch_id = :b OR i.id IN (SELECT item_id FROM pages WHERE batch_id = :b) ORDER BY i.intake_id, i.seq"""
 _INTAKES_SQL = """SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
     WHERE batch_id = :b OR id IN (SELECT item_id FROM pages WHERE batch_id = :b)) ORDER BY received_at, id"""
 
@@ -125,7 +126,15 @@ def _item_entry(r: dict) -> Item:
     return Item(item_id=r["id"], intake_id=r["intake_id"], seq=r["seq"], name=r["name"],
                 declared_pages=r["declared_pages"], volume=Volume(r["volume"]), catalog_dir=r["catalog_dir"],
                 original=bool(r["original"]), colour=bool(r["colour"]), closed=r["closed_at"] is not None,
-                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])])
+                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])], qc=_item_qc(r),
+                discarded_pages=r["discarded_pages"])
+
+
+def _item_qc(r: dict) -> ItemQc | None:
+    if not r["approved_at"]:
+        return None
+    return ItemQc(approved_by=r["approved_by"], approved_at=r["approved_at"], reason=r["approval_reason"],
+                  two_person=bool(r["two_person"]), checked_by=r["checked_by"], checked_at=r["checked_at"])
 
 
 def _page_entry(r: dict) -> Page:
@@ -135,6 +144,8 @@ def _page_entry(r: dict) -> Page:
         source_name=r["source_name"], source_sha256=r["source_sha256"], source_size=r["source_size"],
         width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
         findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
+        accepted=[Acceptance(**a) for a in json.loads(r["accepted"])], rotation=r.get("rotation") or 0,
+        discard_reason=r["discard_reason"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
                      sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
     )

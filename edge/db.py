@@ -179,6 +179,29 @@ def m006_counter(db: Database) -> None:
         db.execute(statement)
 
 
+@MIGRATIONS()
+def m008_qc(db: Database) -> None:
+    # the QC station (edge/items.py): approval and the second person's check (双人质检),
+    # discarded pages with their reason, accepted QC findings, discarded quarantine files
+    for statement in _split(
+        """
+        ALTER TABLE items ADD COLUMN approved_at TEXT;
+        ALTER TABLE items ADD COLUMN approved_by TEXT;
+        ALTER TABLE items ADD COLUMN approval_reason TEXT NOT NULL DEFAULT '';
+        ALTER TABLE items ADD COLUMN two_person INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE items ADD COLUMN checked_at TEXT;
+        ALTER TABLE items ADD COLUMN checked_by TEXT;
+        ALTER TABLE pages ADD COLUMN discard_reason TEXT;
+        ALTER TABLE pages ADD COLUMN discarded_by TEXT;
+        ALTER TABLE pages ADD COLUMN accepted TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE quarantine ADD COLUMN discarded_at TEXT;
+        ALTER TABLE quarantine ADD COLUMN discard_reason TEXT;
+        ALTER TABLE quarantine ADD COLUMN discarded_by TEXT;
+        """
+    ):
+        db.execute(statement)
+
+
 def open_db(path: Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -10,11 +10,13 @@ quarantine row stays: the shelf is a record, not a queue.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from juanzong.edge import audit
+from juanzong.edge.db import write_tx
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.shared.crypto import open_blob_local
@@ -23,14 +25,16 @@ from juanzong.shared.errors import AppError, ErrorCode
 
 
 def shelf(db: Database) -> list[dict]:
-    cur = db.execute("SELECT id, source_name, source_size, code, reason, blob_id IS NOT NULL, created_at FROM quarantine ORDER BY created_at")
-    cols = ("id", "source_name", "size", "code", "reason", "encrypted", "at")
+    cur = db.execute("SELECT id, source_name, source_size, code, reason, blob_id IS NOT NULL, created_at, discarded_at, "
+                     "discard_reason, discarded_by FROM quarantine ORDER BY created_at")
+    cols = ("id", "source_name", "size", "code", "reason", "encrypted", "at", "discarded_at", "discard_reason", "discarded_by")
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str) -> Path:
-    row = db.execute("SELECT source_name, blob_id FROM quarantine WHERE id = ?", [qid]).fetchone()
-    if row is None or row[1] is None:
+def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str,
+          actor: str = "operator") -> Path:
+    row = db.execute("SELECT source_name, blob_id, discarded_at FROM quarantine WHERE id = ?", [qid]).fetchone()
+    if row is None or row[1] is None or row[2] is not None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     wrapped = db.execute("SELECT wrapped_local FROM blobs WHERE id = ?", [row[1]]).fetchone()[0]
     plain = open_blob_local(store.get(row[1]), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=row[1], kind="quarantine")
@@ -42,5 +46,23 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
         os.fsync(f.fileno())
     os.rename(tmp, target)
     fsync_dir(hot_folder)
-    audit.record(db, place=appliance_id, actor="operator", action="quarantine_retry", target=qid, key_use="kek", to=target.name)
+    audit.record(db, place=appliance_id, actor=actor, action="quarantine_retry", target=qid, key_use="kek", to=target.name)
     return target
+
+
+def discard(db: Database, appliance_id: str, qid: str, reason: str, actor: str = "operator", now: str | None = None) -> dict:
+    """Discard a quarantined file with a reason: key wrap destroyed, row kept as the record."""
+    why = " ".join((reason or "").split())[:500]
+    if not why:
+        raise AppError(ErrorCode.QC_REASON_REQUIRED, what="丢弃隔离文件")
+    row = db.execute("SELECT blob_id, discarded_at FROM quarantine WHERE id = ?", [qid]).fetchone()
+    if row is None or row[1] is not None:
+        raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
+    at = now or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with write_tx(db):
+        db.execute("UPDATE quarantine SET discarded_at = ?, discard_reason = ?, discarded_by = ? WHERE id = ?", [at, why, actor, qid])
+        if row[0] is not None:
+            db.execute("UPDATE blobs SET wrapped_local = NULL, purged_at = ? WHERE id = ?", [at, row[0]])
+        audit.record(db, place=appliance_id, actor=actor, action="quarantine_discard", target=qid, reason=why,
+                     shredded=row[0] is not None)
+    return {"qid": qid, "reason": why}
