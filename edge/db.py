@@ -200,6 +200,10 @@ def m008_qc(db: Database) -> None:
         """
     ):
         db.execute(statement)
+    # a page's display rotation (clockwise; PDF /Rotate). The documents migration adds the same
+    # column; whichever of the two runs first adds it.
+    if "rotation" not in {c[1] for c in db.execute("PRAGMA table_info(pages)").fetchall()}:
+        db.execute("ALTER TABLE pages ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0")
 
 
 def open_db(path: Path) -> Database:
