@@ -6,8 +6,9 @@ STAMP     := $(VENV)/.installed
 # cover sheets, receipts and generated pages; faketime runs tests and the demo at a fixed clock;
 # jbig2dec decodes JBIG2 PDF pages (pikepdf calls it); libtiff-tools (tiffcp, tiff2bw) build
 # the format corpus tests; chromium + fonts-noto-cjk for the kiosk browser tests; libusb for
-# USB receipt printers (pyusb); unzip checks exported ZIPs; dosfstools makes vfat media images.
-DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0 unzip dosfstools
+# USB receipt printers (pyusb); unzip checks exported ZIPs; dosfstools makes vfat media images;
+# nftables + iproute2 for the appliance's firewall (edge lockdown and its network-namespace test).
+DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0 unzip dosfstools nftables iproute2
 
 .PHONY: setup debs demo test bench clean
 

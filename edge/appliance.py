@@ -81,6 +81,18 @@ class FileOutcome:
     status: str  # "stored" | "quarantined" | "replayed" | "retry"
     pages: int = 0
     code: str = ""
+    reason: str = ""  # the Chinese reason of a quarantine or a retry
+
+
+DRAIN_MARGIN_SECONDS = 1.0
+
+
+class Drain(list):
+    """What `ingest --once` did (the outcomes, in order) and what it could not finish."""
+
+    def __init__(self, outcomes: list[FileOutcome], unfinished: tuple[str, ...]) -> None:
+        super().__init__(outcomes)
+        self.unfinished = unfinished
 
 
 class Appliance:
@@ -128,7 +140,7 @@ class Appliance:
         except AppError as err:
             if err.code not in FILE_FAULTS:
                 log.warning("not stored, will retry: %s code=%s", claimed.source_name, err.code)
-                return FileOutcome(claimed.source_name, "retry", code=str(err.code))
+                return FileOutcome(claimed.source_name, "retry", code=str(err.code), reason=err.message)
             return self.quarantine(claimed, err)
         except Exception:  # a bug must not stop the scanner: keep the file, encrypted
             ref = secrets.token_hex(4)  # the traceback is in the log under this reference, not on the screen
@@ -163,7 +175,7 @@ class Appliance:
                          target=claimed.source_name, outcome="refused", code=str(err.code))
         log.warning("quarantined %s code=%s: %s", claimed.source_name, err.code, err.message)
         self.folder.release(claimed)
-        return FileOutcome(claimed.source_name, "quarantined", code=str(err.code))
+        return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
 
     def set_aside(self, claimed: Claimed, err: AppError) -> FileOutcome:
         """Too big to read into memory (or to encrypt in one piece): recorded by its
@@ -181,21 +193,28 @@ class Appliance:
                              target=claimed.source_name, outcome="refused", code=str(err.code))
         kept = self.folder.set_aside(claimed)
         log.warning("set aside unread %s (%d bytes) at %s: %s", claimed.source_name, size, kept, err.message)
-        return FileOutcome(claimed.source_name, "quarantined", code=str(err.code))
+        return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
 
     # --- loops ----------------------------------------------------------------------------
-    def ingest_once(self, settle: float | None = None) -> list[FileOutcome]:
-        """Everything in the hot folder now, once it has settled (`edge ingest --once`)."""
+    def ingest_once(self, settle: float | None = None) -> "Drain":
+        """Drain the hot folder (`edge ingest --once`): every file present at the start is
+        stored or quarantined; a file still settling is waited for, at most its settle
+        delay plus the profile's grace period (then taken to quarantine). Whatever could
+        not be finished — still being written, not claimable, a storage fault — is listed."""
         outcomes = self.recover()
-        watcher = FolderWatcher(self.folder, self.profile.settle_seconds if settle is None else settle, 0.0)
+        settle = self.profile.settle_seconds if settle is None else settle
+        watcher = FolderWatcher(self.folder, settle, 0.0)
         watcher.rescan()
-        deadline = time.monotonic() + max(5.0, 20 * watcher.tracker.settle)
-        while watcher.tracker.pending() and time.monotonic() < deadline:
-            for path in watcher.take_ready(incomplete_grace=watcher.tracker.settle * 10):
+        present = set(self.folder.candidates()) | set(self.folder.strays())
+        deadline = time.monotonic() + settle + watcher.incomplete_grace + DRAIN_MARGIN_SECONDS
+        while any(p.exists() for p in present) and time.monotonic() < deadline:
+            for path in watcher.take_ready():
                 if (o := self.take(path)) is not None:
                     outcomes.append(o)
-            time.sleep(min(0.05, watcher.tracker.settle / 4))
-        return outcomes
+            time.sleep(min(0.05, max(settle / 4, 0.01)))
+        left = sorted(p.name for p in present if p.exists())
+        retry = [o.source_name for o in outcomes if o.status == "retry"]
+        return Drain(outcomes, tuple(left + retry))
 
     def run_watch(self, stop: threading.Event, on_idle=None) -> None:
         """Watch until `stop` is set; `on_idle` runs whenever no file is ready."""

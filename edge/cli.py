@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from juanzong.shared.cli import print_json
 
 TZ = ZoneInfo("Asia/Shanghai")
+OUTCOME_LINES = {"stored": "已存入 {name}：{pages} 页", "quarantined": "已隔离 {name}：{reason}",
+                 "replayed": "已完成 {name}（重启前已存入）", "retry": "暂未存入 {name}：{reason}"}
 BATCH_STATES = {"sealed": "已封包，待同步", "acknowledged": "中心已确认", "rejected": "被中心拒收，需人工处理"}
 
 
@@ -146,9 +148,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - never beside a running `edge run`
-    outcomes = Appliance(settings).ingest_once(settle=args.settle)
-    print_json({"files": [o.__dict__ for o in outcomes]})
-    return 0
+    drained = Appliance(settings).ingest_once(settle=args.settle)
+    if args.json:
+        print_json({"files": [o.__dict__ for o in drained], "unfinished": list(drained.unfinished)})
+    else:
+        for o in drained:
+            print(OUTCOME_LINES[o.status].format(name=o.source_name, pages=o.pages, reason=o.reason))
+        stored = sum(o.status == "stored" for o in drained)
+        print(f"共处理 {len(drained)} 个文件：存入 {stored} 个，隔离 {sum(o.status == 'quarantined' for o in drained)} 个")
+        if drained.unfinished:
+            print(f"未能处理完的文件 {len(drained.unfinished)} 个：{'、'.join(drained.unfinished)}")
+    return 1 if drained.unfinished else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -197,10 +207,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(st)
         return 0
+    for warning in st["calendar"]["warnings"]:
+        print(f"注意：{warning}")
     print(f"热文件夹 {st['hot_folder']['path']}：待处理 {st['hot_folder']['waiting']} 个文件")
     for it in st["items"]:
         flagged = f"，{it['flagged']} 页有质检提示" if it["flagged"] else ""
-        print(f"  {it['case_number']} 第{it['seq']}件 {it['name']}：申报 {it['declared_pages']} 页，已扫 {it['pages']} 页{flagged}")
+        due = f"，办理时限 {it['deadline'][:16].replace('T', ' ')}" + ("（暂定）" if it["deadline_provisional"] else "")
+        print(f"  {it['case_number']} 第{it['seq']}件 {it['name']}：申报 {it['declared_pages']} 页，已扫 {it['pages']} 页{due}{flagged}")
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
@@ -212,6 +225,54 @@ def cmd_status(args: argparse.Namespace) -> int:
         last = carry["last_export"]
         when = f"，最近一次写入介质 {last['at']}（{last['label']}）" if last else ""
         print(f"待送交介质的批次 {carry['waiting_batches']} 个{when}")
+    return 0
+
+
+def cmd_calendar_import(args: argparse.Namespace) -> int:
+    from juanzong.edge import holidays, intake
+
+    settings = _settings(args)
+    result = holidays.import_arrangement(_db(settings), settings, Path(args.file), intake.deadline_rules(settings))
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    for t in result.years:
+        print(f"已导入 {t.year} 年放假安排（{t.source}）：放假的工作日 {len(t.holidays)} 天，调休上班 {len(t.workdays)} 天")
+    print(f"重新计算办理时限 {len(result.changes)} 件：")
+    for c in result.changes:
+        still = "（仍为暂定）" if c.provisional else ""
+        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{still}")
+    return 0
+
+
+def cmd_calendar_status(args: argparse.Namespace) -> int:
+    from juanzong.edge.holidays import calendar_status
+
+    settings = _settings(args)
+    st = calendar_status(_db(settings), settings, datetime.now(TZ).date())
+    if args.json:
+        print_json(st)
+        return 0
+    for warning in st["warnings"]:
+        print(f"注意：{warning}")
+    for y in st["years"]:
+        print(f"{y['year']} 年  {'暂定' if y['provisional'] else '正式'}  {y['source']}")
+    print(f"暂定的办理时限 {st['provisional_deadlines']} 件")
+    return 0
+
+
+def cmd_lockdown(args: argparse.Namespace) -> int:
+    from juanzong.edge import audit
+    from juanzong.edge.lockdown.command import lockdown
+
+    settings = _settings(args)
+    out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
+                   executable=Path(args.executable) if args.executable else None)
+    if args.apply:
+        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action="lockdown_apply",
+                     target=str(args.root), files=len(out["files"]),
+                     exposure={unit: str(score) for unit, score in out["exposure"].items()})
+    print_json(out)
     return 0
 
 
@@ -269,6 +330,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("ingest", cmd_ingest, "process what is in the hot folder")
     p.add_argument("--once", action="store_true", required=True)
     p.add_argument("--settle", type=float, help="override the profile's settle delay (seconds)")
+    p.add_argument("--json", action="store_true")
+
+    calendar = edge.add_parser("calendar", help="holiday arrangements on this appliance").add_subparsers(
+        dest="calendar_command", required=True)
+    p = calendar.add_parser("import", help="install a State Council arrangement file and recompute provisional deadlines")
+    p.add_argument("--home")
+    p.add_argument("file", help="TOML with [years.YYYY] source / holidays / workdays")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calendar_import)
+    p = calendar.add_parser("status", help="each year's basis (official / provisional) and source on this appliance")
+    p.add_argument("--home")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calendar_status)
 
     op = edge.add_parser("operator", help="kiosk operators (clerk, operator, supervisor)").add_subparsers(
         dest="operator_command", required=True)
@@ -292,6 +366,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
 
+    p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
+    p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
+    p.add_argument("--apply", action="store_true", help="install them and run the plan's commands (root)")
+    p.add_argument("--root", default="/", help="install under this root instead of / (staging; no commands run)")
+    p.add_argument("--executable", help="path of the juanzong program in the units (default: this one)")
     register_media(edge)
 
     p = sub.add_parser("demo", help="the whole journey on this machine: central + appliance + simulated scanner")
@@ -307,6 +386,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
+    b = p.add_parser("memory", help="peak memory (RSS) of ingesting one file, for every file class")
+    b.add_argument("--quick", action="store_true", help="A4 pages only (skip A3 at 600 dpi)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------

@@ -38,6 +38,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rescan_seconds", 30.0, "periodic rescan of the hot folder for missed events"),
     Setting("end_of_day", "18:00", "due time for material received before the cut-off"),
     Setting("urgent_hours", 2, "加急: hours after receipt"),
+    Setting("appliance_profile", "fanless-2core", "firmware_profiles/appliances/<name>.toml (tmpfs sizes, edge lockdown)"),
+    Setting("court_dns", [], "court DNS resolvers (IP addresses): the only DNS servers the firewall lets the appliance ask"),
+    Setting("service_user", "juanzong", "system user the appliance's services run as (edge lockdown)"),
+    Setting("counter_interface", "", "network interface of the counter PC the kiosk may listen on (empty = loopback only)"),
     Setting("kiosk_listen", "127.0.0.1:8080", "counter kiosk address (host:port), served by edge run"),
     Setting("kiosk_idle_minutes", 5, "kiosk: log out after this many minutes without a request"),
     Setting("kiosk_tls", False, "kiosk served through a TLS terminator: session cookies get Secure"),
@@ -68,6 +72,10 @@ class EdgeSettings:
     rescan_seconds: float
     end_of_day: str
     urgent_hours: int
+    appliance_profile: str = "fanless-2core"
+    court_dns: tuple[str, ...] = ()
+    service_user: str = "juanzong"
+    counter_interface: str = ""
     kiosk_listen: str = "127.0.0.1:8080"
     kiosk_idle_minutes: int = 5
     kiosk_tls: bool = False
@@ -141,6 +149,10 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         rescan_seconds=float(values["rescan_seconds"]),
         end_of_day=values["end_of_day"],
         urgent_hours=values["urgent_hours"],
+        appliance_profile=values["appliance_profile"],
+        court_dns=tuple(values["court_dns"]),
+        service_user=values["service_user"],
+        counter_interface=values["counter_interface"],
         kiosk_listen=_listen(values["kiosk_listen"]),
         kiosk_idle_minutes=int(values["kiosk_idle_minutes"]),
         kiosk_tls=bool(values["kiosk_tls"]),

@@ -109,7 +109,7 @@ def parse_calendar_file(path: Path) -> CalendarOverrides:
     except UnicodeDecodeError as err:
         raise FileProblem("不是 UTF-8 编码的文本") from err
     except tomllib.TOMLDecodeError as err:
-        raise FileProblem(f"TOML 格式错误（{err}）", _toml_line(err)) from err
+        raise FileProblem(f"TOML 格式错误（{err}）", _toml_line(err, raw)) from err
     text = _Text(tuple(raw.decode("utf-8").splitlines()))
     return _overrides(data, text)
 
@@ -121,9 +121,13 @@ def _read_bytes(path: Path) -> bytes:
         raise FileProblem(f"无法读取（{err.strerror or err}）") from err
 
 
-def _toml_line(err: tomllib.TOMLDecodeError) -> int | None:
+def _toml_line(err: tomllib.TOMLDecodeError, raw: bytes) -> int | None:
     found = re.search(r"line (\d+)", str(err))
-    return int(found.group(1)) if found else None
+    if found:
+        return int(found.group(1))
+    if "end of document" in str(err):
+        return max(1, len(raw.decode("utf-8").splitlines()))
+    return None
 
 
 def _overrides(data: dict[str, Any], text: _Text) -> CalendarOverrides:
@@ -202,14 +206,24 @@ def _year_table(key: str, table: Any, text: _Text) -> YearTable:
     workdays = _dates(table.get("workdays", []), text, name, "workdays")
     for field, days in (("holidays", holidays), ("workdays", workdays)):
         for day in days:
-            _check_day(year, field, day, text, name)
+            _in_year(year, field, day, text, name)
+    both = sorted(set(holidays) & set(workdays))
+    if both:
+        raise FileProblem(f"[{name}] 日期 {both[0]} 同时被列为放假（holidays）和上班（workdays）",
+                          text.line_of(name, "workdays", both[0].isoformat()))
+    for field, days in (("holidays", holidays), ("workdays", workdays)):
+        for day in days:
+            _weekday_fits(field, day, text, name)
     return YearTable(year, source.strip(), frozenset(holidays), frozenset(workdays))
 
 
-def _check_day(year: int, field: str, day: date, text: _Text, name: str) -> None:
-    line = text.line_of(name, field, day.isoformat())
+def _in_year(year: int, field: str, day: date, text: _Text, name: str) -> None:
     if day.year != year:
-        raise FileProblem(f"[{name}] {field} 中的日期 {day} 不属于 {year} 年", line)
+        raise FileProblem(f"[{name}] {field} 中的日期 {day} 不属于 {year} 年", text.line_of(name, field, day.isoformat()))
+
+
+def _weekday_fits(field: str, day: date, text: _Text, name: str) -> None:
+    line = text.line_of(name, field, day.isoformat())
     weekday = f"星期{_WEEKDAYS[day.weekday()]}"
     if field == "holidays" and day.weekday() >= 5:
         raise FileProblem(f"[{name}] holidays 中的 {day} 是{weekday}，本来就休息；holidays 只列放假的周一至周五", line)

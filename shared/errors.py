@@ -92,6 +92,10 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # appliance lockdown (OS profile)
+    LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
+    LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
+    LOCKDOWN_APPLY_FAILED = "LOCKDOWN_APPLY_FAILED"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -172,7 +176,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CATALOG_DIR_UNKNOWN: "卷宗目录中没有“{name}”这一项",
     ErrorCode.CATALOG_INVALID: "卷宗目录文件 {path} 有误：{detail}",
     ErrorCode.CALENDAR_YEAR_OUT_OF_RANGE: "{year} 年不在可计算办理时限的范围内（{first}–{last} 年），请核对收件时间",
-    ErrorCode.CALENDAR_IMPORT_INVALID: "放假安排文件 {path} 第 {line} 行有误：{detail}。整个文件未导入，请改正后重新导入",
+    ErrorCode.CALENDAR_IMPORT_INVALID: "放假安排文件 {path}{where}有误：{detail}。整个文件未导入，请改正后重新导入",
     ErrorCode.RECEIVED_IN_FUTURE: "收件时间 {received} 晚于当前时间 {now}，请核对收件时间或设备时钟",
     ErrorCode.DATETIME_INVALID: "时间“{text}”格式不正确，应为 ISO 8601 格式，如 2026-03-02T10:30",
     ErrorCode.PROFILE_NOT_FOUND: "找不到设备配置“{name}”",
@@ -229,6 +233,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
+    ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
+    ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
     ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",

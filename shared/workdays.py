@@ -342,3 +342,15 @@ def print_years(years: Sequence[YearBasis], *, as_json: bool) -> None:
     for y in years:
         label = "暂定" if y.provisional else "正式"
         print(f"{y.year} 年  {label}  {y.source}")
+
+
+def calendar_warnings(calendar: WorkCalendar, today: date, command: str) -> list[str]:
+    """Chinese warnings for the screen: this year not official, or (from 1 November) next year not.
+
+    `today` comes from the caller's clock; `command` is how to import an arrangement here."""
+    years = [today.year] + ([today.year + 1] if today.month >= 11 else [])
+    return [
+        f"{y} 年放假安排尚未导入，{y} 年的办理时限为暂定。收到国务院办公厅通知后请导入：{command}"
+        for y in years
+        if FIRST_YEAR <= y <= LAST_YEAR and calendar.year_basis(y).provisional
+    ]

@@ -90,6 +90,7 @@ class IntakeLine:
     deadline: str
     urgent: bool
     items: tuple[ItemLine, ...]
+    deadline_provisional: bool = False  # computed before the year's holiday arrangement was imported
 
     def to_dict(self) -> dict[str, Any]:
         head = {k: v for k, v in asdict(self).items() if k != "items"}
@@ -146,7 +147,8 @@ def build_report(repo: Repository) -> Report:
         line = ItemLine(**{f: row[f] for f in ItemLine.__dataclass_fields__ if f in row}, **_qc_fields(row["record"]))
         by_intake.setdefault(row["intake_id"], []).append(line)
     intakes = tuple(
-        IntakeLine(**{f: row[f] for f in IntakeLine.__dataclass_fields__ if f != "items"}, items=tuple(by_intake.get(row["intake_id"], [])))
+        IntakeLine(**{f: row[f] for f in IntakeLine.__dataclass_fields__ if f not in ("items", "deadline_provisional")},
+                   items=tuple(by_intake.get(row["intake_id"], [])), deadline_provisional=_provisional(row))
         for row in repo.intakes()
     )
     return Report(utc_now(), intakes, _appliance_lines(repo), repo.unattached_pages(), repo.duplicate_sources())
@@ -195,12 +197,18 @@ def sequence_gaps(seqs: list[int]) -> tuple[tuple[int, int], ...]:
     return tuple(gaps)
 
 
+def _provisional(row: dict[str, Any]) -> bool:
+    # an optional manifest field, kept in the stored record; absent in older manifests = official
+    return json.loads(row["record"]).get("deadline_provisional") is True
+
+
 def render_text(report: Report) -> str:
     """The report for the archive office, in Chinese."""
     lines: list[str] = []
     for intake in report.intakes:
         flag = "（加急）" if intake.urgent else ""
-        lines.append(f"收取登记 {intake.intake_id}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}")
+        provisional = "（暂定）" if intake.deadline_provisional else ""
+        lines.append(f"收取登记 {intake.intake_id}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}{provisional}")
         lines.extend(_item_text(item) for item in intake.items)
         if not intake.items:
             lines.append("  （尚无材料）")

@@ -298,7 +298,9 @@ def _decode_page(claimed: Claimed, plan: PagePlan, max_pixels: int) -> Page:
         if (data := _passthrough(image, plan.box, dpi)) is not None:
             fmt = "jp2" if image.filters[-1:] == ("/JPXDecode",) else "tiff"
             im = raster.open_image(data, fmt, claimed.source_name, what=PDF_FILTERS[image.filters[-1]])
-            return raster._analysed(claimed, index, data, fmt, im, dpi=round(dpi))
+            if fmt == "jp2":
+                return raster.jp2_page(claimed, index, data, im, dpi=round(dpi))
+            return raster.analysed(claimed, index, data, fmt, im, dpi=round(dpi))
     canvas, dpi = _lay_out(plan)
     if plan.rotate in _PAGE_ROTATE:  # /Rotate turns the page clockwise for display; transposes are lossless
         canvas = canvas.transpose(_PAGE_ROTATE[plan.rotate])

@@ -33,6 +33,7 @@ _PIL_FORMATS = {"jpeg": ["JPEG"], "tiff": ["TIFF"], "png": ["PNG"], "jp2": ["JPE
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 OLD_JPEG = 6
 DECODE_BUDGET = 288 * 1024 * 1024  # one decoded page; with the ~70 MB process and its analysis copy < 400 MB
+BAND_ABOVE = 48 * 1024 * 1024  # a strip TIFF page bigger than this decoded is read a band of strips at a time
 
 
 def decoded_bytes(mode: str, size: tuple[int, int]) -> int:
@@ -84,10 +85,21 @@ def single_image(claimed: Claimed, raw: bytes, fmt: str, max_pixels: int) -> Ite
     if getattr(im, "n_frames", 1) > 1:
         raise AppError(ErrorCode.FILE_UNSUPPORTED, name=name, detail="多帧（动画）图像")
     check_budget(name, 1, im.mode, im.size, max_pixels)
-    yield _analysed(claimed, 0, raw, fmt, im)
+    if fmt == "jp2":  # openjpeg decodes straight to half size: all of the codestream, a quarter of the memory
+        yield jp2_page(claimed, 0, raw, im)
+        return
+    yield analysed(claimed, 0, raw, fmt, im)
 
 
-def _analysed(claimed: Claimed, index: int, data: bytes, fmt: str, im: Image.Image, what: str = "",
+def jp2_page(claimed: Claimed, index: int, data: bytes, im: Image.Image, dpi: int | None = None) -> Page:
+    size, mode = im.size, im.mode
+    im.reduce = 1  # Jpeg2KImageFile: decode at resolution level 1 (half size)
+    load(im, claimed.source_name, "JPEG 2000")
+    half = analysis.grey(im)
+    return new_page(claimed, index, data, "jp2", size, dpi or header_dpi(im), mode, half)
+
+
+def analysed(claimed: Claimed, index: int, data: bytes, fmt: str, im: Image.Image, what: str = "",
               dpi: int | None = None) -> Page:
     name = claimed.source_name
     load(im, name, what)
@@ -168,12 +180,12 @@ def tiff_pages(claimed: Claimed, raw: bytes, max_pixels: int) -> Iterator[Page]:
     for d in pages:  # every page is checked before any is decoded
         _check_directory(name, lay, d, pages.index(d) + 1, max_pixels)
     if len(pages) == 1 and len(dirs) == 1:
-        yield _tiff_page(claimed, 0, raw, raw, 0, lay, pages[0])
+        yield _tiff_page(claimed, 0, raw, raw, 0, lay, pages[0], raw=raw)
         return
     for index, d in enumerate(pages):
         split = tiffdir.split_page(raw, lay, d) if d.get(tiffdir.COMPRESSION, lay.order) != OLD_JPEG else None
         if split is not None:
-            yield _tiff_page(claimed, index, split, split, 0, lay, d)
+            yield _tiff_page(claimed, index, split, split, 0, lay, d, raw=raw)
         else:
             yield _reencoded(claimed, index, raw, dirs.index(d), lay, d)
 
@@ -196,22 +208,45 @@ def _check_directory(name: str, lay: tiffdir.Layout, d: tiffdir.Directory, numbe
     photo = d.get(tiffdir.PHOTOMETRIC, lay.order, 1)
     if photo in (9, 10, 32803, 32844, 32845, 34892):
         raise AppError(ErrorCode.FILE_PIXEL_FORMAT, name=name, detail=describe(lay, d)[1])
-    samples, bits = d.get(tiffdir.SAMPLES, lay.order, 1), d.get(tiffdir.BITS, lay.order, 1)
-    per_pixel = 1 if bits == 1 and samples == 1 else (2 if bits == 16 and samples == 1 else 4)
-    if width * height * per_pixel > DECODE_BUDGET:
+    if _tiff_decoded_bytes(lay, d) > DECODE_BUDGET and not tiffdir.bandable(lay, d):
         raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number,
                        need=megabytes(width * height * per_pixel), limit=megabytes(DECODE_BUDGET))
 
 
+def _tiff_decoded_bytes(lay: tiffdir.Layout, d: tiffdir.Directory) -> int:
+    samples, bits = d.get(tiffdir.SAMPLES, lay.order, 1), d.get(tiffdir.BITS, lay.order, 1)
+    per_pixel = 1 if bits <= 8 and samples == 1 else (2 if samples == 1 else 4)
+    return d.get(256, lay.order) * d.get(257, lay.order) * per_pixel
+
+
 def _tiff_page(claimed: Claimed, index: int, data: bytes, image_bytes: bytes, frame: int,
-               lay: tiffdir.Layout, d: tiffdir.Directory) -> Page:
+               lay: tiffdir.Layout, d: tiffdir.Directory, raw: bytes | None = None) -> Page:
     compression, colour = describe(lay, d)
     if d.get(tiffdir.COMPRESSION, lay.order) == OLD_JPEG:
         return _old_jpeg_page(claimed, index, data, lay, d, compression)
+    if _tiff_decoded_bytes(lay, d) > BAND_ABOVE:
+        bands = tiffdir.strip_bands(raw if raw is not None else image_bytes, lay, d, analysis.BAND_ROWS)
+        if bands:
+            return _banded_page(claimed, index, data, bands, (d.get(256, lay.order), d.get(257, lay.order)),
+                                f"{compression}，{colour}")
     im = open_image(image_bytes, "tiff", claimed.source_name, what=f"{compression}，{colour}")
     if frame:
         im.seek(frame)
-    return _analysed(claimed, index, data, "tiff", im, what=f"{compression}，{colour}")
+    return analysed(claimed, index, data, "tiff", im, what=f"{compression}，{colour}")
+
+
+def _banded_page(claimed: Claimed, index: int, data: bytes, bands: list[tuple[int, bytes]],
+                 size: tuple[int, int], what: str) -> Page:
+    """A large strip TIFF decoded a band of whole strips at a time: every strip is
+    decoded (a damaged one fails the file), the full page never is in memory at once."""
+    half = Image.new("L", ((size[0] + 1) // 2, (size[1] + 1) // 2))
+    mode, dpi = "", None
+    for top, band in bands:
+        im = load(open_image(band, "tiff", claimed.source_name, what=what), claimed.source_name, what)
+        mode, dpi = mode or im.mode, dpi or header_dpi(im)
+        half.paste(analysis.half_grey(im), (0, top // 2))
+        im.close()
+    return new_page(claimed, index, data, "tiff", size, dpi, mode, half)
 
 
 def _old_jpeg_page(claimed: Claimed, index: int, data: bytes, lay: tiffdir.Layout, d: tiffdir.Directory,
@@ -238,7 +273,7 @@ def _reencoded(claimed: Claimed, index: int, raw: bytes, frame: int, lay: tiffdi
     except EOFError as exc:
         raise refuse(ErrorCode.FILE_TRUNCATED, claimed.source_name, exc) from exc
     load(im, claimed.source_name, what)
-    page = _analysed(claimed, index, b"", "tiff", im, what=what)
+    page = analysed(claimed, index, b"", "tiff", im, what=what)
     data = lossless_tiff(im)
     return replace(page, data=data, source_sha256=sha256_hex(data), source_size=len(data))
 

@@ -197,15 +197,21 @@ def split_page(src: bytes, lay: Layout, directory: Directory, extra: tuple[Entry
     faithfully (old-style JPEG tables, data beyond 4 GB)."""
     if _OFFSET_VALUES & directory.entries.keys():
         return None
-    tiled = TILE_OFFSETS in directory.entries
-    off_tag, len_tag = (TILE_OFFSETS, TILE_COUNTS) if tiled else (STRIP_OFFSETS, STRIP_COUNTS)
+    off_tag, len_tag = (TILE_OFFSETS, TILE_COUNTS) if TILE_OFFSETS in directory.entries else (STRIP_OFFSETS, STRIP_COUNTS)
     if off_tag not in directory.entries or len_tag not in directory.entries:
         return None
-    extents = list(zip(directory.entries[off_tag].values(lay.order), directory.entries[len_tag].values(lay.order)))
-    order = lay.order
+    pieces = list(zip(directory.entries[off_tag].values(lay.order), directory.entries[len_tag].values(lay.order)))
+    return _rebuilt(src, lay.order, directory, pieces, {e.tag: e for e in extra})
+
+
+def _rebuilt(src: bytes, order: str, directory: Directory, pieces: list[tuple[int, int]],
+             extra: dict[int, Entry]) -> bytes | None:
+    """A one-directory classic TIFF: `pieces` of `src` as its strips (or tiles), the
+    directory's other tags copied, `extra` tags added or replaced."""
+    off_tag, len_tag = (TILE_OFFSETS, TILE_COUNTS) if TILE_OFFSETS in directory.entries else (STRIP_OFFSETS, STRIP_COUNTS)
     out = bytearray(b"II*\x00" if order == "<" else b"MM\x00*") + b"\x00\x00\x00\x00"
     offsets, lengths = [], []
-    for off, length in extents:
+    for off, length in pieces:
         offsets.append(len(out))
         lengths.append(length)
         out += src[off:off + length]
@@ -214,13 +220,13 @@ def split_page(src: bytes, lay: Layout, directory: Directory, extra: tuple[Entry
     if len(out) >= 2**32 - 2**20:
         return None
     entries = {tag: e for tag, e in directory.entries.items() if tag not in _DROPPED}
-    entries.update({e.tag: e for e in extra})
+    entries.update(extra)
     entries[off_tag] = Entry(off_tag, 4, len(offsets), struct.pack(f"{order}{len(offsets)}I", *offsets))
     entries[len_tag] = Entry(len_tag, 4, len(lengths), struct.pack(f"{order}{len(lengths)}I", *lengths))
-    entries = {tag: _narrow(e, order) for tag, e in entries.items()}
-    if any(e is None for e in entries.values()):
+    narrowed = {tag: _narrow(e, order) for tag, e in entries.items()}
+    if any(e is None for e in narrowed.values()):
         return None
-    return bytes(_write_directory(out, order, [entries[t] for t in sorted(entries)]))
+    return bytes(_write_directory(out, order, [narrowed[t] for t in sorted(narrowed)]))
 
 
 def _narrow(entry: Entry, order: str) -> Entry | None:
@@ -256,3 +262,43 @@ def resolution_entries(dpi: float, order: str) -> tuple[Entry, ...]:
     num, den = round(dpi * 1000), 1000
     rational = struct.pack(order + "II", num, den)
     return (Entry(282, 5, 1, rational), Entry(283, 5, 1, rational), Entry(296, 3, 1, struct.pack(order + "H", 2)))
+
+
+def bandable(lay: Layout, directory: Directory) -> bool:
+    """Several strips of whole rows, interleaved samples, nothing behind extra offsets."""
+    entries = directory.entries
+    if TILE_OFFSETS in entries or STRIP_OFFSETS not in entries or _OFFSET_VALUES & entries.keys():
+        return False
+    height = directory.get(257, lay.order)
+    rps = min(directory.get(278, lay.order, height) or height, height)
+    strips = entries[STRIP_OFFSETS].count
+    return height > 0 and strips >= 2 and directory.get(284, lay.order, 1) == 1 and strips == -(-height // rps)
+
+
+def strip_bands(src: bytes, lay: Layout, directory: Directory, min_rows: int) -> list[tuple[int, bytes]] | None:
+    """The page as a list of (first row, one-page TIFF holding a band of whole strips),
+    each band at least `min_rows` rows and an even number of rows (but the last), so a
+    large page can be decoded a band at a time. None for tiled or single-strip pages."""
+    if TILE_OFFSETS in directory.entries or STRIP_OFFSETS not in directory.entries or _OFFSET_VALUES & directory.entries.keys():
+        return None
+    height = directory.get(257, lay.order)
+    rps = min(directory.get(278, lay.order, height) or height, height)
+    offsets = directory.entries[STRIP_OFFSETS].values(lay.order)
+    counts = directory.entries[STRIP_COUNTS].values(lay.order)
+    planar = directory.get(284, lay.order, 1)
+    if len(offsets) < 2 or planar != 1 or len(offsets) != -(-height // rps):
+        return None
+    per_band = max(1, min_rows // rps)
+    if (per_band * rps) % 2:
+        per_band += 1
+    bands = []
+    for first in range(0, len(offsets), per_band):
+        chosen = range(first, min(first + per_band, len(offsets)))
+        top = first * rps
+        rows = min(height, top + len(chosen) * rps) - top
+        pieces = [(offsets[i], counts[i]) for i in chosen]
+        band = _rebuilt(src, lay.order, directory, pieces, {257: Entry(257, 4, 1, struct.pack(lay.order + "I", rows))})
+        if band is None:
+            return None
+        bands.append((top, band))
+    return bands

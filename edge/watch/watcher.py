@@ -11,9 +11,13 @@ the polling observer where the profile says the folder is a network share
 at start-up and every `rescan_seconds` catches whatever an event missed.
 
 A file is taken once it is settled (tracker) and parses to its end
-(`looks_complete`). One that settles but stays incomplete for the grace period
-(a scanner that died mid-write) is taken anyway, so decode quarantines it and
-the files behind it are not held up. Nothing one file or one flaky share does
+(`looks_complete`). One that settles but stays incomplete for the profile's
+grace period (a scanner that died mid-write) is taken anyway, so decode
+quarantines it and the files behind it are not held up. So is a stray — a file
+of a type the profile does not accept, or one left under a temporary name
+(`.tmp`, `.part`) — once it has stayed unchanged for the grace period: nothing
+waits in the hot folder forever. Hidden dot-files (our own temporary files, a
+desktop's metadata) are never taken. Nothing one file or one flaky share does
 — a permission error, a vanished folder, an observer that cannot start — stops
 the watcher: it logs, and the next rescan tries again.
 """
@@ -47,8 +51,6 @@ CLAIM_SEP = "__"
 # left out: our own completeness check reads the file, and a reader (an
 # antivirus, a backup) must not keep restarting the settle timer.
 CHANGE_EVENTS = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_CLOSED, EVENT_TYPE_MOVED}
-GRACE_FACTOR = 10  # incomplete but settled this many settle delays: taken, so decode can quarantine it
-MIN_GRACE_SECONDS = 1.0
 
 
 class HotFolder:
@@ -64,6 +66,16 @@ class HotFolder:
     def accepts(self, path: Path) -> bool:
         name = path.name
         return path.parent == self.path and not name.startswith(".") and self.profile.accepts(name)
+
+    def is_stray(self, path: Path) -> bool:
+        """Not hidden, but not a file this scanner writes (another type, a temporary name)."""
+        return path.parent == self.path and not path.name.startswith(".") and not self.profile.accepts(path.name)
+
+    def strays(self) -> list[Path]:
+        try:
+            return sorted((p for p in self.path.iterdir() if self.is_stray(p) and p.is_file()), key=natural_key)
+        except OSError:
+            return []
 
     def candidates(self) -> list[Path]:
         """Files to take, in scanner order; [] while the folder cannot be listed (a share that dropped)."""
@@ -129,6 +141,7 @@ class HotFolder:
 class _Handler(FileSystemEventHandler):
     def __init__(self, folder: HotFolder, tracker: StabilityTracker, lock: threading.Lock) -> None:
         self.folder, self.tracker, self.lock = folder, tracker, lock
+        self.strays: set[Path] = set()  # strays seen by events since the watcher last looked
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
@@ -143,6 +156,10 @@ class _Handler(FileSystemEventHandler):
         # an in-folder rename Moved (dest_path); cp and slow writes end with Closed.
         target = event.dest_path if event.event_type == EVENT_TYPE_MOVED else event.src_path
         path = Path(os.fsdecode(target))
+        if self.folder.is_stray(path) and event.event_type != EVENT_TYPE_DELETED:
+            with self.lock:
+                self.strays.add(path)
+            return
         if not self.folder.accepts(path):
             return
         with self.lock:
@@ -159,11 +176,11 @@ class FolderWatcher:
         self.lock = threading.Lock()
         self.tracker = StabilityTracker(settle_seconds)
         self.rescan_seconds = rescan_seconds
-        self.incomplete_grace = (max(MIN_GRACE_SECONDS, GRACE_FACTOR * settle_seconds)
-                                 if incomplete_grace is None else incomplete_grace)
+        self.incomplete_grace = folder.profile.grace_seconds if incomplete_grace is None else incomplete_grace
         self._last_rescan = 0.0
         # path → (size, mtime_ns, clock when it was first seen settled but incomplete in that state)
         self._incomplete: dict[Path, tuple[int, int, float]] = {}
+        self._strays: dict[Path, tuple[int, int, float]] = {}  # the same, for strays
         self._handler = _Handler(folder, self.tracker, self.lock)
         self.observer = self._observer(folder.profile.poll)
 
@@ -199,6 +216,41 @@ class FolderWatcher:
             for path in candidates:
                 if path not in self.tracker:
                     self.tracker.touch(path)
+        strays = self.folder.strays()
+        for path in set(self._strays) - set(strays):
+            del self._strays[path]
+        for path in strays:
+            self._unchanged_since(self._strays, path)
+
+    def _stale_strays(self, grace: float) -> list[Path]:
+        """Strays unchanged for the grace period: taken so decode quarantines them with their reason."""
+        with self.lock:
+            seen, self._handler.strays = self._handler.strays, set()
+        for path in seen:
+            self._unchanged_since(self._strays, path)
+        now, out = time.monotonic(), []
+        for path in list(self._strays):
+            since = self._unchanged_since(self._strays, path)
+            if since is not None and now - since >= grace:
+                log.warning("%s is not a file this scanner profile takes; quarantining it after %.1f s", path.name, grace)
+                del self._strays[path]
+                out.append(path)
+        return out
+
+    @staticmethod
+    def _unchanged_since(table: dict[Path, tuple[int, int, float]], path: Path) -> float | None:
+        """When `path` last changed (as far as this watcher saw); None once it is gone."""
+        try:
+            st = path.stat()
+        except OSError:
+            table.pop(path, None)
+            return None
+        now, state = time.monotonic(), (st.st_size, st.st_mtime_ns)
+        size, mtime, since = table.get(path, (*state, now))
+        if (size, mtime) != state:
+            since = now
+        table[path] = (*state, since)
+        return since
 
     def take_ready(self, incomplete_grace: float | None = None) -> list[Path]:
         """Settled and complete files, in scanner order. A file that stays settled
@@ -212,7 +264,7 @@ class FolderWatcher:
         for path in set(self._incomplete) - set(ready):
             if not path.exists():
                 del self._incomplete[path]
-        return out
+        return out + self._stale_strays(grace)
 
     def _complete_or_given_up(self, path: Path, grace: float) -> bool:
         if self.folder.is_complete(path):

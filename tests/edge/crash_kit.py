@@ -138,7 +138,7 @@ def _env(crash_at: str | None) -> dict[str, str]:
 
 
 def ingest_once(home: Path, crash_at: str | None = None, settle: float = 0.05, timeout: float = 120) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "ingest", "--home", str(home), "--once", "--settle", str(settle)]
+    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "ingest", "--home", str(home), "--once", "--settle", str(settle), "--json"]
     return subprocess.run(cmd, cwd=REPO, env=_env(crash_at), capture_output=True, text=True, timeout=timeout)
 
 

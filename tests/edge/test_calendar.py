@@ -97,3 +97,167 @@ def test_cli_intake_at_a_faked_new_year_eve(edge_home: Path) -> None:
     late = jz("edge", "intake", "add", *home, "--case", CASE, "--submitter", "王五", "--item", "起诉状:3",
               "--received", "2027-01-05T10:00", clock="2026-12-31 13:00:00", check=False)
     assert late.returncode == 1 and "RECEIVED_IN_FUTURE" in late.stderr and "设备时钟" in late.stderr
+
+
+# ---------------------------------------------------------------- importing the official arrangement
+
+# Made-up but notice-shaped: 春节 off 02-05 and 02-08..02-11 (one day longer than the law's
+# make-up days), Saturday 02-20 worked. Only the shape matters, not the real 2027 notice.
+ARRANGEMENT_2027 = """\
+# 国务院办公厅关于2027年部分节假日安排的通知（测试数据）
+[years.2027]
+source = "国务院办公厅关于2027年部分节假日安排的通知（测试数据）"
+holidays = [
+  "2027-01-01",
+  "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11",
+]
+workdays = ["2027-02-20"]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "2027.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def audit_rows(db, action: str) -> list[tuple[str, dict]]:
+    rows = db.execute("SELECT target, detail FROM audit WHERE action = ? ORDER BY seq", [action]).fetchall()
+    return [(t, json.loads(d)) for t, d in rows]
+
+
+def test_import_makes_the_year_official_and_recomputes_audited(db, settings, tmp_path: Path) -> None:
+    from juanzong.edge import batches, holidays
+    from juanzong.edge.keys import load_keys
+
+    new_year = register(db, settings, "2026-12-31T13:00", now="2026-12-31T13:00")
+    spring = register(db, settings, "2027-02-04T15:00", now="2027-02-04T15:00")
+    official = register(db, settings, "2026-12-30T10:00", now="2026-12-30T10:00")
+    urgent = register(db, settings, "2027-02-05T10:00", now="2027-02-05T10:00", urgent=True)
+    assert spring.deadline.isoformat() == "2027-02-11T12:00:00+08:00" and spring.deadline_provisional
+    assert not official.deadline_provisional and not urgent.deadline_provisional
+    assert batches.seal(db, settings.appliance_id, load_keys(settings.keys_dir))  # all four went to central
+
+    result = holidays.import_arrangement(db, settings, write(tmp_path, ARRANGEMENT_2027), intake.deadline_rules(settings))
+    assert [t.year for t in result.years] == [2027]
+    changes = {c.intake_id: c for c in result.changes}
+    assert set(changes) == {new_year.intake_id, spring.intake_id}  # only the provisional ones
+    assert (changes[spring.intake_id].old_due, changes[spring.intake_id].new_due) == (
+        "2027-02-11T12:00:00+08:00", "2027-02-12T12:00:00+08:00")
+    assert changes[new_year.intake_id].new_due == "2027-01-04T12:00:00+08:00"  # same time, now official
+    assert not any(c.provisional for c in result.changes)
+
+    rows = dict((r[0], r[1:]) for r in db.execute("SELECT id, deadline, deadline_provisional, batch_id FROM intakes"))
+    assert rows[spring.intake_id] == ("2027-02-12T12:00:00+08:00", 0, None)  # travels again with the next batch
+    assert rows[official.intake_id][2] is not None and rows[urgent.intake_id][2] is not None
+    (imported,) = audit_rows(db, "calendar_import")
+    assert imported[1]["years"] == {"2027": "国务院办公厅关于2027年部分节假日安排的通知（测试数据）"}
+    recomputed = {target: detail for target, detail in audit_rows(db, "deadline_recompute")}
+    assert recomputed[spring.intake_id]["old"] == "2027-02-11T12:00:00+08:00"
+    assert recomputed[spring.intake_id]["new"] == "2027-02-12T12:00:00+08:00"
+    assert recomputed[spring.intake_id]["provisional"] is False
+    from juanzong.edge.audit import verify_chain
+    assert verify_chain(db) is None
+
+    # from now on 2027 is official here: a new intake is not provisional, and the receipt says so
+    later = register(db, settings, "2027-02-19T15:00", now="2027-02-19T15:00")
+    assert later.deadline.isoformat() == "2027-02-20T12:00:00+08:00" and not later.deadline_provisional  # worked Saturday
+    lines = [line.text for line in receipt_text(receipt_for(db, settings, spring.intake_id))]
+    assert "办理时限：2027-02-12 12:00" in lines
+
+    batch_id = batches.seal(db, settings.appliance_id, load_keys(settings.keys_dir))
+    manifest = json.loads(db.execute("SELECT manifest FROM batches WHERE id = ?", [batch_id]).fetchone()[0])
+    sent = {i["intake_id"]: i for i in manifest["intakes"]}
+    assert sent[spring.intake_id]["deadline"] == "2027-02-12T12:00:00+08:00"
+    assert sent[spring.intake_id]["deadline_provisional"] is False
+    assert official.intake_id not in sent
+
+
+def test_import_from_the_command_line_lists_the_changes(edge_home: Path, db, settings, tmp_path: Path) -> None:
+    spring = register(db, settings, "2027-02-04T15:00", now="2027-02-04T15:00")
+    path = write(tmp_path, ARRANGEMENT_2027)
+    proc = jz("edge", "calendar", "import", "--home", str(edge_home), str(path), clock="2027-02-06 09:00:00")
+    assert "已导入 2027 年放假安排" in proc.stdout
+    assert f"{spring.intake_id} {CASE}：2027-02-11T12:00:00+08:00 → 2027-02-12T12:00:00+08:00" in proc.stdout
+    status = json.loads(jz("edge", "calendar", "status", "--home", str(edge_home), "--json", clock="2027-02-06 09:00:00").stdout)
+    assert [y["year"] for y in status["years"]][:3] == [2028, 2027, 2026] and status["years"][-1]["year"] == 2004
+    by_year = {y["year"]: y for y in status["years"]}
+    assert by_year[2027]["basis"] == "official" and by_year[2027]["imported"]["file"] == "2027.toml"
+    assert by_year[2028]["basis"] == "provisional" and by_year[2026]["basis"] == "official"
+    assert status["provisional_deadlines"] == 0 and status["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        ('[years.2027]\nsource = "x"\nholidays = [\n  "2027-01-01",\n  "2028-01-03",\n]\n', 5, "不属于 2027 年"),
+        ('[years.2027]\nsource = "x"\nholidays = ["2027-02-08"]\nworkdays = ["2027-02-08"]\n', 4, "同时被列为放假"),
+        ('[years.2027]\nsource = "x"\nholidays = ["2027-01-01", "2027-02-06"]\n', 3, "星期六"),
+        ('[years.2027]\nsource = "x"\n\nworkdays = ["2027-02-09"]\n', 4, "星期二"),
+        ('# 通知\n[years.2027]\nholidays = ["2027-01-01"]\n', 2, "缺少 source"),
+        ('[years.2027]\nsource = "x"\nholidays = ["2027-01-01"\n', 3, "TOML"),
+        ('[years.2027]\nsource = "x"\nholiday = ["2027-01-01"]\n', 3, "holiday"),
+        ('[years.2027]\nsource = "x"\nholidays = ["2027-02-30"]\n', 3, "2027-02-30"),
+    ],
+)
+def test_bad_arrangement_refused_naming_the_line_nothing_applied(db, settings, tmp_path: Path, text: str, line: int,
+                                                                 needle: str) -> None:
+    from juanzong.edge import holidays
+
+    provisional = register(db, settings, "2027-02-04T15:00", now="2027-02-04T15:00")
+    path = write(tmp_path, text)
+    with pytest.raises(AppError) as err:
+        holidays.import_arrangement(db, settings, path, intake.deadline_rules(settings))
+    assert err.value.code == ErrorCode.CALENDAR_IMPORT_INVALID
+    assert f"第 {line} 行" in err.value.message and needle in err.value.message and str(path) in err.value.message
+    assert "未导入" in err.value.message
+    assert db.execute("SELECT COUNT(*) FROM calendar_years").fetchone()[0] == 0
+    assert db.execute("SELECT deadline_provisional FROM intakes WHERE id = ?", [provisional.intake_id]).fetchone() == (1,)
+    assert audit_rows(db, "calendar_import") == [] and audit_rows(db, "deadline_recompute") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('days_off = ["2027-03-01"]\n', "只能包含 [years.YYYY]"),
+        ("# empty\n", "没有任何"),
+        ('[years.2100]\nsource = "x"\n', "2100"),
+    ],
+)
+def test_import_only_takes_whole_years_in_range(db, settings, tmp_path: Path, text: str, needle: str) -> None:
+    from juanzong.edge import holidays
+
+    with pytest.raises(AppError) as err:
+        holidays.import_arrangement(db, settings, write(tmp_path, text), intake.deadline_rules(settings))
+    assert err.value.code == ErrorCode.CALENDAR_IMPORT_INVALID and needle in err.value.message
+
+
+# ---------------------------------------------------------------- early warning
+
+
+def test_status_warns_from_1_november_until_next_year_is_imported(db, settings, tmp_path: Path) -> None:
+    from datetime import date
+
+    from juanzong.edge import holidays
+    from juanzong.edge.status import status
+
+    assert status(db, settings, today=date(2026, 10, 31))["calendar"]["warnings"] == []
+    (warning,) = status(db, settings, today=date(2026, 11, 1))["calendar"]["warnings"]
+    assert warning.startswith("2027 年放假安排尚未导入，2027 年的办理时限为暂定") and "edge calendar import" in warning
+    (warning,) = status(db, settings, today=date(2027, 1, 5))["calendar"]["warnings"]  # still missing in January
+    assert warning.startswith("2027 年")
+    register(db, settings, "2027-01-05T15:00", now="2027-01-05T15:00")
+    st = status(db, settings, today=date(2027, 1, 5))
+    assert st["calendar"]["provisional_deadlines"] == 1 and st["items"][0]["deadline_provisional"] is True
+    holidays.import_arrangement(db, settings, write(tmp_path, ARRANGEMENT_2027), intake.deadline_rules(settings))
+    assert status(db, settings, today=date(2026, 11, 1))["calendar"]["warnings"] == []
+    (warning,) = status(db, settings, today=date(2027, 11, 1))["calendar"]["warnings"]
+    assert warning.startswith("2028 年")
+
+
+def test_status_command_shows_the_warning_and_provisional_deadlines(edge_home: Path, db, settings) -> None:
+    register(db, settings, "2026-12-31T13:00", now="2026-12-31T13:00")
+    proc = jz("edge", "status", "--home", str(edge_home), clock="2026-12-31 13:05:00")
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("注意：2027 年放假安排尚未导入，2027 年的办理时限为暂定") and "edge calendar import" in first
+    assert "办理时限 2027-01-04 12:00（暂定）" in proc.stdout

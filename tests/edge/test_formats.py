@@ -100,3 +100,48 @@ def test_multi_page_tiff_is_split_without_re_encoding(tmp_path, ctx):
         assert single.info["compression"] == "jpeg" and getattr(single, "n_frames", 1) == 1
         strip = single.tag_v2[273][0], single.tag_v2[279][0]
         assert page.data[strip[0]:strip[0] + strip[1]] in case.data  # the scanner's compressed bytes
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "jpeg", "packbits"])
+def test_a_large_strip_tiff_is_analysed_a_band_at_a_time_with_the_same_result(tmp_path, ctx, monkeypatch, compression):
+    """Band decoding (every strip decoded, never the whole page at once) sees exactly the
+    page a whole decode sees; the stored master is still the file itself."""
+    from corpus import document, saved
+
+    from juanzong.edge.ingest import analysis, raster
+
+    img = document(9, (700, 1500))
+    data = saved(img, "TIFF", compression=compression, dpi=(300, 300))
+    whole = decode_case(tmp_path, Case("whole", "scan_0001.tif", data, Pages(1, "tiff", "RGB")), ctx)[0]
+    monkeypatch.setattr(raster, "BAND_ABOVE", 0)
+    monkeypatch.setattr(analysis, "BAND_ROWS", 64)
+    banded = decode_case(tmp_path, Case("banded", "scan_0002.tif", data, Pages(1, "tiff", "RGB")), ctx)[0]
+    assert banded.data == data and (banded.width, banded.height, banded.mode, banded.dpi) == (700, 1500, "RGB", 300)
+    assert ImageChops.difference(banded.half, whole.half).getbbox() is None
+
+
+def test_a_damaged_strip_in_a_banded_tiff_refuses_the_file(tmp_path, ctx, monkeypatch):
+    from corpus import document, saved
+
+    from juanzong.edge.ingest import raster
+
+    data = bytearray(saved(document(9, (700, 1500)), "TIFF", compression="tiff_lzw"))
+    tif = Image.open(io.BytesIO(bytes(data)))
+    at = tif.tag_v2[273][3]
+    data[at:at + 200] = b"\xff" * 200
+    monkeypatch.setattr(raster, "BAND_ABOVE", 0)
+    with pytest.raises(AppError) as info:
+        decode_case(tmp_path, Case("bad", "scan_0001.tif", bytes(data), Pages(1, "tiff", "RGB")), ctx)
+    assert info.value.code in ("FILE_UNREADABLE", "FILE_TRUNCATED")
+
+
+@pytest.mark.slow
+def test_peak_memory_of_every_file_class_stays_under_400_mb():
+    """`juanzong bench memory --quick`: each A4 class (and the one-image-ten-pages PDF)
+    ingested alone by a fresh `edge ingest --once`; the kernel's high-water mark of RSS."""
+    from juanzong.edge import memprobe
+
+    results = memprobe.measure(memprobe.probes(big=False))
+    over = [(r.name, round(r.peak_mb)) for r in results if not r.peak_mb < memprobe.LIMIT_MB]
+    assert over == []
+    assert all(r.outcome.startswith("stored") for r in results), [(r.name, r.outcome) for r in results]

@@ -8,7 +8,7 @@ import pytest
 
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.db import integrity_ok
-from juanzong.edge.simulate import SimulatedScanner, blank_backside, invoice_page, text_page, waybill_page
+from juanzong.edge.simulate import SimulatedScanner, blank_backside, invoice_page, jpeg_bytes, text_page, waybill_page
 from juanzong.edge.status import status
 from juanzong.shared.crypto import open_blob_central, sha256_hex
 from edge_kit import cover_for, register
@@ -114,13 +114,72 @@ def test_pixel_bomb_is_refused_before_decoding(settings, db):
     assert outcomes[0].code == "FILE_TOO_LARGE"
 
 
-def test_temporary_and_hidden_files_are_left_alone(settings, db):
+def test_ingest_once_drains_temporary_names_and_foreign_types_to_quarantine(settings, db):
+    """`ingest --once` finishes every file present at its start: a temporary name never
+    renamed and a type the profile does not take wait out the grace, then are quarantined
+    with their reason; hidden files are left alone; nothing is left unfinished."""
     register(db, settings)
     (settings.hot_folder / ".scan_0001.jpg").write_bytes(b"partial")
     (settings.hot_folder / "scan_0002.jpg.tmp").write_bytes(b"partial")
     (settings.hot_folder / "~$scan.jpg").write_bytes(b"partial")
-    assert Appliance(settings).ingest_once(settle=0.05) == []
-    assert sorted(p.name for p in settings.hot_folder.iterdir() if p.is_file()) == [".scan_0001.jpg", "scan_0002.jpg.tmp", "~$scan.jpg"]
+    (settings.hot_folder / "scan_0003.docx").write_bytes(b"PK\x03\x04 a document")
+    drained = Appliance(settings).ingest_once(settle=0.05)
+    assert {o.source_name: o.code for o in drained} == {
+        "scan_0002.jpg.tmp": "FILE_NEVER_COMPLETE", "~$scan.jpg": "FILE_NEVER_COMPLETE",
+        "scan_0003.docx": "FILE_TYPE_NOT_ACCEPTED"}
+    assert drained.unfinished == ()
+    assert [p.name for p in settings.hot_folder.iterdir() if p.is_file()] == [".scan_0001.jpg"]
+    reasons = {q["source_name"]: q["reason"] for q in status(db, settings)["quarantine"]["files"]}
+    assert "ZIP/Office 文档" in reasons["scan_0003.docx"] and "一直没有写完" in reasons["scan_0002.jpg.tmp"]
+
+
+def test_ingest_once_waits_for_a_file_still_settling_then_stores_it(settings, db):
+    import threading
+
+    register(db, settings)
+    data = jpeg_bytes(text_page(4))
+    path = settings.hot_folder / "scan_0001.jpg"
+    path.write_bytes(data[: len(data) // 2])
+
+    def finish() -> None:  # the scanner completes the file while the drain is waiting
+        with open(path, "ab") as f:
+            f.write(data[len(data) // 2:])
+
+    timer = threading.Timer(0.8, finish)
+    timer.start()
+    drained = Appliance(settings).ingest_once(settle=0.05)
+    timer.join()
+    assert [(o.source_name, o.status) for o in drained] == [("scan_0001.jpg", "stored")]
+    assert drained.unfinished == ()
+
+
+def test_ingest_once_lists_a_file_still_being_written_and_exits_non_zero(settings, db):
+    """A file that keeps changing past settle + grace is not taken half-written: it is listed."""
+    import subprocess
+    import sys
+    import threading
+
+    path = settings.hot_folder / "scan_0001.jpg"
+    stop = threading.Event()
+
+    def trickle() -> None:
+        with open(path, "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0")
+            while not stop.wait(0.1):
+                f.write(b"\x00" * 64)
+                f.flush()
+
+    writer = threading.Thread(target=trickle)
+    writer.start()
+    try:
+        run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "ingest", "--once",
+                              "--home", str(settings.home), "--settle", "0.05", "--json"],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        stop.set()
+        writer.join()
+    assert run.returncode == 1, run.stderr
+    assert json.loads(run.stdout)["unfinished"] == ["scan_0001.jpg"]
 
 
 def test_every_operation_is_in_an_intact_audit_chain(settings, db):

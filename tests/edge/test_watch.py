@@ -201,17 +201,32 @@ def test_a_missed_event_is_made_good_by_the_periodic_rescan(tmp_path, central_ke
     rows.db.close()
 
 
-def test_hidden_temporary_and_foreign_files_are_never_taken(settings, rows):
-    junk = {".scan_0001.jpg": b"\xff\xd8\xff partial", "scan_0002.jpg.tmp": b"\xff\xd8\xff partial",
-            "~$scan_0003.jpg": b"\xff\xd8\xff", "scan_0004.part": b"\xff\xd8\xff", "notes.txt": b"hello"}
+def test_strays_wait_out_the_grace_then_are_quarantined_and_hidden_files_are_never_taken(settings, rows):
+    """A file the profile does not take (another type, a temporary name a scanner never
+    renamed) is left alone while it may still change, then quarantined with its reason:
+    nothing waits in the hot folder forever. Hidden dot-files are never touched."""
+    hidden = {".scan_0001.jpg": b"\xff\xd8\xff partial"}
+    strays = {"scan_0002.jpg.tmp": "FILE_NEVER_COMPLETE", "scan_0004.part": "FILE_NEVER_COMPLETE",
+              "notes.txt": "FILE_TYPE_NOT_ACCEPTED", "scan_0006.bmp": "FILE_TYPE_NOT_ACCEPTED"}
     with watching(settings):
-        for name, data in junk.items():
+        started = time.monotonic()
+        for name, data in hidden.items():
             (settings.hot_folder / name).write_bytes(data)
+        for name in strays:
+            (settings.hot_folder / name).write_bytes(b"\xff\xd8\xff partial " + name.encode())
         SimulatedScanner(settings.hot_folder, start=5).write(page_image(5))
         wait_for(lambda: len(rows.stored()) == 1)
-        time.sleep(2.6)  # past settle + grace: were any of them candidates, they would be quarantined now
-    assert rows.names() == ["scan_0005.jpg"] and rows.quarantined() == []
-    assert hot_files(settings.hot_folder) == sorted(junk)
+        assert rows.quarantined() == []  # inside the grace: a scanner may still be writing them
+        wait_for(lambda: len(rows.quarantined()) == len(strays), timeout=40)
+        waited = time.monotonic() - started
+    assert waited >= settings_grace(settings)
+    assert dict(rows.quarantined()) == strays
+    assert rows.names() == ["scan_0005.jpg"]
+    assert hot_files(settings.hot_folder) == sorted(hidden)
+
+
+def settings_grace(settings) -> float:
+    return get_scanner(settings.scanner_profile).grace_seconds
 
 
 def test_a_jpeg_that_stays_truncated_is_quarantined_after_the_grace_and_watching_goes_on(settings, rows):

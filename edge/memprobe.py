@@ -1,0 +1,220 @@
+"""`juanzong bench memory`: peak memory of ingesting one file, per file class.
+
+Each file is dropped alone into the hot folder of a throw-away appliance and
+ingested by a fresh `edge ingest --once` child process — the real path:
+decode, barcode, QC, encryption, the durable write and the commit. The
+child's peak resident set size is the kernel's own high-water mark (VmHWM in
+/proc/self/status, read by the child as it exits), so nothing is sampled or
+estimated. (`wait4`'s ru_maxrss would not do: Linux carries the parent's
+RSS at fork time into it.) The files are real
+scanner-sized pages (A4 at 300 dpi, A3 at 600 dpi) of every class, built at
+run time, plus the PDF the issue found at 1.15 GB: one large page repeated
+ten times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+LIMIT_MB = 400
+A4_300 = (2480, 3508)
+A3_600 = (7016, 9921)
+PROFILE = "memprobe"
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    filename: str
+    build: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    size_mb: float
+    peak_mb: float
+    outcome: str  # "stored 3" | "quarantined FILE_…" | "failed …"
+
+
+def _page(size: tuple[int, int], seed: int = 0):
+    """A scan-like page: paper noise, dark text bars, a red seal (compresses like a scan)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    w, h = size
+    rng = np.random.default_rng(seed)
+    grey = Image.fromarray(rng.normal(236, 7, (h // 4, w // 4)).clip(0, 255).astype(np.uint8)).resize(size)
+    img = Image.merge("RGB", [grey, grey, grey])
+    draw = ImageDraw.Draw(img)
+    for row in range(h // 8, h * 7 // 8, max(12, h // 60)):
+        draw.rectangle((w // 10, row, w // 10 + int(w * (0.5 + 0.3 * rng.random())), row + max(3, h // 300)), fill=(25, 25, 30))
+    draw.ellipse((w * 6 // 10, h * 3 // 4, w * 8 // 10, h * 3 // 4 + w // 5), outline=(200, 20, 20), width=max(4, w // 200))
+    return img
+
+
+def _save(img, fmt: str, **kw) -> bytes:
+    out = io.BytesIO()
+    img.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def _repeated_page_pdf(size: tuple[int, int], pages: int) -> bytes:
+    """One large Flate image XObject drawn on `pages` pages: a few hundred KB on disk."""
+    import pikepdf
+    from PIL import Image
+
+    pdf = pikepdf.new()
+    img = Image.new("RGB", size, "white")
+    stream = pikepdf.Stream(pdf, zlib.compress(img.tobytes(), 9), Type=pikepdf.Name.XObject,
+                            Subtype=pikepdf.Name.Image, Width=size[0], Height=size[1],
+                            ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode)
+    w, h = size[0] * 72 / 300, size[1] * 72 / 300
+    for _ in range(pages):
+        page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
+                                  Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+                                  Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))
+        pdf.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def probes(big: bool = True) -> list[Probe]:
+    import img2pdf
+    import numpy as np
+    from PIL import Image
+
+    def a4(seed=0):
+        return _page(A4_300, seed)
+
+    def bw(seed=0):
+        return a4(seed).convert("L").point(lambda v: 255 if v > 128 else 0).convert("1")
+
+    def grey16(img):
+        arr = np.asarray(img.convert("L")).astype("<u2") * 257
+        return Image.frombytes("I;16", img.size, arr.tobytes())
+
+    out = [
+        Probe("JPEG colour A4 300 dpi", "scan_0001.jpg", lambda: _save(a4(), "JPEG", quality=85, dpi=(300, 300))),
+        Probe("JPEG CMYK A4 300 dpi", "scan_0002.jpg", lambda: _save(a4().convert("CMYK"), "JPEG", dpi=(300, 300))),
+        Probe("TIFF G4 A4 300 dpi", "scan_0003.tif", lambda: _save(bw(), "TIFF", compression="group4", dpi=(300, 300))),
+        Probe("TIFF G4 ×20 pages", "scan_0004.tif", lambda: _save(bw(), "TIFF", compression="group4", save_all=True,
+                                                                   append_images=[bw(i) for i in range(1, 20)])),
+        Probe("TIFF JPEG colour ×10 pages", "scan_0005.tif", lambda: _save(a4(), "TIFF", compression="jpeg", save_all=True,
+                                                                           append_images=[a4(i) for i in range(1, 10)])),
+        Probe("TIFF LZW colour A4", "scan_0006.tif", lambda: _save(a4(), "TIFF", compression="tiff_lzw", dpi=(300, 300))),
+        Probe("TIFF 16-bit grey A4", "scan_0007.tif", lambda: _save(grey16(a4()), "TIFF", compression="tiff_lzw", dpi=(300, 300))),
+        Probe("TIFF CMYK A4", "scan_0008.tif", lambda: _save(a4().convert("CMYK"), "TIFF", compression="tiff_lzw")),
+        Probe("TIFF CIELAB A4", "scan_0009.tif", lambda: _save(a4().convert("LAB"), "TIFF")),
+        Probe("BigTIFF colour A4", "scan_0010.tif", lambda: _save(a4(), "TIFF", compression="tiff_lzw", big_tiff=True)),
+        Probe("PNG RGBA A4", "scan_0011.png", lambda: _save(a4().convert("RGBA"), "PNG")),
+        Probe("PNG palette A4", "scan_0012.png", lambda: _save(a4().quantize(64), "PNG")),
+        Probe("JPEG 2000 A4", "scan_0013.jp2", lambda: _save(a4(), "JPEG2000", quality_mode="rates", quality_layers=[20])),
+        Probe("PDF JPEG ×10 pages", "scan_0014.pdf", lambda: img2pdf.convert([_save(a4(i), "JPEG", dpi=(300, 300)) for i in range(10)])),
+        Probe("PDF CCITT ×10 pages", "scan_0015.pdf", lambda: img2pdf.convert([_save(bw(i), "TIFF", compression="group4", dpi=(300, 300)) for i in range(10)])),
+        Probe("PDF Flate colour A4", "scan_0016.pdf", lambda: img2pdf.convert([_save(a4(), "PNG", dpi=(300, 300))])),
+        Probe("PDF one A4 image ×10 pages", "scan_0017.pdf", lambda: _repeated_page_pdf(A4_300, 10)),
+    ]
+    if big:
+        def a3():
+            return _page(A3_600)
+
+        out += [
+            Probe("JPEG colour A3 600 dpi", "scan_0020.jpg", lambda: _save(a3(), "JPEG", quality=85, dpi=(600, 600))),
+            Probe("TIFF LZW colour A3 600 dpi", "scan_0021.tif", lambda: _save(a3(), "TIFF", compression="tiff_lzw", dpi=(600, 600))),
+            Probe("TIFF G4 A3 600 dpi", "scan_0022.tif", lambda: _save(a3().convert("L").point(lambda v: 255 if v > 128 else 0).convert("1"), "TIFF", compression="group4")),
+            Probe("PDF one A3 600 dpi image ×10 pages", "scan_0023.pdf", lambda: _repeated_page_pdf(A3_600, 10)),
+        ]
+    return out
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _profiles(root: Path) -> Path:
+    """The shipped profiles plus `memprobe`: the simulated scanner taking every type, A3 600 dpi cap."""
+    from juanzong.shared.profiles import profiles_root
+
+    target = root / "profiles"
+    shutil.copytree(profiles_root(), target)
+    text = (target / "scanners" / "simulated.toml").read_text("utf-8")
+    text = (text.replace('name = "simulated"', f'name = "{PROFILE}"')
+                .replace('types = ["jpeg", "tiff", "png"]', 'types = ["jpeg", "tiff", "png", "pdf", "jp2"]')
+                .replace("naming = '^scan_\\d{4,}\\.(jpg|jpeg|tif|tiff|png)$'", "naming = '^scan_'")
+                .replace("max_pixels = 40_000_000", "max_pixels = 72_000_000"))
+    (target / "scanners" / f"{PROFILE}.toml").write_text(text, "utf-8")
+    return target
+
+
+def _home(root: Path, env: dict) -> Path:
+    from juanzong.edge.bench import make_central
+
+    _, identity = make_central(root)
+    home = root / "edge"
+    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "init", "--home", str(home),
+           "--profile", PROFILE, "--central", str(identity)]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    return home
+
+
+_PEAK = "JZ-PEAK-KB"
+# The child: the product's own CLI, reporting its peak RSS (kB) on stderr as it exits.
+_CHILD = f"""
+import atexit, sys
+def _peak():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            sys.stderr.write('{_PEAK} ' + line.split()[1] + chr(10))
+atexit.register(_peak)
+from juanzong.shared.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def measure_file(home: Path, env: dict, name: str, data: bytes, filename: str) -> Measured:
+    hot = home / "hot"
+    (hot / filename).write_bytes(data)
+    cmd = [sys.executable, "-P", "-c", _CHILD, "edge", "ingest", "--once", "--json",
+           "--home", str(home), "--settle", "0.05"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    text, errors = proc.stdout, proc.stderr
+    peaks = [int(line.split()[1]) for line in errors.splitlines() if line.startswith(_PEAK)]
+    peak = peaks[-1] / 1024 if peaks else float("nan")
+    try:
+        files = json.loads(text)["files"]
+        outcome = " ".join(f"{f['status']} {f['pages'] or f['code']}" for f in files) or "nothing"
+    except (ValueError, KeyError):
+        outcome = f"failed: {errors.strip().splitlines()[-1] if errors.strip() else proc.returncode}"
+    return Measured(name, len(data) / 1024 / 1024, peak, outcome)
+
+
+def measure(probe_list: list[Probe]) -> list[Measured]:
+    with tempfile.TemporaryDirectory(prefix="jz-mem-") as tmp:
+        root = Path(tmp)
+        env = {**os.environ, "JUANZONG_PROFILES": str(_profiles(root))}
+        home = _home(root, env)
+        return [measure_file(home, env, p.name, p.build(), p.filename) for p in probe_list]
+
+
+def main(args: argparse.Namespace) -> int:
+    results = measure(probes(big=not args.quick))
+    if args.json:
+        print(json.dumps([r.__dict__ for r in results], ensure_ascii=False, indent=2))
+    else:
+        print(f"{'文件类别':<36} {'文件大小':>9} {'峰值内存':>9}  结果")
+        for r in results:
+            flag = "" if r.peak_mb < LIMIT_MB else f"  超过 {LIMIT_MB} MB"
+            print(f"{r.name:<36} {r.size_mb:8.1f}M {r.peak_mb:8.0f}M  {r.outcome}{flag}")
+    return 0 if all(r.peak_mb < LIMIT_MB for r in results) else 1
