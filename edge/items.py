@@ -218,7 +218,7 @@ def accept_finding(db: Database, appliance_id: str, page_id: str, code: str, rea
     codes = {f["code"] for f in json.loads(page["findings"])}
     accepted = json.loads(page["accepted"])
     if code not in codes or any(a["code"] == code for a in accepted):
-        raise AppError(ErrorCode.QC_FINDING_UNKNOWN, page_id=page_id, code=code)
+        raise AppError(ErrorCode.QC_FINDING_UNKNOWN, page_id=page_id, finding=code)
     accepted.append({"code": code, "reason": why, "by": actor, "at": _now()})
     with write_tx(db):
         if page["item_id"]:

@@ -289,7 +289,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.QC_SAME_OPERATOR: "双人质检：该材料由 {operator} 批准，复核须由另一名操作员完成",
     ErrorCode.QC_NOT_AWAITING_CHECK: "材料“{name}”不在待复核状态",
     ErrorCode.QC_PAGE_NOT_MOVABLE: "页面 {page_id} 不能进行此操作（{why}）",
-    ErrorCode.QC_FINDING_UNKNOWN: "页面 {page_id} 没有待确认的质检问题“{code}”",
+    ErrorCode.QC_FINDING_UNKNOWN: "页面 {page_id} 没有待确认的质检问题“{finding}”",
     ErrorCode.QC_ITEM_NOT_CLOSED: "材料“{name}”尚未结束扫描，无需重新打开",
 }
 

@@ -285,7 +285,7 @@ def test_quarantine_retry_and_discard(page, station: Station) -> None:
         "SELECT id FROM quarantine WHERE source_name IN ('jam-1.jpg', 'jam-2.jpg') ORDER BY source_name"))
     login(page, station)
     page.goto(station.url + "/qc/")
-    assert page.locator(f'tr[data-qid="{retry}"]').inner_text().count("jam-1.jpg") == 1
+    assert "jam-1.jpg" in page.locator(f'tr[data-qid="{retry}"]').inner_text()
     shot(page, "qc-05-quarantine")
     page.locator(f'tr[data-qid="{retry}"]').get_by_role("button", name="重新导入").click()
     assert "已放回扫描文件夹重新导入" in flash(page)
