@@ -318,7 +318,7 @@ def open_findings(findings_json: str, accepted_json: str) -> list[dict]:
 def item_state(item: dict, pages: list[tuple[str, str]]) -> tuple[ItemState, int]:
     """State and open-findings count of an item row (with `scanned`, `batch_state`) and its pages' findings."""
     open_ = [f for findings, accepted in pages for f in open_findings(findings, accepted)]
-    counted = json.loads(item["count_findings"]) if item["closed_at"] else []
+    counted = json.loads(item["count_findings"]) if item["closed_at"] and not item["approved_at"] else []  # approval settles them
     total = len(open_) + len(counted)
     if item["approved_at"]:
         if item["two_person"] and not item["checked_at"]:

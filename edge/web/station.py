@@ -107,7 +107,7 @@ def pages_fragment(item_id: str) -> Any:
     if request.args.get("v") == version:
         return Response(status=204, headers={"Cache-Control": "no-store"})
     view = _item_view(item_id)
-    resp = Response(render_template("_qc_pages.html", **view))
+    resp = Response(render_template("_qc_pages.html", **view, states=items.STATE_NAMES))
     resp.headers.update({"Cache-Control": "no-store", "X-Pages-Version": version})
     return resp
 

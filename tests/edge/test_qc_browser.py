@@ -161,7 +161,7 @@ def test_scan_arrives_while_the_item_page_is_open_and_thumbnails_never_touch_dis
     open_item(page, station, item)
     station.scan(station.pages(2) + [degrade(text_page(999), "rot3")])  # the scanner goes on: the page grid follows
     page.wait_for_function("document.querySelectorAll('#pages [data-page]').length === 5", timeout=20000)
-    assert page.locator("#scanned").inner_text() == "5"
+    assert page.locator("#scanned").inner_text() == "5" and page.locator("#item-state").inner_text() == "待处理"
     assert page.locator('[data-page-no="5"] .badge.red').count() >= 1  # the skewed page is marked
     page.wait_for_function("Array.from(document.querySelectorAll('#pages img')).every(i => i.complete && i.naturalWidth > 0)")
     shot(page, "qc-02-item-pages")

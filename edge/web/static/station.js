@@ -16,6 +16,8 @@
         picked.forEach(function (v) { var box = live.querySelector('input[name=page_id][value="' + v + '"]'); if (box) box.checked = true; });
         var scanned = document.getElementById("scanned");
         if (scanned) scanned.textContent = live.querySelectorAll("[data-page]").length;
+        var grid = live.querySelector("[data-state]"), badge = document.getElementById("item-state");
+        if (grid && badge) { badge.textContent = grid.dataset.stateName; badge.className = "badge state-" + grid.dataset.state; }
       })
       .catch(function () {})
       .then(function () { setTimeout(poll, every); });
