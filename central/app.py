@@ -9,6 +9,7 @@ failure leaves as `AppError.to_dict()` — the framework's own HTTP errors
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
@@ -29,9 +30,9 @@ SMALL_BODY = 64 * 1024  # health, report: nothing to upload
 
 
 @get("/api/health", sync_to_thread=False, tags=["system"])
-def health(central: NamedDependency[Central]) -> dict[str, str]:
-    """Liveness and which central this is."""
-    return {"status": "ok", "central_id": central.central_id}
+def health(central: NamedDependency[Central]) -> Response[dict[str, str]]:
+    """Liveness and which central this is; the `X-Worker` header names the process that answered."""
+    return Response({"status": "ok", "central_id": central.central_id}, headers={"X-Worker": str(os.getpid())})
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

@@ -90,10 +90,26 @@ def keygen(private_out: Path, home: Path | None) -> str:
 
     key = X25519PrivateKey.generate()
     public = crypto.public_bytes(key.public_key())
-    write_durable(private_out, crypto.b64(crypto.private_bytes(key)).encode("ascii") + b"\n", mode=0o600)
     pub_path = (home / RECOVERY_PUBLIC_FILE) if home else private_out.with_suffix(".pub")
-    write_durable(pub_path, crypto.b64(public).encode("ascii") + b"\n")
+    for path in (private_out, pub_path):  # a key file is never replaced, nor anything else a path points at
+        if path.exists() or path.is_symlink():
+            raise AppError(ErrorCode.BACKUP_FAILED, detail=f"{path} 已存在，不覆盖（更换恢复密钥须先移走旧文件）")
+    _write_new(private_out, crypto.b64(crypto.private_bytes(key)).encode("ascii") + b"\n", 0o600)
+    _write_new(pub_path, crypto.b64(public).encode("ascii") + b"\n", 0o644)
     return fingerprint(public)
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except OSError as exc:
+        raise AppError(ErrorCode.BACKUP_FAILED, detail=f"无法写入 {path}（{exc.strerror}）") from exc
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
 
 
 def fingerprint(public: bytes) -> str:

@@ -31,8 +31,21 @@ def cmd_init(args: argparse.Namespace) -> int:
     from juanzong.central.home import init_home
     from juanzong.shared.cli import print_json
 
-    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls))
+    extra = {name: getattr(args, name) for name in INIT_SETTINGS if getattr(args, name) is not None}
+    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra))
     return 0
+
+
+# settings `central init` can write (a province: the database URL and the S3 store; keys never)
+INIT_SETTINGS = {
+    "database_url": "SQLAlchemy URL, e.g. postgresql+psycopg://central@db.court/juanzong (default: SQLite in data/)",
+    "blob_backend": "local (default) or s3",
+    "s3_endpoint_url": "S3 endpoint URL (Ceph RGW, SeaweedFS, …)",
+    "s3_bucket": "S3 bucket for the encrypted pages",
+    "s3_region": "S3 region name",
+    "s3_prefix": "key prefix inside the bucket (default blobs/)",
+    "s3_credentials_file": "INI file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
+}
 
 
 def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str:
@@ -69,31 +82,24 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import signal
+    from juanzong.central.serve import run
 
-    import uvicorn
-
-    from juanzong.central.app import create_app
-    from juanzong.central.tls import server_context
+    from juanzong.central.office.serve import start_child, stop_child
 
     settings = _settings(args)
-    app = create_app(settings)
-    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to
-    # the handler it found; a no-op handler makes that graceful stop exit 0
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    # log_config=None: uvicorn's records go through the root logger `juanzong` set up (stderr)
-    tls = {"ssl_context_factory": lambda config, default: server_context(settings.keys_dir)} if settings.tls else {}
-    uvicorn.run(
-        app,
-        **tls,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        timeout_graceful_shutdown=5,
-    )
+    office = None if args.no_office else start_child(settings)
+    try:
+        run(settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers)
+    finally:
+        stop_child(office)
+    return 0
+
+
+def cmd_serve_office(args: argparse.Namespace) -> int:
+    from juanzong.central.office.serve import run
+
+    settings = _settings(args)
+    run(settings, args.host or settings.office_host, args.port or settings.office_port)
     return 0
 
 
@@ -304,6 +310,41 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+    from datetime import datetime, timezone
+
+    from juanzong.central.home import open_central
+    from juanzong.central.office.repository import OfficeRepository
+    from juanzong.central.office.users import ROLE_LABELS, Role, add_user, disable_user
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    repo, now, actor = OfficeRepository(central.repo.engine), datetime.now(timezone.utc), _operator(args)
+    try:
+        if args.user_command == "add":
+            password = None
+            if args.role != Role.CASE_SYSTEM:
+                password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("密码：")
+            token = add_user(repo, central.repo.engine, args.id, args.name, args.role, password, actor=actor, now=now)
+            print(f"已添加账号 {args.id}（{args.name}，{ROLE_LABELS[Role(args.role)]}）")
+            if token:
+                print(f"接口令牌（只显示这一次，请交案件系统管理员保存）：{token}")
+        elif args.user_command == "disable":
+            disable_user(repo, central.repo.engine, args.id, actor=actor, now=now)
+            print(f"已停用账号 {args.id}")
+        else:
+            users = [{"user_id": u.user_id, "name": u.name, "role": u.role, "disabled": bool(u.disabled_at)} for u in repo.users()]
+            if args.json:
+                print_json(users)
+            for u in users if not args.json else ():
+                state = "已停用" if u["disabled"] else "正常"
+                print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(u['role'])]}\t{state}")
+    finally:
+        central.close()
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="the central archive server")
     commands = central.add_subparsers(dest="central_command", required=True)
@@ -319,6 +360,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8470)
 
     p.add_argument("--no-tls", action="store_true", help="plain HTTP: a loopback lab only")
+    for name, help_text in INIT_SETTINGS.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
 
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
@@ -327,6 +370,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
     p.add_argument("--host", default=None, help="override the configured host")
     p.add_argument("--port", type=int, default=None, help="override the configured port")
+    p.add_argument("--workers", type=int, default=None, help="worker processes on one socket (default: the workers setting)")
+    p.add_argument("--no-office", action="store_true", help="do not start the archive office's pages (office_host/office_port)")
+
+    p = command("serve-office", cmd_serve_office, "serve only the archive office's pages (central serve starts them too)")
+    p.add_argument("--host", default=None, help="override office_host")
+    p.add_argument("--port", type=int, default=None, help="override office_port")
 
     p = command("report", cmd_report, "reconciliation: declared vs received pages, sequence gaps")
     p.add_argument("--json", action="store_true")
@@ -391,6 +440,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="source", required=True, help="备份（一份的文件夹，或含多份的文件夹）")
     p.add_argument("--recovery-key", required=True, help="备份恢复私钥文件")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    users = commands.add_parser("user", help="档案室账号：添加、停用、列出").add_subparsers(dest="user_command", required=True)
+    for name, text in (("add", "添加账号（密码从标准输入读取；案件系统接口账号生成令牌）"), ("disable", "停用账号"), ("list", "列出账号")):
+        p = users.add_parser(name, help=text, description=text)
+        p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
+        p.add_argument("--operator", help="经办人（默认取系统登录名）")
+        p.set_defaults(func=cmd_user)
+        if name in ("add", "disable"):
+            p.add_argument("--id", required=True, help="账号")
+        if name == "add":
+            p.add_argument("--name", required=True, help="姓名")
+            p.add_argument("--role", required=True, choices=["clerk", "supervisor", "auditor", "case_system"],
+                           help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
+        if name == "list":
+            p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

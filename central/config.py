@@ -41,8 +41,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3_ca_bundle", "", "CA file for an https endpoint signed by the court's CA (empty = system CAs)"),
     Setting("s3_credentials_file", "", "INI file with [default] aws_access_key_id / aws_secret_access_key, 0600 "
             "(empty = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment); never put keys in this file"),
+    Setting("workers", 1, "worker processes `central serve` starts on one socket (stateless; a province runs several)"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
+    Setting("office_host", "127.0.0.1", "address of the archive office's pages (a second listener; TLS with the court CA's server certificate)"),
+    Setting("office_port", 8471, "TCP port of the archive office's pages (0 = do not serve them)"),
+    Setting("office_idle_minutes", 15, "an office session ends after this many minutes without a request"),
+    Setting("office_export_dir", "exports", "folder the office pages' export and backup buttons write into (a sub-folder per run)"),
+    Setting("clamav_database", "", "ClamAV signature file or folder for the four-property check (empty = /var/lib/clamav; import by hand when air-gapped)"),
     Setting("checkpoint_file", "audit/checkpoints.jsonl",
             "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
 )
@@ -59,10 +65,16 @@ class CentralSettings:
     data_dir: Path
     database_url: str
     blob_backend: str
+    workers: int
     max_blob_bytes: int
     max_manifest_bytes: int
     checkpoint_file: Path
     s3: S3Settings
+    office_host: str = "127.0.0.1"
+    office_port: int = 8471
+    office_idle_minutes: int = 15
+    office_export_dir: Path = Path("exports")
+    clamav_database: str = ""
 
     @property
     def blob_dir(self) -> Path:
@@ -88,7 +100,7 @@ def load_settings(home: Path) -> CentralSettings:
 def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
     if not 0 < values["port"] < 65536:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"port {values['port']} 不是有效端口")
-    for name in ("max_blob_bytes", "max_manifest_bytes"):
+    for name in ("workers", "max_blob_bytes", "max_manifest_bytes"):
         if values[name] <= 0:
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 必须为正整数")
     if values["blob_backend"] not in BLOB_BACKENDS:
@@ -108,10 +120,16 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         data_dir=data_dir,
         database_url=values["database_url"] or f"sqlite:///{data_dir / 'central.db'}",
         blob_backend=values["blob_backend"],
+        workers=values["workers"],
         max_blob_bytes=values["max_blob_bytes"],
         max_manifest_bytes=values["max_manifest_bytes"],
         checkpoint_file=under(home, values["checkpoint_file"]),
         s3=_s3_settings(home, values),
+        office_host=values["office_host"],
+        office_port=values["office_port"],
+        office_idle_minutes=max(1, values["office_idle_minutes"]),
+        office_export_dir=under(home, values["office_export_dir"]),
+        clamav_database=str(under(home, values["clamav_database"])) if values["clamav_database"] else "",
     )
 
 

@@ -23,6 +23,7 @@ signed manifest bytes: a later batch may update a row, but no version is lost.
 
 from __future__ import annotations
 
+import logging
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise in a server log
 WRITE = "juanzong_write"  # execution option marking a write transaction
 # 64-bit integers on PostgreSQL (a manifest's numbers may use the whole range
 # the receive checks allow); SQLite's INTEGER already is 64-bit
@@ -182,6 +184,89 @@ media_imports = Table(
     Column("replayed_batches", Integer, nullable=False),
     Column("refused_batches", Integer, nullable=False),
     Column("detail", Text, nullable=False),  # JSON: per batch outcome and code
+)
+
+# The archive office's own records: people who log in at central, their sessions, API tokens of
+# the case-system client, sampling rounds with one row per sampled item, four-property checks,
+# and what a person did about an exception.
+office_users = Table(
+    "office_users",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("disabled_at", String(40)),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", String(40)),
+    Column("created_at", String(40), nullable=False),
+)
+
+office_sessions = Table(
+    "office_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),  # the cookie holds the token, never stored
+    Column("user_id", String(32), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("last_seen", String(40), nullable=False),
+    Column("ended_at", String(40)),
+)
+
+office_tokens = Table(
+    "office_tokens",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+)
+
+sampling_rounds = Table(
+    "sampling_rounds",
+    metadata,
+    Column("round_id", String(16), primary_key=True),
+    Column("scope", Text, nullable=False),  # JSON: batch id or period
+    Column("seed", String(64), nullable=False),  # recorded so the draw can be repeated
+    Column("percent", Integer, nullable=False),
+    Column("drawn_by", String(32), nullable=False),
+    Column("drawn_at", String(40), nullable=False),
+    Column("signed_off_by", String(32)),
+    Column("signed_off_at", String(40)),
+)
+
+sampling_items = Table(
+    "sampling_items",
+    metadata,
+    Column("round_id", String(16), primary_key=True),
+    Column("item_id", String(16), primary_key=True),
+    Column("category", Text, nullable=False),
+    Column("verdict", String(8)),  # pass | fail, NULL until inspected
+    Column("defects", Text, nullable=False, default="[]"),  # JSON list of defect categories
+    Column("note", Text, nullable=False, default=""),
+    Column("inspected_by", String(32)),
+    Column("inspected_at", String(40)),
+)
+
+property_checks = Table(
+    "property_checks",
+    metadata,
+    Column("check_id", String(16), primary_key=True),
+    Column("batch_id", String(16), nullable=False, index=True),
+    Column("run_by", String(32), nullable=False),
+    Column("run_at", String(40), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("result", Text, nullable=False),  # JSON report with the DA/T 70 item codes
+)
+
+exception_actions = Table(
+    "exception_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("at", String(40), nullable=False),
 )
 
 Index("ix_batches_appliance", batches.c.appliance_id, batches.c.seq)

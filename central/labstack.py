@@ -270,3 +270,42 @@ def _terminate(proc: subprocess.Popen[bytes] | None, signame: str) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# --- both, for the demo and the benchmark -----------------------------------------------------
+
+
+@dataclass
+class ProvinceLab:
+    """A private PostgreSQL cluster and an S3 store, side by side under one directory."""
+
+    pg: PostgresLab
+    s3: S3Lab
+
+    def central_settings(self, database: str, prefix: str = "blobs/") -> dict[str, object]:
+        """Settings for a central on this stack, with a new database of its own."""
+        return {"database_url": self.pg.create_database(database), **self.s3.settings(prefix)}
+
+    def init_args(self, database: str, prefix: str = "blobs/") -> list[str]:
+        """The same, as `central init` options."""
+        return [a for k, v in self.central_settings(database, prefix).items() for a in ("--" + k.replace("_", "-"), str(v))]
+
+    def stop(self) -> None:
+        self.s3.stop()
+        self.pg.stop()
+
+
+def start_province(root: Path, *, durable: bool = True) -> ProvinceLab:
+    """Both servers in `root/postgres` and `root/s3`; if the second fails, the first is stopped again."""
+    pg = start_postgres(root / "postgres", durable=durable)
+    try:
+        return ProvinceLab(pg, start_seaweedfs(root / "s3"))
+    except BaseException:
+        pg.stop()
+        raise
+
+
+def open_for_postgres(path: Path) -> None:
+    """Let the `postgres` user pass through a directory we made (no listing): the cluster lives inside it."""
+    if os.geteuid() == 0:
+        os.chmod(path, path.stat().st_mode | 0o001)

@@ -152,6 +152,9 @@ class Repository:
             audit.append(conn, actor=doc.appliance_id, action="sync", target=doc.batch_id, seq=doc.seq,
                          pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
                          appliance_head=to_builtins(doc.audit_head))
+            if doc.purged:  # crypto-shredded on the appliance: on central's record as well
+                audit.append(conn, actor=doc.appliance_id, action="purge_reported", target=doc.batch_id,
+                             blobs=[p.blob_id for p in doc.purged], purged_at=[p.purged_at for p in doc.purged])
         return new_pages, gap
 
     def witnessed_central_heads(self) -> list[tuple[str, AuditHead]]:
@@ -219,14 +222,17 @@ class Repository:
 
     def unattached_pages(self) -> int:
         p, i = db.pages, db.items
-        query = select(func.count()).select_from(p).where(p.c.item_id.is_(None) | p.c.item_id.not_in(select(i.c.item_id)))
+        # an anti-join (NOT IN cannot become one on PostgreSQL): pages with no item row, or none at all
+        query = select(func.count()).select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).where(i.c.item_id.is_(None))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
     def duplicate_sources(self) -> int:
         """Page rows whose scanned file (source hash) is already stored under another page id."""
         p = db.pages
-        query = select(func.count(p.c.page_id) - func.count(p.c.source_sha256.distinct()))
+        # DISTINCT in a subquery walks the source index; count(DISTINCT …) would sort every row
+        distinct = select(func.count()).select_from(select(p.c.source_sha256).distinct().subquery()).scalar_subquery()
+        query = select(func.count() - distinct).select_from(p)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
@@ -271,9 +277,15 @@ def _lock_appliance(conn: Connection, appliance_id: str) -> None:
 
 
 def _gap_before(conn: Connection, appliance_id: str, seq: int) -> int:
-    """How many sequence numbers were skipped since the highest one received so far."""
+    """How many sequence numbers were skipped since the highest one received so far.
+
+    Checked again here, under the appliance's lock: two manifests of one appliance
+    racing on two workers can each pass the service's early check, but only one
+    order of commits is allowed — rising sequence numbers."""
     t = db.batches
     highest = conn.execute(select(func.max(t.c.seq)).where(t.c.appliance_id == appliance_id)).scalar()
+    if highest is not None and seq < highest:
+        raise AppError(ErrorCode.MANIFEST_SEQ_BACKWARDS, appliance_id=appliance_id, seq=seq, last=highest)
     previous = 0 if highest is None else highest
     return max(0, seq - previous - 1)
 

@@ -25,12 +25,14 @@ and the page table side by side and read every object exactly once.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import logging
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ from juanzong.shared.errors import AppError, ErrorCode
 log = logging.getLogger("juanzong.central.storage")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
+_SDK_LOCK = threading.Lock()
 
 
 def is_sha256(name: str) -> bool:
@@ -342,7 +345,6 @@ def _unavailable(exc: Exception) -> AppError:
 
 
 def _s3_client(settings: S3Settings) -> Any:
-    import boto3
     from botocore.config import Config
 
     config = Config(
@@ -355,13 +357,23 @@ def _s3_client(settings: S3Settings) -> Any:
         read_timeout=60,
         max_pool_connections=32,
     )
-    return boto3.session.Session(**_credentials(settings.credentials_file)).client(
-        "s3",
-        endpoint_url=settings.endpoint_url or None,
-        region_name=settings.region,
-        verify=settings.ca_bundle or None,
-        config=config,
-    )
+    with _SDK_LOCK:  # making a client from a shared session is not thread-safe; using one is
+        return _sdk_session().client(
+            "s3",
+            endpoint_url=settings.endpoint_url or None,
+            region_name=settings.region,
+            verify=settings.ca_bundle or None,
+            config=config,
+            **_credentials(settings.credentials_file),
+        )
+
+
+@functools.cache
+def _sdk_session() -> Any:
+    """One SDK session per process: it only holds the SDK's own service models (slow to load), no data."""
+    import boto3
+
+    return boto3.session.Session()
 
 
 def _credentials(path: str) -> dict[str, str]:

@@ -111,6 +111,7 @@ class Appliance:
             qc_rules=QcRules(min_dpi=self.profile.dpi),
             max_pixels=self.profile.max_pixels,
             view=DbRoutingView(self.db),
+            suite=settings.crypto_suite,
         )
 
     # --- start-up -------------------------------------------------------------------------
@@ -162,7 +163,7 @@ class Appliance:
         raw = claimed.path.read_bytes()
         qid = new_id(Kind.QUARANTINE)
         sealed = seal_blob(raw, appliance_id=self.ctx.appliance_id, blob_id=qid, kind="quarantine",
-                           kek=self.ctx.keys.kek, central_public=self.ctx.keys.central.hpke_public)
+                           kek=self.ctx.keys.kek, central_public=self.ctx.keys.central.hpke_public, suite=self.ctx.suite)
         self.store.put(qid, sealed.data)
         now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         with write_tx(self.db):

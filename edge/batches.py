@@ -13,15 +13,15 @@ import json
 from datetime import datetime, timezone
 from sqlite_utils import Database
 
-from juanzong.edge import audit
+from juanzong.edge import audit, purge
 from juanzong.edge.db import write_tx
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    DEFAULT_SUITE, SCHEMA_VERSION, Acceptance, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, ItemQc, Manifest, Page, PageRole,
-    Receipt, Side, Signed, Volume, decode, sign,
+    SCHEMA_VERSION, Suite, Acceptance, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, ItemQc, Manifest, Page, PageRole,
+    Purged, Receipt, Side, Signed, Volume, decode, sign,
 )
 
 # a replaced page travels again, numberless, so central stops counting it
@@ -35,6 +35,7 @@ def unbatched_counts(db: Database) -> dict[str, int]:
         "intakes": q("SELECT COUNT(*) FROM intakes WHERE batch_id IS NULL"),
         "items": q("SELECT COUNT(*) FROM items WHERE batch_id IS NULL"),
         "pages": q(f"SELECT COUNT(*) FROM pages WHERE {_PAGES_UNBATCHED}"),
+        "purged": q("SELECT COUNT(*) FROM blobs WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL"),
     }
 
 
@@ -66,7 +67,9 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
         db.execute(f"UPDATE pages SET batch_id = ? WHERE {_PAGES_UNBATCHED}", [batch_id])
         db.execute("UPDATE items SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
         db.execute("UPDATE intakes SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
-        manifest = build_manifest(db, appliance_id, batch_id, seq, now)
+        purged = [Purged(**p) for p in purge.unreported(db)]
+        db.execute("UPDATE blobs SET purge_batch_id = ? WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL", [batch_id])
+        manifest = build_manifest(db, appliance_id, batch_id, seq, now, purged)
         signed = sign(manifest, keys.signing)  # checked by the reader's decode before signing
         db.execute(
             "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -77,7 +80,8 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
     return batch_id
 
 
-_PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central
+_PAGES_SQL = """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+    b.suite AS b_suite, b.sm3 AS b_sm3
     FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no"""
 # Items and intakes a batch's pages refer to travel again with it, so every
 # manifest is self-contained for central (it upserts them).
@@ -87,7 +91,8 @@ _INTAKES_SQL = """SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT int
     WHERE batch_id = :b OR id IN (SELECT item_id FROM pages WHERE batch_id = :b)) ORDER BY received_at, id"""
 
 
-def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str) -> Manifest:
+def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, created_at: str,
+                   purged: list[Purged] | None = None) -> Manifest:
     params = {"b": batch_id}
     return Manifest(
         schema=SCHEMA_VERSION, appliance_id=appliance_id, batch_id=batch_id, seq=seq, created_at=created_at,
@@ -96,6 +101,7 @@ def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, cre
         pages=[_page_entry(r) for r in _rows(db, _PAGES_SQL, params)],
         audit_head=AuditHead(**audit.head(db)),
         central_head=_last_central_head(db),
+        purged=purged or [],
     )
 
 
@@ -147,5 +153,5 @@ def _page_entry(r: dict) -> Page:
         accepted=[Acceptance(**a) for a in json.loads(r["accepted"])], rotation=r.get("rotation") or 0,
         discard_reason=r["discard_reason"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
-                     sealed_key=crypto.b64(r["sealed_central"]), suite=DEFAULT_SUITE),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )

@@ -261,6 +261,21 @@ def cmd_calendar_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.purge import Retention, purge_due
+    from juanzong.edge.runner import single_instance
+    from juanzong.shared.workdays import parse_received
+
+    settings = _settings(args)
+    lock = single_instance(settings)  # noqa: F841 - `edge run` purges on its own schedule
+    now = parse_received(args.now) if args.now else datetime.now(TZ)
+    report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
+                       Retention.from_settings(settings), now, actor=args.actor)
+    print_json(report.to_dict())
+    return 0
+
+
 def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
     from juanzong.edge.lockdown.command import lockdown
@@ -366,6 +381,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
 
+    p = cmd("purge", cmd_purge, "crypto-shred what central acknowledged and retention no longer keeps (audited)")
+    p.add_argument("--now", help="ISO date-time to judge retention at (default: now)")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+
     p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
     p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
     p.add_argument("--apply", action="store_true", help="install them and run the plan's commands (root)")
@@ -377,9 +396,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
     p.add_argument("--kiosk", action="store_true", help="afterwards keep the counter kiosk open in a browser until Ctrl-C")
+    p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
+                   help="central on SQLite + local disk, or on a PostgreSQL cluster + S3 store the demo starts itself")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    c = p.add_parser("central", help="central on SQLite + disk and on PostgreSQL + S3: receive, verify, report, memory")
+    c.add_argument("--appliances", type=int, default=8, help="simulated appliances sending at once")
+    c.add_argument("--batches", type=int, default=4, help="batches per appliance")
+    c.add_argument("--pages-per-batch", type=int, default=10)
+    c.add_argument("--page-kb", type=int, default=1500, help="plaintext size of a page (a 300 dpi colour A4 JPEG is ~1500 KB)")
+    c.add_argument("--workers", type=int, default=2, help="central serve --workers")
+    c.add_argument("--report-pages", type=int, default=1_000_000, help="page rows loaded for the report")
+    c.add_argument("--stacks", default="sqlite-local,postgres-s3", help="comma-separated: sqlite-local, postgres-s3")
+    c.add_argument("--keep", action="store_true", help="keep the working directory (logs, homes) for inspection")
+    c.set_defaults(func=lambda a: __import__("juanzong.central.bench", fromlist=["main"]).main(a))
     b = p.add_parser("ingest", help="pages per second from hot folder to durable encrypted page")
     b.add_argument("--pages", type=int, default=200)
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")

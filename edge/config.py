@@ -17,6 +17,7 @@ from typing import Any
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.settings import Setting, under
+from juanzong.shared.suites import SETTING_NAMES, Suite
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -41,6 +42,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("appliance_profile", "fanless-2core", "firmware_profiles/appliances/<name>.toml (tmpfs sizes, edge lockdown)"),
     Setting("court_dns", [], "court DNS resolvers (IP addresses): the only DNS servers the firewall lets the appliance ask"),
     Setting("service_user", "juanzong", "system user the appliance's services run as (edge lockdown)"),
+    Setting("crypto_suite", "aes", "blob crypto: aes (AES-256-GCM, SHA-256) or sm (商用密码: SM4-GCM, SM3); both can be read"),
+    Setting("purge_after_days", 30, "shred a page's local key wrap and file this many days after central acknowledged it"),
+    Setting("quarantine_retention_days", 30, "shred quarantined files this many days after they were quarantined"),
+    Setting("receipt_retention_days", 90, "destroy the kept copies of printed receipts and slips after this many days"),
     Setting("counter_interface", "", "network interface of the counter PC the kiosk may listen on (empty = loopback only)"),
     Setting("kiosk_listen", "127.0.0.1:8080", "counter kiosk address (host:port), served by edge run"),
     Setting("kiosk_idle_minutes", 5, "kiosk: log out after this many minutes without a request"),
@@ -76,6 +81,10 @@ class EdgeSettings:
     court_dns: tuple[str, ...] = ()
     service_user: str = "juanzong"
     counter_interface: str = ""
+    crypto_suite: Suite = Suite.AES
+    purge_after_days: int = 30
+    quarantine_retention_days: int = 30
+    receipt_retention_days: int = 90
     kiosk_listen: str = "127.0.0.1:8080"
     kiosk_idle_minutes: int = 5
     kiosk_tls: bool = False
@@ -153,6 +162,10 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         court_dns=tuple(values["court_dns"]),
         service_user=values["service_user"],
         counter_interface=values["counter_interface"],
+        crypto_suite=_suite(values["crypto_suite"]),
+        purge_after_days=_days(values, "purge_after_days"),
+        quarantine_retention_days=_days(values, "quarantine_retention_days"),
+        receipt_retention_days=_days(values, "receipt_retention_days"),
         kiosk_listen=_listen(values["kiosk_listen"]),
         kiosk_idle_minutes=int(values["kiosk_idle_minutes"]),
         kiosk_tls=bool(values["kiosk_tls"]),
@@ -166,6 +179,18 @@ def _listen(value: str) -> str:
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"kiosk_listen“{value}”应为 主机:端口，如 127.0.0.1:8080")
     return str(value)
+
+
+def _days(values: dict[str, Any], name: str) -> int:
+    if values[name] < 0:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 不能为负数")
+    return values[name]
+
+
+def _suite(name: str) -> Suite:
+    if name not in SETTING_NAMES:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"crypto_suite 只能是 {' 或 '.join(SETTING_NAMES)}，而不是“{name}”")
+    return SETTING_NAMES[name]
 
 
 def _profile_hot_folder(profile_name: str) -> str:

@@ -180,7 +180,21 @@ def m006_counter(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m008_qc(db: Database) -> None:
+def m007_suite(db: Database) -> None:
+    # the crypto suite each blob was sealed with (shared/suites.py) and, for the sm suite,
+    # the SM3 of its ciphertext that travels in the blob reference
+    db.execute("ALTER TABLE blobs ADD COLUMN suite TEXT NOT NULL DEFAULT 'aes256gcm-hpke-x25519-ed25519'")
+    db.execute("ALTER TABLE blobs ADD COLUMN sm3 TEXT")
+
+
+@MIGRATIONS()
+def m008_purge(db: Database) -> None:
+    # the batch that reported a blob's purge to central (edge/purge.py)
+    db.execute("ALTER TABLE blobs ADD COLUMN purge_batch_id TEXT")
+
+
+@MIGRATIONS()
+def m009_qc(db: Database) -> None:
     # the QC station (edge/items.py): approval and the second person's check (双人质检),
     # discarded pages with their reason, accepted QC findings, discarded quarantine files
     for statement in _split(

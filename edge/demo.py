@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEMO_CASE = "(2026)京0102民初1234号"
 DEMO_ITEMS = (("起诉状", 3), ("证据材料", 4), ("授权委托书", 1))
@@ -79,9 +81,10 @@ def wait_central(edge_home: Path, timeout: float = 20.0) -> None:
     raise TimeoutError(f"central did not answer in {timeout:.0f} s")
 
 
-def setup_homes(root: Path, port: int) -> DemoHomes:
+def setup_homes(root: Path, port: int, central_args: Sequence[str] = ()) -> DemoHomes:
+    """Both homes, enrolled and paired; `central_args` are further `central init` options (the stack)."""
     homes = DemoHomes(root, root / "central", root / "edge")
-    juanzong("central", "init", "--home", str(homes.central), "--host", "127.0.0.1", "--port", str(port))
+    juanzong("central", "init", "--home", str(homes.central), "--host", "127.0.0.1", "--port", str(port), *central_args)
     juanzong("edge", "init", "--home", str(homes.edge), "--profile", "simulated", "--printer", "file-printer",
              "--central", str(homes.central / "central-identity.json"), "--central-url", f"https://127.0.0.1:{port}",
              "--name", "演示扫描点")
@@ -194,10 +197,11 @@ def main(args: argparse.Namespace) -> int:
     root = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="juanzong-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    central = edge = None
+    central = edge = lab = None
     try:
-        homes = setup_homes(root, port)
-        central = start(["central", "serve", "--home", str(homes.central)], root / "central.log")
+        lab, central_args, workers = _central_stack(root, getattr(args, "stack", "sqlite-local"))
+        homes = setup_homes(root, port, central_args)
+        central = start(["central", "serve", "--home", str(homes.central), "--workers", str(workers)], root / "central.log")
         wait_central(homes.edge)
         kiosk_url = add_operators(homes.edge, free_port())
         intake = register_intake(homes.edge)
@@ -215,5 +219,24 @@ def main(args: argparse.Namespace) -> int:
     finally:
         stop(edge)
         stop(central)
+        if lab is not None:
+            lab.stop()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+        elif lab is not None:
+            print(f"数据保留在 {root}（PostgreSQL 集群 postgres/data，对象存储 s3/weed；服务器已停止）")
+
+
+def _central_stack(root: Path, stack: str) -> tuple[Any, list[str], int]:
+    """(servers to stop, `central init` options, workers) for the chosen stack.
+
+    postgres-s3: a private PostgreSQL cluster and a SeaweedFS S3 store started
+    here, in the demo's directory, on loopback only; central runs two workers."""
+    if stack == "sqlite-local":
+        return None, [], 1
+    from juanzong.central.labstack import open_for_postgres, start_province
+
+    open_for_postgres(root)
+    lab = start_province(root)
+    print(f"中心数据库：PostgreSQL（本机私有集群，{lab.pg.socket_dir}）；对象存储：SeaweedFS S3（{lab.s3.endpoint_url}）；2 个工作进程")
+    return lab, lab.init_args("juanzong"), 2

@@ -37,6 +37,8 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
     if row is None or row[1] is None or row[2] is not None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     wrapped = db.execute("SELECT wrapped_local FROM blobs WHERE id = ?", [row[1]]).fetchone()[0]
+    if wrapped is None:  # shredded after its retention (edge/purge.py)
+        raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     plain = open_blob_local(store.get(row[1]), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=row[1], kind="quarantine")
     target = hot_folder / f"retry-{qid}-{row[0]}"
     tmp = hot_folder / f".{target.name}.tmp"  # hidden: the watcher takes it only once renamed
@@ -50,19 +52,24 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
     return target
 
 
-def discard(db: Database, appliance_id: str, qid: str, reason: str, actor: str = "operator", now: str | None = None) -> dict:
-    """Discard a quarantined file with a reason: key wrap destroyed, row kept as the record."""
+def discard(db: Database, store: BlobStore, appliance_id: str, qid: str, reason: str, actor: str = "operator",
+            now: datetime | None = None) -> dict:
+    """Discard a quarantined file with a reason: the row stays as the record, the blob is shredded
+    the way `edge purge` shreds (local key wrap destroyed, file removed, reported to central)."""
+    from juanzong.edge.purge import shred
+
     why = " ".join((reason or "").split())[:500]
     if not why:
         raise AppError(ErrorCode.QC_REASON_REQUIRED, what="丢弃隔离文件")
-    row = db.execute("SELECT blob_id, discarded_at FROM quarantine WHERE id = ?", [qid]).fetchone()
+    row = db.execute("SELECT q.blob_id, q.discarded_at, b.kind, b.sha256 FROM quarantine q LEFT JOIN blobs b ON b.id = q.blob_id "
+                     "WHERE q.id = ?", [qid]).fetchone()
     if row is None or row[1] is not None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
-    at = now or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    at = now or datetime.now(timezone.utc)
     with write_tx(db):
-        db.execute("UPDATE quarantine SET discarded_at = ?, discard_reason = ?, discarded_by = ? WHERE id = ?", [at, why, actor, qid])
-        if row[0] is not None:
-            db.execute("UPDATE blobs SET wrapped_local = NULL, purged_at = ? WHERE id = ?", [at, row[0]])
-        audit.record(db, place=appliance_id, actor=actor, action="quarantine_discard", target=qid, reason=why,
-                     shredded=row[0] is not None)
+        db.execute("UPDATE quarantine SET discarded_at = ?, discard_reason = ?, discarded_by = ? WHERE id = ?",
+                   [at.isoformat(timespec="seconds"), why, actor, qid])
+        audit.record(db, place=appliance_id, actor=actor, action="quarantine_discard", target=qid, reason=why)
+    if row[0] is not None:
+        shred(db, store, appliance_id, (row[0], row[2], row[3]), at, actor, f"quarantine discarded: {why}")
     return {"qid": qid, "reason": why}

@@ -13,6 +13,8 @@ import fcntl
 import logging
 import signal
 import threading
+import time
+from datetime import datetime, timezone
 
 from juanzong.edge import batches, printing
 from juanzong.edge.appliance import Appliance
@@ -20,11 +22,13 @@ from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.db import open_db
 from juanzong.edge.keys import load_keys
+from juanzong.edge.purge import Retention, purge_due
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
 from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.run")
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 def outbox_once(db, store, transport, keys, settings: EdgeSettings, force_seal: bool = False) -> dict:
@@ -38,6 +42,7 @@ def outbox_once(db, store, transport, keys, settings: EdgeSettings, force_seal: 
 def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
     db, store, keys = open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
     transport = None
+    next_purge = 0.0
     while not stop.is_set():
         try:
             # built inside the loop: an appliance paired while running starts syncing
@@ -45,6 +50,9 @@ def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
                 transport = transport_for(settings)
             outbox_once(db, store, transport, keys, settings)
             printing.flush(db, settings)
+            if time.monotonic() >= next_purge:  # crypto-shredding on schedule (edge/purge.py)
+                next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
+                purge_due(db, store, settings.appliance_id, Retention.from_settings(settings), datetime.now(timezone.utc))
         except AppError as err:
             log.warning("outbox: %s %s", err.code, err.message)
         except Exception:  # keep the loop alive; the next round retries

@@ -96,6 +96,8 @@ class ErrorCode(StrEnum):
     LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
     LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
     LOCKDOWN_APPLY_FAILED = "LOCKDOWN_APPLY_FAILED"
+    # crypto suites, purge, keys
+    BLOB_SUITE_MISMATCH = "BLOB_SUITE_MISMATCH"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -110,6 +112,18 @@ class ErrorCode(StrEnum):
     EXPORT_FAILED = "EXPORT_FAILED"
     EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
+    # archive office
+    OFFICE_USER_INVALID = "OFFICE_USER_INVALID"
+    OFFICE_INTERNAL = "OFFICE_INTERNAL"
+    OFFICE_USER_EXISTS = "OFFICE_USER_EXISTS"
+    OFFICE_USER_NOT_FOUND = "OFFICE_USER_NOT_FOUND"
+    OFFICE_PASSWORD_WEAK = "OFFICE_PASSWORD_WEAK"
+    API_TOKEN_INVALID = "API_TOKEN_INVALID"
+    SAMPLING_INVALID = "SAMPLING_INVALID"
+    SAMPLING_NOT_FOUND = "SAMPLING_NOT_FOUND"
+    SAMPLING_INCOMPLETE = "SAMPLING_INCOMPLETE"
+    SAMPLING_SAME_PERSON = "SAMPLING_SAME_PERSON"
+    BATCH_NOT_FOUND = "BATCH_NOT_FOUND"
     # removable media (air-gapped carry)
     MEDIA_REGISTRATION_INVALID = "MEDIA_REGISTRATION_INVALID"
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
@@ -236,6 +250,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
+    ErrorCode.BLOB_SUITE_MISMATCH: "数据块 {sha256} 的密码套件或 SM3 摘要与批次清单不符，已拒收",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
     ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
@@ -291,6 +306,17 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.QC_PAGE_NOT_MOVABLE: "页面 {page_id} 不能进行此操作（{why}）",
     ErrorCode.QC_FINDING_UNKNOWN: "页面 {page_id} 没有待确认的质检问题“{finding}”",
     ErrorCode.QC_ITEM_NOT_CLOSED: "材料“{name}”尚未结束扫描，无需重新打开",
+    ErrorCode.OFFICE_INTERNAL: "页面处理出错（已记录），请稍后重试或联系系统管理员",
+    ErrorCode.OFFICE_USER_INVALID: "账号信息有误：{detail}",
+    ErrorCode.OFFICE_USER_EXISTS: "账号 {user_id} 已存在",
+    ErrorCode.OFFICE_USER_NOT_FOUND: "找不到账号 {user_id}",
+    ErrorCode.OFFICE_PASSWORD_WEAK: "密码至少 10 位，且须同时包含字母和数字等不同字符",
+    ErrorCode.API_TOKEN_INVALID: "接口令牌无效或已停用",
+    ErrorCode.SAMPLING_INVALID: "抽检设置有误：{detail}",
+    ErrorCode.SAMPLING_NOT_FOUND: "找不到抽检批次 {round_id}",
+    ErrorCode.SAMPLING_INCOMPLETE: "抽检批次 {round_id} 还有 {count} 件未检，不能签核",
+    ErrorCode.SAMPLING_SAME_PERSON: "抽检须由主管签核，且签核人不能是检查人之一",
+    ErrorCode.BATCH_NOT_FOUND: "找不到批次 {batch_id}",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -301,6 +327,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_CONFLICT: 409,
     ErrorCode.BLOB_HASH_MISMATCH: 422,
     ErrorCode.BLOB_TOO_LARGE: 413,
+    ErrorCode.BLOB_SUITE_MISMATCH: 422,
     ErrorCode.INTAKE_NOT_FOUND: 404,
     ErrorCode.ITEM_NOT_FOUND: 404,
     ErrorCode.APPLIANCE_KEY_CONFLICT: 409,

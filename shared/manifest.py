@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import ALPHABET, BODY_LEN, Kind, is_valid_id
+from juanzong.shared.suites import Suite  # noqa: F401 - re-exported: the blob reference names it
 
 SCHEMA_VERSION = 1
 
@@ -64,17 +65,10 @@ class BlobKind(StrEnum):
     DOCUMENT = "document"  # an assembled PDF
 
 
-class Suite(StrEnum):
-    """How a blob is sealed and the manifest signed (shared/crypto.py).
-
-    AES-256-GCM per blob, data key sealed with HPKE X25519/HKDF-SHA256/AES-256-GCM,
-    manifests signed with Ed25519. A 商用密码 suite (SM4-GCM/SM3/SM2) is a second value.
-    """
-
-    AES256GCM_HPKE_X25519_ED25519 = "aes256gcm-hpke-x25519-ed25519"
-
-
-DEFAULT_SUITE = Suite.AES256GCM_HPKE_X25519_ED25519
+# How a blob is sealed and the manifest signed: `aes256gcm-hpke-x25519-ed25519` (AES-256-GCM
+# per blob, data key sealed with HPKE X25519/HKDF-SHA256/AES-256-GCM, manifests signed with
+# Ed25519) or the 商用密码 suite `sm4gcm-sm3-hpke-x25519-ed25519` (shared/suites.py).
+DEFAULT_SUITE = Suite.AES
 
 # --- field types -----------------------------------------------------------------------------
 
@@ -163,6 +157,12 @@ class BlobRef(_Checked, kw_only=True):
     kind: BlobKind
     sealed_key: Base64  # the data key sealed to central (HPKE)
     suite: Suite = DEFAULT_SUITE
+    sm3: Sha256 | None = None  # the sm suite's content hash of the ciphertext (checked by central)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.suite is Suite.SM) != (self.sm3 is not None):
+            raise ValueError("sm3 与 suite 不符：商用密码套件的数据块须带 SM3 摘要，其他套件不带")
 
 
 class Intake(_Checked, kw_only=True):
@@ -240,6 +240,15 @@ class Page(_Checked, kw_only=True):
     blob: BlobRef
 
 
+class Purged(_Checked, kw_only=True):
+    """A blob the appliance shredded (its local key wrap destroyed, edge/purge.py)."""
+
+    blob_id: text(32)
+    kind: BlobKind
+    sha256: Sha256
+    purged_at: Timestamp
+
+
 class Manifest(_Checked, kw_only=True):
     """A sealed batch: what one appliance hands to central, signed by it."""
 
@@ -253,6 +262,7 @@ class Manifest(_Checked, kw_only=True):
     pages: list[Page]
     audit_head: AuditHead  # the appliance's chain head when sealed: central witnesses it
     central_head: AuditHead | None = None  # central's head from the newest receipt the appliance holds
+    purged: list[Purged] = []  # shredded on the appliance since the last batch: on central's record too
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -13,7 +13,10 @@ The order of `receive_manifest` is the protocol's promise, step by step:
 5. sequence numbers only move forward; the appliance's audit head never goes
    back (truncation or re-chaining on the appliance shows up here);
 6. every record written or referenced belongs to the sender (checks.py);
-7. every page's blob must already be stored, with the stated size;
+7. every page's blob must already be stored, with the stated size; a blob the manifest
+   says is in the 商用密码 suite is read back: its header must name that suite and its
+   SM3 must be the stated one (aes blobs are not read again: their AAD names the suite,
+   so a relabelled blob fails to open at inspection and at `central verify`);
 8. ONE transaction stores the batch, its intakes, items, pages and audit row;
 9. only after that commit is a receipt signed — it carries central's own audit
    head, which the appliance keeps as a witness — and a signed checkpoint of
@@ -35,9 +38,9 @@ from juanzong.central import audit
 from juanzong.central.home import Central
 from juanzong.central.receive.checks import check_ownership
 from juanzong.central.repository import Appliance, StoredBatch, utc_now
-from juanzong.shared import crypto
+from juanzong.shared import crypto, suites
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.manifest import Manifest, Signed, build_receipt, decode, open_signed, peek_appliance_id, sign
+from juanzong.shared.manifest import Manifest, Signed, Suite, build_receipt, decode, open_signed, peek_appliance_id, sign
 
 log = logging.getLogger("juanzong.central.receive")
 UNVERIFIED = "unverified"
@@ -170,6 +173,14 @@ class ReceiveService:
         missing = [p.page_id for p in doc.pages if self.store.size(p.blob.sha256) != p.blob.size]
         if missing:
             raise AppError(ErrorCode.MANIFEST_BLOB_MISSING, count=len(missing), first=missing[0])
+        for page in doc.pages:
+            if page.blob.suite is Suite.SM:
+                self._require_sm_blob(page.blob.sha256, page.blob.sm3 or "")
+
+    def _require_sm_blob(self, sha256: str, sm3: str) -> None:
+        data = b"".join(self.store.read(sha256))
+        if suites.spec_of_blob(data) is not suites.SPECS[Suite.SM] or suites.sm3_hex(data) != sm3:
+            raise AppError(ErrorCode.BLOB_SUITE_MISMATCH, sha256=sha256)
 
     def _witness_central_head(self, doc: Manifest) -> None:
         """The appliance hands back central's head from its last receipt: our chain must still hold it."""

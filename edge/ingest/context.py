@@ -16,6 +16,7 @@ from PIL import Image
 
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.suites import Suite
 
 if TYPE_CHECKING:
     from juanzong.edge.ingest.barcode import BarcodeScan
@@ -74,6 +75,7 @@ class IngestContext:
     qc_rules: "QcRules"
     max_pixels: int
     view: "RoutingView"
+    suite: Suite = Suite.AES  # crypto_suite: blobs sealed with it
 
 
 def new_page(claimed: Claimed, index: int, data: bytes, fmt: str, size: tuple[int, int], dpi: int | None,

@@ -25,5 +25,6 @@ def run(page: Page, ctx: IngestContext) -> Page:
         kek=ctx.keys.kek,
         central_public=ctx.keys.central.hpke_public,
         plain_sha256=page.source_sha256,  # decode hashed exactly these bytes
+        suite=ctx.suite,
     )
     return replace(page, sealed=sealed, data=b"")

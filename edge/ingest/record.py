@@ -47,8 +47,10 @@ def commit(db: Database, store: BlobStore, pages: tuple[Page, ...], ctx: IngestC
 
 def insert_blob(db: Database, sealed: SealedBlob, now: str) -> None:
     db.execute(
-        "INSERT INTO blobs(id, kind, sha256, size, wrapped_local, sealed_central, plain_sha256, created_at) VALUES (?,?,?,?,?,?,?,?)",
-        [sealed.blob_id, sealed.kind, sealed.sha256, sealed.size, sealed.wrapped_local, sealed.sealed_central, sealed.plain_sha256, now],
+        "INSERT INTO blobs(id, kind, sha256, size, wrapped_local, sealed_central, plain_sha256, created_at, suite, sm3)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [sealed.blob_id, sealed.kind, sealed.sha256, sealed.size, sealed.wrapped_local, sealed.sealed_central,
+         sealed.plain_sha256, now, str(sealed.suite), sealed.sm3],
     )
 
 

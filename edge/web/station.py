@@ -344,5 +344,6 @@ def quarantine_retry(qid: str) -> tuple[str, str]:
 @bp.post("/quarantine/<qid>/discard")
 @action
 def quarantine_discard(qid: str) -> tuple[str, str]:
-    quarantine.discard(db(), settings().appliance_id, qid, request.form.get("reason", ""), actor(), now().isoformat())
+    cfg = settings()
+    quarantine.discard(db(), BlobStore(cfg.blob_dir), cfg.appliance_id, qid, request.form.get("reason", ""), actor(), now())
     return "隔离文件已丢弃（本机密钥已销毁，记录保留）", url_for("qc.index")

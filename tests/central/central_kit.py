@@ -14,6 +14,7 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from juanzong.shared import crypto, tlsca
+from juanzong.shared.suites import SETTING_NAMES
 from juanzong.shared.crypto import SealedBlob
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.manifest import Signed, canonical_json
@@ -74,7 +75,7 @@ class Scanner:
             "colour": False,
         }
 
-    def page(self, item: dict[str, Any] | None, page_no: int | None, plain: bytes | None = None) -> Page:
+    def page(self, item: dict[str, Any] | None, page_no: int | None, plain: bytes | None = None, suite: str = "aes") -> Page:
         self._seed += 1
         plain = plain if plain is not None else jpeg_page(self._seed)
         page_id = new_id(Kind.PAGE)
@@ -85,6 +86,7 @@ class Scanner:
             kind="page",
             kek=self.kek,
             central_public=crypto.load_hpke_public(crypto.unb64(self.central_identity["hpke_public"])),
+            suite=SETTING_NAMES[suite],
         )
         record = {
             "page_id": page_id,
@@ -102,6 +104,8 @@ class Scanner:
             "scanned_at": "2026-03-02T11:00:00+08:00",
             "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "page", "sealed_key": crypto.b64(sealed.sealed_central)},
         }
+        if sealed.sm3:
+            record["blob"] |= {"suite": str(sealed.suite), "sm3": sealed.sm3}
         return Page(record, sealed, plain)
 
     def manifest(

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 from central_kit import Scanner, make_scanner
+from stacks import Stack
 from litestar.testing import TestClient
 
 from juanzong.central.app import create_app
@@ -22,9 +23,10 @@ from juanzong.central.home import init_home, open_central
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path, stack: Stack) -> Path:
+    """A central home on each stack (tests/conftest.py): SQLite + local disk, PostgreSQL + S3."""
     path = tmp_path / "central"
-    init_home(path, "127.0.0.1", 8470)
+    init_home(path, "127.0.0.1", 8470, extra=stack.settings)
     return path
 
 
@@ -54,9 +56,3 @@ def scanner(tmp_path: Path, settings: CentralSettings, central_identity: dict[st
 def client(settings: CentralSettings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """An empty database (SQLite file)."""
-    return f"sqlite:///{tmp_path / 'empty.db'}"

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from central_kit import Scanner
+from store_kit import raw_blob, stored_names
 from litestar.testing import TestClient
 
 from juanzong.central.app import create_app
@@ -23,9 +24,8 @@ def test_put_is_idempotent_and_lands_content_addressed(client: TestClient, scann
     again = client.put(url, content=page.sealed.data, headers=headers)
     assert (again.status_code, again.json()) == (200, {"stored": False})
     assert client.head(url).status_code == 200
-    on_disk = settings.blob_dir / page.sealed.sha256[:2] / page.sealed.sha256
-    assert on_disk.read_bytes() == page.sealed.data
-    assert not [p for p in on_disk.parent.iterdir() if p.name.startswith(".tmp")]  # no temp file left behind
+    assert raw_blob(settings, page.sealed.sha256) == page.sealed.data
+    assert stored_names(settings) == [page.sealed.sha256]  # no temp file or second object left behind
 
 
 def test_body_is_stored_raw_whatever_the_content_type(client: TestClient, scanner: Scanner) -> None:
@@ -66,5 +66,5 @@ def test_names_that_are_not_hashes_never_touch_the_disk(client: TestClient, scan
     resp = client.put("/api/blobs/..%2F..%2Fconfig.toml", content=b"x", headers={"X-Appliance-Id": scanner.appliance_id})
     assert resp.status_code in (404, 422)
     assert client.head("/api/blobs/ABC").status_code == 404
-    assert sorted(p.name for p in settings.blob_dir.iterdir()) == []
+    assert stored_names(settings) == []
     assert Path(settings.home / "config.toml").read_text("utf-8").startswith("#")

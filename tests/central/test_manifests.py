@@ -232,3 +232,32 @@ def test_manifest_over_the_size_cap_is_413(settings: CentralSettings, scanner: S
     with TestClient(create_app(dataclasses.replace(settings, max_manifest_bytes=len(signed.body) // 2))) as client:
         resp = submit(client, signed)
     assert resp.status_code == 413 and resp.json()["error"] == "REQUEST_TOO_LARGE"
+
+
+def test_a_mixed_suite_batch_is_taken_and_an_sm_blob_whose_sm3_or_header_lies_is_refused(
+        client: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+    intake = scanner.intake()
+    item = scanner.item(intake, 3)
+    pages = [scanner.page(item, 1), scanner.page(item, 2, suite="sm"), scanner.page(item, 3, suite="sm")]
+    upload(client, scanner, pages)
+    pages[1].record["blob"]["sm3"] = "0" * 64  # a stated SM3 that is not the blob's
+    resp = submit(client, scanner.sign(scanner.manifest(1, [intake], [item], pages)))
+    assert resp.status_code == 422 and resp.json()["error"] == "BLOB_SUITE_MISMATCH"
+    # an aes blob relabelled as sm (with the SM3 of its bytes): the header says otherwise
+    aes = pages[0].record["blob"]
+    aes |= {"suite": "sm4gcm-sm3-hpke-x25519-ed25519", "sm3": crypto_sm3(pages[0].sealed.data)}
+    pages[1].record["blob"]["sm3"] = pages[1].sealed.sm3
+    resp = submit(client, scanner.sign(scanner.manifest(1, [intake], [item], pages)))
+    assert resp.status_code == 422 and resp.json()["error"] == "BLOB_SUITE_MISMATCH"
+    assert page_count(settings) == 0
+    for key in ("suite", "sm3"):
+        del aes[key]
+    resp = submit(client, scanner.sign(scanner.manifest(1, [intake], [item], pages)))
+    assert resp.status_code == 201, resp.text
+    assert page_count(settings) == 3
+
+
+def crypto_sm3(data: bytes) -> str:
+    from juanzong.shared.suites import sm3_hex
+
+    return sm3_hex(data)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from central_kit import Page, Scanner, run_cli, submit, upload
+from store_kit import delete_blob, overwrite_blob, raw_blob
 from litestar.testing import TestClient
 
 from juanzong.central.config import CentralSettings
@@ -27,10 +28,6 @@ def verify(home: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[st
     return rc, json.loads(out)
 
 
-def blob_file(settings: CentralSettings, page: Page) -> Path:
-    return settings.blob_dir / page.sealed.sha256[:2] / page.sealed.sha256
-
-
 def test_every_page_decrypts_to_the_scanned_bytes(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pages = stored_batch(client, scanner)
     rc, result = verify(home, capsys)
@@ -48,10 +45,9 @@ def test_every_page_decrypts_to_the_scanned_bytes(client: TestClient, scanner: S
 
 def test_a_corrupted_blob_file_is_detected(client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pages = stored_batch(client, scanner)
-    path = blob_file(settings, pages[0])
-    raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0x40  # one flipped bit on disk
-    path.write_bytes(bytes(raw))
+    raw = bytearray(raw_blob(settings, pages[0].sealed.sha256))
+    raw[len(raw) // 2] ^= 0x40  # one flipped bit in storage
+    overwrite_blob(settings, pages[0].sealed.sha256, bytes(raw))
     rc, result = verify(home, capsys)
     assert rc == 1
     assert (result["pages"], result["decrypted_ok"], result["hash_mismatch"], result["blobs_corrupt"]) == (3, 2, 1, 1)
@@ -62,7 +58,7 @@ def test_a_corrupted_blob_file_is_detected(client: TestClient, scanner: Scanner,
 
 def test_a_deleted_blob_file_is_counted_missing(client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pages = stored_batch(client, scanner)
-    blob_file(settings, pages[2]).unlink()
+    delete_blob(settings, pages[2].sealed.sha256)
     rc, result = verify(home, capsys)
     assert rc == 1 and result["missing_blobs"] == 1 and result["decrypted_ok"] == 2
 

@@ -13,14 +13,16 @@ import time
 from pathlib import Path
 
 import pytest
+from stacks import Stack
 
 from juanzong.edge import demo
 
 
 @pytest.fixture
-def homes(tmp_path: Path):
+def homes(tmp_path: Path, stack: Stack):
+    """On each stack (tests/conftest.py): central on SQLite + local disk, and on PostgreSQL + S3."""
     port = demo.free_port()
-    homes = demo.setup_homes(tmp_path, port)
+    homes = demo.setup_homes(tmp_path, port, stack.init_args())
     procs: dict[str, object] = {}
 
     def start_central():

@@ -10,6 +10,7 @@ import pytest
 from edge_kit import cover_for, register
 from juanzong.edge import batches, items, quarantine
 from juanzong.edge.appliance import Appliance
+from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import load_keys
 from juanzong.edge.simulate import SimulatedScanner, text_page
 from juanzong.shared.errors import AppError, ErrorCode
@@ -128,8 +129,11 @@ def test_quarantine_discard_shreds_the_local_key_and_keeps_the_record(settings, 
     (settings.hot_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     Appliance(settings).ingest_once()
     qid, blob = db.execute("SELECT id, blob_id FROM quarantine").fetchone()
-    quarantine.discard(db, settings.appliance_id, qid, "扫描仪卡纸产生的残缺文件", actor="O01")
+    store = BlobStore(settings.blob_dir)
+    assert store.exists(blob)
+    quarantine.discard(db, store, settings.appliance_id, qid, "扫描仪卡纸产生的残缺文件", actor="O01")
     assert db.execute("SELECT wrapped_local IS NULL, purged_at IS NOT NULL FROM blobs WHERE id = ?", [blob]).fetchone() == (1, 1)
+    assert not store.exists(blob)
     assert quarantine.shelf(db)[0]["discard_reason"] == "扫描仪卡纸产生的残缺文件"
     with pytest.raises(AppError):
         quarantine.retry(db, None, None, settings.appliance_id, settings.hot_folder, qid)  # type: ignore[arg-type]
