@@ -276,6 +276,18 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.rotate import rotate_kek
+    from juanzong.edge.runner import single_instance
+
+    settings = _settings(args)
+    lock = single_instance(settings)  # noqa: F841 - never while `edge run` holds the old key
+    rotation = rotate_kek(_db(settings), BlobStore(settings.blob_dir), settings.keys_dir, settings.appliance_id, args.actor)
+    print_json(rotation.to_dict())
+    return 0
+
+
 def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
     from juanzong.edge.lockdown.command import lockdown
@@ -384,6 +396,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("purge", cmd_purge, "crypto-shred what central acknowledged and retention no longer keeps (audited)")
     p.add_argument("--now", help="ISO date-time to judge retention at (default: now)")
     p.add_argument("--actor", default="admin", help="who runs it (audit)")
+
+    keys = edge.add_parser("keys", help="the appliance's keys").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("rotate", help="new key-encryption key: every wrap and vault value rewritten, old key destroyed (audited)")
+    p.add_argument("--home")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+    p.set_defaults(func=cmd_keys_rotate)
 
     p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
     p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")

@@ -31,6 +31,7 @@ from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
 KEK_FILE = "kek.key"
+NEW_KEK_FILE = "kek.key.new"  # only while `edge keys rotate` runs (edge/rotate.py)
 SIGNING_FILE = "signing.key"
 CENTRAL_FILE = "central-identity.json"
 CA_FILE = "central-ca.crt"
@@ -129,6 +130,8 @@ def tls_files(keys_dir: Path, central: CentralIdentity) -> TlsFiles | None:
 
 
 def load_keys(keys_dir: Path) -> ApplianceKeys:
+    if (keys_dir / NEW_KEK_FILE).exists():
+        raise AppError(ErrorCode.KEY_ROTATION_PENDING, key=str(keys_dir / NEW_KEK_FILE))
     return ApplianceKeys(
         kek=_read(keys_dir / KEK_FILE),
         signing=crypto.load_signing_key(_read(keys_dir / SIGNING_FILE)),

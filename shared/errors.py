@@ -98,6 +98,7 @@ class ErrorCode(StrEnum):
     LOCKDOWN_APPLY_FAILED = "LOCKDOWN_APPLY_FAILED"
     # crypto suites, purge, keys
     BLOB_SUITE_MISMATCH = "BLOB_SUITE_MISMATCH"
+    KEY_ROTATION_PENDING = "KEY_ROTATION_PENDING"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -251,6 +252,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
     ErrorCode.BLOB_SUITE_MISMATCH: "数据块 {sha256} 的密码套件或 SM3 摘要与批次清单不符，已拒收",
+    ErrorCode.KEY_ROTATION_PENDING: "上次密钥轮换未完成（{key}），请先运行 juanzong edge keys rotate 完成轮换",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
     ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
