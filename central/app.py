@@ -15,13 +15,16 @@ from typing import Any
 from litestar import Litestar, Request, Response, Router, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
+from juanzong.central import audit
 from juanzong.central.config import CentralSettings
 from juanzong.central.home import Central, open_central
 from juanzong.central.receive.controllers import BlobController, ManifestController
 from juanzong.central.receive.services import ReceiveService
+from juanzong.central.tlsserve import tls_identity
 from juanzong.central.reconcile.controllers import ReportController
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -36,16 +39,49 @@ def health(central: NamedDependency[Central]) -> Response[dict[str, str]]:
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    """The one mapping from failures to HTTP (litestar-fullstack `exception_to_http_response`)."""
+    """The one mapping from failures to HTTP (litestar-fullstack `exception_to_http_response`).
+
+    Every refusal leaves with `{error, message, params}`, a log line and an audit row
+    (services audit their own refusals with the verified sender; the rest is audited here).
+    An unexpected exception is a 500 in the same shape, logged with its traceback."""
     if isinstance(exc, AppError):
         err, status = exc, exc.http_status
     elif isinstance(exc, HTTPException) and exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
         err, status = _too_large(request), exc.status_code
+    elif isinstance(exc, HTTPException):
+        status = exc.status_code
+        err = AppError(ErrorCode.REQUEST_INVALID, detail=_detail(exc))
+    elif isinstance(exc, RecursionError):  # a body nested deeper than any decoder will follow
+        status, err = 400, AppError(ErrorCode.REQUEST_INVALID, detail="JSON 嵌套层数过深")
     else:
-        status = getattr(exc, "status_code", 500)
-        err = AppError(ErrorCode.REQUEST_INVALID, detail=getattr(exc, "detail", "") or type(exc).__name__)
+        log.exception("%s %s failed", request.method, request.url.path)
+        status, err = 500, AppError(ErrorCode.INTERNAL_ERROR, detail=type(exc).__name__)
     log.info("%s %s -> %d %s %s", request.method, request.url.path, status, err.code, err.params)
-    return Response(err.to_dict(), status_code=status)
+    if not getattr(exc, "audited", False) and status != 404:
+        _audit_refusal(request, status, err)
+    allow = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow") if isinstance(exc, HTTPException) else None
+    headers = {"Allow": allow} if allow else None
+    return Response(err.to_dict(), status_code=status, headers=headers)
+
+
+def _detail(exc: HTTPException) -> str:
+    detail = str(getattr(exc, "detail", "") or type(exc).__name__)
+    extra = getattr(exc, "extra", None)
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):  # validation: which field, why
+        detail += "：" + "; ".join(f"{e.get('key', '')} {e.get('message', '')}".strip() for e in extra[:3])
+    return detail[:300]
+
+
+def _audit_refusal(request: Request[Any, Any, Any], status: int, err: AppError) -> None:
+    central: Central | None = request.app.state.get("central")
+    if central is None:
+        return
+    try:
+        audit.record(central.repo.engine, actor=tls_identity(request.scope) or "unverified", action="request",
+                     target=f"{request.method} {request.url.path}"[:200], outcome="refused" if status < 500 else "failed",
+                     code=str(err.code), status=status)
+    except Exception:  # noqa: BLE001 - the answer must still go out; the log has the failure
+        log.exception("could not audit a refused request")
 
 
 def _too_large(request: Request[Any, Any, Any]) -> AppError:
@@ -68,7 +104,8 @@ def create_app(settings: CentralSettings) -> Litestar:
             "central": Provide(lambda: central, use_cache=True, sync_to_thread=False),
             "receiver": Provide(lambda: receiver, use_cache=True, sync_to_thread=False),
         },
-        exception_handlers={AppError: error_response, HTTPException: error_response},
+        exception_handlers={AppError: error_response, HTTPException: error_response, Exception: error_response},
+        state=State({"central": central}),
         openapi_config=OpenAPIConfig(title="卷宗 central", version="1", path="/schema"),
         request_max_body_size=SMALL_BODY,
         on_shutdown=[central.close],

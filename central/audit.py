@@ -26,7 +26,6 @@ import json
 import os
 from datetime import datetime, timezone
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from juanzong.central import db
 from juanzong.shared import crypto
-from juanzong.shared.audit import GENESIS, AuditRecord
+from juanzong.shared.audit import GENESIS, AuditRecord, ChainBreak, first_bad_row
 from juanzong.shared.manifest import AuditHead, Checkpoint, Signed, open_signed, sign
 
 if TYPE_CHECKING:
@@ -143,31 +142,6 @@ def decode_checkpoint(signed: Signed, central_key: Any) -> Checkpoint:
 
 
 # --- verify --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    seq: int  # the first bad row (for `truncated`: the first row that is gone)
-    reason: str  # missing | relinked | edited | truncated | rechained
-    source: str = ""  # for truncated/rechained: which witness showed it
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "reason": self.reason, "source": self.source}
-
-
-def first_bad_row(rows: Iterable[tuple[AuditRecord, str]]) -> tuple[ChainBreak | None, dict[int, str]]:
-    """Walk the chain; returns the first break and {seq: stored hash} of the rows walked."""
-    prev, expected, hashes = GENESIS, 1, {}
-    for rec, stored in rows:
-        if rec.seq != expected:
-            return ChainBreak(expected, "missing"), hashes
-        if rec.prev_hash != prev:
-            return ChainBreak(rec.seq, "relinked"), hashes
-        if rec.digest() != stored:
-            return ChainBreak(rec.seq, "edited"), hashes
-        hashes[rec.seq] = stored
-        prev, expected = stored, expected + 1
-    return None, hashes
 
 
 def verify_chain(engine: Engine, witnesses: Iterable[tuple[str, AuditHead]] = ()) -> ChainBreak | None:

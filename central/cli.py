@@ -32,7 +32,77 @@ def cmd_init(args: argparse.Namespace) -> int:
     from juanzong.shared.cli import print_json
 
     extra = {name: getattr(args, name) for name in INIT_SETTINGS if getattr(args, name) is not None}
-    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra))
+    court_ca = (Path(args.ca_cert), Path(args.ca_key)) if args.ca_cert or args.ca_key else None
+    if court_ca and not (args.ca_cert and args.ca_key):
+        from juanzong.shared.errors import AppError, ErrorCode
+
+        raise AppError(ErrorCode.CA_INVALID, detail="--ca-cert 与 --ca-key 须同时给出")
+    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca))
+    return 0
+
+
+def cmd_orphans(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from juanzong.central.home import open_central
+    from juanzong.central.orphans import find_orphans, remove_orphans
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        if args.remove:
+            removed, kept = remove_orphans(central, timedelta(hours=args.grace_hours))
+            out = {"removed": [o.to_dict() for o in removed], "kept_in_grace": [o.to_dict() for o in kept]}
+        else:
+            out = {"orphans": [o.to_dict() for o in find_orphans(central)]}
+    finally:
+        central.close()
+    if args.json:
+        print_json(out)
+    elif args.remove:
+        print(f"已删除孤立数据块 {len(out['removed'])} 个（已记入审计），保留期内暂不删除 {len(out['kept_in_grace'])} 个")
+    else:
+        print(f"孤立数据块 {len(out['orphans'])} 个：")
+        for o in out["orphans"]:
+            print(f"  {o['sha256']}  {o['size']} 字节  存入 {o['stored_at']}")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from juanzong.central.home import open_central
+    from juanzong.central.repository import utc_now
+    from juanzong.central.tls import revoke
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.errors import AppError, ErrorCode
+    from juanzong.shared.ids import normalise_id
+
+    settings = _settings(args)
+    central = open_central(settings)
+    try:
+        appliance_id = normalise_id(args.appliance_id)
+        if central.repo.appliance(appliance_id) is None:
+            raise AppError(ErrorCode.APPLIANCE_UNKNOWN, appliance_id=appliance_id)
+        appliance = central.repo.revoke(appliance_id, args.reason, utc_now())
+    finally:
+        central.close()
+    serials = [int(s, 16) for s in appliance.cert_serials.split()]
+    listed = revoke(settings.keys_dir, serials) if settings.tls else 0
+    print_json({"appliance_id": appliance.appliance_id, "revoked_at": appliance.revoked_at, "reason": appliance.revoked_reason,
+                "certificates_revoked": len(serials), "crl_entries": listed})
+    return 0
+
+
+def cmd_renew_server(args: argparse.Namespace) -> int:
+    from juanzong.central.tls import public, renew_server
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    settings = _settings(args)
+    fingerprint = renew_server(settings.keys_dir, settings.host)
+    ident = {**json.loads(settings.identity_path.read_text("utf-8")), **public(settings.keys_dir)}
+    write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    print_json({"tls_fingerprint": fingerprint, "identity": str(settings.identity_path),
+                "next": "每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹"})
     return 0
 
 
@@ -58,6 +128,33 @@ def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str
     return issue_client(keys_dir, csr, appliance_id)
 
 
+def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
+    from juanzong.central import audit, keys
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    settings = _settings(args)
+    old_id, new_id = keys.rotate_hpke(settings.keys_dir)
+    ident = json.loads(settings.identity_path.read_text("utf-8"))
+    ident["hpke_public"] = crypto_b64_public(keys.load_keys(settings.keys_dir).hpke)
+    write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    central = open_central(settings)
+    try:
+        audit.record(central.repo.engine, actor=args.actor, action="key_rotate", target="hpke", old_key=old_id, new_key=new_id)
+    finally:
+        central.close()
+    print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
+                "next": "每台扫描设备执行 edge pair --central <新的 central-identity.json>；旧密钥保留用于读取旧数据"})
+    return 0
+
+
+def crypto_b64_public(key) -> str:
+    from juanzong.shared import crypto
+
+    return crypto.b64(crypto.public_bytes(key.public_key()))
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
     from juanzong.central.appliances import enroll, read_identity
     from juanzong.shared.durable import write_durable
@@ -70,7 +167,16 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id) if settings.tls else None
     central = open_central(settings)
     try:
+        known = central.repo.appliance(candidate.appliance_id)
+        if known is not None and known.revoked_at:
+            from juanzong.shared.errors import AppError, ErrorCode
+
+            raise AppError(ErrorCode.APPLIANCE_REVOKED, appliance_id=candidate.appliance_id)
         out = enroll(central.repo, candidate).to_dict()
+        if cert:  # enrolling again renews the client certificate; every serial is kept for revocation
+            from juanzong.central.tls import serial_of
+
+            central.repo.add_cert_serial(candidate.appliance_id, serial_of(cert))
     finally:
         central.close()
     if cert:
@@ -78,6 +184,20 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     if args.out:
         write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
     print_json(out)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from juanzong.central import db
+    from juanzong.shared.cli import print_json
+
+    engine = db.make_engine(_settings(args).database_url)
+    try:
+        before = db.current_revision(engine)
+        db.upgrade(engine)
+        print_json({"from": before, "to": db.current_revision(engine), "head": db.head_revision()})
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -360,12 +480,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8470)
 
     p.add_argument("--no-tls", action="store_true", help="plain HTTP: a loopback lab only")
+    p.add_argument("--ca-cert", help="the court's existing CA certificate (PEM) instead of a generated one")
+    p.add_argument("--ca-key", help="its private key (PEM, unencrypted; kept in keys/ 0600)")
     for name, help_text in INIT_SETTINGS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
+
+    keys = commands.add_parser("keys", help="central's keys").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("rotate-hpke", help="new HPKE key for sealing; old keys kept to read old blobs (audited)")
+    p.add_argument("--home")
+    p.add_argument("--actor", default="admin")
+    p.set_defaults(func=cmd_keys_rotate_hpke)
 
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
     p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
+
+    command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
+
+    p = command("orphans", cmd_orphans, "list blobs no manifest names; --remove deletes those past the grace period (audited)")
+    p.add_argument("--remove", action="store_true", help="delete orphans older than the grace period")
+    p.add_argument("--grace-hours", type=float, default=24.0, help="keep orphans younger than this (default 24)")
+    p.add_argument("--json", action="store_true")
+
+    p = command("revoke", cmd_revoke, "revoke an appliance: its TLS certificates (CRL) and manifests are refused, audited")
+    p.add_argument("appliance_id", metavar="APPLIANCE")
+    p.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+
+    command("renew-server", cmd_renew_server, "issue a new server certificate from the CA (appliances re-pin it)")
 
     p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
     p.add_argument("--host", default=None, help="override the configured host")

@@ -44,6 +44,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 1, "worker processes `central serve` starts on one socket (stateless; a province runs several)"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
+    Setting("request_timeout_seconds", 30, "TLS handshake, request headers, an idle connection and each body window must finish within this"),
+    Setting("max_connections", 256, "open sockets on the sync listener; more are closed at once"),
+    Setting("max_connections_per_address", 32, "open sockets from one address; more are closed at once"),
+    Setting("min_body_bytes_per_second", 1024, "an upload slower than this over a timeout window is cut"),
     Setting("office_host", "127.0.0.1", "address of the archive office's pages (a second listener; TLS with the court CA's server certificate)"),
     Setting("office_port", 8471, "TCP port of the archive office's pages (0 = do not serve them)"),
     Setting("office_idle_minutes", 15, "an office session ends after this many minutes without a request"),
@@ -69,6 +73,10 @@ class CentralSettings:
     max_blob_bytes: int
     max_manifest_bytes: int
     checkpoint_file: Path
+    request_timeout_seconds: int
+    max_connections: int
+    max_connections_per_address: int
+    min_body_bytes_per_second: int
     s3: S3Settings
     office_host: str = "127.0.0.1"
     office_port: int = 8471
@@ -100,7 +108,8 @@ def load_settings(home: Path) -> CentralSettings:
 def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
     if not 0 < values["port"] < 65536:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"port {values['port']} 不是有效端口")
-    for name in ("workers", "max_blob_bytes", "max_manifest_bytes"):
+    for name in ("workers", "max_blob_bytes", "max_manifest_bytes", "request_timeout_seconds", "max_connections",
+                 "max_connections_per_address"):
         if values[name] <= 0:
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 必须为正整数")
     if values["blob_backend"] not in BLOB_BACKENDS:
@@ -124,6 +133,10 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         max_blob_bytes=values["max_blob_bytes"],
         max_manifest_bytes=values["max_manifest_bytes"],
         checkpoint_file=under(home, values["checkpoint_file"]),
+        request_timeout_seconds=values["request_timeout_seconds"],
+        max_connections=values["max_connections"],
+        max_connections_per_address=values["max_connections_per_address"],
+        min_body_bytes_per_second=values["min_body_bytes_per_second"],
         s3=_s3_settings(home, values),
         office_host=values["office_host"],
         office_port=values["office_port"],

@@ -42,18 +42,21 @@ class Central:
         self.repo.engine.dispose()
 
 
-def init_home(home: Path, host: str, port: int, tls: bool = True, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def init_home(home: Path, host: str, port: int, tls: bool = True, extra: dict[str, Any] | None = None,
+              court_ca: tuple[Path, Path] | None = None) -> dict[str, Any]:
     """Create config, keys, database and blob store; returns the identity written.
 
     `extra` sets further settings in the config written (a database URL, the S3 store)."""
     if config_path(home).exists() or (home / "keys").exists():
         raise AppError(ErrorCode.HOME_EXISTS, home=str(home))
+    if court_ca:  # checked before anything is written
+        central_tls.load_court_ca(*court_ca)
     ensure_dir(home)
     values = {"host": host, "port": port, "tls": tls, **(extra or {})}
     write_durable(config_path(home), render_config(values).encode("utf-8"))
     settings = load_settings(home)
     keys = central_keys.create_keys(settings.keys_dir)
-    tls_public = central_tls.create(settings.keys_dir, host) if tls else {}
+    tls_public = central_tls.create(settings.keys_dir, host, court_ca) if tls else {}
     ensure_dir(settings.data_dir, mode=0o700)  # case numbers and names are confidential too
     init_store(settings)
     open_engine(settings.database_url).dispose()  # migrates the schema now, not on first request

@@ -4,6 +4,9 @@
   public half from `central-identity.json`.
 - `hpke.key`: X25519, the HPKE recipient key every blob's data key is sealed
   to; only central can open a page after the hand-off.
+- `hpke-retired-<key id>.key`: earlier HPKE keys after `central keys rotate-hpke`,
+  kept for reading the blobs sealed to them (appliances seal to the new key once
+  they install the new identity with `edge pair --central`).
 
 Both are raw 32-byte files, 0600 in a 0700 directory. `central_id` is a
 fingerprint of the signing key (kind letter `C`, Crockford body, Luhn check,
@@ -28,6 +31,7 @@ from juanzong.shared.ids import ALPHABET, BODY_LEN, luhn_check_char
 
 SIGNING_FILE = "signing.key"
 HPKE_FILE = "hpke.key"
+RETIRED_HPKE = "hpke-retired-{}.key"
 CENTRAL_KIND = "C"
 
 
@@ -35,6 +39,12 @@ CENTRAL_KIND = "C"
 class CentralKeys:
     signing: Ed25519PrivateKey
     hpke: X25519PrivateKey
+    retired_hpke: tuple[X25519PrivateKey, ...] = ()  # older keys, kept to read what was sealed to them
+
+    @property
+    def hpke_all(self) -> tuple[X25519PrivateKey, ...]:
+        """Every HPKE key that may have sealed a stored blob, the current one first."""
+        return (self.hpke, *self.retired_hpke)
 
     @property
     def signing_public(self) -> bytes:
@@ -71,7 +81,25 @@ def load_keys(keys_dir: Path) -> CentralKeys:
     return CentralKeys(
         signing=crypto.load_signing_key(_read(keys_dir / SIGNING_FILE)),
         hpke=crypto.load_hpke_private(_read(keys_dir / HPKE_FILE)),
+        retired_hpke=tuple(crypto.load_hpke_private(_read(p)) for p in sorted(keys_dir.glob(RETIRED_HPKE.format("*")))),
     )
+
+
+def hpke_key_id(key: X25519PrivateKey) -> str:
+    return hashlib.sha256(crypto.public_bytes(key.public_key())).hexdigest()[:16]
+
+
+def rotate_hpke(keys_dir: Path) -> tuple[str, str]:
+    """A new HPKE key; the old one is kept as retired (read-only use). Returns (old id, new id).
+    Order: the old key is copied to its retired name first, so a crash never loses it."""
+    old = load_keys(keys_dir).hpke
+    retired = keys_dir / RETIRED_HPKE.format(hpke_key_id(old))
+    if not retired.exists():
+        write_durable(retired, crypto.private_bytes(old), mode=0o600)
+    new = X25519PrivateKey.generate()
+    write_durable(keys_dir / HPKE_FILE, crypto.private_bytes(new), mode=0o600)
+    fsync_dir(keys_dir)
+    return hpke_key_id(old), hpke_key_id(new)
 
 
 def identity(keys: CentralKeys, url: str) -> dict[str, Any]:

@@ -157,8 +157,21 @@ class S3Lab:
         _terminate(self.proc, "SIGTERM")
 
 
-def start_seaweedfs(root: Path) -> S3Lab:
-    """`weed mini` in `root/weed`, every port on 127.0.0.1, with fresh credentials; ready with the bucket made."""
+def start_seaweedfs(root: Path, attempts: int = 3) -> S3Lab:
+    """`weed mini` in `root/weed`, every port on 127.0.0.1, with fresh credentials; ready with the bucket made.
+
+    Its ten ports are picked free but bound by weed a moment later; if another
+    process took one in between, weed exits and it is started again on others."""
+    for attempt in range(attempts):
+        try:
+            return _start_weed(root)
+        except AppError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_weed(root: Path) -> S3Lab:
     weed = _weed_binary()
     root.mkdir(parents=True, exist_ok=True)
     data = root / "weed"
@@ -234,10 +247,19 @@ def _port_pairs(n: int) -> list[int]:
 
 
 def _spawn(args: list[str], log: Path, **popen: Any) -> subprocess.Popen[bytes]:
+    import ctypes
+    import signal
+
+    prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # resolved here: the child only calls it
+
+    def die_with_parent() -> None:
+        # SIGTERM when the process that started it dies: a killed test run leaves no server behind
+        prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
     with open(log, "ab") as out:
         # a session of its own: a Ctrl-C in the terminal reaches only us, and we stop them in order
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, **popen)
+                                start_new_session=True, preexec_fn=die_with_parent, **popen)
 
 
 def _run(args: list[str], log: Path, popen: dict[str, Any]) -> None:

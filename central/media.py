@@ -139,12 +139,23 @@ def _import_batch(central: Central, receiver: ReceiveService, layout: MediumLayo
 def _read_batch(central: Central, layout: MediumLayout, entry: TocBatch) -> tuple[Signed, list[tuple[str, bytes]]]:
     """The batch's signed manifest and blobs, every file checked before anything is stored."""
     sealed = _read_checked(layout.sealed_manifest(entry.batch_id), entry.manifest_file_sha256, entry.batch_id)
-    plain = crypto.open_sealed(sealed, central.keys.hpke, manifest_info(layout.appliance_id, entry.batch_id))
+    plain = _open_sealed_any(central, sealed, manifest_info(layout.appliance_id, entry.batch_id))
     signed = Signed.from_wire(json.loads(plain))
     if signed.sha256 != entry.manifest_sha256 or peek_appliance_id(signed) != layout.appliance_id:
         raise AppError(ErrorCode.MEDIA_BATCH_DAMAGED, batch_id=entry.batch_id, detail="批次清单与目录不符")
     blobs = [(sha, _read_checked(layout.blob(sha), sha, entry.batch_id)) for sha, _ in entry.blobs]
     return signed, blobs
+
+
+def _open_sealed_any(central: Central, sealed: bytes, info: bytes) -> bytes:
+    """The current HPKE key first, then the retired ones (an appliance not yet given the new identity)."""
+    *earlier, last = central.keys.hpke_all
+    for key in earlier:
+        try:
+            return crypto.open_sealed(sealed, key, info)
+        except AppError:
+            continue
+    return crypto.open_sealed(sealed, last, info)
 
 
 def _read_checked(path: Path, sha256: str, batch_id: str) -> bytes:

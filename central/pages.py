@@ -19,9 +19,20 @@ def decrypt_page(central: Central, ref: PageRef, data: bytes) -> bytes:
         sealed = crypto.unb64(ref.sealed_key)
     except ValueError as exc:
         raise AppError(ErrorCode.DECRYPT_FAILED, blob_id=ref.page_id) from exc
-    return crypto.open_blob_central(
-        data, sealed, private_key=central.keys.hpke, appliance_id=ref.appliance_id, blob_id=ref.page_id, kind=ref.blob_kind
-    )
+    return open_with_any_key(central, data, sealed, ref)
+
+
+def open_with_any_key(central: Central, data: bytes, sealed: bytes, ref: PageRef) -> bytes:
+    """The current HPKE key first, then the retired ones (a rotation keeps old blobs readable)."""
+    failure: AppError | None = None
+    for key in central.keys.hpke_all:
+        try:
+            return crypto.open_blob_central(data, sealed, private_key=key, appliance_id=ref.appliance_id,
+                                            blob_id=ref.page_id, kind=ref.blob_kind)
+        except AppError as err:
+            failure = err
+    assert failure is not None
+    raise failure
 
 
 def open_page(central: Central, page_id: str, actor: str = "archive office") -> bytes:

@@ -80,6 +80,24 @@ class Repository:
             conn.execute(insert(db.appliances).values(**appliance.__dict__))
             audit.append(conn, actor="archive office", action="enroll", target=appliance.appliance_id, name=appliance.name)
 
+    def revoke(self, appliance_id: str, reason: str, at: str) -> Appliance:
+        """Mark an appliance revoked (audited); its certificates go on the CRL (central/tls.py)."""
+        with self._writer.begin() as conn:
+            t = db.appliances
+            conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(revoked_at=at, revoked_reason=reason))
+            audit.append(conn, actor="archive office", action="revoke", target=appliance_id, reason=reason)
+        found = self.appliance(appliance_id)
+        assert found is not None
+        return found
+
+    def add_cert_serial(self, appliance_id: str, serial: int) -> None:
+        t = db.appliances
+        with self._writer.begin() as conn:
+            have = conn.execute(select(t.c.cert_serials).where(t.c.appliance_id == appliance_id)).scalar() or ""
+            serials = " ".join(filter(None, [have, format(serial, "x")]))
+            conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(cert_serials=serials))
+            audit.append(conn, actor="archive office", action="certificate", target=appliance_id, serial=format(serial, "x"))
+
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.appliances).order_by(db.appliances.c.appliance_id)).all()
@@ -244,6 +262,11 @@ class Repository:
         with self.engine.connect() as conn:
             row = conn.execute(_page_ref_query().where(db.pages.c.page_id == page_id)).first()
         return PageRef(**row._mapping) if row else None
+
+    def blob_referenced(self, sha256: str) -> bool:
+        p = db.pages
+        with self.engine.connect() as conn:
+            return conn.execute(select(p.c.page_id).where(p.c.blob_sha256 == sha256).limit(1)).first() is not None
 
     def page_refs_by_blob(self) -> Iterator[PageRef]:
         """Every page, in blob-hash order (the order the blob store lists its names)."""

@@ -10,19 +10,25 @@ lock there (central/db.py). Across machines, a TCP load balancer in front of
 several hosts does the same (README: province deployment).
 
 The schema is migrated once, before any worker starts.
+
+TLS is done by `tlsserve.Gate` (not by uvicorn), in every worker: handshakes
+have a deadline, sockets are counted before anything is read, requests have
+header/body/idle deadlines, and the verified client certificate reaches the
+application. A certificate whose appliance is unknown or revoked is refused
+right after the handshake and audited (the CRL in the TLS context refuses it in
+the handshake itself from the next start on).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
-import ssl
 from pathlib import Path
 from typing import Any
 
 from juanzong.central.config import HOME_ENV, CentralSettings, load_settings
+from juanzong.central.tlsserve import Gate, Limits
 
 APP_FACTORY = "juanzong.central.serve:app_from_env"
 
@@ -34,18 +40,19 @@ def run(settings: CentralSettings, host: str, port: int, workers: int) -> None:
 
     open_engine(settings.database_url).dispose()  # migrate now, once, not in N workers at once
     common: dict[str, Any] = {
-        "host": host, "port": port, "loop": "uvloop", "http": "httptools",
+        # loop="asyncio": under uvloop, start_tls lost the request a TLS 1.3 client sends together
+        # with its Finished (about 3 in 4 handshakes hung); asyncio's does not
+        "host": host, "port": port, "loop": "asyncio", "http": Gate,
         # log_config=None: uvicorn's records go through the root logger `juanzong` set up (stderr)
-        "log_config": None, "timeout_graceful_shutdown": 5,
+        "log_config": None, "timeout_graceful_shutdown": 5, "timeout_keep_alive": settings.request_timeout_seconds,
     }
-    if settings.tls:
-        # a module-level function (picklable): spawned workers each build their own context
-        common["ssl_context_factory"] = functools.partial(_tls_context, settings.keys_dir)
     if workers <= 1:
         from juanzong.central.app import create_app
 
         _exit_zero_on_stop()
-        uvicorn.run(create_app(settings), **common)
+        app = create_app(settings)
+        configure_gate(settings, app.state["central"])
+        uvicorn.run(app, **common)
         return
     os.environ[HOME_ENV] = str(settings.home)  # the spawned workers find the home here
     uvicorn.run(APP_FACTORY, factory=True, workers=workers, **common)
@@ -57,13 +64,37 @@ def app_from_env() -> Any:
 
     if not logging.getLogger().handlers:  # a spawned worker: log as the parent does
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s %(message)s")
-    return create_app(load_settings(Path(os.environ[HOME_ENV])))
+    settings = load_settings(Path(os.environ[HOME_ENV]))
+    app = create_app(settings)
+    configure_gate(settings, app.state["central"])
+    return app
 
 
-def _tls_context(keys_dir: Path, _config: Any, _default: Any) -> ssl.SSLContext:
+def configure_gate(settings: CentralSettings, central: Any) -> None:
+    """This process's limits, TLS context and certificate check for every `Gate`."""
     from juanzong.central.tls import server_context
 
-    return server_context(keys_dir)
+    limits = Limits(timeout=settings.request_timeout_seconds, max_connections=settings.max_connections,
+                    max_per_address=settings.max_connections_per_address, min_body_rate=settings.min_body_bytes_per_second)
+    Gate.configure(limits, server_context(settings.keys_dir) if settings.tls else None, CertificateCheck(central))
+
+
+class CertificateCheck:
+    """`refused(name, serial)`: True for an unknown or revoked appliance (audited). Asked on every
+    handshake (one primary-key read), so a revocation holds from the next connection on."""
+
+    def __init__(self, central: Any) -> None:
+        self.central = central
+
+    def __call__(self, name: str, serial: str) -> bool:
+        from juanzong.central import audit
+
+        appliance = self.central.repo.appliance(name)
+        refused = appliance is None or bool(appliance.revoked_at)
+        if refused:
+            audit.record(self.central.repo.engine, actor=name, action="connect", target=serial or name, outcome="refused",
+                         reason="revoked" if appliance is not None else "not enrolled")
+        return refused
 
 
 def _exit_zero_on_stop() -> None:

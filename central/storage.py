@@ -28,6 +28,7 @@ import base64
 import functools
 import hashlib
 import io
+from datetime import datetime, timezone
 import logging
 import os
 import re
@@ -65,6 +66,12 @@ class BlobStore(Protocol):
 
     def names(self) -> Iterator[str]:
         """Every stored name, ascending, for the integrity check."""
+
+    def stored_at(self, sha256: str) -> datetime | None:
+        """When the object was stored (UTC), or None when absent: the orphan grace period."""
+
+    def delete(self, sha256: str) -> None:
+        """Remove an object (orphan removal only; absent is not an error)."""
 
 
 def put(store: BlobStore, sha256: str, data: bytes) -> bool:
@@ -126,6 +133,20 @@ class LocalBlobStore:
         except FileNotFoundError as exc:
             raise KeyError(sha256) from exc
         return _chunks(f)
+
+    def stored_at(self, sha256: str) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(self._path(sha256).stat().st_mtime, timezone.utc)
+        except (KeyError, FileNotFoundError):
+            return None
+
+    def delete(self, sha256: str) -> None:
+        try:
+            path = self._path(sha256)
+            path.unlink()
+        except (KeyError, FileNotFoundError):
+            return
+        fsync_dir(path.parent)
 
     def names(self) -> Iterator[str]:
         if not self.root.is_dir():
@@ -251,6 +272,25 @@ class S3BlobStore:
                 raise KeyError(sha256) from exc
             raise _unavailable(exc) from exc
         return _stream_chunks(resp["Body"])
+
+    def stored_at(self, sha256: str) -> datetime | None:
+        if not is_sha256(sha256):
+            return None
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
+        except Exception as exc:
+            if _status(exc) == 404:
+                return None
+            raise _unavailable(exc) from exc
+        return head["LastModified"].astimezone(timezone.utc)
+
+    def delete(self, sha256: str) -> None:
+        if is_sha256(sha256):
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=self.key(sha256))
+            except Exception as exc:
+                if _status(exc) != 404:
+                    raise _unavailable(exc) from exc
 
     def names(self) -> Iterator[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.settings.prefix)

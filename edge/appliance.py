@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,16 +26,20 @@ from sqlite_utils import Database
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import open_db, state_get, write_tx
 from juanzong.edge.ingest.pipeline import ingest_pages
 from juanzong.edge.hostcheck import require_no_swap, require_ram_hot_folder
 from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.edge.ingest.decode import decode, sha256_file
 from juanzong.edge.ingest.faults import FILE_FAULTS
 from juanzong.edge.ingest.qc import QcRules
-from juanzong.edge.ingest.record import ACTIVE_ITEM, REPLACE_TARGET, already_recorded, commit, insert_blob
+from juanzong.edge.ingest.record import commit
 from juanzong.edge.ingest.route import ItemInfo, ReplaceTarget, Sides
 from juanzong.edge.keys import load_keys
+from juanzong.edge import repo
+from juanzong.edge.repo import blobs, items, pages, state, write_tx
+from juanzong.edge.repo import quarantine as shelf
+from juanzong.edge.repo.quarantine import QuarantineRow
+from juanzong.edge.repo.state import StateKey
 from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
 from juanzong.shared.crypto import seal_blob
 from juanzong.shared.errors import AppError, ErrorCode
@@ -48,31 +53,35 @@ log = logging.getLogger("juanzong.appliance")
 
 
 class DbRoutingView:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    """What routing reads from the database: through one connection, or through a
+    function giving the calling thread's own (`PerThread.get`)."""
+
+    def __init__(self, db: Database | Callable[[], Database]) -> None:
+        self._db = db
+
+    @property
+    def db(self) -> Database:
+        return self._db if isinstance(self._db, Database) else self._db()
 
     def item(self, item_id: str) -> ItemInfo | None:
-        row = self.db.execute("SELECT id, colour, declared_pages FROM items WHERE id = ?", [item_id]).fetchone()
-        return ItemInfo(row[0], bool(row[1]), row[2]) if row else None
+        found = items.routing_info(self.db, item_id)
+        return ItemInfo(*found) if found else None
 
     def active_item(self) -> str | None:
-        return state_get(self.db, ACTIVE_ITEM)
+        return state.get(self.db, StateKey.ACTIVE_ITEM)
 
     def sides(self, item_id: str) -> Sides:
         # every image of the item since its latest cover sheet, cover included; a
         # replacement rescan is an extra image that takes another page's side
-        cover = self.db.execute("SELECT MAX(rowid) FROM pages WHERE item_id = ? AND role = 'cover'", [item_id]).fetchone()[0]
-        sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND rowid >= ? AND replaces IS NULL"
-        return Sides(self.db.execute(sql, [item_id, cover or 0]).fetchone()[0], cover is not None)
+        return Sides(*pages.images_since_cover(self.db, item_id))
 
     def replace_target(self) -> ReplaceTarget | None:
-        page_id = state_get(self.db, REPLACE_TARGET)
-        row = self.db.execute("SELECT id, item_id, side FROM pages WHERE id = ? AND role = 'page'", [page_id]).fetchone() if page_id else None
-        return ReplaceTarget(*row) if row else None
+        page_id = state.get(self.db, StateKey.REPLACE_TARGET)
+        found = pages.item_page(self.db, page_id) if page_id else None
+        return ReplaceTarget(page_id, found[0], found[1]) if page_id and found else None
 
     def phashes(self, item_id: str) -> dict[str, str]:
-        sql = "SELECT id, phash FROM pages WHERE item_id = ? AND role = 'page' AND phash IS NOT NULL AND findings NOT LIKE '%\"blank\"%'"
-        return dict(self.db.execute(sql, [item_id]).fetchall())
+        return pages.phashes(self.db, item_id)
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,8 @@ class Appliance:
         self.profile = get_scanner(settings.scanner_profile)
         require_ram_hot_folder(settings.hot_folder, self.profile.tmpfs_required)
         require_no_swap(self.profile.tmpfs_required)
-        self.db = open_db(settings.db_path)
+        repo.migrate(settings)
+        self.connections = repo.PerThread(settings)  # built here, often driven from another thread
         self.store = BlobStore(settings.blob_dir)
         self.folder = HotFolder(settings.hot_folder, self.profile)
         self.ctx = IngestContext(
@@ -110,19 +120,22 @@ class Appliance:
             keys=load_keys(settings.keys_dir),
             qc_rules=QcRules(min_dpi=self.profile.dpi),
             max_pixels=self.profile.max_pixels,
-            view=DbRoutingView(self.db),
+            view=DbRoutingView(self.connections.get),
             suite=settings.crypto_suite,
         )
 
+    @property
+    def db(self) -> Database:
+        return self.connections.get()
+
     # --- start-up -------------------------------------------------------------------------
     def recover(self) -> list[FileOutcome]:
-        if self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        if not repo.quick_check(self.db):
             # keep going: stopping would leave the scanner with nowhere to put pages;
             # the operator sees this in the log and the archive office in the audit
             log.error("database quick_check failed: %s", self.settings.db_path)
             audit.record(self.db, place=self.ctx.appliance_id, actor="system", action="integrity_check", target="edge.db", outcome="failed")
-        known = {r[0] for r in self.db.execute("SELECT id FROM blobs").fetchall()}
-        temps, orphans = self.store.sweep(known)
+        temps, orphans = self.store.sweep(blobs.ids(self.db))
         if temps or orphans:
             log.info("recovery: removed %d temp and %d orphan blobs", temps, orphans)
         return [self.process(c) for c in self.folder.spooled()]
@@ -133,11 +146,11 @@ class Appliance:
         return self.process(claimed) if claimed else None
 
     def process(self, claimed: Claimed) -> FileOutcome:
-        if already_recorded(self.db, claimed.claim) or self._kept_encrypted(claimed.claim):
+        if pages.already_recorded(self.db, claimed.claim) or self._kept_encrypted(claimed.claim):
             self.folder.release(claimed)
             return FileOutcome(claimed.source_name, "replayed")
         try:
-            pages = commit(self.db, self.store, ingest_pages(decode(claimed, self.ctx), self.ctx), self.ctx)
+            stored = commit(self.db, self.store, ingest_pages(decode(claimed, self.ctx), self.ctx), self.ctx)
         except AppError as err:
             if err.code not in FILE_FAULTS:
                 log.warning("not stored, will retry: %s code=%s", claimed.source_name, err.code)
@@ -148,14 +161,13 @@ class Appliance:
             log.exception("ingest failed for %s (ref %s)", claimed.source_name, ref)
             return self.quarantine(claimed, AppError(ErrorCode.INGEST_FAILED, name=claimed.source_name, detail=f"日志编号 {ref}"))
         self.folder.release(claimed)
-        return FileOutcome(claimed.source_name, "stored", pages=len(pages))
+        return FileOutcome(claimed.source_name, "stored", pages=len(stored))
 
     def _kept_encrypted(self, claim: str) -> bool:
         """Quarantined with its encrypted copy before a crash came ahead of the release:
         only the release is left (a second INSERT would violate UNIQUE(claim) and stop
         recovery for good). A file set aside unread has no copy: set_aside replays itself."""
-        sql = "SELECT 1 FROM quarantine WHERE claim = ? AND blob_id IS NOT NULL"
-        return self.db.execute(sql, [claim]).fetchone() is not None
+        return shelf.kept_encrypted(self.db, claim)
 
     def quarantine(self, claimed: Claimed, err: AppError) -> FileOutcome:
         if err.code == ErrorCode.FILE_SIZE_TOO_LARGE:
@@ -167,11 +179,9 @@ class Appliance:
         self.store.put(qid, sealed.data)
         now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         with write_tx(self.db):
-            insert_blob(self.db, sealed, now)
-            self.db.execute(
-                "INSERT INTO quarantine(id, claim, source_name, source_sha256, source_size, code, reason, blob_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                [qid, claimed.claim, claimed.source_name, sealed.plain_sha256, len(raw), str(err.code), err.message, qid, now],
-            )
+            blobs.insert(self.db, sealed, now)
+            shelf.insert(self.db, QuarantineRow(qid, claimed.claim, claimed.source_name, sealed.plain_sha256,
+                                                     len(raw), str(err.code), err.message, qid), now)
             audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action="quarantine",
                          target=claimed.source_name, outcome="refused", code=str(err.code))
         log.warning("quarantined %s code=%s: %s", claimed.source_name, err.code, err.message)
@@ -185,11 +195,9 @@ class Appliance:
         digest, size = sha256_file(claimed.path), claimed.path.stat().st_size
         now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         with write_tx(self.db):
-            if self.db.execute("SELECT 1 FROM quarantine WHERE claim = ?", [claimed.claim]).fetchone() is None:
-                self.db.execute(
-                    "INSERT INTO quarantine(id, claim, source_name, source_sha256, source_size, code, reason, blob_id, created_at) VALUES (?,?,?,?,?,?,?,NULL,?)",
-                    [new_id(Kind.QUARANTINE), claimed.claim, claimed.source_name, digest, size, str(err.code), err.message, now],
-                )
+            if not shelf.has_claim(self.db, claimed.claim):
+                shelf.insert(self.db, QuarantineRow(new_id(Kind.QUARANTINE), claimed.claim, claimed.source_name,
+                                                         digest, size, str(err.code), err.message, None), now)
                 audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action="quarantine",
                              target=claimed.source_name, outcome="refused", code=str(err.code))
         kept = self.folder.set_aside(claimed)

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from juanzong.edge.db import write_tx
-from juanzong.shared.audit import GENESIS, AuditRecord, first_break
+from juanzong.edge.repo import audit as rows
+from juanzong.edge.repo import write_tx
+from juanzong.shared.audit import GENESIS, AuditRecord, first_bad_row
 
 
 def now_iso() -> str:
@@ -21,33 +22,28 @@ def record(db: Database, *, place: str, actor: str, action: str, target: str, ou
     if not db.conn.in_transaction:
         with write_tx(db):
             return record(db, place=place, actor=actor, action=action, target=target, outcome=outcome, **detail)
-    row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+    last = rows.last(db)
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     rec = AuditRecord(seq, now_iso(), actor, action, target, outcome, detail, place, prev)
-    db.execute(
-        "INSERT INTO audit(seq, at, actor, action, target, outcome, detail, place, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [rec.seq, rec.at, actor, action, target, outcome, json.dumps(detail, ensure_ascii=False, sort_keys=True), place, prev, rec.digest()],
-    )
+    rows.append(db, rec, json.dumps(detail, ensure_ascii=False, sort_keys=True), rec.digest())
     return rec
 
 
 def records(db: Database) -> list[AuditRecord]:
-    rows = db.execute("SELECT seq, at, actor, action, target, outcome, detail, place, prev_hash FROM audit ORDER BY seq").fetchall()
-    return [AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows]
+    return [AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]) for r in rows.rows(db)]
+
+
+def records_with_hashes(db: Database) -> list[tuple[AuditRecord, str]]:
+    return [(AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]), r[9])
+            for r in rows.rows_with_hashes(db)]
 
 
 def head(db: Database) -> dict[str, Any]:
-    row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    return {"seq": row[0], "hash": row[1]} if row else {"seq": 0, "hash": GENESIS}
+    last = rows.last(db)
+    return {"seq": last[0], "hash": last[1]} if last else {"seq": 0, "hash": GENESIS}
 
 
 def verify_chain(db: Database) -> int | None:
-    """Seq of the first broken record (edited, removed, reordered), or None when intact."""
-    broken = first_break(records(db))
-    if broken is not None:
-        return broken
-    stored = db.execute("SELECT seq, hash FROM audit ORDER BY seq").fetchall()
-    for rec, (seq, h) in zip(records(db), stored):
-        if rec.digest() != h:
-            return seq
-    return None
+    """Seq of the first bad record (edited, removed, relinked), or None when intact (`edge verify` says more)."""
+    broken, _ = first_bad_row(records_with_hashes(db))
+    return None if broken is None else broken.seq

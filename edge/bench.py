@@ -192,15 +192,14 @@ def make_central(root: Path):
 
 def _template_home(home: Path, identity: Path, n_items: int) -> list:
     """The home each backend gets a copy of; returns the cover-sheet infos of its items."""
-    from juanzong.edge import intake
+    from juanzong.edge import intake, repo
     from juanzong.edge.config import load_settings
     from juanzong.edge.coversheet import CoverSheetInfo
-    from juanzong.edge.db import open_db
     from juanzong.edge.home import init_home
 
     init_home(home, profile=SIMULATED, central_identity=identity, name="基准测试")
     settings = load_settings(home)
-    db = open_db(settings.db_path)
+    db = repo.connect(settings)
     try:
         registered = intake.register(db, settings, case_text=BENCH_CASE, submitter="张三",
                                      items=[intake.ItemSpec(f"证据材料{k + 1}", len(BLOCK) - 1) for k in range(n_items)],
@@ -315,13 +314,12 @@ def verify(ws: Workspace, name: str) -> Verified:
 
 
 def _stored(settings) -> tuple[list[tuple], int]:
-    from juanzong.edge.db import open_db
+    from juanzong.edge import repo
+    from juanzong.edge.repo import pages, quarantine
 
-    db = open_db(settings.db_path)
+    db = repo.connect(settings)
     try:
-        rows = db.execute("SELECT p.source_name, p.source_sha256, p.role, b.id, b.kind, b.sealed_central "
-                          "FROM pages p JOIN blobs b ON b.id = p.blob_id").fetchall()
-        return rows, db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
+        return pages.with_blobs(db), quarantine.count(db)
     finally:
         db.close()
 

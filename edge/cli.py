@@ -26,9 +26,11 @@ def _settings(args: argparse.Namespace):
 
 
 def _db(settings):
-    from juanzong.edge.db import open_db
+    """The command's connection; a command is a process start-up, so it migrates first."""
+    from juanzong.edge import repo
 
-    return open_db(settings.db_path)
+    repo.migrate(settings)
+    return repo.connect(settings)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -91,16 +93,16 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
 
 def cmd_active(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
-    from juanzong.edge.db import state_set, write_tx
     from juanzong.edge.intake import load_item
-    from juanzong.edge.ingest.record import ACTIVE_ITEM
+    from juanzong.edge.repo import state, write_tx
+    from juanzong.edge.repo.state import StateKey
     from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
     db = _db(settings)
     item_id = None if args.clear else load_item(db, require_id(args.item_id, Kind.ITEM))["id"]
     with write_tx(db):
-        state_set(db, ACTIVE_ITEM, item_id)
+        state.put(db, StateKey.ACTIVE_ITEM, item_id)
         audit.record(db, place=settings.appliance_id, actor="operator", action="active_item", target=item_id or "-")
     print_json({"active_item": item_id})
     return 0
@@ -240,8 +242,8 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
         print(f"已导入 {t.year} 年放假安排（{t.source}）：放假的工作日 {len(t.holidays)} 天，调休上班 {len(t.workdays)} 天")
     print(f"重新计算办理时限 {len(result.changes)} 件：")
     for c in result.changes:
-        still = "（仍为暂定）" if c.provisional else ""
-        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{still}")
+        note = "（仍为暂定）" if c.provisional else ("（时间不变，改为正式）" if c.old_due == c.new_due else "")
+        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{note}")
     return 0
 
 
@@ -301,6 +303,20 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
                      exposure={unit: str(score) for unit, score in out["exposure"].items()})
     print_json(out)
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.edge.verify import render_text, verify_appliance
+
+    settings = _settings(args)
+    result = verify_appliance(_db(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(render_text(result))
+    return 0 if result.ok else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -392,6 +408,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
+    p = cmd("verify", cmd_verify, "integrity check: audit chain, heads central witnessed, every blob")
+    p.add_argument("--json", action="store_true")
 
     p = cmd("purge", cmd_purge, "crypto-shred what central acknowledged and retention no longer keeps (audited)")
     p.add_argument("--now", help="ISO date-time to judge retention at (default: now)")
@@ -414,6 +432,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", help="leave both homes in this directory")
     p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
     p.add_argument("--kiosk", action="store_true", help="afterwards keep the counter kiosk open in a browser until Ctrl-C")
+    p.add_argument("--serve", action="store_true",
+                   help="afterwards keep central (archive office pages) and the appliance (kiosk, QC station) running, "
+                        "with demo logins printed, until Ctrl-C")
     p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
                    help="central on SQLite + local disk, or on a PostgreSQL cluster + S3 store the demo starts itself")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))

@@ -16,6 +16,7 @@ from typing import Any
 
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.netpolicy import parse_networks
 from juanzong.shared.settings import Setting, under
 from juanzong.shared.suites import SETTING_NAMES, Suite
 
@@ -30,7 +31,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("keys_dir", "keys", "key directory: never beside data/ in production (TPM-unsealed ramfs)"),
     Setting("data_dir", "data", "database and encrypted blobs"),
     Setting("central_url", "", "central server base URL, e.g. https://archive.court.internal:8470"),
-    Setting("court_networks", ["127.0.0.0/8", "::1/128"], "address ranges sync may connect to (CIDR)"),
+    Setting("court_networks", ["127.0.0.0/8", "::1/128"],
+            "address ranges sync and a network receipt printer may connect to (CIDR; no catch-all, IPv4 /8 or narrower)"),
     Setting("batch_idle_seconds", 10.0, "seal the open batch after this long without a new page"),
     Setting("batch_max_pages", 500, "seal the open batch when it holds this many pages"),
     Setting("sync_interval_seconds", 2.0, "how often the sync loop looks for sealed batches"),
@@ -133,10 +135,7 @@ def load_settings(home: Path) -> EdgeSettings:
 
 
 def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
-    try:
-        networks = tuple(ipaddress.ip_network(n, strict=False) for n in values["court_networks"])
-    except ValueError as exc:
-        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"court_networks: {exc}") from exc
+    networks = parse_networks(values["court_networks"])  # catch-alls refused
     hot = values["hot_folder"] or _profile_hot_folder(values["scanner_profile"])
     return EdgeSettings(
         home=home,

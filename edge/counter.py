@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from juanzong.edge import audit, intake
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
 from juanzong.edge.repo import counter as repo
 from juanzong.edge.vault import Purpose, Vault, mask_id_number, mask_phone

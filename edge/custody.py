@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import write_tx
 from juanzong.edge.repo import custody as repo
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared.errors import AppError, ErrorCode

@@ -1,18 +1,11 @@
-"""The appliance database: SQLite through sqlite-utils, WAL, synchronous=FULL.
+"""The appliance database's schema: sqlite-utils `Migrations("edge")`.
 
-The schema lives in `MIGRATIONS` (sqlite-utils `Migrations("edge")`), applied at
-every open. Writes go through `write_tx()`, a `BEGIN IMMEDIATE` transaction:
-the kiosk, the ingest worker and the sync loop can be separate processes, and an
-immediate transaction waits for the write lock (busy_timeout) instead of failing
-half-way when two of them write at once.
+Only schema lives here; connecting, migrating and every query are edge.repo
+(`repo.migrate()` applies these once at start-up). A new migration is appended
+as `m<NNN>_<topic>`; an existing one is never edited.
 """
 
 from __future__ import annotations
-
-import contextlib
-import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -219,42 +212,3 @@ def m009_qc(db: Database) -> None:
     if "rotation" not in {c[1] for c in db.execute("PRAGMA table_info(pages)").fetchall()}:
         db.execute("ALTER TABLE pages ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0")
 
-
-def open_db(path: Path) -> Database:
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA secure_delete=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    db = Database(conn, execute_plugins=False)
-    MIGRATIONS.apply(db)
-    return db
-
-
-@contextlib.contextmanager
-def write_tx(db: Database) -> Iterator[Database]:
-    """One immediate write transaction; commits on success, rolls back on any error."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
-
-
-def state_get(db: Database, key: str) -> str | None:
-    row = db.execute("SELECT value FROM settings_state WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
-
-
-def state_set(db: Database, key: str, value: str | None) -> None:
-    if value is None:
-        db.execute("DELETE FROM settings_state WHERE key = ?", [key])
-    else:
-        db.execute("INSERT INTO settings_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
-
-
-def integrity_ok(db: Database) -> bool:
-    return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

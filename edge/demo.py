@@ -183,9 +183,31 @@ def figures(central_home: Path, scanned: int) -> dict:
     return {"scanned": scanned, "received": received, "missing": missing, "duplicate": duplicate}
 
 
-def _serve_kiosk(url: str) -> None:
+DEMO_OFFICE_USERS = (("archive", "档案员演示", "clerk", "demo-archive-2026"),
+                     ("chief", "档案室主管演示", "supervisor", "demo-chief-2026"),
+                     ("audit", "审计员演示", "auditor", "demo-audit-2026"))
+
+
+def add_office_users(central_home: Path, office_port: int) -> str:
+    """Demo archive-office logins, and the office pages on a free loopback port; returns their URL."""
+    config = central_home / "config.toml"
+    text = "\n".join(f"office_port = {office_port}" if line.startswith("office_port =") else line
+                     for line in config.read_text("utf-8").splitlines()) + "\n"
+    config.write_text(text, "utf-8")
+    for uid, name, role, password in DEMO_OFFICE_USERS:
+        subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "user", "add", "--home", str(central_home),
+                        "--id", uid, "--name", name, "--role", role], input=password + "\n", text=True, check=True,
+                       capture_output=True)
+    return f"https://127.0.0.1:{office_port}/"
+
+
+def _serve_kiosk(url: str, office_url: str = "", ca: Path | None = None) -> None:
     logins = "；".join(f"{name}（{role}）工号 {oid} 密码 {pin}" for oid, name, role, pin in DEMO_OPERATORS)
-    print(f"柜台终端：{url}  {logins}；按 Ctrl-C 结束演示")
+    print(f"柜台终端与质检工作站：{url}  {logins}")
+    if office_url:
+        people = "；".join(f"{name} 账号 {uid} 密码 {pw}" for uid, name, _role, pw in DEMO_OFFICE_USERS)
+        print(f"档案室：{office_url}（法院内部 CA 证书：{ca}）  {people}")
+    print("按 Ctrl-C 结束演示")
     try:
         while True:
             time.sleep(3600)
@@ -201,11 +223,13 @@ def main(args: argparse.Namespace) -> int:
     try:
         lab, central_args, workers = _central_stack(root, getattr(args, "stack", "sqlite-local"))
         homes = setup_homes(root, port, central_args)
+        office_url = add_office_users(homes.central, free_port())
         central = start(["central", "serve", "--home", str(homes.central), "--workers", str(workers)], root / "central.log")
         wait_central(homes.edge)
         kiosk_url = add_operators(homes.edge, free_port())
         intake = register_intake(homes.edge)
-        print(f"收取登记 {intake['intake_id']}：{intake['case_number']}，办理时限 {intake['deadline']}")
+        provisional = "（暂定）" if intake.get("deadline_provisional") else ""
+        print(f"收取登记 {intake['intake_id']}：{intake['case_number']}，办理时限 {intake['deadline']}{provisional}")
         edge = start(["edge", "run", "--home", str(homes.edge)], root / "edge.log")
         scanned = len(scan_pages(homes.edge, intake, args.pages))
         wait_synced(homes.edge, scanned)
@@ -213,8 +237,8 @@ def main(args: argparse.Namespace) -> int:
         f = figures(homes.central, scanned)
         ok = f["received"] == scanned and f["missing"] == 0 and f["duplicate"] == 0
         print(f"demo: {f['scanned']} pages scanned, {f['received']} received at central, {f['missing']} missing, {f['duplicate']} duplicate")
-        if getattr(args, "kiosk", False):
-            _serve_kiosk(kiosk_url)
+        if getattr(args, "kiosk", False) or getattr(args, "serve", False):
+            _serve_kiosk(kiosk_url, office_url, homes.central / "keys" / "ca.crt")
         return 0 if ok else 1
     finally:
         stop(edge)

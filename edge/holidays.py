@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import calendar_years, intakes, write_tx
 from juanzong.shared import crypto
 from juanzong.shared.calendar_file import FileProblem, YearTable, parse_calendar_file
 from juanzong.shared.errors import AppError, ErrorCode
@@ -33,11 +33,11 @@ from juanzong.shared.workdays import (
     compute_deadline,
 )
 
-IMPORT_COMMAND = "juanzong edge calendar import --home <设备目录> <放假安排文件.toml>"
+IMPORT_COMMAND = "juanzong edge calendar import --home {home} <放假安排文件.toml>"  # format with the home
 
 
 def imported_years(db: Database) -> list[YearTable]:
-    rows = db.execute("SELECT year, source, holidays, workdays FROM calendar_years ORDER BY year").fetchall()
+    rows = calendar_years.all_years(db)
     return [YearTable.from_dict({"year": y, "source": s, "holidays": json.loads(h), "workdays": json.loads(w)})
             for y, s, h, w in rows]
 
@@ -116,12 +116,9 @@ def import_arrangement(db: Database, settings: EdgeSettings, path: Path, rules: 
 
 def _store_year(db: Database, table: YearTable, file_name: str, sha256: str, now: str) -> None:
     data = table.to_dict()
-    db.execute(
-        "INSERT INTO calendar_years(year, source, holidays, workdays, file_name, file_sha256, imported_at) VALUES (?,?,?,?,?,?,?) "
-        "ON CONFLICT(year) DO UPDATE SET source = excluded.source, holidays = excluded.holidays, workdays = excluded.workdays, "
-        "file_name = excluded.file_name, file_sha256 = excluded.file_sha256, imported_at = excluded.imported_at",
-        [table.year, table.source, json.dumps(data["holidays"]), json.dumps(data["workdays"]), file_name, sha256, now],
-    )
+    calendar_years.upsert(db, year=table.year, source=table.source, holidays_json=json.dumps(data["holidays"]),
+                          workdays_json=json.dumps(data["workdays"]), file_name=file_name, file_sha256=sha256,
+                          imported_at=now)
 
 
 # ---------------------------------------------------------------- recompute
@@ -139,8 +136,7 @@ def recompute(db: Database, settings: EdgeSettings, years: set[int], rules: Dead
         deadline = compute_deadline(received, rules=rules, calendar=calendar)
         change = DeadlineChange(intake_id, case_number, old_due, deadline.isoformat(), deadline.provisional)
         # cleared batch_id: the intake travels to central again with the next batch
-        db.execute("UPDATE intakes SET deadline = ?, deadline_provisional = ?, deadline_source = ?, batch_id = NULL WHERE id = ?",
-                   [change.new_due, int(deadline.provisional), deadline.source, intake_id])
+        intakes.set_deadline(db, intake_id, change.new_due, deadline.provisional, deadline.source)
         audit.record(db, place=settings.appliance_id, actor=actor, action="deadline_recompute", target=intake_id,
                      old=old_due, new=change.new_due, provisional=deadline.provisional, source=deadline.source)
         changes.append(change)
@@ -148,8 +144,7 @@ def recompute(db: Database, settings: EdgeSettings, years: set[int], rules: Dead
 
 
 def _provisional_intakes(db: Database) -> list[tuple[str, str, str, str]]:
-    return db.execute("SELECT id, case_number, received_at, deadline FROM intakes "
-                      "WHERE deadline_provisional = 1 AND urgent = 0 ORDER BY received_at, id").fetchall()
+    return intakes.provisional_not_urgent(db)
 
 
 def _local(moment: datetime, rules: DeadlineRules) -> datetime:
@@ -163,11 +158,11 @@ def calendar_status(db: Database, settings: EdgeSettings, today: date) -> dict[s
     """Each year's basis and source on this appliance, provisional deadlines, and the warnings."""
     calendar = work_calendar(settings, db)
     imported = {r[0]: {"file": r[1], "sha256": r[2], "imported_at": r[3]} for r in
-                db.execute("SELECT year, file_name, file_sha256, imported_at FROM calendar_years").fetchall()}
+                calendar_years.imports(db)}
     return {
         "years": [_year_entry(y, imported.get(y.year)) for y in calendar.years_report(today)],
-        "provisional_deadlines": db.execute("SELECT COUNT(*) FROM intakes WHERE deadline_provisional = 1").fetchone()[0],
-        "warnings": calendar_warnings(calendar, today, IMPORT_COMMAND),
+        "provisional_deadlines": intakes.provisional_count(db),
+        "warnings": calendar_warnings(calendar, today, IMPORT_COMMAND.format(home=settings.home)),
     }
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from juanzong.edge import audit
+from juanzong.edge import audit, repo
 from juanzong.edge.config import config_path, load_settings, render_config
-from juanzong.edge.db import open_db
 from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
@@ -42,7 +41,8 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
         pair(settings.keys_dir, central_identity)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.hot_folder.mkdir(parents=True, exist_ok=True)
-    db = open_db(settings.db_path)
+    repo.migrate(settings)
+    db = repo.connect(settings)
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
                 "profile": profile, "name": name, "tls_csr": csr}
     (home / IDENTITY_FILE).write_text(json.dumps(identity, ensure_ascii=False, indent=2), "utf-8")

@@ -22,8 +22,12 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import write_tx
 from juanzong.edge.holidays import work_calendar
+from juanzong.edge.repo import intakes as intake_rows
+from juanzong.edge.repo import items as item_rows
+from juanzong.edge.repo import write_tx
+from juanzong.edge.repo.intakes import IntakeRow
+from juanzong.edge.repo.items import ItemRow
 from juanzong.shared.caseno import CaseNumber, parse_case_number
 from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
@@ -181,20 +185,14 @@ def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[It
             on_insert: Callable[[Database, Intake], None] | None = None) -> None:
     now = at.isoformat(timespec="seconds")
     with write_tx(db):
-        db.execute(
-            "INSERT INTO intakes(id, case_number, case_json, submitter, received_at, deadline, urgent, clerk, created_at,"
-            " deadline_provisional, deadline_source, late_entry) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False), intake.submitter,
-             intake.received_at.isoformat(), intake.deadline.isoformat(), int(intake.urgent), clerk, now,
-             int(intake.deadline_provisional), intake.deadline_source, int(bool(intake.late_entry))],
-        )
+        intake_rows.insert(db, IntakeRow(
+            intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False),
+            intake.submitter, intake.received_at.isoformat(), intake.deadline.isoformat(), intake.urgent, clerk,
+            intake.deadline_provisional, intake.deadline_source, bool(intake.late_entry)), now)
         for item, spec in zip(intake.items, specs):
-            db.execute(
-                "INSERT INTO items(id, intake_id, seq, name, declared_pages, volume, catalog_dir, original, colour, copies, return_original)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages, item.volume, item.catalog_dir,
-                 int(spec.original), int(spec.colour), spec.copies, int(spec.return_original)],
-            )
+            item_rows.insert(db, ItemRow(item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages,
+                                         item.volume, item.catalog_dir, spec.original, spec.colour, spec.copies,
+                                         spec.return_original))
         if on_insert is not None:
             on_insert(db, intake)
         audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=intake.intake_id,
@@ -203,10 +201,8 @@ def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[It
 
 
 def load_item(db: Database, item_id: str) -> dict:
-    cur = db.execute(
-        "SELECT i.*, t.case_number, t.submitter, (SELECT COUNT(*) FROM items x WHERE x.intake_id = i.intake_id) AS item_count "
-        "FROM items i JOIN intakes t ON t.id = i.intake_id WHERE i.id = ?", [item_id])
-    row = cur.fetchone()
-    if row is None:
+    """The item's row with its case number, submitter and the intake's item count."""
+    item = item_rows.with_intake(db, item_id)
+    if item is None:
         raise AppError(ErrorCode.ITEM_NOT_FOUND, item_id=item_id)
-    return dict(zip([c[0] for c in cur.description], row))
+    return item

@@ -16,33 +16,34 @@ from enum import StrEnum
 from sqlite_utils import Database
 
 from juanzong.edge import audit
-from juanzong.edge.db import state_set, write_tx
 from juanzong.edge.ingest.qc import count_findings
-from juanzong.edge.ingest.record import REPLACE_TARGET
 from juanzong.edge.intake import load_item
+from juanzong.edge.repo import items, pages, state, write_tx
+from juanzong.edge.repo.state import StateKey
 from juanzong.shared.errors import AppError, ErrorCode
 
 
 def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:
     item = load_item(db, item_id)
     with write_tx(db):
-        scanned = db.execute("SELECT COUNT(*) FROM pages WHERE item_id = ? AND role = 'page'", [item_id]).fetchone()[0]
+        scanned = pages.scanned_count(db, item_id)
         findings = [f.to_dict() for f in count_findings(item["declared_pages"], scanned)]
-        db.execute("UPDATE items SET closed_at = ?, count_findings = ?, batch_id = NULL WHERE id = ?",
-                   [datetime.now(timezone.utc).isoformat(timespec="seconds"), json.dumps(findings, ensure_ascii=False), item_id])
+        items.close(db, item_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    json.dumps(findings, ensure_ascii=False))
         audit.record(db, place=appliance_id, actor=actor, action="close_item", target=item_id,
                      declared=item["declared_pages"], scanned=scanned, findings=[f["code"] for f in findings])
     return {"item_id": item_id, "declared_pages": item["declared_pages"], "scanned_pages": scanned, "findings": findings}
 
 
 def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator") -> dict:
-    row = db.execute("SELECT item_id, page_no FROM pages WHERE id = ? AND role = 'page' AND page_no IS NOT NULL", [page_id]).fetchone()
-    if row is None:
+    found = pages.item_page(db, page_id)
+    if found is None or found[2] is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
+    item_id, _side, page_no = found
     with write_tx(db):
-        state_set(db, REPLACE_TARGET, page_id)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_override", target=page_id, what="replace", page_no=row[1])
-    return {"replace": page_id, "item_id": row[0], "page_no": row[1]}
+        state.put(db, StateKey.REPLACE_TARGET, page_id)
+        audit.record(db, place=appliance_id, actor=actor, action="qc_override", target=page_id, what="replace", page_no=page_no)
+    return {"replace": page_id, "item_id": item_id, "page_no": page_no}
 
 
 # ---- the QC station's page and item actions (edge/web/station.py calls these, as would a command)

@@ -32,7 +32,9 @@ from juanzong.edge import audit
 from juanzong.edge.batches import seal
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.crashpoints import crash_point
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import batches as batch_rows
+from juanzong.edge.repo import write_tx
+from juanzong.edge.repo import media as media_rows
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.sync.client import acknowledge, receipt_problem
 from juanzong.edge.sync.payload import blob_refs
@@ -108,11 +110,8 @@ def init_medium(db: Database, appliance_id: str, keys: ApplianceKeys, registrati
     on_medium = {"registration": signed.to_wire(), "fs_uuid": medium.fs_uuid, "initialised_at": now.isoformat()}
     _write(medium.layout.registration, json.dumps(on_medium, ensure_ascii=False, indent=2).encode("utf-8"))
     with write_tx(db):
-        db.execute(
-            "INSERT INTO media(medium_id, label, registration, fs_uuid, valid_until, initialised_at) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(medium_id) DO UPDATE SET fs_uuid = excluded.fs_uuid, initialised_at = excluded.initialised_at",
-            [reg.medium_id, reg.label, signed.body.decode("utf-8"), medium.fs_uuid, reg.valid_until, now.isoformat()],
-        )
+        media_rows.upsert_initialised(db, medium_id=reg.medium_id, label=reg.label, registration=signed.body.decode("utf-8"),
+                                      fs_uuid=medium.fs_uuid, valid_until=reg.valid_until, initialised_at=now.isoformat())
         audit.record(db, place=appliance_id, actor=actor, action="media_init", target=reg.medium_id,
                      label=reg.label, fs_uuid=medium.fs_uuid or "", device=str(device))
     return medium
@@ -130,7 +129,7 @@ def open_medium(db: Database, appliance_id: str, keys: ApplianceKeys, device: Pa
         raise AppError(ErrorCode.MEDIA_NOT_REGISTERED, path=str(device), detail="登记文件已损坏") from exc
     reg = _verified_registration(signed, keys)
     _check_owner_and_time(reg, appliance_id, now)
-    row = db.execute("SELECT fs_uuid FROM media WHERE medium_id = ?", [reg.medium_id]).fetchone()
+    row = media_rows.fs_uuid(db, reg.medium_id)
     if row is None:
         raise AppError(ErrorCode.MEDIA_NOT_REGISTERED, path=str(device), detail=f"本设备没有初始化过介质 {reg.medium_id}")
     actual = filesystem_uuid(device)
@@ -181,8 +180,7 @@ def export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStor
     report.batches = [e.batch_id for e in entries]
     report.toc_sha256 = crypto.sha256_hex(signed_bytes(toc))
     with write_tx(db):
-        db.execute("UPDATE media SET last_export_at = ?, last_export_batches = ? WHERE medium_id = ?",
-                   [now.isoformat(), len(entries), report.medium_id])
+        media_rows.mark_exported(db, report.medium_id, now.isoformat(), len(entries))
         audit.record(db, place=appliance_id, actor=actor, action="media_export", target=report.medium_id,
                      batches=report.batches, toc_sha256=report.toc_sha256, blobs_written=report.blobs_written,
                      bytes_written=report.bytes_written)
@@ -190,9 +188,7 @@ def export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStor
 
 
 def _pending(db: Database) -> list[dict[str, Any]]:
-    cur = db.execute("SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = 'sealed' ORDER BY seq")
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return batch_rows.sealed(db)
 
 
 def _previous_toc(layout: MediumLayout, keys: ApplianceKeys) -> dict[str, TocBatch]:
@@ -299,7 +295,7 @@ def take_receipts(db: Database, appliance_id: str, keys: ApplianceKeys, device: 
 
 def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, report: ReceiptsReport) -> None:
     batch_id = path.stem
-    row = db.execute("SELECT id, state, manifest_sha256 FROM batches WHERE id = ?", [batch_id]).fetchone()
+    row = batch_rows.receipt_check(db, batch_id)
     if row is None:
         report.ignored.append({"file": path.name, "reason": "本设备没有这个批次"})
         return
@@ -320,10 +316,9 @@ def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, 
 
 def carry_status(db: Database, now: datetime) -> dict[str, Any]:
     """Batches waiting to be carried and the last carry, for `edge status` and the screens."""
-    waiting = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = 'sealed'").fetchone()
-    last = db.execute("SELECT medium_id, label, last_export_at, last_export_batches FROM media "
-                      "WHERE last_export_at IS NOT NULL ORDER BY last_export_at DESC LIMIT 1").fetchone()
-    media = db.execute("SELECT COUNT(*) FROM media WHERE valid_until > ?", [now.isoformat()]).fetchone()[0]
+    waiting = batch_rows.waiting(db)
+    last = media_rows.last_export(db)
+    media = media_rows.valid_count(db, now.isoformat())
     return {
         "waiting_batches": waiting[0], "oldest_waiting_since": waiting[1], "registered_media": media,
         "last_export": None if last is None else {"medium_id": last[0], "label": last[1], "at": last[2], "batches": last[3]},

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
 from juanzong.edge import audit
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import write_tx
 from juanzong.edge.repo import operators as repo
 from juanzong.shared.errors import AppError, ErrorCode
 

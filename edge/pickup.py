@@ -26,7 +26,7 @@ from juanzong.edge import audit, intake, printing
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.coversheet import cjk_font
 from juanzong.edge.custody import Signature, open_signature, store_signature
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
 from juanzong.edge.generated import store_page
 from juanzong.edge.repo import pickups as repo

@@ -19,9 +19,9 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import write_tx
 from juanzong.edge.devices.printer import PrintDocument, Receipt, ReceiptLine, TextLine, receipt_text, render_document, send
 from juanzong.edge.keys import load_kek
+from juanzong.edge.repo import intakes, items, write_tx
 from juanzong.edge.repo import print_jobs as repo
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared.errors import AppError, ErrorCode
@@ -114,9 +114,9 @@ def _print_one(db: Database, settings: EdgeSettings, vault: Vault, job: repo.Job
     printer = get_printer(job.printer)
     data = render_document(_document(db, settings, vault, job), printer)
     try:
-        send(data, printer, settings.home)
+        send(data, printer, settings.home, settings.court_networks)
     except AppError as err:
-        if err.code is not ErrorCode.PRINTER_OFFLINE:
+        if err.code not in (ErrorCode.PRINTER_OFFLINE, ErrorCode.PRINTER_TARGET_FORBIDDEN):
             raise
         with write_tx(db):
             repo.failed_attempt(db, job.id, err.message)
@@ -136,17 +136,14 @@ def _document(db: Database, settings: EdgeSettings, vault: Vault, job: repo.JobR
 
 
 def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt:
-    row = db.execute("SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk),"
-                     " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
-                     [intake_id]).fetchone()
-    if row is None:
+    head = intakes.receipt_head(db, intake_id)
+    if head is None:
         raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
-    items = db.execute("SELECT name, declared_pages, original, copies FROM items WHERE intake_id = ? ORDER BY seq", [intake_id]).fetchall()
     return Receipt(
-        intake_id=intake_id, case_number=row[0], submitter=row[1],
-        received_at=datetime.fromisoformat(row[2]), deadline=datetime.fromisoformat(row[3]),
-        items=tuple(ReceiptLine(name=n, pages=p, copies=c, original=bool(o)) for n, p, o, c in items),
-        court=settings.court, clerk=row[5], urgent=bool(row[4]), deadline_provisional=bool(row[6]),
+        intake_id=intake_id, case_number=head.case_number, submitter=head.submitter,
+        received_at=datetime.fromisoformat(head.received_at), deadline=datetime.fromisoformat(head.deadline),
+        items=tuple(ReceiptLine(name=n, pages=p, copies=c, original=o) for n, p, o, c in items.receipt_lines(db, intake_id)),
+        court=settings.court, clerk=head.clerk, urgent=head.urgent, deadline_provisional=head.deadline_provisional,
     )
 
 

@@ -27,16 +27,9 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge.db import write_tx
+from juanzong.edge import repo
+from juanzong.edge.repo import blobs, print_jobs, write_tx
 from juanzong.shared.errors import AppError, ErrorCode
-
-# a page travels in its batch; a cover sheet's scan never travels: it goes with its item's batch
-_ACKED_BLOBS = """SELECT b.id, b.kind, b.sha256 FROM blobs b JOIN pages p ON p.blob_id = b.id
-    JOIN batches t ON t.id = COALESCE(p.batch_id, (SELECT i.batch_id FROM items i WHERE i.id = p.item_id))
-    WHERE b.purged_at IS NULL AND t.state = 'acknowledged' AND t.acked_at <= ?"""
-_OLD_QUARANTINE = """SELECT b.id, b.kind, b.sha256 FROM blobs b JOIN quarantine q ON q.blob_id = b.id
-    WHERE b.purged_at IS NULL AND q.created_at <= ?"""
-
 
 @dataclass(frozen=True)
 class Retention:
@@ -71,15 +64,15 @@ def purge_due(db: Database, store: BlobStore, appliance_id: str, retention: Rete
               actor: str = "system") -> PurgeReport:
     """Shred everything whose retention has passed at `now` (injected: tests never read the clock)."""
     report = PurgeReport()
-    for row in db.execute(_ACKED_BLOBS, [_iso(now - retention.after_ack)]).fetchall():
+    for row in blobs.acknowledged_before(db, _iso(now - retention.after_ack)):
         shred(db, store, appliance_id, row, now, actor, reason="acknowledged")
         report.blobs.append(row[0])
-    for row in db.execute(_OLD_QUARANTINE, [_iso(now - retention.quarantine)]).fetchall():
+    for row in blobs.quarantined_before(db, _iso(now - retention.quarantine)):
         shred(db, store, appliance_id, row, now, actor, reason="quarantine_retention")
         report.quarantine.append(row[0])
     report.receipt_copies = _destroy_receipt_copies(db, appliance_id, _iso(now - retention.receipts), actor)
     if report.blobs or report.quarantine or report.receipt_copies:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old wraps leave the WAL file too
+        repo.checkpoint_truncate(db)  # the old wraps leave the WAL file too
     return report
 
 
@@ -87,19 +80,17 @@ def shred(db: Database, store: BlobStore, appliance_id: str, row: tuple, now: da
     """Destroy one blob's local wrap and file, on record: the row first (durable), then the file."""
     blob_id, kind, sha256 = row
     with write_tx(db):
-        db.execute("UPDATE blobs SET wrapped_local = NULL, purged_at = ? WHERE id = ? AND purged_at IS NULL",
-                   [_iso(now), blob_id])
+        blobs.mark_purged(db, blob_id, _iso(now))
         audit.record(db, place=appliance_id, actor=actor, action="purge", target=blob_id, kind=kind,
                      sha256=sha256, reason=reason, key_use="kek wrap destroyed")
     store.path(blob_id).unlink(missing_ok=True)
 
 
 def _destroy_receipt_copies(db: Database, appliance_id: str, before: str, actor: str) -> int:
-    ids = [r[0] for r in db.execute("SELECT id FROM print_jobs WHERE copy IS NOT NULL AND state = 'printed' "
-                                    "AND printed_at <= ?", [before]).fetchall()]
+    ids = print_jobs.printed_copies_before(db, before)
     if ids:
         with write_tx(db):
-            db.execute(f"UPDATE print_jobs SET copy = NULL WHERE id IN ({','.join('?' * len(ids))})", ids)
+            print_jobs.drop_copies(db, ids)
             audit.record(db, place=appliance_id, actor=actor, action="purge", target="print_jobs", count=len(ids),
                          reason="receipt_retention")
     return len(ids)
@@ -107,6 +98,5 @@ def _destroy_receipt_copies(db: Database, appliance_id: str, before: str, actor:
 
 def unreported(db: Database) -> list[dict[str, Any]]:
     """Purges not yet carried by a sealed batch (they make a batch due on their own)."""
-    rows = db.execute("SELECT id, kind, sha256, purged_at FROM blobs WHERE purged_at IS NOT NULL "
-                      "AND purge_batch_id IS NULL ORDER BY purged_at, id").fetchall()
+    rows = blobs.unreported_purges(db)
     return [{"blob_id": r[0], "kind": r[1], "sha256": r[2], "purged_at": r[3]} for r in rows]

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge.db import write_tx
+from juanzong.edge.repo import blobs, vault_columns, write_tx
 from juanzong.edge.keys import KEK_FILE, NEW_KEK_FILE, write_secret
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared import crypto
@@ -101,7 +101,7 @@ def rotate_kek(db: Database, store: BlobStore, keys_dir: Path, appliance_id: str
 
 
 def _rewrap_blobs(db: Database, store: BlobStore, appliance_id: str, old: bytes, new: bytes) -> int:
-    rows = db.execute("SELECT id, kind, wrapped_local FROM blobs WHERE wrapped_local IS NOT NULL").fetchall()
+    rows = blobs.locally_wrapped(db)
     for blob_id, kind, wrapped in rows:
         try:
             data = store.get(blob_id)
@@ -109,16 +109,16 @@ def _rewrap_blobs(db: Database, store: BlobStore, appliance_id: str, old: bytes,
             raise AppError(ErrorCode.KEY_MISSING, key=f"blob {blob_id}") from exc
         rewrapped = crypto.rewrap_local(data, wrapped, old_kek=old, new_kek=new, appliance_id=appliance_id,
                                         blob_id=blob_id, kind=kind)
-        db.execute("UPDATE blobs SET wrapped_local = ? WHERE id = ?", [rewrapped, blob_id])
+        blobs.set_wrapped_local(db, blob_id, rewrapped)
     return len(rows)
 
 
 def _reseal_vault(db: Database, old: Vault, new: Vault) -> int:
     count = 0
     for table, id_col, col, purpose in VAULT_COLUMNS:
-        rows = db.execute(f"SELECT {id_col}, {col} FROM {table} WHERE {col} IS NOT NULL").fetchall()
+        rows = vault_columns.sealed_values(db, table, id_col, col)
         for row_id, sealed in rows:
             fresh = new.seal(purpose, row_id, old.open(purpose, row_id, sealed))
-            db.execute(f"UPDATE {table} SET {col} = ? WHERE {id_col} = ?", [fresh, row_id])
+            vault_columns.replace_value(db, table, id_col, col, row_id, fresh)
         count += len(rows)
     return count

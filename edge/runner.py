@@ -16,11 +16,10 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from juanzong.edge import batches, printing
+from juanzong.edge import batches, printing, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import open_db
 from juanzong.edge.keys import load_keys
 from juanzong.edge.purge import Retention, purge_due
 from juanzong.edge.sync.client import sync_due
@@ -40,7 +39,8 @@ def outbox_once(db, store, transport, keys, settings: EdgeSettings, force_seal: 
 
 
 def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
-    db, store, keys = open_db(settings.db_path), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
+    # this thread's own connection (the ingest thread has another)
+    db, store, keys = repo.connect(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir)
     transport = None
     next_purge = 0.0
     while not stop.is_set():
@@ -92,7 +92,7 @@ def run(settings: EdgeSettings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    appliance = Appliance(settings)
+    appliance = Appliance(settings)  # migrates the database before either thread connects
     outbox = threading.Thread(target=outbox_loop, args=(settings, stop), name="outbox", daemon=True)
     outbox.start()
     try:

@@ -41,3 +41,32 @@ def first_break(records: Iterable[AuditRecord]) -> int | None:
             return rec.seq
         prev, expected_seq = rec.digest(), rec.seq + 1
     return None
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first bad row of a chain: `missing` (a gap in the numbering), `relinked` (its link to the
+    previous row is wrong), `edited` (its content no longer hashes to its stored hash); with a
+    witness: `truncated` (a witnessed row is gone), `rechained` (a witnessed row has another hash)."""
+
+    seq: int
+    reason: str
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "reason": self.reason, "source": self.source}
+
+
+def first_bad_row(rows: Iterable[tuple[AuditRecord, str]]) -> tuple[ChainBreak | None, dict[int, str]]:
+    """Walk (record, stored hash) in seq order; the first break and {seq: stored hash} of the rows before it."""
+    prev, expected, hashes = GENESIS, 1, {}
+    for rec, stored in rows:
+        if rec.seq != expected:
+            return ChainBreak(expected, "missing"), hashes
+        if rec.prev_hash != prev:
+            return ChainBreak(rec.seq, "relinked"), hashes
+        if rec.digest() != stored:
+            return ChainBreak(rec.seq, "edited"), hashes
+        hashes[rec.seq] = stored
+        prev, expected = stored, expected + 1
+    return None, hashes

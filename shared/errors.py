@@ -105,6 +105,10 @@ class ErrorCode(StrEnum):
     MANIFEST_SEQ_BACKWARDS = "MANIFEST_SEQ_BACKWARDS"
     AUDIT_HEAD_REGRESSED = "AUDIT_HEAD_REGRESSED"
     FORBIDDEN = "FORBIDDEN"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    CA_INVALID = "CA_INVALID"
+    COURT_NETWORK_TOO_WIDE = "COURT_NETWORK_TOO_WIDE"
+    PRINTER_TARGET_FORBIDDEN = "PRINTER_TARGET_FORBIDDEN"
     # exports and backups
     BACKUP_RECOVERY_KEY_MISSING = "BACKUP_RECOVERY_KEY_MISSING"
     BACKUP_RECOVERY_KEY_INVALID = "BACKUP_RECOVERY_KEY_INVALID"
@@ -258,6 +262,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MANIFEST_SEQ_BACKWARDS: "扫描设备 {appliance_id} 的批次序号 {seq} 小于已收到的序号 {last}，序号只能递增，已拒收",
     ErrorCode.AUDIT_HEAD_REGRESSED: "扫描设备 {appliance_id} 的审计链头（第 {seq} 条）未延续中心已见证的第 {seen} 条，设备审计日志可能被截断或改写，已拒收",
     ErrorCode.FORBIDDEN: "无权访问：{detail}",
+    ErrorCode.INTERNAL_ERROR: "服务器内部错误（{detail}），已记录日志，请联系管理员",
+    ErrorCode.CA_INVALID: "法院 CA 证书不可用：{detail}",
+    ErrorCode.COURT_NETWORK_TOO_WIDE: "法院内网地址范围 {network} 过宽（IPv4 前缀须至少 /{v4}，IPv6 须至少 /{v6}），不能作为同步或打印的允许范围",
+    ErrorCode.PRINTER_TARGET_FORBIDDEN: "打印机 {printer} 的地址 {host} 解析为 {address}，不在法院内网地址范围内，已拒绝连接，打印任务保留在队列中",
     ErrorCode.MEDIA_REGISTRATION_INVALID: "介质登记文件无效：{detail}",
     ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
     ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
@@ -342,6 +350,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MANIFEST_SEQ_BACKWARDS: 409,
     ErrorCode.AUDIT_HEAD_REGRESSED: 409,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.LOGIN_REQUIRED: 401,
     ErrorCode.SESSION_IDLE: 401,

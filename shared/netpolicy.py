@@ -15,6 +15,32 @@ from collections.abc import Sequence
 from juanzong.shared.errors import AppError, ErrorCode
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK: tuple[Network, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+MIN_V4_PREFIX, MIN_V6_PREFIX = 8, 16  # wider than a /8 (or an IPv6 /16) is not a court's network
+_ULA = ipaddress.ip_network("fc00::/7")
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+
+
+def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
+    """The court's ranges from settings; a catch-all (0.0.0.0/0, ::/0) or very wide prefix is refused."""
+    networks = []
+    for text in values:
+        try:
+            net = ipaddress.ip_network(str(text), strict=False)
+        except ValueError as exc:
+            raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"court_networks: {exc}") from exc
+        if _too_wide(net):
+            raise AppError(ErrorCode.COURT_NETWORK_TOO_WIDE, network=str(net), v4=MIN_V4_PREFIX, v6=MIN_V6_PREFIX)
+        networks.append(net)
+    return tuple(networks)
+
+
+def _too_wide(net: Network) -> bool:
+    if net.version == 4:
+        return net.prefixlen < MIN_V4_PREFIX
+    if net.overlaps(_MAPPED) and net.prefixlen <= 96:  # would admit every IPv4 address in mapped form
+        return True
+    return net.prefixlen < (_ULA.prefixlen if net.subnet_of(_ULA) else MIN_V6_PREFIX)  # type: ignore[arg-type]
 
 
 def resolve_allowed(host: str, port: int, networks: Sequence[Network]) -> str:

@@ -117,6 +117,8 @@ def _allowed(user: User, needs: str) -> bool:
 
 
 def _failure(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if request.url.path.startswith("/api/"):
+        return _api_failure(request, exc)
     if isinstance(exc, NotAuthorizedException):
         return Redirect(path=f"/login?next={request.url.path}", status_code=303)
     if isinstance(exc, AppError):
@@ -133,6 +135,19 @@ def _failure(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         err, status = AppError(ErrorCode.OFFICE_INTERNAL), 500
     log.info("office %s %s -> %d %s", request.method, request.url.path, status, err.code)
     return page(request, "office/error.html", status=status, error=err)
+
+
+def _api_failure(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The case-system API answers `{error, message, params}` like the sync API, never HTML."""
+    if isinstance(exc, AppError):
+        err = exc
+        status = 401 if exc.code is ErrorCode.API_TOKEN_INVALID else exc.http_status
+    else:
+        if not isinstance(exc, HTTPException):
+            log.exception("office api failed: %s %s", request.method, request.url.path)
+        err = AppError(ErrorCode.REQUEST_INVALID, detail=str(getattr(exc, "detail", "")) or "内部错误")
+        status = getattr(exc, "status_code", 500)
+    return Response(err.to_dict(), status_code=status)
 
 
 def _role(request: Request[Any, Any, Any]) -> str:

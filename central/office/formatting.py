@@ -45,8 +45,17 @@ def pretty_id(value: str | None) -> str:
     return format_id(value) if value and len(value) == 10 else (value or "—")
 
 
+def sampling_scope(raw: str) -> str:
+    import json
+
+    scope = json.loads(raw)
+    if scope.get("batch_id"):
+        return f"批次 {pretty_id(scope['batch_id'])}"
+    return f"{scope.get('from', '')} 至 {scope.get('to', '')} 收取的材料"
+
+
 def register(engine: Any) -> None:
     env = engine.engine
     env.filters.update(zhdt=zh_datetime, duration=zh_duration, pct=percent, pid=pretty_id,
-                       volume=lambda v: VOLUMES.get(v, v))
+                       volume=lambda v: VOLUMES.get(v, v), scope=sampling_scope)
     env.autoescape = True

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -208,10 +209,22 @@ def _pdf_check(plains: list[tuple[str, bytes]], doc: dict[str, Any]) -> Finding:
             by_item.setdefault(owner[page_id], []).append(plain)
     problems = []
     for item_id, masters in sorted(by_item.items()):
-        result = subprocess.run(["qpdf", "--check", "-"], input=item_pdf(masters), capture_output=True, timeout=120)
-        if result.returncode not in (0, 3):  # 3 = warnings only
+        if not _qpdf_ok(item_pdf(masters)):
             problems.append(f"{item_id}：qpdf 检查未通过")
     return Finding("YJ-KY-2-2", title, not problems, f"检查 {len(by_item)} 件材料的 PDF", problems)
+
+
+def _qpdf_ok(pdf: bytes) -> bool:
+    """`qpdf --check` on a PDF held in memory: qpdf reads no stdin, so it gets an anonymous
+    in-memory file (memfd) by its /proc path; the decrypted content never touches a disk."""
+    fd = os.memfd_create("juanzong-check", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, pdf)
+        os.set_inheritable(fd, True)
+        result = subprocess.run(["qpdf", "--check", f"/proc/self/fd/{fd}"], pass_fds=(fd,), capture_output=True, timeout=120)
+    finally:
+        os.close(fd)
+    return result.returncode in (0, 3)  # 3 = warnings only
 
 
 def _security(central: Central, plains: list[tuple[str, bytes]], run: CheckRun, clamav_db: str | None) -> None:

@@ -156,7 +156,7 @@ def sign_off(repo: Repository, office_repo: OfficeRepository, user: User, round_
         raise AppError(ErrorCode.SAMPLING_SAME_PERSON)
     office_repo.sign_off(round_id, user.user_id, now.isoformat())
     audit.record(repo.engine, actor=user.user_id, action="sampling_signoff", target=round_id,
-                 results={category_label(r.category): r.rate for r in results(items)})
+                 results={category_label(r.category): f"{r.passed}/{r.inspected}" for r in results(items)})
 
 
 def _round(office_repo: OfficeRepository, round_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -197,7 +197,7 @@ def sampling_list(request: Request[Any, Any, Any]) -> Template:
     return page(request, "office/sampling.html", rounds=state.repo.rounds(), batches=batches, min_percent=sampling.MIN_PERCENT)
 
 
-@post("/sampling", guards=[may_act], sync_to_thread=True)
+@post("/sampling/draw", guards=[may_act], sync_to_thread=True)
 def sampling_draw(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     state = office(request)
     percent = _int(data.get("percent", ""), "抽检比例")
@@ -293,7 +293,7 @@ def checks_list(request: Request[Any, Any, Any]) -> Template:
     return page(request, "office/checks.html", checks=state.repo.checks(), batches=_recent_batches(state))
 
 
-@post("/checks", guards=[may_act], sync_to_thread=True)
+@post("/checks/run", guards=[may_act], sync_to_thread=True)
 def checks_run(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     state = office(request)
     batch_id = _id(data.get("batch_id", ""), Kind.BATCH)
@@ -368,3 +368,32 @@ def backups_run(request: Request[Any, Any, Any], data: Form) -> Template:
 
 
 HANDLERS += [exports_page, exports_run, backups_run]
+
+
+# --- the case-system client (API token) -------------------------------------------------------------
+
+
+def _api_user(request: Request[Any, Any, Any]) -> Any:
+    from juanzong.central.office.users import api_user
+
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    user = api_user(office(request).repo, token)
+    if user is None:
+        raise AppError(ErrorCode.API_TOKEN_INVALID)
+    return user
+
+
+@get("/api/documents/{item_id:str}", sync_to_thread=True)
+def api_document(request: Request[Any, Any, Any], item_id: str) -> Response[bytes]:
+    """An item's PDF for the case system (Bearer token of a case_system account); audited."""
+    user = _api_user(request)
+    state = office(request)
+    item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
+    audit.record(state.central.repo.engine, actor=user.user_id, action="read", target=item.item_id, what="document",
+                 via="api", key_use="hpke")
+    pdf = item_pdf([page_master(state.central, p) for p in item.pages])
+    return Response(pdf, media_type="application/pdf", headers=NO_STORE)
+
+
+HANDLERS += [api_document]

@@ -17,6 +17,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FOUND
 
 from juanzong.central.receive.services import ReceiveService
+from juanzong.central.tlsserve import tls_identity
 from juanzong.shared.manifest import Signed
 
 SPOOL_BYTES = 8 * 1024 * 1024  # an upload larger than this is spooled to a temp file, not held in memory
@@ -50,7 +51,7 @@ class BlobController(Controller):
         """Store one encrypted page (raw bytes, any content type) under its SHA-256; 201 if new, 200 if stored."""
         body, size = await spool_body(request)  # raw: never let a content type make the framework parse ciphertext
         try:
-            created = await anyio.to_thread.run_sync(receiver.put_blob, appliance_id, sha256, body, size)
+            created = await anyio.to_thread.run_sync(receiver.put_blob, appliance_id, sha256, body, size, tls_identity(request.scope))
         finally:
             body.close()
         return Response({"stored": created}, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
@@ -76,11 +77,12 @@ class ManifestController(Controller):
     tags = ["sync"]
 
     @post("/", sync_to_thread=True)
-    def post_manifest(self, data: JSONBody[SignedWire], receiver: NamedDependency[ReceiveService]) -> Response[dict[str, dict[str, str]]]:
+    def post_manifest(self, data: JSONBody[SignedWire], request: Request[Any, Any, Any],
+                      receiver: NamedDependency[ReceiveService]) -> Response[dict[str, dict[str, str]]]:
         """Verify and store a signed batch manifest; answer with central's signed receipt.
 
         201 for a new batch, 200 with the stored receipt for a replay.
         """
-        receipt = receiver.receive_manifest(Signed(data.body.encode("utf-8"), data.signature))
+        receipt = receiver.receive_manifest(Signed(data.body.encode("utf-8"), data.signature), tls_identity(request.scope))
         status = HTTP_201_CREATED if receipt.created else HTTP_200_OK
         return Response({"receipt": receipt.signed.to_wire()}, status_code=status)

@@ -77,14 +77,26 @@ class ReceiveService:
     def has_blob(self, sha256: str) -> bool:
         return self.store.size(sha256) is not None
 
-    def put_blob(self, appliance_id: str | None, sha256: str, body: IO[bytes], size: int) -> bool:
+    def put_blob(self, appliance_id: str | None, sha256: str, body: IO[bytes], size: int, tls_name: str | None = None) -> bool:
         """Store one ciphertext under its hash, streamed from `body`; True if it was new.
-        The store hashes the bytes on their way in: a mismatch stores nothing."""
-        self.sender(appliance_id or "")
-        if size > self.central.settings.max_blob_bytes:
-            raise AppError(ErrorCode.BLOB_TOO_LARGE, limit=self.central.settings.max_blob_bytes)
-        created = self.store.put_stream(sha256, body, size)
-        log.info("blob %s from %s size=%d new=%s", sha256[:12], appliance_id, size, created)
+        The store hashes the bytes on their way in: a mismatch stores nothing. Refusals and
+        re-uploads of a stored blob are audited (the TLS certificate's appliance as actor)."""
+        actor = tls_name or UNVERIFIED
+        try:
+            sender = self.sender(tls_name or appliance_id or "")
+            if tls_name is not None and appliance_id not in (None, tls_name):
+                raise AppError(ErrorCode.SENDER_MISMATCH, tls=tls_name, appliance_id=appliance_id)
+            if size > self.central.settings.max_blob_bytes:
+                raise AppError(ErrorCode.BLOB_TOO_LARGE, limit=self.central.settings.max_blob_bytes)
+            created = self.store.put_stream(sha256, body, size)
+        except AppError as err:
+            audit.record(self.repo.engine, actor=actor, action="blob", target=sha256[:64], outcome="refused",
+                         code=str(err.code), claimed=appliance_id)
+            err.audited = True  # type: ignore[attr-defined]
+            raise
+        if not created:
+            audit.record(self.repo.engine, actor=sender.appliance_id, action="blob", target=sha256, outcome="replay")
+        log.info("blob %s from %s size=%d new=%s", sha256[:12], sender.appliance_id, size, created)
         return created
 
     # --- manifests --------------------------------------------------------------------------
@@ -98,6 +110,7 @@ class ReceiveService:
                          outcome="refused", code=str(err.code), claimed=attempt.claimed or None, tls=tls_name)
             log.warning("manifest %s refused (%s) claimed=%s verified=%s tls=%s", signed.sha256[:12], err.code,
                         attempt.claimed, attempt.verified, tls_name)
+            err.audited = True  # type: ignore[attr-defined]
             raise
 
     def _receive(self, attempt: _Attempt) -> Receipt:

@@ -43,6 +43,7 @@ class VerifyResult:
     blobs: int
     blobs_corrupt: int
     failures: tuple[Failure, ...]
+    orphans: tuple[str, ...] = ()  # stored, named by no page (not a failure: see central/orphans.py)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +57,7 @@ class VerifyResult:
             "blobs_corrupt": self.blobs_corrupt,
             "ok": self.ok,
             "failures": [{k: v for k, v in f.__dict__.items() if v or k != "source"} for f in self.failures],
+            "orphans": list(self.orphans),
         }
 
 
@@ -68,6 +70,7 @@ def verify_store(central: Central) -> VerifyResult:
             tally.pages(refs, "missing_blobs")
         elif not refs:  # stored, not (yet) named by any manifest: still must hash to its name
             tally.blob(name, _hash_of(central.store.read(name)) == name)
+            tally.orphans.append(name)
         else:
             _check_shared(central, name, refs, tally)
     witnessed, bad_lines = audit.witnesses(central)
@@ -80,7 +83,7 @@ def verify_store(central: Central) -> VerifyResult:
                  pages=pages, failures=len(tally.failures))
     if broken is None:
         audit.checkpoint(central)  # a verified head is witnessed outside the database
-    return VerifyResult(pages, dict(tally.counts), tally.blobs, tally.blobs_corrupt, tuple(tally.failures))
+    return VerifyResult(pages, dict(tally.counts), tally.blobs, tally.blobs_corrupt, tuple(tally.failures), tuple(tally.orphans))
 
 
 @dataclass
@@ -89,6 +92,7 @@ class _Tally:
     failures: list[Failure] = field(default_factory=list)
     blobs: int = 0
     blobs_corrupt: int = 0
+    orphans: list[str] = field(default_factory=list)
 
     def blob(self, name: str, intact: bool) -> None:
         self.blobs += 1
@@ -165,6 +169,10 @@ def render_text(result: VerifyResult) -> str:
         f"数据块 {d['blobs']} 个，内容与名称不符 {d['blobs_corrupt']} 个",
     ]
     lines.extend(_failure_text(f) for f in result.failures)
+    if result.orphans:
+        lines.append(f"未被任何批次清单引用的数据块 {len(result.orphans)} 个（上传后清单未到或被拒收；"
+                     "超过保留期后可用 central orphans --remove 删除）：")
+        lines.extend(f"  {name}" for name in result.orphans[:20])
     lines.append("完整性检查通过" if result.ok else "完整性检查未通过")
     return "\n".join(lines)
 

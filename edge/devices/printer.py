@@ -40,6 +40,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import format_id, make_payload
+from juanzong.shared.netpolicy import LOOPBACK, Network, resolve_allowed
 from juanzong.shared.profiles import PrinterProfile
 
 log = logging.getLogger(__name__)
@@ -421,28 +422,42 @@ def _append_durably(path: Path, data: bytes) -> None:
 _EXTRAS = {"usb": ("Usb", "pyusb（python-escpos[usb]）"), "serial": ("Serial", "pyserial（python-escpos[serial]）")}
 
 
-def _device(printer: PrinterProfile) -> Any:
+def _device(printer: PrinterProfile, address: str = "") -> Any:
     if printer.transport in _EXTRAS:
         cls, package = _EXTRAS[printer.transport]
         # checked first: an Usb/Serial object without its library raises again from __del__
         if not getattr(_escpos, cls).is_usable():
             raise RuntimeError(f"未安装 {package}")
     if printer.transport == "network":
-        return _escpos.Network(printer.host, printer.port, timeout=printer.timeout_seconds,
+        return _escpos.Network(address or printer.host, printer.port, timeout=printer.timeout_seconds,
                                profile=printer.escpos_profile)
     if printer.transport == "usb":
         return _escpos.Usb(printer.usb_vendor_id, printer.usb_product_id, profile=printer.escpos_profile)
     return _escpos.Serial(printer.serial_device, baudrate=printer.baudrate, profile=printer.escpos_profile)
 
 
-def send(data: bytes, printer: PrinterProfile, home: Path) -> None:
-    """Deliver rendered bytes; AppError(PRINTER_OFFLINE) on any failure (the caller queues)."""
+def allowed_address(printer: PrinterProfile, networks: Sequence[Network] = LOOPBACK) -> str:
+    """A network printer obeys sync's egress policy: its host must resolve inside the court's ranges,
+    and the connection goes to the checked address (PRINTER_TARGET_FORBIDDEN otherwise)."""
+    try:
+        return resolve_allowed(printer.host, printer.port, networks)
+    except AppError as err:
+        if err.code is ErrorCode.SYNC_TARGET_FORBIDDEN:
+            raise AppError(ErrorCode.PRINTER_TARGET_FORBIDDEN, printer=printer.name, host=printer.host,
+                           address=err.params.get("address", "")) from err
+        raise AppError(ErrorCode.PRINTER_OFFLINE, printer=printer.name, detail=err.message) from err
+
+
+def send(data: bytes, printer: PrinterProfile, home: Path, networks: Sequence[Network] = LOOPBACK) -> None:
+    """Deliver rendered bytes; AppError(PRINTER_OFFLINE) on any failure (the caller queues),
+    PRINTER_TARGET_FORBIDDEN for a network printer outside `networks` (nothing is sent)."""
+    address = allowed_address(printer, networks) if printer.transport == "network" else ""
     try:
         if printer.transport == "file":
             _append_durably(printer.file_output(home), data)
             return
         with _root_handlers_kept():
-            device = _device(printer)
+            device = _device(printer, address)
             try:
                 device.open()
                 device._raw(data)
@@ -464,9 +479,13 @@ def _probe_file(printer: PrinterProfile, home: Path) -> tuple[bool, str]:
     return ok, f"输出文件 {target}" + ("" if ok else "（目录不可写）")
 
 
-def _probe_network(printer: PrinterProfile) -> tuple[bool, str]:
+def _probe_network(printer: PrinterProfile, networks: Sequence[Network]) -> tuple[bool, str]:
     try:
-        with socket.create_connection((printer.host, printer.port), timeout=printer.timeout_seconds):
+        address = allowed_address(printer, networks)
+    except AppError as err:
+        return False, err.message
+    try:
+        with socket.create_connection((address, printer.port), timeout=printer.timeout_seconds):
             return True, f"{printer.target} 可以连接"
     except OSError as err:
         return False, f"{printer.target} 无法连接（{err.strerror or err}）"
@@ -489,12 +508,12 @@ def _probe_serial(printer: PrinterProfile) -> tuple[bool, str]:
     return ok, f"串口 {printer.serial_device} " + ("可用" if ok else "不存在或无权限")
 
 
-def probe(printer: PrinterProfile, home: Path) -> dict[str, Any]:
+def probe(printer: PrinterProfile, home: Path, networks: Sequence[Network] = LOOPBACK) -> dict[str, Any]:
     """Health-page status: can we reach the printer and render for it? Prints nothing."""
     if printer.transport == "file":
         ok, detail = _probe_file(printer, Path(home))
     elif printer.transport == "network":
-        ok, detail = _probe_network(printer)
+        ok, detail = _probe_network(printer, networks)
     elif printer.transport == "usb":
         ok, detail = _probe_usb(printer)
     else:

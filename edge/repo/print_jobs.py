@@ -65,3 +65,14 @@ def printed(db: Database, job_id: str, at: str) -> None:
 
 def state_counts(db: Database) -> dict[str, int]:
     return {state: n for state, n in db.execute("SELECT state, COUNT(*) FROM print_jobs GROUP BY state").fetchall()}
+
+
+def printed_copies_before(db: Database, before: str) -> list[str]:
+    """Ids of printed jobs still holding their encrypted copy, printed at or before `before`."""
+    rows = db.execute("SELECT id FROM print_jobs WHERE copy IS NOT NULL AND state = 'printed' AND printed_at <= ?",
+                      [before]).fetchall()
+    return [r[0] for r in rows]
+
+
+def drop_copies(db: Database, job_ids: list[str]) -> None:
+    db.execute(f"UPDATE print_jobs SET copy = NULL WHERE id IN ({','.join('?' * len(job_ids))})", job_ids)

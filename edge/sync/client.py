@@ -21,8 +21,8 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge.db import write_tx
 from juanzong.edge.keys import ApplianceKeys
+from juanzong.edge.repo import batches, write_tx
 from juanzong.edge.sync.payload import blob_refs
 from juanzong.edge.sync.transport import Rejected, Transport
 from juanzong.shared.crypto import sha256_hex
@@ -44,13 +44,7 @@ class SyncResult:
 
 
 def due_batches(db: Database, now: datetime) -> list[dict]:
-    cur = db.execute(
-        "SELECT id, seq, manifest, signature, manifest_sha256, attempts FROM batches "
-        "WHERE state = 'sealed' AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq",
-        [now.isoformat()],
-    )
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return batches.due(db, now.isoformat())
 
 
 def sync_due(db: Database, store: BlobStore, transport: Transport, keys: ApplianceKeys, appliance_id: str, backoff_max: float) -> list[SyncResult]:
@@ -81,8 +75,8 @@ def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max:
 def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed, *, via: str, **detail: object) -> None:
     """The one place a batch becomes acknowledged: a verified receipt, however it arrived."""
     with write_tx(db):
-        db.execute("UPDATE batches SET state = 'acknowledged', receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
-                   [json.dumps(receipt.to_wire(), ensure_ascii=False), datetime.now(timezone.utc).isoformat(), batch_id])
+        batches.mark_acknowledged(db, batch_id, json.dumps(receipt.to_wire(), ensure_ascii=False),
+                                  datetime.now(timezone.utc).isoformat())
         audit.record(db, place=appliance_id, actor="system", action="sync", target=batch_id, via=via, **detail)
 
 
@@ -123,8 +117,8 @@ def _failed(db, appliance_id: str, batch: dict, err: AppError, state: str, backo
     delay = min(backoff_max, 0.5 * 2 ** min(attempts, 16)) * random.uniform(0.8, 1.2)
     next_try = datetime.now(timezone.utc) + timedelta(seconds=delay)
     with write_tx(db):
-        db.execute("UPDATE batches SET state = ?, attempts = ?, last_error = ?, next_try_at = ? WHERE id = ?",
-                   ["rejected" if state == "rejected" else "sealed", attempts, f"{err.code}: {err.message}", next_try.isoformat(), batch["id"]])
+        batches.mark_failed(db, batch["id"], rejected=state == "rejected", attempts=attempts,
+                            error=f"{err.code}: {err.message}", next_try_at=next_try.isoformat())
         audit.record(db, place=appliance_id, actor="system", action="sync", target=batch["id"], outcome="failed", code=str(err.code))
     log.warning("batch %s not synced (%s), %s", batch["id"], err.code, "parked as rejected" if state == "rejected" else f"retry in {delay:.1f}s")
     return SyncResult(batch["id"], state, error=str(err.code))

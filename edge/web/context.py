@@ -36,7 +36,8 @@ from werkzeug.exceptions import HTTPException
 
 from juanzong.edge import audit, operators
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.db import open_db, write_tx
+from juanzong.edge import repo
+from juanzong.edge.repo import write_tx
 from juanzong.edge.keys import load_kek
 from juanzong.edge.operators import Operator, Permission
 from juanzong.edge.repo import operators as sessions
@@ -76,7 +77,7 @@ def now() -> datetime:
 
 def db() -> Database:
     if "db" not in g:
-        g.db = open_db(settings().db_path)
+        g.db = repo.connect(settings())  # this request's own connection, closed at teardown
     return g.db
 
 
@@ -116,7 +117,7 @@ def install(app: Flask, cfg: EdgeSettings, clock: Callable[[], datetime] | None,
     )
     app.session_interface = _Sessions()
     app.extensions["juanzong"] = Kiosk(cfg, clock or _system_clock, Vault(kek), tuple(screens))
-    open_db(cfg.db_path).close()  # migrate once at start-up
+    repo.migrate(cfg)  # once at start-up
     app.before_request(_check_csrf)
     app.before_request(_load_operator)
     app.before_request(_check_permission)

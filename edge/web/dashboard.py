@@ -34,7 +34,7 @@ def printer_state() -> dict[str, Any]:
     key = (str(cfg.home), cfg.printer_profile)
     cached = _probes.get(key)
     if cached is None or time.monotonic() - cached[0] > _PROBE_TTL:
-        cached = (time.monotonic(), probe(get_printer(cfg.printer_profile), cfg.home))
+        cached = (time.monotonic(), probe(get_printer(cfg.printer_profile), cfg.home, cfg.court_networks))
         _probes[key] = cached
     queued = [j for j in print_jobs.queued(db())]
     return {**cached[1], "queued": len(queued), "last_error": queued[0].last_error if queued else None,

@@ -49,6 +49,7 @@ class Scanner:
     kek: bytes
     central_identity: dict[str, Any]
     identity_path: Path
+    tls_key: bytes = b""  # PEM of the key its TLS certificate request was made with
     _seed: int = field(default=0)
 
     def intake(self, submitter: str = "张三") -> dict[str, Any]:
@@ -142,10 +143,11 @@ def make_scanner(tmp_path: Path, central_identity: dict[str, Any], name: str = "
     signing = Ed25519PrivateKey.generate()
     appliance_id = new_id(Kind.APPLIANCE)
     path = tmp_path / f"appliance-{appliance_id}.json"
-    csr = tlsca.new_csr(tlsca.new_key(), appliance_id).decode("ascii")
+    tls_key = tlsca.new_key()
+    csr = tlsca.new_csr(tls_key, appliance_id).decode("ascii")
     ident = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())), "profile": "default", "name": name, "tls_csr": csr}
     path.write_text(json.dumps(ident, ensure_ascii=False), "utf-8")
-    return Scanner(appliance_id, signing, crypto.new_kek(), central_identity, path)
+    return Scanner(appliance_id, signing, crypto.new_kek(), central_identity, path, tlsca.key_pem(tls_key))
 
 
 def upload(client: TestClient, scanner: Scanner, pages: list[Page]) -> None:
@@ -169,3 +171,12 @@ def run_cli(argv: list[str], capsys: Any) -> tuple[int, str]:
     args = parser.parse_args(["central", *argv])
     rc = args.func(args)
     return rc, capsys.readouterr().out
+
+
+def report_json(client: TestClient) -> dict[str, Any]:
+    """The reconciliation report of the central behind `client`, as `central report --json` gives it.
+    (The sync listener serves it to no appliance.)"""
+    from juanzong.central.reconcile.report import build_report
+
+    central = client.app.dependencies["central"].dependency()
+    return build_report(central.repo).to_dict()

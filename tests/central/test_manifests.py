@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from central_kit import CASE_NUMBER, Scanner, make_scanner, sign_raw, submit, upload
+from central_kit import report_json, CASE_NUMBER, Scanner, make_scanner, sign_raw, submit, upload
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 from sqlalchemy import update
@@ -47,7 +47,7 @@ def test_happy_path_returns_a_receipt_signed_by_central(client: TestClient, scan
     assert receipt.manifest_sha256 == crypto.sha256_hex(signed.body)
     assert (receipt.appliance_id, receipt.batch_id, receipt.seq, receipt.pages) == (scanner.appliance_id, doc["batch_id"], 1, 2)
     assert page_count(settings) == 2
-    report = client.get("/api/report").json()
+    report = report_json(client)
     assert report["intakes"][0]["case_number"] == CASE_NUMBER
 
 
@@ -163,7 +163,7 @@ def test_page_resent_in_a_later_batch_is_not_duplicated(client: TestClient, scan
     resp = submit(client, scanner.sign(later))
     assert resp.status_code == 201
     assert page_count(settings) == 3
-    line = client.get("/api/report").json()["intakes"][0]["items"][0]
+    line = report_json(client)["intakes"][0]["items"][0]
     assert (line["received_pages"], line["missing"]) == (3, 0)
 
 
@@ -180,7 +180,7 @@ def test_another_appliance_cannot_overwrite_a_foreign_record(tmp_path: Any, clie
     hijack = other.manifest(1, [{**doc["intakes"][0], "submitter": "王五"}], [], [])
     resp = submit(client, other.sign(hijack))
     assert resp.status_code == 409 and resp.json()["error"] == "MANIFEST_RECORD_FOREIGN"
-    assert client.get("/api/report").json()["intakes"][0]["submitter"] == "张三"
+    assert report_json(client)["intakes"][0]["submitter"] == "张三"
 
 
 def test_schema_errors_are_explained(client: TestClient, scanner: Scanner) -> None:

@@ -65,3 +65,13 @@ def test_workers_starting_together_migrate_once(database_url: str) -> None:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
+
+
+def test_central_migrate_reports_the_revision(home: Path, capsys) -> None:
+    import json
+
+    from central_kit import run_cli
+
+    rc, out = run_cli(["migrate", "--home", str(home)], capsys)
+    result = json.loads(out)
+    assert rc == 0 and result["from"] == result["to"] == result["head"] == db.head_revision()

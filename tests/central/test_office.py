@@ -160,8 +160,8 @@ def test_sampling_round_with_a_failed_sample_and_a_supervisors_sign_off(office: 
                                                                          scanner: Scanner) -> None:
     feed(sync, scanner)
     login(office, "wang")
-    assert "比例须在" in post(office, "/sampling", {"percent": "3", "date_from": "2026-03-01", "date_to": "2026-03-03"}).text
-    drawn = post(office, "/sampling", {"percent": "5", "date_from": "2026-03-01", "date_to": "2026-03-03", "seed": "fixed-seed"})
+    assert "比例须在" in post(office, "/sampling/draw", {"percent": "3", "date_from": "2026-03-01", "date_to": "2026-03-03"}).text
+    drawn = post(office, "/sampling/draw", {"percent": "5", "date_from": "2026-03-01", "date_to": "2026-03-03", "seed": "fixed-seed"})
     round_path = drawn.headers["location"]
     page = office.get(round_path).text
     item_id = re.search(r'name="item_id" value="(\w+)"', page).group(1)
@@ -210,7 +210,7 @@ def test_four_property_check_flags_a_corrupted_blob_and_a_virus_signature(office
     overwrite_blob(settings, sha, bytes(data))
     with TestClient(create_office_app(_reloaded(settings), clock=Clock(EVENING), secure=False)) as client:
         login(client, "wang")
-        done = post(client, "/checks", {"batch_id": _batch_id(settings)})
+        done = post(client, "/checks/run", {"batch_id": _batch_id(settings)})
         report = client.get(done.headers["location"]).text
     assert "未通过" in report
     assert "YJ-ZS-3-1" in report and f"{fed['pages'][2].record['page_id']}：数据块哈希不符" in report
@@ -267,3 +267,19 @@ def test_user_commands(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_cli(["user", "disable", "--home", str(home), "--id", "chen"], capsys)
     rc, out = run_cli(["user", "list", "--home", str(home)], capsys)
     assert "chen\t陈档案\t档案员\t已停用" in out and "cms\t案件系统\t案件系统接口\t正常" in out
+
+
+def test_case_system_reads_a_document_with_its_token_only(office: TestClient, sync: TestClient, scanner: Scanner,
+                                                          people: dict[str, Any], settings: CentralSettings) -> None:
+    fed = feed(sync, scanner)
+    path = f"/api/documents/{fed['item']['item_id']}"
+    refused = office.get(path, headers={"Authorization": "Bearer not-a-token"})
+    assert refused.status_code == 401 and refused.json()["error"] == "API_TOKEN_INVALID"
+    ok = office.get(path, headers={"Authorization": f"Bearer {people['case']}"})
+    assert ok.status_code == 200 and ok.content.startswith(b"%PDF")
+    assert login(office, "case", people["case"]).status_code == 401  # a token is not a password
+    central = open_central(settings)
+    try:
+        assert any(r.actor == "case" and r.detail.get("via") == "api" for r, _ in audit.records(central.repo.engine))
+    finally:
+        central.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from central_kit import Scanner, run_cli, submit
+from central_kit import Scanner, report_json, run_cli, submit
 from litestar.testing import TestClient
 
 
@@ -15,7 +15,7 @@ def test_provisional_then_recomputed_deadline_in_the_report(client: TestClient, 
               "deadline": "2027-02-11T12:00:00+08:00", "deadline_provisional": True}
     legacy = scanner.intake()  # an older appliance: no such field → official
     assert submit(client, scanner.sign(scanner.manifest(1, [intake, legacy], [], []))).status_code == 201
-    lines = {i["intake_id"]: i for i in client.get("/api/report").json()["intakes"]}
+    lines = {i["intake_id"]: i for i in report_json(client)["intakes"]}
     assert lines[intake["intake_id"]]["deadline_provisional"] is True
     assert lines[legacy["intake_id"]]["deadline_provisional"] is False
     rc, text = run_cli(["report", "--home", str(home)], capsys)
@@ -24,7 +24,7 @@ def test_provisional_then_recomputed_deadline_in_the_report(client: TestClient, 
     # the appliance imported the arrangement: the intake travels again, recomputed and official
     recomputed = {**intake, "deadline": "2027-02-12T12:00:00+08:00", "deadline_provisional": False}
     assert submit(client, scanner.sign(scanner.manifest(2, [recomputed], [], []))).status_code == 201
-    line = next(i for i in client.get("/api/report").json()["intakes"] if i["intake_id"] == intake["intake_id"])
+    line = next(i for i in report_json(client)["intakes"] if i["intake_id"] == intake["intake_id"])
     assert (line["deadline"], line["deadline_provisional"]) == ("2027-02-12T12:00:00+08:00", False)
     rc, text = run_cli(["report", "--home", str(home)], capsys)
     assert "办理时限 2027-02-12T12:00:00+08:00" in text and "（暂定）" not in text

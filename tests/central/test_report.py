@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_kit import Scanner, run_cli, submit, upload
+from central_kit import report_json, Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 
 from juanzong.central.reconcile.report import sequence_gaps
@@ -27,7 +27,7 @@ def two_item_batch(client: TestClient, scanner: Scanner) -> dict[str, Any]:
 
 def test_missing_and_extra_pages_per_item_and_in_totals(client: TestClient, scanner: Scanner) -> None:
     two_item_batch(client, scanner)
-    report = client.get("/api/report").json()
+    report = report_json(client)
     (intake,) = report["intakes"]
     assert intake["submitter"] == "北京某某律师事务所" and intake["deadline"] == "2026-03-02T18:00:00+08:00"
     lines = {i["name"]: i for i in intake["items"]}
@@ -49,7 +49,7 @@ def test_cli_report_in_chinese_and_as_json(client: TestClient, scanner: Scanner,
     assert "合计：收取登记 1 件，材料 2 件" in text
     assert f"设备 {scanner.appliance_id}（一号扫描点）：批次 1 个" in text
     rc, out = run_cli(["report", "--home", str(home), "--json"], capsys)
-    from_cli, from_api = json.loads(out), client.get("/api/report").json()
+    from_cli, from_api = json.loads(out), report_json(client)
     from_cli.pop("generated_at"), from_api.pop("generated_at")
     assert from_cli == from_api
 
@@ -62,14 +62,14 @@ def test_sequence_gap_is_recorded_and_a_late_lower_seq_is_refused(client: TestCl
     batches = {seq: scanner.manifest(seq, [intake], [item], [pages[seq]]) for seq in (1, 2, 3)}
     for seq in (1, 3):  # batch 2 is still in the appliance's outbox
         assert submit(client, scanner.sign(batches[seq])).status_code == 201
-    (line,) = client.get("/api/report").json()["appliances"]
+    (line,) = report_json(client)["appliances"]
     assert (line["batches"], line["first_seq"], line["last_seq"], line["seq_gaps"]) == (2, 1, 3, [[2, 2]])
     _, text = run_cli(["report", "--home", str(home)], capsys)
     assert "缺失序号 2" in text
     # sequence numbers only move forward (issue 9): a lower one is refused, the gap stays visible
     late = submit(client, scanner.sign(batches[2]))
     assert late.status_code == 409 and late.json()["error"] == "MANIFEST_SEQ_BACKWARDS"
-    (line,) = client.get("/api/report").json()["appliances"]
+    (line,) = report_json(client)["appliances"]
     assert line["seq_gaps"] == [[2, 2]] and line["batches"] == 2
 
 
@@ -81,7 +81,7 @@ def test_numbering_defects_and_a_file_stored_twice(client: TestClient, scanner: 
     third = scanner.page(item, 3)  # and page 2 never numbered
     upload(client, scanner, [first, again, third])
     assert submit(client, scanner.sign(scanner.manifest(1, [intake], [item], [first, again, third]))).status_code == 201
-    report = client.get("/api/report").json()
+    report = report_json(client)
     (line,) = report["intakes"][0]["items"]
     assert (line["received_pages"], line["missing"], line["duplicate_page_numbers"], line["skipped_page_numbers"]) == (3, 0, 1, 1)
     assert report["totals"]["duplicate_pages"] == 1
@@ -98,7 +98,7 @@ def test_a_later_batch_updates_the_declared_pages(client: TestClient, scanner: S
     assert submit(client, scanner.sign(scanner.manifest(1, [intake], [item], pages))).status_code == 201
     corrected = {**item, "declared_pages": 2}  # the clerk corrected the count at the counter
     assert submit(client, scanner.sign(scanner.manifest(2, [intake], [corrected], []))).status_code == 201
-    (line,) = client.get("/api/report").json()["intakes"][0]["items"]
+    (line,) = report_json(client)["intakes"][0]["items"]
     assert (line["declared_pages"], line["received_pages"], line["missing"]) == (2, 2, 0)
 
 
@@ -106,7 +106,7 @@ def test_pages_without_an_item_are_counted_as_unattached(client: TestClient, sca
     loose = scanner.page(None, None)
     upload(client, scanner, [loose])
     assert submit(client, scanner.sign(scanner.manifest(1, [], [], [loose]))).status_code == 201
-    assert client.get("/api/report").json()["totals"]["unattached_pages"] == 1
+    assert report_json(client)["totals"]["unattached_pages"] == 1
 
 
 def test_sequence_gaps_as_ranges() -> None:
@@ -133,7 +133,7 @@ def test_a_page_replaced_by_a_rescan_is_no_longer_counted(client: TestClient, sc
     upload(client, scanner, [rescan])
     assert submit(client, scanner.sign(scanner.manifest(2, [intake], [item], [replaced, rescan]))).status_code == 201
 
-    line = client.get("/api/report").json()["intakes"][0]["items"][0]
+    line = report_json(client)["intakes"][0]["items"][0]
     assert (line["declared_pages"], line["received_pages"], line["missing"], line["extra"]) == (3, 3, 0, 0)
-    totals = client.get("/api/report").json()["totals"]
+    totals = report_json(client)["totals"]
     assert totals["duplicate_page_numbers"] == 0 and totals["skipped_page_numbers"] == 0

@@ -28,8 +28,17 @@ def client_files(home: Path, tmp: Path) -> tuple[str, tuple[str, str]]:
     from juanzong.shared import tlsca
     from juanzong.shared.ids import Kind, new_id
 
+    from juanzong.central.config import load_settings
+    from juanzong.central.home import open_central
+    from juanzong.central.repository import Appliance
+
     appliance_id, key = new_id(Kind.APPLIANCE), tlsca.new_key()
     cert = issue_client(home / "keys", tlsca.new_csr(key, appliance_id).decode("ascii"), appliance_id)
+    central = open_central(load_settings(home))  # only an enrolled appliance's certificate gets past the gate
+    try:
+        central.repo.add_appliance(Appliance(appliance_id, "A" * 44, "default", "测试", "2026-03-02T00:00:00+00:00"))
+    finally:
+        central.close()
     (tmp / "client.crt").write_text(cert, "ascii")
     (tmp / "client.key").write_bytes(tlsca.key_pem(key))
     return str(home / "keys" / "ca.crt"), (str(tmp / "client.crt"), str(tmp / "client.key"))

@@ -73,3 +73,36 @@ def test_a_blob_attached_to_the_wrong_page_fails_to_open(client: TestClient, sca
     assert submit(client, scanner.sign(scanner.manifest(1, [intake], [item], [a, b]))).status_code == 201
     rc, result = verify(home, capsys)
     assert rc == 1 and (result["decrypted_ok"], result["decrypt_failed"]) == (1, 1)
+
+
+def test_orphan_blobs_are_listed_and_removed_only_after_the_grace_period(client: TestClient, scanner: Scanner, settings: CentralSettings,
+                                                                         home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from central_kit import upload as put
+
+    from juanzong.central import audit
+    from juanzong.central.home import open_central
+    from juanzong.central.orphans import remove_orphans
+
+    pages = stored_batch(client, scanner)
+    item = scanner.item(scanner.intake(), 1)
+    strays = [scanner.page(item, 1), scanner.page(item, 2)]  # uploaded, their manifest never came
+    put(client, scanner, strays)
+    names = sorted(p.sealed.sha256 for p in strays)
+    rc, result = verify(home, capsys)
+    assert rc == 0 and sorted(result["orphans"]) == names
+    rc, out = run_cli(["orphans", "--remove", "--home", str(home), "--json"], capsys)  # within the 24 h grace
+    assert json.loads(out)["removed"] == [] and len(json.loads(out)["kept_in_grace"]) == 2
+    central = open_central(settings)
+    try:
+        removed, kept = remove_orphans(central, timedelta(hours=24), now=datetime.now(timezone.utc) + timedelta(hours=48))
+        assert sorted(o.sha256 for o in removed) == names and kept == []
+        assert all(central.store.size(n) is None for n in names)
+        assert central.store.size(pages[0].sealed.sha256) is not None  # referenced blobs untouched
+        rows = [r for r, _ in audit.records(central.repo.engine) if r.action == "orphan_remove"]
+        assert sorted(r.target for r in rows) == names
+    finally:
+        central.close()
+    rc, result = verify(home, capsys)
+    assert rc == 0 and result["orphans"] == [] and result["decrypted_ok"] == 3

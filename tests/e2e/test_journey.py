@@ -45,9 +45,9 @@ def central_json(home: Path, *args: str) -> dict:
 
 def stored_page_ids(edge_home: Path) -> list[str]:
     from juanzong.edge.config import load_settings
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
 
-    db = open_db(load_settings(edge_home).db_path)
+    db = connect(load_settings(edge_home).db_path)
     return [r[0] for r in db.execute("SELECT id FROM pages WHERE role = 'page'")]
 
 

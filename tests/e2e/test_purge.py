@@ -20,7 +20,7 @@ from juanzong.edge import audit, batches, demo, purge
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings
-from juanzong.edge.db import open_db
+from juanzong.edge.repo import connect
 from juanzong.edge.keys import load_keys
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
@@ -56,7 +56,7 @@ def test_purge_after_ack_and_retention_shreds_on_record_and_tells_central(runnin
     settings = load_settings(running.edge)
     demo.scan_pages(running.edge, demo.register_intake(running.edge))
     Appliance(settings).ingest_once()
-    db, keys, store = open_db(settings.db_path), load_keys(settings.keys_dir), BlobStore(settings.blob_dir)
+    db, keys, store = connect(settings.db_path), load_keys(settings.keys_dir), BlobStore(settings.blob_dir)
     assert batches.seal(db, settings.appliance_id, keys)
     _sync(settings, db, keys)
     acked_at = datetime.fromisoformat(db.execute("SELECT acked_at FROM batches").fetchone()[0])

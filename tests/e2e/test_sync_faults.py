@@ -17,7 +17,7 @@ from juanzong.edge import batches, demo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings
-from juanzong.edge.db import open_db
+from juanzong.edge.repo import connect
 from juanzong.edge.keys import load_keys
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import HttpTransport, transport_for
@@ -68,7 +68,7 @@ def ingest_and_seal(homes) -> tuple:
     intake = demo.register_intake(homes.edge)
     scanned = demo.scan_pages(homes.edge, intake)
     Appliance(settings).ingest_once()
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     keys = load_keys(settings.keys_dir)
     assert batches.seal(db, settings.appliance_id, keys)
     return settings, db, keys, len(scanned)

@@ -44,8 +44,8 @@ def settings(edge_home: Path):
 
 @pytest.fixture
 def db(settings):
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
 
-    database = open_db(settings.db_path)
+    database = connect(settings.db_path)
     yield database
     database.close()

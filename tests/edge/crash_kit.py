@@ -61,7 +61,7 @@ class Template:
 
 def make_template(root: Path, items: tuple[tuple[str, int], ...]) -> Template:
     from juanzong.edge.config import load_settings
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
     from juanzong.edge.home import init_home
     from juanzong.edge.intake import ItemSpec, register
 
@@ -73,7 +73,7 @@ def make_template(root: Path, items: tuple[tuple[str, int], ...]) -> Template:
     home = root / "template"
     init_home(home, profile="simulated", central_identity=ident_file)
     settings = load_settings(home)
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     intake = register(db, settings, case_text="（2026）京0102民初1234号", submitter="张三",
                       items=[ItemSpec(n, p) for n, p in items],
                       received_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
@@ -219,10 +219,10 @@ def look(home: Path) -> DiskState:
     """Everything the crash invariants need, read while the appliance is not running."""
     from juanzong.edge import audit
     from juanzong.edge.config import load_settings
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
 
     settings = load_settings(home)
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     try:
         stored = _stored_rows(db)
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -366,12 +366,12 @@ def check_blobs_open(home: Path, central_hpke: X25519PrivateKey) -> int:
     """Every stored blob opens, with the appliance KEK and at central, to the scanner's bytes."""
     from juanzong.edge.blobstore import BlobStore
     from juanzong.edge.config import load_settings
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
     from juanzong.edge.keys import load_keys
 
     settings = load_settings(home)
     kek, store = load_keys(settings.keys_dir).kek, BlobStore(settings.blob_dir)
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     sql = """SELECT p.source_sha256, b.id, b.kind, b.wrapped_local, b.sealed_central FROM pages p JOIN blobs b ON b.id = p.blob_id
              UNION ALL SELECT q.source_sha256, b.id, b.kind, b.wrapped_local, b.sealed_central FROM quarantine q JOIN blobs b ON b.id = q.blob_id"""
     rows = db.execute(sql).fetchall()

@@ -60,12 +60,12 @@ def make_kiosk(root: Path, central_keys: Any, **extra: Any) -> Kiosk:
 
     from juanzong.edge import operators
     from juanzong.edge.config import load_settings
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
     from juanzong.edge.web import create_app
 
     home = make_home(root, central_keys, court="北京市西城区人民法院", **extra)
     settings = load_settings(home)
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     for oid, name, role in (("C01", "李文", "clerk"), ("S01", "王主管", "supervisor"), ("O01", "赵扫描", "operator")):
         operators.add(db, settings.appliance_id, operator_id=oid, name=name, role=role, pin=PINS[oid], now=START)
     clock = Clock()

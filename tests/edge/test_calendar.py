@@ -259,5 +259,15 @@ def test_status_command_shows_the_warning_and_provisional_deadlines(edge_home: P
     register(db, settings, "2026-12-31T13:00", now="2026-12-31T13:00")
     proc = jz("edge", "status", "--home", str(edge_home), clock="2026-12-31 13:05:00")
     first = proc.stdout.splitlines()[0]
-    assert first.startswith("注意：2027 年放假安排尚未导入，2027 年的办理时限为暂定") and "edge calendar import" in first
+    assert first.startswith("注意：2027 年放假安排尚未导入，2027 年的办理时限为暂定")
+    assert f"juanzong edge calendar import --home {edge_home} " in first
     assert "办理时限 2027-01-04 12:00（暂定）" in proc.stdout
+
+
+def test_packaged_calendar_status_lists_next_year_back_to_2004() -> None:
+    years = json.loads(jz("calendar", "status", "--json", clock="2026-12-31 13:00:00").stdout)
+    assert [y["year"] for y in years] == list(range(2027, 2003, -1))
+    assert years[0]["basis"] == "provisional" and "放假办法" in years[0]["source"]
+    assert all(y["basis"] == "official" and "chinese-calendar" in y["source"] for y in years[1:])
+    text = jz("calendar", "status", clock="2027-06-01 09:00:00").stdout.splitlines()
+    assert text[0].startswith("2028 年  暂定") and text[1].startswith("2027 年  暂定") and text[2].startswith("2026 年  正式")

@@ -10,7 +10,7 @@ import pytest
 
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
-from juanzong.edge.db import open_db
+from juanzong.edge.repo import connect
 from juanzong.edge.simulate import SimulatedScanner, blank_backside, text_page
 from edge_kit import cover_for, make_home, register
 from juanzong.shared.profiles import profiles_root
@@ -67,7 +67,7 @@ def rows(db, item_id):
 @pytest.mark.parametrize("duplex_home", ["flag"], indirect=True)
 def test_sides_alternate_from_the_cover_sheet_and_its_blank_back_is_not_a_page(duplex_home):
     settings = load_settings(duplex_home)
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     intake = register(db, settings, items=(("起诉状", 3), ("证据材料", 1)))
     scanner = SimulatedScanner(settings.hot_folder)
     # sheet 1: cover / its blank back; sheets 2-3: pages front and back; then item 2
@@ -87,7 +87,7 @@ def test_sides_alternate_from_the_cover_sheet_and_its_blank_back_is_not_a_page(d
 @pytest.mark.parametrize("duplex_home", ["drop"], indirect=True)
 def test_blank_versos_are_dropped_with_a_record_where_the_profile_says_so(duplex_home):
     settings = load_settings(duplex_home)
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     intake = register(db, settings, items=(("起诉状", 2),))
     SimulatedScanner(settings.hot_folder).write_many(
         [cover_for(intake, 0), blank_backside(1), text_page(1), blank_backside(2), text_page(2), text_page(3)])

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from juanzong.edge.appliance import Appliance
-from juanzong.edge.db import integrity_ok
+from juanzong.edge.repo import integrity_ok
 from juanzong.edge.simulate import SimulatedScanner, blank_backside, invoice_page, jpeg_bytes, text_page, waybill_page
 from juanzong.edge.status import status
 from juanzong.shared.crypto import open_blob_central, sha256_hex
@@ -39,8 +39,8 @@ def test_cover_sheets_route_pages_and_foreign_barcodes_do_not(settings, db):
 
 
 def test_without_cover_pages_go_to_the_active_item_or_wait_unassigned(settings, db):
-    from juanzong.edge.db import state_set, write_tx
-    from juanzong.edge.ingest.record import ACTIVE_ITEM
+    from juanzong.edge.repo import state, write_tx
+    from juanzong.edge.repo.state import StateKey
 
     intake = register(db, settings)
     scanner = SimulatedScanner(settings.hot_folder)
@@ -49,7 +49,7 @@ def test_without_cover_pages_go_to_the_active_item_or_wait_unassigned(settings, 
     assert status(db, settings)["unassigned"] == 1
 
     with write_tx(db):
-        state_set(db, ACTIVE_ITEM, intake.items[1].item_id)
+        state.put(db, StateKey.ACTIVE_ITEM, intake.items[1].item_id)
     scanner.write_many([text_page(2), text_page(3)])
     Appliance(settings).ingest_once()
     assert [r[0] for r in pages_of(db, intake.items[1].item_id)] == [1, 2]

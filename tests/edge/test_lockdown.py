@@ -293,8 +293,8 @@ def test_the_command_renders_checks_and_applies_to_a_staging_root(tmp_path, cent
     applied = out["applied"]
     assert applied["commands_run"] == [] and "swapoff -a" in applied["commands_skipped"]
     from juanzong.edge import audit
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
 
-    db = open_db(settings.db_path)
+    db = connect(settings.db_path)
     assert [r.action for r in audit.records(db)][-1] == "lockdown_apply"
     db.close()

@@ -8,8 +8,8 @@ import sys
 
 from juanzong.edge import batches
 from juanzong.edge.appliance import Appliance
-from juanzong.edge.db import state_set, write_tx
-from juanzong.edge.ingest.record import ACTIVE_ITEM
+from juanzong.edge.repo import state, write_tx
+from juanzong.edge.repo.state import StateKey
 from juanzong.edge.items import arm_replacement, close_item
 from juanzong.edge.keys import load_keys
 from juanzong.edge.simulate import SimulatedScanner, degrade, text_page
@@ -97,7 +97,7 @@ def test_concurrent_writers_never_share_or_skip_a_page_number(settings, db, edge
     intake = register(db, settings, items=(("证据材料", 60),))
     item = intake.items[0].item_id
     with write_tx(db):
-        state_set(db, ACTIVE_ITEM, item)
+        state.put(db, StateKey.ACTIVE_ITEM, item)
     paths = SimulatedScanner(settings.hot_folder).write_many([text_page(i % 7, colour=False) for i in range(60)], quality=60)
     names = [p.name for p in paths]
     workers = [subprocess.Popen([sys.executable, "-c", RECORDER, str(edge_home), *names[k::2]], stderr=subprocess.PIPE)

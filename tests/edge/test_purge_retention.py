@@ -43,9 +43,9 @@ def test_receipt_copies_go_after_their_retention_and_the_command_reports_it(edge
                 "--item", "起诉状:2", "--received", "2026-03-02T10:00")
     assert added.returncode == 0, added.stderr
     from juanzong.edge.config import load_settings
-    from juanzong.edge.db import open_db
+    from juanzong.edge.repo import connect
 
-    db = open_db(load_settings(edge_home).db_path)
+    db = connect(load_settings(edge_home).db_path)
     printed = db.execute("SELECT COUNT(*) FROM print_jobs WHERE copy IS NOT NULL AND state = 'printed'").fetchone()[0]
     assert printed >= 1
     soon = (datetime.now(timezone.utc) + timedelta(days=89)).isoformat()

@@ -18,8 +18,8 @@ import pytest
 from edge_kit import cover_for, register
 from kiosk_kit import PINS, make_kiosk
 from juanzong.edge.appliance import Appliance
-from juanzong.edge.db import state_set, write_tx
-from juanzong.edge.ingest.record import ACTIVE_ITEM
+from juanzong.edge.repo import state, write_tx
+from juanzong.edge.repo.state import StateKey
 from juanzong.edge.simulate import SimulatedScanner, degrade, text_page
 
 pytestmark = pytest.mark.browser
@@ -190,7 +190,7 @@ def test_insert_a_page_from_the_unassigned_queue(page, station: Station) -> None
     intake = station.handover((("答辩状", 3),))
     item = intake.items[0].item_id
     with write_tx(station.db):
-        state_set(station.db, ACTIVE_ITEM, None)
+        state.put(station.db, StateKey.ACTIVE_ITEM, None)
     station.scan(station.pages(1))  # no cover sheet in front of it: the unassigned queue
     loose = station.db.execute("SELECT id FROM pages WHERE item_id IS NULL AND role = 'page' ORDER BY scanned_at DESC").fetchone()[0]
     station.scan([cover_for(intake, 0), *station.pages(2)])

@@ -26,7 +26,7 @@ from PIL import Image
 
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
-from juanzong.edge.db import open_db
+from juanzong.edge.repo import connect
 from juanzong.edge.simulate import SimulatedScanner, jpeg_bytes
 from juanzong.edge.watch import watcher as watch_mod
 from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
@@ -89,7 +89,7 @@ class Rows:
     """What the appliance recorded, read through its own connection."""
 
     def __init__(self, db_path: Path) -> None:
-        self.db = open_db(db_path)
+        self.db = connect(db_path)
 
     def stored(self) -> list[tuple[str, str]]:
         sql = "SELECT source_name, source_sha256 FROM pages ORDER BY claim"

@@ -112,3 +112,13 @@ def test_received_year_out_of_range_refused() -> None:
     with pytest.raises(AppError) as err:
         check_received(datetime(2003, 12, 31, 10, 0, tzinfo=TZ), NOW)
     assert err.value.code == ErrorCode.CALENDAR_YEAR_OUT_OF_RANGE
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026])
+def test_chinese_calendar_agrees_with_lunar_python_notice_data(year: int) -> None:
+    # Two independent copies of the State Council notices: every day off / adjusted workday agrees.
+    from lunar_python.util import HolidayUtil
+
+    for holiday in HolidayUtil.getHolidays(year):
+        day = date.fromisoformat(holiday.getDay())
+        assert chinese_calendar.is_workday(day) == holiday.isWork(), day

@@ -1,0 +1,138 @@
+"""Batches: what is sealed into one signed manifest, and the outbox state of each.
+
+A batch takes every intake, item and page no batch holds yet (pages in the
+unassigned queue wait). Its state runs `sealed → acknowledged`, or `rejected`
+when central refuses it for good; failures keep `sealed` with a back-off time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlite_utils import Database
+
+from juanzong.edge.repo._rows import dicts
+
+# a replaced page travels again, numberless, so central stops counting it
+# a discarded page too (QC station), numberless, with its reason
+_PAGES_UNBATCHED = "role IN ('page', 'replaced', 'discarded') AND item_id IS NOT NULL AND batch_id IS NULL"
+
+
+def unbatched_counts(db: Database) -> dict[str, int]:
+    def count(sql: str) -> int:
+        return int(db.execute(sql).fetchone()[0])
+
+    return {
+        "intakes": count("SELECT COUNT(*) FROM intakes WHERE batch_id IS NULL"),
+        "items": count("SELECT COUNT(*) FROM items WHERE batch_id IS NULL"),
+        "pages": count(f"SELECT COUNT(*) FROM pages WHERE {_PAGES_UNBATCHED}"),
+        "purged": count("SELECT COUNT(*) FROM blobs WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL"),
+    }
+
+
+def last_page_at(db: Database) -> str | None:
+    """When the newest page waiting for a batch was scanned."""
+    return db.execute(f"SELECT MAX(scanned_at) FROM pages WHERE {_PAGES_UNBATCHED}").fetchone()[0]
+
+
+def next_seq(db: Database) -> int:
+    return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0])
+
+
+def assign_unbatched(db: Database, batch_id: str) -> None:
+    """Everything no batch holds yet now belongs to this one (inside the sealing transaction)."""
+    db.execute(f"UPDATE pages SET batch_id = ? WHERE {_PAGES_UNBATCHED}", [batch_id])
+    db.execute("UPDATE items SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+    db.execute("UPDATE intakes SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+
+
+def assign_unreported_purges(db: Database, batch_id: str) -> None:
+    """Purges not yet reported to central are reported by this batch."""
+    db.execute("UPDATE blobs SET purge_batch_id = ? WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL", [batch_id])
+
+
+def insert_sealed(db: Database, *, batch_id: str, seq: int, manifest: str, signature: str, manifest_sha256: str,
+                  now: str) -> None:
+    db.execute(
+        "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        [batch_id, seq, "sealed", manifest, signature, manifest_sha256, now, now],
+    )
+
+
+def manifest(db: Database, batch_id: str) -> str | None:
+    row = db.execute("SELECT manifest FROM batches WHERE id = ?", [batch_id]).fetchone()
+    return row[0] if row else None
+
+
+# Items and intakes a batch's pages refer to travel again with it, so every
+# manifest is self-contained for central (it upserts them).
+def pages_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
+    """Every page column plus its blob's sha256, size, kind, sealed_central, suite and SM3
+    (b_sha, b_size, b_kind, sealed_central, b_suite, b_sm3)."""
+    return dicts(db, """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+        b.suite AS b_suite, b.sm3 AS b_sm3 FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no""",
+                 {"b": batch_id})
+
+
+def items_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
+    return dicts(db, """SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = 'discarded') AS discarded_pages
+        FROM items i WHERE i.batch_id = :b OR i.id IN (SELECT item_id FROM pages WHERE batch_id = :b)
+        ORDER BY i.intake_id, i.seq""", {"b": batch_id})
+
+
+def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
+    return dicts(db, """SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
+        WHERE batch_id = :b OR id IN (SELECT item_id FROM pages WHERE batch_id = :b)) ORDER BY received_at, id""",
+                 {"b": batch_id})
+
+
+def latest_receipt(db: Database) -> str | None:
+    """The receipt (wire JSON) of the newest acknowledged batch, or None."""
+    row = db.execute("SELECT receipt FROM batches WHERE receipt IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def due(db: Database, now_iso: str) -> list[dict[str, Any]]:
+    """Sealed batches whose back-off has passed, oldest first."""
+    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256, attempts FROM batches "
+                     "WHERE state = 'sealed' AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq", [now_iso])
+
+
+def mark_acknowledged(db: Database, batch_id: str, receipt_json: str, acked_at: str) -> None:
+    db.execute("UPDATE batches SET state = 'acknowledged', receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
+               [receipt_json, acked_at, batch_id])
+
+
+def mark_failed(db: Database, batch_id: str, *, rejected: bool, attempts: int, error: str, next_try_at: str) -> None:
+    """Another failed attempt: back to `sealed` with a back-off, or parked as `rejected`."""
+    db.execute("UPDATE batches SET state = ?, attempts = ?, last_error = ?, next_try_at = ? WHERE id = ?",
+               ["rejected" if rejected else "sealed", attempts, error, next_try_at, batch_id])
+
+
+def overview(db: Database) -> list[tuple]:
+    """(id, seq, state, manifest, attempts, last_error, sealed_at, acked_at) of every batch."""
+    return db.execute("SELECT id, seq, state, manifest, attempts, last_error, sealed_at, acked_at "
+                      "FROM batches ORDER BY seq").fetchall()
+
+
+def sealed(db: Database) -> list[dict[str, Any]]:
+    """Every batch still waiting for central's receipt (id, seq, manifest, signature, manifest_sha256)."""
+    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = 'sealed' ORDER BY seq")
+
+
+def receipt_check(db: Database, batch_id: str) -> tuple[str, str, str] | None:
+    """(id, state, manifest_sha256) of a batch, or None."""
+    return db.execute("SELECT id, state, manifest_sha256 FROM batches WHERE id = ?", [batch_id]).fetchone()
+
+
+def waiting(db: Database) -> tuple[int, str | None]:
+    """How many batches wait for a receipt, and since when the oldest was sealed."""
+    row = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = 'sealed'").fetchone()
+    return int(row[0]), row[1]
+
+
+def acknowledged(db: Database) -> list[tuple[str, int, str, str, str, str]]:
+    """(id, seq, manifest, signature, manifest_sha256, receipt) of every batch holding a receipt."""
+    return db.execute("SELECT id, seq, manifest, signature, manifest_sha256, receipt FROM batches "
+                      "WHERE receipt IS NOT NULL ORDER BY seq").fetchall()

@@ -1,0 +1,59 @@
+"""`central serve` opens the archive office's own listener: TLS with the court CA's server
+certificate, no client certificate, login required, Secure cookies."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from juanzong.edge.demo import free_port, juanzong, start, stop
+
+pytestmark = pytest.mark.e2e
+
+
+def test_office_listener_beside_sync(tmp_path: Path) -> None:
+    home = tmp_path / "central"
+    juanzong("central", "init", "--home", str(home), "--host", "127.0.0.1", "--port", str(free_port()))
+    office_port = free_port()
+    config = home / "config.toml"
+    config.write_text("\n".join(f"office_port = {office_port}" if line.startswith("office_port =") else line
+                                for line in config.read_text("utf-8").splitlines()) + "\n", "utf-8")
+    subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "user", "add", "--home", str(home),
+                    "--id", "wang", "--name", "王档案", "--role", "clerk"], input="a-long-password-9\n", text=True, check=True,
+                   capture_output=True)
+    server = start(["central", "serve", "--home", str(home)], tmp_path / "central.log")
+    ctx = ssl.create_default_context(cafile=str(home / "keys" / "ca.crt"))
+    ctx.check_hostname = False  # the server certificate names the sync host; the office is reached by address here
+    try:
+        page = _get(f"https://127.0.0.1:{office_port}/login", ctx)
+        assert "档案室登录" in page
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx), _NoRedirect())
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            opener.open(f"https://127.0.0.1:{office_port}/", timeout=10)
+        assert redirect.value.code == 303 and redirect.value.headers["location"].startswith("/login")
+    finally:
+        stop(server)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _get(url: str, ctx: ssl.SSLContext) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, context=ctx, timeout=10) as resp:
+                return resp.read().decode("utf-8")
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
