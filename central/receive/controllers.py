@@ -13,9 +13,11 @@ from typing import IO, Annotated, Any
 import anyio.to_thread
 from litestar import Controller, Request, Response, head, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_404_NOT_FOUND
 
+from juanzong.central.api_errors import error_responses
 from juanzong.central.receive.services import ReceiveService
 from juanzong.central.tlsserve import tls_identity
 from juanzong.shared.manifest import Signed
@@ -35,12 +37,15 @@ class BlobController(Controller):
     path = "/api/blobs"
     tags = ["sync"]
 
-    @head("/{sha256:str}", sync_to_thread=True)
+    @head("/{sha256:str}", sync_to_thread=True,
+          responses={404: ResponseSpec(data_container=None, description="未存储，设备需要上传")})
     def head_blob(self, sha256: FromPath[str], receiver: NamedDependency[ReceiveService]) -> Response[None]:
         """200 if a blob with this SHA-256 is stored, 404 if not (the appliance skips what is here)."""
         return Response(None, status_code=HTTP_200_OK if receiver.has_blob(sha256) else HTTP_404_NOT_FOUND)
 
-    @put("/{sha256:str}")
+    @put("/{sha256:str}", status_code=HTTP_201_CREATED,
+         responses={200: ResponseSpec(data_container=dict[str, bool], description="已存储过（重放）"),
+                    **error_responses(400, 403, 413, 422)})
     async def put_blob(
         self,
         sha256: FromPath[str],
@@ -76,7 +81,9 @@ class ManifestController(Controller):
     path = "/api/manifests"
     tags = ["sync"]
 
-    @post("/", sync_to_thread=True)
+    @post("/", sync_to_thread=True, status_code=HTTP_201_CREATED,
+          responses={200: ResponseSpec(data_container=dict[str, dict[str, str]], description="重放：原回执"),
+                     **error_responses(400, 403, 409, 413)})
     def post_manifest(self, data: JSONBody[SignedWire], request: Request[Any, Any, Any],
                       receiver: NamedDependency[ReceiveService]) -> Response[dict[str, dict[str, str]]]:
         """Verify and store a signed batch manifest; answer with central's signed receipt.

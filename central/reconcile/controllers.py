@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Controller, get
 
+from juanzong.central.api_errors import error_responses
 from juanzong.shared.errors import AppError, ErrorCode
 
 
@@ -19,7 +20,7 @@ class ReportController(Controller):
     path = "/api/report"
     tags = ["reconcile"]
 
-    @get("/", sync_to_thread=False)
+    @get("/", sync_to_thread=False, responses=error_responses(403))
     def report(self) -> dict[str, Any]:
         """Always 403 FORBIDDEN on the sync listener: report data is served to no appliance."""
         raise AppError(ErrorCode.FORBIDDEN, detail="对账报告不向扫描设备提供，请在中心使用 juanzong central report")
