@@ -466,6 +466,47 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import open_document
+    from juanzong.central.home import open_central
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    central = open_central(_settings(args))
+    try:
+        ref, pdf = open_document(central, require_id(args.item_id, Kind.ITEM))
+    finally:
+        central.close()
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if ref.searchable else "图像版（文字识别尚未完成）"
+    print(f"已导出材料 {ref.item_id} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import notices
+    from juanzong.central.home import open_central
+    from juanzong.central.notices import normalise_since
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        found = notices(central, normalise_since(args.since))
+    finally:
+        central.close()
+    if args.json:
+        print_json(found)
+        return 0
+    volumes = {"main": "正卷", "internal": "副卷"}
+    for n in found:
+        place = n["place"]
+        print(f"{n['received_at']}  {n['case_number']}  {n['item_name']}：{volumes.get(place['volume'], place['volume'])}"
+              f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == 'updated' else '新入卷'}）")
+    print(f"共 {len(found)} 条入卷提醒")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     central = sub.add_parser("central", help="the central archive server")
     commands = central.add_subparsers(dest="central_command", required=True)
@@ -597,6 +638,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
         if name == "list":
             p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = command("document", cmd_document, "decrypt an item's current PDF (stamped, searchable once OCR is done) to a file; audited")
+    p.add_argument("item_id", metavar="ITEM_ID")
+    p.add_argument("--out", required=True)
+
+    p = command("notices", cmd_notices, "filing notices (入卷提醒) received from the appliances")
+    p.add_argument("--since", help="ISO time: notices received at or after it")
+    p.add_argument("--json", action="store_true")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

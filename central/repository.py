@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from juanzong.central import audit, db
+from juanzong.central.receive.documents import store_entries as store_documents
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import AuditHead, Intake, Item, Manifest, Page, Signed, canonical_json, decode, to_builtins
@@ -167,6 +168,7 @@ class Repository:
             for item in doc.items:
                 _upsert(conn, db.items, "item_id", _item_row(item), doc)
             new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc.pages)
+            store_documents(conn, doc, received_at)
             conn.execute(update(db.batches).where(db.batches.c.batch_id == doc.batch_id).values(new_pages=new_pages))
             audit.append(conn, actor=doc.appliance_id, action=Action.SYNC, target=doc.batch_id, seq=doc.seq,
                          pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
@@ -214,7 +216,8 @@ class Repository:
     def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
         """{id: appliance_id} of the given intake, item or page ids already stored."""
         table, key = {"intakes": (db.intakes, db.intakes.c.intake_id), "items": (db.items, db.items.c.item_id),
-                      "pages": (db.pages, db.pages.c.page_id)}[table_name]
+                      "pages": (db.pages, db.pages.c.page_id), "documents": (db.documents, db.documents.c.document_id),
+                      "notices": (db.notices, db.notices.c.notice_id)}[table_name]
         with self.engine.connect() as conn:
             rows = conn.execute(select(key, table.c.appliance_id).where(key.in_(ids))).all() if ids else []
         return {r[0]: r[1] for r in rows}

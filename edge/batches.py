@@ -21,8 +21,8 @@ from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    SCHEMA_VERSION, Suite, Acceptance, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, ItemQc, Manifest, Page, PageRole,
-    Purged, Receipt, Side, Signed, Volume, decode, sign,
+    SCHEMA_VERSION, Suite, Acceptance, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, ItemQc,
+    Manifest, Notice, NoticeKind, Page, PageRole, Purged, Receipt, Side, Signed, Volume, decode, sign,
 )
 from juanzong.shared.audit import Action
 
@@ -70,6 +70,8 @@ def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, cre
         audit_head=AuditHead(**audit.head(db)),
         central_head=_last_central_head(db),
         purged=purged or [],
+        documents=[_document_entry(r) for r in rows.documents_of(db, batch_id)],
+        notices=[_notice_entry(r) for r in rows.notices_of(db, batch_id)],
     )
 
 
@@ -117,3 +119,24 @@ def _page_entry(r: dict) -> Page:
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
                      sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )
+
+
+def _place(raw: str) -> CatalogPlace:
+    p = json.loads(raw)
+    return CatalogPlace(volume=Volume(p["volume"]), catalog_dir=p["catalog_dir"], catalog_seq=p["catalog_seq"], order=p["order"])
+
+
+def _document_entry(r: dict) -> Document:
+    return Document(
+        document_id=r["id"], item_id=r["item_id"], version=r["version"], searchable=bool(r["searchable"]),
+        page_ids=json.loads(r["page_ids"]), file_name=r["file_name"], place=_place(r["place"]),
+        stamped_over_content=json.loads(r["over_content"]), created_at=r["created_at"],
+        blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
+    )
+
+
+def _notice_entry(r: dict) -> Notice:
+    return Notice(notice_id=r["id"], item_id=r["item_id"], document_id=r["document_id"], kind=NoticeKind(r["kind"]),
+                  case_number=r["case_number"], item_name=r["item_name"], place=_place(r["place"]), pages=r["pages"],
+                  created_at=r["created_at"])

@@ -201,6 +201,24 @@ def cmd_operator(args: argparse.Namespace) -> int:
         print_json(operators.disable(db, settings.appliance_id, args.id, now).to_dict())
     else:
         print_json([op.to_dict() for op in operators.list_all(db)])
+def cmd_documents_worker(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.worker import main
+
+    return main(_settings(args))
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.builder import read_current
+    from juanzong.edge.documents.worker import context_for
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    doc, pdf = read_current(context_for(settings), require_id(args.item_id, Kind.ITEM), actor="operator")
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
+    print_json({"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
+                "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind})
     return 0
 
 
@@ -222,6 +240,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
+    docs = st["documents"]
+    oldest = ""
+    if docs["ocr_queue"]["length"]:
+        due = datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
+    print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
+          f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
         error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
         print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
@@ -408,6 +433,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_operator)
 
     cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print, and serve the counter kiosk")
+    cmd("documents-worker", cmd_documents_worker,
+        "the background PDF/OCR process `edge run` supervises (nice 10, earliest deadline first)")
+    p = cmd("document", cmd_document, "write an item's current PDF (decrypted, audited) for inspection")
+    p.add_argument("item_id")
+    p.add_argument("--out", required=True)
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
@@ -458,11 +488,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
+    b.add_argument("--ocr-beside", action="store_true", help="run the default backend again while the OCR worker's load runs (nice 10)")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
     b = p.add_parser("memory", help="peak memory (RSS) of ingesting one file, for every file class")
     b.add_argument("--quick", action="store_true", help="A4 pages only (skip A3 at 600 dpi)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
+    b = p.add_parser("ocr", help="OCR worker vs rapidocr defaults on generated court pages: s/page, accuracy, extraction, RSS")
+    b.add_argument("--pages", type=int, default=20)
+    b.add_argument("--no-baseline", action="store_true", help="skip the rapidocr-defaults comparison run")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------

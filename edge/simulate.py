@@ -450,3 +450,70 @@ class SimulatedScanner:
 
     def feed(self, job: ScanJob, **kw) -> list[Path]:
         return self.write_many(job.pages, **kw)
+
+
+# ---------------------------------------------------------------- pages with known text (OCR)
+
+COURTS = ("北京市朝阳区人民法院", "上海市浦东新区人民法院", "广州市天河区人民法院", "深圳市南山区人民法院", "杭州市西湖区人民法院")
+DOC_KINDS = ("民事判决书", "民事裁定书", "民事调解书", "民事起诉状", "答辩状", "证据清单")
+
+
+@dataclass(frozen=True)
+class KnownLine:
+    text: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the printed ink, pixels
+
+
+@dataclass(frozen=True)
+class KnownPage:
+    """A generated court page and exactly what is printed on it, line by line."""
+
+    image: Image.Image
+    lines: tuple[KnownLine, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def court_page(seed: int, *, colour: bool = True, font_px: int | None = None) -> KnownPage:
+    """A judgment-style page: court, title, case number, ~28 body lines, signatures; text known.
+
+    Body text 40–50 px (about 10–12 pt at 300 dpi), ragged paragraph ends and
+    indents, toner density and paper tint vary with the seed. No seal: this is the
+    clean-print page the accuracy target is stated for."""
+    rng = random.Random(seed)
+    ink = Image.new("L", PAGE_SIZE, 0)
+    draw = ImageDraw.Draw(ink)
+    level = rng.randint(205, 240)
+    size = font_px or rng.choice((40, 44, 46, 50))
+    pitch, left = int(size * 1.95), 240 + rng.randint(-20, 20)
+    per_line = (W - 2 * left) // size
+    lines: list[KnownLine] = []
+
+    def put(text: str, xy: tuple[int, int], font_size: int, anchor: str = "la") -> None:
+        font = cjk_font(font_size)
+        draw.text(xy, text, font=font, fill=level, anchor=anchor)
+        shown = text.lstrip("　")
+        at = (xy[0] + int(font.getlength(text[: len(text) - len(shown)])), xy[1]) if anchor == "la" else xy
+        layout = tuple(int(v) for v in draw.textbbox(at, shown, font=font, anchor=anchor))
+        ink_box = ink.crop(layout).getbbox() or (0, 0, 0, 0)  # the printed pixels, not the advance box
+        lines.append(KnownLine(shown, (layout[0] + ink_box[0], layout[1] + ink_box[1], layout[0] + ink_box[2], layout[1] + ink_box[3])))
+
+    put(rng.choice(COURTS), (W // 2, 220), 64, "mt")
+    put(rng.choice(DOC_KINDS), (W // 2, 340), 84, "mt")
+    year = rng.randint(2019, 2026)
+    put(f"（{year}）京{rng.randint(101, 119):04d}民初{rng.randint(1, 39999)}号", (W - left, 500), size, "rt")
+    y = 500 + pitch
+    body = _body_lines(rng, 26 if size <= 46 else 22, per_line)
+    for text in body:
+        put(text, (left, y), size)
+        y += pitch
+    put(f"审判员　{_name(rng)}", (W - left, y + pitch // 2), size, "rt")
+    put(f"二〇二{rng.randint(0, 6)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日", (W - left, y + 3 * pitch // 2), size, "rt")
+    gray = ImageChops.subtract(_paper(rng), ink)
+    known = tuple(line for line in lines if line.text)
+    if not colour:
+        return KnownPage(_finish(gray), known)
+    page = _tint(gray, rng.choice(PAPER_TINTS))
+    return KnownPage(_finish(page), known)

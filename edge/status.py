@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.repo import batches, intakes, items, pages, print_jobs, quarantine, state
+from juanzong.edge.repo import batches, documents, intakes, items, pages, print_jobs, quarantine, state
 from juanzong.edge.repo.state import StateKey
 from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
 from juanzong.edge.watch.watcher import SPOOL
@@ -34,6 +34,7 @@ def status(db: Database, settings: EdgeSettings, today: date | None = None) -> d
         "print_jobs": print_jobs.state_counts(db),
         "carry": carry_status(db, datetime.now(timezone.utc)),
         "calendar": _calendar(db, settings, today or datetime.now(ZoneInfo("Asia/Shanghai")).date()),
+        "documents": {**documents.summary(db), "ocr_queue": documents.queue_summary(db)},
     }
 
 

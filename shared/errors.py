@@ -165,6 +165,15 @@ class ErrorCode(StrEnum):
     PICKUP_NOT_FOUND = "PICKUP_NOT_FOUND"
     PICKUP_ALREADY_HANDED = "PICKUP_ALREADY_HANDED"
     PRINT_JOB_NOT_FOUND = "PRINT_JOB_NOT_FOUND"
+    # documents, OCR, filing notices
+    DOCUMENT_EMPTY = "DOCUMENT_EMPTY"
+    DOCUMENT_BUILD_FAILED = "DOCUMENT_BUILD_FAILED"
+    DOCUMENT_NOT_FOUND = "DOCUMENT_NOT_FOUND"
+    OCR_MODEL_MISSING = "OCR_MODEL_MISSING"
+    OCR_MODEL_INVALID = "OCR_MODEL_INVALID"
+    OCR_DOWNLOAD_REFUSED = "OCR_DOWNLOAD_REFUSED"
+    OCR_ENGINE_MISSING = "OCR_ENGINE_MISSING"
+    OCR_FAILED = "OCR_FAILED"
     # QC station (edge/items.py, edge/web/station.py)
     QC_REASON_REQUIRED = "QC_REASON_REQUIRED"
     QC_ITEM_LOCKED = "QC_ITEM_LOCKED"
@@ -327,6 +336,14 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SAMPLING_INCOMPLETE: "抽检批次 {round_id} 还有 {count} 件未检，不能签核",
     ErrorCode.SAMPLING_SAME_PERSON: "抽检须由主管签核，且签核人不能是检查人之一",
     ErrorCode.BATCH_NOT_FOUND: "找不到批次 {batch_id}",
+    ErrorCode.DOCUMENT_EMPTY: "材料 {item_id} 还没有扫描页面，无法生成 PDF 文档",
+    ErrorCode.DOCUMENT_BUILD_FAILED: "生成 PDF 文档失败：{detail}",
+    ErrorCode.DOCUMENT_NOT_FOUND: "材料 {item_id} 还没有已同步的 PDF 文档",
+    ErrorCode.OCR_MODEL_MISSING: "文字识别模型文件缺失：{path}。本系统只使用随 rapidocr 安装包提供的模型，不会联网下载；请重新安装 rapidocr（pip install rapidocr=={version}）",
+    ErrorCode.OCR_MODEL_INVALID: "文字识别模型文件 {path} 校验失败（SHA-256 不符），可能已损坏或被替换；请重新安装 rapidocr",
+    ErrorCode.OCR_DOWNLOAD_REFUSED: "文字识别组件试图联网下载 {url}，已拒绝：本系统只使用本机自带的模型",
+    ErrorCode.OCR_ENGINE_MISSING: "文字识别组件未安装（{detail}），请安装 rapidocr 与 onnxruntime",
+    ErrorCode.OCR_FAILED: "材料 {item_id} 的文字识别失败：{detail}；图像版 PDF 仍可使用，稍后自动重试",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -359,6 +376,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.LOAN_NOT_FOUND: 404,
     ErrorCode.PICKUP_NOT_FOUND: 404,
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
+    ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.API_TOKEN_INVALID: 401,
     ErrorCode.QC_ITEM_LOCKED: 409,
     ErrorCode.QC_SAME_OPERATOR: 409,
     ErrorCode.QC_COUNT_MISMATCH: 409,
