@@ -10,9 +10,10 @@ outbox state machine then runs `sealed → acknowledged` (edge.sync.client).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit, purge
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import batches as rows
@@ -36,7 +37,7 @@ def due(db: Database, idle_seconds: float, max_pages: int, now: datetime | None 
     last = rows.last_page_at(db)
     if last is None:
         return True  # only intakes/items: send them so central can reconcile
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     return (now - datetime.fromisoformat(last)).total_seconds() >= idle_seconds
 
 
@@ -47,7 +48,7 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
             return None
         batch_id = new_id(Kind.BATCH)
         seq = rows.next_seq(db)
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        now = clock.iso()
         rows.assign_unbatched(db, batch_id)
         purged = [Purged(**p) for p in purge.unreported(db)]
         rows.assign_unreported_purges(db, batch_id)

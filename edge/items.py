@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.ingest.qc import count_findings
 from juanzong.edge.intake import load_item
@@ -29,7 +30,7 @@ def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
     with write_tx(db):
         scanned = pages.scanned_count(db, item_id)
         findings = [f.to_dict() for f in count_findings(item["declared_pages"], scanned)]
-        items.close(db, item_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        items.close(db, item_id, clock.iso("seconds"),
                     json.dumps(findings, ensure_ascii=False))
         audit.record(db, place=appliance_id, actor=actor, action=Action.CLOSE_ITEM, target=item_id,
                      declared=item["declared_pages"], scanned=scanned, findings=[f["code"] for f in findings])

@@ -9,7 +9,6 @@ quarantine row stays: the shelf is a record, not a queue.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import blobs, write_tx
 from juanzong.edge.repo import quarantine as shelf_rows
 from juanzong.shared.crypto import open_blob_local
-from juanzong.shared.durable import fsync_dir
+from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action
 
@@ -41,13 +40,7 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     plain = open_blob_local(store.get(blob_id), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=blob_id, kind="quarantine")
     target = hot_folder / f"retry-{qid}-{source_name}"
-    tmp = hot_folder / f".{target.name}.tmp"  # hidden: the watcher takes it only once renamed
-    with open(tmp, "wb") as f:
-        f.write(plain)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, target)
-    fsync_dir(hot_folder)
+    write_durable(target, plain, 0o600)  # its temp name is hidden: the watcher takes it only once renamed
     audit.record(db, place=appliance_id, actor=actor, action=Action.QUARANTINE_RETRY, target=qid, key_use="kek", to=target.name)
     return target
 

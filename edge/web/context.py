@@ -34,6 +34,7 @@ from markupsafe import Markup
 from sqlite_utils import Database
 from werkzeug.exceptions import HTTPException
 
+from juanzong.shared import clock
 from juanzong.edge import audit, operators
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge import repo
@@ -97,7 +98,7 @@ def record(action: Action, target: str, outcome: Outcome = Outcome.OK, **detail:
 
 
 def _system_clock() -> datetime:
-    return datetime.now(TZ)
+    return clock.now(TZ)
 
 
 class _Sessions(SecureCookieSessionInterface):

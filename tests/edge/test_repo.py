@@ -85,3 +85,15 @@ def test_write_tx_rolls_back_on_error(settings, db):
             state.put(db, StateKey.ACTIVE_ITEM, "X")
             raise RuntimeError("boom")
     assert state.get(db, StateKey.ACTIVE_ITEM) is None
+
+
+def test_audit_records_take_their_time_from_the_clock(db):
+    from datetime import datetime, timezone
+
+    from juanzong.edge import audit
+    from juanzong.shared import clock
+    from juanzong.shared.audit import Action
+
+    with clock.use(clock.Fixed(datetime(2026, 3, 2, 3, 59, 59, 123000, tzinfo=timezone.utc))):
+        rec = audit.record(db, place="A-TEST", actor="operator", action=Action.ACTIVE_ITEM, target="-")
+    assert rec.at == "2026-03-02T03:59:59.123+00:00"
