@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from juanzong.shared import clock
 from juanzong.shared.audit import Action
 
 if TYPE_CHECKING:
@@ -282,7 +283,6 @@ def _operator(args: argparse.Namespace) -> str:
 
 
 def cmd_media_register(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.media import register, registration_file_bytes
@@ -291,7 +291,7 @@ def cmd_media_register(args: argparse.Namespace) -> int:
 
     central = open_central(_settings(args))
     try:
-        signed = register(central, args.appliance, args.label, days=args.days, actor=_operator(args), now=datetime.now(timezone.utc))
+        signed = register(central, args.appliance, args.label, days=args.days, actor=_operator(args), now=clock.now())
     finally:
         central.close()
     write_durable(Path(args.out), registration_file_bytes(signed))
@@ -305,7 +305,6 @@ def cmd_media_register(args: argparse.Namespace) -> int:
 
 
 def cmd_media_import(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.media import import_medium
@@ -313,7 +312,7 @@ def cmd_media_import(args: argparse.Namespace) -> int:
 
     central = open_central(_settings(args))
     try:
-        report = import_medium(central, Path(args.source), actor=_operator(args), now=datetime.now(timezone.utc))
+        report = import_medium(central, Path(args.source), actor=_operator(args), now=clock.now())
     finally:
         central.close()
     if args.json:
@@ -327,7 +326,6 @@ def cmd_media_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.export.jobs import Scope, run_export
     from juanzong.central.home import open_central
@@ -336,7 +334,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     central = open_central(_settings(args))
     try:
         result = run_export(central, args.format, Path(args.out), Scope(args.case, args.since), actor=_operator(args),
-                            now=datetime.now(timezone.utc), ascii_names=getattr(args, "ascii", False),
+                            now=clock.now(), ascii_names=getattr(args, "ascii", False),
                             xml=getattr(args, "xml", False), utf16=getattr(args, "utf16", False), bcp=getattr(args, "bcp", False))
     finally:
         central.close()
@@ -360,7 +358,6 @@ def _export_summary(fmt: str, r: dict) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
     from juanzong.central.home import open_central
@@ -373,7 +370,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     public = load_recovery_public(Path(args.recovery_public) if args.recovery_public else settings.home / RECOVERY_PUBLIC_FILE)
     central = open_central(settings)
     try:
-        report = backup(central, Path(args.to), args.copies, public, actor=_operator(args), now=datetime.now(timezone.utc))
+        report = backup(central, Path(args.to), args.copies, public, actor=_operator(args), now=clock.now())
     finally:
         central.close()
     if args.json:
@@ -434,7 +431,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_user(args: argparse.Namespace) -> int:
     import getpass
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.office.repository import OfficeRepository
@@ -442,7 +438,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     from juanzong.shared.cli import print_json
 
     central = open_central(_settings(args))
-    repo, now, actor = OfficeRepository(central.repo.engine), datetime.now(timezone.utc), _operator(args)
+    repo, now, actor = OfficeRepository(central.repo.engine), clock.now(), _operator(args)
     try:
         if args.user_command == "add":
             password = None

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
+from juanzong.shared import clock
 from juanzong.central import audit, db
 from juanzong.central.receive.documents import store_entries as store_documents
 from juanzong.shared import crypto
@@ -27,7 +27,7 @@ from juanzong.shared.audit import Action
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")
 
 
 @dataclass(frozen=True)

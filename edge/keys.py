@@ -77,12 +77,8 @@ class ApplianceKeys:
 
 
 def write_secret(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """A new key file, owner-only; never replaces an existing one (FileExistsError)."""
+    write_durable(path, data, 0o600, exclusive=True)
 
 
 def create_keys(keys_dir: Path, appliance_id: str) -> tuple[Ed25519PrivateKey, str]:

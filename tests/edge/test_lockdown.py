@@ -139,7 +139,6 @@ def test_udev_refuses_mass_storage_and_admits_registered_media_and_the_printer(t
 
 
 @pytest.mark.parametrize("extra, fragment", [
-    ({"court_networks": ["0.0.0.0/0"]}, "0.0.0.0/0"),
     ({"court_dns": ["dns.court.internal"]}, "court_dns"),
     ({"service_user": "root"}, "root"),
     ({"counter_interface": "eth0; rm"}, "counter_interface"),
