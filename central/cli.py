@@ -165,6 +165,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     candidate = read_identity(Path(args.identity))
+    if args.renew:
+        return _enroll_renew(args, settings, candidate)
     # the certificate request is checked before anything is stored
     cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id) if settings.tls else None
     central = open_central(settings)
@@ -183,6 +185,33 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         central.close()
     if cert:
         out["client_cert"] = cert
+    if args.out:
+        write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
+    print_json(out)
+    return 0
+
+
+def _enroll_renew(args: argparse.Namespace, settings, candidate) -> int:
+    """A new signing key (and client certificate) for an enrolled appliance; its batches and
+    sequence stay. The request must be signed by the key on record (edge/renew.py)."""
+    from juanzong.central.appliances import renew
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    raw = json.loads(Path(args.identity).read_text("utf-8"))
+    central = open_central(settings)
+    try:
+        out = renew(central.repo, raw, args.identity).to_dict()  # verified before any certificate is issued
+        if settings.tls:
+            from juanzong.central.tls import serial_of
+
+            cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id)
+            central.repo.add_cert_serial(candidate.appliance_id, serial_of(cert))
+            out["client_cert"] = cert
+    finally:
+        central.close()
+    out["renewed"] = True
     if args.out:
         write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
     print_json(out)
@@ -534,6 +563,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("enroll", cmd_enroll, "按扫描设备的身份文件登记设备")
     p.add_argument("identity", metavar="身份文件", help="扫描设备的 appliance-identity.json")
     p.add_argument("--out", help="写出登记文件（含 TLS 客户端证书），供 edge pair 使用")
+    p.add_argument("--renew", action="store_true",
+                   help="身份文件是 edge keys renew 生成的换钥申请：新密钥，设备编号与批次序号不变")
 
     command("migrate", cmd_migrate, "把数据库结构升级到最新版本（每次启动时也会自动执行）")
 

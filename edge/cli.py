@@ -368,6 +368,17 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_renew(args: argparse.Namespace) -> int:
+    from juanzong.edge.home import IDENTITY_FILE
+    from juanzong.edge.renew import request_renewal
+
+    settings = _settings(args)
+    doc = request_renewal(_db(settings), settings.keys_dir, settings.home / IDENTITY_FILE, Path(args.out), args.actor)
+    print_json({"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
+                "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"})
+    return 0
+
+
 def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
     from juanzong.edge.lockdown.command import lockdown
@@ -519,6 +530,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument("--actor", default="admin", help="执行人（记入审计）")
     p.set_defaults(func=cmd_keys_rotate)
+    p = keys.add_parser("renew", help="new signing and TLS keys, vouched for by the old key: central enroll --renew takes them")
+    p.add_argument("--home")
+    p.add_argument("--out", required=True, help="the renewal request for central")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+    p.set_defaults(func=cmd_keys_renew)
 
     p = cmd("lockdown", cmd_lockdown, "生成（加 --apply 安装）设备加固配置：服务、tmpfs、防火墙、udev、关闭交换分区")
     p.add_argument("--out", required=True, help="生成文件的目录（镜像 / 的目录树）及 plan.json")

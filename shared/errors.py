@@ -108,6 +108,7 @@ class ErrorCode(StrEnum):
     # crypto suites, purge, keys
     BLOB_SUITE_MISMATCH = "BLOB_SUITE_MISMATCH"
     KEY_ROTATION_PENDING = "KEY_ROTATION_PENDING"
+    KEY_RENEW_BLOCKED = "KEY_RENEW_BLOCKED"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -282,6 +283,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
     ErrorCode.BLOB_SUITE_MISMATCH: "数据块 {sha256} 的密码套件或 SM3 摘要与批次清单不符，已拒收",
+    ErrorCode.KEY_RENEW_BLOCKED: "还有 {count} 个已封包的批次未获中心确认（它们由旧密钥签名），请先完成同步再续期密钥",
     ErrorCode.KEY_ROTATION_PENDING: "上次密钥轮换未完成（{key}），请先运行 juanzong edge keys rotate 完成轮换",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
