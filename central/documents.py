@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from juanzong.shared.audit import Action, Outcome
 from juanzong.central import audit, db, storage
 from juanzong.central.home import Central
 from juanzong.shared import crypto
@@ -59,10 +60,10 @@ def open_document(central: Central, item_id: str, actor: str = "archive office")
     """The item's current PDF, decrypted with central's HPKE key; audited, also when refused."""
     ref = current_document(central, item_id)
     if ref is None:
-        audit.record(central.repo.engine, actor=actor, action="export", target=item_id, outcome="refused",
+        audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=item_id, outcome=Outcome.REFUSED,
                      code=str(ErrorCode.DOCUMENT_NOT_FOUND))
         raise AppError(ErrorCode.DOCUMENT_NOT_FOUND, item_id=item_id)
-    audit.record(central.repo.engine, actor=actor, action="export", target=ref.document_id, item=item_id, key_use="hpke")
+    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=ref.document_id, item=item_id, key_use="hpke")
     try:
         data = storage.get(central.store, ref.blob_sha256)
     except KeyError as exc:
@@ -91,5 +92,5 @@ def notices(central: Central, since: str | None = None, actor: str = "archive of
         query = query.where(n.c.received_at >= since)  # a client dedupes by notice_id; it never misses one
     with central.repo.engine.connect() as conn:
         rows = conn.execute(query).all()
-    audit.record(central.repo.engine, actor=actor, action="read_notices", target=since or "-", count=len(rows))
+    audit.record(central.repo.engine, actor=actor, action=Action.READ_NOTICES, target=since or "-", count=len(rows))
     return [{**json.loads(r.record), "received_at": r.received_at, "appliance_id": r.appliance_id} for r in rows]

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
+from juanzong.shared import clock
 from juanzong.central import audit, db
 from juanzong.central.receive.documents import store_entries as store_documents
 from juanzong.shared import crypto
@@ -27,7 +27,7 @@ from juanzong.shared.audit import Action
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,14 @@ class Repository:
             serials = " ".join(filter(None, [have, format(serial, "x")]))
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(cert_serials=serials))
             audit.append(conn, actor="archive office", action=Action.CERTIFICATE, target=appliance_id, serial=format(serial, "x"))
+
+    def renew_signing_key(self, appliance_id: str, signing_public: str, previous: str) -> None:
+        """A new signing key for an enrolled appliance (its batches and sequence stay), audited."""
+        with self._writer.begin() as conn:
+            t = db.appliances
+            conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(signing_public=signing_public))
+            audit.append(conn, actor="archive office", action="enroll_renew", target=appliance_id,
+                         previous_signing_public=previous, signing_public=signing_public)
 
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:

@@ -7,10 +7,11 @@ programs is JSON on stdout; errors are `错误 CODE: message` on stderr, exit 1.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from juanzong.shared import clock
 from juanzong.edge.repo.batches import BatchState
 from juanzong.shared.cli import print_json
 from juanzong.shared.audit import Action
@@ -62,7 +63,7 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    now = datetime.now(TZ)
+    now = clock.now(TZ)
     received = parse_received(args.received) if args.received else now
     registered = intake.register(
         db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
@@ -192,7 +193,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    now = datetime.now(TZ)
+    now = clock.now(TZ)
     if args.operator_command == "add":
         pin = args.pin if args.pin is not None else sys.stdin.readline().strip()
         op = operators.add(db, settings.appliance_id, operator_id=args.id, name=args.name, role=args.role, pin=pin, now=now)
@@ -243,7 +244,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     docs = st["documents"]
     oldest = ""
     if docs["ocr_queue"]["length"]:
-        due = datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        due = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
         oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
     print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
           f"入卷提醒 {docs['notices']} 条")
@@ -279,7 +280,7 @@ def cmd_calendar_status(args: argparse.Namespace) -> int:
     from juanzong.edge.holidays import calendar_status
 
     settings = _settings(args)
-    st = calendar_status(_db(settings), settings, datetime.now(TZ).date())
+    st = calendar_status(_db(settings), settings, clock.now(TZ).date())
     if args.json:
         print_json(st)
         return 0
@@ -299,7 +300,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - `edge run` purges on its own schedule
-    now = parse_received(args.now) if args.now else datetime.now(TZ)
+    now = parse_received(args.now) if args.now else clock.now(TZ)
     report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
                        Retention.from_settings(settings), now, actor=args.actor)
     print_json(report.to_dict())
@@ -318,11 +319,23 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_renew(args: argparse.Namespace) -> int:
+    from juanzong.edge.home import IDENTITY_FILE
+    from juanzong.edge.renew import request_renewal
+
+    settings = _settings(args)
+    doc = request_renewal(_db(settings), settings.keys_dir, settings.home / IDENTITY_FILE, Path(args.out), args.actor)
+    print_json({"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
+                "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"})
+    return 0
+
+
 def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
     from juanzong.edge.lockdown.command import lockdown
 
     settings = _settings(args)
+    _db(settings).close()  # the database key exists (keys/ is read-only to the locked-down service)
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:
@@ -453,6 +466,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--home")
     p.add_argument("--actor", default="admin", help="who runs it (audit)")
     p.set_defaults(func=cmd_keys_rotate)
+    p = keys.add_parser("renew", help="new signing and TLS keys, vouched for by the old key: central enroll --renew takes them")
+    p.add_argument("--home")
+    p.add_argument("--out", required=True, help="the renewal request for central")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+    p.set_defaults(func=cmd_keys_renew)
 
     p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
     p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
@@ -516,7 +534,7 @@ def cmd_media_init(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     medium = init_medium(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration),
-                         Path(args.device), actor=_operator(args), now=datetime.now(TZ))
+                         Path(args.device), actor=_operator(args), now=clock.now(TZ))
     reg = medium.registration
     out = {"medium_id": reg.medium_id, "label": reg.label, "valid_until": reg.valid_until, "fs_uuid": medium.fs_uuid,
            "device": str(args.device)}
@@ -535,7 +553,7 @@ def cmd_media_export(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = export(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), BlobStore(settings.blob_dir),
-                    Path(args.to), actor=_operator(args), now=datetime.now(TZ))
+                    Path(args.to), actor=_operator(args), now=clock.now(TZ))
     if args.json:
         print_json(report.to_dict())
     elif not report.batches:
@@ -553,7 +571,7 @@ def cmd_media_receipts(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = take_receipts(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.source),
-                           actor=_operator(args), now=datetime.now(TZ))
+                           actor=_operator(args), now=clock.now(TZ))
     if args.json:
         print_json(report.to_dict())
     else:

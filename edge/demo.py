@@ -95,7 +95,8 @@ def setup_homes(root: Path, port: int, central_args: Sequence[str] = ()) -> Demo
     return homes
 
 
-DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("S01", "王主管", "supervisor", "135790"))
+DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("O01", "赵扫描", "operator", "112233"),
+                  ("S01", "王主管", "supervisor", "135790"))
 
 
 def add_operators(edge_home: Path, kiosk_port: int) -> str:

@@ -19,8 +19,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 
+from juanzong.shared import clock
 from juanzong.edge import batches, printing, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
@@ -57,7 +57,7 @@ def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
             printing.flush(db, settings)
             if time.monotonic() >= next_purge:  # crypto-shredding on schedule (edge/purge.py)
                 next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
-                purge_due(db, store, settings.appliance_id, Retention.from_settings(settings), datetime.now(timezone.utc))
+                purge_due(db, store, settings.appliance_id, Retention.from_settings(settings), clock.now())
         except AppError as err:
             log.warning("outbox: %s %s", err.code, err.message)
         except Exception:  # keep the loop alive; the next round retries

@@ -19,11 +19,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Mapping
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
+from juanzong.shared.audit import Action
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.repo import blobs, write_tx
@@ -71,7 +73,7 @@ def is_complete(ctx: DocumentContext, item_id: str, now: datetime) -> bool:
 
 def build_due(ctx: DocumentContext, now: datetime | None = None) -> list[str]:
     """Build every complete dirty item whose content changed; returns the new document ids."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     built = []
     for item_id, gen in store.dirty_items(ctx.db):
         if not is_complete(ctx, item_id, now):
@@ -153,7 +155,7 @@ def save(ctx: DocumentContext, item: ItemRow, meta: DocumentMeta, sig: str, vers
             store.enqueue(ctx.db, doc_id, item, now)
         if gen is not None:
             store.clear_dirty(ctx.db, item.item_id, gen)
-        audit.record(ctx.db, place=ctx.appliance_id, actor="system", action="document", target=doc_id, item=item.item_id,
+        audit.record(ctx.db, place=ctx.appliance_id, actor="system", action=Action.DOCUMENT, target=doc_id, item=item.item_id,
                      version=version, searchable=built.searchable, pages=len(built.page_ids),
                      stamped_over_content=list(built.stamped_over_content))
     return doc
@@ -176,7 +178,7 @@ def file_notices(ctx: DocumentContext) -> list[dict]:
                   "item_name": item.name, "place": doc.place, "pages": len(doc.page_ids), "created_at": store.utc_iso()}
         with write_tx(ctx.db):
             store.insert_notice(ctx.db, notice)
-            audit.record(ctx.db, place=ctx.appliance_id, actor="system", action="notice", target=notice["notice_id"],
+            audit.record(ctx.db, place=ctx.appliance_id, actor="system", action=Action.NOTICE, target=notice["notice_id"],
                          item=item_id, document=document_id, kind=notice["kind"])
         made.append(notice)
     return made
@@ -188,6 +190,6 @@ def read_current(ctx: DocumentContext, item_id: str, actor: str) -> tuple[Docume
     if doc is None:
         raise AppError(ErrorCode.DOCUMENT_NOT_FOUND, item_id=item_id)
     kind, wrapped = store.blob_key(ctx.db, doc.blob_id)
-    audit.record(ctx.db, place=ctx.appliance_id, actor=actor, action="export", target=doc.document_id, item=item_id,
+    audit.record(ctx.db, place=ctx.appliance_id, actor=actor, action=Action.EXPORT, target=doc.document_id, item=item_id,
                  key_use="kek")
     return doc, open_local(ctx, doc.blob_id, kind, wrapped)

@@ -24,7 +24,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from juanzong.edge.coversheet import cjk_font_path, qr_modules
+from juanzong.edge.coversheet import qr_modules
+from juanzong.shared.fonts import find_cjk_font
 from juanzong.shared.ids import make_page_stamp
 
 MM = 72 / 25.4  # points per millimetre
@@ -237,4 +238,4 @@ def _quadratic(out: list[str], pt, current: tuple, args: tuple) -> tuple:
 
 @lru_cache(maxsize=1)
 def _font() -> _OutlineFont:
-    return _OutlineFont(cjk_font_path())
+    return _OutlineFont(str(find_cjk_font()))

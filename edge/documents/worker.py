@@ -28,10 +28,11 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import psutil
 
+from juanzong.shared import clock
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.repo import connect, migrate, write_tx
@@ -146,7 +147,7 @@ class OcrWorker:
         log.error("OCR of %s failed: %s %s", progress.document.document_id, err.code, err.message)
         attempts = store.job_attempts(self.ctx.db, progress.document.document_id)
         wait = RETRY_SECONDS[min(attempts, len(RETRY_SECONDS) - 1)]
-        retry_at = store.utc_iso(datetime.now(timezone.utc) + timedelta(seconds=wait))
+        retry_at = store.utc_iso(clock.now() + timedelta(seconds=wait))
         with write_tx(self.ctx.db):
             store.job_failed(self.ctx.db, progress.document.document_id, err.message, retry_at)
         self.current = None

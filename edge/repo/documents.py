@@ -12,9 +12,12 @@ from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
+from juanzong.edge.ingest.context import PageRole
+from juanzong.shared import clock
+
 
 def utc_iso(moment: datetime | None = None) -> str:
-    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return (moment or clock.now()).astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -86,16 +89,16 @@ def clear_dirty(db: Database, item_id: str, gen: int) -> None:
 
 _COMPLETE_SQL = """
 SELECT i.closed_at IS NOT NULL AS closed,
-       EXISTS (SELECT 1 FROM pages c WHERE c.role = 'cover' AND c.item_id != i.id
+       EXISTS (SELECT 1 FROM pages c WHERE c.role = :cover AND c.item_id != i.id
                AND c.rowid > (SELECT MAX(p.rowid) FROM pages p WHERE p.item_id = i.id)) AS next_cover,
-       (SELECT MAX(scanned_at) FROM pages p WHERE p.item_id = i.id AND p.role = 'page') AS last_scan,
-       (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page' AND p.page_no IS NOT NULL) AS pages
-FROM items i WHERE i.id = ?"""
+       (SELECT MAX(scanned_at) FROM pages p WHERE p.item_id = i.id AND p.role = :page) AS last_scan,
+       (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :page AND p.page_no IS NOT NULL) AS pages
+FROM items i WHERE i.id = :item"""
 
 
 def completion(db: Database, item_id: str) -> tuple[bool, bool, str | None, int]:
     """(closed, next item's cover sheet scanned after its last page, last page's time, numbered pages)."""
-    row = db.execute(_COMPLETE_SQL, [item_id]).fetchone()
+    row = db.execute(_COMPLETE_SQL, {"item": item_id, "page": PageRole.PAGE, "cover": PageRole.COVER}).fetchone()
     return (bool(row[0]), bool(row[1]), row[2], row[3]) if row else (False, False, None, 0)
 
 
@@ -122,8 +125,8 @@ def order_in_directory(db: Database, item: ItemRow) -> int:
 def item_pages(db: Database, item_id: str) -> list[PageRow]:
     sql = """SELECT p.id, p.page_no, p.side, p.rotation, p.dpi, p.blob_id, b.kind, b.wrapped_local
              FROM pages p JOIN blobs b ON b.id = p.blob_id
-             WHERE p.item_id = ? AND p.role = 'page' AND p.page_no IS NOT NULL ORDER BY p.page_no"""
-    return [PageRow(*r) for r in db.execute(sql, [item_id]).fetchall()]
+             WHERE p.item_id = ? AND p.role = ? AND p.page_no IS NOT NULL ORDER BY p.page_no"""
+    return [PageRow(*r) for r in db.execute(sql, [item_id, PageRole.PAGE]).fetchall()]
 
 
 def blob_key(db: Database, blob_id: str) -> tuple[str, bytes]:
