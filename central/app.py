@@ -27,6 +27,7 @@ from juanzong.central.receive.services import ReceiveService
 from juanzong.central.tlsserve import tls_identity
 from juanzong.central.reconcile.controllers import ReportController
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.central.api")
 SMALL_BODY = 64 * 1024  # health, report: nothing to upload
@@ -77,8 +78,8 @@ def _audit_refusal(request: Request[Any, Any, Any], status: int, err: AppError) 
     if central is None:
         return
     try:
-        audit.record(central.repo.engine, actor=tls_identity(request.scope) or "unverified", action="request",
-                     target=f"{request.method} {request.url.path}"[:200], outcome="refused" if status < 500 else "failed",
+        audit.record(central.repo.engine, actor=tls_identity(request.scope) or "unverified", action=Action.REQUEST,
+                     target=f"{request.method} {request.url.path}"[:200], outcome=Outcome.REFUSED if status < 500 else Outcome.FAILED,
                      code=str(err.code), status=status)
     except Exception:  # noqa: BLE001 - the answer must still go out; the log has the failure
         log.exception("could not audit a refused request")

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from juanzong.central import db
 from juanzong.shared import crypto
-from juanzong.shared.audit import GENESIS, AuditRecord, ChainBreak, first_bad_row
+from juanzong.shared.audit import GENESIS, Action, AuditRecord, ChainBreak, Outcome, first_bad_row
 from juanzong.shared.manifest import AuditHead, Checkpoint, Signed, open_signed, sign
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def append(conn: Connection, *, actor: str, action: str, target: str, outcome: str = "ok", **detail: Any) -> AuditRecord:
+def append(conn: Connection, *, actor: str, action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> AuditRecord:
     """Append inside the caller's write transaction. The chain's head is read and
     extended under the audit lock (held to commit), so two workers never both
     append after the same row; on SQLite the write transaction already excludes them."""

@@ -39,6 +39,7 @@ from juanzong.central.home import Central
 from juanzong.shared import crypto
 from juanzong.shared.durable import ensure_dir, fsync_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action, Outcome
 
 RECOVERY_PUBLIC_FILE = "backup-recovery.pub"
 KEYS_INFO = b"juanzong/backup-keys/v1"
@@ -156,7 +157,7 @@ def backup(central: Central, to: Path, copies: int, recovery_public: bytes, *, a
     checks = [verify_bag(t) for t in targets]
     tag_sha = _sha256_file(targets[0] / "tagmanifest-sha256.txt")
     report = BackupReport(checks, blobs, rows, tag_sha)
-    audit.record(central.repo.engine, actor=actor, action="backup", target=str(to), outcome="ok" if report.ok else "failed",
+    audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(to), outcome=Outcome.OK if report.ok else Outcome.FAILED,
                  copies=[str(t) for t in targets], blobs=blobs, rows=rows, tagmanifest_sha256=tag_sha,
                  recovery_key=fingerprint(recovery_public))
     return report
@@ -391,7 +392,7 @@ def restore(bag: Path, recovery_key: Path, home: Path) -> dict[str, Any]:
         blobs += 1
     central = open_central(settings)
     try:
-        audit.record(central.repo.engine, actor="archive office", action="restore", target=str(bag), rows=rows, blobs=blobs)
+        audit.record(central.repo.engine, actor="archive office", action=Action.RESTORE, target=str(bag), rows=rows, blobs=blobs)
     finally:
         central.close()
     return {"home": str(home), "rows": rows, "blobs": blobs, "central_id": central.central_id}

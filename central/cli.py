@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from juanzong.shared.audit import Action
 
 if TYPE_CHECKING:
     from juanzong.central.config import CentralSettings
@@ -141,7 +142,7 @@ def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
     write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     central = open_central(settings)
     try:
-        audit.record(central.repo.engine, actor=args.actor, action="key_rotate", target="hpke", old_key=old_id, new_key=new_id)
+        audit.record(central.repo.engine, actor=args.actor, action=Action.KEY_ROTATE, target="hpke", old_key=old_id, new_key=new_id)
     finally:
         central.close()
     print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),

@@ -28,6 +28,7 @@ from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id, require_id
 from juanzong.shared.manifest import Signed, open_document, peek_appliance_id, sign_document
 from juanzong.shared.media import MediumLayout, Registration, TocBatch, manifest_info, read_signed, signed_bytes, toc_batches
+from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.central.media")
 MAX_LABEL = 64
@@ -67,7 +68,7 @@ def import_medium(central: Central, root: Path, *, actor: str, now: datetime) ->
     try:
         reg, toc, toc_bytes = _open(central, root, now)
     except AppError as err:
-        audit.record(central.repo.engine, actor=actor, action="media_import", target=str(root), outcome="refused",
+        audit.record(central.repo.engine, actor=actor, action=Action.MEDIA_IMPORT, target=str(root), outcome=Outcome.REFUSED,
                      code=str(err.code), detail=err.message)
         raise
     layout = MediumLayout(root, reg.appliance_id)

@@ -16,6 +16,7 @@ from typing import Any
 
 from juanzong.central import audit
 from juanzong.central.home import Central
+from juanzong.shared.audit import Action
 
 DEFAULT_GRACE = timedelta(hours=24)
 
@@ -58,7 +59,7 @@ def remove_orphans(central: Central, grace: timedelta = DEFAULT_GRACE, now: date
         if central.repo.blob_referenced(orphan.sha256):  # a manifest arrived meanwhile
             continue
         central.store.delete(orphan.sha256)
-        audit.record(central.repo.engine, actor=actor, action="orphan_remove", target=orphan.sha256,
+        audit.record(central.repo.engine, actor=actor, action=Action.ORPHAN_REMOVE, target=orphan.sha256,
                      size=orphan.size, stored_at=orphan.to_dict()["stored_at"], grace_minutes=int(grace.total_seconds() // 60))
         removed.append(orphan)
     return removed, kept

@@ -12,6 +12,7 @@ from juanzong.central.home import Central
 from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 
 def decrypt_page(central: Central, ref: PageRef, data: bytes) -> bytes:
@@ -41,7 +42,7 @@ def open_page(central: Central, page_id: str, actor: str = "archive office") -> 
     ref = central.repo.page(page_id)
     if ref is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
-    audit.record(central.repo.engine, actor=actor, action="export", target=page_id, key_use="hpke")
+    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=page_id, key_use="hpke")
     try:
         data = storage.get(central.store, ref.blob_sha256)
     except KeyError as exc:

@@ -22,6 +22,7 @@ from juanzong.central import audit, db
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import AuditHead, Intake, Item, Manifest, Page, Signed, canonical_json, decode, to_builtins
+from juanzong.shared.audit import Action
 
 
 def utc_now() -> str:
@@ -78,14 +79,14 @@ class Repository:
     def add_appliance(self, appliance: Appliance) -> None:
         with self._writer.begin() as conn:
             conn.execute(insert(db.appliances).values(**appliance.__dict__))
-            audit.append(conn, actor="archive office", action="enroll", target=appliance.appliance_id, name=appliance.name)
+            audit.append(conn, actor="archive office", action=Action.ENROLL, target=appliance.appliance_id, name=appliance.name)
 
     def revoke(self, appliance_id: str, reason: str, at: str) -> Appliance:
         """Mark an appliance revoked (audited); its certificates go on the CRL (central/tls.py)."""
         with self._writer.begin() as conn:
             t = db.appliances
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(revoked_at=at, revoked_reason=reason))
-            audit.append(conn, actor="archive office", action="revoke", target=appliance_id, reason=reason)
+            audit.append(conn, actor="archive office", action=Action.REVOKE, target=appliance_id, reason=reason)
         found = self.appliance(appliance_id)
         assert found is not None
         return found
@@ -96,7 +97,7 @@ class Repository:
             have = conn.execute(select(t.c.cert_serials).where(t.c.appliance_id == appliance_id)).scalar() or ""
             serials = " ".join(filter(None, [have, format(serial, "x")]))
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(cert_serials=serials))
-            audit.append(conn, actor="archive office", action="certificate", target=appliance_id, serial=format(serial, "x"))
+            audit.append(conn, actor="archive office", action=Action.CERTIFICATE, target=appliance_id, serial=format(serial, "x"))
 
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:
@@ -110,7 +111,7 @@ class Repository:
         with self._writer.begin() as conn:
             conn.execute(insert(db.media).values(medium_id=medium_id, appliance_id=appliance_id, label=label,
                                                  issued_at=issued_at, valid_until=valid_until, registration=registration.body))
-            audit.append(conn, actor=actor, action="media_register", target=medium_id, appliance_id=appliance_id,
+            audit.append(conn, actor=actor, action=Action.MEDIA_REGISTER, target=medium_id, appliance_id=appliance_id,
                          label=label, valid_until=valid_until, key_use="central signature")
 
     def medium(self, medium_id: str) -> dict[str, Any] | None:
@@ -121,7 +122,7 @@ class Repository:
     def add_media_import(self, row: dict[str, Any], actor: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(insert(db.media_imports).values(**row))
-            audit.append(conn, actor=actor, action="media_import", target=row["medium_id"],
+            audit.append(conn, actor=actor, action=Action.MEDIA_IMPORT, target=row["medium_id"],
                          appliance_id=row["appliance_id"], toc_sha256=row["toc_sha256"], new=row["new_batches"],
                          replayed=row["replayed_batches"], refused=row["refused_batches"])
 
@@ -167,11 +168,11 @@ class Repository:
                 _upsert(conn, db.items, "item_id", _item_row(item), doc)
             new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc.pages)
             conn.execute(update(db.batches).where(db.batches.c.batch_id == doc.batch_id).values(new_pages=new_pages))
-            audit.append(conn, actor=doc.appliance_id, action="sync", target=doc.batch_id, seq=doc.seq,
+            audit.append(conn, actor=doc.appliance_id, action=Action.SYNC, target=doc.batch_id, seq=doc.seq,
                          pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
                          appliance_head=to_builtins(doc.audit_head))
             if doc.purged:  # crypto-shredded on the appliance: on central's record as well
-                audit.append(conn, actor=doc.appliance_id, action="purge_reported", target=doc.batch_id,
+                audit.append(conn, actor=doc.appliance_id, action=Action.PURGE_REPORTED, target=doc.batch_id,
                              blobs=[p.blob_id for p in doc.purged], purged_at=[p.purged_at for p in doc.purged])
         return new_pages, gap
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from juanzong.central.config import HOME_ENV, CentralSettings, load_settings
 from juanzong.central.tlsserve import Gate, Limits
+from juanzong.shared.audit import Action, Outcome
 
 APP_FACTORY = "juanzong.central.serve:app_from_env"
 
@@ -92,7 +93,7 @@ class CertificateCheck:
         appliance = self.central.repo.appliance(name)
         refused = appliance is None or bool(appliance.revoked_at)
         if refused:
-            audit.record(self.central.repo.engine, actor=name, action="connect", target=serial or name, outcome="refused",
+            audit.record(self.central.repo.engine, actor=name, action=Action.CONNECT, target=serial or name, outcome=Outcome.REFUSED,
                          reason="revoked" if appliance is not None else "not enrolled")
         return refused
 

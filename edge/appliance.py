@@ -45,6 +45,7 @@ from juanzong.shared.crypto import seal_blob
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.profiles import get_scanner
+from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.appliance")
 
@@ -134,7 +135,7 @@ class Appliance:
             # keep going: stopping would leave the scanner with nowhere to put pages;
             # the operator sees this in the log and the archive office in the audit
             log.error("database quick_check failed: %s", self.settings.db_path)
-            audit.record(self.db, place=self.ctx.appliance_id, actor="system", action="integrity_check", target="edge.db", outcome="failed")
+            audit.record(self.db, place=self.ctx.appliance_id, actor="system", action=Action.INTEGRITY_CHECK, target="edge.db", outcome=Outcome.FAILED)
         temps, orphans = self.store.sweep(blobs.ids(self.db))
         if temps or orphans:
             log.info("recovery: removed %d temp and %d orphan blobs", temps, orphans)
@@ -182,8 +183,8 @@ class Appliance:
             blobs.insert(self.db, sealed, now)
             shelf.insert(self.db, QuarantineRow(qid, claimed.claim, claimed.source_name, sealed.plain_sha256,
                                                      len(raw), str(err.code), err.message, qid), now)
-            audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action="quarantine",
-                         target=claimed.source_name, outcome="refused", code=str(err.code))
+            audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action=Action.QUARANTINE,
+                         target=claimed.source_name, outcome=Outcome.REFUSED, code=str(err.code))
         log.warning("quarantined %s code=%s: %s", claimed.source_name, err.code, err.message)
         self.folder.release(claimed)
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
@@ -198,8 +199,8 @@ class Appliance:
             if not shelf.has_claim(self.db, claimed.claim):
                 shelf.insert(self.db, QuarantineRow(new_id(Kind.QUARANTINE), claimed.claim, claimed.source_name,
                                                          digest, size, str(err.code), err.message, None), now)
-                audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action="quarantine",
-                             target=claimed.source_name, outcome="refused", code=str(err.code))
+                audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action=Action.QUARANTINE,
+                             target=claimed.source_name, outcome=Outcome.REFUSED, code=str(err.code))
         kept = self.folder.set_aside(claimed)
         log.warning("set aside unread %s (%d bytes) at %s: %s", claimed.source_name, size, kept, err.message)
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)

@@ -10,14 +10,14 @@ from sqlite_utils import Database
 
 from juanzong.edge.repo import audit as rows
 from juanzong.edge.repo import write_tx
-from juanzong.shared.audit import GENESIS, AuditRecord, first_bad_row
+from juanzong.shared.audit import GENESIS, Action, AuditRecord, Outcome, first_bad_row
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def record(db: Database, *, place: str, actor: str, action: str, target: str, outcome: str = "ok", **detail: Any) -> AuditRecord:
+def record(db: Database, *, place: str, actor: str, action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> AuditRecord:
     """Append one record; joins the caller's transaction when there is one."""
     if not db.conn.in_transaction:
         with write_tx(db):

@@ -24,6 +24,7 @@ from juanzong.shared.manifest import (
     SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
     Purged, Receipt, Side, Signed, Volume, decode, sign,
 )
+from juanzong.shared.audit import Action
 
 
 def due(db: Database, idle_seconds: float, max_pages: int, now: datetime | None = None) -> bool:
@@ -54,7 +55,7 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
         signed = sign(manifest, keys.signing)  # checked by the reader's decode before signing
         rows.insert_sealed(db, batch_id=batch_id, seq=seq, manifest=signed.body.decode("utf-8"),
                            signature=signed.signature, manifest_sha256=signed.sha256, now=now)
-        audit.record(db, place=appliance_id, actor="system", action="seal", target=batch_id,
+        audit.record(db, place=appliance_id, actor="system", action=Action.SEAL, target=batch_id,
                      seq=seq, pages=len(manifest.pages), key_use="signing")
     return batch_id
 

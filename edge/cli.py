@@ -11,12 +11,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from juanzong.edge.repo.batches import BatchState
 from juanzong.shared.cli import print_json
+from juanzong.shared.audit import Action
 
 TZ = ZoneInfo("Asia/Shanghai")
 OUTCOME_LINES = {"stored": "已存入 {name}：{pages} 页", "quarantined": "已隔离 {name}：{reason}",
                  "replayed": "已完成 {name}（重启前已存入）", "retry": "暂未存入 {name}：{reason}"}
-BATCH_STATES = {"sealed": "已封包，待同步", "acknowledged": "中心已确认", "rejected": "被中心拒收，需人工处理"}
+BATCH_STATES = {BatchState.SEALED: "已封包，待同步", BatchState.ACKNOWLEDGED: "中心已确认",
+                BatchState.REJECTED: "被中心拒收，需人工处理"}
 
 
 def _settings(args: argparse.Namespace):
@@ -86,7 +89,7 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
                           item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
                           catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
     out = save_cover_sheet(info, Path(args.out))
-    audit.record(db, place=settings.appliance_id, actor="clerk", action="print", target=item["id"], what="cover_sheet")
+    audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
     print_json({"item_id": item["id"], "out": str(out)})
     return 0
 
@@ -103,7 +106,7 @@ def cmd_active(args: argparse.Namespace) -> int:
     item_id = None if args.clear else load_item(db, require_id(args.item_id, Kind.ITEM))["id"]
     with write_tx(db):
         state.put(db, StateKey.ACTIVE_ITEM, item_id)
-        audit.record(db, place=settings.appliance_id, actor="operator", action="active_item", target=item_id or "-")
+        audit.record(db, place=settings.appliance_id, actor="operator", action=Action.ACTIVE_ITEM, target=item_id or "-")
     print_json({"active_item": item_id})
     return 0
 
@@ -220,7 +223,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
     for b in st["batches"]:
-        error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != "acknowledged" else ""
+        error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
         print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
     carry = st["carry"]
     if carry["registered_media"] or carry["last_export"]:
@@ -298,7 +301,7 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:
-        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action="lockdown_apply",
+        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action=Action.LOCKDOWN_APPLY,
                      target=str(args.root), files=len(out["files"]),
                      exposure={unit: str(score) for unit, score in out["exposure"].items()})
     print_json(out)

@@ -31,6 +31,7 @@ from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.catalog import catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import make_payload
+from juanzong.shared.audit import Action
 
 
 class SubmitterRole(StrEnum):
@@ -135,7 +136,7 @@ def link_case(db: Database, settings: EdgeSettings, intake_id: str, case_text: s
         repo.relink_case(db, intake_id, case.canonical, json.dumps({**case.to_dict(), "temporary": row["case_number"]},
                                                                     ensure_ascii=False), now.isoformat())
         _catalogue_items(db, case, intake_id)
-        audit.record(db, place=settings.appliance_id, actor=actor, action="case_link", target=intake_id,
+        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.CASE_LINK, target=intake_id,
                      temporary=row["case_number"], case_number=case.canonical)
     return case.canonical
 

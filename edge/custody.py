@@ -25,6 +25,7 @@ from juanzong.edge.repo import custody as repo
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.audit import Action
 
 
 class EventKind(StrEnum):
@@ -101,7 +102,7 @@ def record(db: Database, settings: EdgeSettings, vault: Vault, move: Movement, *
             "note": move.note, "clerk": clerk,
         }
         repo.insert_event(db, row, list(move.items))
-        audit.record(db, place=settings.appliance_id, actor=clerk, action="custody", target=event_id, kind=str(move.kind),
+        audit.record(db, place=settings.appliance_id, actor=clerk, action=Action.CUSTODY, target=event_id, kind=str(move.kind),
                      case_number=move.case_number, items=len(move.items), pages=sum(p for _, p in move.items),
                      loan=move.loan_id, condition=str(move.condition) if move.condition else None,
                      signatures=[move.from_signature.method, move.to_signature.method])

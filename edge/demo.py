@@ -161,12 +161,14 @@ def _next_scan_number(edge_home: Path) -> int:
 
 
 def wait_synced(edge_home: Path, expected_pages: int, timeout: float = 60.0) -> dict:
+    from juanzong.edge.repo.batches import BatchState
+
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         st = json.loads(juanzong("edge", "status", "--home", str(edge_home), "--json").stdout)
         stored = sum(i["pages"] for i in st["items"]) + st["unassigned"] + st["quarantine"]["count"]
         settled = st["hot_folder"]["waiting"] == 0 and st["hot_folder"]["in_progress"] == 0
-        acked = all(b["state"] == "acknowledged" for b in st["batches"]) and not any(st["unbatched"].values())
+        acked = all(b["state"] == BatchState.ACKNOWLEDGED for b in st["batches"]) and not any(st["unbatched"].values())
         if stored >= expected_pages and settled and acked and st["batches"]:
             return st
         time.sleep(0.3)

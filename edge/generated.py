@@ -21,7 +21,7 @@ from juanzong.edge.appliance import DbRoutingView
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.ingest import encrypt, qc
-from juanzong.edge.ingest.context import Claimed, IngestContext, Page
+from juanzong.edge.ingest.context import Claimed, IngestContext, Page, PageRole, Side
 from juanzong.edge.ingest.qc import QcRules
 from juanzong.edge.ingest.record import commit
 from juanzong.edge.keys import load_keys
@@ -44,7 +44,7 @@ def store_page(db: Database, settings: EdgeSettings, item_id: str, image: Image.
     page = Page(claimed=Claimed(claim=f"generated-{page_id}", path=Path(source_name), source_name=source_name), index=0,
                 data=data, source_sha256=hashlib.sha256(data).hexdigest(), source_size=len(data), fmt="jpeg",
                 width=grey.width, height=grey.height, dpi=DPI, mode="L", half=grey.reduce(2), page_id=page_id)
-    page = replace(page, role="page", item_id=item_id, side="recto")
+    page = replace(page, role=PageRole.PAGE, item_id=item_id, side=Side.RECTO)
     for stage in (qc.run, encrypt.run):
         page = stage(page, ctx)
     commit(db, BlobStore(settings.blob_dir), (page,), ctx)

@@ -32,6 +32,7 @@ from juanzong.shared.workdays import (
     calendar_warnings,
     compute_deadline,
 )
+from juanzong.shared.audit import Action
 
 IMPORT_COMMAND = "juanzong edge calendar import --home {home} <放假安排文件.toml>"  # format with the home
 
@@ -108,7 +109,7 @@ def import_arrangement(db: Database, settings: EdgeSettings, path: Path, rules: 
     with write_tx(db):
         for table in years:
             _store_year(db, table, path.name, sha256, now)
-        audit.record(db, place=settings.appliance_id, actor=actor, action="calendar_import", target=path.name,
+        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.CALENDAR_IMPORT, target=path.name,
                      sha256=sha256, years={str(t.year): t.source for t in years})
         changes = recompute(db, settings, {t.year for t in years}, rules, actor=actor)
     return ImportResult(str(path), sha256, years, tuple(changes))
@@ -137,7 +138,7 @@ def recompute(db: Database, settings: EdgeSettings, years: set[int], rules: Dead
         change = DeadlineChange(intake_id, case_number, old_due, deadline.isoformat(), deadline.provisional)
         # cleared batch_id: the intake travels to central again with the next batch
         intakes.set_deadline(db, intake_id, change.new_due, deadline.provisional, deadline.source)
-        audit.record(db, place=settings.appliance_id, actor=actor, action="deadline_recompute", target=intake_id,
+        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.DEADLINE_RECOMPUTE, target=intake_id,
                      old=old_due, new=change.new_due, provisional=deadline.provisional, source=deadline.source)
         changes.append(change)
     return changes

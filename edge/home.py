@@ -18,6 +18,7 @@ from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.profiles import get_printer, get_scanner
+from juanzong.shared.audit import Action
 
 IDENTITY_FILE = "appliance-identity.json"
 
@@ -46,7 +47,7 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
                 "profile": profile, "name": name, "tls_csr": csr}
     (home / IDENTITY_FILE).write_text(json.dumps(identity, ensure_ascii=False, indent=2), "utf-8")
-    audit.record(db, place=appliance_id, actor="admin", action="key_generate", target=appliance_id, keys="kek,signing")
+    audit.record(db, place=appliance_id, actor="admin", action=Action.KEY_GENERATE, target=appliance_id, keys="kek,signing")
     db.close()
     return {"home": str(home), "hot_folder": str(settings.hot_folder), **identity}
 

@@ -33,6 +33,7 @@ from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, format_id, new_id
 from juanzong.shared.workdays import Deadline, DeadlineRules, WorkCalendar, check_received, compute_deadline
+from juanzong.shared.audit import Action, Outcome
 
 _VOLUMES = {"正卷": "main", "副卷": "internal", "main": "main", "internal": "internal"}
 
@@ -138,7 +139,7 @@ def register(
     `pending`: no case number yet (待立案), the intake gets a temporary number;
     `on_insert` runs inside the intake's transaction (the kiosk stores its details there)."""
     if classified:
-        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=case_text, outcome="refused", reason="classified")
+        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action=Action.INTAKE, target=case_text, outcome=Outcome.REFUSED, reason="classified")
         raise AppError(ErrorCode.CASE_CLASSIFIED_REFUSED)
     if not items:
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text="")
@@ -195,7 +196,7 @@ def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[It
                                          spec.return_original))
         if on_insert is not None:
             on_insert(db, intake)
-        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action="intake", target=intake.intake_id,
+        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action=Action.INTAKE, target=intake.intake_id,
                      case_number=intake.case.canonical, items=len(intake.items), deadline=intake.deadline.isoformat(),
                      deadline_provisional=intake.deadline_provisional, late_entry=list(intake.late_entry))
 

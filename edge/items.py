@@ -20,6 +20,7 @@ from juanzong.edge.intake import load_item
 from juanzong.edge.repo import items, pages, state, write_tx
 from juanzong.edge.repo.state import StateKey
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 
 def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:
@@ -29,7 +30,7 @@ def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
         findings = [f.to_dict() for f in count_findings(item["declared_pages"], scanned)]
         items.close(db, item_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     json.dumps(findings, ensure_ascii=False))
-        audit.record(db, place=appliance_id, actor=actor, action="close_item", target=item_id,
+        audit.record(db, place=appliance_id, actor=actor, action=Action.CLOSE_ITEM, target=item_id,
                      declared=item["declared_pages"], scanned=scanned, findings=[f["code"] for f in findings])
     return {"item_id": item_id, "declared_pages": item["declared_pages"], "scanned_pages": scanned, "findings": findings}
 
@@ -41,5 +42,5 @@ def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = 
     item_id, _side, page_no = found
     with write_tx(db):
         state.put(db, StateKey.REPLACE_TARGET, page_id)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_override", target=page_id, what="replace", page_no=page_no)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="replace", page_no=page_no)
     return {"replace": page_id, "item_id": item_id, "page_no": page_no}

@@ -52,6 +52,7 @@ from juanzong.shared.media import (
     toc_batches,
     toc_doc,
 )
+from juanzong.shared.audit import Action
 
 _ERRNO_ZH = {
     errno.ENOSPC: "介质空间不足",
@@ -112,7 +113,7 @@ def init_medium(db: Database, appliance_id: str, keys: ApplianceKeys, registrati
     with write_tx(db):
         media_rows.upsert_initialised(db, medium_id=reg.medium_id, label=reg.label, registration=signed.body.decode("utf-8"),
                                       fs_uuid=medium.fs_uuid, valid_until=reg.valid_until, initialised_at=now.isoformat())
-        audit.record(db, place=appliance_id, actor=actor, action="media_init", target=reg.medium_id,
+        audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_INIT, target=reg.medium_id,
                      label=reg.label, fs_uuid=medium.fs_uuid or "", device=str(device))
     return medium
 
@@ -181,7 +182,7 @@ def export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStor
     report.toc_sha256 = crypto.sha256_hex(signed_bytes(toc))
     with write_tx(db):
         media_rows.mark_exported(db, report.medium_id, now.isoformat(), len(entries))
-        audit.record(db, place=appliance_id, actor=actor, action="media_export", target=report.medium_id,
+        audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_EXPORT, target=report.medium_id,
                      batches=report.batches, toc_sha256=report.toc_sha256, blobs_written=report.blobs_written,
                      bytes_written=report.bytes_written)
     return report
@@ -288,7 +289,7 @@ def take_receipts(db: Database, appliance_id: str, keys: ApplianceKeys, device: 
     files = sorted(layout.receipts.glob("*.json")) if layout.receipts.is_dir() else []
     for path in files:
         _take_one(db, appliance_id, keys, path, report)
-    audit.record(db, place=appliance_id, actor=actor, action="media_receipts", target=str(device),
+    audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_RECEIPTS, target=str(device),
                  acknowledged=report.acknowledged, ignored=len(report.ignored), at=now.isoformat())
     return report
 
@@ -307,7 +308,7 @@ def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, 
     problem = receipt_problem(receipt, keys, {"id": row[0], "manifest_sha256": row[2]})
     if problem:
         report.ignored.append({"file": path.name, "reason": problem})
-    elif row[1] == "acknowledged":
+    elif row[1] == batch_rows.BatchState.ACKNOWLEDGED:
         report.already.append(batch_id)
     else:
         acknowledge(db, appliance_id, row[0], receipt, via="media")

@@ -24,6 +24,7 @@ from juanzong.edge import audit
 from juanzong.edge.repo import write_tx
 from juanzong.edge.repo import operators as repo
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action, Outcome
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 5
@@ -99,7 +100,7 @@ def add(db: Database, place: str, *, operator_id: str, name: str, role: str, pin
         if repo.get(db, operator_id) is not None:
             raise AppError(ErrorCode.OPERATOR_EXISTS, operator_id=operator_id)
         repo.insert(db, repo.OperatorRow(operator_id, name.strip(), role, pin_hash, None, 0, None, now.isoformat()))
-        audit.record(db, place=place, actor=actor, action="operator_add", target=operator_id, role=role)
+        audit.record(db, place=place, actor=actor, action=Action.OPERATOR_ADD, target=operator_id, role=role)
     return Operator(operator_id, name.strip(), Role(role))
 
 
@@ -110,7 +111,7 @@ def disable(db: Database, place: str, operator_id: str, now: datetime, actor: st
             raise AppError(ErrorCode.OPERATOR_NOT_FOUND, operator_id=operator_id)
         repo.set_disabled(db, operator_id, now.isoformat())
         repo.end_sessions_of(db, operator_id, now.isoformat(), "disabled")
-        audit.record(db, place=place, actor=actor, action="operator_disable", target=operator_id)
+        audit.record(db, place=place, actor=actor, action=Action.OPERATOR_DISABLE, target=operator_id)
     return Operator(row.id, row.name, Role(row.role), True)
 
 
@@ -138,18 +139,18 @@ def authenticate(db: Database, place: str, operator_id: str, pin: str, now: date
 def _attempt(db: Database, place: str, operator_id: str, pin: str, now: datetime) -> Operator | AppError:
     row = repo.get(db, operator_id)
     if row is None or row.disabled_at is not None:
-        audit.record(db, place=place, actor=operator_id or "-", action="login", target=operator_id or "-",
-                     outcome="refused", reason="unknown" if row is None else "disabled")
+        audit.record(db, place=place, actor=operator_id or "-", action=Action.LOGIN, target=operator_id or "-",
+                     outcome=Outcome.REFUSED, reason="unknown" if row is None else "disabled")
         return AppError(ErrorCode.LOGIN_FAILED)
     if row.locked_until and datetime.fromisoformat(row.locked_until) > now:
-        audit.record(db, place=place, actor=row.id, action="login", target=row.id, outcome="refused", reason="locked")
+        audit.record(db, place=place, actor=row.id, action=Action.LOGIN, target=row.id, outcome=Outcome.REFUSED, reason="locked")
         return AppError(ErrorCode.LOGIN_LOCKED, until=_hhmm(datetime.fromisoformat(row.locked_until)))
     if not _verify(row.pin_hash, pin):
         return _count_failure(db, place, row, now)
     repo.set_failures(db, row.id, 0, None)
     if _HASHER.check_needs_rehash(row.pin_hash):
         repo.set_pin_hash(db, row.id, _HASHER.hash(pin))
-    audit.record(db, place=place, actor=row.id, action="login", target=row.id, role=row.role)
+    audit.record(db, place=place, actor=row.id, action=Action.LOGIN, target=row.id, role=row.role)
     return _operator(row)
 
 
@@ -164,10 +165,10 @@ def _count_failure(db: Database, place: str, row: repo.OperatorRow, now: datetim
     failures = row.failures + 1
     locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
     repo.set_failures(db, row.id, 0 if locked else failures, locked.isoformat() if locked else None)
-    audit.record(db, place=place, actor=row.id, action="login", target=row.id, outcome="refused", reason="wrong_pin", failures=failures)
+    audit.record(db, place=place, actor=row.id, action=Action.LOGIN, target=row.id, outcome=Outcome.REFUSED, reason="wrong_pin", failures=failures)
     if locked is None:
         return AppError(ErrorCode.LOGIN_FAILED)
-    audit.record(db, place=place, actor=row.id, action="login_locked", target=row.id, outcome="refused",
+    audit.record(db, place=place, actor=row.id, action=Action.LOGIN_LOCKED, target=row.id, outcome=Outcome.REFUSED,
                  until=locked.isoformat(), minutes=LOCK_MINUTES)
     return AppError(ErrorCode.LOGIN_LOCKED, until=_hhmm(locked))
 

@@ -34,6 +34,7 @@ from juanzong.edge.vault import Purpose, Vault, mask_id_number
 from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, format_id, make_payload, new_id
+from juanzong.shared.audit import Action
 
 RECEIPT_ITEM = "送达回证"
 
@@ -63,7 +64,7 @@ def register(db: Database, settings: EdgeSettings, *, case_text: str, addressee:
     docs = json.dumps([{"name": d.name, "copies": d.copies} for d in documents], ensure_ascii=False)
     with write_tx(db):
         repo.insert(db, pickup_id, case.canonical, addressee, docs, registered_by, at.isoformat())
-        audit.record(db, place=settings.appliance_id, actor=registered_by, action="pickup_register", target=pickup_id,
+        audit.record(db, place=settings.appliance_id, actor=registered_by, action=Action.PICKUP_REGISTER, target=pickup_id,
                      case_number=case.canonical, documents=len(documents))
     return pickup_id
 
@@ -87,7 +88,7 @@ def hand_over(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: str
             raise AppError(ErrorCode.PICKUP_ALREADY_HANDED, pickup_id=format_id(pickup_id), at=row["handed_at"][:16].replace("T", " "))
         sig_id = store_signature(db, vault, signature, "addressee", at)
         repo.mark_handed(db, pickup_id, at.isoformat(), clerk, str(id_type), vault.seal_text(Purpose.ID_NUMBER, pickup_id, id_number), sig_id)
-        audit.record(db, place=settings.appliance_id, actor=clerk, action="pickup_handover", target=pickup_id,
+        audit.record(db, place=settings.appliance_id, actor=clerk, action=Action.PICKUP_HANDOVER, target=pickup_id,
                      case_number=row["case_number"], id_checked=str(id_type), signature=signature.method)
     return file_receipt(db, settings, vault, pickup_id, clerk=clerk, clerk_name=clerk_name)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timezone
-from enum import StrEnum
 
 from sqlite_utils import Database
 
@@ -23,21 +22,12 @@ from juanzong.edge.devices.printer import PrintDocument, Receipt, ReceiptLine, T
 from juanzong.edge.keys import load_kek
 from juanzong.edge.repo import intakes, items, write_tx
 from juanzong.edge.repo import print_jobs as repo
+from juanzong.edge.repo.print_jobs import JobKind, JobState
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, make_payload, new_id
 from juanzong.shared.profiles import get_printer
-
-
-class JobKind(StrEnum):
-    RECEIPT = "receipt"
-    LABEL = "label"
-    SERVICE = "service"
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    PRINTED = "printed"
+from juanzong.shared.audit import Action
 
 
 JOB_NAMES = {JobKind.RECEIPT: "收取回执", JobKind.LABEL: "材料分隔标签", JobKind.SERVICE: "送达回证"}
@@ -78,7 +68,7 @@ def queue(db: Database, settings: EdgeSettings, kind: JobKind, intake_id: str, d
     with write_tx(db):
         repo.insert(db, repo.JobRow(job_id, str(kind), intake_id, target, settings.printer_profile, JobState.QUEUED, 0,
                                     None, reprint, sealed, actor, _now(), None))
-        audit.record(db, place=settings.appliance_id, actor=actor, action="print_queue", target=target or intake_id,
+        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.PRINT_QUEUE, target=target or intake_id,
                      job=job_id, kind=str(kind), reprint=reprint)
     return job_id
 
@@ -123,7 +113,7 @@ def _print_one(db: Database, settings: EdgeSettings, vault: Vault, job: repo.Job
         return {"job_id": job.id, "printed": False, "error": str(err.code), "message": err.message}
     with write_tx(db):
         repo.printed(db, job.id, _now())
-        audit.record(db, place=settings.appliance_id, actor=job.actor or "clerk", action="print", target=job.target or job.intake_id,
+        audit.record(db, place=settings.appliance_id, actor=job.actor or "clerk", action=Action.PRINT, target=job.target or job.intake_id,
                      job=job.id, kind=job.kind, printer=job.printer, reprint=job.reprint)
     return {"job_id": job.id, "printed": True}
 

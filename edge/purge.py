@@ -30,6 +30,7 @@ from juanzong.edge.blobstore import BlobStore
 from juanzong.edge import repo
 from juanzong.edge.repo import blobs, print_jobs, write_tx
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 @dataclass(frozen=True)
 class Retention:
@@ -81,7 +82,7 @@ def shred(db: Database, store: BlobStore, appliance_id: str, row: tuple, now: da
     blob_id, kind, sha256 = row
     with write_tx(db):
         blobs.mark_purged(db, blob_id, _iso(now))
-        audit.record(db, place=appliance_id, actor=actor, action="purge", target=blob_id, kind=kind,
+        audit.record(db, place=appliance_id, actor=actor, action=Action.PURGE, target=blob_id, kind=kind,
                      sha256=sha256, reason=reason, key_use="kek wrap destroyed")
     store.path(blob_id).unlink(missing_ok=True)
 
@@ -91,7 +92,7 @@ def _destroy_receipt_copies(db: Database, appliance_id: str, before: str, actor:
     if ids:
         with write_tx(db):
             print_jobs.drop_copies(db, ids)
-            audit.record(db, place=appliance_id, actor=actor, action="purge", target="print_jobs", count=len(ids),
+            audit.record(db, place=appliance_id, actor=actor, action=Action.PURGE, target="print_jobs", count=len(ids),
                          reason="receipt_retention")
     return len(ids)
 

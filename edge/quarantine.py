@@ -22,6 +22,7 @@ from juanzong.edge.repo import quarantine as shelf_rows
 from juanzong.shared.crypto import open_blob_local
 from juanzong.shared.durable import fsync_dir
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 
 def shelf(db: Database) -> list[dict]:
@@ -45,5 +46,5 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
         os.fsync(f.fileno())
     os.rename(tmp, target)
     fsync_dir(hot_folder)
-    audit.record(db, place=appliance_id, actor="operator", action="quarantine_retry", target=qid, key_use="kek", to=target.name)
+    audit.record(db, place=appliance_id, actor="operator", action=Action.QUARANTINE_RETRY, target=qid, key_use="kek", to=target.name)
     return target

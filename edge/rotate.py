@@ -32,6 +32,7 @@ from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared import crypto
 from juanzong.shared.durable import fsync_dir
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 # (table, id column, sealed column, purpose): every value the vault keeps
 VAULT_COLUMNS = (
@@ -90,7 +91,7 @@ def rotate_kek(db: Database, store: BlobStore, keys_dir: Path, appliance_id: str
         with write_tx(db):
             wraps = _rewrap_blobs(db, store, appliance_id, old, new)
             values = _reseal_vault(db, Vault(old), Vault(new))
-            audit.record(db, place=appliance_id, actor=actor, action="key_rotate", target="kek",
+            audit.record(db, place=appliance_id, actor=actor, action=Action.KEY_ROTATE, target="kek",
                          old_key=key_id(old), new_key=key_id(new), wraps=wraps, vault_values=values)
     except BaseException:
         (keys_dir / NEW_KEK_FILE).unlink(missing_ok=True)  # nothing changed: the old key stays

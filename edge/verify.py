@@ -18,6 +18,7 @@ The run itself is audited.
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,9 +30,19 @@ from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import batches as batch_rows
 from juanzong.edge.repo import blobs as blob_rows
 from juanzong.shared import crypto
-from juanzong.shared.audit import first_bad_row
+from juanzong.shared.audit import Action, Outcome, first_bad_row
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import Manifest, Receipt, Signed, decode, open_signed
+
+
+class BlobOutcome(StrEnum):
+    """What checking one local blob found."""
+
+    OK = "ok"  # opens to its plaintext hash, or purged/shredded on record
+    MISSING = "missing"
+    HASH_MISMATCH = "hash_mismatch"
+    DECRYPT_FAILED = "decrypt_failed"
+    PLAINTEXT_MISMATCH = "plaintext_mismatch"
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,8 @@ def verify_appliance(db: Database, store: BlobStore, keys: ApplianceKeys, applia
     hashes = _check_chain(db, result)
     _check_receipts(db, keys, appliance_id, hashes, result)
     _check_blobs(db, store, keys, appliance_id, result)
-    audit.record(db, place=appliance_id, actor="system", action="verify", target="appliance",
-                 outcome="ok" if result.ok else "failed", findings=len(result.findings), key_use="kek")
+    audit.record(db, place=appliance_id, actor="system", action=Action.VERIFY, target="appliance",
+                 outcome=Outcome.OK if result.ok else Outcome.FAILED, findings=len(result.findings), key_use="kek")
     return result
 
 
@@ -117,28 +128,28 @@ def _check_blobs(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_
     for blob_id, kind, sha, wrapped, plain_sha, purged_at in blob_rows.for_verify(db):
         result.blobs += 1
         outcome = _blob_outcome(store, keys, appliance_id, blob_id, kind, sha, wrapped, plain_sha, purged_at)
-        if outcome == "ok":
+        if outcome == BlobOutcome.OK:
             result.blobs_ok += 1
         else:
             result.findings.append(Finding("blob", blob_id, outcome))
 
 
 def _blob_outcome(store: BlobStore, keys: ApplianceKeys, appliance_id: str, blob_id: str, kind: str, sha: str,
-                  wrapped: bytes | None, plain_sha: str, purged_at: str | None) -> str:
+                  wrapped: bytes | None, plain_sha: str, purged_at: str | None) -> BlobOutcome:
     if purged_at is not None and not store.exists(blob_id):
-        return "ok"  # purged on record: nothing left to check
+        return BlobOutcome.OK  # purged on record: nothing left to check
     if not store.exists(blob_id):
-        return "missing"
+        return BlobOutcome.MISSING
     data = store.get(blob_id)
     if crypto.sha256_hex(data) != sha:
-        return "hash_mismatch"
+        return BlobOutcome.HASH_MISMATCH
     if wrapped is None:
-        return "ok"  # shredded: the ciphertext can no longer be opened here, by design
+        return BlobOutcome.OK  # shredded: the ciphertext can no longer be opened here, by design
     try:
         plain = crypto.open_blob_local(data, wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=blob_id, kind=kind)
     except AppError:
-        return "decrypt_failed"
-    return "ok" if crypto.sha256_hex(plain) == plain_sha else "plaintext_mismatch"
+        return BlobOutcome.DECRYPT_FAILED
+    return BlobOutcome.OK if crypto.sha256_hex(plain) == plain_sha else BlobOutcome.PLAINTEXT_MISMATCH
 
 
 _TEXT = {"missing": "缺失", "relinked": "链接被改动", "edited": "内容被改动", "hash_mismatch": "密文哈希不符",

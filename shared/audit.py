@@ -8,8 +8,10 @@ every head it saw and can check that a later chain extends the earlier one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from enum import StrEnum
+from typing import Any
 
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.manifest import canonical_json
@@ -17,14 +19,83 @@ from juanzong.shared.manifest import canonical_json
 GENESIS = "0" * 64
 
 
+class Action(StrEnum):
+    """Every audited operation, on both sides (the `action` of a record)."""
+
+    ACCESS = "access"
+    ACTIVE_ITEM = "active_item"
+    BACKUP = "backup"
+    BLOB = "blob"
+    CALENDAR_IMPORT = "calendar_import"
+    CASE_LINK = "case_link"
+    CERTIFICATE = "certificate"
+    CLOSE_ITEM = "close_item"
+    CONNECT = "connect"
+    CUSTODY = "custody"
+    DEADLINE_RECOMPUTE = "deadline_recompute"
+    ENROLL = "enroll"
+    EXCEPTION_ACTION = "exception_action"
+    EXPORT = "export"
+    FOUR_PROPERTY_CHECK = "four_property_check"
+    INTAKE = "intake"
+    INTEGRITY_CHECK = "integrity_check"
+    KEY_GENERATE = "key_generate"
+    KEY_ROTATE = "key_rotate"
+    LOCKDOWN_APPLY = "lockdown_apply"
+    LOGIN = "login"
+    LOGIN_LOCKED = "login_locked"
+    LOGOUT = "logout"
+    MEDIA_EXPORT = "media_export"
+    MEDIA_IMPORT = "media_import"
+    MEDIA_INIT = "media_init"
+    MEDIA_RECEIPTS = "media_receipts"
+    MEDIA_REGISTER = "media_register"
+    OPERATOR_ADD = "operator_add"
+    OPERATOR_DISABLE = "operator_disable"
+    ORPHAN_REMOVE = "orphan_remove"
+    PICKUP_HANDOVER = "pickup_handover"
+    PICKUP_REGISTER = "pickup_register"
+    PRINT = "print"
+    PRINT_QUEUE = "print_queue"
+    PURGE = "purge"
+    PURGE_REPORTED = "purge_reported"
+    QC_OVERRIDE = "qc_override"
+    QUARANTINE = "quarantine"
+    QUARANTINE_RETRY = "quarantine_retry"
+    READ = "read"
+    REQUEST = "request"
+    RESTORE = "restore"
+    REVOKE = "revoke"
+    SAMPLING_DRAW = "sampling_draw"
+    SAMPLING_SIGNOFF = "sampling_signoff"
+    SAMPLING_VERDICT = "sampling_verdict"
+    SCAN = "scan"
+    SEAL = "seal"
+    SYNC = "sync"
+    USER_ADD = "user_add"
+    USER_DISABLE = "user_disable"
+    VERIFY = "verify"
+    WITNESS = "witness"
+
+
+class Outcome(StrEnum):
+    """How an audited operation ended (the `outcome` of a record)."""
+
+    OK = "ok"
+    REFUSED = "refused"
+    FAILED = "failed"
+    REPLAY = "replay"  # the same content again: nothing new stored
+    MISMATCH = "mismatch"  # a witnessed head differs
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     seq: int
     at: str
     actor: str
-    action: str  # login, intake, print, scan, quarantine, qc_override, export, sync, purge, key_use …
+    action: str  # an Action (plain text when read back)
     target: str
-    outcome: str  # ok | refused | failed
+    outcome: str  # an Outcome (plain text when read back)
     detail: dict[str, Any]
     where: str  # appliance or server id
     prev_hash: str

@@ -15,6 +15,7 @@ from juanzong.central.home import Central
 from juanzong.central.pages import decrypt_page
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 _EXT = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png", b"II*\x00": "tif", b"MM\x00*": "tif", b"%PDF": "pdf"}
 
@@ -49,6 +50,6 @@ def item_pdf(masters: list[bytes]) -> bytes:
 
 def open_item(central: Central, item: ItemEntry, *, actor: str, purpose: str, destination: str) -> list[bytes]:
     """Every numbered page master of the item, in order; audited as one read of the item."""
-    audit.record(central.repo.engine, actor=actor, action="export", target=item.item_id, purpose=purpose,
+    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=item.item_id, purpose=purpose,
                  destination=destination, pages=len(item.pages), key_use="hpke")
     return [page_master(central, p) for p in item.pages]

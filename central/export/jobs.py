@@ -21,6 +21,7 @@ from juanzong.central.export.sql import export_sql
 from juanzong.central.export.zips import export_zips
 from juanzong.central.home import Central
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action
 
 FORMATS = ("dossier", "sql", "excel", "zip")
 
@@ -48,7 +49,7 @@ def run_export(central: Central, fmt: str, out: Path, scope: Scope, *, actor: st
             result = export_zips(central, dossiers, out, actor=actor).to_dict()
         else:
             raise AppError(ErrorCode.EXPORT_FAILED, detail=f"未知的导出格式 {fmt}")
-    audit.record(central.repo.engine, actor=actor, action="export", target=str(out), format=fmt, case=scope.case or "",
+    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=str(out), format=fmt, case=scope.case or "",
                  since=scope.since or "", cases=len(dossiers), summary=_summary(result))
     return result
 

@@ -21,6 +21,7 @@ from juanzong.central.office.overview import item_statuses
 from juanzong.central.office.repository import OfficeRepository
 from juanzong.central.reconcile.report import build_report
 from juanzong.central.repository import Repository
+from juanzong.shared.audit import Action
 
 
 @dataclass(frozen=True)
@@ -78,4 +79,4 @@ def refusals_by_appliance(engine: Engine) -> dict[str, int]:
 
 def record_action(repo: OfficeRepository, engine: Engine, kind: str, target: str, action: str, user_id: str, now: datetime) -> None:
     repo.add_exception_action(kind[:32], target[:64], action, user_id, now.isoformat())
-    audit.record(engine, actor=user_id, action="exception_action", target=target[:64], kind=kind[:32], note=action)
+    audit.record(engine, actor=user_id, action=Action.EXCEPTION_ACTION, target=target[:64], kind=kind[:32], note=action)

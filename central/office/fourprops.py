@@ -43,6 +43,7 @@ from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, is_valid_id, new_id
 from juanzong.shared.manifest import Signed, open_document
+from juanzong.shared.audit import Action, Outcome
 
 PROPERTIES = {"ZS": "真实性", "WZ": "完整性", "KY": "可用性", "AQ": "安全性"}
 
@@ -87,8 +88,8 @@ def run_check(central: Central, office_repo: OfficeRepository, batch_id: str, *,
     check_id = new_id(Kind.BATCH)
     office_repo.add_check({"check_id": check_id, "batch_id": batch_id, "run_by": actor, "run_at": now.isoformat(),
                            "passed": run.passed, "result": json.dumps(run.to_dict(), ensure_ascii=False)})
-    audit.record(central.repo.engine, actor=actor, action="four_property_check", target=batch_id,
-                 outcome="ok" if run.passed else "failed", check_id=check_id, key_use="hpke",
+    audit.record(central.repo.engine, actor=actor, action=Action.FOUR_PROPERTY_CHECK, target=batch_id,
+                 outcome=Outcome.OK if run.passed else Outcome.FAILED, check_id=check_id, key_use="hpke",
                  failed=[f.code for f in run.findings if not f.passed])
     return check_id
 

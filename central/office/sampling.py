@@ -31,6 +31,7 @@ from juanzong.central.office.users import Role, User
 from juanzong.central.repository import Repository
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.audit import Action
 
 MIN_PERCENT = 5
 DEFECTS = {"image": "图像质量", "catalog": "目录位置", "name": "材料名称", "pages": "页数", "attachment": "挂接"}
@@ -116,7 +117,7 @@ def start_round(repo: Repository, office_repo: OfficeRepository, user: User, *, 
          "drawn_by": user.user_id, "drawn_at": now.isoformat()},
         [{"round_id": round_id, "item_id": c.item_id, "category": _category_key(c), "defects": "[]", "note": ""} for c in sample],
     )
-    audit.record(repo.engine, actor=user.user_id, action="sampling_draw", target=round_id, scope=scope, seed=seed,
+    audit.record(repo.engine, actor=user.user_id, action=Action.SAMPLING_DRAW, target=round_id, scope=scope, seed=seed,
                  percent=percent, pool=len(pool), sampled=len(sample))
     return round_id
 
@@ -143,7 +144,7 @@ def record_verdict(repo: Repository, office_repo: OfficeRepository, user: User, 
         raise AppError(ErrorCode.SAMPLING_INVALID, detail="不合格须选择至少一个缺陷类别")
     office_repo.set_verdict(round_id, item_id, verdict=verdict, defects=json.dumps(defects), note=note[:500],
                             inspected_by=user.user_id, inspected_at=now.isoformat())
-    audit.record(repo.engine, actor=user.user_id, action="sampling_verdict", target=item_id, round=round_id,
+    audit.record(repo.engine, actor=user.user_id, action=Action.SAMPLING_VERDICT, target=item_id, round=round_id,
                  verdict=verdict, defects=defects)
 
 
@@ -155,7 +156,7 @@ def sign_off(repo: Repository, office_repo: OfficeRepository, user: User, round_
     if user.role is not Role.SUPERVISOR or user.user_id in {i["inspected_by"] for i in items}:
         raise AppError(ErrorCode.SAMPLING_SAME_PERSON)
     office_repo.sign_off(round_id, user.user_id, now.isoformat())
-    audit.record(repo.engine, actor=user.user_id, action="sampling_signoff", target=round_id,
+    audit.record(repo.engine, actor=user.user_id, action=Action.SAMPLING_SIGNOFF, target=round_id,
                  results={category_label(r.category): f"{r.passed}/{r.inspected}" for r in results(items)})
 
 

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from juanzong.central import audit
 from juanzong.central.office.repository import OfficeRepository, UserRow
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action, Outcome
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=5)
@@ -81,7 +82,7 @@ def add_user(repo: OfficeRepository, engine, user_id: str, name: str, role: str,
     repo.add_user(UserRow(user_id, name.strip(), role_value.value, secret_hash, None, 0, None, now.isoformat()))
     if token:
         repo.add_token(sha256(token), user_id, now.isoformat())
-    audit.record(engine, actor=actor, action="user_add", target=user_id, role=role_value.value)
+    audit.record(engine, actor=actor, action=Action.USER_ADD, target=user_id, role=role_value.value)
     return token
 
 
@@ -89,7 +90,7 @@ def disable_user(repo: OfficeRepository, engine, user_id: str, *, actor: str, no
     if repo.user(user_id) is None:
         raise AppError(ErrorCode.OFFICE_USER_NOT_FOUND, user_id=user_id)
     repo.update_user(user_id, disabled_at=now.isoformat())
-    audit.record(engine, actor=actor, action="user_disable", target=user_id)
+    audit.record(engine, actor=actor, action=Action.USER_DISABLE, target=user_id)
 
 
 def _checked_password(password: str | None) -> str:
@@ -101,17 +102,17 @@ def _checked_password(password: str | None) -> str:
 def authenticate(repo: OfficeRepository, engine, user_id: str, password: str, now: datetime, where: str) -> User:
     row = repo.user(user_id)
     if row is None or row.disabled_at or row.role == Role.CASE_SYSTEM:
-        audit.record(engine, actor=user_id or "unknown", action="login", target=where, outcome="refused")
+        audit.record(engine, actor=user_id or "unknown", action=Action.LOGIN, target=where, outcome=Outcome.REFUSED)
         raise AppError(ErrorCode.LOGIN_FAILED)
     if row.locked_until and now < datetime.fromisoformat(row.locked_until):
-        audit.record(engine, actor=user_id, action="login", target=where, outcome="refused", reason="locked")
+        audit.record(engine, actor=user_id, action=Action.LOGIN, target=where, outcome=Outcome.REFUSED, reason="locked")
         raise AppError(ErrorCode.LOGIN_LOCKED, until=_hhmm(row.locked_until))
     try:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return _failed(repo, engine, row, now, where)
     repo.update_user(user_id, failures=0, locked_until=None)
-    audit.record(engine, actor=user_id, action="login", target=where)
+    audit.record(engine, actor=user_id, action=Action.LOGIN, target=where)
     return User(row.user_id, row.name, Role(row.role))
 
 
@@ -119,7 +120,7 @@ def _failed(repo: OfficeRepository, engine, row: UserRow, now: datetime, where: 
     failures = row.failures + 1
     locked = (now + LOCKOUT).isoformat() if failures >= MAX_FAILURES else None
     repo.update_user(row.user_id, failures=0 if locked else failures, locked_until=locked)
-    audit.record(engine, actor=row.user_id, action="login", target=where, outcome="refused",
+    audit.record(engine, actor=row.user_id, action=Action.LOGIN, target=where, outcome=Outcome.REFUSED,
                  reason="locked" if locked else "password", failures=failures)
     if locked:
         raise AppError(ErrorCode.LOGIN_LOCKED, until=_hhmm(locked))
@@ -149,7 +150,7 @@ def session_user(repo: OfficeRepository, engine, token: str | None, now: datetim
         return None
     if now - datetime.fromisoformat(session["last_seen"]) > idle:
         repo.end_session(sha256(token), now.isoformat())
-        audit.record(engine, actor=session["user_id"], action="logout", target="office", reason="idle")
+        audit.record(engine, actor=session["user_id"], action=Action.LOGOUT, target="office", reason="idle")
         return None
     row = repo.user(session["user_id"])
     if row is None or row.disabled_at:
@@ -160,7 +161,7 @@ def session_user(repo: OfficeRepository, engine, token: str | None, now: datetim
 
 def end_session(repo: OfficeRepository, engine, token: str, user: User, now: datetime) -> None:
     repo.end_session(sha256(token), now.isoformat())
-    audit.record(engine, actor=user.user_id, action="logout", target="office")
+    audit.record(engine, actor=user.user_id, action=Action.LOGOUT, target="office")
 
 
 def api_user(repo: OfficeRepository, token: str | None) -> User | None:

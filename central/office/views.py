@@ -28,6 +28,7 @@ from juanzong.central.office.overview import overview
 from juanzong.central.office.users import authenticate, end_session, start_session
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, is_valid_id, normalise_id
+from juanzong.shared.audit import Action
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -113,7 +114,7 @@ def cases(request: Request[Any, Any, Any], q: str = "", submitter: str = "", dat
     asked = any(form.__dict__.values())
     results = case_search.search(state.central.repo, **form.__dict__) if asked else None
     if asked:
-        audit.record(state.central.repo.engine, actor=current_user(request).user_id, action="read", target="search",
+        audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target="search",
                      query={k: v for k, v in form.__dict__.items() if v}, results=len(results or []))
     return page(request, "office/cases.html", form=form, results=results,
                 appliances=state.central.repo.appliances(), quote=quote)
@@ -123,7 +124,7 @@ def cases(request: Request[Any, Any, Any], q: str = "", submitter: str = "", dat
 def case_page(request: Request[Any, Any, Any], case_number: str) -> Template:
     state = office(request)
     (dossier,) = load_dossiers(state.central.repo, case=case_number)
-    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action="read", target=dossier.case_number,
+    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=dossier.case_number,
                  what="dossier")
     details = case_search.case_details(state.central.repo, dossier)
     return page(request, "office/case.html", dossier=dossier, details=details)
@@ -133,7 +134,7 @@ def case_page(request: Request[Any, Any, Any], case_number: str) -> Template:
 def document(request: Request[Any, Any, Any], item_id: str) -> Response[bytes]:
     state = office(request)
     item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
-    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action="read", target=item.item_id,
+    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=item.item_id,
                  what="document", pages=len(item.pages), key_use="hpke")
     pdf = item_pdf([page_master(state.central, p) for p in item.pages])
     headers = {**NO_STORE, "Content-Disposition": f"inline; filename={item.item_id}.pdf"}
@@ -149,7 +150,7 @@ def page_image(request: Request[Any, Any, Any], page_id: str) -> Response[bytes]
     ref = state.central.repo.page(_id(page_id, Kind.PAGE))
     if ref is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
-    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action="read", target=ref.page_id,
+    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=ref.page_id,
                  what="page image", key_use="hpke")
     data = page_master(state.central, PageEntry(ref.page_id, 0, 0, "", ref.blob_sha256, ref.source_sha256, ref.blob_kind))
     media = {"jpg": "image/jpeg", "png": "image/png", "tif": "image/tiff", "pdf": "application/pdf"}.get(extension(data), "application/octet-stream")
@@ -173,7 +174,7 @@ def audit_view(request: Request[Any, Any, Any], actor: str = "", action: str = "
     witnessed, _bad_lines = audit.witnesses(state.central)
     broken = audit.verify_chain(engine, witnessed)  # also truncation and re-chaining, against the witnessed heads
     shown = [rec for rec, _ in rows if _matches(rec, actor, action, case)]
-    audit.record(engine, actor=current_user(request).user_id, action="read", target="audit",
+    audit.record(engine, actor=current_user(request).user_id, action=Action.READ, target="audit",
                  filters={"actor": actor, "action": action, "case": case})
     return page(request, "office/audit.html", records=list(reversed(shown))[:500], total=len(rows), broken=broken,
                 filters={"actor": actor, "action": action, "case": case}, actions=sorted({r.action for r, _ in rows}))
@@ -390,7 +391,7 @@ def api_document(request: Request[Any, Any, Any], item_id: str) -> Response[byte
     user = _api_user(request)
     state = office(request)
     item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
-    audit.record(state.central.repo.engine, actor=user.user_id, action="read", target=item.item_id, what="document",
+    audit.record(state.central.repo.engine, actor=user.user_id, action=Action.READ, target=item.item_id, what="document",
                  via="api", key_use="hpke")
     pdf = item_pdf([page_master(state.central, p) for p in item.pages])
     return Response(pdf, media_type="application/pdf", headers=NO_STORE)

@@ -41,6 +41,7 @@ from juanzong.central.repository import Appliance, StoredBatch, utc_now
 from juanzong.shared import crypto, suites
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Manifest, Signed, Suite, build_receipt, decode, open_signed, peek_appliance_id, sign
+from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.central.receive")
 UNVERIFIED = "unverified"
@@ -90,12 +91,12 @@ class ReceiveService:
                 raise AppError(ErrorCode.BLOB_TOO_LARGE, limit=self.central.settings.max_blob_bytes)
             created = self.store.put_stream(sha256, body, size)
         except AppError as err:
-            audit.record(self.repo.engine, actor=actor, action="blob", target=sha256[:64], outcome="refused",
+            audit.record(self.repo.engine, actor=actor, action=Action.BLOB, target=sha256[:64], outcome=Outcome.REFUSED,
                          code=str(err.code), claimed=appliance_id)
             err.audited = True  # type: ignore[attr-defined]
             raise
         if not created:
-            audit.record(self.repo.engine, actor=sender.appliance_id, action="blob", target=sha256, outcome="replay")
+            audit.record(self.repo.engine, actor=sender.appliance_id, action=Action.BLOB, target=sha256, outcome=Outcome.REPLAY)
         log.info("blob %s from %s size=%d new=%s", sha256[:12], sender.appliance_id, size, created)
         return created
 
@@ -106,8 +107,8 @@ class ReceiveService:
         try:
             return self._receive(attempt)
         except AppError as err:
-            audit.record(self.repo.engine, actor=attempt.actor, action="sync", target=signed.sha256,
-                         outcome="refused", code=str(err.code), claimed=attempt.claimed or None, tls=tls_name)
+            audit.record(self.repo.engine, actor=attempt.actor, action=Action.SYNC, target=signed.sha256,
+                         outcome=Outcome.REFUSED, code=str(err.code), claimed=attempt.claimed or None, tls=tls_name)
             log.warning("manifest %s refused (%s) claimed=%s verified=%s tls=%s", signed.sha256[:12], err.code,
                         attempt.claimed, attempt.verified, tls_name)
             err.audited = True  # type: ignore[attr-defined]
@@ -152,7 +153,7 @@ class ReceiveService:
             raise AppError(ErrorCode.MANIFEST_RECORD_FOREIGN, record_id=existing.batch_id, count=1)
         if existing.manifest_sha256 != signed.sha256:
             raise AppError(ErrorCode.MANIFEST_CONFLICT, batch_id=existing.batch_id)
-        audit.record(self.repo.engine, actor=sender, action="sync", target=existing.batch_id, outcome="replay")
+        audit.record(self.repo.engine, actor=sender, action=Action.SYNC, target=existing.batch_id, outcome=Outcome.REPLAY)
         if existing.receipt is not None:
             return Receipt(existing.receipt, created=False)
         # committed, but the process stopped before the receipt was stored: issue it now
@@ -199,7 +200,7 @@ class ReceiveService:
         """The appliance hands back central's head from its last receipt: our chain must still hold it."""
         if doc.central_head is not None and not audit.holds(self.repo.engine, doc.central_head):
             log.error("central audit chain does not hold the head %s witnessed by %s", doc.central_head, doc.appliance_id)
-            audit.record(self.repo.engine, actor=doc.appliance_id, action="witness", target=doc.batch_id, outcome="mismatch",
+            audit.record(self.repo.engine, actor=doc.appliance_id, action=Action.WITNESS, target=doc.batch_id, outcome=Outcome.MISMATCH,
                          seq=doc.central_head.seq, hash=doc.central_head.hash)
 
     def _issue_receipt(self, doc: Manifest, manifest_sha256: str, received_at: str) -> Signed:

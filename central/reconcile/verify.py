@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -24,8 +25,18 @@ from juanzong.central.pages import decrypt_page
 from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError
+from juanzong.shared.audit import Action
 
-OUTCOMES = ("decrypted_ok", "hash_mismatch", "decrypt_failed", "missing_blobs")
+class PageOutcome(StrEnum):
+    """Exactly one per page."""
+
+    DECRYPTED_OK = "decrypted_ok"
+    HASH_MISMATCH = "hash_mismatch"  # the stored ciphertext, or the opened page, is not what was received
+    DECRYPT_FAILED = "decrypt_failed"
+    MISSING_BLOBS = "missing_blobs"
+
+
+OUTCOMES = tuple(PageOutcome)
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def verify_store(central: Central) -> VerifyResult:
     tally = _Tally()
     for name, refs in _merge(central.store.names(), central.repo.page_refs_by_blob()):
         if name is None:  # rows whose blob was never stored or has gone
-            tally.pages(refs, "missing_blobs")
+            tally.pages(refs, PageOutcome.MISSING_BLOBS)
         elif not refs:  # stored, not (yet) named by any manifest: still must hash to its name
             tally.blob(name, _hash_of(central.store.read(name)) == name)
             tally.orphans.append(name)
@@ -79,7 +90,7 @@ def verify_store(central: Central) -> VerifyResult:
         tally.failures.append(Failure("audit", str(broken.seq), broken.reason, broken.source))
     tally.failures.extend(Failure("checkpoint", str(n), "signature_invalid") for n in bad_lines)
     pages = sum(tally.counts.values())
-    audit.record(central.repo.engine, actor="archive office", action="verify", target="store", key_use="hpke",
+    audit.record(central.repo.engine, actor="archive office", action=Action.VERIFY, target="store", key_use="hpke",
                  pages=pages, failures=len(tally.failures))
     if broken is None:
         audit.checkpoint(central)  # a verified head is witnessed outside the database
@@ -98,14 +109,14 @@ class _Tally:
         self.blobs += 1
         if not intact:
             self.blobs_corrupt += 1
-            self.failures.append(Failure("blob", name, "hash_mismatch"))
+            self.failures.append(Failure("blob", name, PageOutcome.HASH_MISMATCH))
 
-    def page(self, ref: PageRef, outcome: str) -> None:
+    def page(self, ref: PageRef, outcome: PageOutcome) -> None:
         self.counts[outcome] += 1
-        if outcome != "decrypted_ok":
+        if outcome != PageOutcome.DECRYPTED_OK:
             self.failures.append(Failure("page", ref.page_id, outcome))
 
-    def pages(self, refs: list[PageRef], outcome: str) -> None:
+    def pages(self, refs: list[PageRef], outcome: PageOutcome) -> None:
         for ref in refs:
             self.page(ref, outcome)
 
@@ -115,7 +126,7 @@ def _check_shared(central: Central, name: str, refs: list[PageRef], tally: _Tall
     intact = crypto.sha256_hex(data) == name
     tally.blob(name, intact)
     for ref in refs:
-        tally.page(ref, page_outcome(central, ref, data) if intact else "hash_mismatch")
+        tally.page(ref, page_outcome(central, ref, data) if intact else PageOutcome.HASH_MISMATCH)
 
 
 def _merge(names: Iterator[str], refs: Iterator[PageRef]) -> Iterator[tuple[str | None, list[PageRef]]]:
@@ -152,13 +163,14 @@ def _hash_of(chunks: Iterator[bytes]) -> str:
     return digest.hexdigest()
 
 
-def page_outcome(central: Central, ref: PageRef, data: bytes) -> str:
+def page_outcome(central: Central, ref: PageRef, data: bytes) -> PageOutcome:
     """A page whose ciphertext is intact: does it open, and to the scanned bytes?"""
     try:
         plain = decrypt_page(central, ref, data)
     except AppError:
-        return "decrypt_failed"
-    return "decrypted_ok" if crypto.sha256_hex(plain) == ref.source_sha256 else "hash_mismatch"
+        return PageOutcome.DECRYPT_FAILED
+    ok = crypto.sha256_hex(plain) == ref.source_sha256
+    return PageOutcome.DECRYPTED_OK if ok else PageOutcome.HASH_MISMATCH
 
 
 def render_text(result: VerifyResult) -> str:

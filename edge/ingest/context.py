@@ -9,6 +9,7 @@ page numbers are decided in `record`, inside the write transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,43 @@ if TYPE_CHECKING:
     from juanzong.edge.keys import ApplianceKeys
     from juanzong.shared.crypto import SealedBlob
     from juanzong.shared.profiles import ScannerProfile
+
+
+class PageRole(StrEnum):
+    """What a stored image is (the `role` of a page row). Only PAGE and REPLACED travel to central."""
+
+    PAGE = "page"  # a page of an item (numbered), or waiting unassigned
+    COVER = "cover"  # our cover sheet of a known item: a separator, never numbered
+    COVER_UNKNOWN = "cover_unknown"  # our cover sheet naming an item this appliance does not know
+    COVER_BACK = "cover_back"  # the blank back of a cover sheet (duplex)
+    BLANK_DROPPED = "blank_dropped"  # a blank verso the profile drops from the count (still stored)
+    REPLACED = "replaced"  # replaced by a rescan: keeps its row and blob, gives up its number
+
+
+class Side(StrEnum):
+    RECTO = "recto"  # stamps bottom-right
+    VERSO = "verso"  # stamps bottom-left
+
+
+class QcCode(StrEnum):
+    """What a QC finding is about (edge.ingest.qc writes them; Chinese texts in qc.MESSAGES)."""
+
+    DPI_MISSING = "dpi_missing"
+    DPI_LOW = "dpi_low"
+    COLOUR_EXPECTED = "colour_expected"
+    SKEW = "skew"
+    BLANK = "blank"
+    BLACK_BORDER = "black_border"
+    TOO_DARK = "too_dark"
+    TOO_LIGHT = "too_light"
+    DUPLICATE = "duplicate"
+    OVER_SCAN = "over_scan"  # 多扫 (an item's count, at close)
+    UNDER_SCAN = "under_scan"  # 漏扫
+
+
+class Severity(StrEnum):
+    WARNING = "warning"  # shown; the operator decides
+    ERROR = "error"  # a contract breach: rescan or override
 
 
 @dataclass(frozen=True)
@@ -50,9 +88,9 @@ class Page:
     mode: str  # PIL mode of the source image
     half: Image.Image | None  # grey, half size: what barcode and QC analyse (dropped once they have)
     page_id: str
-    role: str = ""  # "page" | "cover" | "cover_unknown" | "blank_dropped", set by route and qc
+    role: PageRole | None = None  # set by route (and qc)
     item_id: str | None = None
-    side: str = "recto"  # "recto" | "verso": stamps go bottom-right / bottom-left
+    side: Side = Side.RECTO
     replaces: str | None = None  # a rescan taking over this page's number
     codes: "BarcodeScan | None" = None
     qc: "QcResult | None" = None

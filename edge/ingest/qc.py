@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from juanzong.edge.ingest.context import PageRole, QcCode, Severity, Side
+
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import IngestContext, Page
 
@@ -64,23 +66,23 @@ _SKEW_MIN_PEAK = 6.0    # best / median edge energy over the coarse angles: text
 _CELL = 8               # ink despeckle cell at 1/2 size
 _CELL_MIN_INK = 6       # ink pixels a cell needs to count (of 64)
 
-SEVERITIES = ("warning", "error")
+SEVERITIES = tuple(Severity)
 
 # Chinese templates for the operator screen; `{name}` fields are filled per finding.
 MESSAGES: dict[str, str] = {
-    "dpi_missing": "图像文件没有记录分辨率（dpi），无法确认是否达到要求的 {min_dpi} dpi，请检查扫描仪设置",
-    "dpi_low": "分辨率 {dpi} dpi，低于要求的 {min_dpi} dpi",
+    QcCode.DPI_MISSING: "图像文件没有记录分辨率（dpi），无法确认是否达到要求的 {min_dpi} dpi，请检查扫描仪设置",
+    QcCode.DPI_LOW: "分辨率 {dpi} dpi，低于要求的 {min_dpi} dpi",
     "dpi_low_pixels": "图像只有 {width}×{height} 像素，按 A4 幅面折算约 {dpi} dpi，"
                       "低于要求的 {min_dpi} dpi（文件标称 {declared} dpi）",
-    "colour_expected": "原件为彩色，但图像是{kind}（{mode}），请用彩色模式重新扫描",
-    "skew": "页面倾斜 {degrees}°（{direction}），超过允许的 {limit}°，请摆正后重新扫描",
-    "blank": "疑似空白页（几乎没有文字或图形），请确认是否应当保留",
-    "black_border": "页面{edges}边缘有黑边（最宽约 {mm} 毫米），请合上扫描仪盖板或选择正确的纸张尺寸后重新扫描",
-    "too_dark": "图像过暗（平均亮度 {mean}，应不低于 {limit}），请调高扫描亮度后重新扫描",
-    "too_light": "图像过亮、字迹过淡（纸面亮度 {paper}，最深字迹亮度 {ink}），请调低扫描亮度后重新扫描",
-    "duplicate": "与本材料中已扫描的页面 {page_id} 几乎相同，疑似重复扫描",
-    "over_scan": "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
-    "under_scan": "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
+    QcCode.COLOUR_EXPECTED: "原件为彩色，但图像是{kind}（{mode}），请用彩色模式重新扫描",
+    QcCode.SKEW: "页面倾斜 {degrees}°（{direction}），超过允许的 {limit}°，请摆正后重新扫描",
+    QcCode.BLANK: "疑似空白页（几乎没有文字或图形），请确认是否应当保留",
+    QcCode.BLACK_BORDER: "页面{edges}边缘有黑边（最宽约 {mm} 毫米），请合上扫描仪盖板或选择正确的纸张尺寸后重新扫描",
+    QcCode.TOO_DARK: "图像过暗（平均亮度 {mean}，应不低于 {limit}），请调高扫描亮度后重新扫描",
+    QcCode.TOO_LIGHT: "图像过亮、字迹过淡（纸面亮度 {paper}，最深字迹亮度 {ink}），请调低扫描亮度后重新扫描",
+    QcCode.DUPLICATE: "与本材料中已扫描的页面 {page_id} 几乎相同，疑似重复扫描",
+    QcCode.OVER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
+    QcCode.UNDER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
 }
 _EDGE_NAMES = {"top": "上", "bottom": "下", "left": "左", "right": "右"}
 
@@ -89,8 +91,8 @@ _EDGE_NAMES = {"top": "上", "bottom": "下", "left": "左", "right": "右"}
 class Finding:
     """One QC observation stored with the page; `value` is never a float (canonical JSON)."""
 
-    code: str
-    severity: str
+    code: QcCode
+    severity: Severity
     message: str
     value: int | str | None = None
 
@@ -142,7 +144,7 @@ class _Tones:
     ink_level: int | None  # 10th percentile of the ink pixels (how dark the print is)
 
 
-def finding(code: str, severity: str, value: int | str | None = None, *, template: str | None = None,
+def finding(code: QcCode, severity: Severity, value: int | str | None = None, *, template: str | None = None,
             **params: object) -> Finding:
     """Build a finding with its Chinese message; `template` picks a variant wording of `code`."""
     message = MESSAGES[template or code].format(**params)
@@ -219,7 +221,7 @@ def _ink_box(cells: np.ndarray, offset: tuple[int, int], scale: float) -> tuple[
 
 
 def _blank_findings(is_blank: bool) -> tuple[Finding, ...]:
-    return (finding("blank", "warning"),) if is_blank else ()
+    return (finding(QcCode.BLANK, Severity.WARNING),) if is_blank else ()
 
 
 # ---- skew -------------------------------------------------------------------------------
@@ -284,8 +286,8 @@ def _parabola_peak(angles: np.ndarray, scores: np.ndarray, step: float) -> float
 def _skew_findings(skew: int | None, rules: QcRules) -> tuple[Finding, ...]:
     if skew is None or abs(skew) < rules.skew_limit_centideg:
         return ()
-    severity = "error" if abs(skew) >= rules.skew_error_centideg else "warning"
-    return (finding("skew", severity, skew, degrees=f"{abs(skew) / 100:.2f}",
+    severity = Severity.ERROR if abs(skew) >= rules.skew_error_centideg else Severity.WARNING
+    return (finding(QcCode.SKEW, severity, skew, degrees=f"{abs(skew) / 100:.2f}",
                     direction="逆时针" if skew > 0 else "顺时针",
                     limit=f"{rules.skew_limit_centideg / 100:.2f}"),)
 
@@ -294,14 +296,14 @@ def _skew_findings(skew: int | None, rules: QcRules) -> tuple[Finding, ...]:
 
 def _dpi_findings(inp: QcInput, rules: QcRules) -> tuple[Finding, ...]:
     if inp.dpi is None:
-        return (finding("dpi_missing", "warning", min_dpi=rules.min_dpi),)
+        return (finding(QcCode.DPI_MISSING, Severity.WARNING, min_dpi=rules.min_dpi),)
     declared = min(inp.dpi)
     if declared < rules.min_dpi:
-        return (finding("dpi_low", "error", declared, dpi=declared, min_dpi=rules.min_dpi),)
+        return (finding(QcCode.DPI_LOW, Severity.ERROR, declared, dpi=declared, min_dpi=rules.min_dpi),)
     implied = a4_implied_dpi(inp.pixel_size)
     if implied is not None and implied < rules.min_dpi * 0.9:
         w, h = inp.pixel_size
-        return (finding("dpi_low", "warning", implied, template="dpi_low_pixels", width=w, height=h,
+        return (finding(QcCode.DPI_LOW, Severity.WARNING, implied, template="dpi_low_pixels", width=w, height=h,
                         dpi=implied, min_dpi=rules.min_dpi, declared=declared),)
     return ()
 
@@ -323,7 +325,7 @@ def _colour_findings(inp: QcInput, rules: QcRules) -> tuple[Finding, ...]:
     if not rules.expect_colour or not is_grey_source(inp.source_mode, inp.rgb_small):
         return ()
     kind = "黑白二值图像" if inp.source_mode == "1" else "灰度图像"
-    return (finding("colour_expected", "error", inp.source_mode, kind=kind, mode=inp.source_mode),)
+    return (finding(QcCode.COLOUR_EXPECTED, Severity.ERROR, inp.source_mode, kind=kind, mode=inp.source_mode),)
 
 
 def is_grey_source(source_mode: str, rgb_small: Image.Image | None) -> bool:
@@ -343,7 +345,7 @@ def _border_findings(thumb: Image.Image, tones: _Tones, full_px_per_thumb_px: fl
     if not deep:
         return ()
     edges = "、".join(_EDGE_NAMES[e] for e in deep)
-    return (finding("black_border", "warning", max(deep.values()), edges=edges, mm=max(deep.values())),)
+    return (finding(QcCode.BLACK_BORDER, Severity.WARNING, max(deep.values()), edges=edges, mm=max(deep.values())),)
 
 
 def border_depths(small: np.ndarray, dark_level: int) -> dict[str, int]:
@@ -361,10 +363,10 @@ def border_depths(small: np.ndarray, dark_level: int) -> dict[str, int]:
 
 def _exposure_findings(tones: _Tones, is_blank: bool, rules: QcRules) -> tuple[Finding, ...]:
     if tones.mean < rules.dark_mean:
-        return (finding("too_dark", "warning", tones.mean, mean=tones.mean, limit=rules.dark_mean),)
+        return (finding(QcCode.TOO_DARK, Severity.WARNING, tones.mean, mean=tones.mean, limit=rules.dark_mean),)
     faint = tones.ink_level is not None and tones.ink_level >= rules.light_ink_level
     if not is_blank and tones.paper >= rules.light_mean and faint:
-        return (finding("too_light", "warning", tones.ink_level, paper=tones.paper, ink=tones.ink_level),)
+        return (finding(QcCode.TOO_LIGHT, Severity.WARNING, tones.ink_level, paper=tones.paper, ink=tones.ink_level),)
     return ()
 
 
@@ -417,7 +419,7 @@ def duplicate_of(phash: str, earlier: Mapping[str, str], rules: QcRules) -> str 
 
 def duplicate_finding(page_id: str) -> Finding:
     """The finding stored with a page that `duplicate_of` matched to `page_id`."""
-    return finding("duplicate", "warning", page_id, page_id=page_id)
+    return finding(QcCode.DUPLICATE, Severity.WARNING, page_id, page_id=page_id)
 
 
 def count_findings(declared: int, scanned: int) -> tuple[Finding, ...]:
@@ -425,8 +427,8 @@ def count_findings(declared: int, scanned: int) -> tuple[Finding, ...]:
     diff = scanned - declared
     if diff == 0:
         return ()
-    code = "over_scan" if diff > 0 else "under_scan"
-    return (finding(code, "error", abs(diff), declared=declared, scanned=scanned, diff=abs(diff)),)
+    code = QcCode.OVER_SCAN if diff > 0 else QcCode.UNDER_SCAN
+    return (finding(code, Severity.ERROR, abs(diff), declared=declared, scanned=scanned, diff=abs(diff)),)
 
 
 # ---- analysis images from a file (tests, benchmarks, tools) -----------------------------
@@ -482,7 +484,7 @@ def run(page: Page, ctx: IngestContext) -> Page:
     A blank verso is marked `blank_dropped` only where the scanner profile says
     `blank_backside.policy = "drop"`; the page is still stored, so counts add up.
     """
-    if page.role in ("cover", "cover_unknown"):
+    if page.role in (PageRole.COVER, PageRole.COVER_UNKNOWN):
         return page
     item = ctx.view.item(page.item_id) if page.item_id else None
     rules = replace(ctx.qc_rules, expect_colour=item.colour if item else None)
@@ -493,7 +495,7 @@ def run(page: Page, ctx: IngestContext) -> Page:
         twin = duplicate_of(result.phash, ctx.view.phashes(item.item_id), rules)
         if twin:
             result = replace(result, findings=result.findings + (duplicate_finding(twin),))
-    if page.role == "cover_back":  # printed on the back of our cover sheet: a page after all
-        return replace(page, qc=result, role="cover_back" if result.is_blank else "page")
-    drop = result.is_blank and page.side == "verso" and ctx.profile.blank_backside == "drop"
-    return replace(page, qc=result, role="blank_dropped" if drop else page.role)
+    if page.role == PageRole.COVER_BACK:  # printed on the back of our cover sheet: a page after all
+        return replace(page, qc=result, role=PageRole.COVER_BACK if result.is_blank else PageRole.PAGE)
+    drop = result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
+    return replace(page, qc=result, role=PageRole.BLANK_DROPPED if drop else page.role)

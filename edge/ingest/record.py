@@ -19,9 +19,10 @@ from sqlite_utils import Database
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.crashpoints import crash_point
-from juanzong.edge.ingest.context import IngestContext, Page
+from juanzong.edge.ingest.context import IngestContext, Page, PageRole
 from juanzong.edge.repo import blobs, pages, state, write_tx
 from juanzong.edge.repo.state import StateKey
+from juanzong.shared.audit import Action
 
 
 def commit(db: Database, store: BlobStore, scanned: tuple[Page, ...], ctx: IngestContext) -> tuple[Page, ...]:
@@ -32,7 +33,7 @@ def commit(db: Database, store: BlobStore, scanned: tuple[Page, ...], ctx: Inges
     with write_tx(db):
         numbered = tuple(_insert(db, page, now) for page in scanned)
         audit.record(
-            db, place=ctx.appliance_id, actor="scanner", action="scan", target=scanned[0].claimed.source_name,
+            db, place=ctx.appliance_id, actor="scanner", action=Action.SCAN, target=scanned[0].claimed.source_name,
             pages=[p.page_id for p in numbered], roles=[p.role for p in numbered],
         )
         crash_point("commit")
@@ -43,14 +44,14 @@ def _insert(db: Database, page: Page, now: str) -> Page:
     assert page.sealed is not None
     blobs.insert(db, page.sealed, now)
     page_no = _page_no(db, page)
-    if page.role == "cover":
+    if page.role == PageRole.COVER:
         state.put(db, StateKey.ACTIVE_ITEM, page.item_id)
     pages.insert(db, page, page_no, json.dumps(_findings(page), ensure_ascii=False), now)
     return page
 
 
 def _page_no(db: Database, page: Page) -> int | None:
-    if page.role != "page" or not page.item_id:
+    if page.role != PageRole.PAGE or not page.item_id:
         return None
     if page.replaces:
         return _take_number_of(db, page)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from juanzong.edge.ingest.context import IngestContext, Page
+from juanzong.edge.ingest.context import IngestContext, Page, PageRole, Side
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class FileRouting:
     def note(self, page: Page) -> None:
         if page.replaces:
             self._replaced = True
-        elif page.role == "cover":
+        elif page.role == PageRole.COVER:
             self._active = page.item_id
             self._sides[page.item_id] = Sides(1, True)
         elif page.item_id:
@@ -102,13 +102,13 @@ def _decide(page: Page, ctx: IngestContext, view: RoutingView) -> Page:
     cover = page.cover_item
     if cover is not None:
         known = view.item(cover)
-        return replace(page, role="cover" if known else "cover_unknown", item_id=cover if known else None)
+        return replace(page, role=PageRole.COVER if known else PageRole.COVER_UNKNOWN, item_id=cover if known else None)
     target = view.replace_target()
     if target is not None:
-        return replace(page, role="page", item_id=target.item_id, side=target.side, replaces=target.page_id)
+        return replace(page, role=PageRole.PAGE, item_id=target.item_id, side=target.side, replaces=target.page_id)
     item_id = view.active_item()
     if ctx.profile.duplex_order != "alternating" or item_id is None:
-        return replace(page, role="page", item_id=item_id)
+        return replace(page, role=PageRole.PAGE, item_id=item_id)
     sides = view.sides(item_id)
-    role = "cover_back" if sides.after_cover and sides.images == 1 else "page"
-    return replace(page, role=role, item_id=item_id, side="recto" if sides.images % 2 == 0 else "verso")
+    role = PageRole.COVER_BACK if sides.after_cover and sides.images == 1 else PageRole.PAGE
+    return replace(page, role=role, item_id=item_id, side=Side.RECTO if sides.images % 2 == 0 else Side.VERSO)

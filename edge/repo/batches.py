@@ -7,19 +7,32 @@ when central refuses it for good; failures keep `sealed` with a back-off time.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.edge.ingest.context import PageRole
 from juanzong.edge.repo._rows import dicts
 
-# a replaced page travels again, numberless, so central stops counting it
-_PAGES_UNBATCHED = "role IN ('page', 'replaced') AND item_id IS NOT NULL AND batch_id IS NULL"
+
+
+class BatchState(StrEnum):
+    """The outbox state machine: sealed → acknowledged, or rejected for a person to look at."""
+
+    SEALED = "sealed"  # signed, waiting for central's receipt (retried with back-off)
+    ACKNOWLEDGED = "acknowledged"  # central's signed receipt verified
+    REJECTED = "rejected"  # central refused it for good
+
+
+# pages that travel: a replaced page travels again, numberless, so central stops counting it
+_PAGES_UNBATCHED = "role IN (:page, :replaced) AND item_id IS NOT NULL AND batch_id IS NULL"
+_ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED}
 
 
 def unbatched_counts(db: Database) -> dict[str, int]:
     def count(sql: str) -> int:
-        return int(db.execute(sql).fetchone()[0])
+        return int(db.execute(sql, _ROLES if ":page" in sql else {}).fetchone()[0])
 
     return {
         "intakes": count("SELECT COUNT(*) FROM intakes WHERE batch_id IS NULL"),
@@ -31,7 +44,7 @@ def unbatched_counts(db: Database) -> dict[str, int]:
 
 def last_page_at(db: Database) -> str | None:
     """When the newest page waiting for a batch was scanned."""
-    return db.execute(f"SELECT MAX(scanned_at) FROM pages WHERE {_PAGES_UNBATCHED}").fetchone()[0]
+    return db.execute(f"SELECT MAX(scanned_at) FROM pages WHERE {_PAGES_UNBATCHED}", _ROLES).fetchone()[0]
 
 
 def next_seq(db: Database) -> int:
@@ -40,7 +53,7 @@ def next_seq(db: Database) -> int:
 
 def assign_unbatched(db: Database, batch_id: str) -> None:
     """Everything no batch holds yet now belongs to this one (inside the sealing transaction)."""
-    db.execute(f"UPDATE pages SET batch_id = ? WHERE {_PAGES_UNBATCHED}", [batch_id])
+    db.execute(f"UPDATE pages SET batch_id = :batch WHERE {_PAGES_UNBATCHED}", {"batch": batch_id, **_ROLES})
     db.execute("UPDATE items SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
     db.execute("UPDATE intakes SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
 
@@ -55,7 +68,7 @@ def insert_sealed(db: Database, *, batch_id: str, seq: int, manifest: str, signa
     db.execute(
         "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) "
         "VALUES (?,?,?,?,?,?,?,?)",
-        [batch_id, seq, "sealed", manifest, signature, manifest_sha256, now, now],
+        [batch_id, seq, BatchState.SEALED, manifest, signature, manifest_sha256, now, now],
     )
 
 
@@ -94,18 +107,19 @@ def latest_receipt(db: Database) -> str | None:
 def due(db: Database, now_iso: str) -> list[dict[str, Any]]:
     """Sealed batches whose back-off has passed, oldest first."""
     return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256, attempts FROM batches "
-                     "WHERE state = 'sealed' AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq", [now_iso])
+                     "WHERE state = ? AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq",
+                 [BatchState.SEALED, now_iso])
 
 
 def mark_acknowledged(db: Database, batch_id: str, receipt_json: str, acked_at: str) -> None:
-    db.execute("UPDATE batches SET state = 'acknowledged', receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
-               [receipt_json, acked_at, batch_id])
+    db.execute("UPDATE batches SET state = ?, receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
+               [BatchState.ACKNOWLEDGED, receipt_json, acked_at, batch_id])
 
 
 def mark_failed(db: Database, batch_id: str, *, rejected: bool, attempts: int, error: str, next_try_at: str) -> None:
     """Another failed attempt: back to `sealed` with a back-off, or parked as `rejected`."""
     db.execute("UPDATE batches SET state = ?, attempts = ?, last_error = ?, next_try_at = ? WHERE id = ?",
-               ["rejected" if rejected else "sealed", attempts, error, next_try_at, batch_id])
+               [BatchState.REJECTED if rejected else BatchState.SEALED, attempts, error, next_try_at, batch_id])
 
 
 def overview(db: Database) -> list[tuple]:
@@ -116,7 +130,8 @@ def overview(db: Database) -> list[tuple]:
 
 def sealed(db: Database) -> list[dict[str, Any]]:
     """Every batch still waiting for central's receipt (id, seq, manifest, signature, manifest_sha256)."""
-    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = 'sealed' ORDER BY seq")
+    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = ? ORDER BY seq",
+                 [BatchState.SEALED])
 
 
 def receipt_check(db: Database, batch_id: str) -> tuple[str, str, str] | None:
@@ -126,7 +141,7 @@ def receipt_check(db: Database, batch_id: str) -> tuple[str, str, str] | None:
 
 def waiting(db: Database) -> tuple[int, str | None]:
     """How many batches wait for a receipt, and since when the oldest was sealed."""
-    row = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = 'sealed'").fetchone()
+    row = db.execute("SELECT COUNT(*), MIN(sealed_at) FROM batches WHERE state = ?", [BatchState.SEALED]).fetchone()
     return int(row[0]), row[1]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from juanzong.edge.repo.batches import BatchState
 from juanzong.shared.crypto import SealedBlob
 
 
@@ -28,14 +29,14 @@ def wrapped_local(db: Database, blob_id: str) -> bytes | None:
 # a page travels in its batch; a cover sheet's scan never travels: it goes with its item's batch
 _ACKED_UNPURGED = """SELECT b.id, b.kind, b.sha256 FROM blobs b JOIN pages p ON p.blob_id = b.id
     JOIN batches t ON t.id = COALESCE(p.batch_id, (SELECT i.batch_id FROM items i WHERE i.id = p.item_id))
-    WHERE b.purged_at IS NULL AND t.state = 'acknowledged' AND t.acked_at <= ?"""
+    WHERE b.purged_at IS NULL AND t.state = ? AND t.acked_at <= ?"""
 _QUARANTINED_UNPURGED = """SELECT b.id, b.kind, b.sha256 FROM blobs b JOIN quarantine q ON q.blob_id = b.id
     WHERE b.purged_at IS NULL AND q.created_at <= ?"""
 
 
 def acknowledged_before(db: Database, before: str) -> list[tuple[str, str, str]]:
     """(id, kind, sha256) of unpurged page blobs whose batch central acknowledged at or before `before`."""
-    return db.execute(_ACKED_UNPURGED, [before]).fetchall()
+    return db.execute(_ACKED_UNPURGED, [BatchState.ACKNOWLEDGED, before]).fetchall()
 
 
 def quarantined_before(db: Database, before: str) -> list[tuple[str, str, str]]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.edge.ingest.context import PageRole
+
 
 def _dicts(db: Database, sql: str, params: list[Any] | dict[str, Any]) -> list[dict[str, Any]]:
     cur = db.execute(sql, params)
@@ -28,8 +30,8 @@ def intake(db: Database, intake_id: str) -> dict[str, Any] | None:
 
 
 def items_of(db: Database, intake_id: str) -> list[dict[str, Any]]:
-    return _dicts(db, """SELECT i.*, (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page') AS scanned
-                         FROM items i WHERE i.intake_id = ? ORDER BY i.seq""", [intake_id])
+    return _dicts(db, """SELECT i.*, (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = ?) AS scanned
+                         FROM items i WHERE i.intake_id = ? ORDER BY i.seq""", [PageRole.PAGE, intake_id])
 
 
 def intakes_between(db: Database, start: str, end: str) -> list[dict[str, Any]]:
@@ -43,11 +45,11 @@ def intakes_between(db: Database, start: str, end: str) -> list[dict[str, Any]]:
 def waiting_items(db: Database) -> list[dict[str, Any]]:
     """Items not closed and not fully scanned, with their intake's deadline, soonest first."""
     return _dicts(db, """SELECT i.id, i.seq, i.name, i.declared_pages, t.case_number, t.deadline, t.urgent, t.id AS intake_id,
-                                (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page') AS scanned
+                                (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :page) AS scanned
                          FROM items i JOIN intakes t ON t.id = i.intake_id
                          WHERE i.closed_at IS NULL
-                           AND (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page') < i.declared_pages
-                         ORDER BY t.deadline, t.received_at, i.seq""", [])
+                           AND (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :page) < i.declared_pages
+                         ORDER BY t.deadline, t.received_at, i.seq""", {"page": PageRole.PAGE})
 
 
 def relink_case(db: Database, intake_id: str, case_number: str, case_json: str, linked_at: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.edge.ingest.context import PageRole
 from juanzong.edge.repo._rows import dicts
 
 
@@ -66,7 +67,7 @@ def overview(db: Database) -> list[dict[str, Any]]:
     """Every item with its case number, deadline, pages scanned and pages with QC findings."""
     rows = dicts(db, """SELECT i.id, i.intake_id, t.case_number, t.deadline, t.deadline_provisional, i.seq, i.name,
                     i.declared_pages, i.volume, i.catalog_dir,
-                    (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page') AS pages,
-                    (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page' AND p.findings != '[]') AS flagged
-             FROM items i JOIN intakes t ON t.id = i.intake_id ORDER BY t.received_at, i.seq""")
+                    (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :page) AS pages,
+                    (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :page AND p.findings != '[]') AS flagged
+             FROM items i JOIN intakes t ON t.id = i.intake_id ORDER BY t.received_at, i.seq""", {"page": PageRole.PAGE})
     return [{**r, "deadline_provisional": bool(r["deadline_provisional"])} for r in rows]

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from juanzong.edge.ingest.context import PageRole, QcCode
+
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import Page
 
@@ -41,38 +43,42 @@ def give_up_number(db: Database, page_id: str, replaced_by: str) -> int:
     """The replaced page keeps its row (role `replaced`, numberless) and travels again;
     returns the number it held."""
     number = int(db.execute("SELECT page_no FROM pages WHERE id = ?", [page_id]).fetchone()[0])
-    db.execute("UPDATE pages SET page_no = NULL, role = 'replaced', replaced_by = ?, batch_id = NULL WHERE id = ?",
-               [replaced_by, page_id])
+    db.execute("UPDATE pages SET page_no = NULL, role = ?, replaced_by = ?, batch_id = NULL WHERE id = ?",
+               [PageRole.REPLACED, replaced_by, page_id])
     return number
 
 
 def images_since_cover(db: Database, item_id: str) -> tuple[int, bool]:
     """Images of the item since its latest cover sheet (the cover included, replacement
     rescans not), and whether there is a cover sheet at all."""
-    cover = db.execute("SELECT MAX(rowid) FROM pages WHERE item_id = ? AND role = 'cover'", [item_id]).fetchone()[0]
+    sql = "SELECT MAX(rowid) FROM pages WHERE item_id = ? AND role = ?"
+    cover = db.execute(sql, [item_id, PageRole.COVER]).fetchone()[0]
     sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND rowid >= ? AND replaces IS NULL"
     return int(db.execute(sql, [item_id, cover or 0]).fetchone()[0]), cover is not None
 
 
 def item_page(db: Database, page_id: str) -> tuple[str, str, int | None] | None:
     """(item_id, side, page_no) of a page of role `page` (page_no None while unassigned), or None."""
-    row = db.execute("SELECT item_id, side, page_no FROM pages WHERE id = ? AND role = 'page'", [page_id]).fetchone()
+    sql = "SELECT item_id, side, page_no FROM pages WHERE id = ? AND role = ?"
+    row = db.execute(sql, [page_id, PageRole.PAGE]).fetchone()
     return (row[0], row[1], row[2]) if row else None
 
 
 def phashes(db: Database, item_id: str) -> dict[str, str]:
     """Perceptual hashes of the item's pages that are not blank (for the duplicate check)."""
-    sql = ("SELECT id, phash FROM pages WHERE item_id = ? AND role = 'page' AND phash IS NOT NULL "
-           "AND findings NOT LIKE '%\"blank\"%'")
-    return dict(db.execute(sql, [item_id]).fetchall())
+    sql = ("SELECT id, phash FROM pages WHERE item_id = ? AND role = ? AND phash IS NOT NULL "
+           "AND findings NOT LIKE ?")
+    return dict(db.execute(sql, [item_id, PageRole.PAGE, f'%"{QcCode.BLANK}"%']).fetchall())
 
 
 def scanned_count(db: Database, item_id: str) -> int:
-    return int(db.execute("SELECT COUNT(*) FROM pages WHERE item_id = ? AND role = 'page'", [item_id]).fetchone()[0])
+    sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND role = ?"
+    return int(db.execute(sql, [item_id, PageRole.PAGE]).fetchone()[0])
 
 
 def unassigned_count(db: Database) -> int:
-    return int(db.execute("SELECT COUNT(*) FROM pages WHERE role = 'page' AND item_id IS NULL").fetchone()[0])
+    sql = "SELECT COUNT(*) FROM pages WHERE role = ? AND item_id IS NULL"
+    return int(db.execute(sql, [PageRole.PAGE]).fetchone()[0])
 
 
 def with_blobs(db: Database) -> list[tuple[str, str, str, str, str, bytes]]:

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlite_utils import Database
+
+
+class JobKind(StrEnum):
+    RECEIPT = "receipt"
+    LABEL = "label"
+    SERVICE = "service"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    PRINTED = "printed"
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,8 @@ def get(db: Database, job_id: str) -> JobRow | None:
 
 
 def queued(db: Database) -> list[JobRow]:
-    return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE state = 'queued' ORDER BY created_at, rowid").fetchall()]
+    return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE state = ? ORDER BY created_at, rowid",
+                                        [JobState.QUEUED]).fetchall()]
 
 
 def of_intake(db: Database, intake_id: str) -> list[JobRow]:
@@ -59,8 +72,8 @@ def failed_attempt(db: Database, job_id: str, error: str) -> None:
 
 
 def printed(db: Database, job_id: str, at: str) -> None:
-    db.execute("UPDATE print_jobs SET state = 'printed', attempts = attempts + 1, printed_at = ?, last_error = NULL WHERE id = ?",
-               [at, job_id])
+    db.execute("UPDATE print_jobs SET state = ?, attempts = attempts + 1, printed_at = ?, last_error = NULL WHERE id = ?",
+               [JobState.PRINTED, at, job_id])
 
 
 def state_counts(db: Database) -> dict[str, int]:
@@ -69,8 +82,8 @@ def state_counts(db: Database) -> dict[str, int]:
 
 def printed_copies_before(db: Database, before: str) -> list[str]:
     """Ids of printed jobs still holding their encrypted copy, printed at or before `before`."""
-    rows = db.execute("SELECT id FROM print_jobs WHERE copy IS NOT NULL AND state = 'printed' AND printed_at <= ?",
-                      [before]).fetchall()
+    rows = db.execute("SELECT id FROM print_jobs WHERE copy IS NOT NULL AND state = ? AND printed_at <= ?",
+                      [JobState.PRINTED, before]).fetchall()
     return [r[0] for r in rows]
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import datetime, timedelta, timezone
 
 from sqlite_utils import Database
@@ -28,17 +29,30 @@ from juanzong.edge.sync.transport import Rejected, Transport
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Receipt, Signed, open_signed
+from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.sync")
-FINAL_REJECTIONS = {"MANIFEST_SIGNATURE_INVALID", "MANIFEST_SCHEMA_INVALID", "MANIFEST_CONFLICT", "APPLIANCE_UNKNOWN",
-                    "MANIFEST_RECORD_FOREIGN", "MANIFEST_SEQ_BACKWARDS", "MANIFEST_SEQ_REUSED", "AUDIT_HEAD_REGRESSED",
-                    "APPLIANCE_REVOKED", "SENDER_MISMATCH"}
+# central's refusals a retry cannot fix: the batch is parked as rejected for a person
+FINAL_REJECTIONS = frozenset({
+    ErrorCode.MANIFEST_SIGNATURE_INVALID, ErrorCode.MANIFEST_SCHEMA_INVALID, ErrorCode.MANIFEST_CONFLICT,
+    ErrorCode.APPLIANCE_UNKNOWN, ErrorCode.MANIFEST_RECORD_FOREIGN, ErrorCode.MANIFEST_SEQ_BACKWARDS,
+    ErrorCode.MANIFEST_SEQ_REUSED, ErrorCode.AUDIT_HEAD_REGRESSED, ErrorCode.APPLIANCE_REVOKED,
+    ErrorCode.SENDER_MISMATCH,
+})
+
+
+class SyncState(StrEnum):
+    """What one sync attempt of a batch ended in."""
+
+    ACKNOWLEDGED = "acknowledged"
+    RETRY = "retry"  # not reachable, busy, or a refusal a retry may fix: back-off
+    REJECTED = "rejected"  # a final refusal (FINAL_REJECTIONS)
 
 
 @dataclass(frozen=True)
 class SyncResult:
     batch_id: str
-    state: str  # acknowledged | retry | rejected
+    state: SyncState
     uploaded: int = 0
     error: str = ""
 
@@ -52,7 +66,7 @@ def sync_due(db: Database, store: BlobStore, transport: Transport, keys: Applian
     for batch in due_batches(db, datetime.now(timezone.utc)):
         result = sync_one(db, store, transport, keys, appliance_id, batch, backoff_max)
         results.append(result)
-        if result.state == "retry":
+        if result.state == SyncState.RETRY:
             break  # central is unreachable or busy: the later batches wait their turn
     return results
 
@@ -63,13 +77,13 @@ def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max:
         uploaded = _upload_blobs(store, transport, json.loads(batch["manifest"]))
         receipt = _check_receipt(transport.post_manifest(signed), keys, batch)
     except Rejected as err:
-        state = "rejected" if err.central_code in FINAL_REJECTIONS else "retry"
+        state = SyncState.REJECTED if err.central_code in FINAL_REJECTIONS else SyncState.RETRY
         return _failed(db, appliance_id, batch, err, state, backoff_max)
     except AppError as err:
-        return _failed(db, appliance_id, batch, err, "retry", backoff_max)
+        return _failed(db, appliance_id, batch, err, SyncState.RETRY, backoff_max)
     acknowledge(db, appliance_id, batch["id"], receipt, via="network", uploaded=uploaded)
     log.info("batch %s acknowledged by central (%d blobs uploaded)", batch["id"], uploaded)
-    return SyncResult(batch["id"], "acknowledged", uploaded)
+    return SyncResult(batch["id"], SyncState.ACKNOWLEDGED, uploaded)
 
 
 def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed, *, via: str, **detail: object) -> None:
@@ -77,7 +91,7 @@ def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed,
     with write_tx(db):
         batches.mark_acknowledged(db, batch_id, json.dumps(receipt.to_wire(), ensure_ascii=False),
                                   datetime.now(timezone.utc).isoformat())
-        audit.record(db, place=appliance_id, actor="system", action="sync", target=batch_id, via=via, **detail)
+        audit.record(db, place=appliance_id, actor="system", action=Action.SYNC, target=batch_id, via=via, **detail)
 
 
 def _upload_blobs(store: BlobStore, transport: Transport, manifest: dict) -> int:
@@ -112,13 +126,13 @@ def _check_receipt(receipt: Signed, keys: ApplianceKeys, batch: dict) -> Signed:
     return receipt
 
 
-def _failed(db, appliance_id: str, batch: dict, err: AppError, state: str, backoff_max: float) -> SyncResult:
+def _failed(db, appliance_id: str, batch: dict, err: AppError, state: SyncState, backoff_max: float) -> SyncResult:
     attempts = batch["attempts"] + 1
     delay = min(backoff_max, 0.5 * 2 ** min(attempts, 16)) * random.uniform(0.8, 1.2)
     next_try = datetime.now(timezone.utc) + timedelta(seconds=delay)
     with write_tx(db):
-        batches.mark_failed(db, batch["id"], rejected=state == "rejected", attempts=attempts,
+        batches.mark_failed(db, batch["id"], rejected=state == SyncState.REJECTED, attempts=attempts,
                             error=f"{err.code}: {err.message}", next_try_at=next_try.isoformat())
-        audit.record(db, place=appliance_id, actor="system", action="sync", target=batch["id"], outcome="failed", code=str(err.code))
-    log.warning("batch %s not synced (%s), %s", batch["id"], err.code, "parked as rejected" if state == "rejected" else f"retry in {delay:.1f}s")
+        audit.record(db, place=appliance_id, actor="system", action=Action.SYNC, target=batch["id"], outcome=Outcome.FAILED, code=str(err.code))
+    log.warning("batch %s not synced (%s), %s", batch["id"], err.code, "parked as rejected" if state == SyncState.REJECTED else f"retry in {delay:.1f}s")
     return SyncResult(batch["id"], state, error=str(err.code))

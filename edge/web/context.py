@@ -43,6 +43,7 @@ from juanzong.edge.operators import Operator, Permission
 from juanzong.edge.repo import operators as sessions
 from juanzong.edge.vault import Vault
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.audit import Action, Outcome
 
 if TYPE_CHECKING:
     from juanzong.edge.web import Screen
@@ -90,7 +91,7 @@ def actor() -> str:
     return op.id if op else "-"
 
 
-def record(action: str, target: str, outcome: str = "ok", **detail: Any) -> None:
+def record(action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> None:
     """Audit one kiosk action with the logged-in operator."""
     audit.record(db(), place=settings().appliance_id, actor=actor(), action=action, target=target, outcome=outcome, **detail)
 
@@ -199,7 +200,7 @@ def start_session(op: Operator) -> None:
 def end_session(sid: str, operator_id: str, reason: str) -> None:
     with write_tx(db()):
         sessions.end_session(db(), sid, now().isoformat(), reason)
-        audit.record(db(), place=settings().appliance_id, actor=operator_id, action="logout", target=operator_id, reason=reason)
+        audit.record(db(), place=settings().appliance_id, actor=operator_id, action=Action.LOGOUT, target=operator_id, reason=reason)
     session.pop("sid", None)
     g.pop("operator", None)
 
@@ -218,7 +219,7 @@ def _check_permission() -> Any:
     if op is None:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     if not op.may(screen.permission):
-        record("access", request.path, outcome="refused", permission=str(screen.permission))
+        record(Action.ACCESS, request.path, outcome=Outcome.REFUSED, permission=str(screen.permission))
         raise AppError(ErrorCode.ROLE_FORBIDDEN, role=op.role_name)
     return None
 

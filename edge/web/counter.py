@@ -22,6 +22,7 @@ from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, require_id
+from juanzong.shared.audit import Action
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -185,7 +186,7 @@ def _intake_id(raw: str) -> str:
 @bp.get("/intake/<intake_id>")
 def show_intake(intake_id: str) -> Any:
     v = counter.view(db(), kiosk().vault, _intake_id(intake_id))
-    record("read", v.id, what="intake")
+    record(Action.READ, v.id, what="intake")
     jobs = printing.repo.of_intake(db(), v.id)
     return render_template("intake.html", v=v, jobs=jobs, job_names=printing.JOB_NAMES)
 
@@ -212,7 +213,7 @@ def print_labels(intake_id: str) -> Any:
 def covers(intake_id: str) -> Any:
     v = counter.view(db(), kiosk().vault, _intake_id(intake_id))
     pdf = counter.covers_pdf(v)
-    record("print", v.id, what="cover_sheets_pdf", items=len(v.items))
+    record(Action.PRINT, v.id, what="cover_sheets_pdf", items=len(v.items))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="covers-{v.id}.pdf"', "Cache-Control": "no-store"})
 

@@ -15,6 +15,7 @@ from juanzong.edge.web.forms import Form, signature
 from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, require_id
+from juanzong.shared.audit import Action
 
 bp = Blueprint("custody", __name__, url_prefix="/custody")
 
@@ -145,6 +146,6 @@ def return_submit(loan_id: str) -> Any:
 def register_pdf() -> Any:
     case = _case(request.args.get("case", ""))
     pdf = custody.register_pdf(db(), kiosk().vault, case, settings().court, now())
-    record("print", case, what="custody_register_pdf")
+    record(Action.PRINT, case, what="custody_register_pdf")
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": 'inline; filename="custody-register.pdf"',
                                                               "Cache-Control": "no-store"})

@@ -16,6 +16,7 @@ from flask import Blueprint, render_template
 from juanzong.edge import custody
 from juanzong.edge.devices.printer import probe
 from juanzong.edge.holidays import work_calendar
+from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo import counter as counter_repo
 from juanzong.edge.repo import print_jobs
 from juanzong.edge.status import status
@@ -62,8 +63,9 @@ def index() -> Any:
     st = status(db(), cfg)
     start, end = today_range()
     batches = st["batches"]
-    pending = [b for b in batches if b["state"] == "sealed"]
-    sync = {"configured": bool(cfg.central_url), "pending": len(pending), "acknowledged": sum(b["state"] == "acknowledged" for b in batches),
+    pending = [b for b in batches if b["state"] == BatchState.SEALED]
+    sync = {"configured": bool(cfg.central_url), "pending": len(pending),
+            "acknowledged": sum(b["state"] == BatchState.ACKNOWLEDGED for b in batches),
             "last_error": next((b["last_error"] for b in reversed(pending) if b["last_error"]), None)}
     scanner = {"title": get_scanner(cfg.scanner_profile).title, "waiting": st["hot_folder"]["waiting"],
                "in_progress": st["hot_folder"]["in_progress"], "quarantine": st["quarantine"]["count"],
