@@ -23,18 +23,18 @@ every checkpoint and witnessed head: `truncated` (a witnessed row is gone) or
 from __future__ import annotations
 
 import json
-import os
-from datetime import datetime, timezone
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from juanzong.shared import clock
 from juanzong.central import db
 from juanzong.shared import crypto
 from juanzong.shared.audit import GENESIS, Action, AuditRecord, ChainBreak, Outcome, first_bad_row
 from juanzong.shared.manifest import AuditHead, Checkpoint, Signed, open_signed, sign
+from juanzong.shared.durable import append_durable
 
 if TYPE_CHECKING:
     from juanzong.central.home import Central
@@ -43,7 +43,7 @@ PLACE = "central"
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")
 
 
 def append(conn: Connection, *, actor: str, action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> AuditRecord:
@@ -112,12 +112,7 @@ def checkpoint(central: Central, at_head: AuditHead | None = None) -> Checkpoint
     line = json.dumps(signed.to_wire(), ensure_ascii=False).encode("utf-8") + b"\n"
     path = central.settings.checkpoint_file
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        os.write(fd, line)  # one small write: appends of concurrent workers never interleave
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_durable(path, line)  # one write: appends of concurrent workers never interleave
     return point
 
 

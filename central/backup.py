@@ -102,15 +102,9 @@ def keygen(private_out: Path, home: Path | None) -> str:
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        write_durable(path, data, mode, exclusive=True)
     except OSError as exc:
         raise AppError(ErrorCode.BACKUP_FAILED, detail=f"无法写入 {path}（{exc.strerror}）") from exc
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(path.parent)
 
 
 def fingerprint(public: bytes) -> str:

@@ -123,6 +123,7 @@ def run_stack(stack: str, work: Path, lab: Any, args: argparse.Namespace) -> Fig
     fig.megabytes = sum(len(b) for a in appliances for blobs, _ in a.batches for _, b in blobs) / MB
     print(f"[{stack}] receiving {fig.pages} pages ({fig.megabytes:.0f} MB) …", flush=True)
     fig.receive_s, fig.workers_rss_mb, fig.servers_rss_mb = _receive(home, port, appliances, lab if settings else None, args)
+    del appliances  # the sealed pages: not held through the rest of the run
     print(f"[{stack}] verifying …", flush=True)
     fig.verify_s, fig.verify_rss_mb = _verify(home, fig.pages)
     report_settings = {"database_url": lab.pg.create_database(f"report_{os.getpid()}")} if settings else {}
@@ -309,19 +310,22 @@ def _report(home: Path, expected: dict[str, int]) -> tuple[float, float]:
 
 
 def _timed(argv: list[str]) -> tuple[float, float, str]:
-    """Run a `juanzong` command; (seconds, its peak RSS in MB, stdout)."""
+    """Run a `juanzong` command; (seconds, its peak RSS in MB, stdout).
+
+    The RSS is sampled (every 0.1 s): a child's own ru_maxrss starts from its
+    parent's RSS at fork on Linux, which would report this process, not the command."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", *argv], stdout=out, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)  # its own rusage: the peak RSS of that process alone
+        with _PeakRss({"command": proc.pid}) as peak:
+            proc.wait()
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         errors.seek(0)
         text, err = out.read().decode("utf-8"), errors.read().decode("utf-8", "replace")
     if proc.returncode != 0 and not text:
         raise BenchFailed(f"{' '.join(argv[:2])} failed: {err[-500:]}")
-    return seconds, usage.ru_maxrss / 1024, text
+    return seconds, peak.mb["command"], text
 
 
 # --- synthetic rows for the report ------------------------------------------------------------

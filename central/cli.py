@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from juanzong.shared import clock
 from juanzong.shared.audit import Action
 
 if TYPE_CHECKING:
@@ -164,6 +165,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     candidate = read_identity(Path(args.identity))
+    if args.renew:
+        return _enroll_renew(args, settings, candidate)
     # the certificate request is checked before anything is stored
     cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id) if settings.tls else None
     central = open_central(settings)
@@ -182,6 +185,33 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         central.close()
     if cert:
         out["client_cert"] = cert
+    if args.out:
+        write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
+    print_json(out)
+    return 0
+
+
+def _enroll_renew(args: argparse.Namespace, settings, candidate) -> int:
+    """A new signing key (and client certificate) for an enrolled appliance; its batches and
+    sequence stay. The request must be signed by the key on record (edge/renew.py)."""
+    from juanzong.central.appliances import renew
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    raw = json.loads(Path(args.identity).read_text("utf-8"))
+    central = open_central(settings)
+    try:
+        out = renew(central.repo, raw, args.identity).to_dict()  # verified before any certificate is issued
+        if settings.tls:
+            from juanzong.central.tls import serial_of
+
+            cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id)
+            central.repo.add_cert_serial(candidate.appliance_id, serial_of(cert))
+            out["client_cert"] = cert
+    finally:
+        central.close()
+    out["renewed"] = True
     if args.out:
         write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
     print_json(out)
@@ -282,7 +312,6 @@ def _operator(args: argparse.Namespace) -> str:
 
 
 def cmd_media_register(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.media import register, registration_file_bytes
@@ -291,7 +320,7 @@ def cmd_media_register(args: argparse.Namespace) -> int:
 
     central = open_central(_settings(args))
     try:
-        signed = register(central, args.appliance, args.label, days=args.days, actor=_operator(args), now=datetime.now(timezone.utc))
+        signed = register(central, args.appliance, args.label, days=args.days, actor=_operator(args), now=clock.now())
     finally:
         central.close()
     write_durable(Path(args.out), registration_file_bytes(signed))
@@ -305,7 +334,6 @@ def cmd_media_register(args: argparse.Namespace) -> int:
 
 
 def cmd_media_import(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.media import import_medium
@@ -313,7 +341,7 @@ def cmd_media_import(args: argparse.Namespace) -> int:
 
     central = open_central(_settings(args))
     try:
-        report = import_medium(central, Path(args.source), actor=_operator(args), now=datetime.now(timezone.utc))
+        report = import_medium(central, Path(args.source), actor=_operator(args), now=clock.now())
     finally:
         central.close()
     if args.json:
@@ -327,7 +355,6 @@ def cmd_media_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.export.jobs import Scope, run_export
     from juanzong.central.home import open_central
@@ -336,7 +363,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     central = open_central(_settings(args))
     try:
         result = run_export(central, args.format, Path(args.out), Scope(args.case, args.since), actor=_operator(args),
-                            now=datetime.now(timezone.utc), ascii_names=getattr(args, "ascii", False),
+                            now=clock.now(), ascii_names=getattr(args, "ascii", False),
                             xml=getattr(args, "xml", False), utf16=getattr(args, "utf16", False), bcp=getattr(args, "bcp", False))
     finally:
         central.close()
@@ -360,7 +387,6 @@ def _export_summary(fmt: str, r: dict) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
 
     from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
     from juanzong.central.home import open_central
@@ -372,7 +398,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     public = load_recovery_public(Path(args.recovery_public) if args.recovery_public else settings.home / RECOVERY_PUBLIC_FILE)
     central = open_central(settings)
     try:
-        report = backup(central, Path(args.to), args.copies, public, actor=_operator(args), now=datetime.now(timezone.utc))
+        report = backup(central, Path(args.to), args.copies, public, actor=_operator(args), now=clock.now())
     finally:
         central.close()
     if args.json:
@@ -433,7 +459,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_user(args: argparse.Namespace) -> int:
     import getpass
-    from datetime import datetime, timezone
 
     from juanzong.central.home import open_central
     from juanzong.central.office.repository import OfficeRepository
@@ -441,7 +466,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     from juanzong.shared.cli import print_json
 
     central = open_central(_settings(args))
-    repo, now, actor = OfficeRepository(central.repo.engine), datetime.now(timezone.utc), _operator(args)
+    repo, now, actor = OfficeRepository(central.repo.engine), clock.now(), _operator(args)
     try:
         if args.user_command == "add":
             password = None
@@ -463,6 +488,47 @@ def cmd_user(args: argparse.Namespace) -> int:
                 print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(u['role'])]}\t{state}")
     finally:
         central.close()
+    return 0
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import open_document
+    from juanzong.central.home import open_central
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    central = open_central(_settings(args))
+    try:
+        ref, pdf = open_document(central, require_id(args.item_id, Kind.ITEM))
+    finally:
+        central.close()
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if ref.searchable else "图像版（文字识别尚未完成）"
+    print(f"已导出材料 {ref.item_id} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_notices(args: argparse.Namespace) -> int:
+    from juanzong.central.documents import notices
+    from juanzong.central.home import open_central
+    from juanzong.central.notices import normalise_since
+    from juanzong.shared.cli import print_json
+
+    central = open_central(_settings(args))
+    try:
+        found = notices(central, normalise_since(args.since))
+    finally:
+        central.close()
+    if args.json:
+        print_json(found)
+        return 0
+    volumes = {"main": "正卷", "internal": "副卷"}
+    for n in found:
+        place = n["place"]
+        print(f"{n['received_at']}  {n['case_number']}  {n['item_name']}：{volumes.get(place['volume'], place['volume'])}"
+              f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == 'updated' else '新入卷'}）")
+    print(f"共 {len(found)} 条入卷提醒")
     return 0
 
 
@@ -495,6 +561,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("enroll", cmd_enroll, "register an appliance from its identity file")
     p.add_argument("identity", metavar="IDENTITY_JSON")
     p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
+    p.add_argument("--renew", action="store_true",
+                   help="IDENTITY_JSON is a renewal request from `edge keys renew`: new keys, same appliance and batch sequence")
 
     command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
 
@@ -597,6 +665,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
         if name == "list":
             p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = command("document", cmd_document, "decrypt an item's current PDF (stamped, searchable once OCR is done) to a file; audited")
+    p.add_argument("item_id", metavar="ITEM_ID")
+    p.add_argument("--out", required=True)
+
+    p = command("notices", cmd_notices, "filing notices (入卷提醒) received from the appliances")
+    p.add_argument("--since", help="ISO time: notices received at or after it")
+    p.add_argument("--json", action="store_true")
 
     p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
     p.add_argument("page_id", metavar="PAGE_ID")

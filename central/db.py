@@ -186,6 +186,50 @@ media_imports = Table(
     Column("detail", Text, nullable=False),  # JSON: per batch outcome and code
 )
 
+# An item's PDF as the appliance built it (image-only, then searchable), which pages it
+# holds in which order, and the filing notices (入卷提醒).
+documents = Table(
+    "documents",
+    metadata,
+    Column("document_id", String(16), primary_key=True),
+    Column("appliance_id", String(16), nullable=False),
+    Column("item_id", String(16), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("searchable", Boolean, nullable=False),
+    Column("page_count", Integer, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("blob_sha256", String(64), nullable=False),
+    Column("blob_size", Integer, nullable=False),
+    Column("blob_kind", String(32), nullable=False),
+    Column("sealed_key", Text, nullable=False),
+    Column("record", Text, nullable=False),
+    Column("batch_id", String(16), nullable=False),
+    Column("batch_seq", Integer, nullable=False),
+)
+
+document_pages = Table(
+    "document_pages",
+    metadata,
+    Column("document_id", String(16), primary_key=True),
+    Column("position", Integer, primary_key=True),  # 1-based: the PDF's page number
+    Column("page_id", String(16), nullable=False, index=True),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("notice_id", String(16), primary_key=True),
+    Column("appliance_id", String(16), nullable=False),
+    Column("item_id", String(16), nullable=False),
+    Column("document_id", String(16), nullable=False),
+    Column("case_number", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("received_at", String(40), nullable=False, index=True),
+    Column("record", Text, nullable=False),
+    Column("batch_id", String(16), nullable=False),
+    Column("batch_seq", Integer, nullable=False),
+)
+
 # The archive office's own records: people who log in at central, their sessions, API tokens of
 # the case-system client, sampling rounds with one row per sampled item, four-property checks,
 # and what a person did about an exception.
@@ -220,6 +264,7 @@ office_tokens = Table(
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40)),
 )
+
 
 sampling_rounds = Table(
     "sampling_rounds",

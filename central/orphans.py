@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
+from juanzong.shared import clock
 from juanzong.central import audit
 from juanzong.central.home import Central
 from juanzong.shared.audit import Action
@@ -50,7 +51,7 @@ def find_orphans(central: Central) -> list[Orphan]:
 def remove_orphans(central: Central, grace: timedelta = DEFAULT_GRACE, now: datetime | None = None,
                    actor: str = "archive office") -> tuple[list[Orphan], list[Orphan]]:
     """Delete orphans older than `grace`; returns (removed, kept because too young)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     removed, kept = [], []
     for orphan in find_orphans(central):
         if orphan.stored_at is None or now - orphan.stored_at < grace:

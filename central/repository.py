@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
+from juanzong.shared import clock
 from juanzong.central import audit, db
+from juanzong.central.receive.documents import store_entries as store_documents
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import AuditHead, Intake, Item, Manifest, Page, Signed, canonical_json, decode, to_builtins
@@ -26,7 +27,7 @@ from juanzong.shared.audit import Action
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,14 @@ class Repository:
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(cert_serials=serials))
             audit.append(conn, actor="archive office", action=Action.CERTIFICATE, target=appliance_id, serial=format(serial, "x"))
 
+    def renew_signing_key(self, appliance_id: str, signing_public: str, previous: str) -> None:
+        """A new signing key for an enrolled appliance (its batches and sequence stay), audited."""
+        with self._writer.begin() as conn:
+            t = db.appliances
+            conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(signing_public=signing_public))
+            audit.append(conn, actor="archive office", action="enroll_renew", target=appliance_id,
+                         previous_signing_public=previous, signing_public=signing_public)
+
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.appliances).order_by(db.appliances.c.appliance_id)).all()
@@ -167,6 +176,7 @@ class Repository:
             for item in doc.items:
                 _upsert(conn, db.items, "item_id", _item_row(item), doc)
             new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc.pages)
+            store_documents(conn, doc, received_at)
             conn.execute(update(db.batches).where(db.batches.c.batch_id == doc.batch_id).values(new_pages=new_pages))
             audit.append(conn, actor=doc.appliance_id, action=Action.SYNC, target=doc.batch_id, seq=doc.seq,
                          pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
@@ -214,7 +224,8 @@ class Repository:
     def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
         """{id: appliance_id} of the given intake, item or page ids already stored."""
         table, key = {"intakes": (db.intakes, db.intakes.c.intake_id), "items": (db.items, db.items.c.item_id),
-                      "pages": (db.pages, db.pages.c.page_id)}[table_name]
+                      "pages": (db.pages, db.pages.c.page_id), "documents": (db.documents, db.documents.c.document_id),
+                      "notices": (db.notices, db.notices.c.notice_id)}[table_name]
         with self.engine.connect() as conn:
             rows = conn.execute(select(key, table.c.appliance_id).where(key.in_(ids))).all() if ids else []
         return {r[0]: r[1] for r in rows}

@@ -12,7 +12,6 @@ verified client certificate to the application.
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import ssl
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from juanzong.shared import clock
 from juanzong.shared import tlsca
 from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
@@ -80,7 +80,7 @@ def revoke(keys_dir: Path, serials: list[int]) -> int:
     ca_key, ca_cert = _ca(keys_dir)
     path = keys_dir / CA_CRL
     revoked = tlsca.revoked_serials(path.read_bytes()) if path.exists() else {}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     for serial in serials:
         revoked.setdefault(serial, now)
     write_durable(path, tlsca.crl(ca_key, ca_cert, revoked), mode=0o644)

@@ -19,10 +19,10 @@ import threading
 from collections.abc import Callable
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
@@ -178,7 +178,7 @@ class Appliance:
         sealed = seal_blob(raw, appliance_id=self.ctx.appliance_id, blob_id=qid, kind="quarantine",
                            kek=self.ctx.keys.kek, central_public=self.ctx.keys.central.hpke_public, suite=self.ctx.suite)
         self.store.put(qid, sealed.data)
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        now = clock.iso()
         with write_tx(self.db):
             blobs.insert(self.db, sealed, now)
             shelf.insert(self.db, QuarantineRow(qid, claimed.claim, claimed.source_name, sealed.plain_sha256,
@@ -194,7 +194,7 @@ class Appliance:
         streamed hash and size, and kept unread beside the spool for an operator.
         Idempotent: after a crash between the commit and the move, a replay only moves."""
         digest, size = sha256_file(claimed.path), claimed.path.stat().st_size
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        now = clock.iso()
         with write_tx(self.db):
             if not shelf.has_claim(self.db, claimed.claim):
                 shelf.insert(self.db, QuarantineRow(new_id(Kind.QUARANTINE), claimed.claim, claimed.source_name,

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge.repo import audit as rows
 from juanzong.edge.repo import write_tx
 from juanzong.shared.audit import GENESIS, Action, AuditRecord, Outcome, first_bad_row
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return clock.iso()
 
 
 def record(db: Database, *, place: str, actor: str, action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> AuditRecord:

@@ -10,9 +10,10 @@ outbox state machine then runs `sealed → acknowledged` (edge.sync.client).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit, purge
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import batches as rows
@@ -21,8 +22,8 @@ from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, Finding, Intake, Item, Manifest, Page, PageRole,
-    Purged, Receipt, Side, Signed, Volume, decode, sign,
+    SCHEMA_VERSION, Suite, Acceptance, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, ItemQc,
+    Manifest, Notice, NoticeKind, Page, PageRole, Purged, Receipt, Side, Signed, Volume, decode, sign,
 )
 from juanzong.shared.audit import Action
 
@@ -36,7 +37,7 @@ def due(db: Database, idle_seconds: float, max_pages: int, now: datetime | None 
     last = rows.last_page_at(db)
     if last is None:
         return True  # only intakes/items: send them so central can reconcile
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     return (now - datetime.fromisoformat(last)).total_seconds() >= idle_seconds
 
 
@@ -47,7 +48,7 @@ def seal(db: Database, appliance_id: str, keys: ApplianceKeys) -> str | None:
             return None
         batch_id = new_id(Kind.BATCH)
         seq = rows.next_seq(db)
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        now = clock.iso()
         rows.assign_unbatched(db, batch_id)
         purged = [Purged(**p) for p in purge.unreported(db)]
         rows.assign_unreported_purges(db, batch_id)
@@ -70,6 +71,8 @@ def build_manifest(db: Database, appliance_id: str, batch_id: str, seq: int, cre
         audit_head=AuditHead(**audit.head(db)),
         central_head=_last_central_head(db),
         purged=purged or [],
+        documents=[_document_entry(r) for r in rows.documents_of(db, batch_id)],
+        notices=[_notice_entry(r) for r in rows.notices_of(db, batch_id)],
     )
 
 
@@ -94,7 +97,15 @@ def _item_entry(r: dict) -> Item:
     return Item(item_id=r["id"], intake_id=r["intake_id"], seq=r["seq"], name=r["name"],
                 declared_pages=r["declared_pages"], volume=Volume(r["volume"]), catalog_dir=r["catalog_dir"],
                 original=bool(r["original"]), colour=bool(r["colour"]), closed=r["closed_at"] is not None,
-                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])])
+                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])], qc=_item_qc(r),
+                discarded_pages=r["discarded_pages"])
+
+
+def _item_qc(r: dict) -> ItemQc | None:
+    if not r["approved_at"]:
+        return None
+    return ItemQc(approved_by=r["approved_by"], approved_at=r["approved_at"], reason=r["approval_reason"],
+                  two_person=bool(r["two_person"]), checked_by=r["checked_by"], checked_at=r["checked_at"])
 
 
 def _page_entry(r: dict) -> Page:
@@ -104,6 +115,29 @@ def _page_entry(r: dict) -> Page:
         source_name=r["source_name"], source_sha256=r["source_sha256"], source_size=r["source_size"],
         width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
         findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
+        accepted=[Acceptance(**a) for a in json.loads(r["accepted"])], rotation=r.get("rotation") or 0,
+        discard_reason=r["discard_reason"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
                      sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )
+
+
+def _place(raw: str) -> CatalogPlace:
+    p = json.loads(raw)
+    return CatalogPlace(volume=Volume(p["volume"]), catalog_dir=p["catalog_dir"], catalog_seq=p["catalog_seq"], order=p["order"])
+
+
+def _document_entry(r: dict) -> Document:
+    return Document(
+        document_id=r["id"], item_id=r["item_id"], version=r["version"], searchable=bool(r["searchable"]),
+        page_ids=json.loads(r["page_ids"]), file_name=r["file_name"], place=_place(r["place"]),
+        stamped_over_content=json.loads(r["over_content"]), created_at=r["created_at"],
+        blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
+                     sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
+    )
+
+
+def _notice_entry(r: dict) -> Notice:
+    return Notice(notice_id=r["id"], item_id=r["item_id"], document_id=r["document_id"], kind=NoticeKind(r["kind"]),
+                  case_number=r["case_number"], item_name=r["item_name"], place=_place(r["place"]), pages=r["pages"],
+                  created_at=r["created_at"])

@@ -142,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
         ws = prepare(Path(tmp), Path(hot), n)
         _print_header(ws, cpu)
         results = {b: run_backend(ws, b, cpu) for b in [default, *baseline]}
+        if getattr(args, "ocr_beside", False):
+            results[f"{default}-ocr"] = run_beside_ocr(ws, default, cpu)
         checks = {b: verify(ws, b) for b in results}
         if getattr(args, "profile", False):
             _print_profile(run_backend(ws, default, cpu, profile=True, name=f"{default}-profile"))
@@ -263,6 +265,22 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
     if proc.returncode != 0:
         raise BenchFailed(f"{name} run exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
     return RunResult(**json.loads(Path(job["out"]).read_text("utf-8")))
+
+
+def run_beside_ocr(ws: Workspace, backend: str, cpu: int) -> RunResult:
+    """The same run while the OCR worker's load (nice 10, edge.documents.bench) keeps both cores busy."""
+    ready = ws.root / "ocr-ready"
+    load = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.documents.bench", "load", str(ready)])
+    try:
+        end = time.monotonic() + 300
+        while not ready.exists() and load.poll() is None and time.monotonic() < end:
+            time.sleep(0.2)
+        if not ready.exists():
+            raise BenchFailed("the OCR load did not start")
+        return run_backend(ws, backend, cpu, name=f"{backend}-ocr")
+    finally:
+        load.terminate()
+        load.wait(timeout=30)
 
 
 def _set_hot_folder(home: Path, hot: Path) -> None:

@@ -7,10 +7,11 @@ programs is JSON on stdout; errors are `错误 CODE: message` on stderr, exit 1.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from juanzong.shared import clock
 from juanzong.edge.repo.batches import BatchState
 from juanzong.shared.cli import print_json
 from juanzong.shared.audit import Action
@@ -62,7 +63,7 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    now = datetime.now(TZ)
+    now = clock.now(TZ)
     received = parse_received(args.received) if args.received else now
     registered = intake.register(
         db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
@@ -192,7 +193,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db = _db(settings)
-    now = datetime.now(TZ)
+    now = clock.now(TZ)
     if args.operator_command == "add":
         pin = args.pin if args.pin is not None else sys.stdin.readline().strip()
         op = operators.add(db, settings.appliance_id, operator_id=args.id, name=args.name, role=args.role, pin=pin, now=now)
@@ -201,6 +202,24 @@ def cmd_operator(args: argparse.Namespace) -> int:
         print_json(operators.disable(db, settings.appliance_id, args.id, now).to_dict())
     else:
         print_json([op.to_dict() for op in operators.list_all(db)])
+def cmd_documents_worker(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.worker import main
+
+    return main(_settings(args))
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    from juanzong.edge.documents.builder import read_current
+    from juanzong.edge.documents.worker import context_for
+    from juanzong.shared.durable import write_durable
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    doc, pdf = read_current(context_for(settings), require_id(args.item_id, Kind.ITEM), actor="operator")
+    write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
+    kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
+    print_json({"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
+                "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind})
     return 0
 
 
@@ -222,6 +241,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
         print(f"  隔离 {q['id']}：{q['reason']}")
+    docs = st["documents"]
+    oldest = ""
+    if docs["ocr_queue"]["length"]:
+        due = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
+    print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
+          f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
         error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
         print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
@@ -254,7 +280,7 @@ def cmd_calendar_status(args: argparse.Namespace) -> int:
     from juanzong.edge.holidays import calendar_status
 
     settings = _settings(args)
-    st = calendar_status(_db(settings), settings, datetime.now(TZ).date())
+    st = calendar_status(_db(settings), settings, clock.now(TZ).date())
     if args.json:
         print_json(st)
         return 0
@@ -274,7 +300,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - `edge run` purges on its own schedule
-    now = parse_received(args.now) if args.now else datetime.now(TZ)
+    now = parse_received(args.now) if args.now else clock.now(TZ)
     report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
                        Retention.from_settings(settings), now, actor=args.actor)
     print_json(report.to_dict())
@@ -293,11 +319,23 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_renew(args: argparse.Namespace) -> int:
+    from juanzong.edge.home import IDENTITY_FILE
+    from juanzong.edge.renew import request_renewal
+
+    settings = _settings(args)
+    doc = request_renewal(_db(settings), settings.keys_dir, settings.home / IDENTITY_FILE, Path(args.out), args.actor)
+    print_json({"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
+                "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"})
+    return 0
+
+
 def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge import audit
     from juanzong.edge.lockdown.command import lockdown
 
     settings = _settings(args)
+    _db(settings).close()  # the database key exists (keys/ is read-only to the locked-down service)
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:
@@ -408,6 +446,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_operator)
 
     cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print, and serve the counter kiosk")
+    cmd("documents-worker", cmd_documents_worker,
+        "the background PDF/OCR process `edge run` supervises (nice 10, earliest deadline first)")
+    p = cmd("document", cmd_document, "write an item's current PDF (decrypted, audited) for inspection")
+    p.add_argument("item_id")
+    p.add_argument("--out", required=True)
     cmd("sync", cmd_sync, "seal what is pending and sync now")
     p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
     p.add_argument("--json", action="store_true")
@@ -423,6 +466,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--home")
     p.add_argument("--actor", default="admin", help="who runs it (audit)")
     p.set_defaults(func=cmd_keys_rotate)
+    p = keys.add_parser("renew", help="new signing and TLS keys, vouched for by the old key: central enroll --renew takes them")
+    p.add_argument("--home")
+    p.add_argument("--out", required=True, help="the renewal request for central")
+    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+    p.set_defaults(func=cmd_keys_renew)
 
     p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
     p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
@@ -458,11 +506,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
     b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
     b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
+    b.add_argument("--ocr-beside", action="store_true", help="run the default backend again while the OCR worker's load runs (nice 10)")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
     b = p.add_parser("memory", help="peak memory (RSS) of ingesting one file, for every file class")
     b.add_argument("--quick", action="store_true", help="A4 pages only (skip A3 at 600 dpi)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
+    b = p.add_parser("ocr", help="OCR worker vs rapidocr defaults on generated court pages: s/page, accuracy, extraction, RSS")
+    b.add_argument("--pages", type=int, default=20)
+    b.add_argument("--no-baseline", action="store_true", help="skip the rapidocr-defaults comparison run")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------
@@ -481,7 +534,7 @@ def cmd_media_init(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     medium = init_medium(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration),
-                         Path(args.device), actor=_operator(args), now=datetime.now(TZ))
+                         Path(args.device), actor=_operator(args), now=clock.now(TZ))
     reg = medium.registration
     out = {"medium_id": reg.medium_id, "label": reg.label, "valid_until": reg.valid_until, "fs_uuid": medium.fs_uuid,
            "device": str(args.device)}
@@ -500,7 +553,7 @@ def cmd_media_export(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = export(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), BlobStore(settings.blob_dir),
-                    Path(args.to), actor=_operator(args), now=datetime.now(TZ))
+                    Path(args.to), actor=_operator(args), now=clock.now(TZ))
     if args.json:
         print_json(report.to_dict())
     elif not report.batches:
@@ -518,7 +571,7 @@ def cmd_media_receipts(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = take_receipts(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.source),
-                           actor=_operator(args), now=datetime.now(TZ))
+                           actor=_operator(args), now=clock.now(TZ))
     if args.json:
         print_json(report.to_dict())
     else:

@@ -21,7 +21,6 @@ every module edge is a sharp black/white step at a whole pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ import segno
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
-from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.fonts import pillow_font
 from juanzong.shared.ids import format_id, is_valid_id, make_payload
 
 DPI = 300
@@ -39,12 +38,6 @@ QR_MODULE_PX = 18
 CODE128_MODULE_PX = 6
 CODE128_HEIGHT_RATIO = 0.40
 BAND_TOP = 420
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-)
 VOLUME_NAMES = {"main": "正卷", "internal": "副卷"}
 INSTRUCTION = "请将本页放在该材料第一页之前一并扫描"
 
@@ -60,21 +53,6 @@ class CoverSheetInfo:
     catalog_dir: str = ""  # catalog directory entry name
     item_seq: int = 1
     item_count: int = 1
-
-
-@lru_cache(maxsize=1)
-def cjk_font_path() -> str:
-    """The first installed CJK font; AppError(FONT_MISSING) names where we looked."""
-    for candidate in FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return candidate
-    raise AppError(ErrorCode.FONT_MISSING, paths="、".join(FONT_CANDIDATES))
-
-
-@lru_cache(maxsize=64)
-def cjk_font(size: int) -> ImageFont.FreeTypeFont:
-    # BASIC layout: CJK needs no shaping, and it is ~1.5× faster than raqm
-    return ImageFont.truetype(cjk_font_path(), size, layout_engine=ImageFont.Layout.BASIC)
 
 
 def qr_modules(payload: str, error: str = "h") -> np.ndarray:
@@ -102,9 +80,9 @@ def modules_to_image(dark: np.ndarray, module_px: int, height: int | None = None
 
 def fitted_font(text: str, size: int, max_width: int) -> ImageFont.FreeTypeFont:
     """The largest font ≤ size that fits the text in max_width."""
-    while size > 36 and cjk_font(size).getlength(text) > max_width:
+    while size > 36 and pillow_font(size).getlength(text) > max_width:
         size = int(size * 0.9)
-    return cjk_font(size)
+    return pillow_font(size)
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int, max_lines: int = 2) -> list[str]:
@@ -135,7 +113,7 @@ def code_band(payload: str) -> Image.Image:
     band.paste(c128, (qr.width + gap, 0))
     draw = ImageDraw.Draw(band)
     draw.text((qr.width + gap + c128.width // 2, c128.height + 20), payload,
-              font=cjk_font(64), fill=0, anchor="mt")
+              font=pillow_font(64), fill=0, anchor="mt")
     return band
 
 
@@ -158,7 +136,7 @@ def draw_text(page: Image.Image, info: CoverSheetInfo, top: int) -> int:
     """The fields and the boxed instruction from `top` down; returns the bottom y."""
     draw = ImageDraw.Draw(page)
     width = page.width - 2 * MARGIN
-    font = cjk_font(92)
+    font = pillow_font(92)
     y = top
     for field in text_lines(info):
         for line in wrap(field, font, width):
@@ -177,7 +155,7 @@ def render_cover_sheet(info: CoverSheetInfo) -> Image.Image:
     payload = make_payload(info.item_id)
     page = Image.new("L", PAGE_SIZE, 255)
     draw = ImageDraw.Draw(page)
-    draw.text((page.width // 2, 180), "卷宗材料分隔页", font=cjk_font(150), fill=0, anchor="mt")
+    draw.text((page.width // 2, 180), "卷宗材料分隔页", font=pillow_font(150), fill=0, anchor="mt")
     band = code_band(payload)
     left = (page.width - band.width) // 2
     page.paste(band, (left, BAND_TOP))

@@ -197,11 +197,6 @@ def _sig_cell(db: Database, vault: Vault, signature_id: str, style: Any) -> Any:
 
 
 def _pdf_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    from juanzong.shared.fonts import pdf_font
 
-    from juanzong.edge.devices.printer import find_cjk_font
-
-    if "JuanzongCJK" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("JuanzongCJK", str(find_cjk_font()), subfontIndex=0))
-    return "JuanzongCJK"
+    return pdf_font()

@@ -95,7 +95,8 @@ def setup_homes(root: Path, port: int, central_args: Sequence[str] = ()) -> Demo
     return homes
 
 
-DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("S01", "王主管", "supervisor", "135790"))
+DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("O01", "赵扫描", "operator", "112233"),
+                  ("S01", "王主管", "supervisor", "135790"))
 
 
 def add_operators(edge_home: Path, kiosk_port: int) -> str:
@@ -168,11 +169,53 @@ def wait_synced(edge_home: Path, expected_pages: int, timeout: float = 60.0) -> 
         st = json.loads(juanzong("edge", "status", "--home", str(edge_home), "--json").stdout)
         stored = sum(i["pages"] for i in st["items"]) + st["unassigned"] + st["quarantine"]["count"]
         settled = st["hot_folder"]["waiting"] == 0 and st["hot_folder"]["in_progress"] == 0
-        acked = all(b["state"] == BatchState.ACKNOWLEDGED for b in st["batches"]) and not any(st["unbatched"].values())
+        # pages, items and intakes; an item's PDF and notice follow later (wait_documents)
+        pending = {k: v for k, v in st["unbatched"].items() if k not in ("documents", "notices")}
+        acked = all(b["state"] == BatchState.ACKNOWLEDGED for b in st["batches"]) and not any(pending.values())
         if stored >= expected_pages and settled and acked and st["batches"]:
             return st
         time.sleep(0.3)
     raise TimeoutError(f"central did not acknowledge everything within {timeout:.0f} s")
+
+
+def close_items(edge_home: Path, intake: dict) -> None:
+    """The operator closes every item (多扫/漏扫 checked): that completes it and, once its
+    searchable PDF is made, files its 入卷提醒."""
+    for item in intake["items"]:
+        juanzong("edge", "close", "--home", str(edge_home), item["item_id"])
+
+
+def wait_documents(edge_home: Path, items: int, timeout: float = 900.0) -> dict:
+    """Until every item's searchable PDF and notice are made and central acknowledged them."""
+    from juanzong.edge.repo.batches import BatchState
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        st = json.loads(juanzong("edge", "status", "--home", str(edge_home), "--json").stdout)
+        docs = st["documents"]
+        acked = all(b["state"] == BatchState.ACKNOWLEDGED for b in st["batches"]) and not any(st["unbatched"].values())
+        if docs["searchable"] >= items and docs["notices"] >= items and docs["ocr_queue"]["length"] == 0 and acked:
+            return st
+        time.sleep(1.0)
+    raise TimeoutError(f"the searchable PDFs were not all made and synced within {timeout:.0f} s")
+
+
+def fetch_documents(central_home: Path, intake: dict, out_dir: Path) -> dict:
+    """Every item's PDF from central (decrypted, audited): stamped on every page, searchable or not."""
+    import pikepdf
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = {"documents": 0, "searchable": 0, "stamped_pages": 0, "pages": 0}
+    for item in intake["items"]:
+        out = out_dir / f"{item['seq']:02d}-{item['item_id']}.pdf"
+        if juanzong("central", "document", "--home", str(central_home), item["item_id"], "--out", str(out), check=False).returncode:
+            continue
+        pdf = pikepdf.open(out)
+        counts["documents"] += 1
+        counts["pages"] += len(pdf.pages)
+        counts["searchable"] += any("/JZOcr" in (p.obj.Resources.get("/Font") or {}) for p in pdf.pages)
+        counts["stamped_pages"] += sum(len(p.obj.Contents) >= 2 if isinstance(p.obj.Contents, pikepdf.Array) else 0 for p in pdf.pages)
+    return counts
 
 
 def figures(central_home: Path, scanned: int) -> dict:
@@ -234,10 +277,18 @@ def main(args: argparse.Namespace) -> int:
         edge = start(["edge", "run", "--home", str(homes.edge)], root / "edge.log")
         scanned = len(scan_pages(homes.edge, intake, args.pages))
         wait_synced(homes.edge, scanned)
+        close_items(homes.edge, intake)
+        print("各件材料已关闭，等待生成可检索 PDF（文字识别在后台按时限排队）…", flush=True)
+        wait_documents(homes.edge, len(intake["items"]))
         print(juanzong("central", "report", "--home", str(homes.central)).stdout, end="")
+        print(juanzong("central", "notices", "--home", str(homes.central)).stdout, end="")
         f = figures(homes.central, scanned)
-        ok = f["received"] == scanned and f["missing"] == 0 and f["duplicate"] == 0
-        print(f"demo: {f['scanned']} pages scanned, {f['received']} received at central, {f['missing']} missing, {f['duplicate']} duplicate")
+        d = fetch_documents(homes.central, intake, root / "documents")
+        items = len(intake["items"])
+        ok = (f["received"] == scanned and f["missing"] == 0 and f["duplicate"] == 0
+              and d["documents"] == items and d["searchable"] == items and d["stamped_pages"] == scanned)
+        print(f"demo: {f['scanned']} pages scanned, {f['received']} received at central, {f['missing']} missing, {f['duplicate']} duplicate; "
+              f"{d['documents']} of {items} items catalogued as stamped PDFs at central, {d['searchable']} searchable")
         if getattr(args, "kiosk", False) or getattr(args, "serve", False):
             _serve_kiosk(kiosk_url, office_url, homes.central / "keys" / "ca.crt")
         return 0 if ok else 1

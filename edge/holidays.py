@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.repo import calendar_years, intakes, write_tx
@@ -105,7 +106,7 @@ def import_arrangement(db: Database, settings: EdgeSettings, path: Path, rules: 
     """Install the file's years and recompute the provisional deadlines they affect, in one transaction."""
     years = read_arrangement(path)
     sha256 = crypto.sha256_hex(path.read_bytes())
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = clock.iso("seconds")
     with write_tx(db):
         for table in years:
             _store_year(db, table, path.name, sha256, now)

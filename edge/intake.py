@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.holidays import work_calendar
@@ -147,7 +148,7 @@ def register(
     case: CaseNumber | PendingCase = (PendingCase(f"{PENDING_PREFIX}{format_id(intake_id)}") if pending
                                       else parse_case_number(case_text))
     catalog = None if isinstance(case, PendingCase) else _catalog_or_none(case)
-    now = now if now is not None else datetime.now(received_at.tzinfo)
+    now = now if now is not None else clock.now(received_at.tzinfo)
     late = check_received(received_at, now)
     deadline = deadline_for(db, settings, received_at, urgent)
     registered = tuple(

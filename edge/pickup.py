@@ -24,7 +24,6 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit, intake, printing
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.coversheet import cjk_font
 from juanzong.edge.custody import Signature, open_signature, store_signature
 from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
@@ -35,6 +34,7 @@ from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, format_id, make_payload, new_id
 from juanzong.shared.audit import Action
+from juanzong.shared.fonts import pillow_font
 
 RECEIPT_ITEM = "送达回证"
 
@@ -130,9 +130,9 @@ def _lines(court: str, row: dict[str, Any], clerk_name: str) -> list[str]:
 def receipt_page(court: str, row: dict[str, Any], signature: Signature, id_number: str, clerk_name: str) -> Image.Image:
     page = Image.new("L", (2480, 3508), 255)
     draw = ImageDraw.Draw(page)
-    draw.text((1240, 260), court or "人民法院", font=cjk_font(96), fill=0, anchor="mt")
-    draw.text((1240, 420), "送 达 回 证", font=cjk_font(150), fill=0, anchor="mt")
-    y, font = 760, cjk_font(80)
+    draw.text((1240, 260), court or "人民法院", font=pillow_font(96), fill=0, anchor="mt")
+    draw.text((1240, 420), "送 达 回 证", font=pillow_font(150), fill=0, anchor="mt")
+    y, font = 760, pillow_font(80)
     id_line = f"身份核验：{ID_TYPES.get(row['id_checked'], row['id_checked'])}" + (f" {id_number}" if id_number else "")
     for text in _lines(court, row, clerk_name) + [id_line]:
         for part in _wrap(text, font, 2480 - 600):
@@ -142,7 +142,7 @@ def receipt_page(court: str, row: dict[str, Any], signature: Signature, id_numbe
     draw.text((300, y), "受送达人签名：", font=font, fill=0)
     _signature_into(page, signature, (900, y - 40, 2180, y + 360))
     draw.line((900, y + 380, 2180, y + 380), fill=0, width=4)
-    draw.text((300, y + 520), f"回证编号：{format_id(row['id'])}", font=cjk_font(56), fill=0)
+    draw.text((300, y + 520), f"回证编号：{format_id(row['id'])}", font=pillow_font(56), fill=0)
     return page
 
 
@@ -160,7 +160,7 @@ def _wrap(text: str, font: Any, width: int) -> list[str]:
 def _signature_into(page: Image.Image, signature: Signature, box: tuple[int, int, int, int]) -> None:
     x0, y0, x1, y1 = box
     if signature.method == "typed":
-        ImageDraw.Draw(page).text((x0, y0 + 120), f"{signature.data.decode('utf-8')}（输入姓名确认）", font=cjk_font(80), fill=0)
+        ImageDraw.Draw(page).text((x0, y0 + 120), f"{signature.data.decode('utf-8')}（输入姓名确认）", font=pillow_font(80), fill=0)
         return
     with Image.open(io.BytesIO(signature.data)) as im:
         rgba = im.convert("RGBA")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.devices.printer import PrintDocument, Receipt, ReceiptLine, TextLine, receipt_text, render_document, send
@@ -138,4 +139,4 @@ def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")

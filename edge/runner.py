@@ -5,6 +5,9 @@ Three threads, each with its own database connections: the ingest worker
 sync them, flush queued receipts) and the counter kiosk (edge.web, served by
 waitress on `kiosk_listen`, one connection per request). They share nothing but
 the database and the blob directory, whose writes are transactional and atomic.
+A fourth supervises the documents worker, a separate process at lower priority
+(edge.documents.worker: PDFs and OCR), started once start-up recovery has swept
+the blob directory and started again whenever it exits.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import signal
+import subprocess
+import sys
 import threading
 import time
-from datetime import datetime, timezone
 
+from juanzong.shared import clock
 from juanzong.edge import batches, printing, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
@@ -52,7 +57,7 @@ def outbox_loop(settings: EdgeSettings, stop: threading.Event) -> None:
             printing.flush(db, settings)
             if time.monotonic() >= next_purge:  # crypto-shredding on schedule (edge/purge.py)
                 next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
-                purge_due(db, store, settings.appliance_id, Retention.from_settings(settings), datetime.now(timezone.utc))
+                purge_due(db, store, settings.appliance_id, Retention.from_settings(settings), clock.now())
         except AppError as err:
             log.warning("outbox: %s %s", err.code, err.message)
         except Exception:  # keep the loop alive; the next round retries
@@ -72,6 +77,34 @@ def single_instance(settings: EdgeSettings):
         handle.close()
         raise AppError(ErrorCode.APPLIANCE_RUNNING, lock=str(path)) from exc
     return handle
+
+
+def documents_loop(settings: EdgeSettings, stop: threading.Event, recovered: threading.Event) -> None:
+    """Keep one documents worker process running until `stop`; never before recovery's blob sweep."""
+    from juanzong.edge.documents.worker import RECYCLE_EXIT
+
+    while not (recovered.is_set() or stop.is_set()):
+        stop.wait(0.1)
+    backoff = 1.0
+    while not stop.is_set():
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker",
+                                 "--home", str(settings.home)])
+        while proc.poll() is None and not stop.is_set():
+            stop.wait(0.5)
+        if stop.is_set():
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return
+        if proc.returncode == RECYCLE_EXIT:
+            backoff = 1.0
+            continue
+        log.error("documents worker exited with %s; restarting in %.0f s", proc.returncode, backoff)
+        stop.wait(backoff)
+        backoff = min(backoff * 2, 300.0)
 
 
 def start_kiosk(settings: EdgeSettings):
@@ -95,14 +128,18 @@ def run(settings: EdgeSettings) -> int:
     appliance = Appliance(settings)  # migrates the database before either thread connects
     outbox = threading.Thread(target=outbox_loop, args=(settings, stop), name="outbox", daemon=True)
     outbox.start()
+    recovered = threading.Event()
+    documents = threading.Thread(target=documents_loop, args=(settings, stop, recovered), name="documents", daemon=True)
+    documents.start()
     try:
         kiosk = start_kiosk(settings)
     except OSError as err:  # the scanner must keep working even if the kiosk port is taken
         log.error("counter kiosk not started on %s: %s", settings.kiosk_listen, err)
         kiosk = None
     log.info("appliance %s watching %s", settings.appliance_id, settings.hot_folder)
-    appliance.run_watch(stop)
+    appliance.run_watch(stop, on_idle=recovered.set)
     if kiosk is not None:
         kiosk.close()
     outbox.join(timeout=10)
+    documents.join(timeout=20)
     return 0

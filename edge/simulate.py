@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from juanzong.edge.coversheet import DPI, PAGE_SIZE, cjk_font, code128_modules, modules_to_image, qr_modules
+from juanzong.edge.coversheet import DPI, PAGE_SIZE, code128_modules, modules_to_image, qr_modules
+from juanzong.shared.fonts import pillow_font
 
 W, H = PAGE_SIZE
 WHITE = 255
@@ -122,11 +123,11 @@ def _ink_text(rng: random.Random, title: str, lines: int = 30) -> Image.Image:
     ink = Image.new("L", PAGE_SIZE, 0)
     draw = ImageDraw.Draw(ink)
     level = rng.randint(200, 235)  # toner density varies between pages
-    draw.text((W // 2, 240), title, font=cjk_font(84), fill=level, anchor="mt")
-    font, pitch, left = cjk_font(46), 92, 250 + rng.randint(-20, 20)
+    draw.text((W // 2, 240), title, font=pillow_font(84), fill=level, anchor="mt")
+    font, pitch, left = pillow_font(46), 92, 250 + rng.randint(-20, 20)
     for i, line in enumerate(_body_lines(rng, lines, 42)):
         draw.text((left, 470 + i * pitch), line, font=font, fill=level)
-    draw.text((W // 2, H - 200), f"第 {rng.randint(1, 30)} 页", font=cjk_font(40), fill=level, anchor="mt")
+    draw.text((W // 2, H - 200), f"第 {rng.randint(1, 30)} 页", font=pillow_font(40), fill=level, anchor="mt")
     return ink
 
 
@@ -141,8 +142,8 @@ def _seal(page: Image.Image, rng: random.Random) -> None:
     star = [(c + (r if k % 2 == 0 else r * 0.4) * math.sin(k * math.pi / 5),
              c - 40 - (r if k % 2 == 0 else r * 0.4) * math.cos(k * math.pi / 5)) for k in range(10)]
     draw.polygon(star, fill=215)
-    draw.text((c, c + 70), "人民法院", font=cjk_font(72), fill=215, anchor="mm")
-    draw.text((c, c + 160), "诉讼专用章", font=cjk_font(44), fill=200, anchor="mm")
+    draw.text((c, c + 70), "人民法院", font=pillow_font(72), fill=215, anchor="mm")
+    draw.text((c, c + 160), "诉讼专用章", font=pillow_font(44), fill=200, anchor="mm")
     mask = mask.rotate(rng.uniform(-25, 25), resample=Image.BILINEAR)
     red = Image.composite(Image.new("RGB", mask.size, (205, 35, 40)), Image.new("RGB", mask.size, (255, 255, 255)), mask)
     page.paste(ImageChops.multiply(page.crop(box), red), box[:2])
@@ -182,12 +183,12 @@ def photo_page(seed: int) -> Image.Image:
     rng = random.Random(seed)
     page = Image.new("RGB", PAGE_SIZE, rng.choice(PAPER_TINTS))
     draw = ImageDraw.Draw(page)
-    draw.text((W // 2, 200), "证据照片", font=cjk_font(84), fill=(30, 30, 30), anchor="mt")
+    draw.text((W // 2, 200), "证据照片", font=pillow_font(84), fill=(30, 30, 30), anchor="mt")
     for k, top in enumerate((420, 1900)):
         size = (1900 + rng.randint(-100, 0), 1300 + rng.randint(-100, 0))
         page.paste(_photo(rng, size), ((W - size[0]) // 2, top))
         caption = f"照片{k + 1}：{rng.choice(CITIES)}现场，拍摄于二〇二四年{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
-        draw.text((W // 2, top + size[1] + 40), caption, font=cjk_font(44), fill=(30, 30, 30), anchor="mt")
+        draw.text((W // 2, top + size[1] + 40), caption, font=pillow_font(44), fill=(30, 30, 30), anchor="mt")
     return _finish(_grain(page, rng, 18))
 
 
@@ -198,13 +199,13 @@ def _label_grid(draw: ImageDraw.ImageDraw, rng: random.Random, left: int, top: i
     y = top
     for label, who, where in rows:
         draw.rectangle((left, y, left + width, y + 300), outline=255, width=5)
-        draw.text((left + 30, y + 30), label, font=cjk_font(60), fill=255)
-        draw.text((left + 260, y + 40), who, font=cjk_font(52), fill=255)
-        draw.text((left + 260, y + 150), where, font=cjk_font(46), fill=255)
+        draw.text((left + 30, y + 30), label, font=pillow_font(60), fill=255)
+        draw.text((left + 260, y + 40), who, font=pillow_font(52), fill=255)
+        draw.text((left + 260, y + 150), where, font=pillow_font(46), fill=255)
         y += 300
     for text in (f"托寄物：{rng.choice(('文件', '合同原件', '设备配件', '样品'))}", "付款方式：寄付月结",
                  "签收人：__________   日期：____年__月__日"):
-        draw.text((left + 30, y + 40), text, font=cjk_font(48), fill=255)
+        draw.text((left + 30, y + 40), text, font=pillow_font(48), fill=255)
         y += 110
     draw.rectangle((left, top, left + width, y + 20), outline=255, width=5)
     return y + 20
@@ -218,15 +219,15 @@ def waybill_page(seed: int) -> Image.Image:
     ink = Image.new("L", PAGE_SIZE, 0)
     draw = ImageDraw.Draw(ink)
     left, top, width = 300 + rng.randint(-60, 60), 300 + rng.randint(-60, 60), 1800
-    draw.text((left, top), carrier, font=cjk_font(110), fill=255)
-    draw.text((left + width, top + 20), "标准快递", font=cjk_font(70), fill=255, anchor="ra")
+    draw.text((left, top), carrier, font=pillow_font(110), fill=255)
+    draw.text((left + width, top + 20), "标准快递", font=pillow_font(70), fill=255, anchor="ra")
     bars = _paste_code(ink, code128_modules(number), (left + 60, top + 200), 4, 220)
     draw.text((left + 60 + bars.width // 2, top + 440), " ".join(number[i:i + 4] for i in range(0, 15, 4)),
-              font=cjk_font(64), fill=255, anchor="mt")
+              font=pillow_font(64), fill=255, anchor="mt")
     qr_top = _label_grid(draw, rng, left, top + 560, width) + 80
     _paste_code(ink, qr_modules(url + number, error="m"), (left + width - 500, qr_top), 8)
-    draw.text((left, qr_top + 40), "扫码查询物流信息", font=cjk_font(56), fill=255)
-    draw.text((left, qr_top + 140), f"运单号：{number}", font=cjk_font(56), fill=255)
+    draw.text((left, qr_top + 40), "扫码查询物流信息", font=pillow_font(56), fill=255)
+    draw.text((left, qr_top + 140), f"运单号：{number}", font=pillow_font(56), fill=255)
     return _finish(ImageChops.subtract(_paper(rng), ink))
 
 
@@ -239,18 +240,18 @@ def invoice_page(seed: int) -> Image.Image:
     ink = Image.new("L", PAGE_SIZE, 0)
     _paste_code(ink, qr_modules(data, error="m"), (260, 240), 7)
     text = ImageDraw.Draw(ink)
-    text.text((1700, 480), f"发票号码：{number}", font=cjk_font(40), fill=255)
-    text.text((1700, 540), f"开票日期：2024年{rng.randint(1, 12)}月{rng.randint(1, 28)}日", font=cjk_font(40), fill=255)
+    text.text((1700, 480), f"发票号码：{number}", font=pillow_font(40), fill=255)
+    text.text((1700, 540), f"开票日期：2024年{rng.randint(1, 12)}月{rng.randint(1, 28)}日", font=pillow_font(40), fill=255)
     rows = ("购买方信息  名称：" + _name(rng) + "  统一社会信用代码：91110105MA01XXXXXX",
             "销售方信息  名称：某某科技有限公司  统一社会信用代码：91440300MA5XXXXXXX",
             "项目名称  *信息技术服务*技术服务费     单价  数量 1  税率 6%",
             f"合　　计  ¥{amount}", f"价税合计（小写） ¥{amount}", "备注", f"开票人：{_name(rng)}")
     for k, row in enumerate(rows):
-        text.text((240, 800 + k * 260), row, font=cjk_font(48), fill=255)
+        text.text((240, 800 + k * 260), row, font=pillow_font(48), fill=255)
     page = _tint(ImageChops.subtract(_paper(rng, 6), ink), rng.choice(PAPER_TINTS))
     # invoice forms print title and frame in brown-red; drawn on RGB, only the strokes cost
     frame = ImageDraw.Draw(page)
-    frame.text((W // 2, 300), "电子发票（普通发票）", font=cjk_font(96), fill=(150, 70, 40), anchor="mt")
+    frame.text((W // 2, 300), "电子发票（普通发票）", font=pillow_font(96), fill=(150, 70, 40), anchor="mt")
     for k in range(len(rows)):
         frame.rectangle((200, 700 + k * 260, W - 200, 960 + k * 260), outline=(150, 70, 40), width=4)
     return _finish(page)
@@ -279,7 +280,7 @@ def barcode_page(seed: int, codes: Sequence[tuple[str, str]], *, module_px: int 
         else:
             bars = code128_modules(text)
             code = _paste_code(ink, bars, (400, y), max(module_px // 2, 3), int(len(bars) * module_px * 0.2))
-        draw.text((400, y + code.height + 30), text, font=cjk_font(40), fill=230)
+        draw.text((400, y + code.height + 30), text, font=pillow_font(40), fill=230)
         y += code.height + 180
     return _finish(ImageChops.subtract(_paper(rng), ink))
 
@@ -450,3 +451,70 @@ class SimulatedScanner:
 
     def feed(self, job: ScanJob, **kw) -> list[Path]:
         return self.write_many(job.pages, **kw)
+
+
+# ---------------------------------------------------------------- pages with known text (OCR)
+
+COURTS = ("北京市朝阳区人民法院", "上海市浦东新区人民法院", "广州市天河区人民法院", "深圳市南山区人民法院", "杭州市西湖区人民法院")
+DOC_KINDS = ("民事判决书", "民事裁定书", "民事调解书", "民事起诉状", "答辩状", "证据清单")
+
+
+@dataclass(frozen=True)
+class KnownLine:
+    text: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the printed ink, pixels
+
+
+@dataclass(frozen=True)
+class KnownPage:
+    """A generated court page and exactly what is printed on it, line by line."""
+
+    image: Image.Image
+    lines: tuple[KnownLine, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def court_page(seed: int, *, colour: bool = True, font_px: int | None = None) -> KnownPage:
+    """A judgment-style page: court, title, case number, ~28 body lines, signatures; text known.
+
+    Body text 40–50 px (about 10–12 pt at 300 dpi), ragged paragraph ends and
+    indents, toner density and paper tint vary with the seed. No seal: this is the
+    clean-print page the accuracy target is stated for."""
+    rng = random.Random(seed)
+    ink = Image.new("L", PAGE_SIZE, 0)
+    draw = ImageDraw.Draw(ink)
+    level = rng.randint(205, 240)
+    size = font_px or rng.choice((40, 44, 46, 50))
+    pitch, left = int(size * 1.95), 240 + rng.randint(-20, 20)
+    per_line = (W - 2 * left) // size
+    lines: list[KnownLine] = []
+
+    def put(text: str, xy: tuple[int, int], font_size: int, anchor: str = "la") -> None:
+        font = pillow_font(font_size)
+        draw.text(xy, text, font=font, fill=level, anchor=anchor)
+        shown = text.lstrip("　")
+        at = (xy[0] + int(font.getlength(text[: len(text) - len(shown)])), xy[1]) if anchor == "la" else xy
+        layout = tuple(int(v) for v in draw.textbbox(at, shown, font=font, anchor=anchor))
+        ink_box = ink.crop(layout).getbbox() or (0, 0, 0, 0)  # the printed pixels, not the advance box
+        lines.append(KnownLine(shown, (layout[0] + ink_box[0], layout[1] + ink_box[1], layout[0] + ink_box[2], layout[1] + ink_box[3])))
+
+    put(rng.choice(COURTS), (W // 2, 220), 64, "mt")
+    put(rng.choice(DOC_KINDS), (W // 2, 340), 84, "mt")
+    year = rng.randint(2019, 2026)
+    put(f"（{year}）京{rng.randint(101, 119):04d}民初{rng.randint(1, 39999)}号", (W - left, 500), size, "rt")
+    y = 500 + pitch
+    body = _body_lines(rng, 26 if size <= 46 else 22, per_line)
+    for text in body:
+        put(text, (left, y), size)
+        y += pitch
+    put(f"审判员　{_name(rng)}", (W - left, y + pitch // 2), size, "rt")
+    put(f"二〇二{rng.randint(0, 6)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日", (W - left, y + 3 * pitch // 2), size, "rt")
+    gray = ImageChops.subtract(_paper(rng), ink)
+    known = tuple(line for line in lines if line.text)
+    if not colour:
+        return KnownPage(_finish(gray), known)
+    page = _tint(gray, rng.choice(PAPER_TINTS))
+    return KnownPage(_finish(page), known)

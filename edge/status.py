@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.repo import batches, intakes, items, pages, print_jobs, quarantine, state
+from juanzong.edge.repo import batches, documents, intakes, items, pages, print_jobs, quarantine, state
 from juanzong.edge.repo.state import StateKey
 from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
 from juanzong.edge.watch.watcher import SPOOL
@@ -32,8 +33,9 @@ def status(db: Database, settings: EdgeSettings, today: date | None = None) -> d
         "batches": _batches(db),
         "unbatched": batches.unbatched_counts(db),
         "print_jobs": print_jobs.state_counts(db),
-        "carry": carry_status(db, datetime.now(timezone.utc)),
-        "calendar": _calendar(db, settings, today or datetime.now(ZoneInfo("Asia/Shanghai")).date()),
+        "carry": carry_status(db, clock.now()),
+        "calendar": _calendar(db, settings, today or clock.now(ZoneInfo("Asia/Shanghai")).date()),
+        "documents": {**documents.summary(db), "ocr_queue": documents.queue_summary(db)},
     }
 
 

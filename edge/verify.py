@@ -32,7 +32,7 @@ from juanzong.edge.repo import blobs as blob_rows
 from juanzong.shared import crypto
 from juanzong.shared.audit import Action, Outcome, first_bad_row
 from juanzong.shared.errors import AppError
-from juanzong.shared.manifest import Manifest, Receipt, Signed, decode, open_signed
+from juanzong.shared.manifest import Manifest, Receipt, Signed, open_signed
 
 
 class BlobOutcome(StrEnum):

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from zoneinfo import ZoneInfo
 
+from juanzong.shared import clock
 from juanzong.shared.errors import AppError
 
 COURT_TZ = ZoneInfo("Asia/Shanghai")
@@ -52,11 +53,10 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 
 def cmd_calendar_status(args: argparse.Namespace) -> int:
-    from datetime import datetime
 
     from juanzong.shared.workdays import default_calendar, print_years
 
-    print_years(default_calendar().years_report(datetime.now(COURT_TZ).date()), as_json=args.json)
+    print_years(default_calendar().years_report(clock.now(COURT_TZ).date()), as_json=args.json)
     return 0
 
 

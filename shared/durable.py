@@ -1,16 +1,34 @@
-"""Durable writes: temp file in the same directory, fsync, rename, fsync the directory.
+"""Durable writes, the one helper for every file either side keeps.
 
-Nothing either side acknowledges (a stored page, a blob PUT, a receipt) may rest
-on bytes that a power cut can still take back, so every file kept is written
-this way (restic `backend/local` Save; reliability anchors §1–2). The appliance's
-blob store adds verification and crash points between the same steps.
+    write_durable(path, data)  temp file in the same directory → write → fsync →
+                               (verify: read back and compare) → rename (or, with
+                               `exclusive`, link: never replaces an existing file)
+                               → fsync the directory
+    append_durable(path, data) one O_APPEND write → fsync (→ fsync the directory
+                               when the file is new)
+
+Nothing either side acknowledges (a stored page, a blob PUT, a receipt, a key)
+may rest on bytes that a power cut can still take back (restic `backend/local`
+Save; reliability anchors §1–2). `step` names each point between the steps
+(`write`, `fsync`, `rename`, `dir_fsync`) so the appliance's crash tests can stop
+there; temp files are hidden (`.tmp-…`), so a watcher never takes one, and
+`is_temp` recognises what a crash left behind for a start-up sweep.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+
+from juanzong.shared.errors import AppError, ErrorCode
+
+TEMP_PREFIX = ".tmp-"
+
+
+def _no_step(name: str) -> None:
+    return None
 
 
 def fsync_dir(path: Path) -> None:
@@ -33,19 +51,73 @@ def ensure_dir(path: Path, mode: int = 0o755) -> None:
     fsync_dir(path.parent)
 
 
-def write_durable(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Atomically replace `path` with `data`; when this returns the bytes survive a power cut."""
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+def temp_path(path: Path) -> Path:
+    """The hidden temp name a durable write of `path` uses (unique per write)."""
+    return path.with_name(f"{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}")
+
+
+def is_temp(path: Path) -> bool:
+    """A temp file a durable write left behind (a crash between write and rename)."""
+    return path.name.startswith(TEMP_PREFIX)
+
+
+def write_durable(
+    path: Path,
+    data: bytes,
+    mode: int = 0o644,
+    *,
+    verify: bool = False,
+    exclusive: bool = False,
+    step: Callable[[str], None] = _no_step,
+) -> None:
+    """Put `data` at `path`; when this returns the bytes survive a power cut.
+
+    verify: read the temp file back and compare before it takes the name
+    (STORE_VERIFY_FAILED, nothing renamed). exclusive: refuse to replace an
+    existing file (FileExistsError, nothing changed) — for keys."""
+    tmp = temp_path(path)
+    try:
+        _write_synced(tmp, data, mode, step)
+        if verify and tmp.read_bytes() != data:
+            raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=path.name)
+        step("rename")
+        if exclusive:
+            os.link(tmp, path)
+            tmp.unlink()
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    step("dir_fsync")
+    fsync_dir(path.parent)
+
+
+def _write_synced(tmp: Path, data: bytes, mode: int, step: Callable[[str], None]) -> None:
+    step("write")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        step("fsync")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_durable(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Append `data` in one write and fsync; a new file's directory entry is synced too.
+
+    One write call: appends of concurrent writers never interleave (O_APPEND)."""
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, mode)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
         os.fsync(fd)
-    except BaseException:
+    finally:
         os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if created:
+        fsync_dir(path.parent)

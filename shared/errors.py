@@ -99,6 +99,7 @@ class ErrorCode(StrEnum):
     # crypto suites, purge, keys
     BLOB_SUITE_MISMATCH = "BLOB_SUITE_MISMATCH"
     KEY_ROTATION_PENDING = "KEY_ROTATION_PENDING"
+    KEY_RENEW_BLOCKED = "KEY_RENEW_BLOCKED"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -165,6 +166,25 @@ class ErrorCode(StrEnum):
     PICKUP_NOT_FOUND = "PICKUP_NOT_FOUND"
     PICKUP_ALREADY_HANDED = "PICKUP_ALREADY_HANDED"
     PRINT_JOB_NOT_FOUND = "PRINT_JOB_NOT_FOUND"
+    # documents, OCR, filing notices
+    DOCUMENT_EMPTY = "DOCUMENT_EMPTY"
+    DOCUMENT_BUILD_FAILED = "DOCUMENT_BUILD_FAILED"
+    DOCUMENT_NOT_FOUND = "DOCUMENT_NOT_FOUND"
+    OCR_MODEL_MISSING = "OCR_MODEL_MISSING"
+    OCR_MODEL_INVALID = "OCR_MODEL_INVALID"
+    OCR_DOWNLOAD_REFUSED = "OCR_DOWNLOAD_REFUSED"
+    OCR_ENGINE_MISSING = "OCR_ENGINE_MISSING"
+    OCR_FAILED = "OCR_FAILED"
+    # QC station (edge/items.py, edge/web/station.py)
+    QC_REASON_REQUIRED = "QC_REASON_REQUIRED"
+    QC_ITEM_LOCKED = "QC_ITEM_LOCKED"
+    QC_POSITION_INVALID = "QC_POSITION_INVALID"
+    QC_COUNT_MISMATCH = "QC_COUNT_MISMATCH"
+    QC_SAME_OPERATOR = "QC_SAME_OPERATOR"
+    QC_NOT_AWAITING_CHECK = "QC_NOT_AWAITING_CHECK"
+    QC_PAGE_NOT_MOVABLE = "QC_PAGE_NOT_MOVABLE"
+    QC_FINDING_UNKNOWN = "QC_FINDING_UNKNOWN"
+    QC_ITEM_NOT_CLOSED = "QC_ITEM_NOT_CLOSED"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -246,6 +266,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
     ErrorCode.BLOB_SUITE_MISMATCH: "数据块 {sha256} 的密码套件或 SM3 摘要与批次清单不符，已拒收",
+    ErrorCode.KEY_RENEW_BLOCKED: "还有 {count} 个已封包的批次未获中心确认（它们由旧密钥签名），请先完成同步再续期密钥",
     ErrorCode.KEY_ROTATION_PENDING: "上次密钥轮换未完成（{key}），请先运行 juanzong edge keys rotate 完成轮换",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
@@ -297,6 +318,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PICKUP_NOT_FOUND: "找不到待领取文书 {pickup_id}",
     ErrorCode.PICKUP_ALREADY_HANDED: "文书 {pickup_id} 已于 {at} 领取",
     ErrorCode.PRINT_JOB_NOT_FOUND: "找不到打印任务 {job_id}",
+    ErrorCode.QC_REASON_REQUIRED: "请填写{what}的原因",
+    ErrorCode.QC_ITEM_LOCKED: "材料“{name}”已批准，不能再修改页面；如需修改，请先重新打开并填写原因",
+    ErrorCode.QC_POSITION_INVALID: "位置 {position} 无效，应在 1 到 {count} 之间",
+    ErrorCode.QC_COUNT_MISMATCH: "申报 {declared} 页，实际扫描 {scanned} 页，页数不一致：请补扫、处理，或写明批准原因",
+    ErrorCode.QC_SAME_OPERATOR: "双人质检：该材料由 {operator} 批准，复核须由另一名操作员完成",
+    ErrorCode.QC_NOT_AWAITING_CHECK: "材料“{name}”不在待复核状态",
+    ErrorCode.QC_PAGE_NOT_MOVABLE: "页面 {page_id} 不能进行此操作（{why}）",
+    ErrorCode.QC_FINDING_UNKNOWN: "页面 {page_id} 没有待确认的质检问题“{finding}”",
+    ErrorCode.QC_ITEM_NOT_CLOSED: "材料“{name}”尚未结束扫描，无需重新打开",
     ErrorCode.OFFICE_INTERNAL: "页面处理出错（已记录），请稍后重试或联系系统管理员",
     ErrorCode.OFFICE_USER_INVALID: "账号信息有误：{detail}",
     ErrorCode.OFFICE_USER_EXISTS: "账号 {user_id} 已存在",
@@ -308,6 +338,14 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SAMPLING_INCOMPLETE: "抽检批次 {round_id} 还有 {count} 件未检，不能签核",
     ErrorCode.SAMPLING_SAME_PERSON: "抽检须由主管签核，且签核人不能是检查人之一",
     ErrorCode.BATCH_NOT_FOUND: "找不到批次 {batch_id}",
+    ErrorCode.DOCUMENT_EMPTY: "材料 {item_id} 还没有扫描页面，无法生成 PDF 文档",
+    ErrorCode.DOCUMENT_BUILD_FAILED: "生成 PDF 文档失败：{detail}",
+    ErrorCode.DOCUMENT_NOT_FOUND: "材料 {item_id} 还没有已同步的 PDF 文档",
+    ErrorCode.OCR_MODEL_MISSING: "文字识别模型文件缺失：{path}。本系统只使用随 rapidocr 安装包提供的模型，不会联网下载；请重新安装 rapidocr（pip install rapidocr=={version}）",
+    ErrorCode.OCR_MODEL_INVALID: "文字识别模型文件 {path} 校验失败（SHA-256 不符），可能已损坏或被替换；请重新安装 rapidocr",
+    ErrorCode.OCR_DOWNLOAD_REFUSED: "文字识别组件试图联网下载 {url}，已拒绝：本系统只使用本机自带的模型",
+    ErrorCode.OCR_ENGINE_MISSING: "文字识别组件未安装（{detail}），请安装 rapidocr 与 onnxruntime",
+    ErrorCode.OCR_FAILED: "材料 {item_id} 的文字识别失败：{detail}；图像版 PDF 仍可使用，稍后自动重试",
 }
 
 # HTTP status for API responses; anything unlisted is a 400.
@@ -340,6 +378,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.LOAN_NOT_FOUND: 404,
     ErrorCode.PICKUP_NOT_FOUND: 404,
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
+    ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.API_TOKEN_INVALID: 401,
+    ErrorCode.QC_ITEM_LOCKED: 409,
+    ErrorCode.QC_SAME_OPERATOR: 409,
+    ErrorCode.QC_COUNT_MISMATCH: 409,
 }
 
 

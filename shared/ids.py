@@ -42,6 +42,9 @@ class Kind(StrEnum):
     CUSTODY = "C"  # a custody register event (submit / transfer / borrow / return)
     SIGNATURE = "S"
     PICKUP = "V"  # served documents waiting to be collected (deliVery)
+    DOCUMENT = "F"  # an assembled PDF (file) of one item
+    NOTICE = "N"  # a filing notice (入卷提醒)
+    API_CLIENT = "K"  # a system reading central's API with a token (the case system)
 
 
 def luhn_check_char(text: str) -> str:
@@ -114,3 +117,44 @@ def parse_payload(text: str) -> OurCode | None:
     if not is_valid_id(ident) or normalise_id(ident) != ident:
         return None
     return OurCode(Kind(ident[0]), ident)
+
+
+# --- page stamps ---------------------------------------------------------------------------
+# The stamp on every page of an assembled PDF says which item and which page it is
+# without a database: ``JZ1-<item id>-<page no, 4 digits><check>``, e.g.
+# ``JZ1-M4K7Q9X2MT-0003K``. The check character (Luhn mod 32 over item id and
+# digits) covers the page number too, so a misread digit is never a wrong page.
+# `parse_payload` returns None for it: a stamped page fed back to the scanner is
+# not a cover sheet.
+
+PAGE_NO_DIGITS = 4
+
+
+@dataclass(frozen=True)
+class PageStamp:
+    item_id: str
+    page_no: int
+
+
+def make_page_stamp(item_id: str, page_no: int) -> str:
+    ident = require_id(item_id, Kind.ITEM)
+    if not 1 <= page_no < 10**PAGE_NO_DIGITS:
+        raise ValueError(f"page number out of range: {page_no}")
+    body = f"{ident}{page_no:0{PAGE_NO_DIGITS}d}"
+    return f"{PAYLOAD_PREFIX}{PAYLOAD_VERSION}-{ident}-{page_no:0{PAGE_NO_DIGITS}d}{luhn_check_char(body)}"
+
+
+def parse_page_stamp(text: str) -> PageStamp | None:
+    """Item and page number from a stamp payload, or None for anything else."""
+    head = f"{PAYLOAD_PREFIX}{PAYLOAD_VERSION}-"
+    if not isinstance(text, str) or not text.startswith(head):
+        return None
+    parts = text[len(head):].split("-")
+    if len(parts) != 2 or len(parts[1]) != PAGE_NO_DIGITS + 1 or not parts[1][:-1].isdigit():
+        return None
+    ident, digits, check = parts[0], parts[1][:-1], parts[1][-1]
+    if not is_valid_id(ident, Kind.ITEM) or normalise_id(ident) != ident:
+        return None
+    if luhn_check_char(ident + digits) != check or int(digits) < 1:
+        return None
+    return PageStamp(ident, int(digits))

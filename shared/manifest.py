@@ -55,6 +55,7 @@ class PageRole(StrEnum):
 
     PAGE = "page"
     REPLACED = "replaced"
+    DISCARDED = "discarded"  # taken out of the numbering at the QC station, with a reason
 
 
 class BlobKind(StrEnum):
@@ -86,6 +87,8 @@ BatchId = id_type(Kind.BATCH)
 IntakeId = id_type(Kind.INTAKE)
 ItemId = id_type(Kind.ITEM)
 PageId = id_type(Kind.PAGE)
+DocumentId = id_type(Kind.DOCUMENT)
+NoticeId = id_type(Kind.NOTICE)
 
 Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 Timestamp = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")]
@@ -176,6 +179,30 @@ class Intake(_Checked, kw_only=True):
     deadline_provisional: bool = False  # computed from a provisional holiday year: shown （暂定）
 
 
+class Acceptance(_Checked, kw_only=True):
+    """A QC finding the operator kept the page despite, with the reason (QC station)."""
+
+    code: text(40)
+    reason: text(500)
+    by: text(64)
+    at: Timestamp
+
+
+class ItemQc(_Checked, kw_only=True):
+    """The QC station's sign-off of an item: approval, and the second person's check (双人质检)."""
+
+    approved_by: text(64)
+    approved_at: Timestamp
+    reason: text(500) = ""  # written when declared and scanned pages differ
+    two_person: bool = False
+    checked_by: text(64) | None = None
+    checked_at: Timestamp | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.two_person or self.checked_by is not None
+
+
 class Item(_Checked, kw_only=True):
     item_id: ItemId
     intake_id: IntakeId
@@ -188,6 +215,8 @@ class Item(_Checked, kw_only=True):
     colour: bool
     closed: bool = False
     count_findings: Annotated[list[Finding], msgspec.Meta(max_length=16)] = []
+    qc: ItemQc | None = None  # approved (and checked) at the QC station
+    discarded_pages: Count = 0  # pages taken out of the numbering with a reason
 
 
 class Page(_Checked, kw_only=True):
@@ -206,8 +235,54 @@ class Page(_Checked, kw_only=True):
     dpi: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None
     mode: text(16)
     findings: Annotated[list[Finding], msgspec.Meta(max_length=64)] = []
+    accepted: Annotated[list[Acceptance], msgspec.Meta(max_length=64)] = []  # findings kept with a reason
+    rotation: Literal[0, 90, 180, 270] = 0  # clockwise, display only (PDF /Rotate): the master is never re-encoded
+    discard_reason: text(500) | None = None  # role "discarded"
     scanned_at: Timestamp
     blob: BlobRef
+
+
+class CatalogPlace(_Checked, kw_only=True):
+    """Where an item's PDF is filed: volume, catalog directory (its position), the item's order in it."""
+
+    volume: Volume
+    catalog_dir: text(200)
+    catalog_seq: Annotated[int, msgspec.Meta(ge=0, le=10_000)]  # 0 = uncatalogued
+    order: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+
+
+class NoticeKind(StrEnum):
+    FILED = "filed"  # first searchable PDF of a closed item
+    UPDATED = "updated"  # the item was rebuilt after it had been filed
+
+
+class Document(_Checked, kw_only=True):
+    """An item's PDF (edge/documents): image-only first, then searchable; a rebuild is a new version."""
+
+    document_id: DocumentId
+    item_id: ItemId
+    version: Annotated[int, msgspec.Meta(ge=1, le=INT32)]
+    searchable: bool
+    page_ids: Annotated[list[PageId], msgspec.Meta(min_length=1, max_length=100_000)]  # in PDF page order
+    file_name: text(255)
+    place: CatalogPlace
+    stamped_over_content: Annotated[list[Annotated[int, msgspec.Meta(ge=1, le=100_000)]], msgspec.Meta(max_length=100_000)] = []
+    created_at: Timestamp
+    blob: BlobRef
+
+
+class Notice(_Checked, kw_only=True):
+    """入卷提醒: a closed item's searchable PDF is in the e-dossier."""
+
+    notice_id: NoticeId
+    item_id: ItemId
+    document_id: DocumentId
+    kind: NoticeKind
+    case_number: text(64)
+    item_name: text(200)
+    place: CatalogPlace
+    pages: Count
+    created_at: Timestamp
 
 
 class Purged(_Checked, kw_only=True):
@@ -232,12 +307,15 @@ class Manifest(_Checked, kw_only=True):
     pages: list[Page]
     audit_head: AuditHead  # the appliance's chain head when sealed: central witnesses it
     central_head: AuditHead | None = None  # central's head from the newest receipt the appliance holds
+    documents: list[Document] = []  # items' PDFs built since the last batch
+    notices: list[Notice] = []  # 入卷提醒 made since the last batch
     purged: list[Purged] = []  # shredded on the appliance since the last batch: on central's record too
 
     def __post_init__(self) -> None:
         super().__post_init__()
         for what, ids in (("收取登记", [i.intake_id for i in self.intakes]), ("材料", [i.item_id for i in self.items]),
-                          ("页面", [p.page_id for p in self.pages])):
+                          ("页面", [p.page_id for p in self.pages]), ("文档", [d.document_id for d in self.documents]),
+                          ("入卷提醒", [n.notice_id for n in self.notices])):
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{what}编号重复")
 
@@ -392,7 +470,8 @@ def json_schema() -> dict[str, Any]:
 
 
 __all__ = [
-    "AuditHead", "BlobKind", "BlobRef", "Checkpoint", "Finding", "Intake", "Item", "Manifest", "Page", "PageRole",
+    "Acceptance", "AuditHead", "BlobKind", "BlobRef", "CatalogPlace", "Checkpoint", "Document", "Finding", "Intake", "Item",
+    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole",
     "Receipt", "SCHEMA_VERSION", "Side", "Signed", "Suite", "Volume", "build_receipt", "canonical_json", "decode",
     "open_signed", "peek_appliance_id", "sign",
 ]

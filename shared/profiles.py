@@ -153,6 +153,8 @@ SCANNER_SCHEMA = Table({
     }),
     "blank_backside": Table({"policy": Field(str, choices=("flag", "drop"))}),
     "barcode": Table({"backend": Field(str, choices=("zxing", "pyzbar"))}),
+    # an item whose last page is this old is complete: its PDF is assembled (edge/documents)
+    "document": Table({"idle_seconds": Field(float, required=False, default=300.0, check=_positive)}, required=False),
 })
 
 PRINTER_SCHEMA = Table({
@@ -310,6 +312,7 @@ class ScannerProfile:
     blank_backside: str
     barcode_backend: str
     grace_setting: float = 0.0  # 0 = derived from settle_seconds (see grace_seconds)
+    document_idle_seconds: float = 300.0
     kind: str = field(default="scanner", init=False)
 
     @property
@@ -419,6 +422,7 @@ def _scanner(v: dict[str, Any], path: Path) -> ScannerProfile:
         duplex=v["duplex.enabled"], duplex_order=v["duplex.order"],
         blank_backside=v["blank_backside.policy"], barcode_backend=v["barcode.backend"],
         grace_setting=v["hot_folder.grace_seconds"],
+        document_idle_seconds=v.get("document.idle_seconds", 300.0),
     )
 
 

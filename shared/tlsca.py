@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from juanzong.shared import clock
 from juanzong.shared.errors import AppError, ErrorCode
 
 CA_YEARS, LEAF_YEARS = 10, 3
@@ -56,7 +57,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _builder(subject: x509.Name, issuer: x509.Name, public_key, years: int) -> x509.CertificateBuilder:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=365 * years)))
@@ -127,7 +128,7 @@ def issue_server(ca_key, ca_cert: x509.Certificate, hosts: list[str]) -> tuple[e
 
 def crl(ca_key: Any, ca_cert: x509.Certificate, revoked: dict[int, dt.datetime]) -> bytes:
     """The CA's certificate revocation list (PEM): every revoked serial with its date."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     builder = (x509.CertificateRevocationListBuilder().issuer_name(ca_cert.subject)
                .last_update(now - dt.timedelta(minutes=5)).next_update(now + dt.timedelta(days=365 * CA_YEARS))
                .add_extension(authority_key_id(ca_cert), critical=False)

@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from juanzong.shared import clock as shared_clock
 from juanzong.central.config import CentralSettings
 from juanzong.central.home import Central, open_central
 from juanzong.central.office import formatting
@@ -174,7 +175,7 @@ def create_office_app(settings: CentralSettings, clock: Callable[[], datetime] |
     from juanzong.central.office import views
 
     central = open_central(settings)
-    state = OfficeState(central, OfficeRepository(central.repo.engine), clock or (lambda: datetime.now(timezone.utc)),
+    state = OfficeState(central, OfficeRepository(central.repo.engine), clock or shared_clock.now,
                         timedelta(minutes=settings.office_idle_minutes), settings.tls if secure is None else secure)
     app = Litestar(
         route_handlers=[*views.HANDLERS, create_static_files_router(path="/static", directories=[HERE / "static"])],

@@ -42,7 +42,7 @@ from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, is_valid_id, new_id
-from juanzong.shared.manifest import Signed, open_document
+from juanzong.shared.manifest import open_document
 from juanzong.shared.audit import Action, Outcome
 
 PROPERTIES = {"ZS": "真实性", "WZ": "完整性", "KY": "可用性", "AQ": "安全性"}

@@ -218,19 +218,14 @@ def report_pdf(head: dict[str, Any], items: list[dict[str, Any]], names: dict[st
 
 
 def _cjk_font() -> str:
-    from pathlib import Path
-
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    name = "JZCJK"
-    if name in pdfmetrics.getRegisteredFontNames():
-        return name
-    for path in ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"):
-        if Path(path).exists():
-            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
-            return name
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
+    from juanzong.shared.errors import AppError
+    from juanzong.shared.fonts import pdf_font
+
+    try:
+        return pdf_font()
+    except AppError:  # no CJK font installed: reportlab's built-in CID font still shows Chinese
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+        return "STSong-Light"

@@ -17,7 +17,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from juanzong.central import audit
+from juanzong.central import audit, documents
+from juanzong.central.notices import api_notices
 from juanzong.central.export.content import item_pdf, page_master
 from juanzong.central.export.model import load_dossiers
 from juanzong.central.office import cases as case_search
@@ -390,6 +391,10 @@ def api_document(request: Request[Any, Any, Any], item_id: str) -> Response[byte
     """An item's PDF for the case system (Bearer token of a case_system account); audited."""
     user = _api_user(request)
     state = office(request)
+    if documents.current_document(state.central, _id(item_id, Kind.ITEM)) is not None:
+        # the appliance's catalogued, stamped and (once OCR is done) searchable PDF; audited by open_document
+        _, pdf = documents.open_document(state.central, _id(item_id, Kind.ITEM), actor=user.user_id)
+        return Response(pdf, media_type="application/pdf", headers=NO_STORE)
     item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
     audit.record(state.central.repo.engine, actor=user.user_id, action=Action.READ, target=item.item_id, what="document",
                  via="api", key_use="hpke")
@@ -397,4 +402,4 @@ def api_document(request: Request[Any, Any, Any], item_id: str) -> Response[byte
     return Response(pdf, media_type="application/pdf", headers=NO_STORE)
 
 
-HANDLERS += [api_document]
+HANDLERS += [api_document, api_notices]

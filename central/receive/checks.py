@@ -31,12 +31,23 @@ def check_ownership(doc: Manifest, owners: Owners) -> None:
         "items": {p.item_id for p in doc.pages if p.item_id is not None},
         "pages": {ref for p in doc.pages for ref in (p.replaces, p.replaced_by) if ref is not None},
     }
-    for table in ("intakes", "items", "pages"):
+    written["documents"] = {d.document_id for d in doc.documents}
+    written["notices"] = {n.notice_id for n in doc.notices}
+    referenced["items"] |= {d.item_id for d in doc.documents} | {n.item_id for n in doc.notices}
+    referenced["documents"] = {n.document_id for n in doc.notices}
+    referenced["notices"] = set()
+    documents_pages = {pid for d in doc.documents for pid in d.page_ids}
+    _refuse_foreign(doc.appliance_id, owners("pages", documents_pages).items())
+    unknown = documents_pages - written["pages"] - set(owners("pages", documents_pages - written["pages"]))
+    if unknown:  # a document is built from stored pages: they travel before it or with it
+        raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"文档引用了未知的页面 {', '.join(sorted(unknown)[:3])}")
+    for table in ("intakes", "items", "pages", "documents", "notices"):
         ids = written[table] | referenced[table]
         _refuse_foreign(doc.appliance_id, owners(table, ids).items())
         unknown = referenced[table] - written[table] - set(owners(table, referenced[table] - written[table]))
         if unknown and table != "pages":  # a replaced page may have travelled in a batch not yet here
-            what = "材料引用了未知的收取登记" if table == "intakes" else "页面引用了未知的材料"
+            what = {"intakes": "材料引用了未知的收取登记", "items": "页面或文档引用了未知的材料",
+                    "documents": "入卷提醒引用了未知的文档"}.get(table, "引用了未知的记录")
             raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"{what} {', '.join(sorted(unknown))}")
 
 

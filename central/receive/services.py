@@ -184,7 +184,8 @@ class ReceiveService:
             raise AppError(ErrorCode.AUDIT_HEAD_REGRESSED, appliance_id=doc.appliance_id, seq=head.seq, seen=seen.seq)
 
     def _require_blobs(self, doc: Manifest) -> None:
-        missing = [p.page_id for p in doc.pages if self.store.size(p.blob.sha256) != p.blob.size]
+        named = [(p.page_id, p.blob) for p in doc.pages] + [(d.document_id, d.blob) for d in doc.documents]
+        missing = [ident for ident, blob in named if self.store.size(blob.sha256) != blob.size]
         if missing:
             raise AppError(ErrorCode.MANIFEST_BLOB_MISSING, count=len(missing), first=missing[0])
         for page in doc.pages:

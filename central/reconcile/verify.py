@@ -80,8 +80,7 @@ def verify_store(central: Central) -> VerifyResult:
         if name is None:  # rows whose blob was never stored or has gone
             tally.pages(refs, PageOutcome.MISSING_BLOBS)
         elif not refs:  # stored, not (yet) named by any manifest: still must hash to its name
-            tally.blob(name, _hash_of(central.store.read(name)) == name)
-            tally.orphans.append(name)
+            _check_unnamed(central, name, tally)
         else:
             _check_shared(central, name, refs, tally)
     witnessed, bad_lines = audit.witnesses(central)
@@ -121,8 +120,20 @@ class _Tally:
             self.page(ref, outcome)
 
 
+def _check_unnamed(central: Central, name: str, tally: _Tally) -> None:
+    try:
+        tally.blob(name, _hash_of(central.store.read(name)) == name)
+    except KeyError:
+        return  # listed, then removed before it was read (a cleanup running beside verify)
+    tally.orphans.append(name)
+
+
 def _check_shared(central: Central, name: str, refs: list[PageRef], tally: _Tally) -> None:
-    data = b"".join(central.store.read(name))  # the one read of this object
+    try:
+        data = b"".join(central.store.read(name))  # the one read of this object
+    except KeyError:  # listed, then gone before it was read
+        tally.pages(refs, PageOutcome.MISSING_BLOBS)
+        return
     intact = crypto.sha256_hex(data) == name
     tally.blob(name, intact)
     for ref in refs:

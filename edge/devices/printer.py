@@ -31,7 +31,6 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 from zoneinfo import ZoneInfo
@@ -42,14 +41,11 @@ from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import format_id, make_payload
 from juanzong.shared.netpolicy import LOOPBACK, Network, resolve_allowed
 from juanzong.shared.profiles import PrinterProfile
+from juanzong.shared.durable import append_durable
+from juanzong.shared.fonts import find_cjk_font, pillow_font
 
 log = logging.getLogger(__name__)
 
-FONT_CANDIDATES: tuple[Path, ...] = (
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),  # Debian/Ubuntu fonts-wqy-microhei
-    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),  # Fedora/Arch
-    Path("/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc"),
-)
 ESC_INIT = b"\x1b@"
 FS_KANJI_ON = b"\x1c&"  # FS &: enter Chinese (Kanji) character mode
 FS_KANJI_SIZE = b"\x1c!"  # FS ! n: Kanji print mode (0x0C = double width + height)
@@ -229,20 +225,6 @@ def _printable(text: str) -> str:
 # --------------------------------------------------------------------------- raster text
 
 
-def find_cjk_font(candidates: Sequence[Path] = FONT_CANDIDATES) -> Path:
-    """The first installed CJK font, or AppError(FONT_MISSING) naming where we looked."""
-    env = os.environ.get("JUANZONG_CJK_FONT")
-    for path in ([Path(env)] if env else []) + list(candidates):
-        if path.is_file():
-            return path
-    raise AppError(ErrorCode.FONT_MISSING, paths="、".join(str(p) for p in candidates))
-
-
-@lru_cache(maxsize=16)
-def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), size, index=0)  # index 0 of the TTC = Micro Hei
-
-
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     """Greedy wrap by rendered width; Chinese has no spaces to break at."""
     rows, row = [], ""
@@ -257,7 +239,8 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
 def raster_text(lines: Sequence[TextLine], width: int, font_px: int) -> Image.Image:
     """Lines as one 1-bit image exactly `width` dots wide (black ink = 0)."""
     path, margin = find_cjk_font(), 4
-    body, title = _font(path, font_px), _font(path, round(font_px * 1.5))
+    body = pillow_font(font_px, basic_layout=False, path=path)
+    title = pillow_font(round(font_px * 1.5), basic_layout=False, path=path)
     rows: list[tuple[str, TextLine, ImageFont.FreeTypeFont]] = []
     for line in lines:
         font = title if line.style == "title" else body
@@ -396,27 +379,9 @@ def render_receipt(receipt: Receipt, printer: PrinterProfile, reprint: bool = Fa
 # --------------------------------------------------------------------------- transport
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _append_durably(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        _fsync_dir(path.parent)
+    append_durable(path, data)
 
 
 _EXTRAS = {"usb": ("Usb", "pyusb（python-escpos[usb]）"), "serial": ("Serial", "pyserial（python-escpos[serial]）")}

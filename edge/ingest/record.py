@@ -12,10 +12,10 @@ already-committed file a no-op that the caller detects with `already_recorded`.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.crashpoints import crash_point
@@ -29,7 +29,7 @@ def commit(db: Database, store: BlobStore, scanned: tuple[Page, ...], ctx: Inges
     for page in scanned:
         assert page.sealed is not None, "every page is encrypted before it is recorded"
         store.put(page.page_id, page.sealed.data)
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    now = clock.iso()
     with write_tx(db):
         numbered = tuple(_insert(db, page, now) for page in scanned)
         audit.record(

@@ -25,9 +25,10 @@ class BatchState(StrEnum):
     REJECTED = "rejected"  # central refused it for good
 
 
-# pages that travel: a replaced page travels again, numberless, so central stops counting it
-_PAGES_UNBATCHED = "role IN (:page, :replaced) AND item_id IS NOT NULL AND batch_id IS NULL"
-_ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED}
+# pages that travel: a replaced page travels again, numberless, so central stops counting it;
+# a discarded one too (QC station), numberless, with its reason
+_PAGES_UNBATCHED = "role IN (:page, :replaced, :discarded) AND item_id IS NOT NULL AND batch_id IS NULL"
+_ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED, "discarded": PageRole.DISCARDED}
 
 
 def unbatched_counts(db: Database) -> dict[str, int]:
@@ -39,6 +40,8 @@ def unbatched_counts(db: Database) -> dict[str, int]:
         "items": count("SELECT COUNT(*) FROM items WHERE batch_id IS NULL"),
         "pages": count(f"SELECT COUNT(*) FROM pages WHERE {_PAGES_UNBATCHED}"),
         "purged": count("SELECT COUNT(*) FROM blobs WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL"),
+        "documents": count("SELECT COUNT(*) FROM documents WHERE batch_id IS NULL"),
+        "notices": count("SELECT COUNT(*) FROM notices WHERE batch_id IS NULL"),
     }
 
 
@@ -56,6 +59,10 @@ def assign_unbatched(db: Database, batch_id: str) -> None:
     db.execute(f"UPDATE pages SET batch_id = :batch WHERE {_PAGES_UNBATCHED}", {"batch": batch_id, **_ROLES})
     db.execute("UPDATE items SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
     db.execute("UPDATE intakes SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+    # a document superseded before it was ever sent (image-only, then searchable) rides
+    # along as batched but is not listed (documents_of): central only needs what is current
+    db.execute("UPDATE documents SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
+    db.execute("UPDATE notices SET batch_id = ? WHERE batch_id IS NULL", [batch_id])
 
 
 def assign_unreported_purges(db: Database, batch_id: str) -> None:
@@ -87,15 +94,30 @@ def pages_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
                  {"b": batch_id})
 
 
+# the items whose pages, documents or notices are in the batch
+_BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT item_id FROM documents WHERE batch_id = :b
+    UNION SELECT item_id FROM notices WHERE batch_id = :b"""
+
+
 def items_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, """SELECT * FROM items WHERE batch_id = :b
-        OR id IN (SELECT item_id FROM pages WHERE batch_id = :b) ORDER BY intake_id, seq""", {"b": batch_id})
+    return dicts(db, f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = 'discarded') AS discarded_pages
+        FROM items i WHERE i.batch_id = :b OR i.id IN ({_BATCH_ITEMS}) ORDER BY i.intake_id, i.seq""", {"b": batch_id})
 
 
 def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, """SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
-        WHERE batch_id = :b OR id IN (SELECT item_id FROM pages WHERE batch_id = :b)) ORDER BY received_at, id""",
-                 {"b": batch_id})
+    return dicts(db, f"""SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
+        WHERE batch_id = :b OR id IN ({_BATCH_ITEMS})) ORDER BY received_at, id""", {"b": batch_id})
+
+
+def documents_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
+    """The batch's current documents (superseded ones never travel) with their blob columns as pages_of."""
+    return dicts(db, """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+        b.suite AS b_suite, b.sm3 AS b_sm3 FROM documents d JOIN blobs b ON b.id = d.blob_id
+        WHERE d.batch_id = :b AND d.superseded_by IS NULL ORDER BY d.item_id, d.version""", {"b": batch_id})
+
+
+def notices_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
+    return dicts(db, "SELECT * FROM notices WHERE batch_id = :b ORDER BY created_at, id", {"b": batch_id})
 
 
 def latest_receipt(db: Database) -> str | None:

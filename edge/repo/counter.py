@@ -35,7 +35,7 @@ def items_of(db: Database, intake_id: str) -> list[dict[str, Any]]:
 
 
 def intakes_between(db: Database, start: str, end: str) -> list[dict[str, Any]]:
-    return _dicts(db, """SELECT t.id, t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, t.clerk,
+    return _dicts(db, """SELECT t.id, t.case_number, t.submitter, t.received_at, t.deadline, t.deadline_provisional, t.urgent, t.clerk,
                                 (SELECT COUNT(*) FROM items i WHERE i.intake_id = t.id) AS items,
                                 (SELECT COALESCE(SUM(i.declared_pages * i.copies), 0) FROM items i WHERE i.intake_id = t.id) AS pages
                          FROM intakes t WHERE t.received_at >= ? AND t.received_at < ? ORDER BY t.received_at DESC""",
@@ -44,7 +44,8 @@ def intakes_between(db: Database, start: str, end: str) -> list[dict[str, Any]]:
 
 def waiting_items(db: Database) -> list[dict[str, Any]]:
     """Items not closed and not fully scanned, with their intake's deadline, soonest first."""
-    return _dicts(db, """SELECT i.id, i.seq, i.name, i.declared_pages, t.case_number, t.deadline, t.urgent, t.id AS intake_id,
+    return _dicts(db, """SELECT i.id, i.seq, i.name, i.declared_pages, t.case_number, t.deadline, t.deadline_provisional,
+                                t.urgent, t.id AS intake_id,
                                 (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :page) AS scanned
                          FROM items i JOIN intakes t ON t.id = i.intake_id
                          WHERE i.closed_at IS NULL

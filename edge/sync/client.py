@@ -16,10 +16,11 @@ import logging
 import random
 from dataclasses import dataclass
 from enum import StrEnum
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
@@ -63,7 +64,7 @@ def due_batches(db: Database, now: datetime) -> list[dict]:
 
 def sync_due(db: Database, store: BlobStore, transport: Transport, keys: ApplianceKeys, appliance_id: str, backoff_max: float) -> list[SyncResult]:
     results = []
-    for batch in due_batches(db, datetime.now(timezone.utc)):
+    for batch in due_batches(db, clock.now()):
         result = sync_one(db, store, transport, keys, appliance_id, batch, backoff_max)
         results.append(result)
         if result.state == SyncState.RETRY:
@@ -90,7 +91,7 @@ def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed,
     """The one place a batch becomes acknowledged: a verified receipt, however it arrived."""
     with write_tx(db):
         batches.mark_acknowledged(db, batch_id, json.dumps(receipt.to_wire(), ensure_ascii=False),
-                                  datetime.now(timezone.utc).isoformat())
+                                  clock.now().isoformat())
         audit.record(db, place=appliance_id, actor="system", action=Action.SYNC, target=batch_id, via=via, **detail)
 
 
@@ -129,7 +130,7 @@ def _check_receipt(receipt: Signed, keys: ApplianceKeys, batch: dict) -> Signed:
 def _failed(db, appliance_id: str, batch: dict, err: AppError, state: SyncState, backoff_max: float) -> SyncResult:
     attempts = batch["attempts"] + 1
     delay = min(backoff_max, 0.5 * 2 ** min(attempts, 16)) * random.uniform(0.8, 1.2)
-    next_try = datetime.now(timezone.utc) + timedelta(seconds=delay)
+    next_try = clock.now() + timedelta(seconds=delay)
     with write_tx(db):
         batches.mark_failed(db, batch["id"], rejected=state == SyncState.REJECTED, attempts=attempts,
                             error=f"{err.code}: {err.message}", next_try_at=next_try.isoformat())

@@ -21,9 +21,10 @@ def blob_refs(manifest: dict[str, Any]) -> list[BlobRef]:
     """Every blob the manifest names, once, in manifest order."""
     seen: set[str] = set()
     refs = []
-    for page in manifest["pages"]:
-        blob = page["blob"]
+    named = [(p["page_id"], p["blob"]) for p in manifest["pages"]]
+    named += [(d["document_id"], d["blob"]) for d in manifest.get("documents", [])]
+    for blob_id, blob in named:
         if blob["sha256"] not in seen:
             seen.add(blob["sha256"])
-            refs.append(BlobRef(page["page_id"], blob["sha256"], blob["size"]))
+            refs.append(BlobRef(blob_id, blob["sha256"], blob["size"]))
     return refs

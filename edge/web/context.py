@@ -34,6 +34,7 @@ from markupsafe import Markup
 from sqlite_utils import Database
 from werkzeug.exceptions import HTTPException
 
+from juanzong.shared import clock
 from juanzong.edge import audit, operators
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge import repo
@@ -97,7 +98,7 @@ def record(action: Action, target: str, outcome: Outcome = Outcome.OK, **detail:
 
 
 def _system_clock() -> datetime:
-    return datetime.now(TZ)
+    return clock.now(TZ)
 
 
 class _Sessions(SecureCookieSessionInterface):
@@ -181,8 +182,9 @@ def _load_operator() -> Any:
     if op is None or op.disabled:
         end_session(sid, operator_id, "disabled")
         return None
-    with write_tx(db()):
-        sessions.touch_session(db(), sid, now().isoformat())
+    if not getattr(current_app.view_functions.get(request.endpoint or ""), "passive", False):
+        with write_tx(db()):  # a screen polling by itself (passive view) is not activity
+            sessions.touch_session(db(), sid, now().isoformat())
     g.operator = op
     return None
 

@@ -3,7 +3,7 @@
 Today's intakes; items waiting for scanning with the time left to their deadline (red
 under an hour or overdue, amber under four hours); printer, scanner and sync state;
 overdue loans from the custody register; the calendar warning (next year's holiday
-arrangement not yet imported).
+arrangement not yet imported); on an air-gapped point, the removable-media carry state.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from flask import Blueprint, render_template
 from juanzong.edge import custody
 from juanzong.edge.devices.printer import probe
 from juanzong.edge.holidays import work_calendar
+from juanzong.edge.media import carry_status
 from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo import counter as counter_repo
 from juanzong.edge.repo import print_jobs
@@ -57,6 +58,14 @@ def calendar_warning() -> str | None:
             f"国务院办公厅通知发布后，请由主管执行 juanzong edge calendar import 导入。")
 
 
+def carry_state() -> dict[str, Any] | None:
+    """Batches waiting for a medium and the last carry; only where media are the way to central."""
+    carry = carry_status(db(), now())
+    if carry["registered_media"] or (carry["waiting_batches"] and not settings().central_url):
+        return carry
+    return None
+
+
 @bp.get("/")
 def index() -> Any:
     cfg = settings()
@@ -73,5 +82,5 @@ def index() -> Any:
     return render_template(
         "dashboard.html", intakes=counter_repo.intakes_between(db(), start, end), waiting=counter_repo.waiting_items(db()),
         printer=printer_state(), scanner=scanner, sync=sync, overdue=custody.overdue_loans(db(), now()),
-        calendar_warning=calendar_warning(),
+        calendar_warning=calendar_warning(), carry=carry_state(),
     )

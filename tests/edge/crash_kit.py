@@ -195,7 +195,7 @@ class DiskState:
     stored: tuple[Stored, ...]
     blob_rows: frozenset[str]
     blob_files: frozenset[str]  # ids of complete `.jzb` files
-    temps: frozenset[str]  # relative paths of `.tmp` files under data/blobs
+    temps: frozenset[str]  # relative paths of temp files under data/blobs
     integrity: str
     audit_break: int | None
     audit_actions: dict[str, int]
@@ -261,7 +261,7 @@ def _spool(spool: Path) -> dict[str, str]:
 def _blob_files(root: Path) -> tuple[frozenset[str], frozenset[str]]:
     files, temps = set(), set()
     for p in root.glob("*/*"):
-        if p.name.endswith(".tmp"):
+        if p.name.startswith(".tmp-") or p.name.endswith(".tmp"):  # shared.durable's temp names
             temps.add(str(p.relative_to(root)))
         elif p.suffix == ".jzb":
             files.add(p.stem)

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
+from juanzong.shared.fonts import find_cjk_font
+
 A4 = (2480, 3508)
-FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 PAPER = (246, 244, 238)
 INK = (28, 28, 30)
 SEAL_RED = (205, 35, 45)
@@ -33,7 +34,7 @@ _POOL = (
 
 
 def font(size: int = BODY_PX) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(FONT_PATH, size)
+    return ImageFont.truetype(str(find_cjk_font()), size)
 
 
 def _chars(rng: random.Random, n: int) -> str:
