@@ -28,7 +28,7 @@ def test_a_closed_item_reaches_central_as_a_stamped_searchable_pdf_with_a_notice
     try:
         demo.wait_central(homes.edge)
         out = demo.juanzong("edge", "intake", "add", "--home", str(homes.edge), "--case", demo.DEMO_CASE,
-                            "--submitter", "张三", "--item", "起诉状:1", "--no-print")
+                            "--submitter", "张三", "--item", "起诉状:1", "--no-print", "--json")
         intake = json.loads(out.stdout)
         item = intake["items"][0]
         edge = demo.start(["edge", "run", "--home", str(homes.edge)], tmp_path / "edge.log")
