@@ -10,7 +10,7 @@ every other page keeps its number.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from enum import StrEnum
 
 from sqlite_utils import Database
@@ -59,7 +59,7 @@ def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = 
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _reason(reason: str, what: str) -> str:

@@ -9,7 +9,7 @@ quarantine row stays: the shelf is a record, not a queue.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -57,7 +57,7 @@ def discard(db: Database, store: BlobStore, appliance_id: str, qid: str, reason:
     row = shelf_rows.discard_target(db, qid)
     if row is None or row[1] is not None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
-    at = now or datetime.now(timezone.utc)
+    at = now or datetime.now(UTC)
     with write_tx(db):
         shelf_rows.mark_discarded(db, qid, at.isoformat(timespec="seconds"), why, actor)
         audit.record(db, place=appliance_id, actor=actor, action="quarantine_discard", target=qid, reason=why)
