@@ -63,3 +63,27 @@ def enroll(repo: Repository, candidate: Appliance) -> Enrolment:
     if known.signing_public != candidate.signing_public:
         raise AppError(ErrorCode.APPLIANCE_KEY_CONFLICT, appliance_id=candidate.appliance_id)
     return Enrolment(known, created=False)
+
+
+def renew(repo: Repository, raw: dict[str, Any], where: str) -> Enrolment:
+    """`central enroll --renew`: a new signing key for an enrolled appliance, vouched for by the
+    key central has on record (edge/renew.py). The appliance row — and with it the batch
+    sequence and every batch — stays; only the key changes, audited."""
+    candidate = parse_identity(raw, where)
+    known = repo.appliance(candidate.appliance_id)
+    if known is None:
+        raise AppError(ErrorCode.APPLIANCE_UNKNOWN, appliance_id=candidate.appliance_id)
+    if known.revoked_at:
+        raise AppError(ErrorCode.APPLIANCE_REVOKED, appliance_id=candidate.appliance_id)
+    renewal = raw.get("renewal")
+    if not isinstance(renewal, dict) or renewal.get("previous_signing_public") != known.signing_public:
+        raise AppError(ErrorCode.APPLIANCE_IDENTITY_INVALID, path=where, detail="续期申请须由已登记的签名密钥签署")
+    from juanzong.shared.manifest import canonical_json
+
+    body = canonical_json({k: v for k, v in raw.items() if k != "renewal"})
+    if not crypto.verify(crypto.load_verify_key(crypto.unb64(known.signing_public)), body, str(renewal.get("signature", ""))):
+        raise AppError(ErrorCode.MANIFEST_SIGNATURE_INVALID)
+    repo.renew_signing_key(candidate.appliance_id, candidate.signing_public, previous=known.signing_public)
+    renewed = repo.appliance(candidate.appliance_id)
+    assert renewed is not None
+    return Enrolment(renewed, created=False)

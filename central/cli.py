@@ -110,13 +110,13 @@ def cmd_renew_server(args: argparse.Namespace) -> int:
 
 # settings `central init` can write (a province: the database URL and the S3 store; keys never)
 INIT_SETTINGS = {
-    "database_url": "SQLAlchemy URL, e.g. postgresql+psycopg://central@db.court/juanzong (default: SQLite in data/)",
-    "blob_backend": "local (default) or s3",
-    "s3_endpoint_url": "S3 endpoint URL (Ceph RGW, SeaweedFS, …)",
-    "s3_bucket": "S3 bucket for the encrypted pages",
-    "s3_region": "S3 region name",
-    "s3_prefix": "key prefix inside the bucket (default blobs/)",
-    "s3_credentials_file": "INI file with the S3 keys (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)",
+    "database_url": "数据库地址（SQLAlchemy URL），如 postgresql+psycopg://central@db.court/juanzong（默认：data/ 中的 SQLite）",
+    "blob_backend": "数据块存储：local（默认）或 s3",
+    "s3_endpoint_url": "S3 服务地址（Ceph RGW、SeaweedFS 等）",
+    "s3_bucket": "存放加密页面的 S3 存储桶",
+    "s3_region": "S3 区域名",
+    "s3_prefix": "存储桶内的键前缀（默认 blobs/）",
+    "s3_credentials_file": "含 S3 密钥的 INI 文件（默认取 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY）",
 }
 
 
@@ -165,6 +165,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     candidate = read_identity(Path(args.identity))
+    if args.renew:
+        return _enroll_renew(args, settings, candidate)
     # the certificate request is checked before anything is stored
     cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id) if settings.tls else None
     central = open_central(settings)
@@ -183,6 +185,33 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         central.close()
     if cert:
         out["client_cert"] = cert
+    if args.out:
+        write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
+    print_json(out)
+    return 0
+
+
+def _enroll_renew(args: argparse.Namespace, settings, candidate) -> int:
+    """A new signing key (and client certificate) for an enrolled appliance; its batches and
+    sequence stay. The request must be signed by the key on record (edge/renew.py)."""
+    from juanzong.central.appliances import renew
+    from juanzong.central.home import open_central
+    from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
+
+    raw = json.loads(Path(args.identity).read_text("utf-8"))
+    central = open_central(settings)
+    try:
+        out = renew(central.repo, raw, args.identity).to_dict()  # verified before any certificate is issued
+        if settings.tls:
+            from juanzong.central.tls import serial_of
+
+            cert = client_certificate(settings.keys_dir, Path(args.identity), candidate.appliance_id)
+            central.repo.add_cert_serial(candidate.appliance_id, serial_of(cert))
+            out["client_cert"] = cert
+    finally:
+        central.close()
+    out["renewed"] = True
     if args.out:
         write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
     print_json(out)
@@ -362,10 +391,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
     from juanzong.central.home import open_central
     from juanzong.shared.cli import print_json
+    from juanzong.shared.errors import AppError, ErrorCode
 
     settings = _settings(args)
     if not args.to:
-        raise SystemExit("central backup: 需要 --to DIR（或子命令 verify / keygen）")
+        raise AppError(ErrorCode.USAGE_INVALID, detail="central backup 需要 --to 备份位置（或子命令 verify / keygen）")
     public = load_recovery_public(Path(args.recovery_public) if args.recovery_public else settings.home / RECOVERY_PUBLIC_FILE)
     central = open_central(settings)
     try:
@@ -504,65 +534,71 @@ def cmd_notices(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    central = sub.add_parser("central", help="the central archive server")
-    commands = central.add_subparsers(dest="central_command", required=True)
+    central = sub.add_parser("central", help="中心档案服务器", description="中心档案服务器的命令")
+    commands = central.add_subparsers(dest="central_command", required=True, title="子命令", metavar="命令")
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(name, help=help_text)
-        p.add_argument("--home", help="central home directory (default: $JUANZONG_CENTRAL_HOME)")
+        p = commands.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
         p.set_defaults(func=func)
         return p
 
-    p = command("init", cmd_init, "create config, keys, database and blob store")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8470)
+    p = command("init", cmd_init, "建立中心目录：配置、密钥、数据库和数据块存储")
+    p.add_argument("--host", default="127.0.0.1", help="监听地址")
+    p.add_argument("--port", type=int, default=8470, help="监听端口")
 
-    p.add_argument("--no-tls", action="store_true", help="plain HTTP: a loopback lab only")
-    p.add_argument("--ca-cert", help="the court's existing CA certificate (PEM) instead of a generated one")
-    p.add_argument("--ca-key", help="its private key (PEM, unencrypted; kept in keys/ 0600)")
+    p.add_argument("--no-tls", action="store_true", help="不用 TLS 的明文 HTTP：只用于本机回环的实验环境")
+    p.add_argument("--ca-cert", help="法院现有的 CA 证书（PEM），代替自动生成的 CA")
+    p.add_argument("--ca-key", help="该 CA 的私钥（PEM，不加密；保存在 keys/，权限 0600）")
     for name, help_text in INIT_SETTINGS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
 
-    keys = commands.add_parser("keys", help="central's keys").add_subparsers(dest="keys_command", required=True)
-    p = keys.add_parser("rotate-hpke", help="new HPKE key for sealing; old keys kept to read old blobs (audited)")
-    p.add_argument("--home")
-    p.add_argument("--actor", default="admin")
+    keys = commands.add_parser("keys", help="中心的密钥", description="中心的密钥").add_subparsers(
+        dest="keys_command", required=True, title="子命令", metavar="命令")
+    p = keys.add_parser("rotate-hpke", help="生成新的 HPKE 密钥用于加密；旧密钥保留以读取旧数据（记入审计）")
+    p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
+    p.add_argument("--actor", default="admin", help="经办人")
     p.set_defaults(func=cmd_keys_rotate_hpke)
 
-    p = command("enroll", cmd_enroll, "register an appliance from its identity file")
-    p.add_argument("identity", metavar="IDENTITY_JSON")
-    p.add_argument("--out", help="write the enrolment (with the TLS client certificate) for `edge pair`")
+    p = command("enroll", cmd_enroll, "按扫描设备的身份文件登记设备")
+    p.add_argument("identity", metavar="身份文件", help="扫描设备的 appliance-identity.json")
+    p.add_argument("--out", help="写出登记文件（含 TLS 客户端证书），供 edge pair 使用")
+    p.add_argument("--renew", action="store_true",
+                   help="身份文件是 edge keys renew 生成的换钥申请：新密钥，设备编号与批次序号不变")
 
-    command("migrate", cmd_migrate, "bring the database schema to the newest revision (also done at every start)")
+    command("migrate", cmd_migrate, "把数据库结构升级到最新版本（每次启动时也会自动执行）")
 
-    p = command("orphans", cmd_orphans, "list blobs no manifest names; --remove deletes those past the grace period (audited)")
-    p.add_argument("--remove", action="store_true", help="delete orphans older than the grace period")
-    p.add_argument("--grace-hours", type=float, default=24.0, help="keep orphans younger than this (default 24)")
-    p.add_argument("--json", action="store_true")
+    p = command("orphans", cmd_orphans, "列出没有任何批次清单引用的数据块；加 --remove 删除超过宽限期的（记入审计）")
+    p.add_argument("--remove", action="store_true", help="删除超过宽限期的孤立数据块")
+    p.add_argument("--grace-hours", type=float, default=24.0, help="宽限期（小时，默认 24），更新的孤立数据块保留")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    p = command("revoke", cmd_revoke, "revoke an appliance: its TLS certificates (CRL) and manifests are refused, audited")
-    p.add_argument("appliance_id", metavar="APPLIANCE")
-    p.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    p = command("revoke", cmd_revoke, "撤销一台扫描设备：拒绝其 TLS 证书（吊销列表）和批次清单，记入审计")
+    p.add_argument("appliance_id", metavar="设备编号")
+    p.add_argument("--reason", required=True, help="撤销原因（记入审计）")
 
-    command("renew-server", cmd_renew_server, "issue a new server certificate from the CA (appliances re-pin it)")
+    command("renew-server", cmd_renew_server, "由 CA 签发新的服务器证书（扫描设备需重新固定指纹）")
 
-    p = command("serve", cmd_serve, "run the HTTP API (uvicorn)")
-    p.add_argument("--host", default=None, help="override the configured host")
-    p.add_argument("--port", type=int, default=None, help="override the configured port")
-    p.add_argument("--workers", type=int, default=None, help="worker processes on one socket (default: the workers setting)")
-    p.add_argument("--no-office", action="store_true", help="do not start the archive office's pages (office_host/office_port)")
+    p = command("serve", cmd_serve, "运行中心服务（同步接口与档案室页面）")
+    p.add_argument("--host", default=None, help="覆盖配置中的监听地址")
+    p.add_argument("--port", type=int, default=None, help="覆盖配置中的监听端口")
+    p.add_argument("--workers", type=int, default=None, help="同一端口上的工作进程数（默认取配置 workers）")
+    p.add_argument("--no-office", action="store_true", help="不启动档案室页面（office_host/office_port）")
+    p.set_defaults(log_info=True)
 
-    p = command("serve-office", cmd_serve_office, "serve only the archive office's pages (central serve starts them too)")
-    p.add_argument("--host", default=None, help="override office_host")
-    p.add_argument("--port", type=int, default=None, help="override office_port")
+    p = command("serve-office", cmd_serve_office, "只运行档案室页面（central serve 也会启动它）")
+    p.add_argument("--host", default=None, help="覆盖 office_host")
+    p.add_argument("--port", type=int, default=None, help="覆盖 office_port")
 
-    p = command("report", cmd_report, "reconciliation: declared vs received pages, sequence gaps")
-    p.add_argument("--json", action="store_true")
+    p.set_defaults(log_info=True)
 
-    p = command("verify", cmd_verify, "integrity check: re-hash blobs, decrypt every page")
-    p.add_argument("--json", action="store_true")
+    p = command("report", cmd_report, "对账：申报页数与收到页数、批次序号缺口")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    media = commands.add_parser("media", help="移动介质：登记与导入（无网络的扫描点）").add_subparsers(dest="media_command", required=True)
+    p = command("verify", cmd_verify, "完整性检查：重新计算数据块哈希并解密每一页")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    media = commands.add_parser("media", help="移动介质：登记与导入（无网络的扫描点）").add_subparsers(dest="media_command", required=True, title="子命令", metavar="命令")
     for name, func, text in (("register", cmd_media_register, "为一台扫描设备登记一个移动介质，生成签名的登记文件"),
                              ("import", cmd_media_import, "导入介质上的批次（与网络同步相同的检查），并写回中心回执")):
         p = media.add_parser(name, help=text, description=text)
@@ -579,7 +615,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--from", dest="source", required=True, help="介质的挂载目录")
 
     export = commands.add_parser("export", help="导出案件系统与档案系统读取的格式（解密内容只写到指定位置）")
-    formats = export.add_subparsers(dest="format", required=True)
+    formats = export.add_subparsers(dest="format", required=True, title="格式", metavar="格式")
     for name, text in (("dossier", "按正卷/副卷与卷宗目录顺序导出每件材料的 PDF 与索引"),
                        ("sql", "生成 SQL Server 索引（T-SQL 脚本，可选 bcp 文件）及其挂接文件"),
                        ("excel", "生成 Excel 卷内目录（DA/T 18 著录项）"),
@@ -607,7 +643,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     backup_sub = p.add_subparsers(dest="backup_command", required=False)
     v = backup_sub.add_parser("verify", help="校验备份，逐个列出缺失、被改动、多出的文件", description="校验备份，逐个列出缺失、被改动、多出的文件")
-    v.add_argument("path", metavar="DIR")
+    v.add_argument("path", metavar="备份目录")
     v.add_argument("--json", action="store_true", help="以 JSON 输出")
     v.set_defaults(func=cmd_backup_verify)
     k = backup_sub.add_parser("keygen", help="生成备份恢复密钥（私钥离线保管，公钥留在中心）", description="生成备份恢复密钥")
@@ -620,7 +656,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recovery-key", required=True, help="备份恢复私钥文件")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    users = commands.add_parser("user", help="档案室账号：添加、停用、列出").add_subparsers(dest="user_command", required=True)
+    users = commands.add_parser("user", help="档案室账号：添加、停用、列出").add_subparsers(
+        dest="user_command", required=True, title="子命令", metavar="命令")
     for name, text in (("add", "添加账号（密码从标准输入读取；案件系统接口账号生成令牌）"), ("disable", "停用账号"), ("list", "列出账号")):
         p = users.add_parser(name, help=text, description=text)
         p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
@@ -635,14 +672,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "list":
             p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    p = command("document", cmd_document, "decrypt an item's current PDF (stamped, searchable once OCR is done) to a file; audited")
-    p.add_argument("item_id", metavar="ITEM_ID")
-    p.add_argument("--out", required=True)
+    p = command("document", cmd_document, "把一件材料当前的 PDF（已加页码章，文字识别完成后可检索）解密到文件；记入审计")
+    p.add_argument("item_id", metavar="材料编号")
+    p.add_argument("--out", required=True, help="输出文件")
 
-    p = command("notices", cmd_notices, "filing notices (入卷提醒) received from the appliances")
-    p.add_argument("--since", help="ISO time: notices received at or after it")
-    p.add_argument("--json", action="store_true")
+    p = command("notices", cmd_notices, "各扫描点送来的入卷提醒")
+    p.add_argument("--since", help="只列此时间（ISO）及之后收到的提醒")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    p = command("export-page", cmd_export_page, "decrypt one page to a file (inspection)")
-    p.add_argument("page_id", metavar="PAGE_ID")
-    p.add_argument("--out", required=True)
+    p = command("export-page", cmd_export_page, "把一页解密到文件（抽查用）")
+    p.add_argument("page_id", metavar="页面编号")
+    p.add_argument("--out", required=True, help="输出文件")

@@ -100,6 +100,14 @@ class Repository:
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(cert_serials=serials))
             audit.append(conn, actor="archive office", action=Action.CERTIFICATE, target=appliance_id, serial=format(serial, "x"))
 
+    def renew_signing_key(self, appliance_id: str, signing_public: str, previous: str) -> None:
+        """A new signing key for an enrolled appliance (its batches and sequence stay), audited."""
+        with self._writer.begin() as conn:
+            t = db.appliances
+            conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(signing_public=signing_public))
+            audit.append(conn, actor="archive office", action="enroll_renew", target=appliance_id,
+                         previous_signing_public=previous, signing_public=signing_public)
+
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(db.appliances).order_by(db.appliances.c.appliance_id)).all()

@@ -22,8 +22,8 @@ from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import (
-    SCHEMA_VERSION, Suite, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, Manifest,
-    Notice, NoticeKind, Page, PageRole, Purged, Receipt, Side, Signed, Volume, decode, sign,
+    SCHEMA_VERSION, Suite, Acceptance, AuditHead, BlobKind, BlobRef, CatalogPlace, Document, Finding, Intake, Item, ItemQc,
+    Manifest, Notice, NoticeKind, Page, PageRole, Purged, Receipt, Side, Signed, Volume, decode, sign,
 )
 from juanzong.shared.audit import Action
 
@@ -97,7 +97,15 @@ def _item_entry(r: dict) -> Item:
     return Item(item_id=r["id"], intake_id=r["intake_id"], seq=r["seq"], name=r["name"],
                 declared_pages=r["declared_pages"], volume=Volume(r["volume"]), catalog_dir=r["catalog_dir"],
                 original=bool(r["original"]), colour=bool(r["colour"]), closed=r["closed_at"] is not None,
-                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])])
+                count_findings=[Finding(**f) for f in json.loads(r["count_findings"])], qc=_item_qc(r),
+                discarded_pages=r["discarded_pages"])
+
+
+def _item_qc(r: dict) -> ItemQc | None:
+    if not r["approved_at"]:
+        return None
+    return ItemQc(approved_by=r["approved_by"], approved_at=r["approved_at"], reason=r["approval_reason"],
+                  two_person=bool(r["two_person"]), checked_by=r["checked_by"], checked_at=r["checked_at"])
 
 
 def _page_entry(r: dict) -> Page:
@@ -107,6 +115,8 @@ def _page_entry(r: dict) -> Page:
         source_name=r["source_name"], source_sha256=r["source_sha256"], source_size=r["source_size"],
         width=r["width"], height=r["height"], dpi=r["dpi"], mode=r["mode"],
         findings=[Finding(**f) for f in json.loads(r["findings"])], scanned_at=r["scanned_at"],
+        accepted=[Acceptance(**a) for a in json.loads(r["accepted"])], rotation=r.get("rotation") or 0,
+        discard_reason=r["discard_reason"],
         blob=BlobRef(sha256=r["b_sha"], size=r["b_size"], kind=BlobKind(r["b_kind"]),
                      sealed_key=crypto.b64(r["sealed_central"]), suite=Suite(r["b_suite"]), sm3=r["b_sm3"]),
     )

@@ -1,7 +1,9 @@
 """`juanzong edge …`, `juanzong demo`, `juanzong bench`: the appliance's commands.
 
-Every `edge` command takes `--home DIR` (or `JUANZONG_HOME`). Output meant for
-programs is JSON on stdout; errors are `错误 CODE: message` on stderr, exit 1.
+Every `edge` command takes `--home DIR` (or `JUANZONG_HOME`). Output is a short
+Chinese summary for the person at the screen, or with `--json` the JSON a
+program reads; errors are `错误 CODE: message` on stderr. Exit codes: 0 done,
+1 refused or failed, 2 usage (shared.cli).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from juanzong.shared import clock
 from juanzong.edge.repo.batches import BatchState
-from juanzong.shared.cli import print_json
+from juanzong.shared.cli import JSON_HELP, print_json
 from juanzong.shared.audit import Action
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -21,6 +23,19 @@ OUTCOME_LINES = {"stored": "已存入 {name}：{pages} 页", "quarantined": "已
                  "replayed": "已完成 {name}（重启前已存入）", "retry": "暂未存入 {name}：{reason}"}
 BATCH_STATES = {BatchState.SEALED: "已封包，待同步", BatchState.ACKNOWLEDGED: "中心已确认",
                 BatchState.REJECTED: "被中心拒收，需人工处理"}
+
+
+VOLUME_NAMES = {"main": "正卷", "internal": "副卷"}
+SIDE_NAMES = {"recto": "正面", "verso": "背面"}
+
+
+def _emit(args: argparse.Namespace, data, *lines: str) -> None:
+    """The JSON with --json, else the Chinese lines."""
+    if getattr(args, "json", False):
+        print_json(data)
+        return
+    for line in lines:
+        print(line)
 
 
 def _settings(args: argparse.Namespace):
@@ -41,9 +56,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     from juanzong.edge.config import resolve_home
     from juanzong.edge.home import init_home
 
-    print_json(init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
-                         central_identity=Path(args.central) if args.central else None,
-                         central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name))
+    out = init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
+                    central_identity=Path(args.central) if args.central else None,
+                    central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name)
+    _emit(args, out, f"设备目录已建立：{out['home']}", f"设备编号：{out['appliance_id']}",
+          f"热文件夹：{out['hot_folder']}",
+          f"下一步：把 {out['home']}/appliance-identity.json 交给档案室登记（central enroll），再用 edge pair 安装回执")
     return 0
 
 
@@ -53,7 +71,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
     settings = _settings(args)
     pair(settings.keys_dir, Path(args.central) if args.central else None,
          Path(args.enrolment) if args.enrolment else None, settings.appliance_id)
-    print_json({"paired": True, "keys_dir": str(settings.keys_dir)})
+    _emit(args, {"paired": True, "keys_dir": str(settings.keys_dir)}, f"已安装中心的身份与证书（{settings.keys_dir}）")
     return 0
 
 
@@ -73,8 +91,18 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
     if not args.no_print:
         printing.queue_receipt(db, settings, registered.intake_id)
         out["receipt"] = printing.flush(db, settings)
-    print_json(out)
+    _emit(args, out, *_intake_lines(out))
     return 0
+
+
+def _intake_lines(out: dict) -> list[str]:
+    lines = [f"已登记收取 {out['intake_id']}：{out['case_number']}，提交人 {out['submitter']}",
+             f"办理时限：{out['deadline']}{'（加急）' if out.get('urgent') else ''}"]
+    for item in out["items"]:
+        lines.append(f"  第{item['seq']}件 {item['name']}：{item['declared_pages']} 页，"
+                     f"{VOLUME_NAMES.get(item['volume'], item['volume'])} {item['catalog_dir']}，材料编号 {item['item_id']}")
+    lines += [f"提示：{w}" for w in out.get("warnings", [])]
+    return lines
 
 
 def cmd_cover_sheet(args: argparse.Namespace) -> int:
@@ -91,7 +119,7 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
                           catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
     out = save_cover_sheet(info, Path(args.out))
     audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
-    print_json({"item_id": item["id"], "out": str(out)})
+    _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {item['id']}）")
     return 0
 
 
@@ -108,7 +136,8 @@ def cmd_active(args: argparse.Namespace) -> int:
     with write_tx(db):
         state.put(db, StateKey.ACTIVE_ITEM, item_id)
         audit.record(db, place=settings.appliance_id, actor="operator", action=Action.ACTIVE_ITEM, target=item_id or "-")
-    print_json({"active_item": item_id})
+    _emit(args, {"active_item": item_id},
+          f"之后没有封面页的扫描页归入材料 {item_id}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列")
     return 0
 
 
@@ -118,7 +147,9 @@ def cmd_close(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out = close_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM))
-    print_json(out)
+    findings = [f"  {f['message']}" for f in out["findings"]]
+    _emit(args, out, f"材料 {out['item_id']} 已结束扫描：申报 {out['declared_pages']} 页，实际 {out['scanned_pages']} 页",
+          *(findings or ["  页数相符，没有质检提示"]))
     return 0
 
 
@@ -127,7 +158,8 @@ def cmd_replace(args: argparse.Namespace) -> int:
     from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
-    print_json(arm_replacement(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE)))
+    out = arm_replacement(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE))
+    _emit(args, out, f"下一张扫描页将替换第 {out['page_no']} 页（{out['replace']}），页码不变")
     return 0
 
 
@@ -142,9 +174,11 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     if args.retry:
         qid = require_id(args.retry, Kind.QUARANTINE)
         path = quarantine.retry(db, BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id, settings.hot_folder, qid)
-        print_json({"retry": qid, "written": str(path)})
+        _emit(args, {"retry": qid, "written": str(path)}, f"已放回热文件夹重新导入：{path.name}")
         return 0
-    print_json(quarantine.shelf(db))
+    shelf = quarantine.shelf(db)
+    lines = [f"隔离 {q['id']}  {q['source_name']}：{q['reason']}" for q in shelf]
+    _emit(args, shelf, *(lines or ["隔离区为空"]))
     return 0
 
 
@@ -182,7 +216,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = _settings(args)
     transport = transport_for(settings)
     out = outbox_once(_db(settings), BlobStore(settings.blob_dir), transport, load_keys(settings.keys_dir), settings, force_seal=True)
-    print_json(out)
+    synced = out.get("synced", [])
+    lines = [f"已封包批次 {out['sealed']}" if out.get("sealed") else "没有新的页面需要封包"]
+    lines += [f"批次 {r.get('batch_id', '')}：{BATCH_STATES.get(r.get('state', ''), r.get('state', ''))}"
+              f"{'（' + r['error'] + '）' if r.get('error') else ''}" for r in synced]
+    _emit(args, out, *lines)
     return 0
 
 
@@ -197,11 +235,17 @@ def cmd_operator(args: argparse.Namespace) -> int:
     if args.operator_command == "add":
         pin = args.pin if args.pin is not None else sys.stdin.readline().strip()
         op = operators.add(db, settings.appliance_id, operator_id=args.id, name=args.name, role=args.role, pin=pin, now=now)
-        print_json(op.to_dict())
+        _emit(args, op.to_dict(), f"已添加操作员 {op.to_dict()['id']}（{op.to_dict().get('role_name', args.role)}）")
     elif args.operator_command == "disable":
-        print_json(operators.disable(db, settings.appliance_id, args.id, now).to_dict())
+        op = operators.disable(db, settings.appliance_id, args.id, now).to_dict()
+        _emit(args, op, f"已停用操作员 {op['id']}")
     else:
-        print_json([op.to_dict() for op in operators.list_all(db)])
+        ops = [op.to_dict() for op in operators.list_all(db)]
+        _emit(args, ops, *([f"{o['id']}  {o.get('name', '')}  {o.get('role_name', o.get('role', ''))}"
+                            f"{'（已停用）' if o.get('disabled') else ''}" for o in ops] or ["还没有操作员"]))
+    return 0
+
+
 def cmd_documents_worker(args: argparse.Namespace) -> int:
     from juanzong.edge.documents.worker import main
 
@@ -218,8 +262,10 @@ def cmd_document(args: argparse.Namespace) -> int:
     doc, pdf = read_current(context_for(settings), require_id(args.item_id, Kind.ITEM), actor="operator")
     write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
     kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
-    print_json({"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
-                "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind})
+    out = {"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
+           "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind}
+    _emit(args, out, f"已导出材料 {doc.item_id} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，"
+                     f"{len(doc.page_ids)} 页）到 {args.out}")
     return 0
 
 
@@ -303,7 +349,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
     now = parse_received(args.now) if args.now else clock.now(TZ)
     report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
                        Retention.from_settings(settings), now, actor=args.actor)
-    print_json(report.to_dict())
+    out = report.to_dict()
+    _emit(args, out, f"已加密擦除：{out['purged_blobs']} 个数据块，{out['purged_quarantine']} 个隔离文件，"
+                     f"{out['receipt_copies_destroyed']} 份回执副本")
     return 0
 
 
@@ -315,7 +363,19 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - never while `edge run` holds the old key
     rotation = rotate_kek(_db(settings), BlobStore(settings.blob_dir), settings.keys_dir, settings.appliance_id, args.actor)
-    print_json(rotation.to_dict())
+    _emit(args, rotation.to_dict(), f"密钥已更换：{rotation.old_key_id} → {rotation.new_key_id}，"
+                                    f"重写 {rotation.wraps} 个包装密钥、{rotation.vault_values} 个保险库数据，旧密钥已销毁")
+    return 0
+
+
+def cmd_keys_renew(args: argparse.Namespace) -> int:
+    from juanzong.edge.home import IDENTITY_FILE
+    from juanzong.edge.renew import request_renewal
+
+    settings = _settings(args)
+    doc = request_renewal(_db(settings), settings.keys_dir, settings.home / IDENTITY_FILE, Path(args.out), args.actor)
+    print_json({"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
+                "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"})
     return 0
 
 
@@ -324,13 +384,15 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     from juanzong.edge.lockdown.command import lockdown
 
     settings = _settings(args)
+    _db(settings).close()  # the database key exists (keys/ is read-only to the locked-down service)
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:
         audit.record(_db(settings), place=settings.appliance_id, actor="admin", action=Action.LOCKDOWN_APPLY,
                      target=str(args.root), files=len(out["files"]),
                      exposure={unit: str(score) for unit, score in out["exposure"].items()})
-    print_json(out)
+    done = "已安装" if args.apply else "已生成（未安装）"
+    _emit(args, out, f"设备加固配置{done}：{len(out['files'])} 个文件，写在 {args.out}；计划见 {args.out}/plan.json")
     return 0
 
 
@@ -348,156 +410,175 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    edge = sub.add_parser("edge", help="the scanning-point appliance").add_subparsers(dest="edge_command", required=True)
+HOME_HELP = "设备目录（默认取环境变量 $JUANZONG_HOME）"
+ITEM_SYNTAX = "名称:页数[:正卷|副卷][:复印件][:黑白]，如 起诉状:5 或 证据材料:12:副卷:复印件"
 
-    def cmd(name: str, func, help: str) -> argparse.ArgumentParser:
-        p = edge.add_parser(name, help=help)
-        p.add_argument("--home", help="appliance home (default: $JUANZONG_HOME)")
+
+def register(sub: argparse._SubParsersAction) -> None:
+    edge = sub.add_parser("edge", help="扫描点设备", description="扫描点设备的命令").add_subparsers(
+        dest="edge_command", required=True, title="子命令", metavar="命令")
+
+    def cmd(name: str, func, help: str, json: bool = True) -> argparse.ArgumentParser:
+        p = edge.add_parser(name, help=help, description=help)
+        p.add_argument("--home", help=HOME_HELP)
+        if json:
+            p.add_argument("--json", action="store_true", help=JSON_HELP)
         p.set_defaults(func=func)
         return p
 
-    p = cmd("init", cmd_init, "create the appliance home: config, keys, database, hot folder")
-    p.add_argument("--profile", required=True, help="scanner profile name (juanzong profiles)")
-    p.add_argument("--printer", default="file-printer", help="printer profile name")
-    p.add_argument("--central", help="central-identity.json written by `central init`")
-    p.add_argument("--central-url", help="central base URL")
-    p.add_argument("--court-network", action="append", help="allowed CIDR for sync (repeatable)")
-    p.add_argument("--name", default="扫描点")
+    p = cmd("init", cmd_init, "建立设备目录：配置、密钥、数据库、热文件夹")
+    p.add_argument("--profile", required=True, help="扫描仪配置名（juanzong profiles 可列出）")
+    p.add_argument("--printer", default="file-printer", help="回执打印机配置名")
+    p.add_argument("--central", help="中心 central init 生成的 central-identity.json")
+    p.add_argument("--central-url", help="中心服务器地址，如 https://archive.court.internal:8470")
+    p.add_argument("--court-network", action="append", help="允许同步连接的法院内网地址段（CIDR，可重复）")
+    p.add_argument("--name", default="扫描点", help="扫描点名称")
 
-    p = cmd("pair", cmd_pair, "install central's identity and/or the enrolment's TLS client certificate")
-    p.add_argument("--central", help="central-identity.json")
-    p.add_argument("--enrolment", help="the file `central enroll --out` wrote")
+    p = cmd("pair", cmd_pair, "安装中心的身份文件和/或登记后签发的客户端证书")
+    p.add_argument("--central", help="中心的身份文件 central-identity.json")
+    p.add_argument("--enrolment", help="central enroll --out 写出的登记文件")
 
-    intake = edge.add_parser("intake", help="counter intake (收取)").add_subparsers(dest="intake_command", required=True)
-    p = intake.add_parser("add", help="register a handover and print its receipt")
-    p.add_argument("--home")
-    p.add_argument("--case", required=True, help="案号")
+    intake = edge.add_parser("intake", help="窗口收取登记", description="窗口收取登记").add_subparsers(
+        dest="intake_command", required=True, title="子命令", metavar="命令")
+    p = intake.add_parser("add", help="登记一次收取并打印回执", description="登记一次收取并打印回执")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--case", required=True, help="案号，如（2026）京0102民初1234号")
     p.add_argument("--submitter", required=True, help="提交人")
-    p.add_argument("--item", action="append", required=True, help="名称:页数[:正卷|副卷][:复印件][:黑白]")
-    p.add_argument("--received", help="ISO date-time received (default: now)")
+    p.add_argument("--item", action="append", required=True, help=f"材料（可重复）：{ITEM_SYNTAX}")
+    p.add_argument("--received", help="收取时间（ISO 格式，默认现在）")
     p.add_argument("--urgent", action="store_true", help="加急")
-    p.add_argument("--classified", action="store_true", help="涉密: refused")
+    p.add_argument("--classified", action="store_true", help="涉密材料（将被拒收）")
     p.add_argument("--clerk", help="经办人")
-    p.add_argument("--no-print", action="store_true", help="do not print the receipt")
+    p.add_argument("--no-print", action="store_true", help="不打印回执")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_intake_add)
 
-    p = cmd("cover-sheet", cmd_cover_sheet, "render an item's cover sheet (300 dpi)")
-    p.add_argument("item_id")
-    p.add_argument("--out", required=True)
+    p = cmd("cover-sheet", cmd_cover_sheet, "生成材料的封面页（300 dpi 图像）")
+    p.add_argument("item_id", metavar="材料编号")
+    p.add_argument("--out", required=True, help="输出图像文件")
 
-    p = cmd("active", cmd_active, "route pages without a cover sheet to this item")
-    p.add_argument("item_id", nargs="?")
-    p.add_argument("--clear", action="store_true")
+    p = cmd("active", cmd_active, "指定当前材料：没有封面页的扫描页归入它")
+    p.add_argument("item_id", nargs="?", metavar="材料编号")
+    p.add_argument("--clear", action="store_true", help="取消当前材料")
 
-    p = cmd("close", cmd_close, "close an item: declared pages against scanned pages (多扫/漏扫)")
-    p.add_argument("item_id")
+    p = cmd("close", cmd_close, "结束一件材料的扫描：核对申报页数与实际页数（多扫/漏扫）及质检提示")
+    p.add_argument("item_id", metavar="材料编号")
 
-    p = cmd("replace", cmd_replace, "the next page scanned replaces this page, keeping its number")
-    p.add_argument("page_id")
+    p = cmd("replace", cmd_replace, "重扫一页：下一张扫描页替换这一页，页码不变")
+    p.add_argument("page_id", metavar="页面编号")
 
-    p = cmd("quarantine", cmd_quarantine, "list quarantined files, or put one back through ingest")
-    p.add_argument("--retry", metavar="QUARANTINE_ID", help="decrypt it back into the hot folder")
+    p = cmd("quarantine", cmd_quarantine, "列出隔离的文件，或把一个文件放回热文件夹重新导入")
+    p.add_argument("--retry", metavar="隔离编号", help="解密后放回热文件夹重新导入")
 
-    p = cmd("ingest", cmd_ingest, "process what is in the hot folder")
-    p.add_argument("--once", action="store_true", required=True)
-    p.add_argument("--settle", type=float, help="override the profile's settle delay (seconds)")
-    p.add_argument("--json", action="store_true")
+    p = cmd("ingest", cmd_ingest, "处理热文件夹中现有的全部文件后退出")
+    p.add_argument("--once", action="store_true", required=True, help="处理完现有文件即退出")
+    p.add_argument("--settle", type=float, help="文件静止多少秒后才处理（默认取扫描仪配置）")
 
-    calendar = edge.add_parser("calendar", help="holiday arrangements on this appliance").add_subparsers(
-        dest="calendar_command", required=True)
-    p = calendar.add_parser("import", help="install a State Council arrangement file and recompute provisional deadlines")
-    p.add_argument("--home")
-    p.add_argument("file", help="TOML with [years.YYYY] source / holidays / workdays")
-    p.add_argument("--json", action="store_true")
+    calendar = edge.add_parser("calendar", help="本设备的节假日安排", description="本设备的节假日安排").add_subparsers(
+        dest="calendar_command", required=True, title="子命令", metavar="命令")
+    p = calendar.add_parser("import", help="导入国务院放假安排，并重新计算暂定的办理时限")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("file", metavar="安排文件", help="TOML 文件：[years.YYYY] source / holidays / workdays")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_calendar_import)
-    p = calendar.add_parser("status", help="each year's basis (official / provisional) and source on this appliance")
-    p.add_argument("--home")
-    p.add_argument("--json", action="store_true")
+    p = calendar.add_parser("status", help="本设备各年份的日历依据（正式或暂定）和来源")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_calendar_status)
 
-    op = edge.add_parser("operator", help="kiosk operators (clerk, operator, supervisor)").add_subparsers(
-        dest="operator_command", required=True)
-    p = op.add_parser("add", help="add an operator; the PIN comes from --pin or standard input")
-    p.add_argument("--home")
-    p.add_argument("--id", required=True, help="工号 (2-16 letters or digits)")
+    op = edge.add_parser("operator", help="窗口操作员（收件员、扫描员、主管）", description="窗口操作员").add_subparsers(
+        dest="operator_command", required=True, title="子命令", metavar="命令")
+    p = op.add_parser("add", help="添加操作员；PIN 取自 --pin 或标准输入")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--id", required=True, help="工号（2-16 位字母或数字）")
     p.add_argument("--name", required=True, help="姓名")
-    p.add_argument("--role", required=True, choices=["clerk", "operator", "supervisor"], help="角色")
-    p.add_argument("--pin", help="6-12 digits (default: read one line from standard input)")
+    p.add_argument("--role", required=True, choices=["clerk", "operator", "supervisor"],
+                   help="角色：clerk 收件员，operator 扫描员，supervisor 主管")
+    p.add_argument("--pin", help="6-12 位数字（默认从标准输入读一行）")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_operator)
-    p = op.add_parser("disable", help="disable an operator and end their sessions")
-    p.add_argument("--home")
+    p = op.add_parser("disable", help="停用操作员并结束其登录")
+    p.add_argument("--home", help=HOME_HELP)
     p.add_argument("--id", required=True, help="工号")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_operator)
-    p = op.add_parser("list", help="list operators")
-    p.add_argument("--home")
+    p = op.add_parser("list", help="列出操作员")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_operator)
 
-    cmd("run", cmd_run, "run the appliance: watch, ingest, seal, sync, print, and serve the counter kiosk")
-    cmd("documents-worker", cmd_documents_worker,
-        "the background PDF/OCR process `edge run` supervises (nice 10, earliest deadline first)")
-    p = cmd("document", cmd_document, "write an item's current PDF (decrypted, audited) for inspection")
-    p.add_argument("item_id")
-    p.add_argument("--out", required=True)
-    cmd("sync", cmd_sync, "seal what is pending and sync now")
-    p = cmd("status", cmd_status, "what is waiting, stored, quarantined and synced")
-    p.add_argument("--json", action="store_true")
-    p = cmd("verify", cmd_verify, "integrity check: audit chain, heads central witnessed, every blob")
-    p.add_argument("--json", action="store_true")
+    p = cmd("run", cmd_run, "运行设备：监视热文件夹、入库、封包、同步、打印，并提供窗口收件页面", json=False)
+    p.set_defaults(log_info=True)
+    p = cmd("documents-worker", cmd_documents_worker,
+            "后台生成 PDF 与文字识别的进程（由 edge run 管理；低优先级，按时限先后处理）", json=False)
+    p.set_defaults(log_info=True)
+    p = cmd("document", cmd_document, "把一件材料当前的 PDF 解密写到文件（抽查用，记入审计）")
+    p.add_argument("item_id", metavar="材料编号")
+    p.add_argument("--out", required=True, help="输出文件")
+    cmd("sync", cmd_sync, "立即封包待同步的页面并同步到中心")
+    cmd("status", cmd_status, "查看待处理、已入库、隔离和同步情况")
+    cmd("verify", cmd_verify, "完整性检查：审计链、中心见证过的链头、每个数据块")
 
-    p = cmd("purge", cmd_purge, "crypto-shred what central acknowledged and retention no longer keeps (audited)")
-    p.add_argument("--now", help="ISO date-time to judge retention at (default: now)")
-    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+    p = cmd("purge", cmd_purge, "销毁中心已确认、且已过保留期限的数据的密钥（加密擦除，记入审计）")
+    p.add_argument("--now", help="判断保留期限所用的时间（ISO 格式，默认现在）")
+    p.add_argument("--actor", default="admin", help="执行人（记入审计）")
 
-    keys = edge.add_parser("keys", help="the appliance's keys").add_subparsers(dest="keys_command", required=True)
-    p = keys.add_parser("rotate", help="new key-encryption key: every wrap and vault value rewritten, old key destroyed (audited)")
-    p.add_argument("--home")
-    p.add_argument("--actor", default="admin", help="who runs it (audit)")
+    keys = edge.add_parser("keys", help="本设备的密钥", description="本设备的密钥").add_subparsers(
+        dest="keys_command", required=True, title="子命令", metavar="命令")
+    p = keys.add_parser("rotate", help="更换密钥加密密钥：重写所有包装密钥和保险库数据，销毁旧密钥（记入审计）")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.add_argument("--actor", default="admin", help="执行人（记入审计）")
     p.set_defaults(func=cmd_keys_rotate)
+    p = keys.add_parser("renew", help="生成新的签名与 TLS 密钥，由旧密钥担保；交中心 central enroll --renew 登记")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--out", required=True, help="写给中心的换钥申请文件")
+    p.add_argument("--actor", default="admin", help="执行人（记入审计）")
+    p.set_defaults(func=cmd_keys_renew)
 
-    p = cmd("lockdown", cmd_lockdown, "render (and --apply) the locked-down OS profile: units, tmpfs, firewall, udev, swap off")
-    p.add_argument("--out", required=True, help="directory for the rendered files (a tree mirroring /) and plan.json")
-    p.add_argument("--apply", action="store_true", help="install them and run the plan's commands (root)")
-    p.add_argument("--root", default="/", help="install under this root instead of / (staging; no commands run)")
-    p.add_argument("--executable", help="path of the juanzong program in the units (default: this one)")
+    p = cmd("lockdown", cmd_lockdown, "生成（加 --apply 安装）设备加固配置：服务、tmpfs、防火墙、udev、关闭交换分区")
+    p.add_argument("--out", required=True, help="生成文件的目录（镜像 / 的目录树）及 plan.json")
+    p.add_argument("--apply", action="store_true", help="安装并执行计划中的命令（需 root）")
+    p.add_argument("--root", default="/", help="安装到这个根目录而不是 /（预演；不执行命令）")
+    p.add_argument("--executable", help="服务单元中 juanzong 程序的路径（默认当前程序）")
     register_media(edge)
 
-    p = sub.add_parser("demo", help="the whole journey on this machine: central + appliance + simulated scanner")
-    p.add_argument("--keep", help="leave both homes in this directory")
-    p.add_argument("--pages", type=int, default=0, help="extra text pages per item")
-    p.add_argument("--kiosk", action="store_true", help="afterwards keep the counter kiosk open in a browser until Ctrl-C")
+    p = sub.add_parser("demo", help="在本机演示全过程：中心 + 扫描设备 + 模拟扫描仪", description="在本机演示全过程")
+    p.add_argument("--keep", help="把两个设备目录留在这个目录中")
+    p.add_argument("--pages", type=int, default=0, help="每件材料额外的文字页数")
+    p.add_argument("--kiosk", action="store_true", help="演示后在浏览器中保持窗口收件页面，直到按 Ctrl-C")
     p.add_argument("--serve", action="store_true",
-                   help="afterwards keep central (archive office pages) and the appliance (kiosk, QC station) running, "
-                        "with demo logins printed, until Ctrl-C")
+                   help="演示后保持中心（档案室页面）和扫描设备（窗口收件、质检工作站）运行，并打印演示账号，直到按 Ctrl-C")
     p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
-                   help="central on SQLite + local disk, or on a PostgreSQL cluster + S3 store the demo starts itself")
+                   help="中心使用 SQLite + 本地磁盘，或由演示自行启动的 PostgreSQL 集群 + S3 存储")
     p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
 
-    p = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
-    c = p.add_parser("central", help="central on SQLite + disk and on PostgreSQL + S3: receive, verify, report, memory")
-    c.add_argument("--appliances", type=int, default=8, help="simulated appliances sending at once")
-    c.add_argument("--batches", type=int, default=4, help="batches per appliance")
-    c.add_argument("--pages-per-batch", type=int, default=10)
-    c.add_argument("--page-kb", type=int, default=1500, help="plaintext size of a page (a 300 dpi colour A4 JPEG is ~1500 KB)")
-    c.add_argument("--workers", type=int, default=2, help="central serve --workers")
-    c.add_argument("--report-pages", type=int, default=1_000_000, help="page rows loaded for the report")
-    c.add_argument("--stacks", default="sqlite-local,postgres-s3", help="comma-separated: sqlite-local, postgres-s3")
-    c.add_argument("--keep", action="store_true", help="keep the working directory (logs, homes) for inspection")
+    p = sub.add_parser("bench", help="性能测试", description="性能测试").add_subparsers(
+        dest="bench_command", required=True, title="子命令", metavar="命令")
+    c = p.add_parser("central", help="中心在 SQLite + 磁盘与 PostgreSQL + S3 上的接收、校验、对账与内存")
+    c.add_argument("--appliances", type=int, default=8, help="同时发送的模拟扫描设备数")
+    c.add_argument("--batches", type=int, default=4, help="每台设备的批次数")
+    c.add_argument("--pages-per-batch", type=int, default=10, help="每批页数")
+    c.add_argument("--page-kb", type=int, default=1500, help="每页明文大小（300 dpi 彩色 A4 JPEG 约 1500 KB）")
+    c.add_argument("--workers", type=int, default=2, help="中心的工作进程数（central serve --workers）")
+    c.add_argument("--report-pages", type=int, default=1_000_000, help="对账时载入的页面行数")
+    c.add_argument("--stacks", default="sqlite-local,postgres-s3", help="逗号分隔：sqlite-local、postgres-s3")
+    c.add_argument("--keep", action="store_true", help="保留工作目录（日志、设备目录）供检查")
     c.set_defaults(func=lambda a: __import__("juanzong.central.bench", fromlist=["main"]).main(a))
-    b = p.add_parser("ingest", help="pages per second from hot folder to durable encrypted page")
-    b.add_argument("--pages", type=int, default=200)
-    b.add_argument("--no-baseline", action="store_true", help="skip the pyzbar comparison run")
-    b.add_argument("--profile", action="store_true", help="also profile the default backend (cProfile)")
-    b.add_argument("--hot-disk", action="store_true", help="hot folder on the data disk instead of tmpfs")
-    b.add_argument("--ocr-beside", action="store_true", help="run the default backend again while the OCR worker's load runs (nice 10)")
+    b = p.add_parser("ingest", help="入库速度：从热文件夹到加密落盘的每秒页数")
+    b.add_argument("--pages", type=int, default=200, help="页数")
+    b.add_argument("--no-baseline", action="store_true", help="不运行 pyzbar 对照")
+    b.add_argument("--profile", action="store_true", help="同时对默认后端做 cProfile 分析")
+    b.add_argument("--hot-disk", action="store_true", help="热文件夹放在数据盘而不是 tmpfs")
+    b.add_argument("--ocr-beside", action="store_true", help="在文字识别进程（nice 10）运行的同时再测一次默认后端")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
-    b = p.add_parser("memory", help="peak memory (RSS) of ingesting one file, for every file class")
-    b.add_argument("--quick", action="store_true", help="A4 pages only (skip A3 at 600 dpi)")
-    b.add_argument("--json", action="store_true")
+    b = p.add_parser("memory", help="各类文件入库时的内存峰值（RSS）")
+    b.add_argument("--quick", action="store_true", help="只测 A4 页面（跳过 A3 600 dpi）")
+    b.add_argument("--json", action="store_true", help=JSON_HELP)
     b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
-    b = p.add_parser("ocr", help="OCR worker vs rapidocr defaults on generated court pages: s/page, accuracy, extraction, RSS")
-    b.add_argument("--pages", type=int, default=20)
-    b.add_argument("--no-baseline", action="store_true", help="skip the rapidocr-defaults comparison run")
+    b = p.add_parser("ocr", help="文字识别进程与 rapidocr 默认设置对比（生成的法院页面）：每页秒数、准确率、文字提取、内存")
+    b.add_argument("--pages", type=int, default=20, help="页数")
+    b.add_argument("--no-baseline", action="store_true", help="不运行 rapidocr 默认设置的对照")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
 
 

@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kiosk_tls", False, "kiosk served through a TLS terminator: session cookies get Secure"),
     Setting("loan_days", 7, "custody register: days a borrowed file may stay out before it is overdue"),
     Setting("ocr_threads", 2, "OCR worker threads (onnxruntime); 0 = no OCR worker: image-only PDFs only"),
+    Setting("qc_two_person", ["证据材料", "副卷"], "two-person QC (双人质检): a second operator checks an approved item "
+            "whose catalog directory or name contains one of these; '副卷' = every internal-volume item, '全部' = every item, [] = off"),
 )
 
 
@@ -90,6 +92,7 @@ class EdgeSettings:
     kiosk_idle_minutes: int = 5
     kiosk_tls: bool = False
     loan_days: int = 7
+    qc_two_person: tuple[str, ...] = ("证据材料", "副卷")
 
     @property
     def kiosk_address(self) -> tuple[str, int]:
@@ -136,7 +139,7 @@ def load_settings(home: Path) -> EdgeSettings:
 def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
     networks = parse_networks(values["court_networks"])  # catch-alls refused
     hot = values["hot_folder"] or _profile_hot_folder(values["scanner_profile"])
-    return EdgeSettings(
+    settings = EdgeSettings(
         home=home,
         appliance_id=values["appliance_id"],
         name=values["name"],
@@ -169,7 +172,12 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         kiosk_tls=bool(values["kiosk_tls"]),
         loan_days=int(values["loan_days"]),
         ocr_threads=int(values["ocr_threads"]),
+        qc_two_person=tuple(str(v) for v in values["qc_two_person"]),
     )
+    from juanzong.edge.repo import cipher as dbcipher  # the database's key lives in this home's keys directory
+
+    dbcipher.register(settings.db_path, settings.keys_dir)
+    return settings
 
 
 def _listen(value: str) -> str:

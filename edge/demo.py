@@ -95,7 +95,8 @@ def setup_homes(root: Path, port: int, central_args: Sequence[str] = ()) -> Demo
     return homes
 
 
-DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("S01", "王主管", "supervisor", "135790"))
+DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("O01", "赵扫描", "operator", "112233"),
+                  ("S01", "王主管", "supervisor", "135790"))
 
 
 def add_operators(edge_home: Path, kiosk_port: int) -> str:
@@ -121,7 +122,7 @@ def _tune_for_demo(edge_home: Path) -> None:
 
 def register_intake(edge_home: Path) -> dict:
     items = [arg for name, pages in DEMO_ITEMS for arg in ("--item", f"{name}:{pages}")]
-    out = juanzong("edge", "intake", "add", "--home", str(edge_home), "--case", DEMO_CASE, "--submitter", "张三",
+    out = juanzong("edge", "intake", "add", "--json", "--home", str(edge_home), "--case", DEMO_CASE, "--submitter", "张三",
                    "--clerk", "李四", *items)
     return json.loads(out.stdout)
 

@@ -112,9 +112,15 @@ def install_enrolment(keys_dir: Path, enrolment_file: Path, appliance_id: str) -
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"登记文件中没有有效的客户端证书：{exc}") from exc
     names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     own = tlsca.load_key((keys_dir / CLIENT_KEY).read_bytes()).public_key()
-    if raw.get("appliance_id") != appliance_id or names != [appliance_id] or cert.public_key() != own:
+    renewing = (keys_dir / (CLIENT_KEY + ".new")).exists() and \
+        tlsca.load_key((keys_dir / (CLIENT_KEY + ".new")).read_bytes()).public_key() == cert.public_key()
+    if raw.get("appliance_id") != appliance_id or names != [appliance_id] or (cert.public_key() != own and not renewing):
         raise AppError(ErrorCode.SETTINGS_INVALID, detail="登记文件不是本设备的（设备编号或密钥不符）")
     write_durable(keys_dir / CLIENT_CERT, pem.encode("ascii"))
+    if renewing:  # `edge keys renew` → `central enroll --renew`: the new keys take over (edge/renew.py)
+        from juanzong.edge.renew import complete_if_renewed
+
+        complete_if_renewed(keys_dir, cert.public_key())
 
 
 def tls_files(keys_dir: Path, central: CentralIdentity) -> TlsFiles | None:

@@ -9,6 +9,7 @@ quarantine row stays: the shelf is a record, not a queue.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -16,7 +17,7 @@ from sqlite_utils import Database
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
-from juanzong.edge.repo import blobs
+from juanzong.edge.repo import blobs, write_tx
 from juanzong.edge.repo import quarantine as shelf_rows
 from juanzong.shared.crypto import open_blob_local
 from juanzong.shared.durable import write_durable
@@ -28,7 +29,8 @@ def shelf(db: Database) -> list[dict]:
     return shelf_rows.shelf(db)
 
 
-def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str) -> Path:
+def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str,
+          actor: str = "operator") -> Path:
     found = shelf_rows.source_and_blob(db, qid)
     if found is None or found[1] is None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
@@ -39,5 +41,26 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
     plain = open_blob_local(store.get(blob_id), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=blob_id, kind="quarantine")
     target = hot_folder / f"retry-{qid}-{source_name}"
     write_durable(target, plain, 0o600)  # its temp name is hidden: the watcher takes it only once renamed
-    audit.record(db, place=appliance_id, actor="operator", action=Action.QUARANTINE_RETRY, target=qid, key_use="kek", to=target.name)
+    audit.record(db, place=appliance_id, actor=actor, action=Action.QUARANTINE_RETRY, target=qid, key_use="kek", to=target.name)
     return target
+
+
+def discard(db: Database, store: BlobStore, appliance_id: str, qid: str, reason: str, actor: str = "operator",
+            now: datetime | None = None) -> dict:
+    """Discard a quarantined file with a reason: the row stays as the record, the blob is shredded
+    the way `edge purge` shreds (local key wrap destroyed, file removed, reported to central)."""
+    from juanzong.edge.purge import shred
+
+    why = " ".join((reason or "").split())[:500]
+    if not why:
+        raise AppError(ErrorCode.QC_REASON_REQUIRED, what="丢弃隔离文件")
+    row = shelf_rows.discard_target(db, qid)
+    if row is None or row[1] is not None:
+        raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
+    at = now or datetime.now(timezone.utc)
+    with write_tx(db):
+        shelf_rows.mark_discarded(db, qid, at.isoformat(timespec="seconds"), why, actor)
+        audit.record(db, place=appliance_id, actor=actor, action="quarantine_discard", target=qid, reason=why)
+    if row[0] is not None:
+        shred(db, store, appliance_id, (row[0], row[2], row[3]), at, actor, f"quarantine discarded: {why}")
+    return {"qid": qid, "reason": why}

@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import secrets
+import sqlite3
 import sys
 from typing import Any, Callable
 
 from zoneinfo import ZoneInfo
 
 from juanzong.shared import clock
-from juanzong.shared.errors import AppError
+from juanzong.shared.clitext import ChineseParser, db_failure, os_failure, quiet_broken_pipe
+from juanzong.shared.errors import AppError, ErrorCode
 
 COURT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -26,7 +29,14 @@ def print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False))
 
 
+JSON_HELP = "以 JSON 输出（供程序读取）"
+
+
 def fail(err: AppError) -> int:
+    try:
+        sys.stdout.flush()  # what was printed before the failure comes first
+    except (BrokenPipeError, ValueError):
+        quiet_broken_pipe()
     print(f"错误 {err.code}: {err.message}", file=sys.stderr)
     return 1
 
@@ -35,7 +45,12 @@ def cmd_case_number(args: argparse.Namespace) -> int:
     from juanzong.shared.caseno import parse_case_number
 
     case = parse_case_number(args.text)
-    print_json(case.to_dict())
+    if args.json:
+        print_json(case.to_dict())
+        return 0
+    print(f"规范案号：{case.canonical}")
+    for warning in case.warnings:
+        print(f"提示：{warning}")
     return 0
 
 
@@ -74,27 +89,29 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="juanzong", description="卷宗：扫描点设备与中心档案服务器")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = ChineseParser(prog="juanzong", description="卷宗：扫描点设备与中心档案服务器")
+    parser.add_argument("-v", "--verbose", action="store_true", help="显示详细日志（调试用）")
+    sub = parser.add_subparsers(dest="command", required=True, title="子命令", metavar="命令")
 
-    p = sub.add_parser("case-number", help="parse and normalise a case number (案号)")
-    p.add_argument("text")
+    p = sub.add_parser("case-number", help="解析并规范案号", description="解析并规范案号，如（2024）京0102民初1234号")
+    p.add_argument("text", metavar="案号")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_case_number)
 
-    p = sub.add_parser("deadline", help="due time for material received at an ISO date-time")
-    p.add_argument("received")
+    p = sub.add_parser("deadline", help="计算收取材料的办理时限", description="按收取时间计算办理时限（含节假日、调休）")
+    p.add_argument("received", metavar="收取时间", help="ISO 格式，如 2026-03-02T10:30")
     p.add_argument("--urgent", action="store_true", help="加急")
-    p.add_argument("--json", action="store_true", help="print due, provisional, basis and source as JSON")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出时限、是否暂定、依据和来源")
     p.set_defaults(func=cmd_deadline)
 
-    cal = sub.add_parser("calendar", help="holiday calendar data (packaged)").add_subparsers(dest="calendar_command", required=True)
-    p = cal.add_parser("status", help="each year's basis (official / provisional) and source, packaged data only")
-    p.add_argument("--json", action="store_true")
+    cal = sub.add_parser("calendar", help="节假日日历数据").add_subparsers(dest="calendar_command", required=True,
+                                                                           title="子命令", metavar="命令")
+    p = cal.add_parser("status", help="各年份的日历依据（正式或暂定）和来源")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_calendar_status)
 
-    p = sub.add_parser("profiles", help="list the device profiles in firmware_profiles/")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("profiles", help="列出设备配置（扫描仪、打印机、设备型号）")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_profiles)
 
     from juanzong.edge import cli as edge_cli
@@ -106,21 +123,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 done, 1 refused or failed (Chinese message and code on stderr), 2 usage."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("pikepdf").setLevel(logging.WARNING)  # its import-time INFO line is noise on a screen
+    _logging(args)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()
+        return code
     except AppError as err:
-        logging.getLogger("juanzong").info("error code=%s params=%s", err.code, err.params)
+        logging.getLogger("juanzong").debug("error code=%s params=%s", err.code, err.params)
         return fail(err)
+    except BrokenPipeError:  # the reader stopped reading (`| head -1`): not a failure of ours
+        quiet_broken_pipe()
+        return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        return fail(os_failure(exc))
+    except sqlite3.Error as exc:
+        return fail(db_failure(exc))
+    except Exception:  # a bug: one Chinese line; the traceback only with -v
+        ref = secrets.token_hex(4)
+        logging.getLogger("juanzong").debug("internal error ref %s", ref, exc_info=True)
+        return fail(AppError(ErrorCode.COMMAND_FAILED, ref=ref))
+
+
+def _logging(args: argparse.Namespace) -> None:
+    """Short commands log only warnings, so no log line comes before the Chinese error;
+    long-running ones (`edge run`, `central serve`) log each file and request at INFO."""
+    level = logging.DEBUG if args.verbose else (logging.INFO if getattr(args, "log_info", False) else logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)  # its import-time INFO line is noise on a screen
+    if not args.verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

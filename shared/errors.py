@@ -92,6 +92,15 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "PAGE_NOT_FOUND"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     REQUEST_INVALID = "REQUEST_INVALID"
+    # the command line
+    USAGE_INVALID = "USAGE_INVALID"
+    PATH_NOT_FOUND = "PATH_NOT_FOUND"
+    PATH_NO_PERMISSION = "PATH_NO_PERMISSION"
+    PATH_INVALID = "PATH_INVALID"
+    DISK_ERROR = "DISK_ERROR"
+    DB_INVALID = "DB_INVALID"
+    DB_BUSY = "DB_BUSY"
+    COMMAND_FAILED = "COMMAND_FAILED"
     # appliance lockdown (OS profile)
     LOCKDOWN_INVALID = "LOCKDOWN_INVALID"
     LOCKDOWN_CHECK_FAILED = "LOCKDOWN_CHECK_FAILED"
@@ -99,6 +108,7 @@ class ErrorCode(StrEnum):
     # crypto suites, purge, keys
     BLOB_SUITE_MISMATCH = "BLOB_SUITE_MISMATCH"
     KEY_ROTATION_PENDING = "KEY_ROTATION_PENDING"
+    KEY_RENEW_BLOCKED = "KEY_RENEW_BLOCKED"
     # hostile input and tampering (issue 9)
     SENDER_MISMATCH = "SENDER_MISMATCH"
     APPLIANCE_REVOKED = "APPLIANCE_REVOKED"
@@ -174,6 +184,16 @@ class ErrorCode(StrEnum):
     OCR_DOWNLOAD_REFUSED = "OCR_DOWNLOAD_REFUSED"
     OCR_ENGINE_MISSING = "OCR_ENGINE_MISSING"
     OCR_FAILED = "OCR_FAILED"
+    # QC station (edge/items.py, edge/web/station.py)
+    QC_REASON_REQUIRED = "QC_REASON_REQUIRED"
+    QC_ITEM_LOCKED = "QC_ITEM_LOCKED"
+    QC_POSITION_INVALID = "QC_POSITION_INVALID"
+    QC_COUNT_MISMATCH = "QC_COUNT_MISMATCH"
+    QC_SAME_OPERATOR = "QC_SAME_OPERATOR"
+    QC_NOT_AWAITING_CHECK = "QC_NOT_AWAITING_CHECK"
+    QC_PAGE_NOT_MOVABLE = "QC_PAGE_NOT_MOVABLE"
+    QC_FINDING_UNKNOWN = "QC_FINDING_UNKNOWN"
+    QC_ITEM_NOT_CLOSED = "QC_ITEM_NOT_CLOSED"
 
 
 # Chinese message templates; `{name}` fields come from AppError params.
@@ -251,10 +271,19 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "找不到页面 {page_id}",
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
+    ErrorCode.USAGE_INVALID: "命令用法有误：{detail}。加 --help 查看用法",
+    ErrorCode.PATH_NOT_FOUND: "找不到文件或目录 {path}",
+    ErrorCode.PATH_NO_PERMISSION: "没有权限访问 {path}，请检查目录权限，或以设备的服务用户运行",
+    ErrorCode.PATH_INVALID: "路径 {path} 无效：{detail}",
+    ErrorCode.DISK_ERROR: "读写 {path} 失败：{detail}",
+    ErrorCode.DB_INVALID: "数据库文件已损坏，或不是本系统的数据库，请检查 --home 指向的目录",
+    ErrorCode.DB_BUSY: "数据库正被另一个程序占用，请稍后重试",
+    ErrorCode.COMMAND_FAILED: "程序内部错误（日志编号 {ref}），请联系维护人员；加 -v 重新运行可看到详细信息",
     ErrorCode.LOCKDOWN_INVALID: "无法生成设备加固配置：{detail}",
     ErrorCode.LOCKDOWN_CHECK_FAILED: "设备加固配置未通过检查：{detail}",
     ErrorCode.LOCKDOWN_APPLY_FAILED: "安装设备加固配置失败：{detail}",
     ErrorCode.BLOB_SUITE_MISMATCH: "数据块 {sha256} 的密码套件或 SM3 摘要与批次清单不符，已拒收",
+    ErrorCode.KEY_RENEW_BLOCKED: "还有 {count} 个已封包的批次未获中心确认（它们由旧密钥签名），请先完成同步再续期密钥",
     ErrorCode.KEY_ROTATION_PENDING: "上次密钥轮换未完成（{key}），请先运行 juanzong edge keys rotate 完成轮换",
     ErrorCode.SENDER_MISMATCH: "客户端证书属于设备 {tls}，批次清单却由设备 {appliance_id} 签名，已拒收",
     ErrorCode.APPLIANCE_REVOKED: "扫描设备 {appliance_id} 的登记已被撤销，拒绝其连接与批次",
@@ -306,6 +335,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PICKUP_NOT_FOUND: "找不到待领取文书 {pickup_id}",
     ErrorCode.PICKUP_ALREADY_HANDED: "文书 {pickup_id} 已于 {at} 领取",
     ErrorCode.PRINT_JOB_NOT_FOUND: "找不到打印任务 {job_id}",
+    ErrorCode.QC_REASON_REQUIRED: "请填写{what}的原因",
+    ErrorCode.QC_ITEM_LOCKED: "材料“{name}”已批准，不能再修改页面；如需修改，请先重新打开并填写原因",
+    ErrorCode.QC_POSITION_INVALID: "位置 {position} 无效，应在 1 到 {count} 之间",
+    ErrorCode.QC_COUNT_MISMATCH: "申报 {declared} 页，实际扫描 {scanned} 页，页数不一致：请补扫、处理，或写明批准原因",
+    ErrorCode.QC_SAME_OPERATOR: "双人质检：该材料由 {operator} 批准，复核须由另一名操作员完成",
+    ErrorCode.QC_NOT_AWAITING_CHECK: "材料“{name}”不在待复核状态",
+    ErrorCode.QC_PAGE_NOT_MOVABLE: "页面 {page_id} 不能进行此操作（{why}）",
+    ErrorCode.QC_FINDING_UNKNOWN: "页面 {page_id} 没有待确认的质检问题“{finding}”",
+    ErrorCode.QC_ITEM_NOT_CLOSED: "材料“{name}”尚未结束扫描，无需重新打开",
     ErrorCode.OFFICE_INTERNAL: "页面处理出错（已记录），请稍后重试或联系系统管理员",
     ErrorCode.OFFICE_USER_INVALID: "账号信息有误：{detail}",
     ErrorCode.OFFICE_USER_EXISTS: "账号 {user_id} 已存在",
@@ -359,6 +397,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
     ErrorCode.API_TOKEN_INVALID: 401,
+    ErrorCode.QC_ITEM_LOCKED: 409,
+    ErrorCode.QC_SAME_OPERATOR: 409,
+    ErrorCode.QC_COUNT_MISMATCH: 409,
 }
 
 

@@ -55,6 +55,7 @@ class PageRole(StrEnum):
 
     PAGE = "page"
     REPLACED = "replaced"
+    DISCARDED = "discarded"  # taken out of the numbering at the QC station, with a reason
 
 
 class BlobKind(StrEnum):
@@ -178,6 +179,30 @@ class Intake(_Checked, kw_only=True):
     deadline_provisional: bool = False  # computed from a provisional holiday year: shown （暂定）
 
 
+class Acceptance(_Checked, kw_only=True):
+    """A QC finding the operator kept the page despite, with the reason (QC station)."""
+
+    code: text(40)
+    reason: text(500)
+    by: text(64)
+    at: Timestamp
+
+
+class ItemQc(_Checked, kw_only=True):
+    """The QC station's sign-off of an item: approval, and the second person's check (双人质检)."""
+
+    approved_by: text(64)
+    approved_at: Timestamp
+    reason: text(500) = ""  # written when declared and scanned pages differ
+    two_person: bool = False
+    checked_by: text(64) | None = None
+    checked_at: Timestamp | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.two_person or self.checked_by is not None
+
+
 class Item(_Checked, kw_only=True):
     item_id: ItemId
     intake_id: IntakeId
@@ -190,6 +215,8 @@ class Item(_Checked, kw_only=True):
     colour: bool
     closed: bool = False
     count_findings: Annotated[list[Finding], msgspec.Meta(max_length=16)] = []
+    qc: ItemQc | None = None  # approved (and checked) at the QC station
+    discarded_pages: Count = 0  # pages taken out of the numbering with a reason
 
 
 class Page(_Checked, kw_only=True):
@@ -208,6 +235,9 @@ class Page(_Checked, kw_only=True):
     dpi: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None
     mode: text(16)
     findings: Annotated[list[Finding], msgspec.Meta(max_length=64)] = []
+    accepted: Annotated[list[Acceptance], msgspec.Meta(max_length=64)] = []  # findings kept with a reason
+    rotation: Literal[0, 90, 180, 270] = 0  # clockwise, display only (PDF /Rotate): the master is never re-encoded
+    discard_reason: text(500) | None = None  # role "discarded"
     scanned_at: Timestamp
     blob: BlobRef
 
@@ -440,8 +470,8 @@ def json_schema() -> dict[str, Any]:
 
 
 __all__ = [
-    "AuditHead", "BlobKind", "BlobRef", "CatalogPlace", "Checkpoint", "Document", "Finding", "Intake", "Item", "Manifest",
-    "Notice", "NoticeKind", "Page", "PageRole",
+    "Acceptance", "AuditHead", "BlobKind", "BlobRef", "CatalogPlace", "Checkpoint", "Document", "Finding", "Intake", "Item",
+    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole",
     "Receipt", "SCHEMA_VERSION", "Side", "Signed", "Suite", "Volume", "build_receipt", "canonical_json", "decode",
     "open_signed", "peek_appliance_id", "sign",
 ]

@@ -28,6 +28,11 @@ class ItemLine:
     received_pages: int
     distinct_page_nos: int
     max_page_no: int
+    qc_state: str = "open"  # QC station sign-off: open | awaiting_check (双人质检) | approved
+    approved_by: str | None = None
+    checked_by: str | None = None
+    approval_reason: str = ""
+    discarded_pages: int = 0
 
     @property
     def missing(self) -> int:
@@ -139,7 +144,7 @@ class Report:
 def build_report(repo: Repository) -> Report:
     by_intake: dict[str, list[ItemLine]] = {}
     for row in repo.items_with_received():
-        line = ItemLine(**{f: row[f] for f in ItemLine.__dataclass_fields__})
+        line = ItemLine(**{f: row[f] for f in ItemLine.__dataclass_fields__ if f in row}, **_qc_fields(row["record"]))
         by_intake.setdefault(row["intake_id"], []).append(line)
     intakes = tuple(
         IntakeLine(**{f: row[f] for f in IntakeLine.__dataclass_fields__ if f not in ("items", "deadline_provisional")},
@@ -147,6 +152,16 @@ def build_report(repo: Repository) -> Report:
         for row in repo.intakes()
     )
     return Report(utc_now(), intakes, _appliance_lines(repo), repo.unattached_pages(), repo.duplicate_sources())
+
+
+def _qc_fields(record: str) -> dict[str, Any]:
+    """The QC station's sign-off the appliance sent with the item (shared.manifest.ItemQc)."""
+    item = json.loads(record)
+    qc = item.get("qc") or {}
+    complete = bool(qc) and (not qc.get("two_person") or qc.get("checked_by") is not None)
+    state = "open" if not qc else "approved" if complete else "awaiting_check"
+    return {"qc_state": state, "approved_by": qc.get("approved_by"), "checked_by": qc.get("checked_by"),
+            "approval_reason": qc.get("reason", ""), "discarded_pages": item.get("discarded_pages", 0)}
 
 
 def _appliance_lines(repo: Repository) -> tuple[ApplianceLine, ...]:
@@ -217,8 +232,18 @@ def _item_text(item: ItemLine) -> str:
         text += f"  重码 {item.duplicate_page_numbers} 处"
     if item.skipped_page_numbers:
         text += f"  跳码 {item.skipped_page_numbers} 处"
+    if item.discarded_pages:
+        text += f"  作废 {item.discarded_pages} 页"
     complete = not (item.missing or item.extra or item.duplicate_page_numbers or item.skipped_page_numbers)
-    return text + "  齐全" if complete else text
+    text = text + "  齐全" if complete else text
+    return text + _qc_text(item)
+
+
+def _qc_text(item: ItemLine) -> str:
+    if item.qc_state == "approved":
+        who = item.approved_by + (f"，{item.checked_by} 复核" if item.checked_by else "")
+        return f"  已批准（{who}）" + (f"  批准原因：{item.approval_reason}" if item.approval_reason else "")
+    return f"  待复核（{item.approved_by} 已批准）" if item.qc_state == "awaiting_check" else "  未批准"
 
 
 def _appliance_text(a: ApplianceLine) -> str:

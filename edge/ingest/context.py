@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class PageRole(StrEnum):
-    """What a stored image is (the `role` of a page row). Only PAGE and REPLACED travel to central."""
+    """What a stored image is (the `role` of a page row). PAGE, REPLACED and DISCARDED travel to central."""
 
     PAGE = "page"  # a page of an item (numbered), or waiting unassigned
     COVER = "cover"  # our cover sheet of a known item: a separator, never numbered
@@ -37,6 +37,7 @@ class PageRole(StrEnum):
     COVER_BACK = "cover_back"  # the blank back of a cover sheet (duplex)
     BLANK_DROPPED = "blank_dropped"  # a blank verso the profile drops from the count (still stored)
     REPLACED = "replaced"  # replaced by a rescan: keeps its row and blob, gives up its number
+    DISCARDED = "discarded"  # taken out of the numbering at the QC station, with a reason (travels)
 
 
 class Side(StrEnum):

@@ -70,7 +70,8 @@ class LockdownInputs:
 
     @property
     def ocr_command(self) -> str | None:
-        return next((c for c in ("ocr-worker", "ocr") if c in self.edge_commands), None)
+        # the OCR / searchable-PDF worker landed as `edge documents-worker`
+        return next((c for c in ("documents-worker", "ocr-worker", "ocr") if c in self.edge_commands), None)
 
     @property
     def kiosk_on_counter(self) -> bool:

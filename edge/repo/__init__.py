@@ -23,7 +23,6 @@ processes or threads, and an immediate transaction waits for the write lock
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from juanzong.edge.repo import cipher
 from juanzong.edge.db import MIGRATIONS
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ def connect(target: EdgeSettings | Path) -> Database:
     Cheap: pragmas only, no schema work. The connection belongs to the thread that
     opened it; a web request or a worker thread opens its own and closes it."""
     path = target if isinstance(target, Path) else target.db_path
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+    # encrypted at rest: SQLCipher, its key in keys/ (edge/repo/cipher.py)
+    conn = cipher.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")

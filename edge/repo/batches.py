@@ -25,9 +25,10 @@ class BatchState(StrEnum):
     REJECTED = "rejected"  # central refused it for good
 
 
-# pages that travel: a replaced page travels again, numberless, so central stops counting it
-_PAGES_UNBATCHED = "role IN (:page, :replaced) AND item_id IS NOT NULL AND batch_id IS NULL"
-_ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED}
+# pages that travel: a replaced page travels again, numberless, so central stops counting it;
+# a discarded one too (QC station), numberless, with its reason
+_PAGES_UNBATCHED = "role IN (:page, :replaced, :discarded) AND item_id IS NOT NULL AND batch_id IS NULL"
+_ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED, "discarded": PageRole.DISCARDED}
 
 
 def unbatched_counts(db: Database) -> dict[str, int]:
@@ -47,6 +48,10 @@ def unbatched_counts(db: Database) -> dict[str, int]:
 def last_page_at(db: Database) -> str | None:
     """When the newest page waiting for a batch was scanned."""
     return db.execute(f"SELECT MAX(scanned_at) FROM pages WHERE {_PAGES_UNBATCHED}", _ROLES).fetchone()[0]
+
+
+def count_in_state(db: Database, state: BatchState) -> int:
+    return db.execute("SELECT COUNT(*) FROM batches WHERE state = ?", [state]).fetchone()[0]
 
 
 def next_seq(db: Database) -> int:
@@ -99,8 +104,8 @@ _BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT ite
 
 
 def items_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, f"""SELECT * FROM items WHERE batch_id = :b OR id IN ({_BATCH_ITEMS}) ORDER BY intake_id, seq""",
-                 {"b": batch_id})
+    return dicts(db, f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = 'discarded') AS discarded_pages
+        FROM items i WHERE i.batch_id = :b OR i.id IN ({_BATCH_ITEMS}) ORDER BY i.intake_id, i.seq""", {"b": batch_id})
 
 
 def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ Screens are blueprints, listed once in `SCREENS`, each with the permission it ne
     counter    register a handover (收取), receipt, cover sheets and labels, print queue
     custody    submit / transfer / borrow / return register, per-case register PDF
     pickup     served documents: register, hand over with signature, 送达回证
+    station    the scanning operator's QC station (质检工作站): work list, pages, fixes, approval
     staff      operators list (supervisors)
 
-Adding a screen (e.g. the QC station): write `edge/web/<name>.py` with a `bp` Blueprint and
+Adding a screen: write `edge/web/<name>.py` with a `bp` Blueprint and
 append `Screen(<name>.bp, Permission.X, (("<name>.index", "中文名"),))` to `SCREENS`, or pass
 it to `create_app(..., extra_screens=...)`. Every view then gets, from `edge.web.context`:
 a per-request database connection (`db()`), the injected clock (`now()`), the logged-in
@@ -41,7 +42,7 @@ class Screen:
 
 
 def _screens() -> tuple[Screen, ...]:
-    from juanzong.edge.web import auth, counter, custody, dashboard, pickup, staff
+    from juanzong.edge.web import auth, counter, custody, dashboard, pickup, staff, station
 
     return (
         Screen(auth.bp, None),
@@ -49,6 +50,7 @@ def _screens() -> tuple[Screen, ...]:
         Screen(counter.bp, Permission.INTAKE, (("counter.new_intake", "收取登记"), ("counter.intakes", "今日收件"))),
         Screen(custody.bp, Permission.CUSTODY, (("custody.index", "材料流转登记"),)),
         Screen(pickup.bp, Permission.PICKUP, (("pickup.index", "文书领取"),)),
+        Screen(station.bp, Permission.SCAN, (("qc.index", "质检工作站"),)),
         Screen(staff.bp, Permission.OPERATORS, (("staff.index", "操作员"),)),
     )
 

@@ -182,8 +182,9 @@ def _load_operator() -> Any:
     if op is None or op.disabled:
         end_session(sid, operator_id, "disabled")
         return None
-    with write_tx(db()):
-        sessions.touch_session(db(), sid, now().isoformat())
+    if not getattr(current_app.view_functions.get(request.endpoint or ""), "passive", False):
+        with write_tx(db()):  # a screen polling by itself (passive view) is not activity
+            sessions.touch_session(db(), sid, now().isoformat())
     g.operator = op
     return None
 

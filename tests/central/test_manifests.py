@@ -261,3 +261,25 @@ def crypto_sm3(data: bytes) -> str:
     from juanzong.shared.suites import sm3_hex
 
     return sm3_hex(data)
+
+
+def test_a_revoked_appliance_manifest_and_blobs_are_refused_and_audited(client: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+    from juanzong.central import audit
+
+    doc, pages = one_item_batch(scanner)
+    central = open_central(settings)
+    try:
+        central.repo.revoke(scanner.appliance_id, "设备丢失", "2026-03-02T00:00:00+00:00")
+    finally:
+        central.close()
+    resp = client.put(f"/api/blobs/{pages[0].sealed.sha256}", content=pages[0].sealed.data, headers={"X-Appliance-Id": scanner.appliance_id})
+    assert resp.status_code == 403 and resp.json()["error"] == "APPLIANCE_REVOKED"
+    resp = submit(client, scanner.sign(doc))
+    assert resp.status_code == 403 and resp.json()["error"] == "APPLIANCE_REVOKED"
+    assert page_count(settings) == 0
+    central = open_central(settings)
+    try:
+        codes = [(r.action, r.outcome, r.detail.get("code")) for r, _ in audit.records(central.repo.engine)]
+        assert ("blob", "refused", "APPLIANCE_REVOKED") in codes and ("sync", "refused", "APPLIANCE_REVOKED") in codes
+    finally:
+        central.close()

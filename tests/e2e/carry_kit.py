@@ -126,5 +126,14 @@ def central_batches(site: Site) -> int:
 def audit_actions(db_path: Path) -> list[tuple[str, str]]:
     import sqlite3
 
+    if db_path.name == "edge.db":  # encrypted at rest (edge/repo/cipher.py): opened with its key
+        from juanzong.edge.repo import connect
+
+        db = connect(db_path)
+        try:
+            return db.execute("SELECT action, outcome FROM audit ORDER BY seq").fetchall()
+        finally:
+            db.close()
+
     with sqlite3.connect(db_path) as conn:
         return conn.execute("SELECT action, outcome FROM audit ORDER BY seq").fetchall()

@@ -61,7 +61,9 @@ def verify(home: Path) -> tuple[int, dict]:
 
 
 def raw_db(home: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(load_settings(home).db_path), isolation_level=None)
+    from juanzong.edge.repo import cipher as dbcipher  # the database is encrypted at rest: opened with its key
+
+    conn = dbcipher.connect(load_settings(home).db_path)
     conn.execute("DROP TRIGGER IF EXISTS audit_no_update")
     conn.execute("DROP TRIGGER IF EXISTS audit_no_delete")
     return conn

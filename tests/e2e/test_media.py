@@ -219,7 +219,7 @@ def test_batch_delivered_both_ways_is_stored_once(site: Site, media, tmp_path: P
                    tmp_path / "central.log")
     try:
         wait_central(site.a)
-        synced = juanzong("edge", "sync", "--home", str(site.a))
+        synced = juanzong("edge", "sync", "--home", str(site.a), "--json")
         assert "acknowledged" in synced.stdout
     finally:
         stop(server)

@@ -32,7 +32,7 @@ def test_a_batch_holding_both_suites_reaches_central_and_every_page_opens(tmp_pa
         written = _ingest(homes.edge)
         _set(homes.edge, "crypto_suite", "sm")
         written |= _ingest(homes.edge)
-        synced = json.loads(demo.juanzong("edge", "sync", "--home", str(homes.edge)).stdout)
+        synced = json.loads(demo.juanzong("edge", "sync", "--home", str(homes.edge), "--json").stdout)
         assert synced["sealed"] and [s["state"] for s in synced["synced"]] == ["acknowledged"], synced
 
         from juanzong.edge.config import load_settings

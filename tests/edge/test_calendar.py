@@ -88,13 +88,13 @@ def test_out_of_range_year_refused(db, settings) -> None:
 @pytest.mark.skipif(FAKETIME is None, reason="needs Debian faketime (make setup)")
 def test_cli_intake_at_a_faked_new_year_eve(edge_home: Path) -> None:
     home = ["--home", str(edge_home)]
-    proc = jz("edge", "intake", "add", *home, "--case", CASE, "--submitter", "王五", "--item", "起诉状:3",
+    proc = jz("edge", "intake", "add", *home, "--json", "--case", CASE, "--submitter", "王五", "--item", "起诉状:3",
               clock="2026-12-31 13:00:00")
     out = json.loads(proc.stdout)
     assert out["received_at"].startswith("2026-12-31T13:00")
     assert out["deadline"] == "2027-01-04T12:00:00+08:00" and out["deadline_provisional"] is True
     assert out["receipt"][0]["printed"] is True
-    late = jz("edge", "intake", "add", *home, "--case", CASE, "--submitter", "王五", "--item", "起诉状:3",
+    late = jz("edge", "intake", "add", *home, "--json", "--case", CASE, "--submitter", "王五", "--item", "起诉状:3",
               "--received", "2027-01-05T10:00", clock="2026-12-31 13:00:00", check=False)
     assert late.returncode == 1 and "RECEIVED_IN_FUTURE" in late.stderr and "设备时钟" in late.stderr
 

@@ -19,7 +19,7 @@ def jz(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def test_intake_cover_sheet_active_and_status(edge_home: Path, tmp_path: Path):
     home = ["--home", str(edge_home)]
-    out = jz("edge", "intake", "add", *home, "--case", "(2026)京0102民初88号", "--submitter", "王五",
+    out = jz("edge", "intake", "add", *home, "--json", "--case", "(2026)京0102民初88号", "--submitter", "王五",
              "--item", "起诉状:3", "--item", "证据材料：5：复印件", "--received", "2026-02-13T15:00")
     intake = json.loads(out.stdout)
     assert intake["case_number"] == "（2026）京0102民初88号"
@@ -37,7 +37,7 @@ def test_intake_cover_sheet_active_and_status(edge_home: Path, tmp_path: Path):
     texts = {r.text for r in zxingcpp.read_barcodes(sheet, formats=(zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.Code128))}
     assert texts == {make_payload(item)}
 
-    assert json.loads(jz("edge", "active", *home, item).stdout) == {"active_item": item}
+    assert json.loads(jz("edge", "active", *home, item, "--json").stdout) == {"active_item": item}
     status = json.loads(jz("edge", "status", *home, "--json").stdout)
     assert status["active_item"] == item
     assert {"hot_folder", "items", "unassigned", "quarantine", "batches"} <= set(status)

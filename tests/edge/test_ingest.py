@@ -220,7 +220,7 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
     (shelved,) = quarantine.shelf(db)
     assert shelved["code"] == "FILE_TYPE_NOT_ACCEPTED" and shelved["encrypted"]
 
-    out = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "quarantine", "--home", str(settings.home), "--retry", shelved["id"]],
+    out = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "quarantine", "--home", str(settings.home), "--retry", shelved["id"], "--json"],
                          capture_output=True, text=True, check=True)
     written = json.loads(out.stdout)["written"]
     assert open(written, "rb").read() == bad

@@ -143,13 +143,13 @@ def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
 
 def test_operator_commands(kiosk: Kiosk) -> None:
     home = str(kiosk.settings.home)
-    added = _cli("edge", "operator", "add", "--home", home, "--id", "C02", "--name", "周敏", "--role", "clerk", stdin="864200\n")
+    added = _cli("edge", "operator", "add", "--json", "--home", home, "--id", "C02", "--name", "周敏", "--role", "clerk", stdin="864200\n")
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["role_name"] == "窗口收件员"
     weak = _cli("edge", "operator", "add", "--home", home, "--id", "C03", "--name", "某", "--role", "clerk", "--pin", "12")
     assert weak.returncode == 1 and "密码应为 6 至 12 位数字" in weak.stderr and "Traceback" not in weak.stderr
     assert _cli("edge", "operator", "disable", "--home", home, "--id", "C02").returncode == 0
-    listed = {o["id"]: o for o in json.loads(_cli("edge", "operator", "list", "--home", home).stdout)}
+    listed = {o["id"]: o for o in json.loads(_cli("edge", "operator", "list", "--home", home, "--json").stdout)}
     assert listed["C02"]["disabled"] and not listed["C01"]["disabled"]
     missing = _cli("edge", "operator", "disable", "--home", home, "--id", "ZZ9")
     assert missing.returncode == 1 and "找不到工号 ZZ9" in missing.stderr

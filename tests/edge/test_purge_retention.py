@@ -50,8 +50,8 @@ def test_receipt_copies_go_after_their_retention_and_the_command_reports_it(edge
     assert printed >= 1
     soon = (datetime.now(timezone.utc) + timedelta(days=89)).isoformat()
     later = (datetime.now(timezone.utc) + timedelta(days=91)).isoformat()
-    assert json.loads(cli("edge", "purge", "--home", str(edge_home), "--now", soon).stdout)["receipt_copies_destroyed"] == 0
-    out = cli("edge", "purge", "--home", str(edge_home), "--now", later)
+    assert json.loads(cli("edge", "purge", "--home", str(edge_home), "--now", soon, "--json").stdout)["receipt_copies_destroyed"] == 0
+    out = cli("edge", "purge", "--home", str(edge_home), "--now", later, "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["receipt_copies_destroyed"] == printed
     assert db.execute("SELECT COUNT(*) FROM print_jobs WHERE copy IS NOT NULL").fetchone()[0] == 0

@@ -43,7 +43,9 @@ def test_a_connection_stays_in_the_thread_that_opened_it(settings):
     thread.start()
     thread.join()
     db.close()
-    assert len(errors) == 1 and isinstance(errors[0], sqlite3.ProgrammingError)
+    from sqlcipher3 import dbapi2  # the appliance's database driver (SQLCipher, edge/repo/cipher.py)
+
+    assert len(errors) == 1 and isinstance(errors[0], (sqlite3.ProgrammingError, dbapi2.ProgrammingError))
 
 
 def test_per_thread_gives_each_thread_its_own_connection(settings):
@@ -69,6 +71,7 @@ def test_per_thread_gives_each_thread_its_own_connection(settings):
 
 def test_migrate_is_idempotent_and_connect_does_no_schema_work(tmp_path):
     path = tmp_path / "edge.db"
+    repo.cipher.register(path, tmp_path / "keys")  # encrypted at rest: its key lives in a keys folder
     bare = repo.connect(path)
     assert "pages" not in bare.table_names()
     bare.close()

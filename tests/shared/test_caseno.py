@@ -299,8 +299,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_prints_the_parsed_number_as_json() -> None:
-    result = run_cli("case-number", "(2024)京0102民初１２３４号")
+def test_cli_prints_the_parsed_number_in_chinese_and_as_json() -> None:
+    assert run_cli("case-number", "(2024)京0102民初１２３４号").stdout.startswith("规范案号：（2024）京0102民初1234号")
+    result = run_cli("case-number", "(2024)京0102民初１２３４号", "--json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["canonical"] == "（2024）京0102民初1234号"
