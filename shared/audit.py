@@ -146,7 +146,8 @@ class ChainBreak:
 
 def first_bad_row(rows: Iterable[tuple[AuditRecord, str]]) -> tuple[ChainBreak | None, dict[int, str]]:
     """Walk (record, stored hash) in seq order; the first break and {seq: stored hash} of the rows before it."""
-    prev, expected, hashes = GENESIS, 1, {}
+    prev, expected = GENESIS, 1
+    hashes: dict[int, str] = {}
     for rec, stored in rows:
         if rec.seq != expected:
             return ChainBreak(expected, "missing"), hashes

@@ -89,9 +89,9 @@ def _grey16(im: Image.Image) -> Image.Image:
 
 def _scaled(im: Image.Image) -> Image.Image:
     low, high = im.getextrema()
-    if im.mode == "F" and 0 <= low and high <= 1.0:
+    if im.mode == "F" and low >= 0 and high <= 1.0:
         top = 1.0  # normalised float samples
-    elif 0 <= low and high <= 255:
+    elif low >= 0 and high <= 255:
         return im.convert("L")
     else:
         top = 65535.0 if high <= 65535 else float(high)

@@ -94,9 +94,9 @@ class Page:
     item_id: str | None = None
     side: Side = Side.RECTO
     replaces: str | None = None  # a rescan taking over this page's number
-    codes: "BarcodeScan | None" = None
-    qc: "QcResult | None" = None
-    sealed: "SealedBlob | None" = None
+    codes: BarcodeScan | None = None
+    qc: QcResult | None = None
+    sealed: SealedBlob | None = None
 
     @property
     def claim_key(self) -> str:
@@ -110,11 +110,11 @@ class Page:
 @dataclass(frozen=True)
 class IngestContext:
     appliance_id: str
-    profile: "ScannerProfile"
-    keys: "ApplianceKeys"
-    qc_rules: "QcRules"
+    profile: ScannerProfile
+    keys: ApplianceKeys
+    qc_rules: QcRules
     max_pixels: int
-    view: "RoutingView"
+    view: RoutingView
     suite: Suite = Suite.AES  # crypto_suite: blobs sealed with it
 
 

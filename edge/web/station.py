@@ -145,7 +145,7 @@ _accepted = _findings
 
 # ---- images: decrypted in memory, never written anywhere
 
-_cache: "OrderedDict[tuple[str, str, int], bytes]" = OrderedDict()
+_cache: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
 _cache_lock = Lock()
 CACHE_ENTRIES = 400  # ~15 KB a thumbnail: a few MB of memory, nothing on disk
 

@@ -23,7 +23,8 @@ from juanzong.edge.ingest import decode as dec
 from juanzong.edge.watch import complete
 from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.shared.crypto import sha256_hex
-from juanzong.shared.errors import AppError
+from juanzong.edge.ingest.faults import megabytes
+from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.profiles import get_scanner
 
 MAX_PIXELS = 40_000_000
@@ -286,6 +287,21 @@ def test_tiff_whose_third_directory_is_cut_is_truncated(tmp_path, ctx):
     for cut in (third + 6, third - 40, (second + third) // 2, len(data) - 20):
         assert refused(tmp_path, "cut.tif", data[:cut], ctx).code == "FILE_TRUNCATED", cut
         assert not complete.looks_complete(tmp_path / "cut.tif"), cut
+
+
+def test_a_single_strip_tiff_over_the_decode_budget_is_a_memory_limit(tmp_path, ctx):
+    """One strip cannot be decoded a band at a time: a page whose decoded size is over the
+    budget is refused before any pixel is decoded (the header claims 9000 × 9000 RGB)."""
+    data = bytearray(tiff([scan_like(1, size=(16, 16))]))
+    at = ifd_offsets(bytes(data))[0]
+    for k in range(struct.unpack("<H", data[at:at + 2])[0]):
+        entry = at + 2 + 12 * k
+        tag, kind = struct.unpack("<HH", data[entry:entry + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            data[entry + 8:entry + 12] = struct.pack("<H2x" if kind == 3 else "<I", 9000)
+    err = refused(tmp_path, "huge.tif", bytes(data), replace(ctx, max_pixels=90_000_000))
+    assert err.code is ErrorCode.FILE_MEMORY_LIMIT and err.params["page"] == 1
+    assert err.params["need"] == megabytes(9000 * 9000 * 4)
 
 
 def test_tiff_frame_count_reads_only_the_directories(tmp_path):
