@@ -48,7 +48,7 @@ class RoutingView(Protocol):
     def active_item(self) -> str | None: ...
     def sides(self, item_id: str) -> Sides: ...
     def phashes(self, item_id: str) -> dict[str, str]: ...
-    def replace_target(self) -> "ReplaceTarget | None": ...
+    def replace_target(self) -> ReplaceTarget | None: ...
 
 
 class FileRouting:
@@ -82,7 +82,7 @@ class FileRouting:
     def note(self, page: Page) -> None:
         if page.replaces:
             self._replaced = True
-        elif page.role == PageRole.COVER:
+        elif page.role == PageRole.COVER and page.item_id is not None:  # a known cover names its item
             self._active = page.item_id
             self._sides[page.item_id] = Sides(1, True)
         elif page.item_id:
@@ -105,7 +105,7 @@ def _decide(page: Page, ctx: IngestContext, view: RoutingView) -> Page:
         return replace(page, role=PageRole.COVER if known else PageRole.COVER_UNKNOWN, item_id=cover if known else None)
     target = view.replace_target()
     if target is not None:
-        return replace(page, role=PageRole.PAGE, item_id=target.item_id, side=target.side, replaces=target.page_id)
+        return replace(page, role=PageRole.PAGE, item_id=target.item_id, side=Side(target.side), replaces=target.page_id)
     item_id = view.active_item()
     if ctx.profile.duplex_order != "alternating" or item_id is None:
         return replace(page, role=PageRole.PAGE, item_id=item_id)
