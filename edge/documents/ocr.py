@@ -35,9 +35,9 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from dataclasses import dataclass, field
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -180,11 +180,11 @@ def session_options(*, spinning: bool) -> Iterator[None]:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         return opts
 
-    OrtInferSession._init_sess_opts = staticmethod(ours)
+    OrtInferSession._init_sess_opts = staticmethod(ours)  # type: ignore[method-assign]  # for these sessions only
     try:
         yield
     finally:
-        OrtInferSession._init_sess_opts = original
+        OrtInferSession._init_sess_opts = original  # type: ignore[method-assign]
 
 
 def sort_lines(lines: list[TextLine]) -> list[TextLine]:
