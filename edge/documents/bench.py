@@ -18,8 +18,8 @@ What is measured, and how:
   worker does, timed apart (so its memory is in the RSS too).
 - Memory: RSS sampled every `--rss-every` pages (default 50) and the peak
   (ru_maxrss) of each child; a 1,000-page run shows whether it stays steady.
-  Each sample is written out at once, so a long run stopped with Ctrl-C still
-  reports the pages it read.
+  Each sample is written out at once, so a long run stopped with Ctrl-C (or
+  SIGTERM, for a run in the background) still reports the pages it read.
 - Accuracy: 1 − Levenshtein / length over all characters, white space removed and
   full-width punctuation folded (edge.documents.quality), pooled over the pages.
 - Extraction check (worker only): the pages assembled into one searchable PDF, its
@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -247,12 +248,17 @@ def report(results: dict, checks: dict, n: int, loads: tuple[float, float]) -> N
     print(f"ocr: {mean:.2f} s/page, {100 * w['accuracy']:.2f} % characters, RSS {w['rss_mb']:.0f} MB")
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(args: argparse.Namespace) -> int:
     n, every = int(args.pages), int(args.rss_every)
     if n < 1 or every < 1:
         print("bench failed: --pages and --rss-every must be at least 1", file=sys.stderr)
         return 1
     load_start = os.getloadavg()[0]
+    signal.signal(signal.SIGTERM, _stop)  # a long run in the background (where SIGINT is ignored) stops with TERM
     with tempfile.TemporaryDirectory(prefix="juanzong-bench-ocr-") as tmp:
         results = {"worker": run_child("worker", Path(tmp), n, every, render=True)}
         if not args.no_baseline and len(results["worker"]["times"]) == n:
