@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from juanzong.edge import demo
+from juanzong.edge.tooling import demo
 from juanzong.shared.suites import Suite
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from juanzong.edge import demo
+from juanzong.edge.tooling import demo
 
 
 def _ingest_and_sync(home: Path) -> dict:

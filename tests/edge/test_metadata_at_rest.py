@@ -25,7 +25,8 @@ def open_db(path: Path):
     repo.migrate(path)
     return repo.connect(path)
 from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, text_page
+from juanzong.edge.tooling.pages import text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 
 CASE = "（2026）京0102民初7788号"
 NAME = "欧阳娜娜"
