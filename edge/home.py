@@ -17,7 +17,7 @@ from juanzong.edge.keys import create_keys, install_central_identity, install_en
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.profiles import get_printer, get_scanner
+from juanzong.edge.devices.profiles import get_printer, get_scanner
 from juanzong.shared.audit import Action
 
 IDENTITY_FILE = "appliance-identity.json"

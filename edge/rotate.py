@@ -77,7 +77,7 @@ def settle(db: Database, keys_dir: Path) -> str | None:
 
 
 def _last_rotation(db: Database) -> dict | None:
-    rotations = [r for r in audit.records(db) if r.action == "key_rotate"]
+    rotations = [r for r in audit.records(db) if r.action == Action.KEY_ROTATE]
     return rotations[-1].detail if rotations else None
 
 

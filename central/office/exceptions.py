@@ -21,7 +21,7 @@ from juanzong.central.office.overview import item_statuses
 from juanzong.central.office.repository import OfficeRepository
 from juanzong.central.reconcile.report import build_report
 from juanzong.central.repository import Repository
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, Outcome
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def refusals_by_appliance(engine: Engine) -> dict[str, int]:
     """Batches and blobs central refused, per claimed or verified sender (from the audit trail)."""
     counts: Counter[str] = Counter()
     for rec, _ in audit.records(engine):
-        if rec.action == "sync" and rec.outcome == "refused":
+        if rec.action == Action.SYNC and rec.outcome == Outcome.REFUSED:
             counts[rec.actor] += 1
     return dict(counts)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from juanzong.edge.demo import juanzong, register_intake, scan_pages
+from juanzong.edge.tooling.demo import juanzong, register_intake, scan_pages
 
 CASE = "（2026）京0102民初1234号"
 SUBMITTER = "张三"

@@ -18,7 +18,7 @@ import pytest
 from carry_kit import (CASE, SUBMITTER, Medium, Site, appliance_id, audit_actions, batch_states, central_batches,
                        central_pages, cli, export, import_, make_site, prepared, scan_and_ingest)
 
-from juanzong.edge.demo import free_port, juanzong, start, stop, wait_central
+from juanzong.edge.tooling.demo import free_port, juanzong, start, stop, wait_central
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ from corpus import Case, Pages, Refused, cases
 from juanzong.edge.ingest import decode as dec
 from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.shared.errors import AppError
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 
 CASES = cases()
 LIBRARY_TEXT = re.compile(r"object at 0x|Error|Exception|Traceback|errno|<[a-z_.]+ |\bcannot\b|\bnot\b|\bunsupported\b", re.I)
@@ -106,11 +106,12 @@ def test_multi_page_tiff_is_split_without_re_encoding(tmp_path, ctx):
 def test_a_large_strip_tiff_is_analysed_a_band_at_a_time_with_the_same_result(tmp_path, ctx, monkeypatch, compression):
     """Band decoding (every strip decoded, never the whole page at once) sees exactly the
     page a whole decode sees; the stored master is still the file itself."""
-    from corpus import document, saved
+    from corpus import saved
 
     from juanzong.edge.ingest import analysis, raster
+    from juanzong.edge.tooling.pages import plain_page
 
-    img = document(9, (700, 1500))
+    img = plain_page(9, (700, 1500))
     data = saved(img, "TIFF", compression=compression, dpi=(300, 300))
     whole = decode_case(tmp_path, Case("whole", "scan_0001.tif", data, Pages(1, "tiff", "RGB")), ctx)[0]
     monkeypatch.setattr(raster, "BAND_ABOVE", 0)
@@ -121,11 +122,12 @@ def test_a_large_strip_tiff_is_analysed_a_band_at_a_time_with_the_same_result(tm
 
 
 def test_a_damaged_strip_in_a_banded_tiff_refuses_the_file(tmp_path, ctx, monkeypatch):
-    from corpus import document, saved
+    from corpus import saved
 
     from juanzong.edge.ingest import raster
+    from juanzong.edge.tooling.pages import plain_page
 
-    data = bytearray(saved(document(9, (700, 1500)), "TIFF", compression="tiff_lzw"))
+    data = bytearray(saved(plain_page(9, (700, 1500)), "TIFF", compression="tiff_lzw"))
     tif = Image.open(io.BytesIO(bytes(data)))
     at = tif.tag_v2[273][3]
     data[at:at + 200] = b"\xff" * 200
@@ -139,7 +141,7 @@ def test_a_damaged_strip_in_a_banded_tiff_refuses_the_file(tmp_path, ctx, monkey
 def test_peak_memory_of_every_file_class_stays_under_400_mb():
     """`juanzong bench memory --quick`: each A4 class (and the one-image-ten-pages PDF)
     ingested alone by a fresh `edge ingest --once`; the kernel's high-water mark of RSS."""
-    from juanzong.edge import memprobe
+    from juanzong.edge.tooling import memprobe
 
     results = memprobe.measure(memprobe.probes(big=False))
     over = [(r.name, round(r.peak_mb)) for r in results if not r.peak_mb < memprobe.LIMIT_MB]

@@ -12,7 +12,8 @@ from juanzong.edge.repo import state, write_tx
 from juanzong.edge.repo.state import StateKey
 from juanzong.edge.items import arm_replacement, close_item
 from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, degrade, text_page
+from juanzong.edge.tooling.pages import degrade, text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from edge_kit import cover_for, register
 
 

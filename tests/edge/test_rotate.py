@@ -14,7 +14,8 @@ from juanzong.edge import audit, rotate
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import KEK_FILE, NEW_KEK_FILE, load_keys
-from juanzong.edge.simulate import SimulatedScanner, text_page
+from juanzong.edge.tooling.pages import text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
