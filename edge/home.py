@@ -15,6 +15,7 @@ from juanzong.edge import audit, repo
 from juanzong.edge.config import config_path, load_settings, render_config
 from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
 from juanzong.shared import crypto
+from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 from juanzong.edge.devices.profiles import get_printer, get_scanner
@@ -35,7 +36,7 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
               "central_url": central_url, **(extra or {})}
     if court_networks:
         values["court_networks"] = court_networks
-    config_path(home).write_text(render_config(values), "utf-8")
+    write_durable(config_path(home), render_config(values).encode("utf-8"))
     settings = load_settings(home)
     signing, csr = create_keys(settings.keys_dir, appliance_id)
     if central_identity is not None:
@@ -46,7 +47,7 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
     db = repo.connect(settings)
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
                 "profile": profile, "name": name, "tls_csr": csr}
-    (home / IDENTITY_FILE).write_text(json.dumps(identity, ensure_ascii=False, indent=2), "utf-8")
+    write_durable(home / IDENTITY_FILE, json.dumps(identity, ensure_ascii=False, indent=2).encode("utf-8"))
     audit.record(db, place=appliance_id, actor="admin", action=Action.KEY_GENERATE, target=appliance_id, keys="kek,signing")
     db.close()
     return {"home": str(home), "hot_folder": str(settings.hot_folder), **identity}

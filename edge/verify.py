@@ -152,7 +152,7 @@ def _blob_outcome(store: BlobStore, keys: ApplianceKeys, appliance_id: str, blob
     return BlobOutcome.OK if crypto.sha256_hex(plain) == plain_sha else BlobOutcome.PLAINTEXT_MISMATCH
 
 
-_TEXT = {BreakReason.MISSING: "缺失", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
+_TEXT: dict[str, str] = {BreakReason.MISSING: "缺失", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
          BlobOutcome.MISSING: "缺失", BlobOutcome.HASH_MISMATCH: "密文哈希不符", BlobOutcome.DECRYPT_FAILED: "解密失败",
          BlobOutcome.PLAINTEXT_MISMATCH: "解密后内容与记录不符"}
 

@@ -6,6 +6,7 @@ current directory.
 from __future__ import annotations
 
 import ast
+import re
 import json
 import subprocess
 import sys
@@ -170,3 +171,15 @@ def test_juanzong_demo_runs_from_a_directory_holding_central_edge_and_shared_fol
     demo = _run(cwd, "demo", timeout=1200)
     assert demo.returncode == 0, (demo.stdout[-2000:], demo.stderr[-2000:])
     assert "0 missing, 0 duplicate" in demo.stdout
+
+
+def test_one_durable_write_helper() -> None:
+    """fsync, exclusive creates and renames into place live in shared/durable.py; the watcher's
+    claim (a rename within the hot folder's filesystem, then its directory synced through
+    durable.fsync_dir) and the simulated scanner (imitating a scanner driver) are the exceptions."""
+    allowed = {"shared/durable.py", "edge/watch/watcher.py", "edge/tooling/scanner.py"}
+    pattern = re.compile(r"os\.fsync\(|O_EXCL|os\.replace\(|os\.rename\(|os\.link\(|\.rename\(|open\([^)]*[\"']x")
+    offenders = [f"{path.relative_to(ROOT)}:{n}" for folder in ("edge", "central", "shared")
+                 for path in sorted((ROOT / folder).rglob("*.py")) if str(path.relative_to(ROOT)) not in allowed
+                 for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1) if pattern.search(line)]
+    assert offenders == []
