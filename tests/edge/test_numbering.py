@@ -101,7 +101,7 @@ def test_concurrent_writers_never_share_or_skip_a_page_number(settings, db, edge
         state.put(db, StateKey.ACTIVE_ITEM, item)
     paths = SimulatedScanner(settings.hot_folder).write_many([text_page(i % 7, colour=False) for i in range(60)], quality=60)
     names = [p.name for p in paths]
-    workers = [subprocess.Popen([sys.executable, "-c", RECORDER, str(edge_home), *names[k::2]], stderr=subprocess.PIPE)
+    workers = [subprocess.Popen([sys.executable, "-P", "-c", RECORDER, str(edge_home), *names[k::2]], stderr=subprocess.PIPE)
                for k in range(2)]
     errors = [w.communicate(timeout=240)[1].decode() for w in workers]
     assert [w.returncode for w in workers] == [0, 0], errors
