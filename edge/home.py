@@ -40,9 +40,9 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
     signing, csr = create_keys(settings.keys_dir, appliance_id)
     if central_identity is not None:
         pair(settings.keys_dir, central_identity)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=repo.DIR_MODE)
     settings.hot_folder.mkdir(parents=True, exist_ok=True)
-    repo.migrate(settings)
+    repo.migrate(settings)  # data/ 0700, the database 0600 (repo.secure); keys/ is 0700 from create_keys
     db = repo.connect(settings)
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
                 "profile": profile, "name": name, "tls_csr": csr}
