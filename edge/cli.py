@@ -29,6 +29,13 @@ VOLUME_NAMES = {"main": "正卷", "internal": "副卷"}
 SIDE_NAMES = {"recto": "正面", "verso": "背面"}
 
 
+def shown(ident: str | None) -> str:
+    """An id the one way people see it printed everywhere (M-4K7Q-9X2M-T); other text as it is."""
+    from juanzong.shared.ids import format_id, is_valid_id
+
+    return format_id(ident) if ident and is_valid_id(ident) else (ident or "")
+
+
 def _emit(args: argparse.Namespace, data, *lines: str) -> None:
     """The JSON with --json, else the Chinese lines."""
     if getattr(args, "json", False):
@@ -59,7 +66,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     out = init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
                     central_identity=Path(args.central) if args.central else None,
                     central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name)
-    _emit(args, out, f"设备目录已建立：{out['home']}", f"设备编号：{out['appliance_id']}",
+    _emit(args, out, f"设备目录已建立：{out['home']}", f"设备编号：{shown(out['appliance_id'])}",
           f"热文件夹：{out['hot_folder']}",
           f"下一步：把 {out['home']}/appliance-identity.json 交给档案室登记（central enroll），再用 edge pair 安装回执")
     return 0
@@ -86,6 +93,7 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
     registered = intake.register(
         db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
         received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "", now=now,
+        confirmed_not_classified=args.not_classified,
     )
     out = registered.to_dict()
     if not args.no_print:
@@ -96,11 +104,11 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
 
 def _intake_lines(out: dict) -> list[str]:
-    lines = [f"已登记收取 {out['intake_id']}：{out['case_number']}，提交人 {out['submitter']}",
+    lines = [f"已登记收取 {shown(out['intake_id'])}：{out['case_number']}，提交人 {out['submitter']}",
              f"办理时限：{out['deadline']}{'（加急）' if out.get('urgent') else ''}"]
     for item in out["items"]:
         lines.append(f"  第{item['seq']}件 {item['name']}：{item['declared_pages']} 页，"
-                     f"{VOLUME_NAMES.get(item['volume'], item['volume'])} {item['catalog_dir']}，材料编号 {item['item_id']}")
+                     f"{VOLUME_NAMES.get(item['volume'], item['volume'])} {item['catalog_dir']}，材料编号 {shown(item['item_id'])}")
     lines += [f"提示：{w}" for w in out.get("warnings", [])]
     return lines
 
@@ -119,7 +127,7 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
                           catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
     out = save_cover_sheet(info, Path(args.out))
     audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
-    _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {item['id']}）")
+    _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {shown(item['id'])}）")
     return 0
 
 
@@ -137,7 +145,7 @@ def cmd_active(args: argparse.Namespace) -> int:
         state.put(db, StateKey.ACTIVE_ITEM, item_id)
         audit.record(db, place=settings.appliance_id, actor="operator", action=Action.ACTIVE_ITEM, target=item_id or "-")
     _emit(args, {"active_item": item_id},
-          f"之后没有封面页的扫描页归入材料 {item_id}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列")
+          f"之后没有封面页的扫描页归入材料 {shown(item_id)}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列")
     return 0
 
 
@@ -148,7 +156,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     settings = _settings(args)
     out = close_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM))
     findings = [f"  {f['message']}" for f in out["findings"]]
-    _emit(args, out, f"材料 {out['item_id']} 已结束扫描：申报 {out['declared_pages']} 页，实际 {out['scanned_pages']} 页",
+    _emit(args, out, f"材料 {shown(out['item_id'])} 已结束扫描：申报 {out['declared_pages']} 页，实际 {out['scanned_pages']} 页",
           *(findings or ["  页数相符，没有质检提示"]))
     return 0
 
@@ -159,7 +167,7 @@ def cmd_replace(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out = arm_replacement(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE))
-    _emit(args, out, f"下一张扫描页将替换第 {out['page_no']} 页（{out['replace']}），页码不变")
+    _emit(args, out, f"下一张扫描页将替换第 {out['page_no']} 页（{shown(out['replace'])}），页码不变")
     return 0
 
 
@@ -177,7 +185,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         _emit(args, {"retry": qid, "written": str(path)}, f"已放回热文件夹重新导入：{path.name}")
         return 0
     shelf = quarantine.shelf(db)
-    lines = [f"隔离 {q['id']}  {q['source_name']}：{q['reason']}" for q in shelf]
+    lines = [f"隔离 {shown(q['id'])}  {q['source_name']}：{q['reason']}" for q in shelf]
     _emit(args, shelf, *(lines or ["隔离区为空"]))
     return 0
 
@@ -217,8 +225,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     transport = transport_for(settings)
     out = outbox_once(_db(settings), BlobStore(settings.blob_dir), transport, load_keys(settings.keys_dir), settings, force_seal=True)
     synced = out.get("synced", [])
-    lines = [f"已封包批次 {out['sealed']}" if out.get("sealed") else "没有新的页面需要封包"]
-    lines += [f"批次 {r.get('batch_id', '')}：{BATCH_STATES.get(r.get('state', ''), r.get('state', ''))}"
+    lines = [f"已封包批次 {shown(out['sealed'])}" if out.get("sealed") else "没有新的页面需要封包"]
+    lines += [f"批次 {shown(r.get('batch_id', ''))}：{BATCH_STATES.get(r.get('state', ''), r.get('state', ''))}"
               f"{'（' + r['error'] + '）' if r.get('error') else ''}" for r in synced]
     _emit(args, out, *lines)
     return 0
@@ -264,7 +272,7 @@ def cmd_document(args: argparse.Namespace) -> int:
     kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
     out = {"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
            "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind}
-    _emit(args, out, f"已导出材料 {doc.item_id} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，"
+    _emit(args, out, f"已导出材料 {shown(doc.item_id)} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，"
                      f"{len(doc.page_ids)} 页）到 {args.out}")
     return 0
 
@@ -286,7 +294,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {it['case_number']} 第{it['seq']}件 {it['name']}：申报 {it['declared_pages']} 页，已扫 {it['pages']} 页{due}{flagged}")
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
-        print(f"  隔离 {q['id']}：{q['reason']}")
+        print(f"  隔离 {shown(q['id'])}：{q['reason']}")
     docs = st["documents"]
     oldest = ""
     if docs["ocr_queue"]["length"]:
@@ -296,7 +304,7 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
         error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
-        print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
+        print(f"  批次 {b['seq']} {shown(b['id'])}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
     carry = st["carry"]
     if carry["registered_media"] or carry["last_export"]:
         last = carry["last_export"]
@@ -318,7 +326,7 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
     print(f"重新计算办理时限 {len(result.changes)} 件：")
     for c in result.changes:
         note = "（仍为暂定）" if c.provisional else ("（时间不变，改为正式）" if c.old_due == c.new_due else "")
-        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{note}")
+        print(f"  {shown(c.intake_id)} {c.case_number}：{c.old_due} → {c.new_due}{note}")
     return 0
 
 
@@ -411,7 +419,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 HOME_HELP = "设备目录（默认取环境变量 $JUANZONG_HOME）"
-ITEM_SYNTAX = "名称:页数[:正卷|副卷][:复印件][:黑白]，如 起诉状:5 或 证据材料:12:副卷:复印件"
+ITEM_SYNTAX = ("名称:页数[:正卷|副卷][:复印件][:黑白][:目录=卷宗目录名]，"
+               "如 起诉状:5 或 证据材料:12:副卷:复印件 或 庭审笔录:8:目录=庭审笔录")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -448,6 +457,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--received", help="收取时间（ISO 格式，默认现在）")
     p.add_argument("--urgent", action="store_true", help="加急")
     p.add_argument("--classified", action="store_true", help="涉密材料（将被拒收）")
+    p.add_argument("--not-classified", action="store_true",
+                   help="确认名称含“秘密/机密”等字样的材料不是涉密材料（如商业秘密证据），记入审计")
     p.add_argument("--clerk", help="经办人")
     p.add_argument("--no-print", action="store_true", help="不打印回执")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -606,7 +617,7 @@ def cmd_media_init(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         uuid = f"，文件系统标识 {medium.fs_uuid}" if medium.fs_uuid else "（普通目录，未记录文件系统标识）"
-        print(f"介质 {reg.medium_id}（{reg.label}）已准备好{uuid}，登记有效期至 {reg.valid_until}")
+        print(f"介质 {shown(reg.medium_id)}（{reg.label}）已准备好{uuid}，登记有效期至 {reg.valid_until}")
     return 0
 
 
@@ -621,10 +632,10 @@ def cmd_media_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     elif not report.batches:
-        print(f"没有待送交的批次；介质 {report.medium_id} 的目录已更新")
+        print(f"没有待送交的批次；介质 {shown(report.medium_id)} 的目录已更新")
     else:
         mb = report.bytes_written / 1e6
-        print(f"已写入介质 {report.medium_id} 并回读校验：{len(report.batches)} 个批次，"
+        print(f"已写入介质 {shown(report.medium_id)} 并回读校验：{len(report.batches)} 个批次，"
               f"新写 {report.blobs_written} 个数据块（{mb:.1f} MB），沿用 {report.blobs_reused} 个。请将介质送交档案室导入。")
     return 0
 

@@ -94,6 +94,10 @@ class ErrorCode(StrEnum):
     REQUEST_INVALID = "REQUEST_INVALID"
     # the command line
     USAGE_INVALID = "USAGE_INVALID"
+    INTAKE_SUBMITTER_MISSING = "INTAKE_SUBMITTER_MISSING"
+    INTAKE_PAGES_ABSURD = "INTAKE_PAGES_ABSURD"
+    CASE_YEAR_IN_FUTURE = "CASE_YEAR_IN_FUTURE"
+    ITEM_MAYBE_CLASSIFIED = "ITEM_MAYBE_CLASSIFIED"
     PATH_NOT_FOUND = "PATH_NOT_FOUND"
     PATH_NO_PERMISSION = "PATH_NO_PERMISSION"
     PATH_INVALID = "PATH_INVALID"
@@ -272,6 +276,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
     ErrorCode.USAGE_INVALID: "命令用法有误：{detail}。加 --help 查看用法",
+    ErrorCode.INTAKE_SUBMITTER_MISSING: "没有填写提交人：收取登记必须写明是谁递交的材料（姓名或单位），回执上要印",
+    ErrorCode.INTAKE_PAGES_ABSURD: "材料“{name}”申报 {pages} 页，超过单件上限 {limit} 页，可能是页数输错了；请核对后重新登记（确有这么多页的，请分为几件登记）",
+    ErrorCode.CASE_YEAR_IN_FUTURE: "案号的收案年度 {year} 晚于当前年度 {current}，请核对案号",
+    ErrorCode.ITEM_MAYBE_CLASSIFIED: "材料“{name}”的名称含“{word}”，可能是涉密材料；涉密材料不得扫描入本系统。如确认不是涉密材料（如涉及商业秘密的证据），请加 --not-classified 确认后重新登记",
     ErrorCode.PATH_NOT_FOUND: "找不到文件或目录 {path}",
     ErrorCode.PATH_NO_PERMISSION: "没有权限访问 {path}，请检查目录权限，或以设备的服务用户运行",
     ErrorCode.PATH_INVALID: "路径 {path} 无效：{detail}",
@@ -414,7 +422,7 @@ class AppError(Exception):
     def __init__(self, code: ErrorCode, **params: Any) -> None:
         self.code = ErrorCode(code)
         self.params = params
-        self.message = MESSAGES[self.code].format_map(_SafeDict(params))
+        self.message = MESSAGES[self.code].format_map(_SafeDict({k: _shown(v) for k, v in params.items()}))
         super().__init__(f"[{self.code}] {self.message}")
 
     @property
@@ -423,6 +431,16 @@ class AppError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": str(self.code), "message": self.message, "params": _jsonable(self.params)}
+
+
+def _shown(value: Any) -> Any:
+    """An identifier in a message is printed the one way people see it everywhere
+    (``M-4K7Q-9X2M-T``, shared.ids.format_id); params and logs keep the plain form."""
+    if not isinstance(value, str) or len(value) != 10:
+        return value
+    from juanzong.shared.ids import format_id, is_valid_id  # ids imports this module
+
+    return format_id(value) if is_valid_id(value) else value
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
