@@ -20,6 +20,7 @@ from juanzong.edge import audit
 from juanzong.edge.ingest.qc import count_findings
 from juanzong.edge.intake import load_item
 from juanzong.edge.repo import items, pages, state, write_tx
+from juanzong.edge.repo import qc as qc_sql
 from juanzong.edge.repo.state import StateKey
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action
@@ -69,17 +70,15 @@ def _reason(reason: str, what: str) -> str:
 
 
 def _page(db: Database, page_id: str) -> dict:
-    cur = db.execute("SELECT * FROM pages WHERE id = ?", [page_id])
-    row = cur.fetchone()
+    row = qc_sql.page_row(db, page_id)
     if row is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
-    return dict(zip([c[0] for c in cur.description], row))
+    return row
 
 
 def numbered(db: Database, item_id: str) -> list[str]:
     """The item's numbered pages, in page order."""
-    return [r[0] for r in db.execute("SELECT id FROM pages WHERE item_id = ? AND role = 'page' AND page_no IS NOT NULL "
-                                     "ORDER BY page_no", [item_id])]
+    return qc_sql.numbered_ids(db, item_id)
 
 
 def _editable(db: Database, item_id: str) -> dict:
@@ -91,23 +90,22 @@ def _editable(db: Database, item_id: str) -> dict:
 
 def _renumber(db: Database, item_id: str, order: list[str]) -> None:
     """Pages of `order` become 1..n in that order; only the pages whose number changed travel again."""
-    old = dict(db.execute("SELECT id, page_no FROM pages WHERE item_id = ? AND role = 'page'", [item_id]).fetchall())
+    old = qc_sql.page_numbers(db, item_id)
     for i, page_id in enumerate(order, 1):  # negative first: UNIQUE(item_id, page_no) holds at every step
-        db.execute("UPDATE pages SET page_no = ? WHERE id = ?", [-i, page_id])
+        qc_sql.set_page_no(db, page_id, -i, travels=False)
     for i, page_id in enumerate(order, 1):
-        moved = old.get(page_id) != i
-        db.execute(f"UPDATE pages SET page_no = ?{', batch_id = NULL' if moved else ''} WHERE id = ?", [i, page_id])
+        qc_sql.set_page_no(db, page_id, i, travels=old.get(page_id) != i)
     _item_changed(db, item_id)
 
 
 def _item_changed(db: Database, item_id: str) -> None:
     """The item travels again; a closed item's 多扫/漏扫 findings follow its new page count."""
-    row = db.execute("SELECT closed_at, declared_pages FROM items WHERE id = ?", [item_id]).fetchone()
+    closed_at, declared = qc_sql.item_closure(db, item_id)
     findings = None
-    if row[0] is not None:
+    if closed_at is not None:
         scanned = len(numbered(db, item_id))
-        findings = json.dumps([f.to_dict() for f in count_findings(row[1], scanned)], ensure_ascii=False)
-    db.execute("UPDATE items SET batch_id = NULL, count_findings = COALESCE(?, count_findings) WHERE id = ?", [findings, item_id])
+        findings = json.dumps([f.to_dict() for f in count_findings(declared, scanned)], ensure_ascii=False)
+    qc_sql.mark_item_changed(db, item_id, findings)
 
 
 def _position(position: int, count: int) -> int:
@@ -150,7 +148,7 @@ def move_pages(db: Database, appliance_id: str, page_ids: list[str], to_item: st
         target = numbered(db, to_item)
         at = len(target) + 1 if position is None else _position(position, len(target) + 1)
         for p in pages:  # numberless until renumbered: never two rows with one number
-            db.execute("UPDATE pages SET item_id = ?, page_no = NULL, batch_id = NULL WHERE id = ?", [to_item, p["id"]])
+            qc_sql.move_to_item_unnumbered(db, p["id"], to_item)
         for source in sources:
             _renumber(db, source, numbered(db, source))
         _renumber(db, to_item, target[: at - 1] + list(page_ids) + target[at - 1:])
@@ -169,7 +167,7 @@ def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, pos
         _editable(db, item_id)
         order = numbered(db, item_id)
         at = len(order) + 1 if position is None else _position(position, len(order) + 1)
-        db.execute("UPDATE pages SET item_id = ?, batch_id = NULL WHERE id = ?", [item_id, page_id])
+        qc_sql.file_into_item(db, page_id, item_id)
         _renumber(db, item_id, order[: at - 1] + [page_id] + order[at - 1:])
         audit.record(db, place=appliance_id, actor=actor, action="qc_assign", target=page_id, item=item_id, position=at)
     return {"page_id": page_id, "item_id": item_id, "position": at}
@@ -184,8 +182,7 @@ def discard_page(db: Database, appliance_id: str, page_id: str, reason: str, act
     with write_tx(db):
         if page["item_id"]:
             _editable(db, page["item_id"])
-        db.execute("UPDATE pages SET role = 'discarded', page_no = NULL, discard_reason = ?, discarded_by = ?, batch_id = NULL "
-                   "WHERE id = ?", [why, actor, page_id])
+        qc_sql.discard(db, page_id, why, actor)
         if page["item_id"]:
             _renumber(db, page["item_id"], numbered(db, page["item_id"]))
         audit.record(db, place=appliance_id, actor=actor, action="qc_discard", target=page_id, item=page["item_id"],
@@ -207,7 +204,7 @@ def rotate_page(db: Database, appliance_id: str, page_id: str, degrees: int, act
     with write_tx(db):
         if page["item_id"]:
             _editable(db, page["item_id"])
-        db.execute("UPDATE pages SET rotation = ?, batch_id = NULL WHERE id = ?", [turned, page_id])
+        qc_sql.set_rotation(db, page_id, turned)
         if page["item_id"]:
             _item_changed(db, page["item_id"])
         audit.record(db, place=appliance_id, actor=actor, action="qc_rotate", target=page_id, by=degrees, rotation=turned)
@@ -226,7 +223,7 @@ def accept_finding(db: Database, appliance_id: str, page_id: str, code: str, rea
     with write_tx(db):
         if page["item_id"]:
             _editable(db, page["item_id"])
-        db.execute("UPDATE pages SET accepted = ?, batch_id = NULL WHERE id = ?", [json.dumps(accepted, ensure_ascii=False), page_id])
+        qc_sql.set_accepted(db, page_id, json.dumps(accepted, ensure_ascii=False))
         audit.record(db, place=appliance_id, actor=actor, action="qc_override", target=page_id, what="accept", code=code, reason=why)
     return {"page_id": page_id, "code": code, "reason": why}
 
@@ -238,9 +235,7 @@ def reopen_item(db: Database, appliance_id: str, item_id: str, reason: str, acto
         item = load_item(db, item_id)
         if item["closed_at"] is None:
             raise AppError(ErrorCode.QC_ITEM_NOT_CLOSED, name=item["name"])
-        db.execute("UPDATE items SET closed_at = NULL, count_findings = '[]', approved_at = NULL, approved_by = NULL, "
-                   "approval_reason = '', two_person = 0, checked_at = NULL, checked_by = NULL, batch_id = NULL WHERE id = ?",
-                   [item_id])
+        qc_sql.reopen(db, item_id)
         audit.record(db, place=appliance_id, actor=actor, action="reopen_item", target=item_id, reason=why,
                      was_approved=bool(item.get("approved_at")))
     return {"item_id": item_id, "reason": why}
@@ -273,8 +268,7 @@ def approve_item(db: Database, appliance_id: str, item_id: str, actor: str = "op
         raise AppError(ErrorCode.QC_COUNT_MISMATCH, declared=item["declared_pages"], scanned=scanned)
     two = needs_two_person(item, two_person_rules)
     with write_tx(db):
-        db.execute("UPDATE items SET approved_at = ?, approved_by = ?, approval_reason = ?, two_person = ?, checked_at = NULL, "
-                   "checked_by = NULL, batch_id = NULL WHERE id = ? AND approved_at IS NULL", [_now(), actor, why, int(two), item_id])
+        qc_sql.approve(db, item_id, _now(), actor, why, two)
         audit.record(db, place=appliance_id, actor=actor, action="qc_approve", target=item_id, declared=item["declared_pages"],
                      scanned=scanned, reason=why, two_person=two)
     return {"item_id": item_id, "scanned": scanned, "two_person": two, "reason": why}
@@ -290,7 +284,7 @@ def check_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
                      reason="same operator")
         raise AppError(ErrorCode.QC_SAME_OPERATOR, operator=actor)
     with write_tx(db):
-        db.execute("UPDATE items SET checked_at = ?, checked_by = ?, batch_id = NULL WHERE id = ?", [_now(), actor, item_id])
+        qc_sql.check(db, item_id, _now(), actor)
         audit.record(db, place=appliance_id, actor=actor, action="qc_check", target=item_id, approved_by=item["approved_by"])
     return {"item_id": item_id, "checked_by": actor}
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from juanzong.edge import audit
+from juanzong.edge.repo import batches as repo_batches
 from juanzong.edge.keys import CLIENT_KEY, SIGNING_FILE, load_keys, write_secret
 from juanzong.shared import crypto, tlsca
 from juanzong.shared.durable import fsync_dir, write_durable
@@ -41,7 +42,7 @@ def renewal_body(doc: dict[str, Any]) -> bytes:
 
 
 def request_renewal(db: Database, keys_dir: Path, identity_file: Path, out: Path, actor: str) -> dict[str, Any]:
-    pending = db.execute("SELECT COUNT(*) FROM batches WHERE state = 'sealed'").fetchone()[0]
+    pending = repo_batches.count_in_state(db, repo_batches.BatchState.SEALED)
     if pending:
         raise AppError(ErrorCode.KEY_RENEW_BLOCKED, count=pending)
     current = load_keys(keys_dir).signing

@@ -50,6 +50,10 @@ def last_page_at(db: Database) -> str | None:
     return db.execute(f"SELECT MAX(scanned_at) FROM pages WHERE {_PAGES_UNBATCHED}", _ROLES).fetchone()[0]
 
 
+def count_in_state(db: Database, state: BatchState) -> int:
+    return db.execute("SELECT COUNT(*) FROM batches WHERE state = ?", [state]).fetchone()[0]
+
+
 def next_seq(db: Database) -> int:
     return int(db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches").fetchone()[0])
 

@@ -21,6 +21,10 @@ def ids(db: Database) -> set[str]:
     return {r[0] for r in db.execute("SELECT id FROM blobs").fetchall()}
 
 
+def kind(db: Database, blob_id: str) -> str:
+    return db.execute("SELECT kind FROM blobs WHERE id = ?", [blob_id]).fetchone()[0]
+
+
 def wrapped_local(db: Database, blob_id: str) -> bytes | None:
     row = db.execute("SELECT wrapped_local FROM blobs WHERE id = ?", [blob_id]).fetchone()
     return row[0] if row else None

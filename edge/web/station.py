@@ -33,6 +33,7 @@ from juanzong.edge import items, quarantine
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.intake import load_item
 from juanzong.edge.keys import load_keys
+from juanzong.edge.repo import blobs as repo_blobs
 from juanzong.edge.repo import station as repo
 from juanzong.edge.web.context import actor, db, kiosk, now, record, settings
 from juanzong.edge.web.counter import today_range
@@ -170,7 +171,7 @@ def image(page_id: str, size: str) -> Any:
 def _render(row: dict[str, Any], box: tuple[int, int]) -> bytes:
     cfg = settings()
     try:
-        kind = db().execute("SELECT kind FROM blobs WHERE id = ?", [row["blob_id"]]).fetchone()[0]
+        kind = repo_blobs.kind(db(), row["blob_id"])
         plain = open_blob_local(BlobStore(cfg.blob_dir).get(row["blob_id"]), row["wrapped_local"], kek=_kek(),
                                 appliance_id=cfg.appliance_id, blob_id=row["blob_id"], kind=kind)
         im = Image.open(io.BytesIO(plain))
