@@ -155,19 +155,96 @@ def cmd_close(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out = close_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM))
-    findings = [f"  {f['message']}" for f in out["findings"]]
-    _emit(args, out, f"材料 {shown(out['item_id'])} 已结束扫描：申报 {out['declared_pages']} 页，实际 {out['scanned_pages']} 页",
-          *(findings or ["  页数相符，没有质检提示"]))
+    blank = f"（另有空白背面 {out['blank_backs']} 页，已记录，不计入页数）" if out["blank_backs"] else ""
+    lines = [f"  {f['message']}" for f in out["findings"]]
+    lines += [f"  第 {f['page_no'] or '-'} 页（{shown(f['page_id'])}）：{f['message']}" for f in out["page_findings"]]
+    _emit(args, out, f"材料 {shown(out['item_id'])}（{out['name']}）已结束扫描并锁定：申报 {out['declared_pages']} 页，"
+                     f"实际 {out['scanned_pages']} 页{blank}",
+          *(lines or ["  页数相符，没有质检提示"]))
     return 0
 
 
-def cmd_replace(args: argparse.Namespace) -> int:
-    from juanzong.edge.items import arm_replacement
+def cmd_reopen(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import reopen_item
     from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
-    out = arm_replacement(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE))
-    _emit(args, out, f"下一张扫描页将替换第 {out['page_no']} 页（{shown(out['replace'])}），页码不变")
+    out = reopen_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM), args.reason)
+    _emit(args, out, f"材料 {shown(out['item_id'])} 已重新打开（原因：{out['reason']}），可以补扫或归入页面")
+    return 0
+
+
+def cmd_pages(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import page_listing
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    if not args.unassigned and not args.item_id:
+        raise _usage("请给出材料编号，或用 --unassigned 列出未归属页面")
+    item_id = None if args.unassigned else require_id(args.item_id, Kind.ITEM)
+    rows = page_listing(_db(settings), item_id)
+    lines = [_page_line(r) for r in rows]
+    _emit(args, rows, *(lines or ["没有页面"]))
+    return 0
+
+
+ROLE_NAMES = {"page": "", "cover": "封面页", "cover_unknown": "外来封面页", "cover_back": "封面背面",
+              "blank_dropped": "空白背面（不计页）", "replaced": "已被重扫替换", "discarded": "已作废"}
+
+
+def _page_line(r: dict) -> str:
+    number = f"第 {r['page_no']} 页" if r["page_no"] else "未编号"
+    role = ROLE_NAMES.get(r["role"], r["role"])
+    extra = "；".join(filter(None, [role, r.get("discard_reason") and f"作废原因：{r['discard_reason']}"]))
+    found = "；".join(f["message"] for f in r["findings"])
+    return (f"{number:<8} {shown(r['page_id'])}  {SIDE_NAMES.get(r['side'], r['side'])}  {r['source_name']}"
+            f"{'  ' + extra if extra else ''}{'  质检：' + found if found else ''}")
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import assign_pages
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    page_ids = [require_id(p, Kind.PAGE) for p in args.page_ids]
+    out = assign_pages(_db(settings), settings.appliance_id, page_ids, require_id(args.item, Kind.ITEM), args.at)
+    _emit(args, out, *(f"页面 {shown(o['page_id'])} 已归入材料 {shown(o['item_id'])}，为第 {o['position']} 页" for o in out))
+    return 0
+
+
+def cmd_discard(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import discard_page
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    out = discard_page(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE), args.reason)
+    _emit(args, out, f"页面 {shown(out['page_id'])} 已作废（原因：{out['reason']}），记录保留并随下一批次送中心")
+    return 0
+
+
+def _usage(detail: str):
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    return AppError(ErrorCode.USAGE_INVALID, detail=detail)
+
+
+def cmd_replace(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import arm_replacement, cancel_replacement
+    from juanzong.shared.ids import Kind, require_id
+    from juanzong.shared.profiles import get_scanner
+
+    settings = _settings(args)
+    db = _db(settings)
+    if args.page_id is None:
+        if not args.cancel:
+            raise _usage("请给出要重扫的页面编号，或用 --cancel 取消待替换的页面")
+        out = cancel_replacement(db, settings.appliance_id)
+        _emit(args, out, "已取消待替换的页面" if out["cancelled"] else "没有待替换的页面")
+        return 0
+    duplex = get_scanner(settings.scanner_profile).duplex_order == "alternating"
+    out = arm_replacement(db, settings.appliance_id, require_id(args.page_id, Kind.PAGE), duplex=duplex, cancel=args.cancel)
+    sheet = "（双面扫描：重扫这一张纸的正反两面）" if len(out["images"]) > 1 else ""
+    _emit(args, out, f"下一张扫描页将替换材料 {shown(out['item_id'])} 第 {out['page_no']} 页（{shown(out['replace'])}），页码不变{sheet}")
     return 0
 
 
@@ -475,8 +552,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("close", cmd_close, "结束一件材料的扫描：核对申报页数与实际页数（多扫/漏扫）及质检提示")
     p.add_argument("item_id", metavar="材料编号")
 
-    p = cmd("replace", cmd_replace, "重扫一页：下一张扫描页替换这一页，页码不变")
+    p = cmd("replace", cmd_replace, "重扫一页：下一张扫描页替换这一页，页码不变（每次只能有一个待替换的页面）")
+    p.add_argument("page_id", nargs="?", metavar="页面编号")
+    p.add_argument("--cancel", action="store_true", help="取消已有的待替换页面（可与新的页面编号同用）")
+
+    p = cmd("reopen", cmd_reopen, "重新打开已结束扫描的材料（可补扫、归入页面）")
+    p.add_argument("item_id", metavar="材料编号")
+    p.add_argument("--reason", required=True, help="原因（记入审计）")
+
+    p = cmd("pages", cmd_pages, "列出一件材料的页面（页码、页面编号、正反面、来源文件、质检提示）")
+    p.add_argument("item_id", nargs="?", metavar="材料编号")
+    p.add_argument("--unassigned", action="store_true", help="列出未归属队列中的页面")
+
+    p = cmd("assign", cmd_assign, "把未归属队列中的页面归入一件材料（按给出的顺序连续编页）")
+    p.add_argument("page_ids", nargs="+", metavar="页面编号")
+    p.add_argument("--item", required=True, help="材料编号")
+    p.add_argument("--at", type=int, help="从第几页的位置插入（默认接在最后）")
+
+    p = cmd("discard", cmd_discard, "作废一个页面（如误扫的白纸）：记录保留并随下一批次送中心")
     p.add_argument("page_id", metavar="页面编号")
+    p.add_argument("--reason", required=True, help="原因（记入审计）")
 
     p = cmd("quarantine", cmd_quarantine, "列出隔离的文件，或把一个文件放回热文件夹重新导入")
     p.add_argument("--retry", metavar="隔离编号", help="解密后放回热文件夹重新导入")

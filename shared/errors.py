@@ -95,6 +95,8 @@ class ErrorCode(StrEnum):
     # the command line
     USAGE_INVALID = "USAGE_INVALID"
     INTAKE_SUBMITTER_MISSING = "INTAKE_SUBMITTER_MISSING"
+    REPLACE_PENDING = "REPLACE_PENDING"
+    ITEM_CLOSED = "ITEM_CLOSED"
     INTAKE_PAGES_ABSURD = "INTAKE_PAGES_ABSURD"
     CASE_YEAR_IN_FUTURE = "CASE_YEAR_IN_FUTURE"
     ITEM_MAYBE_CLASSIFIED = "ITEM_MAYBE_CLASSIFIED"
@@ -276,6 +278,8 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
     ErrorCode.USAGE_INVALID: "命令用法有误：{detail}。加 --help 查看用法",
+    ErrorCode.REPLACE_PENDING: "已有一个待替换的页面：材料 {item_id} 第 {page_no} 页（{page_id}）尚未重扫；请先重扫它，或加 --cancel 取消后再指定",
+    ErrorCode.ITEM_CLOSED: "材料 {item_id}（{name}）已结束扫描，不能再{what}；如确需修改，请先 edge reopen {item_id} --reason 原因",
     ErrorCode.INTAKE_SUBMITTER_MISSING: "没有填写提交人：收取登记必须写明是谁递交的材料（姓名或单位），回执上要印",
     ErrorCode.INTAKE_PAGES_ABSURD: "材料“{name}”申报 {pages} 页，超过单件上限 {limit} 页，可能是页数输错了；请核对后重新登记（确有这么多页的，请分为几件登记）",
     ErrorCode.CASE_YEAR_IN_FUTURE: "案号的收案年度 {year} 晚于当前年度 {current}，请核对案号",
