@@ -28,7 +28,7 @@ def test_a_closed_item_reaches_central_as_a_stamped_searchable_pdf_with_a_notice
     try:
         demo.wait_central(homes.edge)
         out = demo.juanzong("edge", "intake", "add", "--home", str(homes.edge), "--case", demo.DEMO_CASE,
-                            "--submitter", "张三", "--item", "起诉状:1", "--no-print")
+                            "--submitter", "张三", "--item", "起诉状:1", "--no-print", "--json")
         intake = json.loads(out.stdout)
         item = intake["items"][0]
         edge = demo.start(["edge", "run", "--home", str(homes.edge)], tmp_path / "edge.log")
@@ -49,7 +49,8 @@ def test_a_closed_item_reaches_central_as_a_stamped_searchable_pdf_with_a_notice
         text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
         from juanzong.edge.documents.quality import char_accuracy, spaces_between_cjk
 
-        assert char_accuracy(page.text, text) >= 0.97 and spaces_between_cjk(text) == 0
+        # no space between CJK characters beyond the printed 　 gaps (审判员　张三) the OCR reads as one
+        assert char_accuracy(page.text, text) >= 0.97 and spaces_between_cjk(text) <= page.text.count("　")
         subprocess.run(["pdftoppm", "-r", "300", "-gray", "-singlefile", str(pdf_path), str(tmp_path / "p")], check=True)
         codes = zxingcpp.read_barcodes(Image.open(tmp_path / "p.pgm"), formats=zxingcpp.BarcodeFormat.QRCode)
         stamps = [parse_page_stamp(c.text) for c in codes if parse_page_stamp(c.text)]

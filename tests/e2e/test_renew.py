@@ -12,7 +12,7 @@ from juanzong.edge import demo
 def _ingest_and_sync(home: Path) -> dict:
     demo.scan_pages(home, demo.register_intake(home))
     demo.juanzong("edge", "ingest", "--home", str(home), "--once", "--settle", "0.2")
-    return json.loads(demo.juanzong("edge", "sync", "--home", str(home)).stdout)
+    return json.loads(demo.juanzong("edge", "sync", "--home", str(home), "--json").stdout)
 
 
 def test_renewed_keys_keep_the_appliance_and_its_sequence(tmp_path):

@@ -48,7 +48,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_no_file_under_the_home_holds_a_case_number_or_a_name(edge_home, settings):
     added = _cli("edge", "intake", "add", "--home", str(edge_home), "--case", CASE, "--submitter", NAME,
-                 "--item", "起诉状:1", "--received", "2026-03-02T10:00")
+                 "--item", "起诉状:1", "--received", "2026-03-02T10:00", "--json")
     assert added.returncode == 0, added.stderr
     intake = json.loads(added.stdout)
     item = intake["items"][0]
