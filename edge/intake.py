@@ -154,10 +154,10 @@ def register(
                                       else parse_case_number(case_text))
     catalog = None if isinstance(case, PendingCase) else _catalog_or_none(case)
     now = now if now is not None else clock.now(received_at.tzinfo)
+    late = check_received(received_at, now)
     notes = _checked(db, settings, clerk, case_text, intake_rules.IntakeFacts(
         submitter, None if isinstance(case, PendingCase) else case.year, tuple((s.name, s.pages) for s in items),
         now, settings.max_declared_pages, confirmed_not_classified))
-    late = check_received(received_at, now)
     deadline = deadline_for(db, settings, received_at, urgent)
     registered = tuple(
         RegisteredItem(new_id(Kind.ITEM), n, spec.name, spec.pages, spec.volume, _catalog_dir(catalog, spec))
