@@ -133,10 +133,17 @@ def latest_receipt(db: Database) -> str | None:
 
 
 def due(db: Database, now_iso: str) -> list[dict[str, Any]]:
-    """Sealed batches whose back-off has passed, oldest first."""
-    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256, attempts FROM batches "
-                     "WHERE state = ? AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY seq",
-                 [BatchState.SEALED, now_iso])
+    """Sealed batches whose turn has come, oldest first, up to the first one still waiting
+    out its back-off: central takes an appliance's batches only in rising sequence, so a
+    later batch never overtakes an earlier one."""
+    rows = dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256, attempts, next_try_at FROM batches "
+                     "WHERE state = ? ORDER BY seq", [BatchState.SEALED])
+    turn = []
+    for row in rows:
+        if (row.pop("next_try_at") or "") > now_iso:
+            break
+        turn.append(row)
+    return turn
 
 
 def mark_acknowledged(db: Database, batch_id: str, receipt_json: str, acked_at: str) -> None:

@@ -100,3 +100,21 @@ def test_audit_records_take_their_time_from_the_clock(db):
     with clock.use(clock.Fixed(datetime(2026, 3, 2, 3, 59, 59, 123000, tzinfo=timezone.utc))):
         rec = audit.record(db, place="A-TEST", actor="operator", action=Action.ACTIVE_ITEM, target="-")
     assert rec.at == "2026-03-02T03:59:59.123+00:00"
+
+
+def test_a_later_batch_never_overtakes_one_waiting_out_its_back_off(db):
+    from juanzong.edge.repo import batches
+    from juanzong.edge.repo.batches import BatchState
+
+    with repo.write_tx(db):
+        for seq, bid in ((1, "B1"), (2, "B2")):
+            batches.insert_sealed(db, batch_id=bid, seq=seq, manifest="{}", signature="s", manifest_sha256="h",
+                                  now="2026-03-02T10:00:00+00:00")
+        batches.mark_failed(db, "B1", rejected=False, attempts=1, error="SYNC_NETWORK_DOWN",
+                            next_try_at="2026-03-02T10:00:05+00:00")
+    assert batches.due(db, "2026-03-02T10:00:01+00:00") == []
+    assert [b["id"] for b in batches.due(db, "2026-03-02T10:00:06+00:00")] == ["B1", "B2"]
+    with repo.write_tx(db):
+        batches.mark_failed(db, "B1", rejected=True, attempts=2, error="MANIFEST_CONFLICT", next_try_at="")
+    assert [b["id"] for b in batches.due(db, "2026-03-02T10:00:01+00:00")] == ["B2"]
+    assert BatchState.REJECTED == "rejected"
