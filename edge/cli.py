@@ -65,10 +65,37 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     out = init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
                     central_identity=Path(args.central) if args.central else None,
-                    central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name)
+                    central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name,
+                    court=args.court or "", hot_folder=args.hot_folder or "")
     _emit(args, out, f"设备目录已建立：{out['home']}", f"设备编号：{shown(out['appliance_id'])}",
           f"热文件夹：{out['hot_folder']}",
           f"下一步：把 {out['home']}/appliance-identity.json 交给档案室登记（central enroll），再用 edge pair 安装回执")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from juanzong.edge.config import resolve_home
+    from juanzong.edge.configure import SITE_SETTINGS, show
+
+    rows = show(resolve_home(args.home))
+    order = {name: i for i, name in enumerate(SITE_SETTINGS)}
+    rows.sort(key=lambda r: order.get(r.name, len(order)))
+    _emit(args, [r.__dict__ for r in rows],
+          *(f"{r.name} = {_shown_value(r.value)}{'（默认）' if r.default else ''}    # {r.help}" for r in rows))
+    return 0
+
+
+def _shown_value(value) -> str:
+    return "、".join(map(str, value)) if isinstance(value, (list, tuple)) else (str(value) if value != "" else "（空）")
+
+
+def cmd_config_set(args: argparse.Namespace) -> int:
+    from juanzong.edge.config import resolve_home
+    from juanzong.edge.configure import set_value
+
+    value = set_value(resolve_home(args.home), args.name, args.value)
+    _emit(args, {"name": args.name, "value": value}, f"已修改 {args.name} = {_shown_value(value)}（已记入审计）；"
+                                                     f"正在运行的 edge run 需重启后生效")
     return 0
 
 
@@ -124,7 +151,7 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
     item = load_item(db, require_id(args.item_id, Kind.ITEM))
     info = CoverSheetInfo(item_id=item["id"], intake_id=item["intake_id"], case_number=item["case_number"],
                           item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
-                          catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
+                          catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"], court=settings.court)
     out = save_cover_sheet(info, Path(args.out))
     audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
     _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {shown(item['id'])}）")
@@ -519,6 +546,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--central-url", help="中心服务器地址，如 https://archive.court.internal:8470")
     p.add_argument("--court-network", action="append", help="允许同步连接的法院内网地址段（CIDR，可重复）")
     p.add_argument("--name", default="扫描点", help="扫描点名称")
+    p.add_argument("--court", help="法院名称（印在回执和封面页上），如 北京市东城区人民法院")
+    p.add_argument("--hot-folder", help="热文件夹（扫描仪写入的目录；默认取扫描仪配置，生产环境应为 tmpfs 挂载点）")
+
+    config = edge.add_parser("config", help="查看或修改本设备的设置", description="查看或修改本设备的设置").add_subparsers(
+        dest="config_command", required=True, title="子命令", metavar="命令")
+    p = config.add_parser("show", help="列出全部设置及其说明")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_config_show)
+    p = config.add_parser("set", help="修改一项设置（先校验，再写入并记入审计）")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("name", metavar="设置名", help="如 court、hot_folder、printer_profile、court_networks")
+    p.add_argument("value", nargs="+", metavar="值", help="列表设置（court_networks）可给多个值")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_config_set)
 
     p = cmd("pair", cmd_pair, "安装中心的身份文件和/或登记后签发的客户端证书")
     p.add_argument("--central", help="中心的身份文件 central-identity.json")

@@ -138,6 +138,11 @@ def load_settings(home: Path) -> EdgeSettings:
     return _from_mapping(home, shared_settings.read_values(home, SETTINGS, "edge"))
 
 
+def settings_from(home: Path, values: dict[str, Any]) -> EdgeSettings:
+    """Settings from a full mapping of values, checked as at load (edge init, edge config set)."""
+    return _from_mapping(home, values)
+
+
 def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
     networks = parse_networks(values["court_networks"])  # catch-alls refused
     hot = values["hot_folder"] or _profile_hot_folder(values["scanner_profile"])

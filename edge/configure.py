@@ -10,13 +10,12 @@ profile requires it) — and only then rewrites the file atomically, on record.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from juanzong.edge import audit, repo
-from juanzong.edge.config import SETTINGS, _from_mapping, config_path, render_config
+from juanzong.edge.config import SETTINGS, settings_from, config_path, render_config
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.audit import Action
 from juanzong.shared.durable import write_durable
@@ -25,7 +24,17 @@ from juanzong.shared.errors import AppError, ErrorCode
 # what `edge init` sets and people change later; the rest are tuning values
 SITE_SETTINGS = ("court", "name", "hot_folder", "scanner_profile", "printer_profile", "court_networks",
                  "central_url", "max_declared_pages")
-FIXED = {"appliance_id", "keys_dir", "data_dir"}  # moving these breaks the home: never through `set`
+FIXED = {"appliance_id", "keys_dir", "data_dir"}
+SITE_HELP = {  # what `edge config show` says about the settings a site changes (the rest keep config.toml's notes)
+    "court": "法院名称，印在回执和封面页上",
+    "name": "扫描点名称，印在回执上",
+    "hot_folder": "热文件夹：扫描仪写入的目录（空 = 用扫描仪配置的）；生产环境应为 tmpfs 挂载点",
+    "scanner_profile": "扫描仪配置名（juanzong profiles 可列出）",
+    "printer_profile": "回执打印机配置名",
+    "court_networks": "允许同步和网络打印连接的法院内网地址段（CIDR）",
+    "central_url": "中心服务器地址，如 https://archive.court.internal:8470",
+    "max_declared_pages": "收取登记时单件材料申报页数的上限，超过视为输错",
+}  # moving these breaks the home: never through `set`
 
 
 @dataclass(frozen=True)
@@ -33,13 +42,12 @@ class Shown:
     name: str
     value: Any
     help: str
-    default: bool  # still the default
+    default: bool  # equal to the default
 
 
 def show(home: Path) -> list[Shown]:
     values = shared_settings.read_values(home, SETTINGS, "edge")
-    raw = tomllib.loads(config_path(home).read_text("utf-8"))
-    return [Shown(s.name, values[s.name], s.help, s.name not in raw) for s in SETTINGS]
+    return [Shown(s.name, values[s.name], SITE_HELP.get(s.name, s.help), values[s.name] == s.default) for s in SETTINGS]
 
 
 def set_value(home: Path, name: str, texts: list[str], actor: str = "admin") -> Any:
@@ -54,7 +62,7 @@ def set_value(home: Path, name: str, texts: list[str], actor: str = "admin") -> 
     values[name] = _typed(name, known[name].default, texts)
     _check(home, name, values)
     write_durable(config_path(home), render_config(values).encode("utf-8"), 0o600)
-    settings = _from_mapping(home, values)
+    settings = settings_from(home, values)
     db = repo.connect(settings)
     try:
         audit.record(db, place=settings.appliance_id, actor=actor, action=Action.CONFIG_SET, target=name,
@@ -89,7 +97,7 @@ def _check(home: Path, name: str, values: dict[str, Any]) -> None:
     """The new value as the appliance will use it: anything it would refuse, refused now."""
     from juanzong.shared.profiles import get_printer, get_scanner
 
-    settings = _from_mapping(home, values)  # court_networks (CIDR, not too wide), kiosk_listen …
+    settings = settings_from(home, values)  # court_networks (CIDR, not too wide), kiosk_listen …
     scanner = get_scanner(settings.scanner_profile)
     get_printer(settings.printer_profile)
     if name == "court" and not str(values["court"]).strip():

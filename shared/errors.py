@@ -96,6 +96,9 @@ class ErrorCode(StrEnum):
     USAGE_INVALID = "USAGE_INVALID"
     INTAKE_SUBMITTER_MISSING = "INTAKE_SUBMITTER_MISSING"
     REPLACE_PENDING = "REPLACE_PENDING"
+    CONFIG_UNKNOWN = "CONFIG_UNKNOWN"
+    CONFIG_FIXED = "CONFIG_FIXED"
+    CONFIG_VALUE_INVALID = "CONFIG_VALUE_INVALID"
     ITEM_CLOSED = "ITEM_CLOSED"
     INTAKE_PAGES_ABSURD = "INTAKE_PAGES_ABSURD"
     CASE_YEAR_IN_FUTURE = "CASE_YEAR_IN_FUTURE"
@@ -278,6 +281,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
     ErrorCode.USAGE_INVALID: "命令用法有误：{detail}。加 --help 查看用法",
+    ErrorCode.CONFIG_UNKNOWN: "没有名为“{name}”的设置；常用的有 {known}（edge config show 列出全部）",
+    ErrorCode.CONFIG_FIXED: "设置“{name}”在建立设备目录时已确定，不能修改（修改会使设备无法读取自己的数据）",
+    ErrorCode.CONFIG_VALUE_INVALID: "设置“{name}”的值不正确：{detail}，未作修改",
     ErrorCode.REPLACE_PENDING: "已有一个待替换的页面：材料 {item_id} 第 {page_no} 页（{page_id}）尚未重扫；请先重扫它，或加 --cancel 取消后再指定",
     ErrorCode.ITEM_CLOSED: "材料 {item_id}（{name}）已结束扫描，不能再{what}；如确需修改，请先 edge reopen {item_id} --reason 原因",
     ErrorCode.INTAKE_SUBMITTER_MISSING: "没有填写提交人：收取登记必须写明是谁递交的材料（姓名或单位），回执上要印",
