@@ -39,7 +39,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         from juanzong.shared.errors import AppError, ErrorCode
 
         raise AppError(ErrorCode.CA_INVALID, detail="--ca-cert 与 --ca-key 须同时给出")
-    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca))
+    out = init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca)
+    if args.json:
+        print_json(out)
+    else:
+        print(f"中心目录已建立：{resolve_home(args.home)}，中心编号 {out.get('central_id', '')}，地址 {out.get('url', '')}")
+        print(f"把 {resolve_home(args.home)}/central-identity.json 交给各扫描点（edge init --central 或 edge pair --central）")
     return 0
 
 
@@ -158,6 +163,7 @@ def crypto_b64_public(key) -> str:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
+    from juanzong.shared.ids import format_id
     from juanzong.central.appliances import enroll, read_identity
     from juanzong.shared.durable import write_durable
     from juanzong.central.home import open_central
@@ -187,7 +193,11 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         out["client_cert"] = cert
     if args.out:
         write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
-    print_json(out)
+    if args.json:
+        print_json(out)
+    else:
+        handed = f"，登记文件写在 {args.out}，交扫描点执行 edge pair --enrolment" if args.out else ""
+        print(f"扫描设备 {format_id(candidate.appliance_id)} 已登记{handed}")
     return 0
 
 
@@ -548,6 +558,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8470, help="监听端口")
 
     p.add_argument("--no-tls", action="store_true", help="不用 TLS 的明文 HTTP：只用于本机回环的实验环境")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--ca-cert", help="法院现有的 CA 证书（PEM），代替自动生成的 CA")
     p.add_argument("--ca-key", help="该 CA 的私钥（PEM，不加密；保存在 keys/，权限 0600）")
     for name, help_text in INIT_SETTINGS.items():
@@ -563,6 +574,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("enroll", cmd_enroll, "按扫描设备的身份文件登记设备")
     p.add_argument("identity", metavar="身份文件", help="扫描设备的 appliance-identity.json")
     p.add_argument("--out", help="写出登记文件（含 TLS 客户端证书），供 edge pair 使用")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--renew", action="store_true",
                    help="身份文件是 edge keys renew 生成的换钥申请：新密钥，设备编号与批次序号不变")
 

@@ -55,12 +55,15 @@ def page_findings(db: Database, item_id: str) -> list[dict]:
 
 
 def page_listing(db: Database, item_id: str | None) -> list[dict]:
-    """`edge pages`: every image of an item (or of the unassigned queue) with its open findings."""
+    """`edge pages`: every image of an item (or of the unassigned queue) with its open findings,
+    numbered pages first in page order, then covers, replaced and discarded images in scan order."""
     if item_id is not None:
         load_item(db, item_id)  # ITEM_NOT_FOUND for a mistyped id
-    return [{"page_no": r["page_no"], "page_id": r["id"], "side": r["side"], "role": r["role"],
+    rows = [{"page_no": r["page_no"], "page_id": r["id"], "side": r["side"], "role": r["role"],
              "source_name": r["source_name"], "discard_reason": r["discard_reason"], "replaces": r["replaces"],
              "findings": open_findings(r["findings"], r["accepted"])} for r in pages.of_item(db, item_id)]
+    # numbered pages in page order (a replaced or assigned page sits at its number), then the rest in scan order
+    return sorted(rows, key=lambda r: (r["page_no"] is None, r["page_no"] or 0))
 
 
 def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator", *,

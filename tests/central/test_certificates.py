@@ -155,7 +155,7 @@ def test_a_courts_existing_ca_is_imported_at_init(tmp_path: Path, capsys) -> Non
     (tmp_path / "court-ca.crt").write_bytes(tlsca.cert_pem(ca))
     (tmp_path / "court-ca.key").write_bytes(tlsca.key_pem(key))
     home = tmp_path / "central"
-    rc, out = run_cli(["init", "--home", str(home), "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")], capsys)
+    rc, out = run_cli(["init", "--home", str(home), "--json", "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")], capsys)
     assert rc == 0 and "某某市中级人民法院 CA" in x509.load_pem_x509_certificate(json.loads(out)["ca_cert"].encode()).subject.rfc4514_string()
     rfc5280_verify(home, (home / "keys" / "tls.crt").read_bytes(), server=True)
     not_a_ca_key, not_a_ca = tlsca.issue_server(key, ca, ["127.0.0.1"])
