@@ -208,9 +208,10 @@ def _check_directory(name: str, lay: tiffdir.Layout, d: tiffdir.Directory, numbe
     photo = d.get(tiffdir.PHOTOMETRIC, lay.order, 1)
     if photo in (9, 10, 32803, 32844, 32845, 34892):
         raise AppError(ErrorCode.FILE_PIXEL_FORMAT, name=name, detail=describe(lay, d)[1])
-    if _tiff_decoded_bytes(lay, d) > DECODE_BUDGET and not tiffdir.bandable(lay, d):
+    need = _tiff_decoded_bytes(lay, d)
+    if need > DECODE_BUDGET and not tiffdir.bandable(lay, d):
         raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number,
-                       need=megabytes(width * height * per_pixel), limit=megabytes(DECODE_BUDGET))
+                       need=megabytes(need), limit=megabytes(DECODE_BUDGET))
 
 
 def _tiff_decoded_bytes(lay: tiffdir.Layout, d: tiffdir.Directory) -> int:
