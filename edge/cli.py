@@ -486,8 +486,10 @@ def cmd_keys_renew(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     doc = request_renewal(_db(settings), settings.keys_dir, settings.home / IDENTITY_FILE, Path(args.out), args.actor)
-    print_json({"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
-                "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"})
+    _emit(args, {"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
+                 "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"},
+          f"已生成新的签名与 TLS 密钥，换钥申请写在 {args.out}（由旧密钥担保）",
+          f"下一步：在中心执行 central enroll --renew {args.out} --out enrolment.json，再执行 edge pair --enrolment enrolment.json")
     return 0
 
 
@@ -682,6 +684,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--home", help=HOME_HELP)
     p.add_argument("--out", required=True, help="写给中心的换钥申请文件")
     p.add_argument("--actor", default="admin", help="执行人（记入审计）")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_keys_renew)
 
     p = cmd("lockdown", cmd_lockdown, "生成（加 --apply 安装）设备加固配置：服务、tmpfs、防火墙、udev、关闭交换分区")

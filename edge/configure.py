@@ -10,6 +10,8 @@ profile requires it) — and only then rewrites the file atomically, on record.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,13 +85,14 @@ def _typed(name: str, default: Any, texts: list[str]) -> Any:
             if text.lower() not in ("true", "false", "是", "否", "1", "0"):
                 raise ValueError(text)
             return text.lower() in ("true", "是", "1")
-        if isinstance(default, int):
-            return int(text)
-        if isinstance(default, float):
-            return float(text)
-    except ValueError as exc:
-        kind = {bool: "true 或 false", int: "整数", float: "数字"}[type(default)]
-        raise AppError(ErrorCode.CONFIG_VALUE_INVALID, name=name, detail=f"“{text}”不是{kind}") from exc
+        if isinstance(default, (int, float)):
+            number = type(default)(text)
+            if not math.isfinite(number) or number < 0:  # nan, inf, a negative time or count
+                raise ValueError(text)
+            return number
+    except (ValueError, OverflowError) as exc:
+        kind = {bool: "true 或 false", int: "不小于 0 的整数", float: "不小于 0 的数字"}[type(default)]
+        raise AppError(ErrorCode.CONFIG_VALUE_INVALID, name=name, detail=f"“{text[:40]}”不是{kind}") from exc
     return text
 
 
@@ -121,4 +124,7 @@ def check_hot_folder(path: Path, tmpfs_required: bool) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    return value if isinstance(value, (str, int, float, bool, type(None))) else list(value)
+    """A value for the audit record (canonical JSON carries no floats: a number of seconds is text)."""
+    if isinstance(value, float):
+        return repr(value)
+    return value if isinstance(value, (str, int, bool, type(None))) else list(value)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from juanzong.central.repository import Repository, utc_now
+from juanzong.shared.ids import format_id
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def render_text(report: Report) -> str:
     for intake in report.intakes:
         flag = "（加急）" if intake.urgent else ""
         provisional = "（暂定）" if intake.deadline_provisional else ""
-        lines.append(f"收取登记 {intake.intake_id}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}{provisional}")
+        lines.append(f"收取登记 {format_id(intake.intake_id)}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}{provisional}")
         lines.extend(_item_text(item) for item in intake.items)
         if not intake.items:
             lines.append("  （尚无材料）")
@@ -228,7 +229,7 @@ def render_text(report: Report) -> str:
 
 
 def _item_text(item: ItemLine) -> str:
-    text = f"  材料 {item.seq}. {item.name}（{item.item_id}）  申报 {item.declared_pages} 页  已收 {item.received_pages} 页"
+    text = f"  材料 {item.seq}. {item.name}（{format_id(item.item_id)}）  申报 {item.declared_pages} 页  已收 {item.received_pages} 页"
     if item.missing:
         text += f"  漏扫 {item.missing} 页"
     if item.extra:
@@ -254,7 +255,7 @@ def _qc_text(item: ItemLine) -> str:
 
 
 def _appliance_text(a: ApplianceLine) -> str:
-    head = f"设备 {a.appliance_id}（{a.name or '未命名'}）：批次 {a.batches} 个，页面 {a.pages} 页"
+    head = f"设备 {format_id(a.appliance_id)}（{a.name or '未命名'}）：批次 {a.batches} 个，页面 {a.pages} 页"
     if a.batches:
         head += f"，序号 {a.first_seq}–{a.last_seq}"
     if a.seq_gaps:

@@ -11,6 +11,7 @@ from central_kit import report_json, Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 
 from juanzong.central.reconcile.report import sequence_gaps
+from juanzong.shared.ids import format_id
 
 
 def two_item_batch(client: TestClient, scanner: Scanner) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def test_cli_report_in_chinese_and_as_json(client: TestClient, scanner: Scanner,
     assert "起诉状" in text and "申报 3 页  已收 2 页  漏扫 1 页" in text
     assert "证据材料" in text and "多扫 1 页" in text
     assert "合计：收取登记 1 件，材料 2 件" in text
-    assert f"设备 {scanner.appliance_id}（一号扫描点）：批次 1 个" in text
+    assert f"设备 {format_id(scanner.appliance_id)}（一号扫描点）：批次 1 个" in text  # one printed spelling
     rc, out = run_cli(["report", "--home", str(home), "--json"], capsys)
     from_cli, from_api = json.loads(out), report_json(client)
     from_cli.pop("generated_at"), from_api.pop("generated_at")
