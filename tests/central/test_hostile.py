@@ -6,9 +6,6 @@ stored, and the audit row (with the verified sender as actor).
 
 from __future__ import annotations
 
-from juanzong.shared.ids import format_id
-
-import json
 import socket
 import ssl
 from collections.abc import Iterator
@@ -23,6 +20,7 @@ from live_kit import LiveCentral, start_live
 from juanzong.central import audit
 from juanzong.central.config import load_settings
 from juanzong.central.home import open_central
+from juanzong.shared.ids import format_id
 from juanzong.shared.manifest import Signed
 
 TIMEOUT = 2  # seconds: the live central's request timeout in this module

@@ -147,27 +147,6 @@ def test_peak_memory_of_every_file_class_stays_under_400_mb():
     assert all(r.outcome.startswith("stored") for r in results), [(r.name, r.outcome) for r in results]
 
 
-def test_a_single_strip_tiff_too_big_to_decode_in_bands_is_refused_before_decoding(tmp_path, ctx):
-    """76.5 megapixels of colour in one Deflate strip (within the fi-7160's 90 MP cap): a whole
-    decode would need ~292 MB and one strip cannot be decoded a band at a time, so the file is
-    quarantined as FILE_MEMORY_LIMIT with the need in the reason — nothing is decoded."""
-    import zlib
-
-    from corpus import tiff_by_hand
-
-    width, height = 9000, 8500
-    packer, white_rows = zlib.compressobj(9), b"\xff" * (width * 3 * 100)
-    strip = b"".join(packer.compress(white_rows) for _ in range(height // 100)) + packer.flush()
-    data = tiff_by_hand(width, height, {258: (3, [8, 8, 8]), 259: (3, [8]), 262: (3, [2]), 277: (3, [3])}, [strip])
-    fi7160 = replace(ctx, max_pixels=90_000_000)
-    with pytest.raises(AppError) as info:
-        decode_case(tmp_path, Case("one-strip", "scan_0001.tif", data, Refused("FILE_MEMORY_LIMIT")), fi7160)
-    err = info.value
-    assert err.code == "FILE_MEMORY_LIMIT", err.message
-    assert "第 1 页" in err.message and "292 MB" in err.message and "已隔离" in err.message
-    assert not LIBRARY_TEXT.search(err.message.replace("scan_0001.tif", "")), err.message
-
-
 def test_a_jbig2_pdf_without_jbig2dec_is_quarantined_then_retried_once_it_is_installed(tmp_path, central_keys):
     """Point 1: a machine without `jbig2dec` quarantines a JBIG2 PDF with FILE_DECODER_MISSING and
     a Chinese reason naming the program and the command that puts it back; once the program is
