@@ -91,7 +91,6 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     from juanzong.central.home import open_central
     from juanzong.central.repository import utc_now
     from juanzong.central.tls import revoke
-    from juanzong.shared.cli import print_json
     from juanzong.shared.errors import AppError, ErrorCode
     from juanzong.shared.ids import normalise_id
 
@@ -115,7 +114,6 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 def cmd_renew_server(args: argparse.Namespace) -> int:
     from juanzong.central.tls import public, renew_server
-    from juanzong.shared.cli import print_json
     from juanzong.shared.durable import write_durable
 
     settings = _settings(args)
@@ -154,7 +152,6 @@ def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str
 def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
     from juanzong.central import audit, keys
     from juanzong.central.home import open_central
-    from juanzong.shared.cli import print_json
     from juanzong.shared.durable import write_durable
 
     settings = _settings(args)
@@ -223,7 +220,6 @@ def _enroll_renew(args: argparse.Namespace, settings, candidate) -> int:
     sequence stay. The request must be signed by the key on record (edge/renew.py)."""
     from juanzong.central.appliances import renew
     from juanzong.central.home import open_central
-    from juanzong.shared.cli import print_json
     from juanzong.shared.durable import write_durable
 
     raw = json.loads(Path(args.identity).read_text("utf-8"))
@@ -248,7 +244,6 @@ def _enroll_renew(args: argparse.Namespace, settings, candidate) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from juanzong.central import db
-    from juanzong.shared.cli import print_json
 
     engine = db.make_engine(_settings(args).database_url)
     try:
