@@ -511,7 +511,7 @@ def cmd_user(args: argparse.Namespace) -> int:
                 print_json(users)
             for u in users if not args.json else ():
                 state = "已停用" if u["disabled"] else "正常"
-                print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(u['role'])]}\t{state}")
+                print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(str(u['role']))]}\t{state}")
     finally:
         central.close()
     return 0

@@ -349,8 +349,8 @@ def cmd_operator(args: argparse.Namespace) -> int:
         op = operators.add(db, settings.appliance_id, operator_id=args.id, name=args.name, role=args.role, pin=pin, now=now)
         _emit(args, op.to_dict(), f"已添加操作员 {op.to_dict()['id']}（{op.to_dict().get('role_name', args.role)}）")
     elif args.operator_command == "disable":
-        op = operators.disable(db, settings.appliance_id, args.id, now).to_dict()
-        _emit(args, op, f"已停用操作员 {op['id']}")
+        disabled = operators.disable(db, settings.appliance_id, args.id, now).to_dict()
+        _emit(args, disabled, f"已停用操作员 {disabled['id']}")
     else:
         ops = [op.to_dict() for op in operators.list_all(db)]
         _emit(args, ops, *([f"{o['id']}  {o.get('name', '')}  {o.get('role_name', o.get('role', ''))}"
@@ -402,8 +402,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     docs = st["documents"]
     oldest = ""
     if docs["ocr_queue"]["length"]:
-        due = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
-        oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
+        earliest = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        oldest = f"，最早时限 {earliest:%Y-%m-%d %H:%M}"
     print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
           f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:

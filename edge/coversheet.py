@@ -148,7 +148,7 @@ def draw_text(page: Image.Image, info: CoverSheetInfo, top: int) -> int:
     box = draw.textbbox((page.width // 2, y + 40), INSTRUCTION, font=small, anchor="mt")
     draw.rectangle((box[0] - 40, box[1] - 30, box[2] + 40, box[3] + 30), outline=0, width=6)
     draw.text((page.width // 2, y + 40), INSTRUCTION, font=small, fill=0, anchor="mt")
-    return box[3] + 30
+    return int(box[3]) + 30
 
 
 def render_cover_sheet(info: CoverSheetInfo) -> Image.Image:

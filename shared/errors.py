@@ -153,6 +153,7 @@ class ErrorCode(StrEnum):
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
     MEDIA_WRONG_APPLIANCE = "MEDIA_WRONG_APPLIANCE"
     MEDIA_EXPIRED = "MEDIA_EXPIRED"
+    MEDIA_REVOKED = "MEDIA_REVOKED"
     MEDIA_DEVICE_MISMATCH = "MEDIA_DEVICE_MISMATCH"
     MEDIA_UNKNOWN = "MEDIA_UNKNOWN"
     MEDIA_TOC_INVALID = "MEDIA_TOC_INVALID"
@@ -316,6 +317,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
     ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
     ErrorCode.MEDIA_EXPIRED: "介质 {medium_id} 的登记已于 {valid_until} 过期，请到中心重新登记",
+    ErrorCode.MEDIA_REVOKED: "介质 {medium_id} 的登记已被中心撤销，已拒绝导入",
     ErrorCode.MEDIA_DEVICE_MISMATCH: "介质 {medium_id} 的文件系统标识与登记时不同（登记 {expected}，现为 {actual}），可能被复制或调换，已拒绝",
     ErrorCode.MEDIA_UNKNOWN: "中心没有介质 {medium_id} 的登记记录，已拒绝导入",
     ErrorCode.MEDIA_TOC_INVALID: "介质目录无效：{detail}",

@@ -249,7 +249,7 @@ def _item_text(item: ItemLine) -> str:
 
 def _qc_text(item: ItemLine) -> str:
     if item.qc_state == "approved":
-        who = item.approved_by + (f"，{item.checked_by} 复核" if item.checked_by else "")
+        who = (item.approved_by or "") + (f"，{item.checked_by} 复核" if item.checked_by else "")
         return f"  已批准（{who}）" + (f"  批准原因：{item.approval_reason}" if item.approval_reason else "")
     return f"  待复核（{item.approved_by} 已批准）" if item.qc_state == "awaiting_check" else "  未批准"
 

@@ -93,7 +93,7 @@ class FileRouting:
             self._replaced += 1
         elif page.role == PageRole.COVER_UNKNOWN:
             self._active = None
-        elif page.role == PageRole.COVER:
+        elif page.role == PageRole.COVER and page.item_id is not None:  # a known cover names its item
             self._active = page.item_id
             self._sides[page.item_id] = Sides(1, True)
         elif page.item_id:
@@ -117,7 +117,7 @@ def _decide(page: Page, ctx: IngestContext, view: RoutingView) -> Page:
     targets = view.replace_targets()
     if targets:
         target = targets[0]
-        return replace(page, role=PageRole.PAGE, item_id=target.item_id, side=target.side, replaces=target.page_id)
+        return replace(page, role=PageRole.PAGE, item_id=target.item_id, side=Side(target.side), replaces=target.page_id)
     return _held_if_closed(_by_active_item(page, ctx, view), view)
 
 

@@ -41,6 +41,7 @@ def rfc5280_verify(home: Path, leaf_pem: bytes, server: bool) -> None:
         builder.build_client_verifier().verify(leaf, [])
 
 
+@pytest.mark.e2e  # `central serve` as a real process
 def test_the_issued_chain_passes_strict_verification(tmp_path: Path) -> None:
     live = start_live(tmp_path)
     try:
@@ -60,6 +61,7 @@ def test_the_issued_chain_passes_strict_verification(tmp_path: Path) -> None:
         live.stop()
 
 
+@pytest.mark.e2e  # `central serve` as a real process
 def test_a_revoked_appliance_is_refused_at_once_and_in_the_handshake_after_a_restart(tmp_path: Path, capsys) -> None:
     live = start_live(tmp_path)
     try:

@@ -259,6 +259,7 @@ def test_a_slow_body_is_cut(live: LiveCentral) -> None:
         assert closed_by_server(tls)
 
 
+@pytest.mark.e2e  # a second `central serve` process of its own
 def test_connections_over_the_per_address_cap_are_closed_at_once(tmp_path: Path) -> None:
     live = start_live(tmp_path, request_timeout_seconds=TIMEOUT, max_connections_per_address=3)
     try:
