@@ -40,6 +40,8 @@ class QcCode(StrEnum):
     DUPLICATE = "duplicate"
     OVER_SCAN = "over_scan"  # 多扫 (an item's count, at close)
     UNDER_SCAN = "under_scan"  # 漏扫
+    ITEM_CLOSED = "item_closed"  # scanned for an item already closed: held in the unassigned queue
+    COVER_FOREIGN = "cover_foreign"  # our cover sheet, but of an item this appliance does not know
 
 
 class Severity(StrEnum):
@@ -66,6 +68,10 @@ MESSAGES: dict[str, str] = {
     QcCode.DUPLICATE: "与本材料中已扫描的页面 {page_id} 几乎相同，疑似重复扫描",
     QcCode.OVER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
     QcCode.UNDER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
+    QcCode.ITEM_CLOSED: "材料 {item} 已结束扫描，此页未归入该材料，在未归属队列等候；"
+                        "如需补扫，请先 edge reopen 重新打开材料，再用 edge assign 归入",
+    QcCode.COVER_FOREIGN: "封面页条码 {item} 不是本设备登记的材料（可能是另一台扫描设备打印的封面页），"
+                          "其后的页面进入未归属队列，请核对",
 }
 
 
@@ -178,6 +184,7 @@ class ItemInfo:
     item_id: str
     colour: bool
     declared_pages: int
+    closed: bool = False
 
 
 class RoutingView(Protocol):
@@ -185,7 +192,7 @@ class RoutingView(Protocol):
     def active_item(self) -> str | None: ...
     def sides(self, item_id: str) -> Sides: ...
     def phashes(self, item_id: str) -> dict[str, str]: ...
-    def replace_target(self) -> "ReplaceTarget | None": ...
+    def replace_targets(self) -> list[ReplaceTarget]: ...
 
 
 # --- the page and what every stage may read ----------------------------------------------
@@ -219,6 +226,7 @@ class Page:
     item_id: str | None = None
     side: Side = Side.RECTO
     replaces: str | None = None  # a rescan taking over this page's number
+    held: str | None = None  # the closed item this page was scanned for (it waits unassigned)
     codes: BarcodeScan | None = None
     qc: QcResult | None = None
     sealed: SealedBlob | None = None

@@ -55,6 +55,7 @@ from PIL import Image
 from juanzong.edge.ingest.context import (  # the stage contract: QC's value types and texts
     Finding, PageRole, QcCode, QcResult, QcRules, Severity, Side, duplicate_finding, finding,
 )
+from juanzong.shared.ids import format_id
 
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import IngestContext, Page
@@ -374,7 +375,9 @@ def run(page: Page, ctx: IngestContext) -> Page:
     A blank verso is marked `blank_dropped` only where the scanner profile says
     `blank_backside.policy = "drop"`; the page is still stored, so counts add up.
     """
-    if page.role in (PageRole.COVER, PageRole.COVER_UNKNOWN):
+    if page.role == PageRole.COVER_UNKNOWN:
+        return replace(page, qc=_foreign_cover(page))
+    if page.role == PageRole.COVER:
         return page
     item = ctx.view.item(page.item_id) if page.item_id else None
     rules = replace(ctx.qc_rules, expect_colour=item.colour if item else None)
@@ -383,7 +386,20 @@ def run(page: Page, ctx: IngestContext) -> Page:
         twin = duplicate_of(result.phash, ctx.view.phashes(item.item_id), rules)
         if twin:
             result = replace(result, findings=result.findings + (duplicate_finding(twin),))
+    if page.held:
+        result = replace(result, findings=result.findings + (
+            finding(QcCode.ITEM_CLOSED, Severity.ERROR, page.held, item=format_id(page.held)),))
     if page.role == PageRole.COVER_BACK:  # printed on the back of our cover sheet: a page after all
         return replace(page, qc=result, role=PageRole.COVER_BACK if result.is_blank else PageRole.PAGE)
-    drop = result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
+    # a rescan taking over a numbered image stays a page: dropping it would leave a gap (跳码)
+    drop = (result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
+            and not page.replaces)
     return replace(page, qc=result, role=PageRole.BLANK_DROPPED if drop else page.role)
+
+
+def _foreign_cover(page: Page) -> QcResult:
+    """Reported, not silently ignored: our code, but not an item of this appliance."""
+    named = page.cover_item or ""
+    shown = format_id(named) if named else "?"
+    return QcResult(findings=(finding(QcCode.COVER_FOREIGN, Severity.ERROR, named, item=shown),),
+                    phash="", skew_centideg=None, is_blank=False, ink_ratio_ppm=0)
