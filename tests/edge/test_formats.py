@@ -158,17 +158,18 @@ def test_a_jbig2_pdf_without_jbig2dec_is_quarantined_then_retried_once_it_is_ins
     import subprocess
     import sys
 
-    from corpus import bilevel, pdf_jbig2
+    from corpus import pdf_jbig2
     from edge_kit import make_home
 
     from juanzong.edge.config import load_settings
+    from juanzong.edge.tooling.pages import bilevel_page
 
     if shutil.which("jbig2dec") is None:
         pytest.skip("jbig2dec is not installed (make setup installs it)")
     home = make_home(tmp_path, central_keys, profile="network-share")
     hot = load_settings(home).hot_folder
     hot.mkdir(parents=True, exist_ok=True)
-    (hot / "fax_0001.pdf").write_bytes(pdf_jbig2(bilevel(3)))
+    (hot / "fax_0001.pdf").write_bytes(pdf_jbig2(bilevel_page(3)))
     no_tools = tmp_path / "no-tools"
     no_tools.mkdir()
 
