@@ -32,14 +32,15 @@ from juanzong.edge import audit
 from juanzong.edge.batches import seal
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.crashpoints import crash_point
-from juanzong.edge.repo import batches as batch_rows
-from juanzong.edge.repo import write_tx
-from juanzong.edge.repo import media as media_rows
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.lockdown.inputs import AdmittedMedium
+from juanzong.edge.repo import batches as batch_rows
+from juanzong.edge.repo import media as media_rows
+from juanzong.edge.repo import write_tx
 from juanzong.edge.sync.client import acknowledge, receipt_problem
 from juanzong.edge.sync.payload import blob_refs
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action
 from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed, open_document, sign_document
@@ -53,7 +54,6 @@ from juanzong.shared.media import (
     toc_batches,
     toc_doc,
 )
-from juanzong.shared.audit import Action
 
 _ERRNO_ZH = {
     errno.ENOSPC: "介质空间不足",

@@ -11,12 +11,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from carry_kit import (CASE, SUBMITTER, Medium, Site, appliance_id, audit_actions, batch_states, central_batches,
-                       central_pages, cli, export, import_, make_site, prepared, register, scan_and_ingest)
+from carry_kit import (
+    CASE,
+    SUBMITTER,
+    Medium,
+    Site,
+    appliance_id,
+    audit_actions,
+    batch_states,
+    central_batches,
+    central_pages,
+    cli,
+    export,
+    import_,
+    make_site,
+    prepared,
+    register,
+    scan_and_ingest,
+)
 
 from juanzong.edge.demo import free_port, juanzong, start, stop, wait_central
 
