@@ -417,6 +417,7 @@ class AppError(Exception):
         self.code = ErrorCode(code)
         self.params = params
         self.message = MESSAGES[self.code].format_map(_SafeDict(params))
+        self.audited = False  # set once a refusal is already in the audit chain (central's error mapping skips it)
         super().__init__(f"[{self.code}] {self.message}")
 
     @property
