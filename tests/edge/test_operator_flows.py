@@ -76,7 +76,7 @@ def test_pages_lists_numbers_ids_sides_sources_and_chinese_findings(settings, db
     blank = next(p for p in listed if p["page_no"] == 2)
     assert any(f["code"] == "blank" and "空白" in f["message"] for f in blank["findings"])
     text = jz(settings.home, "pages", item).stdout
-    assert f"第 2 页" in text and format_id(blank["page_id"]) in text and "疑似空白页" in text
+    assert "第 2 页" in text and format_id(blank["page_id"]) in text and "疑似空白页" in text
 
     closed = jz_json(settings.home, "close", item)
     assert closed["findings"] == []  # declared 2, scanned 2: a blank front side still counts (only backs do not)
