@@ -162,7 +162,6 @@ class ErrorCode(StrEnum):
     MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
     MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
     MEDIA_RULES_FAILED = "MEDIA_RULES_FAILED"
-    MEDIA_REVOKED = "MEDIA_REVOKED"
     # counter kiosk: operators, sessions, forms, custody, pickup
     OPERATOR_EXISTS = "OPERATOR_EXISTS"
     OPERATOR_NOT_FOUND = "OPERATOR_NOT_FOUND"
@@ -328,7 +327,6 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
     ErrorCode.MEDIA_RULES_FAILED: "登记介质的 udev 规则未能更新（{detail}）；请由管理员执行 juanzong edge media rules",
-    ErrorCode.MEDIA_REVOKED: "介质 {medium_id} 的登记已被中心撤销，已拒绝导入",
     ErrorCode.BACKUP_RECOVERY_KEY_MISSING: "找不到备份恢复密钥 {path}：请先运行 central backup keygen，私钥交档案室离线保管",
     ErrorCode.BACKUP_RECOVERY_KEY_INVALID: "备份恢复密钥 {path} 无效或与备份不匹配",
     ErrorCode.BACKUP_FAILED: "备份未完成：{detail}",
