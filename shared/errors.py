@@ -162,6 +162,7 @@ class ErrorCode(StrEnum):
     MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
     MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
     MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
+    MEDIA_RULES_FAILED = "MEDIA_RULES_FAILED"
     # counter kiosk: operators, sessions, forms, custody, pickup
     OPERATOR_EXISTS = "OPERATOR_EXISTS"
     OPERATOR_NOT_FOUND = "OPERATOR_NOT_FOUND"
@@ -327,6 +328,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
+    ErrorCode.MEDIA_RULES_FAILED: "登记介质的 udev 规则未能更新（{detail}）；请由管理员执行 juanzong edge media rules",
     ErrorCode.BACKUP_RECOVERY_KEY_MISSING: "找不到备份恢复密钥 {path}：请先运行 central backup keygen，私钥交档案室离线保管",
     ErrorCode.BACKUP_RECOVERY_KEY_INVALID: "备份恢复密钥 {path} 无效或与备份不匹配",
     ErrorCode.BACKUP_FAILED: "备份未完成：{detail}",
@@ -437,6 +439,7 @@ class AppError(Exception):
         self.code = ErrorCode(code)
         self.params = params
         self.message = MESSAGES[self.code].format_map(_SafeDict({k: _shown(v) for k, v in params.items()}))
+        self.audited = False  # set once a refusal is already in the audit chain (central's error mapping skips it)
         super().__init__(f"[{self.code}] {self.message}")
 
     @property
