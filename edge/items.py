@@ -16,13 +16,12 @@ from sqlite_utils import Database
 
 from juanzong.shared import clock
 from juanzong.edge import audit
-from juanzong.edge.ingest.context import PageRole, Severity, count_findings
+from juanzong.edge.ingest.context import PageRole, Severity, Side, count_findings
 from juanzong.edge.intake import load_item
 from juanzong.edge.repo import items, pages, state, write_tx
 from juanzong.edge.repo import qc as qc_sql
 from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo.state import StateKey
-from juanzong.edge.ingest.context import PageRole, Side
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action, Outcome
 

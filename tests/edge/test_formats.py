@@ -222,7 +222,7 @@ def test_a_cover_sheet_and_a_page_in_each_pixel_format_are_read_and_filed(settin
     from edge_kit import cover_for, register
 
     from juanzong.edge.appliance import Appliance
-    from juanzong.edge.simulate import text_page
+    from juanzong.edge.tooling.pages import text_page
 
     intake = register(db, settings, items=(("起诉状", 1),))
     item = intake.items[0].item_id
