@@ -250,6 +250,19 @@ class Repository:
             rows = conn.execute(query.order_by(i.c.intake_id, i.c.seq, i.c.item_id)).all()
         return [dict(r._mapping) for r in rows]
 
+    def pages_with_qc_decisions(self) -> list[dict[str, Any]]:
+        """Pages the QC station kept despite a finding (`accepted`, with reasons) or discarded with a reason.
+
+        The decisions travel inside the page record (shared.manifest.Page); the canonical JSON
+        has no spaces, so a non-empty list or a set reason is found by its text."""
+        p, i, n = db.pages, db.items, db.intakes
+        decided = p.c.record.like('%"accepted":[{%') | p.c.record.like('%"discard_reason":"%')
+        query = (select(p.c.page_id, p.c.page_no, p.c.record, i.c.item_id, i.c.name, n.c.case_number)
+                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id).outerjoin(n, n.c.intake_id == i.c.intake_id))
+                 .where(decided).order_by(n.c.case_number, i.c.intake_id, i.c.seq, p.c.page_no, p.c.page_id))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
     def unattached_pages(self) -> int:
         p, i = db.pages, db.items
         # an anti-join (NOT IN cannot become one on PostgreSQL): pages with no item row, or none at all

@@ -283,3 +283,40 @@ def test_case_system_reads_a_document_with_its_token_only(office: TestClient, sy
         assert any(r.actor == "case" and r.detail.get("via") == "api" for r, _ in audit.records(central.repo.engine))
     finally:
         central.close()
+
+
+def test_exception_queue_shows_qc_overrides_and_second_checks_with_the_action_taken(
+        office: TestClient, sync: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+    """The QC station's decisions travel inside the item and page records through the sync path."""
+    intake = scanner.intake()
+    overridden = scanner.item(intake, 3, seq=1, name="起诉状") | {
+        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:30:00+08:00", "reason": "原件缺第3页，当事人确认"}}
+    waiting = scanner.item(intake, 1, seq=2, name="证据目录") | {
+        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:40:00+08:00", "two_person": True}}
+    kept, second, third = scanner.page(overridden, 1), scanner.page(overridden, 2), scanner.page(waiting, 1)
+    kept.record |= {"findings": [{"code": "blank_page", "severity": "warning", "message": "疑似空白页"}],
+                    "accepted": [{"code": "blank_page", "reason": "原件此页确为空白", "by": "op-sun",
+                                  "at": "2026-03-02T11:20:00+08:00"}]}
+    dropped = scanner.page(overridden, None)
+    dropped.record |= {"role": "discarded", "discard_reason": "误扫的隔页纸"}
+    pages = [kept, second, third, dropped]
+    upload(sync, scanner, pages)
+    assert submit(sync, scanner.sign(scanner.manifest(1, [intake], [overridden, waiting], pages))).status_code == 201
+    login(office, "wang")
+    queue = office.get("/exceptions").text
+    assert "质检放行" in queue and "op-sun 批准放行，原因：原件缺第3页，当事人确认" in queue
+    assert "待二次质检" in queue and "证据目录：op-sun 已批准，尚待第二人复核" in queue
+    assert "起诉状 第 1 页：疑似空白页，op-sun 保留此页，原因：原件此页确为空白" in queue
+    assert "作废页面" in queue and "原因：误扫的隔页纸" in queue
+    done = post(office, "/exceptions/resolve", {"kind": "qc_second_check", "target": waiting["item_id"],
+                                                 "action": "已通知质检组长复核"})
+    assert done.status_code == 303
+    row = re.search(r"待二次质检.*?</tr>", office.get("/exceptions").text, re.S).group(0)
+    assert "已通知质检组长复核" in row and "wang" in row
+    central = open_central(settings)
+    try:
+        actions = [(r.actor, r.target, r.detail.get("note")) for r, _ in audit.records(central.repo.engine)
+                   if r.action == "exception_action"]
+    finally:
+        central.close()
+    assert ("wang", waiting["item_id"], "已通知质检组长复核") in actions
