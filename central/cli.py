@@ -376,7 +376,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _export_summary(fmt: str, r: dict) -> str:
     if fmt == "dossier":
-        return f"已导出 {r['cases']} 个案件、{r['items']} 件材料、{r['pages']} 页到 {r['out']}"
+        head = f"已导出 {r['cases']} 个案件、{r['items']} 件材料、{r['pages']} 页到 {r['out']}"
+        head += f"；{r['stored_documents']} 件用扫描点生成的可检索文档"
+        notes = [f"  材料 {a['item_id']}：{a['note']}" for a in r.get("assembled", [])]
+        return "\n".join([head + (f"，{len(notes)} 件由页面原图组成：" if notes else ""), *notes])
     if fmt == "sql":
         rows = r["rows"]
         return (f"已生成 SQL Server 索引 {r['out']}/index.sql：案件 {rows['jz_cases']} 个，材料 {rows['jz_items']} 件，"

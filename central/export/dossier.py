@@ -4,6 +4,10 @@
     <case>/index.json                        case, directory, item, pages, hashes (Chinese names always here)
     <case>/index.xml                         the same, for case systems that import XML (--xml)
 
+Each item's PDF is the searchable (stamped, OCR) document the appliance synced,
+byte for byte; only an item without one is assembled from its page masters, and
+its index entry says so (`pdf_source`, `note`).
+
 File names are cleaned of path separators and control characters; with
 `--ascii` every folder and file name is ASCII and the index carries the Chinese.
 """
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from juanzong.central.export.content import item_pdf, open_item
+from juanzong.central.export.content import ItemDocument, item_document
 from juanzong.central.export.model import CaseDossier, ItemEntry, VolumeEntry
 from juanzong.central.home import Central
 from juanzong.shared import crypto
@@ -36,9 +40,11 @@ class TreeReport:
     items: int = 0
     pages: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)  # path, sha256, bytes
+    assembled: list[dict[str, str]] = field(default_factory=list)  # items without the appliance's document: id, note
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "cases": self.cases, "items": self.items, "pages": self.pages, "files": len(self.files)}
+        return {"out": self.out, "cases": self.cases, "items": self.items, "pages": self.pages, "files": len(self.files),
+                "stored_documents": self.items - len(self.assembled), "assembled": self.assembled}
 
 
 def safe_name(text: str) -> str:
@@ -77,9 +83,11 @@ def _case_index(central: Central, dossier: CaseDossier, root: Path, ascii_names:
         items = []
         for item in volume.items:
             rel = item_path(volume, item, ascii_names)
-            pdf = item_pdf(open_item(central, item, actor=actor, purpose="dossier", destination=str(root / rel)))
-            _write(root / rel, pdf, root, report)
-            items.append(_item_index(item, rel, pdf))
+            doc = item_document(central, item, actor=actor, purpose="dossier", destination=str(root / rel))
+            _write(root / rel, doc.pdf, root, report)
+            items.append(_item_index(item, rel, doc))
+            if not doc.stored:
+                report.assembled.append({"item_id": item.item_id, "note": doc.note})
             report.items += 1
             report.pages += len(item.pages)
         volumes.append({"volume": volume.volume, "name": volume.name, "pages": volume.page_count, "items": items})
@@ -87,13 +95,13 @@ def _case_index(central: Central, dossier: CaseDossier, root: Path, ascii_names:
             "court": dossier.court, "volumes": volumes}
 
 
-def _item_index(item: ItemEntry, rel: str, pdf: bytes) -> dict[str, Any]:
+def _item_index(item: ItemEntry, rel: str, doc: ItemDocument) -> dict[str, Any]:
     first_last = item.page_range
     return {
         "item_id": item.item_id, "order": item.order, "name": item.name, "catalog_dir": item.catalog_dir,
         "catalog_order": item.catalog_order, "declared_pages": item.declared_pages, "pages": len(item.pages),
         "start_page": first_last[0] if first_last else None, "end_page": first_last[1] if first_last else None,
-        "file": rel, "file_sha256": crypto.sha256_hex(pdf), "submitter": item.submitter, "received_at": item.received_at,
+        "file": rel, "file_sha256": crypto.sha256_hex(doc.pdf), **doc.to_index(), "submitter": item.submitter, "received_at": item.received_at,
         "page_list": [{"page_id": p.page_id, "page_no": p.page_no, "volume_page_no": p.volume_page_no, "side": p.side,
                        "sha256": p.source_sha256} for p in item.pages],
     }

@@ -55,7 +55,7 @@ def run_export(central: Central, fmt: str, out: Path, scope: Scope, *, actor: st
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in result.items() if isinstance(v, (str, int)) or k == "rows"}
+    return {k: v for k, v in result.items() if isinstance(v, (str, int)) or k in ("rows", "assembled")}
 
 
 def _require_empty_dir(out: Path) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from juanzong.central.export.content import extension, item_pdf, open_item
+from juanzong.central.export.content import extension, item_document, open_item
 from juanzong.central.export.dossier import case_folder
 from juanzong.central.export.model import CaseDossier
 from juanzong.central.home import Central
@@ -100,7 +100,7 @@ def collect_rows(central: Central, dossiers: list[CaseDossier], out: Path, expor
                     rows["jz_pages"].append((page.page_id, item.item_id, page.page_no, page.volume_page_no, page.side, ref,
                                              page.source_sha256))
                 if masters:
-                    pdf = item_pdf(masters)
+                    pdf = item_document(central, item, actor=actor, purpose="sql index", destination=str(out), masters=masters).pdf
                     ref = f"{folder}/{item.item_id}.pdf"
                     _put(out / ref, pdf)
                     rows["jz_attachments"].append((item.item_id, ref, crypto.sha256_hex(pdf), len(masters)))

@@ -16,7 +16,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from juanzong.central.export.content import extension, item_pdf, open_item
+from juanzong.central.export.content import extension, item_document, open_item
 from juanzong.central.export.model import CaseDossier, ItemEntry, VolumeEntry
 from juanzong.central.home import Central
 from juanzong.shared import crypto
@@ -51,7 +51,8 @@ def item_zip(central: Central, dossier: CaseDossier, volume: VolumeEntry, item: 
     masters = open_item(central, item, actor=actor, purpose="zip", destination=destination)
     members: dict[str, bytes] = {}
     if masters:
-        members["document.pdf"] = item_pdf(masters)
+        # the appliance's searchable document when central holds it, else assembled from the masters
+        members["document.pdf"] = item_document(central, item, actor=actor, purpose="zip", destination=destination, masters=masters).pdf
     for page, master in zip(item.pages, masters):
         members[f"pages/{page.page_no:04d}.{extension(master)}"] = master
     manifest = {

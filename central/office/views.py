@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 
 from juanzong.central import audit, documents
 from juanzong.central.notices import api_notices
-from juanzong.central.export.content import item_pdf, page_master
+from juanzong.central.export.content import holds_current_pages, item_pdf, page_master
 from juanzong.central.export.model import load_dossiers
 from juanzong.central.office import cases as case_search
 from juanzong.central.office import fourprops, sampling
@@ -135,9 +135,12 @@ def case_page(request: Request[Any, Any, Any], case_number: str) -> Template:
 def document(request: Request[Any, Any, Any], item_id: str) -> Response[bytes]:
     state = office(request)
     item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
+    ref = documents.current_document(state.central, item.item_id)
+    stored = ref if ref is not None and holds_current_pages(ref, item) else None
     audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=item.item_id,
-                 what="document", pages=len(item.pages), key_use="hpke")
-    pdf = item_pdf([page_master(state.central, p) for p in item.pages])
+                 what="document", pages=len(item.pages), key_use="hpke", document=stored.document_id if stored else "")
+    # the appliance's stamped (searchable once OCR is done) PDF; assembled from the masters only without one
+    pdf = documents.decrypt_document(state.central, stored) if stored else item_pdf([page_master(state.central, p) for p in item.pages])
     headers = {**NO_STORE, "Content-Disposition": f"inline; filename={item.item_id}.pdf"}
     return Response(pdf, media_type="application/pdf", headers=headers)
 

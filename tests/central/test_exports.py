@@ -198,3 +198,52 @@ def test_every_export_is_audited_with_its_destination(client: TestClient, scanne
     assert {r.actor for r in rows} == {"档案员王"}
     assert any(r.target == str(out) and r.detail["format"] == "zip" for r in rows)
     assert len([r for r in rows if r.detail.get("purpose") == "zip"]) == 4  # each item read, on record
+
+
+def test_dossier_uses_the_appliances_searchable_document_and_notes_the_items_without_one(
+        client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The 起诉状 arrives with its stamped, searchable PDF (built by the appliance's own assembler with an
+    OCR text layer); the dossier carries those bytes. The 证据材料 has no document: assembled, with a note."""
+    from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
+    from juanzong.edge.documents.textlayer import PageText, TextLine
+    from juanzong.shared.ids import Kind, new_id
+
+    intake = scanner.intake(submitter="北京某某律师事务所")
+    complaint = scanner.item(intake, 2, seq=1, name="起诉状")
+    evidence = scanner.item(intake, 1, seq=2, name="证据材料")
+    pages = [scanner.page(complaint, 1), scanner.page(complaint, 2), scanner.page(evidence, 1)]
+    meta = DocumentMeta(complaint["item_id"], intake["case_number"], "起诉状", CatalogPlace("main", "起诉状", 3, 1))
+    texts = {p.record["page_id"]: PageText(64, 48, (TextLine("民事起诉状原告张三", 4, 10, 60, 20),)) for p in pages[:2]}
+    built = assemble([SourcePage(p.record["page_id"], n, p.plain) for n, p in enumerate(pages[:2], start=1)], meta, texts)
+    doc_id = new_id(Kind.DOCUMENT)
+    sealed = crypto.seal_blob(built.pdf, appliance_id=scanner.appliance_id, blob_id=doc_id, kind="document", kek=scanner.kek,
+                              central_public=crypto.load_hpke_public(crypto.unb64(scanner.central_identity["hpke_public"])))
+    entry = {"document_id": doc_id, "item_id": complaint["item_id"], "version": 2, "searchable": True,
+             "page_ids": [p.record["page_id"] for p in pages[:2]], "file_name": meta.file_name, "place": meta.place.to_dict(),
+             "stamped_over_content": [], "created_at": "2026-03-02T12:00:00+00:00",
+             "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "document",
+                      "sealed_key": crypto.b64(sealed.sealed_central)}}
+    manifest = scanner.manifest(1, [intake], [complaint, evidence], pages) | {"documents": [entry]}
+    upload(client, scanner, pages)
+    client.put(f"/api/blobs/{sealed.sha256}", content=sealed.data, headers={"X-Appliance-Id": scanner.appliance_id})
+    assert submit(client, scanner.sign(manifest)).status_code == 201
+
+    out = tmp_path / "dossier"
+    rc, text = run_cli(["export", "dossier", "--home", str(home), "--out", str(out)], capsys)
+    assert rc == 0 and "1 件用扫描点生成的可检索文档" in text and f"材料 {evidence['item_id']}：中心未存有扫描点生成的文档" in text
+    case_dir = out / "（2024）京0102民初1234号"
+    index = json.loads((case_dir / "index.json").read_text("utf-8"))
+    entries = {i["item_id"]: i for v in index["volumes"] for i in v["items"]}
+    stored, assembled = entries[complaint["item_id"]], entries[evidence["item_id"]]
+    exported = (case_dir / stored["file"]).read_bytes()
+    assert exported == built.pdf  # the appliance's document, decrypted, byte for byte
+    assert stored["pdf_source"] == "appliance_document" and stored["document_id"] == doc_id and stored["searchable"]
+    found = subprocess.run(["pdftotext", "-enc", "UTF-8", str(case_dir / stored["file"]), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "民事起诉状原告张三" in found
+    assert assembled["pdf_source"] == "assembled_from_masters" and "无文字层" in assembled["note"]
+    assert (case_dir / assembled["file"]).read_bytes().startswith(b"%PDF")
+    zips = tmp_path / "zips"
+    assert run_cli(["export", "zip", "--home", str(home), "--out", str(zips)], capsys)[0] == 0
+    with zipfile.ZipFile(zips / f"{complaint['item_id']}.zip") as zf:
+        assert zf.read("document.pdf") == built.pdf
