@@ -134,9 +134,14 @@ def load_recovery_private(path: Path) -> Any:
 # --- writing --------------------------------------------------------------------------------
 
 
-def backup(central: Central, to: Path, copies: int, recovery_public: bytes, *, actor: str, now: datetime) -> BackupReport:
-    if copies < 1:
-        raise AppError(ErrorCode.BACKUP_FAILED, detail="副本数至少为 1")
+def backup(central: Central, to: Path, copies: int | None, recovery_public: bytes, *, actor: str, now: datetime) -> BackupReport:
+    """`copies` copies (None = the archive's `backup_copies_required`); fewer than that setting is refused."""
+    required = central.settings.backup_copies_required
+    copies = required if copies is None else copies
+    if copies < required:
+        audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(to), outcome=Outcome.REFUSED,
+                     code=str(ErrorCode.BACKUP_COPIES_TOO_FEW), copies=copies, required=required)
+        raise AppError(ErrorCode.BACKUP_COPIES_TOO_FEW, copies=copies, required=required)
     stamp = now.strftime("%Y%m%dT%H%M%S")
     targets = [to / f"{BAG_PREFIX}-{stamp}-copy{n}" for n in range(1, copies + 1)]
     for target in targets:

@@ -17,11 +17,14 @@ from juanzong.central import audit
 from juanzong.central.export.dossier import export_tree
 from juanzong.central.export.excel import export_excel
 from juanzong.central.export.model import load_dossiers
+from juanzong.central.config import SqlServerSettings
 from juanzong.central.export.sql import export_sql
+from juanzong.central.export.sqlload import load_script, require_server
 from juanzong.central.export.zips import export_zips
 from juanzong.central.home import Central
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, Outcome
+from juanzong.shared.crypto import sha256_hex
 
 FORMATS = ("dossier", "sql", "excel", "zip")
 
@@ -33,7 +36,9 @@ class Scope:
 
 
 def run_export(central: Central, fmt: str, out: Path, scope: Scope, *, actor: str, now: datetime,
-               ascii_names: bool = False, xml: bool = False, utf16: bool = False, bcp: bool = False) -> dict[str, Any]:
+               ascii_names: bool = False, xml: bool = False, utf16: bool = False, bcp: bool = False,
+               load: bool = False) -> dict[str, Any]:
+    server = require_server(central.settings.sqlserver) if load and fmt == "sql" else None  # before anything is written
     dossiers = load_dossiers(central.repo, case=scope.case, since=scope.since)
     out = out.resolve()
     if fmt == "excel":
@@ -51,7 +56,24 @@ def run_export(central: Central, fmt: str, out: Path, scope: Scope, *, actor: st
             raise AppError(ErrorCode.EXPORT_FAILED, detail=f"未知的导出格式 {fmt}")
     audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=str(out), format=fmt, case=scope.case or "",
                  since=scope.since or "", cases=len(dossiers), summary=_summary(result))
+    if server is not None:
+        result["loaded"] = _load(central, server, out / "index.sql", actor=actor)
     return result
+
+
+def _load(central: Central, server: SqlServerSettings, script: Path, *, actor: str) -> dict[str, Any]:
+    """The exported script into the configured SQL Server; the attempt is audited either way."""
+    raw = script.read_bytes()
+    text = raw.decode("utf-16") if raw.startswith(b"\xff\xfe") else raw.decode("utf-8")
+    try:
+        loaded = load_script(server, text).to_dict()
+    except AppError as err:
+        audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=server.label, format="sql-load",
+                     outcome=Outcome.FAILED, code=str(err.code), script=str(script))
+        raise
+    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=server.label, format="sql-load",
+                 script=str(script), script_sha256=sha256_hex(raw))
+    return loaded
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:

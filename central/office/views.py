@@ -339,7 +339,7 @@ def exports_page(request: Request[Any, Any, Any]) -> Template:
     state = office(request)
     backups = [rec for rec, _ in audit.records(state.central.repo.engine) if rec.action in ("backup", "export")][-20:]
     return page(request, "office/exports.html", history=list(reversed(backups)), root=state.central.settings.office_export_dir,
-                result=None)
+                result=None, required=state.central.settings.backup_copies_required)
 
 
 @post("/exports/{fmt:str}", guards=[may_act], sync_to_thread=True)
@@ -355,7 +355,7 @@ def exports_run(request: Request[Any, Any, Any], fmt: str, data: Form) -> Templa
     result = run_export(state.central, fmt, out, scope, actor=current_user(request).user_id, now=state.now(),
                         ascii_names=bool(data.get("ascii")), xml=bool(data.get("xml")), bcp=bool(data.get("bcp")))
     return page(request, "office/exports.html", history=[], root=state.central.settings.office_export_dir,
-                result={"title": f"导出完成：{fmt}", "out": str(out), "detail": result})
+                required=state.central.settings.backup_copies_required, result={"title": f"导出完成：{fmt}", "out": str(out), "detail": result})
 
 
 @post("/backups", guards=[may_act], sync_to_thread=True)
@@ -363,13 +363,13 @@ def backups_run(request: Request[Any, Any, Any], data: Form) -> Template:
     from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
 
     state = office(request)
-    copies = _int(data.get("copies", "2"), "副本数")
+    copies = _int(data.get("copies") or str(state.central.settings.backup_copies_required), "副本数")
     public = load_recovery_public(state.central.settings.home / RECOVERY_PUBLIC_FILE)
     report = backup(state.central, state.central.settings.office_export_dir / "backups", copies, public,
                     actor=current_user(request).user_id, now=state.now())
     title = "备份完成，全部副本回读校验通过" if report.ok else "备份已写入，但回读校验未通过"
     return page(request, "office/exports.html", history=[], root=state.central.settings.office_export_dir,
-                result={"title": title, "out": ", ".join(c.path for c in report.copies), "detail": report.to_dict()})
+                required=state.central.settings.backup_copies_required, result={"title": title, "out": ", ".join(c.path for c in report.copies), "detail": report.to_dict()})
 
 
 HANDLERS += [exports_page, exports_run, backups_run]

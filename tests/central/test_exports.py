@@ -247,3 +247,78 @@ def test_dossier_uses_the_appliances_searchable_document_and_notes_the_items_wit
     assert run_cli(["export", "zip", "--home", str(home), "--out", str(zips)], capsys)[0] == 0
     with zipfile.ZipFile(zips / f"{complaint['item_id']}.zip") as zf:
         assert zf.read("document.pdf") == built.pdf
+
+
+def _set(home: Path, name: str, value: str) -> None:
+    import re
+
+    config = home / "config.toml"
+    text, n = re.subn(rf"(?m)^{name} = .*$", f"{name} = {value}", config.read_text("utf-8"))
+    config.write_text(text if n else text + f"\n{name} = {value}\n", "utf-8")
+
+
+def test_sql_load_needs_a_configured_server(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    feed(client, scanner)
+    with pytest.raises(AppError) as err:
+        run_cli(["export", "sql", "--home", str(home), "--out", str(tmp_path / "sql"), "--load"], capsys)
+    assert err.value.code is ErrorCode.SQLSERVER_NOT_CONFIGURED and "未设置 SQL Server" in err.value.message
+    assert not (tmp_path / "sql").exists()  # refused before anything was written
+
+
+def test_sql_load_names_an_unreachable_server_and_keeps_the_script(client: TestClient, scanner: Scanner, home: Path,
+                                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No SQL Server runs on this machine, so only the failure paths are real here: a loopback port
+    nothing listens on, and a loopback listener that hangs up without speaking TDS."""
+    import socket
+    import threading
+
+    from juanzong.central import audit
+    from juanzong.central.config import load_settings
+    from juanzong.central.home import open_central
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    feed(client, scanner)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens on it now
+    (tmp_path / "sa.pw").write_text("not-a-real-password\n")
+    for name, value in (("sqlserver_host", '"127.0.0.1"'), ("sqlserver_port", str(port)), ("sqlserver_database", '"jz_index"'),
+                        ("sqlserver_user", '"jz_loader"'), ("sqlserver_password_file", f'"{tmp_path / "sa.pw"}"'),
+                        ("sqlserver_timeout_seconds", "1")):
+        _set(home, name, value)
+    with pytest.raises(AppError) as err:
+        run_cli(["export", "sql", "--home", str(home), "--out", str(tmp_path / "sql"), "--load"], capsys)
+    assert err.value.code is ErrorCode.SQLSERVER_UNREACHABLE
+    assert f"127.0.0.1:{port}/jz_index" in err.value.message and "没有 SQL Server 在监听" in err.value.message
+    assert sqlglot.parse((tmp_path / "sql" / "index.sql").read_text("utf-8"), read="tsql")  # the script is kept
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        _set(home, "sqlserver_port", str(listener.getsockname()[1]))
+        with pytest.raises(AppError) as err:
+            run_cli(["export", "sql", "--home", str(home), "--out", str(tmp_path / "sql2"), "--load"], capsys)
+    finally:
+        listener.close()
+    assert err.value.code is ErrorCode.SQLSERVER_UNREACHABLE and "无法连接 SQL Server" in err.value.message
+    central = open_central(load_settings(home))
+    try:
+        loads = [r for r, _ in audit.records(central.repo.engine) if r.detail.get("format") == "sql-load"]
+    finally:
+        central.close()
+    assert [(r.outcome, r.detail["code"]) for r in loads] == [("failed", "SQLSERVER_UNREACHABLE")] * 2

@@ -320,3 +320,16 @@ def test_exception_queue_shows_qc_overrides_and_second_checks_with_the_action_ta
     finally:
         central.close()
     assert ("wang", waiting["item_id"], "已通知质检组长复核") in actions
+
+
+def test_exports_page_shows_the_required_backup_copies_and_refuses_fewer(office: TestClient, settings: CentralSettings,
+                                                                          tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from central_kit import run_cli
+
+    run_cli(["backup", "keygen", "--home", str(settings.home), "--out", str(tmp_path / "recovery.key")], capsys)
+    login(office, "wang")
+    page = office.get("/exports").text
+    assert "本档案室要求至少 2 份副本" in page and 'name="copies" type="number" min="2"' in page
+    refused = post(office, "/backups", {"copies": "1"})
+    assert refused.status_code == 400 and "BACKUP_COPIES_TOO_FEW" in refused.text and "至少 2 份" in refused.text
