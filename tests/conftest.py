@@ -72,3 +72,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     database = f"m{os.getpid()}_{next(_serial)}"
     yield pg.create_database(database)
     pg.drop_database(database)
+
+
+# The fast lane (`make test-fast`) deselects these markers; a test in tests/e2e/ or a
+# *_browser.py file that forgot its marker would slip into it, so collection refuses that.
+_LANE_MARKERS = {"e2e": lambda path: "e2e" in path.parts, "browser": lambda path: path.stem.endswith("_browser")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [f"{item.nodeid} (needs @pytest.mark.{marker})" for item in items
+                for marker, applies in _LANE_MARKERS.items()
+                if applies(item.path) and item.get_closest_marker(marker) is None]
+    if unmarked:
+        raise pytest.UsageError("tests without their lane marker:\n" + "\n".join(unmarked))

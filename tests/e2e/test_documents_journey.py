@@ -18,6 +18,8 @@ from juanzong.edge import demo
 from juanzong.edge.simulate import SimulatedScanner, court_page
 from juanzong.shared.ids import parse_page_stamp
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.slow
 def test_a_closed_item_reaches_central_as_a_stamped_searchable_pdf_with_a_notice(tmp_path: Path):

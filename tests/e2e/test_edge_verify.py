@@ -24,6 +24,8 @@ from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
 from juanzong.shared.audit import GENESIS, AuditRecord
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory):

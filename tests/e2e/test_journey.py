@@ -17,6 +17,8 @@ from stacks import Stack
 
 from juanzong.edge import demo
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def homes(tmp_path: Path, stack: Stack):

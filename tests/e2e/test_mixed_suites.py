@@ -7,8 +7,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from juanzong.edge import demo
 from juanzong.shared.suites import Suite
+
+pytestmark = pytest.mark.e2e
 
 
 def _set(home: Path, key: str, value: str) -> None:

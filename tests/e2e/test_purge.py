@@ -27,6 +27,8 @@ from juanzong.edge.sync.transport import transport_for
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def running(tmp_path):

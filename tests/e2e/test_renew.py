@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from juanzong.edge import demo
+
+pytestmark = pytest.mark.e2e
 
 
 def _ingest_and_sync(home: Path) -> dict:

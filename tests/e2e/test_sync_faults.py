@@ -24,6 +24,8 @@ from juanzong.edge.sync.transport import HttpTransport, transport_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed
 
+pytestmark = pytest.mark.e2e
+
 
 @dataclass
 class FlakyTransport:

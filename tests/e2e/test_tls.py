@@ -22,6 +22,8 @@ from juanzong.edge.sync.transport import HttpTransport, transport_for
 from juanzong.shared import tlsca
 from juanzong.shared.errors import AppError, ErrorCode
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
