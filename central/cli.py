@@ -380,7 +380,9 @@ def _export_summary(fmt: str, r: dict) -> str:
         head = f"已导出 {r['cases']} 个案件、{r['items']} 件材料、{r['pages']} 页到 {r['out']}"
         head += f"；{r['stored_documents']} 件用扫描点生成的可检索文档"
         notes = [f"  材料 {a['item_id']}：{a['note']}" for a in r.get("assembled", [])]
-        return "\n".join([head + (f"，{len(notes)} 件由页面原图组成：" if notes else ""), *notes])
+        notes += [f"  材料 {item_id}：待扫描，尚无页面，只列入索引" for item_id in r.get("unscanned", [])]
+        assembled = len(r.get("assembled", []))
+        return "\n".join([head + (f"，{assembled} 件由页面原图组成" if assembled else "") + ("：" if notes else ""), *notes])
     if fmt == "sql":
         rows = r["rows"]
         loaded = f"；已装载到 SQL Server {r['loaded']['server']}" if r.get("loaded") else ""

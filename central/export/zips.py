@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -34,7 +35,8 @@ class ZipExport:
         return {"out": self.out, "count": len(self.packages), "packages": self.packages}
 
 
-def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, actor: str) -> ZipExport:
+def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, actor: str,
+                tick: Callable[[str], None] = lambda _: None) -> ZipExport:
     report = ZipExport(str(out))
     ensure_dir(out)
     for dossier in dossiers:
@@ -44,6 +46,7 @@ def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, act
                 data = item_zip(central, dossier, volume, item, actor=actor, destination=str(path))
                 write_durable(path, data, mode=0o600)
                 report.packages.append({"file": path.name, "item_id": item.item_id, "sha256": crypto.sha256_hex(data)})
+                tick(item.name)
     return report
 
 

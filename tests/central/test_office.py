@@ -333,3 +333,55 @@ def test_exports_page_shows_the_required_backup_copies_and_refuses_fewer(office:
     assert "本档案室要求至少 2 份副本" in page and 'name="copies" type="number" min="2"' in page
     refused = post(office, "/backups", {"copies": "1"})
     assert refused.status_code == 400 and "BACKUP_COPIES_TOO_FEW" in refused.text and "至少 2 份" in refused.text
+
+
+def test_export_and_backup_buttons_run_in_the_background_with_progress(office: TestClient, sync: TestClient,
+                                                                        scanner: Scanner, settings: CentralSettings,
+                                                                        tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from central_kit import run_cli
+
+    fed = feed(sync, scanner)
+    run_cli(["backup", "keygen", "--home", str(settings.home), "--out", str(tmp_path / "recovery.key")], capsys)
+    tasks = office.app.state.office.tasks
+    login(office, "wang")
+    started = post(office, "/exports/dossier", {"xml": "1"})
+    assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+    task = tasks.wait(started.headers["location"].rsplit("/", 1)[1], timeout=120)
+    done = office.get(started.headers["location"]).text
+    assert "已完成" in done and "100%" in done and "http-equiv=\"refresh\"" not in done
+    assert task.result["items"] == 2 and Path(task.out, "（2024）京0102民初1234号", "index.xml").exists()
+    assert task.result["unscanned"] == [fed["late"]["item_id"]]  # 证据材料: 待扫描, in the index without a file
+
+    started = post(office, "/backups", {"copies": "2"})
+    task = tasks.wait(started.headers["location"].rsplit("/", 1)[1], timeout=300)
+    done = office.get(started.headers["location"]).text
+    assert task.verified and "全部副本回读校验通过" in done and done.count("通过</td>") == 2
+    page = office.get("/exports").text
+    assert "2 份全部回读校验通过" in page and "案件系统卷宗" in page and "离线备份（2 份）" in page
+
+
+def test_a_running_task_page_refreshes_itself_and_a_second_task_waits(office: TestClient) -> None:
+    import threading
+
+    tasks = office.app.state.office.tasks
+    release = threading.Event()
+
+    def slow(progress: Any) -> dict[str, Any]:
+        progress(3, 10, "已处理 3/10 件材料：起诉状")
+        release.wait(60)
+        return {"items": 10}
+
+    task = tasks.start("export", "导出：案件系统卷宗", "wang", "/tmp/nowhere", slow)
+    login(office, "wang")
+    try:
+        running = office.get(f"/jobs/{task.task_id}").text
+        assert '<meta http-equiv="refresh" content="2">' in running and "进行中" in running
+        assert 'progress value="30"' in running and "已处理 3/10 件材料" in running
+        busy = post(office, "/exports/zip", {})
+        assert busy.status_code == 409 and "OFFICE_JOB_BUSY" in busy.text and "正在进行" in busy.text
+    finally:
+        release.set()
+    tasks.wait(task.task_id, timeout=60)
+    assert "http-equiv" not in office.get(f"/jobs/{task.task_id}").text
+    assert office.get("/jobs/0123456789abcdef").status_code == 404
