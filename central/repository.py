@@ -11,6 +11,7 @@ committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -262,6 +263,16 @@ class Repository:
                  .where(decided).order_by(n.c.case_number, i.c.intake_id, i.c.seq, p.c.page_no, p.c.page_id))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+    def notices_by_item(self, item_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Filing notices (入卷提醒) central received for these items, oldest first, as the appliance sent them."""
+        n = db.notices
+        query = select(n.c.item_id, n.c.record, n.c.received_at).where(n.c.item_id.in_(item_ids)).order_by(n.c.received_at)
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query) if item_ids else ():
+                out.setdefault(r.item_id, []).append({**json.loads(r.record), "received_at": r.received_at})
+        return out
 
     def unattached_pages(self) -> int:
         p, i = db.pages, db.items

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,16 @@ class TreeReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"out": self.out, "cases": self.cases, "items": self.items, "pages": self.pages, "files": len(self.files),
+                "files_sha256": files_digest((f["path"], f["sha256"]) for f in self.files),
                 "stored_documents": self.items - len(self.assembled) - len(self.unscanned), "assembled": self.assembled,
                 "unscanned": self.unscanned}
+
+
+def files_digest(files: Iterable[tuple[str, str]]) -> str:
+    """One hash over every written file's path and SHA-256 (sorted): what the audit row records, and what
+    anyone can recompute from the export folder (`sha256sum`-style lines, two spaces, LF)."""
+    lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(files))
+    return crypto.sha256_hex(lines.encode("utf-8"))
 
 
 def safe_name(text: str) -> str:

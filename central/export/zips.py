@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from juanzong.central.export.content import extension, item_document, open_item
+from juanzong.central.export.dossier import files_digest
 from juanzong.central.export.model import CaseDossier, ItemEntry, VolumeEntry
 from juanzong.central.home import Central
 from juanzong.shared import crypto
@@ -32,7 +33,8 @@ class ZipExport:
     packages: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "count": len(self.packages), "packages": self.packages}
+        return {"out": self.out, "count": len(self.packages), "packages": self.packages,
+                "files_sha256": files_digest((p["file"], p["sha256"]) for p in self.packages)}
 
 
 def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, actor: str,

@@ -127,6 +127,8 @@ def test_notices_are_listed_and_served_only_to_the_case_system_with_its_token(re
                                     "_csrf_token": office.cookies.get("jz_csrf")})
         viewed = office.get(f"/items/{received['item']['item_id']}/document")
         assert viewed.status_code == 200 and viewed.content == received["pdf"]
+        case = office.get(f"/cases/{CASE_NUMBER}").text  # the item's filing notice and QC state on the case page
+        assert "入卷提醒" in case and "收到（2 页）" in case and "未批准" in case
     rc, _ = run_cli(["user", "disable", "--home", str(settings.home), "--id", "cms"], capsys)
     with TestClient(create_office_app(settings, secure=False)) as office:
         assert office.get("/api/notices", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -198,6 +198,22 @@ def test_every_export_is_audited_with_its_destination(client: TestClient, scanne
     assert {r.actor for r in rows} == {"档案员王"}
     assert any(r.target == str(out) and r.detail["format"] == "zip" for r in rows)
     assert len([r for r in rows if r.detail.get("purpose") == "zip"]) == 4  # each item read, on record
+    (done,) = [r for r in rows if r.detail.get("format") == "zip"]
+    assert done.detail["summary"]["files_sha256"] == _digest(out)  # the hashes, recomputable from the folder
+    tree = tmp_path / "tree"
+    run_cli(["export", "dossier", "--home", str(home), "--out", str(tree), "--operator", "档案员王"], capsys)
+    central = open_central(load_settings(home))
+    try:
+        (done,) = [r for r, _ in audit.records(central.repo.engine) if r.detail.get("format") == "dossier"]
+    finally:
+        central.close()
+    assert done.target == str(tree) and done.detail["summary"]["files_sha256"] == _digest(tree)
+
+
+def _digest(folder: Path) -> str:
+    """`sha256sum`-style lines over every file under the folder (sorted by path), hashed."""
+    files = sorted((p.relative_to(folder).as_posix(), crypto.sha256_hex(p.read_bytes())) for p in folder.rglob("*") if p.is_file())
+    return crypto.sha256_hex("".join(f"{sha}  {path}\n" for path, sha in files).encode("utf-8"))
 
 
 def test_dossier_uses_the_appliances_searchable_document_and_notes_the_items_without_one(

@@ -290,7 +290,8 @@ def test_exception_queue_shows_qc_overrides_and_second_checks_with_the_action_ta
     """The QC station's decisions travel inside the item and page records through the sync path."""
     intake = scanner.intake()
     overridden = scanner.item(intake, 3, seq=1, name="起诉状") | {
-        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:30:00+08:00", "reason": "原件缺第3页，当事人确认"}}
+        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:30:00+08:00", "reason": "原件缺第3页，当事人确认"},
+        "discarded_pages": 1}
     waiting = scanner.item(intake, 1, seq=2, name="证据目录") | {
         "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:40:00+08:00", "two_person": True}}
     kept, second, third = scanner.page(overridden, 1), scanner.page(overridden, 2), scanner.page(waiting, 1)
@@ -308,6 +309,9 @@ def test_exception_queue_shows_qc_overrides_and_second_checks_with_the_action_ta
     assert "待二次质检" in queue and "证据目录：op-sun 已批准，尚待第二人复核" in queue
     assert "起诉状 第 1 页：疑似空白页，op-sun 保留此页，原因：原件此页确为空白" in queue
     assert "作废页面" in queue and "原因：误扫的隔页纸" in queue
+    case = office.get("/cases/（2024）京0102民初1234号").text  # the case page shows the same sign-offs
+    assert "op-sun 批准；批准原因：原件缺第3页，当事人确认" in case and "作废 1 页" in case
+    assert "待二次质检" in case and "op-sun 已批准" in case
     done = post(office, "/exceptions/resolve", {"kind": "qc_second_check", "target": waiting["item_id"],
                                                  "action": "已通知质检组长复核"})
     assert done.status_code == 303
