@@ -106,7 +106,7 @@ class Repository:
         with self._writer.begin() as conn:
             t = db.appliances
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(signing_public=signing_public))
-            audit.append(conn, actor="archive office", action="enroll_renew", target=appliance_id,
+            audit.append(conn, actor="archive office", action=Action.ENROLL_RENEW, target=appliance_id,
                          previous_signing_public=previous, signing_public=signing_public)
 
     def appliances(self) -> list[Appliance]:

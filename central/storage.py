@@ -28,7 +28,7 @@ import base64
 import functools
 import hashlib
 import io
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 import logging
 import os
 import re
@@ -136,7 +136,7 @@ class LocalBlobStore:
 
     def stored_at(self, sha256: str) -> datetime | None:
         try:
-            return datetime.fromtimestamp(self._path(sha256).stat().st_mtime, timezone.utc)
+            return datetime.fromtimestamp(self._path(sha256).stat().st_mtime, UTC)
         except (KeyError, FileNotFoundError):
             return None
 
@@ -282,7 +282,7 @@ class S3BlobStore:
             if _status(exc) == 404:
                 return None
             raise _unavailable(exc) from exc
-        return head["LastModified"].astimezone(timezone.utc)
+        return head["LastModified"].astimezone(UTC)
 
     def delete(self, sha256: str) -> None:
         if is_sha256(sha256):

@@ -57,7 +57,7 @@ class Gate(asyncio.Protocol):
     ssl_context: ssl.SSLContext | None = None
     refused: Callable[[str, str], bool] = staticmethod(lambda name, serial: False)
     counts: Counter[str] = Counter()
-    open_gates: set["Gate"] = set()
+    open_gates: set[Gate] = set()
 
     @classmethod
     def configure(cls, limits: Limits, ssl_context: ssl.SSLContext | None, refused: Callable[[str, str], bool]) -> None:
@@ -93,7 +93,7 @@ class Gate(asyncio.Protocol):
         try:
             tls = await self.loop.start_tls(raw, self, self.ssl_context, server_side=True,
                                             ssl_handshake_timeout=self.limits.timeout)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError, ConnectionError, RuntimeError) as exc:
+        except (TimeoutError, OSError, ssl.SSLError, ConnectionError, RuntimeError) as exc:
             log.info("TLS handshake with %s failed: %s", self.address, type(exc).__name__)
             self._release()
             raw.abort()

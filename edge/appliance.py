@@ -206,7 +206,7 @@ class Appliance:
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
 
     # --- loops ----------------------------------------------------------------------------
-    def ingest_once(self, settle: float | None = None) -> "Drain":
+    def ingest_once(self, settle: float | None = None) -> Drain:
         """Drain the hot folder (`edge ingest --once`): every file present at the start is
         stored or quarantined; a file still settling is waited for, at most its settle
         delay plus the profile's grace period (then taken to quarantine). Whatever could

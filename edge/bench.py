@@ -390,7 +390,7 @@ def _print_results(results: dict[str, RunResult], checks: dict[str, Verified], d
     _print_table(results, checks, default)
     print()
     kinds = {s.name: s.kind for s in specs}
-    for backend, r in results.items():
+    for r in results.values():
         _print_details(r, kinds)
     for backend, v in checks.items():
         roles = ", ".join(f"{k} {n}" for k, n in sorted(v.roles.items()))

@@ -10,7 +10,6 @@ every other page keeps its number.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from enum import StrEnum
 
 from sqlite_utils import Database
@@ -23,7 +22,7 @@ from juanzong.edge.repo import items, pages, state, write_tx
 from juanzong.edge.repo import qc as qc_sql
 from juanzong.edge.repo.state import StateKey
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, Outcome
 
 
 def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:
@@ -59,7 +58,7 @@ def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = 
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")
 
 
 def _reason(reason: str, what: str) -> str:
@@ -126,7 +125,7 @@ def move_page(db: Database, appliance_id: str, page_id: str, position: int, acto
         order.remove(page_id)
         order.insert(position - 1, page_id)
         _renumber(db, page["item_id"], order)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_move", target=page_id, item=page["item_id"],
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_MOVE, target=page_id, item=page["item_id"],
                      page_no=page["page_no"], to=position)
     return {"page_id": page_id, "item_id": page["item_id"], "from": page["page_no"], "to": position}
 
@@ -152,7 +151,7 @@ def move_pages(db: Database, appliance_id: str, page_ids: list[str], to_item: st
         for source in sources:
             _renumber(db, source, numbered(db, source))
         _renumber(db, to_item, target[: at - 1] + list(page_ids) + target[at - 1:])
-        audit.record(db, place=appliance_id, actor=actor, action="qc_move_pages", target=to_item, pages=list(page_ids),
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_MOVE_PAGES, target=to_item, pages=list(page_ids),
                      sources=sources, position=at)
     return {"to_item": to_item, "pages": list(page_ids), "position": at}
 
@@ -169,7 +168,7 @@ def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, pos
         at = len(order) + 1 if position is None else _position(position, len(order) + 1)
         qc_sql.file_into_item(db, page_id, item_id)
         _renumber(db, item_id, order[: at - 1] + [page_id] + order[at - 1:])
-        audit.record(db, place=appliance_id, actor=actor, action="qc_assign", target=page_id, item=item_id, position=at)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_ASSIGN, target=page_id, item=item_id, position=at)
     return {"page_id": page_id, "item_id": item_id, "position": at}
 
 
@@ -185,7 +184,7 @@ def discard_page(db: Database, appliance_id: str, page_id: str, reason: str, act
         qc_sql.discard(db, page_id, why, actor)
         if page["item_id"]:
             _renumber(db, page["item_id"], numbered(db, page["item_id"]))
-        audit.record(db, place=appliance_id, actor=actor, action="qc_discard", target=page_id, item=page["item_id"],
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_DISCARD, target=page_id, item=page["item_id"],
                      page_no=page["page_no"], reason=why)
     return {"page_id": page_id, "item_id": page["item_id"], "reason": why}
 
@@ -207,7 +206,7 @@ def rotate_page(db: Database, appliance_id: str, page_id: str, degrees: int, act
         qc_sql.set_rotation(db, page_id, turned)
         if page["item_id"]:
             _item_changed(db, page["item_id"])
-        audit.record(db, place=appliance_id, actor=actor, action="qc_rotate", target=page_id, by=degrees, rotation=turned)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_ROTATE, target=page_id, by=degrees, rotation=turned)
     return {"page_id": page_id, "rotation": turned}
 
 
@@ -224,7 +223,7 @@ def accept_finding(db: Database, appliance_id: str, page_id: str, code: str, rea
         if page["item_id"]:
             _editable(db, page["item_id"])
         qc_sql.set_accepted(db, page_id, json.dumps(accepted, ensure_ascii=False))
-        audit.record(db, place=appliance_id, actor=actor, action="qc_override", target=page_id, what="accept", code=code, reason=why)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="accept", code=code, reason=why)
     return {"page_id": page_id, "code": code, "reason": why}
 
 
@@ -236,7 +235,7 @@ def reopen_item(db: Database, appliance_id: str, item_id: str, reason: str, acto
         if item["closed_at"] is None:
             raise AppError(ErrorCode.QC_ITEM_NOT_CLOSED, name=item["name"])
         qc_sql.reopen(db, item_id)
-        audit.record(db, place=appliance_id, actor=actor, action="reopen_item", target=item_id, reason=why,
+        audit.record(db, place=appliance_id, actor=actor, action=Action.REOPEN_ITEM, target=item_id, reason=why,
                      was_approved=bool(item.get("approved_at")))
     return {"item_id": item_id, "reason": why}
 
@@ -263,13 +262,13 @@ def approve_item(db: Database, appliance_id: str, item_id: str, actor: str = "op
     why = " ".join((reason or "").split())[:500]
     scanned = len(numbered(db, item_id))
     if scanned != item["declared_pages"] and not why:
-        audit.record(db, place=appliance_id, actor=actor, action="qc_approve", target=item_id, outcome="refused",
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_APPROVE, target=item_id, outcome=Outcome.REFUSED,
                      declared=item["declared_pages"], scanned=scanned)
         raise AppError(ErrorCode.QC_COUNT_MISMATCH, declared=item["declared_pages"], scanned=scanned)
     two = needs_two_person(item, two_person_rules)
     with write_tx(db):
         qc_sql.approve(db, item_id, _now(), actor, why, two)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_approve", target=item_id, declared=item["declared_pages"],
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_APPROVE, target=item_id, declared=item["declared_pages"],
                      scanned=scanned, reason=why, two_person=two)
     return {"item_id": item_id, "scanned": scanned, "two_person": two, "reason": why}
 
@@ -280,12 +279,12 @@ def check_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
     if not item.get("approved_at") or not item["two_person"] or item["checked_at"]:
         raise AppError(ErrorCode.QC_NOT_AWAITING_CHECK, name=item["name"])
     if item["approved_by"] == actor:
-        audit.record(db, place=appliance_id, actor=actor, action="qc_check", target=item_id, outcome="refused",
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_CHECK, target=item_id, outcome=Outcome.REFUSED,
                      reason="same operator")
         raise AppError(ErrorCode.QC_SAME_OPERATOR, operator=actor)
     with write_tx(db):
         qc_sql.check(db, item_id, _now(), actor)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_check", target=item_id, approved_by=item["approved_by"])
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_CHECK, target=item_id, approved_by=item["approved_by"])
     return {"item_id": item_id, "checked_by": actor}
 
 

@@ -9,11 +9,12 @@ quarantine row stays: the shelf is a record, not a queue.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
@@ -57,10 +58,10 @@ def discard(db: Database, store: BlobStore, appliance_id: str, qid: str, reason:
     row = shelf_rows.discard_target(db, qid)
     if row is None or row[1] is not None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
-    at = now or datetime.now(timezone.utc)
+    at = now or clock.now()
     with write_tx(db):
         shelf_rows.mark_discarded(db, qid, at.isoformat(timespec="seconds"), why, actor)
-        audit.record(db, place=appliance_id, actor=actor, action="quarantine_discard", target=qid, reason=why)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QUARANTINE_DISCARD, target=qid, reason=why)
     if row[0] is not None:
         shred(db, store, appliance_id, (row[0], row[2], row[3]), at, actor, f"quarantine discarded: {why}")
     return {"qid": qid, "reason": why}

@@ -417,7 +417,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
 }
 
 
-class _SafeDict(dict):
+class _SafeDict(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

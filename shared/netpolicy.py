@@ -49,7 +49,7 @@ def resolve_allowed(host: str, port: int, networks: Sequence[Network]) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise AppError(ErrorCode.SYNC_NETWORK_DOWN, detail=f"无法解析 {host}: {exc}") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]  # AF_INET/AF_INET6: the host is a str
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:

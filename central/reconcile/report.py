@@ -71,7 +71,7 @@ class Figures:
     extra: int
 
     @classmethod
-    def of(cls, items: list[ItemLine]) -> "Figures":
+    def of(cls, items: list[ItemLine]) -> Figures:
         return cls(
             declared_pages=sum(i.declared_pages for i in items),
             received_pages=sum(i.received_pages for i in items),

@@ -32,7 +32,8 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont

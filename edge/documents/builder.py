@@ -16,11 +16,12 @@ number) is what the current document was built from.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
+from collections.abc import Mapping
 
 from sqlite_utils import Database
 
@@ -110,11 +111,9 @@ def build_item(ctx: DocumentContext, item_id: str, gen: int) -> DocumentRow | No
 
 
 def catalog_place(db: Database, item: ItemRow) -> CatalogPlace:
-    seq = 0
-    try:
+    seq = 0  # uncatalogued (a case type without a list yet): files sort first, as 00
+    with contextlib.suppress(AppError, KeyError):
         seq = catalog_for(item.case.get("type_code", ""), court=item.case.get("court")).entry(item.catalog_dir, item.volume).seq
-    except (AppError, KeyError):
-        pass  # uncatalogued (a case type without a list yet): files sort first, as 00
     return CatalogPlace(item.volume, item.catalog_dir, seq, store.order_in_directory(db, item))
 
 

@@ -306,7 +306,8 @@ def _decode_page(claimed: Claimed, plan: PagePlan, max_pixels: int) -> Page:
         canvas = canvas.transpose(_PAGE_ROTATE[plan.rotate])
     half = analysis.half_grey(canvas)
     data = raster.lossless_tiff(canvas, dpi)
-    return new_page(claimed, index, data, "tiff", canvas.size, round(dpi), canvas.mode, half)
+    return new_page(claimed, index, data, "tiff", canvas.size, round(dpi), canvas.mode, half,
+                    grey_source=analysis.grey_source(canvas))
 
 
 def _dpi(image: Placed) -> float:

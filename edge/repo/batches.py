@@ -104,8 +104,9 @@ _BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT ite
 
 
 def items_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = 'discarded') AS discarded_pages
-        FROM items i WHERE i.batch_id = :b OR i.id IN ({_BATCH_ITEMS}) ORDER BY i.intake_id, i.seq""", {"b": batch_id})
+    return dicts(db, f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = :discarded) AS discarded_pages
+        FROM items i WHERE i.batch_id = :b OR i.id IN ({_BATCH_ITEMS}) ORDER BY i.intake_id, i.seq""",
+                 {"b": batch_id, "discarded": PageRole.DISCARDED})
 
 
 def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:

@@ -131,7 +131,7 @@ def _rejected(resp: requests.Response) -> AppError:
     return Rejected(resp.status_code, str(body.get("error", "")), str(body.get("message", "")))
 
 
-def transport_for(settings: "EdgeSettings", networks: tuple[Network, ...] | None = None) -> HttpTransport:
+def transport_for(settings: EdgeSettings, networks: tuple[Network, ...] | None = None) -> HttpTransport:
     """The appliance's transport to central, with its TLS files when it is paired."""
     from juanzong.edge.keys import load_central, tls_files
 

@@ -40,7 +40,8 @@ from watchdog.observers.polling import PollingObserver
 from juanzong.shared.durable import fsync_dir
 from juanzong.edge.crashpoints import crash_point
 from juanzong.edge.ingest.context import Claimed
-from juanzong.edge.ingest.decode import OVERSIZE_DIR, byte_cap, looks_complete
+from juanzong.edge.ingest.decode import OVERSIZE_DIR, byte_cap
+from juanzong.edge.watch.complete import looks_complete
 from juanzong.edge.watch.tracker import StabilityTracker, natural_key
 from juanzong.shared.profiles import ScannerProfile
 

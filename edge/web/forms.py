@@ -11,7 +11,7 @@ import base64
 import binascii
 import io
 from dataclasses import dataclass, field
-from typing import Mapping
+from collections.abc import Mapping
 
 from PIL import Image, UnidentifiedImageError
 

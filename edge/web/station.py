@@ -29,6 +29,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from PIL import Image, ImageDraw
 
+from juanzong.shared.audit import Action
 from juanzong.edge import items, quarantine
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.intake import load_item
@@ -89,7 +90,7 @@ def _item_view(item_id: str) -> dict[str, Any]:
 @bp.get("/item/<item_id>")
 def item(item_id: str) -> Any:
     view = _item_view(item_id)
-    record("qc_view", item_id)
+    record(Action.QC_VIEW, item_id)
     return render_template("qc_item.html", **view, states=items.STATE_NAMES, poll_seconds=POLL_SECONDS,
                            targets=repo.other_items(db(), item_id), unassigned=repo.unassigned(db()),
                            discarded=repo.discarded_pages(db(), item_id))
@@ -122,7 +123,7 @@ def page(page_id: str) -> Any:
     row["side_name"] = SIDES.get(row["side"], row["side"])
     item_row = load_item(db(), row["item_id"]) if row["item_id"] else None
     order = items.numbered(db(), row["item_id"]) if row["item_id"] else []
-    record("page_view", page_id, item=row["item_id"])
+    record(Action.PAGE_VIEW, page_id, item=row["item_id"])
     return render_template("qc_page.html", page=row, item=item_row, count=len(order),
                            prev=_neighbour(order, page_id, -1), next=_neighbour(order, page_id, 1),
                            accepted=_accepted(row["accepted"]), findings=_findings(row["findings"]))
@@ -144,7 +145,7 @@ _accepted = _findings
 
 # ---- images: decrypted in memory, never written anywhere
 
-_cache: "OrderedDict[tuple[str, str, int], bytes]" = OrderedDict()
+_cache: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
 _cache_lock = Lock()
 CACHE_ENTRIES = 400  # ~15 KB a thumbnail: a few MB of memory, nothing on disk
 

@@ -6,7 +6,6 @@ stored, and the audit row (with the verified sender as actor).
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 from collections.abc import Iterator

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pikepdf
 import pytest
@@ -128,7 +128,7 @@ def test_the_queue_is_earliest_deadline_first_urgent_before_all(settings, db):
     urgent = item_with(datetime(2026, 3, 5, 9, 0, tzinfo=TZ), True)
     now = store.utc_iso()
     with write_tx(db):
-        for reg, item_id in (late, early, urgent):
+        for _reg, item_id in (late, early, urgent):
             store.enqueue(db, f"F-{item_id}", store.item_row(db, item_id), now)
     order = []
     while (job := store.next_job(db, now)) is not None:
@@ -144,8 +144,8 @@ def test_an_idle_item_completes_after_the_profile_timeout(settings, db):
     scan_item(scanner, intake, 0, (1,))
     Appliance(settings).ingest_once()
     ctx = context_for(settings)
-    assert builder.build_due(ctx, now=datetime.now(timezone.utc)) == []
-    later = datetime.now(timezone.utc) + timedelta(seconds=ctx.idle_seconds + 1)
+    assert builder.build_due(ctx, now=datetime.now(UTC)) == []
+    later = datetime.now(UTC) + timedelta(seconds=ctx.idle_seconds + 1)
     assert len(builder.build_due(ctx, now=later)) == 1
 
 

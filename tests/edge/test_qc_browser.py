@@ -11,7 +11,7 @@ import json
 import threading
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
