@@ -337,6 +337,18 @@ def verify_bag(bag: Path) -> BagCheck:
     return check
 
 
+def verify_copies(central: Central, copies: list[Path], *, actor: str, of: int | None = None) -> list[BagCheck]:
+    """Read an earlier backup's copies back again (a disk may have rotted since); audited with each copy's state.
+    `of` is the audit seq of the backup they belong to, so the office shows the newest state beside it."""
+    checks = [verify_bag(c) for c in copies]
+    ok = all(c.ok for c in checks)
+    audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(copies[0].parent) if copies else "",
+                 outcome=Outcome.OK if ok else Outcome.FAILED, check="verify", of=of, copies=[str(c) for c in copies],
+                 failed=[c.path for c in checks if not c.ok],
+                 problems=sum(len(c.missing) + len(c.changed) + len(c.extra) + len(c.problems) for c in checks))
+    return checks
+
+
 def _read_manifest(path: Path, check: BagCheck) -> dict[str, str]:
     out = {}
     for line in path.read_text("utf-8").splitlines():

@@ -88,7 +88,7 @@ class Tasks:
     def _run(self, task: Task, work: Work) -> None:
         try:
             task.result = work(task.progress)
-            task.verified = task.result.get("ok") if task.kind == "backup" else None
+            task.verified = task.result.get("ok") if task.kind in ("backup", "verify") else None
             task.state = TaskState.DONE
         except AppError as err:
             task.error, task.state = err, TaskState.FAILED
@@ -127,6 +127,8 @@ class Run:
     where: str
     ok: bool
     state: str  # what a person reads: 2 份全部回读校验通过 / 回读校验未通过 / 已拒绝（代码）
+    seq: int = 0  # the audit row (a backup's copies are verified again by it)
+    verifiable: bool = False  # copies were written: they can be read back again
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,9 @@ def last_runs(records: Any, limit: int = 10) -> Runs:
     backups: list[Run] = []
     exports: list[Run] = []
     for rec, _ in records:
-        if rec.action == "backup":
+        if rec.action == "backup" and rec.detail.get("check") == "verify":
+            backups = [_reverified(run, rec) if run.seq == rec.detail.get("of") else run for run in backups]
+        elif rec.action == "backup":
             backups.append(_backup_run(rec))
         elif rec.action == "export" and "format" in rec.detail:  # one row per export, not per item read
             label = EXPORT_LABELS.get(rec.detail["format"], rec.detail["format"])
@@ -152,7 +156,27 @@ def last_runs(records: Any, limit: int = 10) -> Runs:
 def _backup_run(rec: Any) -> Run:
     copies = rec.detail.get("copies")
     if rec.outcome == "refused":
-        return Run(rec.at, rec.actor, f"{copies} 份", rec.target, False, f"已拒绝（{rec.detail.get('code', '')}）")
+        return Run(rec.at, rec.actor, f"{copies} 份", rec.target, False, f"已拒绝（{rec.detail.get('code', '')}）", rec.seq)
     count = len(copies) if isinstance(copies, list) else copies
     state = f"{count} 份全部回读校验通过" if rec.outcome == "ok" else f"{count} 份中有回读校验未通过的副本"
-    return Run(rec.at, rec.actor, f"{count} 份", rec.target, rec.outcome == "ok", state)
+    return Run(rec.at, rec.actor, f"{count} 份", rec.target, rec.outcome == "ok", state, rec.seq, isinstance(copies, list))
+
+
+def _reverified(run: Run, check: Any) -> Run:
+    """The backup with the newest reading-back of its copies."""
+    from juanzong.central.office.formatting import zh_datetime
+
+    failed = len(check.detail.get("failed", []))
+    result = "全部通过" if check.outcome == "ok" else f"{failed} 份未通过"
+    state = f"{zh_datetime(check.at)} {check.actor} 重新校验：{result}"
+    return Run(run.at, run.actor, run.what, run.where, check.outcome == "ok", state, run.seq, run.verifiable)
+
+
+def backup_copies(records: Any, seq: int) -> list[str]:
+    """The copies a recorded backup wrote (only a backup that wrote copies; never a path from a form)."""
+    for rec, _ in records:
+        if rec.seq == seq and rec.action == "backup" and rec.outcome != "refused" and not rec.detail.get("check"):
+            copies = rec.detail.get("copies")
+            if isinstance(copies, list) and copies:
+                return [str(c) for c in copies]
+    raise AppError(ErrorCode.OFFICE_JOB_NOT_FOUND, job_id=f"备份 #{seq}")

@@ -379,6 +379,27 @@ def backups_run(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     return Redirect(path=f"/jobs/{task.task_id}", status_code=303)
 
 
+@post("/backups/verify", guards=[may_act], sync_to_thread=True)
+def backups_verify(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+    """Read an earlier backup's copies back again; the copies come from its audit row, never from the form."""
+    from pathlib import Path
+
+    from juanzong.central.backup import verify_copies
+
+    state = office(request)
+    seq = _int(data.get("seq", ""), "备份编号")
+    copies = [Path(c) for c in tasks.backup_copies(audit.records(state.central.repo.engine), seq)]
+    actor = current_user(request).user_id
+
+    def work(progress: Any) -> dict[str, Any]:
+        progress(0, len(copies), f"正在回读校验 {len(copies)} 份副本")
+        checks = verify_copies(state.central, copies, actor=actor, of=seq)
+        return {"ok": all(c.ok for c in checks), "copies": [c.to_dict() for c in checks]}
+
+    task = state.tasks.start("verify", f"重新校验备份（{len(copies)} 份）", actor, str(copies[0].parent), work)
+    return Redirect(path=f"/jobs/{task.task_id}", status_code=303)
+
+
 @get("/jobs/{task_id:str}", guards=[may_act], sync_to_thread=True)
 def job_page(request: Request[Any, Any, Any], task_id: str) -> Template:
     """A task's state and progress; reloads itself while it runs (no JavaScript)."""
@@ -386,7 +407,7 @@ def job_page(request: Request[Any, Any, Any], task_id: str) -> Template:
     return page(request, "office/job.html", task=task, running=task.state is tasks.TaskState.RUNNING)
 
 
-HANDLERS += [exports_page, exports_run, backups_run, job_page]
+HANDLERS += [exports_page, exports_run, backups_run, backups_verify, job_page]
 
 
 # --- the case-system client (API token) -------------------------------------------------------------

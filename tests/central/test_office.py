@@ -364,6 +364,18 @@ def test_export_and_backup_buttons_run_in_the_background_with_progress(office: T
     page = office.get("/exports").text
     assert "2 份全部回读校验通过" in page and "案件系统卷宗" in page and "离线备份（2 份）" in page
 
+    # later a disk rots: reading the backup back again names the changed file and the page shows the new state
+    second = Path(task.result["copies"][1]["path"])
+    blob = sorted((second / "data" / "blobs").iterdir())[0]
+    blob.write_bytes(blob.read_bytes()[:-1] + bytes([blob.read_bytes()[-1] ^ 0xFF]))
+    seq = re.search(r'name="seq" value="(\d+)"', page).group(1)
+    started = post(office, "/backups/verify", {"seq": seq})
+    task = tasks.wait(started.headers["location"].rsplit("/", 1)[1], timeout=300)
+    checked = office.get(started.headers["location"]).text
+    assert task.verified is False and f"被改动：data/blobs/{blob.name}" in checked and "有副本回读校验未通过" in checked
+    assert "重新校验：1 份未通过" in office.get("/exports").text
+    assert post(office, "/backups/verify", {"seq": "99999"}).status_code == 404  # only a recorded backup's copies
+
 
 def test_a_running_task_page_refreshes_itself_and_a_second_task_waits(office: TestClient) -> None:
     import threading

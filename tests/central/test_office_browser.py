@@ -280,4 +280,8 @@ def test_exports_and_backup_buttons_show_progress_and_verification(browser: Any,
     shot(page, "office-backup-job.png")
     page.goto(f"{office.url}/exports")
     assert page.locator("#backups").get_by_text("2 份全部回读校验通过").is_visible()
+    page.locator("#backups").get_by_role("button", name="重新校验").click()  # the disks read back again later
+    page.wait_for_selector("#task-state:text('已完成')", timeout=300_000)
+    page.goto(f"{office.url}/exports")
+    assert page.locator("#backups").get_by_text("重新校验：全部通过").is_visible()
     shot(page, "office-exports.png")
