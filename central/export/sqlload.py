@@ -42,7 +42,7 @@ def load_script(server: SqlServerSettings, script: str) -> LoadResult:
 
     probe(server)
     try:
-        conn = pytds.connect(server=server.host, port=server.port, database=server.database, user=server.user,
+        conn = pytds.connect(dsn=server.host, port=server.port, database=server.database, user=server.user,
                              password=_password(server), login_timeout=server.timeout_seconds,
                              timeout=server.timeout_seconds, autocommit=True)
     except (OSError, pytds.Error) as exc:
