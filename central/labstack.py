@@ -65,7 +65,7 @@ class PostgresLab:
         import psycopg
 
         with psycopg.connect(host=str(self.socket_dir), port=self.port, user=PG_USER, dbname="postgres", autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def stop(self) -> None:
         _terminate(self.proc, "SIGINT")  # PostgreSQL's "fast" shutdown

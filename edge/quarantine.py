@@ -33,9 +33,11 @@ def shelf(db: Database) -> list[dict]:
 def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str,
           actor: str = "operator") -> Path:
     found = shelf_rows.source_and_blob(db, qid)
-    if found is None or found[1] is None:
+    if found is None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     source_name, blob_id = found
+    if blob_id is None:
+        raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     wrapped = blobs.wrapped_local(db, blob_id)
     if wrapped is None:  # shredded after its retention (edge/purge.py)
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)

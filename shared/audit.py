@@ -30,6 +30,7 @@ class Action(StrEnum):
     CASE_LINK = "case_link"
     CERTIFICATE = "certificate"
     CLOSE_ITEM = "close_item"
+    CONFIG_SET = "config_set"  # edge config set: a setting changed, old and new value
     CONNECT = "connect"
     CUSTODY = "custody"
     DEADLINE_RECOMPUTE = "deadline_recompute"

@@ -103,7 +103,7 @@ def _import_escpos() -> Any:
         return real_mkdtemp(*args, **kwargs)
 
     with _ESCPOS_LOCK, _root_handlers_kept():
-        tempfile.mkdtemp = mkdtemp_not_for_escpos
+        tempfile.mkdtemp = mkdtemp_not_for_escpos  # type: ignore[assignment]  # only while escpos imports
         try:
             import escpos.printer
             from escpos import constants

@@ -87,14 +87,22 @@ def _grey16(im: Image.Image) -> Image.Image:
     return Image.fromarray((np.asarray(im) >> 8).astype(np.uint8))
 
 
-def _scaled(im: Image.Image) -> Image.Image:
+def _band_extrema(im: Image.Image) -> tuple[float, float]:
+    """(lowest, highest) sample of a one-band image."""
     low, high = im.getextrema()
+    if isinstance(low, tuple) or isinstance(high, tuple):
+        raise ValueError(f"{im.mode} has more than one band")
+    return float(low), float(high)
+
+
+def _scaled(im: Image.Image) -> Image.Image:
+    low, high = _band_extrema(im)
     if im.mode == "F" and low >= 0 and high <= 1.0:
         top = 1.0  # normalised float samples
     elif low >= 0 and high <= 255:
         return im.convert("L")
     else:
-        top = 65535.0 if high <= 65535 else float(high)
+        top = 65535.0 if high <= 65535 else high
     return im.point(lambda v: v * (255.0 / top)).convert("L")
 
 

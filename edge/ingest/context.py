@@ -59,6 +59,8 @@ class QcCode(StrEnum):
     DUPLICATE = "duplicate"
     OVER_SCAN = "over_scan"  # 多扫 (an item's count, at close)
     UNDER_SCAN = "under_scan"  # 漏扫
+    ITEM_CLOSED = "item_closed"  # scanned for an item already closed: held in the unassigned queue
+    COVER_FOREIGN = "cover_foreign"  # our cover sheet, but of an item this appliance does not know
 
 
 class Severity(StrEnum):
@@ -94,6 +96,7 @@ class Page:
     item_id: str | None = None
     side: Side = Side.RECTO
     replaces: str | None = None  # a rescan taking over this page's number
+    held: str | None = None  # the closed item this page was scanned for (it waits unassigned)
     codes: BarcodeScan | None = None
     qc: QcResult | None = None
     sealed: SealedBlob | None = None

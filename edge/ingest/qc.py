@@ -53,6 +53,7 @@ import numpy as np
 from PIL import Image
 
 from juanzong.edge.ingest.context import PageRole, QcCode, Severity, Side
+from juanzong.shared.ids import format_id
 
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import IngestContext, Page
@@ -81,6 +82,10 @@ MESSAGES: dict[str, str] = {
     QcCode.DUPLICATE: "与本材料中已扫描的页面 {page_id} 几乎相同，疑似重复扫描",
     QcCode.OVER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
     QcCode.UNDER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
+    QcCode.ITEM_CLOSED: "材料 {item} 已结束扫描，此页未归入该材料，在未归属队列等候；"
+                        "如需补扫，请先 edge reopen 重新打开材料，再用 edge assign 归入",
+    QcCode.COVER_FOREIGN: "封面页条码 {item} 不是本设备登记的材料（可能是另一台扫描设备打印的封面页），"
+                          "其后的页面进入未归属队列，请核对",
 }
 _EDGE_NAMES = {"top": "上", "bottom": "下", "left": "左", "right": "右"}
 
@@ -449,7 +454,9 @@ def run(page: Page, ctx: IngestContext) -> Page:
     A blank verso is marked `blank_dropped` only where the scanner profile says
     `blank_backside.policy = "drop"`; the page is still stored, so counts add up.
     """
-    if page.role in (PageRole.COVER, PageRole.COVER_UNKNOWN):
+    if page.role == PageRole.COVER_UNKNOWN:
+        return replace(page, qc=_foreign_cover(page))
+    if page.role == PageRole.COVER:
         return page
     item = ctx.view.item(page.item_id) if page.item_id else None
     rules = replace(ctx.qc_rules, expect_colour=item.colour if item else None)
@@ -458,7 +465,20 @@ def run(page: Page, ctx: IngestContext) -> Page:
         twin = duplicate_of(result.phash, ctx.view.phashes(item.item_id), rules)
         if twin:
             result = replace(result, findings=result.findings + (duplicate_finding(twin),))
+    if page.held:
+        result = replace(result, findings=result.findings + (
+            finding(QcCode.ITEM_CLOSED, Severity.ERROR, page.held, item=format_id(page.held)),))
     if page.role == PageRole.COVER_BACK:  # printed on the back of our cover sheet: a page after all
         return replace(page, qc=result, role=PageRole.COVER_BACK if result.is_blank else PageRole.PAGE)
-    drop = result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
+    # a rescan taking over a numbered image stays a page: dropping it would leave a gap (跳码)
+    drop = (result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
+            and not page.replaces)
     return replace(page, qc=result, role=PageRole.BLANK_DROPPED if drop else page.role)
+
+
+def _foreign_cover(page: Page) -> QcResult:
+    """Reported, not silently ignored: our code, but not an item of this appliance."""
+    named = page.cover_item or ""
+    shown = format_id(named) if named else "?"
+    return QcResult(findings=(finding(QcCode.COVER_FOREIGN, Severity.ERROR, named, item=shown),),
+                    phash="", skew_centideg=None, is_blank=False, ink_ratio_ppm=0)

@@ -93,7 +93,7 @@ def single_image(claimed: Claimed, raw: bytes, fmt: str, max_pixels: int) -> Ite
 
 def jp2_page(claimed: Claimed, index: int, data: bytes, im: Image.Image, dpi: int | None = None) -> Page:
     size, mode = im.size, im.mode
-    im.reduce = 1  # Jpeg2KImageFile: decode at resolution level 1 (half size)
+    im.reduce = 1  # type: ignore[method-assign,assignment]  # Jpeg2KImageFile's resolution level (half size) shadows Image.reduce
     load(im, claimed.source_name, "JPEG 2000")
     half = analysis.grey(im)
     return new_page(claimed, index, data, "jp2", size, dpi or header_dpi(im), mode, half,
@@ -114,6 +114,8 @@ def analysed(claimed: Claimed, index: int, data: bytes, fmt: str, im: Image.Imag
 
 def header_dpi(im: Image.Image) -> int | None:
     dpi = im.info.get("dpi")
+    if dpi is None:
+        return None
     try:
         x, y = float(dpi[0]), float(dpi[1] or dpi[0])
     except (TypeError, ValueError, IndexError, ZeroDivisionError):

@@ -39,7 +39,7 @@ from juanzong.edge.repo import station as repo
 from juanzong.edge.web.context import actor, db, kiosk, now, record, settings
 from juanzong.edge.web.counter import today_range
 from juanzong.shared.crypto import open_blob_local
-from juanzong.shared.errors import AppError
+from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.station")
 bp = Blueprint("qc", __name__, url_prefix="/qc")
@@ -81,7 +81,7 @@ def _pages(item_id: str) -> list[dict[str, Any]]:
 def _item_view(item_id: str) -> dict[str, Any]:
     item = repo.work_item(db(), item_id)
     if item is None:
-        load_item(db(), item_id)  # ITEM_NOT_FOUND, in Chinese
+        raise AppError(ErrorCode.ITEM_NOT_FOUND, item_id=item_id)
     pages = _pages(item_id)
     item["state"], item["open_findings"] = items.item_state(item, [(p["findings"], p["accepted"]) for p in pages])
     return {"item": item, "pages": pages, "version": repo.pages_version(db(), item_id)}
@@ -175,7 +175,7 @@ def _render(row: dict[str, Any], box: tuple[int, int]) -> bytes:
         kind = repo_blobs.kind(db(), row["blob_id"])
         plain = open_blob_local(BlobStore(cfg.blob_dir).get(row["blob_id"]), row["wrapped_local"], kek=_kek(),
                                 appliance_id=cfg.appliance_id, blob_id=row["blob_id"], kind=kind)
-        im = Image.open(io.BytesIO(plain))
+        im: Image.Image = Image.open(io.BytesIO(plain))
         im.draft("RGB", (box[0] * 2, box[1] * 2))  # JPEG: decode at a fraction of the size
         im = im.convert("RGB")
         im.thumbnail(box)

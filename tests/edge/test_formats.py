@@ -145,3 +145,44 @@ def test_peak_memory_of_every_file_class_stays_under_400_mb():
     over = [(r.name, round(r.peak_mb)) for r in results if not r.peak_mb < memprobe.LIMIT_MB]
     assert over == []
     assert all(r.outcome.startswith("stored") for r in results), [(r.name, r.outcome) for r in results]
+
+
+def test_a_jbig2_pdf_without_jbig2dec_is_quarantined_then_retried_once_it_is_installed(tmp_path, central_keys):
+    """Point 1: a machine without `jbig2dec` quarantines a JBIG2 PDF with FILE_DECODER_MISSING and
+    a Chinese reason naming the program and the command that puts it back; once the program is
+    there, that command stores the page. Real child processes; only PATH differs."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from corpus import bilevel, pdf_jbig2
+    from edge_kit import make_home
+
+    from juanzong.edge.config import load_settings
+
+    if shutil.which("jbig2dec") is None:
+        pytest.skip("jbig2dec is not installed (make setup installs it)")
+    home = make_home(tmp_path, central_keys, profile="network-share")
+    hot = load_settings(home).hot_folder
+    hot.mkdir(parents=True, exist_ok=True)
+    (hot / "fax_0001.pdf").write_bytes(pdf_jbig2(bilevel(3)))
+    no_tools = tmp_path / "no-tools"
+    no_tools.mkdir()
+
+    def jz(*args: str, path: str) -> subprocess.CompletedProcess:
+        env = {**{k: v for k, v in os.environ.items() if k != "JUANZONG_HOME"}, "PATH": path}
+        return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", args[0], "--home", str(home),
+                               *args[1:]], capture_output=True, text=True, timeout=120, env=env)
+
+    drained = jz("ingest", "--once", "--settle", "0.05", "--json", path=str(no_tools))
+    assert drained.returncode == 0, drained.stderr
+    (held,) = json.loads(jz("quarantine", "--json", path=str(no_tools)).stdout)
+    assert held["code"] == "FILE_DECODER_MISSING" and "jbig2dec" in held["reason"] and "JBIG2" in held["reason"]
+    assert "edge quarantine --retry" in held["reason"] and not LIBRARY_TEXT.search(held["reason"].replace("fax_0001.pdf", ""))
+
+    retried = jz("quarantine", "--retry", held["id"], path=os.environ["PATH"])
+    assert retried.returncode == 0, retried.stderr
+    assert jz("ingest", "--once", "--settle", "0.05", path=os.environ["PATH"]).returncode == 0
+    (loose,) = json.loads(jz("pages", "--unassigned", "--json", path=os.environ["PATH"]).stdout)
+    assert loose["source_name"].endswith("fax_0001.pdf") and loose["role"] == "page"  # stored, as retry-Q…-fax_0001.pdf
