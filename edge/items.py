@@ -97,11 +97,11 @@ def cancel_replacement(db: Database, appliance_id: str, actor: str = "operator")
 
 def _refuse_or_cancel_pending(db: Database, appliance_id: str, actor: str, cancel: bool) -> list[str]:
     pending = [p for p in (state.get(db, StateKey.REPLACE_TARGET) or "").split(",") if p]
-    live = [p for p in pending if pages.replaceable(db, p)]
+    shown = {p: found for p in pending if (found := pages.replaceable(db, p))}
+    live = list(shown)
     if not live:
         return []
     if not cancel:
-        shown = {p: pages.replaceable(db, p) for p in live}
         page_id = next((p for p in live if shown[p][2] is not None), live[0])  # the numbered side of the sheet
         item_id, _side, page_no = shown[page_id]
         raise AppError(ErrorCode.REPLACE_PENDING, item_id=item_id, page_no=page_no or "?", page_id=page_id)

@@ -54,6 +54,7 @@ class Action(StrEnum):
     MEDIA_INIT = "media_init"
     MEDIA_RECEIPTS = "media_receipts"
     MEDIA_REGISTER = "media_register"
+    MEDIA_RULES = "media_rules"  # the appliance's udev rules for registered media rewritten
     NOTICE = "notice"
     OPERATOR_ADD = "operator_add"
     OPERATOR_DISABLE = "operator_disable"

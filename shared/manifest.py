@@ -375,7 +375,7 @@ def _reject_floats(obj: Any) -> None:
 
 
 def to_builtins(obj: msgspec.Struct) -> dict[str, Any]:
-    return msgspec.to_builtins(obj)  # type: ignore[no-any-return]
+    return msgspec.to_builtins(obj)  # type: ignore[no-any-return]  # a Struct becomes a dict
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGES = ("half", "full", "median")
-ZXING_FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
+_FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
+# zxing-cpp's stubs type `formats` as BarcodeFormats, but `a | b` is deprecated: a tuple is the current form
+ZXING_FORMATS: zxingcpp.BarcodeFormats = _FORMATS  # type: ignore[assignment]
 PYZBAR_NAMES = {"CODE128": "Code128", "QRCODE": "QRCode"}
 
 
@@ -93,8 +95,7 @@ def _reading(codes: list[Barcode], errored: bool) -> Reading:
 def read_zxing(img: Image.Image, quick: bool = False) -> Reading:
     # The half-size first look skips zxing's own downscaled and inverted passes:
     # our sheets are large dark-on-light codes, and the full-size stage keeps them.
-    results = zxingcpp.read_barcodes(img, formats=ZXING_FORMATS, return_errors=True,  # type: ignore[arg-type]
-                                     try_downscale=not quick, try_invert=not quick)  # stubs lag: a tuple of formats is the current form
+    results = zxingcpp.read_barcodes(img, formats=ZXING_FORMATS, return_errors=True, try_downscale=not quick, try_invert=not quick)
     codes = [_barcode(r.text, r.format.name) for r in results if r.valid]
     return _reading(codes, errored=any(not r.valid and _plausible_symbol(r) for r in results))
 

@@ -64,11 +64,11 @@ class FileRouting:
     """The database's view plus the earlier pages of the same file: a multi-page
     TIFF may hold a cover sheet followed by its item's pages."""
 
-    _UNSET = object()
 
     def __init__(self, base: RoutingView) -> None:
         self.base = base
-        self._active: object = self._UNSET
+        self._active_seen = False  # a cover sheet in this file set the active item
+        self._active: str | None = None
         self._sides: dict[str, Sides] = {}
         self._replaced = 0  # replacement targets this file has used already
 
@@ -76,7 +76,7 @@ class FileRouting:
         return self.base.item(item_id)
 
     def active_item(self) -> str | None:
-        return self.base.active_item() if self._active is self._UNSET else self._active  # type: ignore[return-value]
+        return self._active if self._active_seen else self.base.active_item()
 
     def sides(self, item_id: str) -> Sides:
         return self._sides.get(item_id) or self.base.sides(item_id)
@@ -94,7 +94,7 @@ class FileRouting:
         elif page.role == PageRole.COVER_UNKNOWN:
             self._active = None
         elif page.role == PageRole.COVER and page.item_id is not None:  # a known cover names its item
-            self._active = page.item_id
+            self._active, self._active_seen = page.item_id, True
             self._sides[page.item_id] = Sides(1, True)
         elif page.item_id:
             seen = self.sides(page.item_id)

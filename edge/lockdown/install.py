@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from juanzong.edge.lockdown.inputs import LockdownInputs
-from juanzong.edge.lockdown.systemd import EDGE_UNIT, OCR_UNIT, SWAPOFF_UNIT, RenderedFile, mount_unit_name
+from juanzong.edge.lockdown.systemd import EDGE_UNIT, MEDIA_RULES_TIMER, OCR_UNIT, SWAPOFF_UNIT, RenderedFile, mount_unit_name
 from juanzong.shared.errors import AppError, ErrorCode
 
 PLAN_FILE = "plan.json"
@@ -42,7 +42,7 @@ def _units_to_start(inp: LockdownInputs, targets: set[str]) -> list[str]:
     if inp.tmpfs_required:
         names.append(mount_unit_name(inp.hot_folder))
     names.append(EDGE_UNIT)
-    names += [u for u in (OCR_UNIT,) if any(t.endswith("/" + u) for t in targets)]
+    names += [u for u in (OCR_UNIT, MEDIA_RULES_TIMER) if any(t.endswith("/" + u) for t in targets)]
     return names
 
 

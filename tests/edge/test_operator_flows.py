@@ -76,7 +76,7 @@ def test_pages_lists_numbers_ids_sides_sources_and_chinese_findings(settings, db
     blank = next(p for p in listed if p["page_no"] == 2)
     assert any(f["code"] == "blank" and "空白" in f["message"] for f in blank["findings"])
     text = jz(settings.home, "pages", item).stdout
-    assert f"第 2 页" in text and format_id(blank["page_id"]) in text and "疑似空白页" in text
+    assert "第 2 页" in text and format_id(blank["page_id"]) in text and "疑似空白页" in text
 
     closed = jz_json(settings.home, "close", item)
     assert closed["findings"] == []  # declared 2, scanned 2: a blank front side still counts (only backs do not)
@@ -227,3 +227,27 @@ def test_edge_run_logs_one_chinese_line_per_file(settings, db, caplog):
     assert any(line.startswith("scan_0001.jpg → 封面页：（2026）京0102民初1234号 第1件 起诉状") for line in lines), lines
     assert any(line.startswith("scan_0002.jpg → （2026）京0102民初1234号 第1件 起诉状：第 1 页") for line in lines), lines
     assert any(line.startswith("scan_0003.jpg 已隔离：") for line in lines), lines
+
+
+def test_a_long_file_shows_progress_then_its_one_line(settings, db, caplog):
+    """A 20-page fax TIFF after the cover sheet: progress every 10 pages while it is processed,
+    then one line naming the item and the page span."""
+    import io
+    import logging
+
+    from PIL import Image
+
+    intake = register(db, settings, items=(("起诉状", 20),))
+    SimulatedScanner(settings.hot_folder).write(cover_for(intake, 0))
+    sheets = [Image.new("1", (400, 560), 1) for _ in range(20)]
+    for n, sheet in enumerate(sheets):
+        sheet.paste(0, (40, 40 + n * 20, 360, 52 + n * 20))  # a line of "text", a different one on each page
+    out = io.BytesIO()
+    sheets[0].save(out, "TIFF", compression="group4", save_all=True, append_images=sheets[1:], dpi=(200, 200))
+    (settings.hot_folder / "scan_0002.tif").write_bytes(out.getvalue())
+    with caplog.at_level(logging.INFO, logger="juanzong"):
+        ingest(settings)
+    lines = [r.getMessage() for r in caplog.records]
+    assert "scan_0002.tif：已处理 10 页" in lines and "scan_0002.tif：已处理 20 页" in lines, lines
+    assert any(line.startswith("scan_0002.tif → （2026）京0102民初1234号 第1件 起诉状：第 1–20 页") for line in lines), lines
+    assert lines.index("scan_0002.tif：已处理 10 页") < next(i for i, line in enumerate(lines) if line.startswith("scan_0002.tif →"))
