@@ -115,8 +115,12 @@ def _jbig2(pdf, bits) -> object:
     import pikepdf
     from PIL import Image, ImageOps
 
+    from PIL import TiffImagePlugin
+
     g4 = _save(ImageOps.invert(bits.convert("L")).convert("1"), "TIFF", compression="group4")
-    tags = Image.open(io.BytesIO(g4)).tag_v2
+    tif = Image.open(io.BytesIO(g4))
+    assert isinstance(tif, TiffImagePlugin.TiffImageFile)
+    tags = tif.tag_v2
     mmr = g4[tags[273][0]:tags[273][0] + tags[279][0]]
     w, h = bits.size
 
