@@ -75,6 +75,61 @@ def _repeated_page_pdf(size: tuple[int, int], pages: int) -> bytes:
     return out.getvalue()
 
 
+def _image_pdf(image: Callable, pages: int, size: tuple[int, int]) -> bytes:
+    """`pages` pages, each drawing its own image XObject `image(pdf, n)` at 300 dpi."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    w, h = size[0] * 72 / 300, size[1] * 72 / 300
+    for n in range(pages):
+        page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
+                                  Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image(pdf, n))),
+                                  Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))
+        pdf.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def _jbig2(pdf, bits) -> object:
+    """A JBIG2 image XObject: one lossless generic region coded with MMR (the G4 code of the
+    same bits, from libtiff), as a fax-to-PDF tool writes it."""
+    import struct
+
+    import pikepdf
+    from PIL import Image, ImageOps
+
+    from PIL import TiffImagePlugin
+
+    g4 = _save(ImageOps.invert(bits.convert("L")).convert("1"), "TIFF", compression="group4")
+    tif = Image.open(io.BytesIO(g4))
+    assert isinstance(tif, TiffImagePlugin.TiffImageFile)
+    tags = tif.tag_v2
+    mmr = g4[tags[273][0]:tags[273][0] + tags[279][0]]
+    w, h = bits.size
+
+    def segment(number: int, kind: int, data: bytes) -> bytes:
+        return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
+
+    data = (segment(0, 48, struct.pack(">IIIIBH", w, h, 0, 0, 0, 0))
+            + segment(1, 39, struct.pack(">IIIIB", w, h, 0, 0, 0) + b"\x01" + mmr) + segment(2, 49, b""))
+    return pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=w, Height=h,
+                          ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1, Filter=pikepdf.Name.JBIG2Decode)
+
+
+def _masked(pdf, img) -> object:
+    """A colour Flate image with a soft mask of its own size (a PDF tool's transparency)."""
+    import pikepdf
+
+    def flate(data: bytes, space, **kw):
+        return pikepdf.Stream(pdf, zlib.compress(data, 6), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                              Width=img.width, Height=img.height, ColorSpace=space, BitsPerComponent=8,
+                              Filter=pikepdf.Name.FlateDecode, **kw)
+
+    mask = flate(img.convert("L").point(lambda v: 255 if v > 40 else 200).tobytes(), pikepdf.Name.DeviceGray)
+    return flate(img.convert("RGB").tobytes(), pikepdf.Name.DeviceRGB, SMask=mask)
+
+
 def probes(big: bool = True) -> list[Probe]:
     import img2pdf
     import numpy as np
@@ -112,7 +167,14 @@ def probes(big: bool = True) -> list[Probe]:
         Probe("PDF CCITT ×10 pages", "scan_0015.pdf", lambda: img2pdf.convert([_save(bw(i), "TIFF", compression="group4", dpi=(300, 300)) for i in range(10)])),
         Probe("PDF Flate colour A4", "scan_0016.pdf", lambda: img2pdf.convert([_save(a4(), "PNG", dpi=(300, 300))])),
         Probe("PDF one A4 image ×10 pages", "scan_0017.pdf", lambda: _repeated_page_pdf(A4_300, 10)),
+        Probe("TIFF G3 fax A4", "scan_0018.tif", lambda: _save(bw(), "TIFF", compression="group3", dpi=(204, 196))),
+        Probe("TIFF palette A4", "scan_0019.tif", lambda: _save(a4().quantize(64), "TIFF", compression="tiff_lzw")),
+        Probe("PNG 16-bit grey A4", "scan_0024.png", lambda: _save(grey16(a4()), "PNG")),
+        Probe("PDF colour A4 with soft mask", "scan_0025.pdf", lambda: _image_pdf(lambda pdf, n: _masked(pdf, a4(n)), 1, A4_300)),
     ]
+    if shutil.which("jbig2dec"):
+        out.append(Probe("PDF JBIG2 A4 ×10 pages", "scan_0026.pdf",
+                         lambda: _image_pdf(lambda pdf, n: _jbig2(pdf, bw(n)), 10, A4_300)))
     if big:
         def a3():
             return plain_page(0, A3_600, grain=4)
