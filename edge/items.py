@@ -16,16 +16,19 @@ from sqlite_utils import Database
 
 from juanzong.shared import clock
 from juanzong.edge import audit
-from juanzong.edge.ingest.qc import count_findings
+from juanzong.edge.ingest.context import PageRole, Severity, Side, count_findings
 from juanzong.edge.intake import load_item
 from juanzong.edge.repo import items, pages, state, write_tx
 from juanzong.edge.repo import qc as qc_sql
+from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo.state import StateKey
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action, Outcome
 
 
 def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:
+    """Close (and lock) an item: its count against the declared pages — blank back sides
+    are recorded but never counted — and the open QC findings of its pages."""
     item = load_item(db, item_id)
     with write_tx(db):
         scanned = pages.scanned_count(db, item_id)
@@ -34,18 +37,89 @@ def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
                     json.dumps(findings, ensure_ascii=False))
         audit.record(db, place=appliance_id, actor=actor, action=Action.CLOSE_ITEM, target=item_id,
                      declared=item["declared_pages"], scanned=scanned, findings=[f["code"] for f in findings])
-    return {"item_id": item_id, "declared_pages": item["declared_pages"], "scanned_pages": scanned, "findings": findings}
+    return {"item_id": item_id, "name": item["name"], "declared_pages": item["declared_pages"], "scanned_pages": scanned,
+            "blank_backs": pages.blank_backs(db, item_id), "findings": findings, "page_findings": page_findings(db, item_id)}
 
 
-def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator") -> dict:
+def page_findings(db: Database, item_id: str) -> list[dict]:
+    """Open QC findings of the item's numbered pages, in page order."""
+    out = []
+    for row in pages.of_item(db, item_id):
+        if row["role"] != PageRole.PAGE:
+            continue
+        for f in open_findings(row["findings"], row["accepted"]):
+            out.append({"page_no": row["page_no"], "page_id": row["id"], "code": f["code"], "severity": f["severity"],
+                        "message": f["message"]})
+    return sorted(out, key=lambda f: (f["page_no"] or 0))
+
+
+def page_listing(db: Database, item_id: str | None) -> list[dict]:
+    """`edge pages`: every image of an item (or of the unassigned queue) with its open findings,
+    numbered pages first in page order, then covers, replaced and discarded images in scan order."""
+    if item_id is not None:
+        load_item(db, item_id)  # ITEM_NOT_FOUND for a mistyped id
+    rows = [{"page_no": r["page_no"], "page_id": r["id"], "side": r["side"], "role": r["role"],
+             "source_name": r["source_name"], "discard_reason": r["discard_reason"], "replaces": r["replaces"],
+             "findings": open_findings(r["findings"], r["accepted"])} for r in pages.of_item(db, item_id)]
+    # numbered pages in page order (a replaced or assigned page sits at its number), then the rest in scan order
+    return sorted(rows, key=lambda r: (r["page_no"] is None, r["page_no"] or 0))
+
+
+def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator", *,
+                    duplex: bool = False, cancel: bool = False) -> dict:
+    """The next scan replaces this page, keeping its number and side. One at a time: a
+    second one while a rescan is pending is refused, unless `cancel` drops the first
+    (on record). With a duplex scanner the rescanned sheet's two images take over both
+    sides of the original sheet, so its back never lands anywhere else."""
     found = pages.item_page(db, page_id)
     if found is None or found[2] is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
-    item_id, _side, page_no = found
+    item_id, side, page_no = found
+    item = load_item(db, item_id)
+    if item["closed_at"]:
+        raise AppError(ErrorCode.ITEM_CLOSED, item_id=item_id, name=item["name"], what="重扫页面")
     with write_tx(db):
-        state.put(db, StateKey.REPLACE_TARGET, page_id)
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="replace", page_no=page_no)
-    return {"replace": page_id, "item_id": item_id, "page_no": page_no}
+        _refuse_or_cancel_pending(db, appliance_id, actor, cancel)
+        partner = pages.sheet_partner(db, page_id) if duplex else None
+        sheet = [page_id, partner] if side == Side.RECTO else [partner, page_id]
+        plan = [p for p in sheet if p]
+        state.put(db, StateKey.REPLACE_TARGET, ",".join(plan))
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="replace",
+                     page_no=page_no, sheet=plan)
+    return {"replace": page_id, "item_id": item_id, "page_no": page_no, "images": plan}
+
+
+def cancel_replacement(db: Database, appliance_id: str, actor: str = "operator") -> dict:
+    with write_tx(db):
+        cancelled = _refuse_or_cancel_pending(db, appliance_id, actor, cancel=True)
+    return {"cancelled": cancelled}
+
+
+def _refuse_or_cancel_pending(db: Database, appliance_id: str, actor: str, cancel: bool) -> list[str]:
+    pending = [p for p in (state.get(db, StateKey.REPLACE_TARGET) or "").split(",") if p]
+    shown = {p: found for p in pending if (found := pages.replaceable(db, p))}
+    live = list(shown)
+    if not live:
+        return []
+    if not cancel:
+        page_id = next((p for p in live if shown[p][2] is not None), live[0])  # the numbered side of the sheet
+        item_id, _side, page_no = shown[page_id]
+        raise AppError(ErrorCode.REPLACE_PENDING, item_id=item_id, page_no=page_no or "?", page_id=page_id)
+    state.put(db, StateKey.REPLACE_TARGET, None)
+    audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=live[0], what="replace_cancel",
+                 sheet=live)
+    return live
+
+
+def assign_pages(db: Database, appliance_id: str, page_ids: list[str], item_id: str, at: int | None = None,
+                 actor: str = "operator") -> list[dict]:
+    """File pages from the unassigned queue into an item, in the order given, gap-free
+    (`edge assign`); a closed item must be reopened first."""
+    item = load_item(db, item_id)
+    if item["closed_at"]:
+        raise AppError(ErrorCode.ITEM_CLOSED, item_id=item_id, name=item["name"], what="归入页面")
+    return [assign_page(db, appliance_id, page_id, item_id, None if at is None else at + i, actor)
+            for i, page_id in enumerate(page_ids)]
 
 
 # ---- the QC station's page and item actions (edge/web/station.py calls these, as would a command)
@@ -116,7 +190,7 @@ def _position(position: int, count: int) -> int:
 def move_page(db: Database, appliance_id: str, page_id: str, position: int, actor: str = "operator") -> dict:
     """Move one page to `position` (1-based) within its item; up/down are position ±1."""
     page = _page(db, page_id)
-    if page["role"] != "page" or page["item_id"] is None:
+    if page["role"] != PageRole.PAGE or page["item_id"] is None:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不是已编号的页面")
     with write_tx(db):
         _editable(db, page["item_id"])
@@ -140,7 +214,7 @@ def move_pages(db: Database, appliance_id: str, page_ids: list[str], to_item: st
         _editable(db, to_item)
         sources = sorted({p["item_id"] for p in pages if p["item_id"]})
         for p in pages:
-            if p["role"] != "page" or p["item_id"] in (None, to_item):
+            if p["role"] != PageRole.PAGE or p["item_id"] in (None, to_item):
                 raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=p["id"], why="不是其他材料中已编号的页面")
         for source in sources:
             _editable(db, source)
@@ -160,7 +234,7 @@ def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, pos
                 actor: str = "operator") -> dict:
     """File a page from the unassigned queue into an item, at `position` or after its last page."""
     page = _page(db, page_id)
-    if page["role"] != "page" or page["item_id"] is not None:
+    if page["role"] != PageRole.PAGE or page["item_id"] is not None:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不在未归属队列中")
     with write_tx(db):
         _editable(db, item_id)
@@ -176,7 +250,7 @@ def discard_page(db: Database, appliance_id: str, page_id: str, reason: str, act
     """Take a page out of the numbering with a reason; its row and blob stay (on record, sent to central)."""
     why = _reason(reason, "作废页面")
     page = _page(db, page_id)
-    if page["role"] != "page":
+    if page["role"] != PageRole.PAGE:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不是有效页面")
     with write_tx(db):
         if page["item_id"]:
@@ -197,7 +271,7 @@ def rotate_page(db: Database, appliance_id: str, page_id: str, degrees: int, act
     if degrees % 90:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="只能按 90 度旋转")
     page = _page(db, page_id)
-    if page["role"] != "page":
+    if page["role"] != PageRole.PAGE:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不是有效页面")
     turned = (int(page.get("rotation") or 0) + degrees) % 360
     with write_tx(db):
@@ -319,9 +393,9 @@ def item_state(item: dict, pages: list[tuple[str, str]]) -> tuple[ItemState, int
     if item["approved_at"]:
         if item["two_person"] and not item["checked_at"]:
             return ItemState.AWAITING_CHECK, total
-        synced = item["batch_id"] is not None and item.get("batch_state") == "acknowledged"
+        synced = item["batch_id"] is not None and item.get("batch_state") == BatchState.ACKNOWLEDGED
         return (ItemState.SYNCED if synced else ItemState.APPROVED), total
-    if any(f.get("severity") == "error" for f in open_) or counted:
+    if any(f.get("severity") == Severity.ERROR for f in open_) or counted:
         return ItemState.ATTENTION, total
     if item["closed_at"]:
         return ItemState.CLOSED, total

@@ -61,6 +61,7 @@ class ErrorCode(StrEnum):
     SWAP_ENABLED = "SWAP_ENABLED"
     APPLIANCE_RUNNING = "APPLIANCE_RUNNING"
     QUARANTINE_NOT_FOUND = "QUARANTINE_NOT_FOUND"
+    QUARANTINE_RETRIED = "QUARANTINE_RETRIED"
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
@@ -94,6 +95,15 @@ class ErrorCode(StrEnum):
     REQUEST_INVALID = "REQUEST_INVALID"
     # the command line
     USAGE_INVALID = "USAGE_INVALID"
+    INTAKE_SUBMITTER_MISSING = "INTAKE_SUBMITTER_MISSING"
+    REPLACE_PENDING = "REPLACE_PENDING"
+    CONFIG_UNKNOWN = "CONFIG_UNKNOWN"
+    CONFIG_FIXED = "CONFIG_FIXED"
+    CONFIG_VALUE_INVALID = "CONFIG_VALUE_INVALID"
+    ITEM_CLOSED = "ITEM_CLOSED"
+    INTAKE_PAGES_ABSURD = "INTAKE_PAGES_ABSURD"
+    CASE_YEAR_IN_FUTURE = "CASE_YEAR_IN_FUTURE"
+    ITEM_MAYBE_CLASSIFIED = "ITEM_MAYBE_CLASSIFIED"
     PATH_NOT_FOUND = "PATH_NOT_FOUND"
     PATH_NO_PERMISSION = "PATH_NO_PERMISSION"
     PATH_INVALID = "PATH_INVALID"
@@ -126,6 +136,12 @@ class ErrorCode(StrEnum):
     BACKUP_DAMAGED = "BACKUP_DAMAGED"
     EXPORT_FAILED = "EXPORT_FAILED"
     EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
+    BACKUP_COPIES_TOO_FEW = "BACKUP_COPIES_TOO_FEW"
+    SQLSERVER_NOT_CONFIGURED = "SQLSERVER_NOT_CONFIGURED"
+    SQLSERVER_UNREACHABLE = "SQLSERVER_UNREACHABLE"
+    SQLSERVER_LOAD_FAILED = "SQLSERVER_LOAD_FAILED"
+    OFFICE_JOB_NOT_FOUND = "OFFICE_JOB_NOT_FOUND"
+    OFFICE_JOB_BUSY = "OFFICE_JOB_BUSY"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
     # archive office
     OFFICE_USER_INVALID = "OFFICE_USER_INVALID"
@@ -152,6 +168,7 @@ class ErrorCode(StrEnum):
     MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
     MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
     MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
+    MEDIA_RULES_FAILED = "MEDIA_RULES_FAILED"
     # counter kiosk: operators, sessions, forms, custody, pickup
     OPERATOR_EXISTS = "OPERATOR_EXISTS"
     OPERATOR_NOT_FOUND = "OPERATOR_NOT_FOUND"
@@ -230,7 +247,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
     ErrorCode.FILE_SIZE_TOO_LARGE: "文件 {name} 大小 {size} 超过上限 {limit}，内容未读取、未入库；原文件已移到热文件夹的 {kept} 目录，请核对后删除并重新扫描",
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
-    ErrorCode.FILE_TYPE_NOT_ACCEPTED: "文件 {name} 是{kind}，本扫描仪配置只接受 {accepted}，已隔离；如确需导入，请修改扫描仪配置后用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_TYPE_NOT_ACCEPTED: "文件 {name} 是{kind}，本扫描仪配置只接受 {accepted}，已隔离；如确需导入，请修改扫描仪配置后用 edge quarantine --retry 隔离编号 重新导入",
     ErrorCode.FILE_NEVER_COMPLETE: "文件 {name} 在 {seconds} 秒内一直没有写完（扫描软件可能中途停止或未改名），已隔离，请重新扫描",
     ErrorCode.FILE_ENCRYPTED: "文件 {name} 是有密码保护的 PDF，无法读取，已隔离；请在扫描软件中关闭 PDF 加密后重新扫描",
     ErrorCode.FILE_NOT_A_SCAN: "文件 {name} 第 {page} 页没有扫描图像（是文字或矢量绘制的电子文档，不是扫描件），已隔离；电子文档不能作为扫描页导入",
@@ -238,13 +255,14 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_PDF_LAYOUT: "文件 {name} 第 {page} 页的图像{detail}，不经重采样无法还原为一张扫描图像，已隔离；请让扫描软件每页只输出一张图像",
     ErrorCode.FILE_PIXEL_FORMAT: "文件 {name} 的像素格式（{detail}）不受支持，已隔离；请用彩色、灰度或黑白模式（8 位或 16 位）重新扫描",
     ErrorCode.FILE_COMPRESSION: "文件 {name} 使用的压缩方式（{detail}）本机无法解码，已隔离；请改用 JPEG、LZW 或 CCITT G4 压缩重新扫描",
-    ErrorCode.FILE_DECODER_MISSING: "本机缺少解码 {detail} 所需的程序 {program}，文件 {name} 已加密隔离保存；安装后可用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_DECODER_MISSING: "本机缺少解码 {detail} 所需的程序 {program}，文件 {name} 已加密隔离保存；安装后用 edge quarantine --retry 隔离编号 重新导入",
     ErrorCode.FILE_MEMORY_LIMIT: "文件 {name} 第 {page} 页解码约需 {need} 内存，超过单页上限 {limit}，已隔离；请降低分辨率或改用灰度模式重新扫描",
     ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
     ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
+    ErrorCode.QUARANTINE_RETRIED: "隔离文件 {qid} 已于 {at} 放回热文件夹重新导入（{to}），不再重复放回：同一文件会被存成两份；如再次被隔离，请对新的隔离编号重试",
     ErrorCode.QUARANTINE_NOT_FOUND: "隔离区中没有可重新导入的文件 {qid}（编号有误，或该文件因过大未加密保存，请到热文件夹的 .juanzong-oversize 目录处理）",
     ErrorCode.SWAP_ENABLED: "系统启用了交换分区（{devices}），内存中的明文扫描件可能被写入磁盘；按设备配置须关闭交换分区（swapoff -a）后再启动",
-    ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine retry 重新导入",
+    ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine --retry 隔离编号 重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
     ErrorCode.STORE_UNAVAILABLE: "对象存储暂时无法访问：{detail}，请稍后重试",
@@ -273,6 +291,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
     ErrorCode.USAGE_INVALID: "命令用法有误：{detail}。加 --help 查看用法",
+    ErrorCode.CONFIG_UNKNOWN: "没有名为“{name}”的设置；常用的有 {known}（edge config show 列出全部）",
+    ErrorCode.CONFIG_FIXED: "设置“{name}”在建立设备目录时已确定，不能修改（修改会使设备无法读取自己的数据）",
+    ErrorCode.CONFIG_VALUE_INVALID: "设置“{name}”的值不正确：{detail}，未作修改",
+    ErrorCode.REPLACE_PENDING: "已有一个待替换的页面：材料 {item_id} 第 {page_no} 页（{page_id}）尚未重扫；请先重扫它，或加 --cancel 取消后再指定",
+    ErrorCode.ITEM_CLOSED: "材料 {item_id}（{name}）已结束扫描，不能再{what}；如确需修改，请先 edge reopen {item_id} --reason 原因",
+    ErrorCode.INTAKE_SUBMITTER_MISSING: "没有填写提交人：收取登记必须写明是谁递交的材料（姓名或单位），回执上要印",
+    ErrorCode.INTAKE_PAGES_ABSURD: "材料“{name}”申报 {pages} 页，超过单件上限 {limit} 页，可能是页数输错了；请核对后重新登记（确有这么多页的，请分为几件登记）",
+    ErrorCode.CASE_YEAR_IN_FUTURE: "案号的收案年度 {year} 晚于当前年度 {current}，请核对案号",
+    ErrorCode.ITEM_MAYBE_CLASSIFIED: "材料“{name}”的名称含“{word}”，可能是涉密材料；涉密材料不得扫描入本系统。如确认不是涉密材料（如涉及商业秘密的证据），请加 --not-classified 确认后重新登记",
     ErrorCode.PATH_NOT_FOUND: "找不到文件或目录 {path}",
     ErrorCode.PATH_NO_PERMISSION: "没有权限访问 {path}，请检查目录权限，或以设备的服务用户运行",
     ErrorCode.PATH_INVALID: "路径 {path} 无效：{detail}",
@@ -307,12 +334,19 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
+    ErrorCode.MEDIA_RULES_FAILED: "登记介质的 udev 规则未能更新（{detail}）；请由管理员执行 juanzong edge media rules",
     ErrorCode.BACKUP_RECOVERY_KEY_MISSING: "找不到备份恢复密钥 {path}：请先运行 central backup keygen，私钥交档案室离线保管",
     ErrorCode.BACKUP_RECOVERY_KEY_INVALID: "备份恢复密钥 {path} 无效或与备份不匹配",
     ErrorCode.BACKUP_FAILED: "备份未完成：{detail}",
     ErrorCode.BACKUP_DAMAGED: "备份 {path} 校验未通过（{count} 处问题），请改用另一份副本；用 central backup verify 查看具体文件",
     ErrorCode.EXPORT_FAILED: "导出未完成：{detail}",
     ErrorCode.EXPORT_TARGET_INVALID: "导出位置 {path} 不可用：{detail}",
+    ErrorCode.BACKUP_COPIES_TOO_FEW: "本档案室要求至少 {required} 份备份副本（设置 backup_copies_required），不能只写 {copies} 份",
+    ErrorCode.SQLSERVER_NOT_CONFIGURED: "未设置 SQL Server（设置 sqlserver_host 等），无法装载索引；脚本已生成，可交数据库管理员手工装载",
+    ErrorCode.SQLSERVER_UNREACHABLE: "无法连接 SQL Server {server}：{detail}；索引脚本已生成，未装载",
+    ErrorCode.SQLSERVER_LOAD_FAILED: "SQL Server {server} 装载索引失败，已整体回滚：{detail}",
+    ErrorCode.OFFICE_JOB_NOT_FOUND: "没有编号为 {job_id} 的导出或备份任务",
+    ErrorCode.OFFICE_JOB_BUSY: "已有导出或备份任务正在进行（{title}），请等它结束后再开始新的任务",
     ErrorCode.CASE_NOT_FOUND: "中心没有案号 {case_number} 的材料",
     ErrorCode.OPERATOR_EXISTS: "工号 {operator_id} 已存在",
     ErrorCode.OPERATOR_NOT_FOUND: "找不到工号 {operator_id}",
@@ -398,6 +432,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PICKUP_NOT_FOUND: 404,
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.OFFICE_JOB_NOT_FOUND: 404,
+    ErrorCode.OFFICE_JOB_BUSY: 409,
     ErrorCode.API_TOKEN_INVALID: 401,
     ErrorCode.QC_ITEM_LOCKED: 409,
     ErrorCode.QC_SAME_OPERATOR: 409,
@@ -416,7 +452,8 @@ class AppError(Exception):
     def __init__(self, code: ErrorCode, **params: Any) -> None:
         self.code = ErrorCode(code)
         self.params = params
-        self.message = MESSAGES[self.code].format_map(_SafeDict(params))
+        self.message = MESSAGES[self.code].format_map(_SafeDict({k: _shown(v) for k, v in params.items()}))
+        self.audited = False  # set once a refusal is already in the audit chain (central's error mapping skips it)
         super().__init__(f"[{self.code}] {self.message}")
 
     @property
@@ -425,6 +462,16 @@ class AppError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": str(self.code), "message": self.message, "params": _jsonable(self.params)}
+
+
+def _shown(value: Any) -> Any:
+    """An identifier in a message is printed the one way people see it everywhere
+    (``M-4K7Q-9X2M-T``, shared.ids.format_id); params and logs keep the plain form."""
+    if not isinstance(value, str) or len(value) != 10:
+        return value
+    from juanzong.shared.ids import format_id, is_valid_id  # ids imports this module
+
+    return format_id(value) if is_valid_id(value) else value
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,8 @@ import zxingcpp
 from PIL import Image, ImageFilter
 
 from juanzong.edge.ingest import analysis
-from juanzong.shared.ids import PAYLOAD_PREFIX, OurCode, parse_payload
+from juanzong.edge.ingest.context import Barcode, BarcodeScan  # the stage contract
+from juanzong.shared.ids import PAYLOAD_PREFIX, parse_payload
 
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import IngestContext, Page
@@ -41,36 +42,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGES = ("half", "full", "median")
-ZXING_FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
+_FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
+# zxing-cpp's stubs type `formats` as BarcodeFormats, but `a | b` is deprecated: a tuple is the current form
+ZXING_FORMATS: zxingcpp.BarcodeFormats = _FORMATS  # type: ignore[assignment]
 PYZBAR_NAMES = {"CODE128": "Code128", "QRCODE": "QRCode"}
-
-
-@dataclass(frozen=True)
-class Barcode:
-    text: str
-    format: str  # "QRCode" | "Code128"
-    ours: OurCode | None  # parse_payload(text); None = foreign
-
-    @property
-    def is_cover_sheet(self) -> bool:
-        return self.ours is not None and self.ours.is_cover_sheet
-
-
-@dataclass(frozen=True)
-class BarcodeScan:
-    codes: tuple[Barcode, ...]
-    stages: tuple[str, ...]  # stages tried, e.g. ("half",) or ("half", "full", "median")
-    error: str = ""  # set when the decoder failed; codes then hold what was found before
-
-    @property
-    def cover_item(self) -> str | None:
-        """The item id if exactly one distinct cover-sheet id was read; two is ambiguous → None."""
-        items = {code.ours.ident for code in self.codes if code.is_cover_sheet and code.ours}
-        return items.pop() if len(items) == 1 else None
-
-    @property
-    def foreign(self) -> tuple[Barcode, ...]:
-        return tuple(code for code in self.codes if code.ours is None)
 
 
 @dataclass(frozen=True)
@@ -93,8 +68,7 @@ def _reading(codes: list[Barcode], errored: bool) -> Reading:
 def read_zxing(img: Image.Image, quick: bool = False) -> Reading:
     # The half-size first look skips zxing's own downscaled and inverted passes:
     # our sheets are large dark-on-light codes, and the full-size stage keeps them.
-    results = zxingcpp.read_barcodes(img, formats=ZXING_FORMATS, return_errors=True,  # type: ignore[arg-type]
-                                     try_downscale=not quick, try_invert=not quick)  # stubs lag: a tuple of formats is the current form
+    results = zxingcpp.read_barcodes(img, formats=ZXING_FORMATS, return_errors=True, try_downscale=not quick, try_invert=not quick)
     codes = [_barcode(r.text, r.format.name) for r in results if r.valid]
     return _reading(codes, errored=any(not r.valid and _plausible_symbol(r) for r in results))
 

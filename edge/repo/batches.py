@@ -27,7 +27,9 @@ class BatchState(StrEnum):
 
 # pages that travel: a replaced page travels again, numberless, so central stops counting it;
 # a discarded one too (QC station), numberless, with its reason
-_PAGES_UNBATCHED = "role IN (:page, :replaced, :discarded) AND item_id IS NOT NULL AND batch_id IS NULL"
+# unassigned pages (item_id NULL) travel too: central counts what waits on every appliance; filed
+# into an item later, a page is unbatched again and travels with its item (issue 8)
+_PAGES_UNBATCHED = "role IN (:page, :replaced, :discarded) AND batch_id IS NULL"
 _ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED, "discarded": PageRole.DISCARDED}
 
 

@@ -98,7 +98,7 @@ def item(item_id: str) -> Any:
 
 def passive(view: Callable[..., Any]) -> Callable[..., Any]:
     """A request the screen makes by itself (polling): it must not count as activity for idle logout."""
-    view.passive = True  # type: ignore[attr-defined]
+    view.passive = True  # type: ignore[attr-defined]  # a mark on the view function, read by the idle check
     return view
 
 

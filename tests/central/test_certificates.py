@@ -75,7 +75,7 @@ def test_a_revoked_appliance_is_refused_at_once_and_in_the_handshake_after_a_res
             central.repo.add_cert_serial(scanner.appliance_id, serial_of(Path(live.cert(scanner)[0]).read_text("ascii")))
         finally:
             central.close()
-        rc, out = run_cli(["revoke", scanner.appliance_id, "--reason", "设备丢失", "--home", str(live.home)], capsys)
+        rc, out = run_cli(["revoke", scanner.appliance_id, "--reason", "设备丢失", "--home", str(live.home), "--json"], capsys)
         assert rc == 0 and json.loads(out)["certificates_revoked"] == 1
         with pytest.raises(requests.exceptions.ConnectionError):  # cut right after the handshake (running server)
             live.session(scanner).get(live.url("/api/health"), timeout=10)
@@ -157,7 +157,7 @@ def test_a_courts_existing_ca_is_imported_at_init(tmp_path: Path, capsys) -> Non
     (tmp_path / "court-ca.crt").write_bytes(tlsca.cert_pem(ca))
     (tmp_path / "court-ca.key").write_bytes(tlsca.key_pem(key))
     home = tmp_path / "central"
-    rc, out = run_cli(["init", "--home", str(home), "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")], capsys)
+    rc, out = run_cli(["init", "--home", str(home), "--json", "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")], capsys)
     assert rc == 0 and "某某市中级人民法院 CA" in x509.load_pem_x509_certificate(json.loads(out)["ca_cert"].encode()).subject.rfc4514_string()
     rfc5280_verify(home, (home / "keys" / "tls.crt").read_bytes(), server=True)
     not_a_ca_key, not_a_ca = tlsca.issue_server(key, ca, ["127.0.0.1"])
@@ -174,7 +174,7 @@ def test_renew_server_issues_a_new_certificate_and_fingerprint(tmp_path: Path, c
     home = tmp_path / "central"
     init_home(home, "127.0.0.1", 8470)
     before = json.loads((home / "central-identity.json").read_text("utf-8"))["tls_fingerprint"]
-    rc, out = run_cli(["renew-server", "--home", str(home)], capsys)
+    rc, out = run_cli(["renew-server", "--home", str(home), "--json"], capsys)
     after = json.loads((home / "central-identity.json").read_text("utf-8"))["tls_fingerprint"]
     assert rc == 0 and json.loads(out)["tls_fingerprint"] == after != before
     rfc5280_verify(home, (home / "keys" / "tls.crt").read_bytes(), server=True)

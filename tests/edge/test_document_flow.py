@@ -21,8 +21,9 @@ from juanzong.edge.documents import builder
 from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.textlayer import PageText, TextLine
 from juanzong.edge.documents.worker import OcrWorker, context_for
-from juanzong.edge.items import arm_replacement, close_item
-from juanzong.edge.simulate import SimulatedScanner, court_page
+from juanzong.edge.items import arm_replacement, close_item, reopen_item
+from juanzong.edge.tooling.pages import court_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.status import status
 from edge_kit import cover_for, register
 
@@ -103,9 +104,11 @@ def test_a_replaced_page_rebuilds_the_document_and_drops_the_old_ocr_job(setting
     v1 = store.current_document(db, first.item_id)
 
     page2 = db.execute("SELECT id FROM pages WHERE item_id = ? AND page_no = 2", [first.item_id]).fetchone()[0]
+    reopen_item(db, settings.appliance_id, first.item_id, "重扫第 2 页")  # a closed item is locked (issue 8)
     arm_replacement(db, settings.appliance_id, page2)
     scanner.write(court_page(9).image)
     Appliance(settings).ingest_once()
+    close_item(db, settings.appliance_id, first.item_id)  # closed again once the page is rescanned
     builder.build_due(ctx)
 
     v2 = store.current_document(db, first.item_id)

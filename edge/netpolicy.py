@@ -40,7 +40,7 @@ def _too_wide(net: Network) -> bool:
         return net.prefixlen < MIN_V4_PREFIX
     if net.overlaps(_MAPPED) and net.prefixlen <= 96:  # would admit every IPv4 address in mapped form
         return True
-    return net.prefixlen < (_ULA.prefixlen if net.subnet_of(_ULA) else MIN_V6_PREFIX)  # type: ignore[arg-type]
+    return net.prefixlen < (_ULA.prefixlen if net.subnet_of(_ULA) else MIN_V6_PREFIX)  # type: ignore[arg-type]  # IPv6 only here
 
 
 def resolve_allowed(host: str, port: int, networks: Sequence[Network]) -> str:

@@ -2,7 +2,7 @@
 
 What is measured, and how:
 
-- Pages: generated court pages with known text (`edge.simulate.court_page`:
+- Pages: generated court pages with known text (`edge.tooling.pages.court_page`:
   court, title, case number, ~24 lines of judgment text at 10–12 pt, signatures),
   A4 300 dpi colour JPEG q85 as scanners write them; rendering is not timed (the
   first 100 are rendered before the engines start; a longer run renders the rest
@@ -56,7 +56,7 @@ PRERENDER = 100  # pages rendered before any engine starts; a longer run renders
 
 
 def pages(n: int) -> list:
-    from juanzong.edge.simulate import court_page
+    from juanzong.edge.tooling.pages import court_page
 
     return [court_page(1000 + k) for k in range(n + 1)]  # +1: the warm-up page
 
@@ -64,7 +64,7 @@ def pages(n: int) -> list:
 def write_pages(start: int, stop: int, folder: Path) -> None:
     """Render in the parent (the children's RSS is then the engine's), each file complete before
     it appears: pages past PRERENDER are rendered while the worker's child reads the first ones."""
-    from juanzong.edge.simulate import court_page, jpeg_bytes
+    from juanzong.edge.tooling.pages import court_page, jpeg_bytes
 
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(start, stop):
@@ -164,7 +164,7 @@ def run_child(engine_name: str, tmp: Path, n: int, every: int, render: bool = Fa
     out = tmp / f"{engine_name}.json"
     if render:
         write_pages(0, min(n, PRERENDER) + 1, tmp / "pages")
-    proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.documents.bench", engine_name,
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.tooling.ocrbench", engine_name,
                              str(tmp / "pages"), str(out), str(n), str(every)])
     try:
         if render:
@@ -273,7 +273,7 @@ def ocr_load(ready: Path) -> None:
     worker's OCR settings, pages read in a loop until the process is stopped."""
     from juanzong.edge.documents.ocr import TUNED, OcrEngine
     from juanzong.edge.documents.worker import lower_priority
-    from juanzong.edge.simulate import jpeg_bytes
+    from juanzong.edge.tooling.pages import jpeg_bytes
 
     lower_priority()
     data = [jpeg_bytes(p.image) for p in pages(2)]
