@@ -258,7 +258,7 @@ def _usage(detail: str):
 def cmd_replace(args: argparse.Namespace) -> int:
     from juanzong.edge.items import arm_replacement, cancel_replacement
     from juanzong.shared.ids import Kind, require_id
-    from juanzong.shared.profiles import get_scanner
+    from juanzong.edge.devices.profiles import get_scanner
 
     settings = _settings(args)
     db = _db(settings)
@@ -289,9 +289,17 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         _emit(args, {"retry": qid, "written": str(path)}, f"已放回热文件夹重新导入：{path.name}")
         return 0
     shelf = quarantine.shelf(db)
-    lines = [f"隔离 {shown(q['id'])}  {q['source_name']}：{q['reason']}" for q in shelf]
+    lines = [f"隔离 {shown(q['id'])}  {q['source_name']}：{q['reason']}{_shelf_state(q)}" for q in shelf]
     _emit(args, shelf, *(lines or ["隔离区为空"]))
     return 0
+
+
+def _shelf_state(q: dict) -> str:
+    if q.get("discarded_at"):
+        return f"（已丢弃：{q.get('discard_reason') or ''}）"
+    if q.get("retried_at"):
+        return f"（已放回重新导入：{q.get('retried_to')}）"
+    return ""
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -502,6 +510,9 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
     out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
                    executable=Path(args.executable) if args.executable else None)
     if args.apply:
+        from juanzong.edge.lockdown.media_rules import record_root
+
+        record_root(_db(settings), Path(args.root))  # `edge media init` / `edge media rules` keep its udev rules in step
         audit.record(_db(settings), place=settings.appliance_id, actor="admin", action=Action.LOCKDOWN_APPLY,
                      target=str(args.root), files=len(out["files"]),
                      exposure={unit: str(score) for unit, score in out["exposure"].items()})
@@ -702,7 +713,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="演示后保持中心（档案室页面）和扫描设备（窗口收件、质检工作站）运行，并打印演示账号，直到按 Ctrl-C")
     p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
                    help="中心使用 SQLite + 本地磁盘，或由演示自行启动的 PostgreSQL 集群 + S3 存储")
-    p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
+    p.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="性能测试", description="性能测试").add_subparsers(
         dest="bench_command", required=True, title="子命令", metavar="命令")
@@ -722,15 +733,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--profile", action="store_true", help="同时对默认后端做 cProfile 分析")
     b.add_argument("--hot-disk", action="store_true", help="热文件夹放在数据盘而不是 tmpfs")
     b.add_argument("--ocr-beside", action="store_true", help="在文字识别进程（nice 10）运行的同时再测一次默认后端")
-    b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.bench", fromlist=["main"]).main(a))
     b = p.add_parser("memory", help="各类文件入库时的内存峰值（RSS）")
     b.add_argument("--quick", action="store_true", help="只测 A4 页面（跳过 A3 600 dpi）")
     b.add_argument("--json", action="store_true", help=JSON_HELP)
-    b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.memprobe", fromlist=["main"]).main(a))
     b = p.add_parser("ocr", help="文字识别进程与 rapidocr 默认设置对比（生成的法院页面）：每页秒数、准确率、文字提取、内存")
     b.add_argument("--pages", type=int, default=20, help="页数")
     b.add_argument("--no-baseline", action="store_true", help="不运行 rapidocr 默认设置的对照")
-    b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.ocrbench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------
@@ -747,17 +758,40 @@ def cmd_media_init(args: argparse.Namespace) -> int:
     from juanzong.edge.keys import load_keys
     from juanzong.edge.media import init_medium
 
+    from juanzong.edge.lockdown.media_rules import refresh
+
     settings = _settings(args)
-    medium = init_medium(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration),
-                         Path(args.device), actor=_operator(args), now=clock.now(TZ))
+    db, now = _db(settings), clock.now(TZ)
+    medium = init_medium(db, settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration),
+                         Path(args.device), actor=_operator(args), now=now)
+    rules = refresh(db, settings.appliance_id, now, actor=_operator(args), close_window=True)
     reg = medium.registration
     out = {"medium_id": reg.medium_id, "label": reg.label, "valid_until": reg.valid_until, "fs_uuid": medium.fs_uuid,
-           "device": str(args.device)}
+           "device": str(args.device), "udev_rules": rules.to_dict()}
     if args.json:
         print_json(out)
     else:
         uuid = f"，文件系统标识 {medium.fs_uuid}" if medium.fs_uuid else "（普通目录，未记录文件系统标识）"
         print(f"介质 {shown(reg.medium_id)}（{reg.label}）已准备好{uuid}，登记有效期至 {reg.valid_until}")
+        print(_rules_line(rules))
+    return 0
+
+
+def _rules_line(rules) -> str:
+    if rules.root is None:
+        return "本设备未安装加固配置（edge lockdown --apply），无需更新 udev 规则"
+    state = "已更新" if rules.written else "无变化"
+    window = "，介质准备窗口已关闭" if rules.window_closed else ""
+    return f"登记介质的 udev 规则{state}（{rules.path}，放行 {len(rules.media)} 个介质）{window}"
+
+
+def cmd_media_rules(args: argparse.Namespace) -> int:
+    from juanzong.edge.lockdown.media_rules import refresh
+
+    settings = _settings(args)
+    rules = refresh(_db(settings), settings.appliance_id, clock.now(TZ), actor=_operator(args),
+                    root=Path(args.root) if args.root else None)
+    _emit(args, rules.to_dict(), _rules_line(rules))
     return 0
 
 
@@ -814,3 +848,5 @@ def register_media(edge: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, help="介质的挂载目录")
     p = cmd("receipts", cmd_media_receipts, "读取介质上的中心回执，确认批次")
     p.add_argument("--from", dest="source", required=True, help="介质的挂载目录")
+    p = cmd("rules", cmd_media_rules, "按登记介质及其有效期重新生成 udev 规则（加固后的设备每小时自动执行）")
+    p.add_argument("--root", help="规则所在的根目录（默认取 edge lockdown --apply 安装时的根目录）")

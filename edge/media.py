@@ -32,13 +32,15 @@ from juanzong.edge import audit
 from juanzong.edge.batches import seal
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.crashpoints import crash_point
-from juanzong.edge.repo import batches as batch_rows
-from juanzong.edge.repo import write_tx
-from juanzong.edge.repo import media as media_rows
 from juanzong.edge.keys import ApplianceKeys
+from juanzong.edge.lockdown.inputs import AdmittedMedium
+from juanzong.edge.repo import batches as batch_rows
+from juanzong.edge.repo import media as media_rows
+from juanzong.edge.repo import write_tx
 from juanzong.edge.sync.client import acknowledge, receipt_problem
 from juanzong.edge.sync.payload import blob_refs
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action
 from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed, open_document, sign_document
@@ -52,7 +54,6 @@ from juanzong.shared.media import (
     toc_batches,
     toc_doc,
 )
-from juanzong.shared.audit import Action
 
 _ERRNO_ZH = {
     errno.ENOSPC: "介质空间不足",
@@ -162,6 +163,13 @@ def filesystem_uuid(path: Path) -> str | None:
         return None
     uuid = out.stdout.strip()
     return uuid or None
+
+
+def admitted_media(db: Database, now: datetime) -> tuple[AdmittedMedium, ...]:
+    """Media the udev rules admit: prepared here (so registered for this appliance, checked at init),
+    still valid at `now`, with a filesystem UUID (a plain directory has none: nothing to admit)."""
+    return tuple(AdmittedMedium(medium_id, uuid, until) for medium_id, uuid, until in media_rows.validity(db)
+                 if uuid and datetime.fromisoformat(until) > now)
 
 
 # --- export -------------------------------------------------------------------------------
@@ -319,7 +327,7 @@ def carry_status(db: Database, now: datetime) -> dict[str, Any]:
     """Batches waiting to be carried and the last carry, for `edge status` and the screens."""
     waiting = batch_rows.waiting(db)
     last = media_rows.last_export(db)
-    media = media_rows.valid_count(db, now.isoformat())
+    media = sum(1 for _, _, until in media_rows.validity(db) if datetime.fromisoformat(until) > now)
     return {
         "waiting_batches": waiting[0], "oldest_waiting_since": waiting[1], "registered_media": media,
         "last_export": None if last is None else {"medium_id": last[0], "label": last[1], "at": last[2], "batches": last[3]},

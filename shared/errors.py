@@ -61,6 +61,7 @@ class ErrorCode(StrEnum):
     SWAP_ENABLED = "SWAP_ENABLED"
     APPLIANCE_RUNNING = "APPLIANCE_RUNNING"
     QUARANTINE_NOT_FOUND = "QUARANTINE_NOT_FOUND"
+    QUARANTINE_RETRIED = "QUARANTINE_RETRIED"
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
@@ -135,6 +136,12 @@ class ErrorCode(StrEnum):
     BACKUP_DAMAGED = "BACKUP_DAMAGED"
     EXPORT_FAILED = "EXPORT_FAILED"
     EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
+    BACKUP_COPIES_TOO_FEW = "BACKUP_COPIES_TOO_FEW"
+    SQLSERVER_NOT_CONFIGURED = "SQLSERVER_NOT_CONFIGURED"
+    SQLSERVER_UNREACHABLE = "SQLSERVER_UNREACHABLE"
+    SQLSERVER_LOAD_FAILED = "SQLSERVER_LOAD_FAILED"
+    OFFICE_JOB_NOT_FOUND = "OFFICE_JOB_NOT_FOUND"
+    OFFICE_JOB_BUSY = "OFFICE_JOB_BUSY"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
     # archive office
     OFFICE_USER_INVALID = "OFFICE_USER_INVALID"
@@ -161,6 +168,7 @@ class ErrorCode(StrEnum):
     MEDIA_WRITE_FAILED = "MEDIA_WRITE_FAILED"
     MEDIA_VERIFY_FAILED = "MEDIA_VERIFY_FAILED"
     MEDIA_BATCH_DAMAGED = "MEDIA_BATCH_DAMAGED"
+    MEDIA_RULES_FAILED = "MEDIA_RULES_FAILED"
     # counter kiosk: operators, sessions, forms, custody, pickup
     OPERATOR_EXISTS = "OPERATOR_EXISTS"
     OPERATOR_NOT_FOUND = "OPERATOR_NOT_FOUND"
@@ -251,6 +259,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_MEMORY_LIMIT: "文件 {name} 第 {page} 页解码约需 {need} 内存，超过单页上限 {limit}，已隔离；请降低分辨率或改用灰度模式重新扫描",
     ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
     ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
+    ErrorCode.QUARANTINE_RETRIED: "隔离文件 {qid} 已于 {at} 放回热文件夹重新导入（{to}），不再重复放回：同一文件会被存成两份；如再次被隔离，请对新的隔离编号重试",
     ErrorCode.QUARANTINE_NOT_FOUND: "隔离区中没有可重新导入的文件 {qid}（编号有误，或该文件因过大未加密保存，请到热文件夹的 .juanzong-oversize 目录处理）",
     ErrorCode.SWAP_ENABLED: "系统启用了交换分区（{devices}），内存中的明文扫描件可能被写入磁盘；按设备配置须关闭交换分区（swapoff -a）后再启动",
     ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine --retry 隔离编号 重新导入",
@@ -325,12 +334,19 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_WRITE_FAILED: "写入介质失败（{detail}），介质可能已拔出或已满；已写入的部分不会被中心当作完整批次，重新导出即可续写",
     ErrorCode.MEDIA_VERIFY_FAILED: "介质回读校验失败：{file} 与写入内容不一致，请更换介质后重新导出",
     ErrorCode.MEDIA_BATCH_DAMAGED: "介质上的批次 {batch_id} 不完整或被改动（{detail}），该批次未导入",
+    ErrorCode.MEDIA_RULES_FAILED: "登记介质的 udev 规则未能更新（{detail}）；请由管理员执行 juanzong edge media rules",
     ErrorCode.BACKUP_RECOVERY_KEY_MISSING: "找不到备份恢复密钥 {path}：请先运行 central backup keygen，私钥交档案室离线保管",
     ErrorCode.BACKUP_RECOVERY_KEY_INVALID: "备份恢复密钥 {path} 无效或与备份不匹配",
     ErrorCode.BACKUP_FAILED: "备份未完成：{detail}",
     ErrorCode.BACKUP_DAMAGED: "备份 {path} 校验未通过（{count} 处问题），请改用另一份副本；用 central backup verify 查看具体文件",
     ErrorCode.EXPORT_FAILED: "导出未完成：{detail}",
     ErrorCode.EXPORT_TARGET_INVALID: "导出位置 {path} 不可用：{detail}",
+    ErrorCode.BACKUP_COPIES_TOO_FEW: "本档案室要求至少 {required} 份备份副本（设置 backup_copies_required），不能只写 {copies} 份",
+    ErrorCode.SQLSERVER_NOT_CONFIGURED: "未设置 SQL Server（设置 sqlserver_host 等），无法装载索引；脚本已生成，可交数据库管理员手工装载",
+    ErrorCode.SQLSERVER_UNREACHABLE: "无法连接 SQL Server {server}：{detail}；索引脚本已生成，未装载",
+    ErrorCode.SQLSERVER_LOAD_FAILED: "SQL Server {server} 装载索引失败，已整体回滚：{detail}",
+    ErrorCode.OFFICE_JOB_NOT_FOUND: "没有编号为 {job_id} 的导出或备份任务",
+    ErrorCode.OFFICE_JOB_BUSY: "已有导出或备份任务正在进行（{title}），请等它结束后再开始新的任务",
     ErrorCode.CASE_NOT_FOUND: "中心没有案号 {case_number} 的材料",
     ErrorCode.OPERATOR_EXISTS: "工号 {operator_id} 已存在",
     ErrorCode.OPERATOR_NOT_FOUND: "找不到工号 {operator_id}",
@@ -416,6 +432,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PICKUP_NOT_FOUND: 404,
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.OFFICE_JOB_NOT_FOUND: 404,
+    ErrorCode.OFFICE_JOB_BUSY: 409,
     ErrorCode.API_TOKEN_INVALID: 401,
     ErrorCode.QC_ITEM_LOCKED: 409,
     ErrorCode.QC_SAME_OPERATOR: 409,

@@ -44,7 +44,7 @@ from juanzong.edge.documents.ocr import TUNED, OcrEngine, OcrSettings
 from juanzong.edge.documents.textlayer import PageText
 from juanzong.edge.keys import load_keys
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 
 log = logging.getLogger("juanzong.ocr.worker")
 NICE = 10

@@ -4,6 +4,12 @@
   service (0 = locked down, 10 = exposed). Every juanzong service must score ≤ 2.0.
 - `nft -c -f FILE`: the kernel parses and validates the ruleset without loading it.
   As root it runs as is; otherwise inside a throw-away user + network namespace.
+- udev rules: `udevadm verify` where udev has it (systemd ≥ 253). Debian 12's udevadm (252)
+  has no verify, so its rule parser is run by `udevadm test` on the loopback interface inside a
+  throw-away mount namespace in which the rules directories hold only the rendered files and
+  /run is a fresh tmpfs: nothing of the machine's udev is read or written, no device is touched
+  (none of our rules match a network interface), and every "FILE:LINE problem" it logs for
+  our files fails the check.
 
 A missing tool is reported as such (`checked: false` and why), never as a pass.
 """
@@ -39,12 +45,14 @@ class CheckReport:
     scores: tuple[UnitScore, ...]
     nft_ok: bool | None  # None: nft not available here
     skipped: tuple[str, ...]
+    udev_ok: bool | None = None  # None: no udevadm (or no namespace to run it in) here
 
     def to_dict(self) -> dict:
         return {
             "exposure": {s.unit: s.exposure for s in self.scores},
             "exposure_max": MAX_EXPOSURE,
             "nft_check": self.nft_ok,
+            "udev_check": self.udev_ok,
             "skipped": list(self.skipped),
         }
 
@@ -78,7 +86,55 @@ def nft_check(ruleset: Path) -> None:
         raise _failed(f"nft -c 拒绝了防火墙规则：{proc.stderr.strip()[-800:]}")
 
 
-def run(units: list[Path], ruleset: Path) -> CheckReport:
+_VERIFY_MIN_SYSTEMD = 253
+_UNRESOLVED = re.compile(r"Unknown (user|group) '")
+# our files under the namespace's /etc/udev/rules.d; udevadm logs "PATH:LINE message" for each problem
+_RULES_DIRS = ("/usr/lib/udev/rules.d", "/usr/local/lib/udev/rules.d", "/lib/udev/rules.d")
+_NS_SCRIPT = (
+    'set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /run; mkdir -p /run/udev; '
+    'mount --bind "$1" /etc/udev/rules.d; shift; '
+    'for d in "$@"; do if [ -d "$d" ] && [ ! -L "$d" ]; then mount --bind /run/udev "$d"; fi; done; '
+    'exec udevadm test --action=add /sys/class/net/lo'
+)
+
+
+def udevadm_version() -> int | None:
+    tool = shutil.which("udevadm")
+    if tool is None:
+        return None
+    out = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    return int(out.split()[0]) if out[:1].isdigit() else None
+
+
+def udev_problems(rules_dir: Path) -> list[str]:
+    """What udev's own parser says about the rules files in `rules_dir` (empty: all accepted)."""
+    names = sorted(p.name for p in rules_dir.glob("*.rules"))
+    version = udevadm_version()
+    if version is None:
+        raise _failed("找不到 udevadm")
+    if version >= _VERIFY_MIN_SYSTEMD:
+        proc = subprocess.run(["udevadm", "verify", "--resolve-names=never", *(str(rules_dir / n) for n in names)],
+                              capture_output=True, text=True, timeout=60)
+        return [] if proc.returncode == 0 else [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+    command = ["unshare", "--mount", "--fork", "sh", "-c", _NS_SCRIPT, "sh", str(rules_dir.resolve()), *_RULES_DIRS]
+    if os.geteuid() != 0:
+        command[1:1] = ["--map-root-user"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    output = proc.stdout + proc.stderr
+    if "Reading rules file" not in output:
+        raise _failed(f"udevadm test 未能读取规则：{output.strip()[-500:]}")
+    ours = tuple(f"/etc/udev/rules.d/{n}:" for n in names)
+    # the service user's group exists once `systemd-sysusers` ran (the plan's first command), not here
+    return [line for line in output.splitlines() if line.startswith(ours) and not _UNRESOLVED.search(line)]
+
+
+def udev_check(rules_dir: Path) -> None:
+    problems = udev_problems(rules_dir)
+    if problems:
+        raise _failed("udev 规则有误：" + "；".join(problems[:10]))
+
+
+def run(units: list[Path], ruleset: Path, rules_dir: Path | None = None) -> CheckReport:
     skipped = []
     scores: list[UnitScore] = []
     if shutil.which("systemd-analyze"):
@@ -91,7 +147,13 @@ def run(units: list[Path], ruleset: Path) -> CheckReport:
         nft_ok = True
     else:
         skipped.append("nft 不可用：未检查防火墙规则（apt-get install nftables）")
+    udev_ok = None
+    if rules_dir is not None and shutil.which("udevadm") and shutil.which("unshare"):
+        udev_check(rules_dir)
+        udev_ok = True
+    elif rules_dir is not None:
+        skipped.append("udevadm 不可用：未检查 udev 规则")
     bad = [s for s in scores if not s.ok]
     if bad:
         raise _failed("；".join(f"{s.unit} 暴露分数 {s.exposure} 高于 {MAX_EXPOSURE}" for s in bad))
-    return CheckReport(tuple(scores), nft_ok, tuple(skipped))
+    return CheckReport(tuple(scores), nft_ok, tuple(skipped), udev_ok)

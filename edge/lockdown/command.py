@@ -21,7 +21,7 @@ def lockdown(settings: EdgeSettings, out: Path, *, apply: bool = False, root: Pa
     out.mkdir(parents=True, exist_ok=True)
     install.write(out, the_plan, {"appliance_id": inp.appliance_id, "warnings": inp.warnings()})
     units = [out / f.target.lstrip("/") for f in systemd.service_units(files)]
-    report = checks.run(units, out / nftables.TARGET.lstrip("/"))
+    report = checks.run(units, out / nftables.TARGET.lstrip("/"), out / udev.RULES_DIR.lstrip("/"))
     result = {"out": str(out), **the_plan.to_dict(), **report.to_dict(), "warnings": inp.warnings()}
     if apply:
         result["applied"] = install.apply(the_plan, root)

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from juanzong.edge.config import EdgeSettings
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.profiles import get_appliance, get_printer, get_scanner
+from juanzong.edge.devices.profiles import get_appliance, get_printer, get_scanner
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -47,6 +47,15 @@ class PrinterAccess:
 
 
 @dataclass(frozen=True)
+class AdmittedMedium:
+    """A medium registered for this appliance, still valid, with the filesystem UUID `edge media init` recorded."""
+
+    medium_id: str
+    fs_uuid: str
+    valid_until: str
+
+
+@dataclass(frozen=True)
 class LockdownInputs:
     appliance_id: str
     appliance_profile: str
@@ -67,6 +76,7 @@ class LockdownInputs:
     kiosk_host: IPAddress  # the kiosk is served by `edge run` (kiosk_listen)
     kiosk_port: int
     edge_commands: frozenset[str]  # `edge` sub-commands this build has (the OCR worker is optional)
+    media: tuple[AdmittedMedium, ...] = ()  # the udev rules admit these and nothing else
 
     @property
     def ocr_command(self) -> str | None:
@@ -102,7 +112,8 @@ def _invalid(detail: str) -> AppError:
     return AppError(ErrorCode.LOCKDOWN_INVALID, detail=detail)
 
 
-def gather(settings: EdgeSettings, *, executable: Path | None = None, commands: frozenset[str] | None = None) -> LockdownInputs:
+def gather(settings: EdgeSettings, *, executable: Path | None = None, commands: frozenset[str] | None = None,
+           media: tuple[AdmittedMedium, ...] | None = None) -> LockdownInputs:
     appliance = get_appliance(settings.appliance_profile)
     scanner = get_scanner(settings.scanner_profile)
     exe = Path(executable) if executable is not None else default_executable()
@@ -126,9 +137,24 @@ def gather(settings: EdgeSettings, *, executable: Path | None = None, commands: 
         kiosk_host=_kiosk_host(settings.kiosk_address[0], settings.counter_interface),
         kiosk_port=settings.kiosk_address[1],
         edge_commands=commands if commands is not None else edge_commands(),
+        media=media if media is not None else registered_media(settings),
     )
     _check_paths(inputs)
     return inputs
+
+
+def registered_media(settings: EdgeSettings) -> tuple[AdmittedMedium, ...]:
+    """The appliance's valid registered media, from its database (now, by the program's clock)."""
+    from juanzong.edge.media import admitted_media
+    from juanzong.edge.repo import connect, migrate
+    from juanzong.shared import clock
+
+    migrate(settings)
+    db = connect(settings.db_path)
+    try:
+        return admitted_media(db, clock.now())
+    finally:
+        db.close()
 
 
 def default_executable() -> Path:

@@ -32,5 +32,7 @@ def last_export(db: Database) -> tuple[str, str, str, int] | None:
                       "WHERE last_export_at IS NOT NULL ORDER BY last_export_at DESC LIMIT 1").fetchone()
 
 
-def valid_count(db: Database, now_iso: str) -> int:
-    return int(db.execute("SELECT COUNT(*) FROM media WHERE valid_until > ?", [now_iso]).fetchone()[0])
+def validity(db: Database) -> list[tuple[str, str | None, str]]:
+    """(medium_id, fs_uuid, valid_until) of every medium prepared here (the caller compares times:
+    `valid_until` is ISO text with an offset, which does not sort across offsets)."""
+    return [tuple(r) for r in db.execute("SELECT medium_id, fs_uuid, valid_until FROM media ORDER BY medium_id")]

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 class StateKey(StrEnum):
     ACTIVE_ITEM = "active_item"  # pages without a cover sheet go to this item
     REPLACE_TARGET = "replace_target"  # the next page scanned replaces this page
+    LOCKDOWN_ROOT = "lockdown_root"  # where `edge lockdown --apply` installed the OS profile ("/" on an appliance)
 
 
 def get(db: Database, key: StateKey) -> str | None:

@@ -11,14 +11,30 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from carry_kit import (CASE, SUBMITTER, Medium, Site, appliance_id, audit_actions, batch_states, central_batches,
-                       central_pages, cli, export, import_, make_site, prepared, scan_and_ingest)
+from carry_kit import (
+    CASE,
+    SUBMITTER,
+    Medium,
+    Site,
+    appliance_id,
+    audit_actions,
+    batch_states,
+    central_batches,
+    central_pages,
+    cli,
+    export,
+    import_,
+    make_site,
+    prepared,
+    register,
+    scan_and_ingest,
+)
 
-from juanzong.edge.demo import free_port, juanzong, start, stop, wait_central
+from juanzong.edge.tooling.demo import free_port, juanzong, start, stop, wait_central
 
 pytestmark = pytest.mark.e2e
 
@@ -230,3 +246,35 @@ def test_batch_delivered_both_ways_is_stored_once(site: Site, media, tmp_path: P
     assert central_batches(site) == 1 and central_pages(site) == scanned
     out = cli("edge", "media", "receipts", "--home", str(site.a), "--from", str(medium.path), "--json")
     assert json.loads(out.stdout)["already"] == result["replayed"]
+
+
+def test_media_init_admits_the_medium_in_the_installed_udev_rules(site: Site, media) -> None:
+    """`edge media init` renders the registered-media udev rules again into the root `edge lockdown --apply`
+    installed them in (a staging root here: this machine's /etc/udev is never touched) and closes the
+    preparation window; the medium is admitted by its filesystem UUID, another appliance's is not."""
+    from juanzong.edge.config import load_settings
+    from juanzong.edge.lockdown.media_rules import record_root
+    from juanzong.edge.repo import connect
+
+    root = site.root / "staging-root"
+    for home in (site.a, site.b):
+        db = connect(load_settings(home))
+        record_root(db, root / home.name)
+        db.close()
+    flag = root / site.a.name / "run/juanzong/media-prepare"
+    flag.parent.mkdir(parents=True)
+    flag.write_text("", "utf-8")
+    medium = media("udev")
+    out = cli("edge", "media", "init", "--home", str(site.a), "--registration", str(register(site, site.a, "规则")),
+              "--device", str(medium.path), "--json")
+    assert out.returncode == 0, out.stderr
+    done = json.loads(out.stdout)
+    assert done["udev_rules"]["written"] and done["udev_rules"]["window_closed"] and not flag.exists()
+    rules = (root / site.a.name / "etc/udev/rules.d/69-juanzong-registered-media.rules").read_text("utf-8")
+    if medium.kind == "directory":
+        assert done["fs_uuid"] is None or done["fs_uuid"] in rules
+    else:
+        assert done["fs_uuid"] and f'ENV{{ID_FS_UUID}}=="{done["fs_uuid"]}", ENV{{JUANZONG_MEDIA}}="registered"' in rules
+        assert done["medium_id"] in rules
+    assert not (root / site.b.name / "etc/udev/rules.d/69-juanzong-registered-media.rules").exists()
+    assert ("media_rules", "ok") in audit_actions(site.a / "data" / "edge.db")

@@ -22,7 +22,8 @@ from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.textlayer import PageText, TextLine
 from juanzong.edge.documents.worker import OcrWorker, context_for
 from juanzong.edge.items import arm_replacement, close_item, reopen_item
-from juanzong.edge.simulate import SimulatedScanner, court_page
+from juanzong.edge.tooling.pages import court_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.status import status
 from edge_kit import cover_for, register
 

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -130,12 +131,93 @@ def test_udev_refuses_mass_storage_and_admits_registered_media_and_the_printer(t
     _render(settings, tmp_path / "out")
     rules = (tmp_path / "out/etc/udev/rules.d/70-juanzong-usb.rules").read_text("utf-8")
     refuse = [line for line in rules.splitlines() if 'ATTR{bInterfaceClass}=="08"' in line]
-    assert len(refuse) == 1 and 'ATTR{authorized}="0"' in refuse[0] and 'ENV{JUANZONG_MEDIA}!="registered"' in refuse[0]
+    assert len(refuse) == 1 and 'ATTR{authorized}="0"' in refuse[0] and 'ENV{JUANZONG_MEDIA}!="check|prepare"' in refuse[0]
+    block = [line for line in rules.splitlines() if 'SUBSYSTEM=="block"' in line]
+    assert len(block) == 1 and 'ENV{JUANZONG_MEDIA}!="registered|prepare"' in block[0] and "echo 0 > $$d/authorized" in block[0]
     for allowed in ('=="06"', '=="07"', '=="ff"'):
         assert not any(allowed in line and "authorized" in line for line in rules.splitlines())
     assert 'ATTR{idVendor}=="04b8", ATTR{idProduct}=="0e15", GROUP="juanzong", MODE="0660"' in rules
     hook = tmp_path / "out/etc/udev/rules.d/69-juanzong-registered-media.rules"
     assert hook.exists() and hook.name < "70-juanzong-usb.rules"  # read first: it can set the mark
+    # nothing registered yet: no interface is let through to the block layer
+    assert 'ENV{JUANZONG_MEDIA}="check"' not in hook.read_text("utf-8")
+
+
+def _medium(db, uuid: str | None, valid_until: datetime) -> str:
+    from juanzong.edge.repo import media as media_rows
+    from juanzong.edge.repo import write_tx
+    from juanzong.shared.ids import Kind, new_id
+
+    medium_id = new_id(Kind.MEDIUM)
+    with write_tx(db):
+        media_rows.upsert_initialised(db, medium_id=medium_id, label="U盘", registration="{}", fs_uuid=uuid,
+                                      valid_until=valid_until.isoformat(timespec="seconds"),
+                                      initialised_at=NOW.isoformat())
+    return medium_id
+
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def test_registered_media_rules_follow_init_and_expiry(tmp_path, central_keys, profiles):
+    """69 admits the filesystem UUIDs of media registered here and still valid, nothing else; re-rendered
+    into the installed root (here a staging root, never this machine's /etc) when they change."""
+    from juanzong.edge import audit
+    from juanzong.edge.lockdown import checks
+    from juanzong.edge.lockdown.media_rules import record_root, refresh
+    from juanzong.edge.repo import connect, migrate
+
+    settings = _home(tmp_path, central_keys, printer="escpos-80mm")
+    migrate(settings)
+    db = connect(settings.db_path)
+    root = tmp_path / "root"
+    assert refresh(db, settings.appliance_id, NOW, actor="S01").root is None  # no OS profile installed: nothing written
+    record_root(db, root)
+    soon = _medium(db, "1A2B-3C4D", NOW + timedelta(days=1))
+    later = _medium(db, "0f5e7c2a-33d1-4b8e-9a77-5d0c1e2f3a4b", NOW + timedelta(days=30))
+    expired = _medium(db, "9999-AAAA", NOW - timedelta(seconds=1))
+    _medium(db, None, NOW + timedelta(days=30))  # a plain directory: no filesystem to admit
+    flag = root / "run/juanzong/media-prepare"
+    flag.parent.mkdir(parents=True)
+    flag.write_text("")
+
+    done = refresh(db, settings.appliance_id, NOW, actor="S01", close_window=True)
+    assert done.written and done.window_closed and not flag.exists() and not done.reloaded  # staging root: no udevadm run
+    assert set(done.media) == {soon, later}
+    text = (root / "etc/udev/rules.d/69-juanzong-registered-media.rules").read_text("utf-8")
+    assert 'ENV{ID_FS_UUID}=="1A2B-3C4D", ENV{JUANZONG_MEDIA}="registered"' in text
+    assert 'ENV{ID_FS_UUID}=="0f5e7c2a-33d1-4b8e-9a77-5d0c1e2f3a4b"' in text
+    assert "9999-AAAA" not in text and expired not in text and "5555-0000" not in text
+    assert 'ATTR{bInterfaceClass}=="08", ENV{JUANZONG_MEDIA}!="prepare", ENV{JUANZONG_MEDIA}="check"' in text
+    assert not refresh(db, settings.appliance_id, NOW + timedelta(hours=1), actor="system").written  # unchanged
+
+    done = refresh(db, settings.appliance_id, NOW + timedelta(days=2), actor="system")  # the first one expired
+    text = (root / "etc/udev/rules.d/69-juanzong-registered-media.rules").read_text("utf-8")
+    assert done.written and done.media == (later,) and "1A2B-3C4D" not in text and "0f5e7c2a" in text
+    done = refresh(db, settings.appliance_id, NOW + timedelta(days=31), actor="system")  # all expired
+    text = (root / "etc/udev/rules.d/69-juanzong-registered-media.rules").read_text("utf-8")
+    assert done.media == () and "ID_FS_UUID" not in text and 'ENV{JUANZONG_MEDIA}="check"' not in text
+    rewrites = [r for r in audit.records(db) if r.action == "media_rules"]
+    assert [r.actor for r in rewrites] == ["S01", "system", "system"] and rewrites[0].detail["window_closed"] is True
+
+    # `edge lockdown` renders 69 from the same table (by the program's clock) next to 70; udev parses both
+    from juanzong.edge.lockdown import install
+    from juanzong.edge.lockdown.command import render_all
+    from juanzong.edge.lockdown.inputs import gather
+    from juanzong.shared import clock
+
+    with clock.use(lambda: NOW + timedelta(days=2)):
+        inp = gather(settings, executable=Path("/opt/juanzong/bin/juanzong"), commands=ALL_COMMANDS)
+    db.close()
+    assert [m.medium_id for m in inp.media] == [later]
+    install.write(tmp_path / "out", install.plan(inp, render_all(inp)), {})
+    rules_dir = tmp_path / "out/etc/udev/rules.d"
+    assert "0f5e7c2a-33d1-4b8e-9a77-5d0c1e2f3a4b" in (rules_dir / "69-juanzong-registered-media.rules").read_text("utf-8")
+    if shutil.which("udevadm") is None or shutil.which("unshare") is None:
+        pytest.skip("udevadm not installed: rules not parsed")
+    assert checks.udev_problems(rules_dir) == []
+    (rules_dir / "71-broken.rules").write_text('ACTION=="add", NOSUCHKEY=="1", ENV{X}="1"\n', "utf-8")
+    assert any("71-broken.rules:1" in p for p in checks.udev_problems(rules_dir))  # the parser does report mistakes
 
 
 @pytest.mark.parametrize("extra, fragment", [
@@ -282,19 +364,26 @@ def test_the_command_renders_checks_and_applies_to_a_staging_root(tmp_path, cent
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["nft_check"] is True and out["skipped"] == []
+    assert out["udev_check"] is (True if shutil.which("udevadm") else None)
     assert out["exposure"]["juanzong-edge.service"] <= 2.0
     assert out["exposure"]["juanzong-ocr.service"] <= 2.0  # this build's documents worker, found by the command
     print("exposure", out["exposure"])
     assert (root / "etc/systemd/system/juanzong-edge.service").read_text("utf-8") == \
         (tmp_path / "out/etc/systemd/system/juanzong-edge.service").read_text("utf-8")
     assert (root / "etc/nftables.conf").exists() and (root / "etc/udev/rules.d/70-juanzong-usb.rules").exists()
+    assert (root / "etc/udev/rules.d/69-juanzong-registered-media.rules").exists()
+    timer = (root / "etc/systemd/system/juanzong-media-rules.timer").read_text("utf-8")
+    assert "OnCalendar=hourly" in timer and "edge media rules --home" in \
+        (root / "etc/systemd/system/juanzong-media-rules.service").read_text("utf-8")
     fstab = (root / "etc/fstab").read_text("utf-8")
     assert "\n# juanzong: swap off # UUID=def none swap sw 0 0\n" in fstab and fstab.startswith("UUID=abc / ext4")
     applied = out["applied"]
     assert applied["commands_run"] == [] and "swapoff -a" in applied["commands_skipped"]
     from juanzong.edge import audit
+    from juanzong.edge.lockdown.media_rules import installed_root
     from juanzong.edge.repo import connect
 
     db = connect(settings.db_path)
     assert [r.action for r in audit.records(db)][-1] == "lockdown_apply"
+    assert installed_root(db) == root.resolve()  # where `edge media init` / `edge media rules` keep 69 in step
     db.close()

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
 from juanzong.edge.documents.quality import char_accuracy, spaces_between_cjk
 from juanzong.edge.documents.textlayer import PageText, TextLine
-from juanzong.edge.simulate import court_page, jpeg_bytes
+from juanzong.edge.tooling.pages import court_page, jpeg_bytes
 from juanzong.shared.ids import Kind, make_page_stamp, new_id, parse_page_stamp, parse_payload
 
 CASE = "（2026）京0102民初1234号"

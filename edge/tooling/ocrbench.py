@@ -2,7 +2,7 @@
 
 What is measured, and how:
 
-- Pages: generated court pages with known text (`edge.simulate.court_page`:
+- Pages: generated court pages with known text (`edge.tooling.pages.court_page`:
   court, title, case number, ~24 lines of judgment text at 10–12 pt, signatures),
   A4 300 dpi colour JPEG q85 as scanners write them; rendering is not timed.
 - Each engine runs in its own child process (so peak RSS is its own) on every core
@@ -40,14 +40,14 @@ TARGET_RSS_MB = 1200
 
 
 def pages(n: int) -> list:
-    from juanzong.edge.simulate import court_page
+    from juanzong.edge.tooling.pages import court_page
 
     return [court_page(1000 + k) for k in range(n + 1)]  # +1: the warm-up page
 
 
 def write_pages(n: int, folder: Path) -> None:
     """Render once, in the parent: the children's peak RSS is then the engine's, not the renderer's."""
-    from juanzong.edge.simulate import jpeg_bytes
+    from juanzong.edge.tooling.pages import jpeg_bytes
 
     folder.mkdir(parents=True, exist_ok=True)
     for k, page in enumerate(pages(n)):
@@ -87,7 +87,7 @@ def child(engine_name: str, folder: Path, out: Path) -> None:
 
 def run_child(engine_name: str, tmp: Path) -> dict:
     out = tmp / f"{engine_name}.json"
-    subprocess.run([sys.executable, "-P", "-m", "juanzong.edge.documents.bench", engine_name, str(tmp / "pages"), str(out)],
+    subprocess.run([sys.executable, "-P", "-m", "juanzong.edge.tooling.ocrbench", engine_name, str(tmp / "pages"), str(out)],
                    check=True)
     return json.loads(out.read_text("utf-8"))
 
@@ -164,7 +164,7 @@ def ocr_load(ready: Path) -> None:
     worker's OCR settings, pages read in a loop until the process is stopped."""
     from juanzong.edge.documents.ocr import TUNED, OcrEngine
     from juanzong.edge.documents.worker import lower_priority
-    from juanzong.edge.simulate import jpeg_bytes
+    from juanzong.edge.tooling.pages import jpeg_bytes
 
     lower_priority()
     data = [jpeg_bytes(p.image) for p in pages(2)]
