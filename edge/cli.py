@@ -742,6 +742,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--pages", type=int, default=20, help="页数")
     b.add_argument("--no-baseline", action="store_true", help="不运行 rapidocr 默认设置的对照")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.ocrbench", fromlist=["main"]).main(a))
+    b = p.add_parser("qc", help="质检每页耗时（与入库相同的解码路径，生成的 A4 页面）：分析与解码的中位数")
+    b.add_argument("--repeat", type=int, default=5, help="每页重复次数")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.qcbench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------
