@@ -95,14 +95,14 @@ def test_the_appliance_never_imports_its_tooling() -> None:
 
 
 def test_each_value_set_of_a_page_is_defined_once() -> None:
-    """PageRole and Side: one definition (shared/manifest.py), used by both sides."""
+    """PageRole, Side, QC codes and severities: one definition (shared/manifest.py), used by both sides."""
     defined: dict[str, list[str]] = {}
     for folder in ("edge", "central", "shared"):
         for path in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-                if isinstance(node, ast.ClassDef) and node.name in ("PageRole", "Side"):
+                if isinstance(node, ast.ClassDef) and node.name in ("PageRole", "Side", "QcCode", "Severity"):
                     defined.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
-    assert defined == {"PageRole": ["shared/manifest.py"], "Side": ["shared/manifest.py"]}
+    assert defined == {name: ["shared/manifest.py"] for name in ("PageRole", "Side", "QcCode", "Severity")}
 
 
 # The stage modules that compute with numpy; the web apps take the stages' value types from the
