@@ -9,7 +9,6 @@ page numbers are decided in `record`, inside the write transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
