@@ -741,6 +741,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = p.add_parser("ocr", help="文字识别进程与 rapidocr 默认设置对比（生成的法院页面）：每页秒数、准确率、文字提取、内存")
     b.add_argument("--pages", type=int, default=20, help="页数")
     b.add_argument("--no-baseline", action="store_true", help="不运行 rapidocr 默认设置的对照")
+    b.add_argument("--rss-every", type=int, default=50, help="每识别多少页记录一次内存（RSS），看长时间运行是否平稳")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.ocrbench", fromlist=["main"]).main(a))
     b = p.add_parser("qc", help="质检每页耗时（与入库相同的解码路径，生成的 A4 页面）：分析与解码的中位数")
     b.add_argument("--repeat", type=int, default=5, help="每页重复次数")
