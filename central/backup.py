@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from sqlalchemy import Engine, LargeBinary, insert, select, text
 from juanzong.central import audit, db
 from juanzong.central.home import Central
 from juanzong.shared import crypto
-from juanzong.shared.durable import ensure_dir, fsync_dir, write_durable
+from juanzong.shared.durable import ensure_dir, fsync_tree, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action, Outcome
 
@@ -200,7 +199,7 @@ def _write_bag(central: Central, bag: Path, recovery_public: bytes, now: datetim
             "Juanzong-Central-Id": central.central_id, "Juanzong-Recovery-Key": fingerprint(recovery_public),
             "Juanzong-Copies": str(copies), "Juanzong-Backed-Up-At": now.isoformat()}
     bagit.make_bag(str(bag), info, processes=1, checksums=["sha256"])
-    _fsync_tree(bag)
+    fsync_tree(bag)
     return blobs, rows
 
 
@@ -235,19 +234,7 @@ def _write_manifests(engine: Engine, out: Path) -> None:
 
 def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target)
-    _fsync_tree(target)
-
-
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(Path(dirpath))
-    fsync_dir(root.parent)
+    fsync_tree(target)
 
 
 # --- database rows, portable ----------------------------------------------------------------

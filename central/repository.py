@@ -23,13 +23,15 @@ from juanzong.central import audit, db
 from juanzong.central.receive.documents import store_entries as store_documents
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.manifest import AuditHead, Intake, Item, Manifest, Page, Signed, canonical_json, decode, to_builtins
+from juanzong.shared.manifest import (
+    AuditHead, Intake, Item, Manifest, Page, PageRole, QcCode, Side, Signed, canonical_json, decode, to_builtins,
+)
 from juanzong.shared.audit import Action
 
 
 # Page records are canonical JSON (no spaces): a QC finding the scanning point sent, and the role.
-BLANK_FINDING = '%"code":"blank"%'  # a blank back side from duplex scanning: recorded, never counted
-DISCARDED_ROLE = '%"role":"discarded"%'  # taken out at the scanning point (edge discard) with a reason
+BLANK_FINDING = f'%"code":"{QcCode.BLANK.value}"%'  # a blank back side from duplex scanning: recorded, never counted
+DISCARDED_ROLE = f'%"role":"{PageRole.DISCARDED.value}"%'  # taken out at the scanning point (edge discard) with a reason
 
 
 def utc_now() -> str:
@@ -264,7 +266,7 @@ class Repository:
         """Every item with its page rows counted: numbered pages that count against the declared
         ones, blank back sides (numbered, never counted), distinct page numbers, highest page number."""
         i, p = db.items, db.pages
-        blank_back = and_(p.c.page_no.is_not(None), p.c.side == "verso", p.c.record.like(BLANK_FINDING))
+        blank_back = and_(p.c.page_no.is_not(None), p.c.side == Side.VERSO, p.c.record.like(BLANK_FINDING))
         counts = (
             # a page replaced by a rescan arrives again without a number: not counted
             (func.count(p.c.page_no) - func.count(case((blank_back, 1)))).label("received_pages"),

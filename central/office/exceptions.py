@@ -24,9 +24,9 @@ from sqlalchemy import Engine
 from juanzong.central import audit
 from juanzong.central.office.overview import item_statuses
 from juanzong.central.office.repository import OfficeRepository
-from juanzong.central.reconcile.report import build_report
+from juanzong.central.reconcile.report import QcSignOff, build_report
 from juanzong.central.repository import Repository
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, Outcome
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _qc_exceptions(case_number: str, item: Any) -> list[Exception_]:
         out.append(Exception_("qc_override", "质检放行", item.item_id, case_number,
                               f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页，"
                               f"{item.approved_by} 批准放行，原因：{item.approval_reason}"))
-    if item.qc_state == "awaiting_check":
+    if item.qc_state == QcSignOff.AWAITING_CHECK:
         out.append(Exception_("qc_second_check", "待二次质检", item.item_id, case_number,
                               f"{item.name}：{item.approved_by} 已批准，尚待第二人复核（双人质检）"))
     return out
@@ -111,7 +111,7 @@ def refusals_by_appliance(engine: Engine) -> dict[str, int]:
     """Batches and blobs central refused, per claimed or verified sender (from the audit trail)."""
     counts: Counter[str] = Counter()
     for rec, _ in audit.records(engine):
-        if rec.action == "sync" and rec.outcome == "refused":
+        if rec.action == Action.SYNC and rec.outcome == Outcome.REFUSED:
             counts[rec.actor] += 1
     return dict(counts)
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.central.office")
@@ -142,24 +143,24 @@ def last_runs(records: Any, limit: int = 10) -> Runs:
     backups: list[Run] = []
     exports: list[Run] = []
     for rec, _ in records:
-        if rec.action == "backup" and rec.detail.get("check") == "verify":
+        if rec.action == Action.BACKUP and rec.detail.get("check") == "verify":
             backups = [_reverified(run, rec) if run.seq == rec.detail.get("of") else run for run in backups]
-        elif rec.action == "backup":
+        elif rec.action == Action.BACKUP:
             backups.append(_backup_run(rec))
-        elif rec.action == "export" and "format" in rec.detail:  # one row per export, not per item read
+        elif rec.action == Action.EXPORT and "format" in rec.detail:  # one row per export, not per item read
             label = EXPORT_LABELS.get(rec.detail["format"], rec.detail["format"])
-            state = "完成" if rec.outcome == "ok" else f"失败（{rec.detail.get('code', '')}）"
-            exports.append(Run(rec.at, rec.actor, label, rec.target, rec.outcome == "ok", state))
+            state = "完成" if rec.outcome == Outcome.OK else f"失败（{rec.detail.get('code', '')}）"
+            exports.append(Run(rec.at, rec.actor, label, rec.target, rec.outcome == Outcome.OK, state))
     return Runs(backups[::-1][:limit], exports[::-1][:limit])
 
 
 def _backup_run(rec: Any) -> Run:
     copies = rec.detail.get("copies")
-    if rec.outcome == "refused":
+    if rec.outcome == Outcome.REFUSED:
         return Run(rec.at, rec.actor, f"{copies} 份", rec.target, False, f"已拒绝（{rec.detail.get('code', '')}）", rec.seq)
     count = len(copies) if isinstance(copies, list) else copies
-    state = f"{count} 份全部回读校验通过" if rec.outcome == "ok" else f"{count} 份中有回读校验未通过的副本"
-    return Run(rec.at, rec.actor, f"{count} 份", rec.target, rec.outcome == "ok", state, rec.seq, isinstance(copies, list))
+    state = f"{count} 份全部回读校验通过" if rec.outcome == Outcome.OK else f"{count} 份中有回读校验未通过的副本"
+    return Run(rec.at, rec.actor, f"{count} 份", rec.target, rec.outcome == Outcome.OK, state, rec.seq, isinstance(copies, list))
 
 
 def _reverified(run: Run, check: Any) -> Run:
@@ -167,15 +168,15 @@ def _reverified(run: Run, check: Any) -> Run:
     from juanzong.central.office.formatting import zh_datetime
 
     failed = len(check.detail.get("failed", []))
-    result = "全部通过" if check.outcome == "ok" else f"{failed} 份未通过"
+    result = "全部通过" if check.outcome == Outcome.OK else f"{failed} 份未通过"
     state = f"{zh_datetime(check.at)} {check.actor} 重新校验：{result}"
-    return Run(run.at, run.actor, run.what, run.where, check.outcome == "ok", state, run.seq, run.verifiable)
+    return Run(run.at, run.actor, run.what, run.where, check.outcome == Outcome.OK, state, run.seq, run.verifiable)
 
 
 def backup_copies(records: Any, seq: int) -> list[str]:
     """The copies a recorded backup wrote (only a backup that wrote copies; never a path from a form)."""
     for rec, _ in records:
-        if rec.seq == seq and rec.action == "backup" and rec.outcome != "refused" and not rec.detail.get("check"):
+        if rec.seq == seq and rec.action == Action.BACKUP and rec.outcome != Outcome.REFUSED and not rec.detail.get("check"):
             copies = rec.detail.get("copies")
             if isinstance(copies, list) and copies:
                 return [str(c) for c in copies]

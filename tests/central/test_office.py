@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from central_kit import Scanner, submit, upload
+from hash_once import hashed_once
 from store_kit import overwrite_blob, raw_blob
 from litestar.testing import TestClient
 
@@ -24,6 +25,7 @@ from juanzong.central.config import CentralSettings
 from juanzong.central.home import open_central
 from juanzong.central.office.app import create_office_app
 from juanzong.central.office.repository import OfficeRepository
+from juanzong.central.office import users as office_users
 from juanzong.central.office.users import add_user
 
 PASSWORD = "archive-2026-pass"
@@ -43,10 +45,11 @@ def people(settings: CentralSettings) -> dict[str, str | None]:
     central = open_central(settings)
     repo, now = OfficeRepository(central.repo.engine), datetime(2026, 3, 1, tzinfo=UTC)
     try:
-        tokens = {uid: add_user(repo, central.repo.engine, uid, name, role, None if role == "case_system" else PASSWORD,
-                                actor="test", now=now)
-                  for uid, name, role in (("wang", "王档案", "clerk"), ("li", "李主管", "supervisor"),
-                                          ("zhao", "赵审计", "auditor"), ("case", "案件系统", "case_system"))}
+        with hashed_once(office_users, "_hasher"):
+            tokens = {uid: add_user(repo, central.repo.engine, uid, name, role, None if role == "case_system" else PASSWORD,
+                                    actor="test", now=now)
+                      for uid, name, role in (("wang", "王档案", "clerk"), ("li", "李主管", "supervisor"),
+                                              ("zhao", "赵审计", "auditor"), ("case", "案件系统", "case_system"))}
     finally:
         central.close()
     return tokens

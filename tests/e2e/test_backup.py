@@ -10,7 +10,7 @@ import bagit
 import pytest
 from carry_kit import Medium, central_pages, cli, export, import_, make_site, prepared, scan_and_ingest
 
-from juanzong.edge.demo import juanzong
+from juanzong.edge.tooling.demo import juanzong
 
 pytestmark = pytest.mark.e2e
 
