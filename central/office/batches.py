@@ -35,8 +35,7 @@ class BatchLine:
 
     @property
     def clean(self) -> bool:
-        return self.batch_id is not None and not (self.missing or self.extra or self.duplicate_no or self.skipped_no
-                                                  or self.unattached)
+        return self.batch_id is not None and not (self.missing or self.extra or self.duplicate_no or self.skipped_no or self.unattached)
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,14 @@ def by_point(repo: Repository, refusals: dict[str, int]) -> list[PointBatches]:
     for appliance in repo.appliances():
         lines = rows.get(appliance.appliance_id, [])
         gaps = [BatchLine(seq, None) for lo, hi in sequence_gaps([line.seq for line in lines]) for seq in range(lo, hi + 1)]
-        out.append(PointBatches(appliance.appliance_id, appliance.name, tuple(sorted(lines + gaps, key=lambda x: x.seq)),
-                                refusals.get(appliance.appliance_id, 0)))
+        out.append(
+            PointBatches(
+                appliance.appliance_id,
+                appliance.name,
+                tuple(sorted(lines + gaps, key=lambda x: x.seq)),
+                refusals.get(appliance.appliance_id, 0),
+            )
+        )
     return out
 
 
@@ -72,8 +77,18 @@ def _items_by_batch(repo: Repository) -> dict[str, list[ItemLine]]:
 def _line(batch: dict, items: list[ItemLine], pages: tuple[int, int, int]) -> BatchLine:
     scanned = [i for i in items if i.received_pages]
     return BatchLine(
-        seq=batch["seq"], batch_id=batch["batch_id"], received_at=batch["received_at"], pages=pages[0], items=len(items),
-        declared=sum(i.declared_pages for i in items), received=sum(i.received_pages for i in items),
-        missing=sum(i.missing for i in scanned), extra=sum(i.extra for i in scanned),
-        waiting=len(items) - len(scanned), duplicate_no=sum(i.duplicate_page_numbers for i in items),
-        skipped_no=sum(i.skipped_page_numbers for i in items), unattached=pages[1], discarded=pages[2])
+        seq=batch["seq"],
+        batch_id=batch["batch_id"],
+        received_at=batch["received_at"],
+        pages=pages[0],
+        items=len(items),
+        declared=sum(i.declared_pages for i in items),
+        received=sum(i.received_pages for i in items),
+        missing=sum(i.missing for i in scanned),
+        extra=sum(i.extra for i in scanned),
+        waiting=len(items) - len(scanned),
+        duplicate_no=sum(i.duplicate_page_numbers for i in items),
+        skipped_no=sum(i.skipped_page_numbers for i in items),
+        unattached=pages[1],
+        discarded=pages[2],
+    )
