@@ -213,7 +213,7 @@ def render_text(result: VerifyResult) -> str:
 
 _KIND_TEXT = {FailureKind.BLOB: "数据块", FailureKind.PAGE: "页面", FailureKind.AUDIT: "审计记录 第",
               FailureKind.CHECKPOINT: "审计检查点文件 第"}
-_AUDIT_TEXT = {BreakReason.MISSING: "缺失（编号不连续）", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
+_AUDIT_TEXT: dict[str, str] = {BreakReason.MISSING: "缺失（编号不连续）", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
                BreakReason.TRUNCATED: "已被删除（日志被截断）", BreakReason.RECHAINED: "与见证的链头不符（日志被改写后重算）",
                CheckpointOutcome.SIGNATURE_INVALID: "签名无效"}
 
