@@ -55,6 +55,7 @@ from juanzong.shared.media import (
 )
 from juanzong.shared.audit import Action
 
+LISTED_BATCHES = 20  # the screens list this many waiting batches (the count covers all)
 _ERRNO_ZH = {
     errno.ENOSPC: "介质空间不足",
     errno.EIO: "介质读写错误",
@@ -324,11 +325,19 @@ def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, 
 
 
 def carry_status(db: Database, now: datetime) -> dict[str, Any]:
-    """Batches waiting to be carried and the last carry, for `edge status` and the screens."""
+    """Batches waiting to be carried and the last carry, for `edge status` and the screens.
+
+    A batch stays waiting until central's receipt comes back; `on_medium` says it was sealed before
+    the last export, so it is on that medium (every export writes every sealed batch)."""
     waiting = batch_rows.waiting(db)
     last = media_rows.last_export(db)
     media = sum(1 for _, _, until in media_rows.validity(db) if datetime.fromisoformat(until) > now)
+    exported_at = datetime.fromisoformat(last[2]) if last else None
+    batches = [{"id": b["id"], "seq": b["seq"], "pages": b["pages"], "sealed_at": b["sealed_at"],
+                "on_medium": bool(exported_at and b["sealed_at"] and datetime.fromisoformat(b["sealed_at"]) <= exported_at)}
+               for b in batch_rows.sealed_overview(db)]
     return {
         "waiting_batches": waiting[0], "oldest_waiting_since": waiting[1], "registered_media": media,
+        "batches": batches[:LISTED_BATCHES],
         "last_export": None if last is None else {"medium_id": last[0], "label": last[1], "at": last[2], "batches": last[3]},
     }
