@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from carry_kit import (CASE, SUBMITTER, Medium, Site, appliance_id, audit_actions, batch_states, central_batches,
-                       central_pages, cli, export, import_, make_site, prepared, register, scan_and_ingest)
+from carry_kit import (CASE, SUBMITTER, Medium, Site, appliance_id, audit_actions, audit_records, batch_states,
+                       central_batches, central_pages, cli, export, import_, make_site, prepared, receipts, register,
+                       scan_and_ingest)
 
 from juanzong.edge.demo import free_port, juanzong, start, stop, wait_central
 
@@ -64,14 +65,27 @@ def test_pages_reach_central_and_receipts_come_back_on_media_alone(site: Site, m
     carried = {a["appliance_id"]: a["last_media_import"] for a in report["appliances"]}
     assert carried[appliance_id(site.a)] and carried[appliance_id(site.b)] is None
 
-    out = cli("edge", "media", "receipts", "--home", str(site.a), "--from", str(medium.path))
+    out = cli("edge", "media", "receipts", "--home", str(site.a), "--from", str(medium.path), "--operator", "O01")
     assert out.returncode == 0, out.stderr
     assert "1 个批次已确认" in out.stdout
     assert batch_states(site.a) == ["acknowledged"]
-    assert ("media_export", "ok") in audit_actions(site.a / "data" / "edge.db")
-    assert ("media_receipts", "ok") in audit_actions(site.a / "data" / "edge.db")
-    assert ("media_import", "ok") in audit_actions(site.central / "data" / "central.db")
     assert ("media_register", "ok") in audit_actions(site.central / "data" / "central.db")
+
+    # on record on both sides: the operator, the medium and the hashes
+    [batch] = exported["batches"]
+    edge_db, central_db = site.a / "data" / "edge.db", site.central / "data" / "central.db"
+    [written] = audit_records(edge_db, "media_export")
+    manifest_sha256 = written["detail"]["manifests"][batch]
+    assert (written["actor"], written["target"], written["outcome"]) == ("O01", exported["medium_id"], "ok")
+    assert written["detail"]["toc_sha256"] == exported["toc_sha256"] and len(manifest_sha256) == 64
+    [taken] = audit_records(edge_db, "media_receipts")
+    assert (taken["actor"], taken["target"], taken["detail"]["acknowledged"]) == ("O01", exported["medium_id"], [batch])
+    assert taken["detail"]["receipts"][batch]["manifest_sha256"] == manifest_sha256
+    assert len(taken["detail"]["receipts"][batch]["receipt_sha256"]) == 64
+    [received] = audit_records(central_db, "media_import")
+    assert (received["actor"], received["target"]) == ("档案员甲", exported["medium_id"])
+    assert received["detail"]["batches"][batch]["manifest_sha256"] == manifest_sha256
+    assert received["detail"]["toc_sha256"] == exported["toc_sha256"]
 
 
 def test_nothing_readable_on_the_medium(site: Site, media) -> None:
@@ -110,6 +124,8 @@ def test_medium_of_another_appliance_and_unregistered_media_are_refused(site: Si
     out = export(site.b, medium_a)
     assert out.returncode == 1 and "MEDIA_WRONG_APPLIANCE" in out.stderr and "Traceback" not in out.stderr
     assert "登记给扫描设备" in out.stderr
+    [refused] = audit_records(site.b / "data" / "edge.db", "media_export")
+    assert (refused["actor"], refused["outcome"], refused["detail"]["code"]) == ("O01", "refused", "MEDIA_WRONG_APPLIANCE")
 
     stray = media("stray")
     out = export(site.b, stray)
@@ -119,6 +135,12 @@ def test_medium_of_another_appliance_and_unregistered_media_are_refused(site: Si
     out = cli("edge", "media", "init", "--home", str(site.b), "--registration",
               str(site.root / "registration-甲的介质.json"), "--device", str(stray.path))
     assert out.returncode == 1 and "MEDIA_WRONG_APPLIANCE" in out.stderr
+
+    # the registration file copied from the registered medium onto another filesystem: not that medium
+    if medium_a.kind != "directory" and stray.kind != "directory":
+        shutil.copy(medium_a.path / "JUANZONG-MEDIUM.json", stray.path / "JUANZONG-MEDIUM.json")
+        out = export(site.a, stray)
+        assert out.returncode == 1 and "MEDIA_DEVICE_MISMATCH" in out.stderr and "可能被复制或调换" in out.stderr
 
 
 def test_tampered_files_fail_their_batch_only(site: Site, media) -> None:
@@ -149,6 +171,18 @@ def test_tampered_files_fail_their_batch_only(site: Site, media) -> None:
     assert [r["batch_id"] for r in result["refused"]] == [first] and result["new"] == []
     assert central_batches(site) == 1
 
+    # receipts back: the refused batch has none; a receipt of the other batch renamed to it is ignored
+    receipts_dir = medium.path / "juanzong" / appliance_id(site.a) / "receipts"
+    assert sorted(p.stem for p in receipts_dir.iterdir()) == [second]
+    shutil.copy(receipts_dir / f"{second}.json", receipts_dir / f"{first}.json")
+    out = receipts(site.a, medium)
+    assert out.returncode == 1, out.stderr
+    taken = json.loads(out.stdout)
+    assert taken["acknowledged"] == [second]
+    assert taken["ignored"] == [{"file": f"{first}.json", "reason": "回执不是这个批次的"}]
+    states = {b["id"]: b["state"] for b in json.loads(cli("edge", "status", "--home", str(site.a), "--json").stdout)["batches"]}
+    assert states == {first: "sealed", second: "acknowledged"}
+
 
 def test_pulled_out_medium_then_resumed_export(site: Site, media) -> None:
     scanned = scan_and_ingest(site.a)
@@ -161,8 +195,13 @@ def test_pulled_out_medium_then_resumed_export(site: Site, media) -> None:
     assert refused.returncode == 1 and "MEDIA_TOC_INVALID" in refused.stderr
     assert central_batches(site) == 0
 
+    # the medium was pulled out: one of the two files written is cut short
+    written = sorted((medium.path / "juanzong" / appliance_id(site.a) / "blobs").iterdir())
+    assert len(written) == 2
+    written[1].write_bytes(written[1].read_bytes()[:100])
+
     resumed = json.loads(export(site.a, medium).stdout)
-    assert resumed["blobs_reused"] == 2 and resumed["blobs_written"] >= scanned - 2
+    assert resumed["blobs_reused"] == 1 and resumed["blobs_written"] >= scanned - 1
     imported = json.loads(import_(site, medium).stdout)
     assert len(imported["new"]) == 1 and central_pages(site) == scanned
 
