@@ -15,7 +15,7 @@ STAMP     := $(VENV)/.installed
 # systemd + udev: edge lockdown checks its units (systemd-analyze verify) and udev rules.
 DEBS      := libzbar0 fonts-wqy-microhei faketime jbig2dec libtiff-tools chromium fonts-noto-cjk libusb-1.0-0 unzip dosfstools nftables iproute2 postgresql poppler-utils qpdf clamav systemd udev
 
-.PHONY: setup debs demo test bench clean
+.PHONY: setup debs demo test test-fast lint fmt typecheck-links bench clean
 
 setup: debs $(STAMP)
 
@@ -31,8 +31,31 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/juanzong demo
 
-test: setup
+# Everything: lint first, then every test (slow, end-to-end and browser ones included).
+test: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The fast lane while developing: all but the slow, end-to-end (tests/e2e) and browser tests,
+# and the embedded central stack only (SQLite + local disk; `make test` also runs PostgreSQL + S3).
+FAST      := not slow and not e2e and not browser
+test-fast: setup
+	JUANZONG_TEST_STACKS=sqlite-local $(PY) -m pytest -q -p no:cacheprovider -m "$(FAST)"
+
+# ruff (lint, format check) and mypy (strict on shared/, settings in pyproject.toml). mypy reads
+# the folders under their installed names through links in build/typecheck/juanzong/.
+lint: setup typecheck-links
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+typecheck-links:
+	@mkdir -p build/typecheck/juanzong
+	@for p in edge central shared firmware_profiles; do ln -sfn ../../../$$p build/typecheck/juanzong/$$p; done
+
+# The mechanical rewrite `lint` checks for: import order, then the formatter.
+fmt: setup
+	$(VENV)/bin/ruff check --select I --fix .
+	$(VENV)/bin/ruff format .
 
 bench: setup
 	$(VENV)/bin/juanzong bench ingest

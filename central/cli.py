@@ -14,9 +14,10 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from juanzong.shared import clock
 from juanzong.shared.audit import Action
+from juanzong.shared.ids import format_id
 
 if TYPE_CHECKING:
     from juanzong.central.config import CentralSettings
@@ -26,6 +27,17 @@ def _settings(args: argparse.Namespace) -> CentralSettings:
     from juanzong.central.config import load_settings, resolve_home
 
     return load_settings(resolve_home(args.home))
+
+
+def _emit(args: argparse.Namespace, data: Any, *lines: str) -> None:
+    """The JSON with --json, else the Chinese lines (point 5 of issue 8: a short summary by default)."""
+    from juanzong.shared.cli import print_json
+
+    if getattr(args, "json", False):
+        print_json(data)
+        return
+    for line in lines:
+        print(line)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -39,7 +51,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         from juanzong.shared.errors import AppError, ErrorCode
 
         raise AppError(ErrorCode.CA_INVALID, detail="--ca-cert 与 --ca-key 须同时给出")
-    print_json(init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca))
+    out = init_home(resolve_home(args.home), args.host, args.port, tls=not args.no_tls, extra=extra, court_ca=court_ca)
+    if args.json:
+        print_json(out)
+    else:
+        print(f"中心目录已建立：{resolve_home(args.home)}，中心编号 {out.get('central_id', '')}，地址 {out.get('url', '')}")
+        print(f"把 {resolve_home(args.home)}/central-identity.json 交给各扫描点（edge init --central 或 edge pair --central）")
     return 0
 
 
@@ -74,7 +91,6 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     from juanzong.central.home import open_central
     from juanzong.central.repository import utc_now
     from juanzong.central.tls import revoke
-    from juanzong.shared.cli import print_json
     from juanzong.shared.errors import AppError, ErrorCode
     from juanzong.shared.ids import normalise_id
 
@@ -89,22 +105,25 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         central.close()
     serials = [int(s, 16) for s in appliance.cert_serials.split()]
     listed = revoke(settings.keys_dir, serials) if settings.tls else 0
-    print_json({"appliance_id": appliance.appliance_id, "revoked_at": appliance.revoked_at, "reason": appliance.revoked_reason,
-                "certificates_revoked": len(serials), "crl_entries": listed})
+    _emit(args, {"appliance_id": appliance.appliance_id, "revoked_at": appliance.revoked_at, "reason": appliance.revoked_reason,
+                 "certificates_revoked": len(serials), "crl_entries": listed},
+          f"扫描设备 {format_id(appliance.appliance_id)} 已撤销（原因：{appliance.revoked_reason}）：吊销证书 {len(serials)} 张，"
+          f"此后其连接与批次清单一律拒收（已记入审计）")
     return 0
 
 
 def cmd_renew_server(args: argparse.Namespace) -> int:
     from juanzong.central.tls import public, renew_server
-    from juanzong.shared.cli import print_json
     from juanzong.shared.durable import write_durable
 
     settings = _settings(args)
     fingerprint = renew_server(settings.keys_dir, settings.host)
     ident = {**json.loads(settings.identity_path.read_text("utf-8")), **public(settings.keys_dir)}
     write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    print_json({"tls_fingerprint": fingerprint, "identity": str(settings.identity_path),
-                "next": "每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹"})
+    _emit(args, {"tls_fingerprint": fingerprint, "identity": str(settings.identity_path),
+                 "next": "每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹"},
+          f"已签发新的服务器证书（指纹 {fingerprint[:16]}…），{settings.identity_path} 已更新",
+          "下一步：每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹")
     return 0
 
 
@@ -133,7 +152,6 @@ def client_certificate(keys_dir: Path, identity: Path, appliance_id: str) -> str
 def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
     from juanzong.central import audit, keys
     from juanzong.central.home import open_central
-    from juanzong.shared.cli import print_json
     from juanzong.shared.durable import write_durable
 
     settings = _settings(args)
@@ -146,8 +164,10 @@ def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
         audit.record(central.repo.engine, actor=args.actor, action=Action.KEY_ROTATE, target="hpke", old_key=old_id, new_key=new_id)
     finally:
         central.close()
-    print_json({"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
-                "next": "每台扫描设备执行 edge pair --central <新的 central-identity.json>；旧密钥保留用于读取旧数据"})
+    _emit(args, {"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
+                 "next": "每台扫描设备执行 edge pair --central <新的 central-identity.json>；旧密钥保留用于读取旧数据"},
+          f"已启用新的加密密钥 {new_id}（旧密钥 {old_id} 保留，用于读取旧数据；已记入审计）",
+          f"下一步：每台扫描设备执行 edge pair --central {settings.identity_path}")
     return 0
 
 
@@ -187,7 +207,11 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         out["client_cert"] = cert
     if args.out:
         write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
-    print_json(out)
+    if args.json:
+        print_json(out)
+    else:
+        handed = f"，登记文件写在 {args.out}，交扫描点执行 edge pair --enrolment" if args.out else ""
+        print(f"扫描设备 {format_id(candidate.appliance_id)} 已登记{handed}")
     return 0
 
 
@@ -196,7 +220,6 @@ def _enroll_renew(args: argparse.Namespace, settings, candidate) -> int:
     sequence stay. The request must be signed by the key on record (edge/renew.py)."""
     from juanzong.central.appliances import renew
     from juanzong.central.home import open_central
-    from juanzong.shared.cli import print_json
     from juanzong.shared.durable import write_durable
 
     raw = json.loads(Path(args.identity).read_text("utf-8"))
@@ -214,19 +237,21 @@ def _enroll_renew(args: argparse.Namespace, settings, candidate) -> int:
     out["renewed"] = True
     if args.out:
         write_durable(Path(args.out), json.dumps(out, ensure_ascii=False, indent=2).encode("utf-8"))
-    print_json(out)
+    handed = f"，登记文件写在 {args.out}，交扫描点执行 edge pair --enrolment" if args.out else ""
+    _emit(args, out, f"扫描设备 {format_id(candidate.appliance_id)} 的新密钥已登记（设备编号与批次序号不变）{handed}")
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from juanzong.central import db
-    from juanzong.shared.cli import print_json
 
     engine = db.make_engine(_settings(args).database_url)
     try:
         before = db.current_revision(engine)
         db.upgrade(engine)
-        print_json({"from": before, "to": db.current_revision(engine), "head": db.head_revision()})
+        after = db.current_revision(engine)
+        _emit(args, {"from": before, "to": after, "head": db.head_revision()},
+              f"数据库结构已是最新版本（{after}）" if before == after else f"数据库结构已从 {before or '空'} 升级到 {after}")
     finally:
         engine.dispose()
     return 0
@@ -300,7 +325,7 @@ def cmd_export_page(args: argparse.Namespace) -> int:
     finally:
         central.close()
     write_durable(Path(args.out).resolve(), plain, mode=0o600)  # plaintext: owner-only
-    print(f"已导出页面 {args.page_id} 到 {args.out}（{len(plain)} 字节）", file=sys.stderr)
+    print(f"已导出页面 {format_id(normalise_id(args.page_id))} 到 {args.out}（{len(plain)} 字节）", file=sys.stderr)
     return 0
 
 
@@ -347,7 +372,7 @@ def cmd_media_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        print(f"介质 {report.medium_id}（扫描设备 {report.appliance_id}）：新导入 {len(report.new)} 个批次，"
+        print(f"介质 {report.medium_id}（扫描设备 {format_id(report.appliance_id)}）：新导入 {len(report.new)} 个批次，"
               f"已导入过 {len(report.replayed)} 个，拒收 {len(report.refused)} 个；回执已写回介质")
         for r in report.refused:
             print(f"  拒收 {r['batch_id']}：{r['message']}（{r['code']}）")
@@ -486,7 +511,7 @@ def cmd_user(args: argparse.Namespace) -> int:
                 print_json(users)
             for u in users if not args.json else ():
                 state = "已停用" if u["disabled"] else "正常"
-                print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(u['role'])]}\t{state}")
+                print(f"{u['user_id']}\t{u['name']}\t{ROLE_LABELS[Role(str(u['role']))]}\t{state}")
     finally:
         central.close()
     return 0
@@ -505,7 +530,7 @@ def cmd_document(args: argparse.Namespace) -> int:
         central.close()
     write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
     kind = "可检索（双层）" if ref.searchable else "图像版（文字识别尚未完成）"
-    print(f"已导出材料 {ref.item_id} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
+    print(f"已导出材料 {format_id(ref.item_id)} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
           file=sys.stderr)
     return 0
 
@@ -548,6 +573,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8470, help="监听端口")
 
     p.add_argument("--no-tls", action="store_true", help="不用 TLS 的明文 HTTP：只用于本机回环的实验环境")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--ca-cert", help="法院现有的 CA 证书（PEM），代替自动生成的 CA")
     p.add_argument("--ca-key", help="该 CA 的私钥（PEM，不加密；保存在 keys/，权限 0600）")
     for name, help_text in INIT_SETTINGS.items():
@@ -558,15 +584,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = keys.add_parser("rotate-hpke", help="生成新的 HPKE 密钥用于加密；旧密钥保留以读取旧数据（记入审计）")
     p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
     p.add_argument("--actor", default="admin", help="经办人")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=cmd_keys_rotate_hpke)
 
     p = command("enroll", cmd_enroll, "按扫描设备的身份文件登记设备")
     p.add_argument("identity", metavar="身份文件", help="扫描设备的 appliance-identity.json")
     p.add_argument("--out", help="写出登记文件（含 TLS 客户端证书），供 edge pair 使用")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--renew", action="store_true",
                    help="身份文件是 edge keys renew 生成的换钥申请：新密钥，设备编号与批次序号不变")
 
-    command("migrate", cmd_migrate, "把数据库结构升级到最新版本（每次启动时也会自动执行）")
+    p = command("migrate", cmd_migrate, "把数据库结构升级到最新版本（每次启动时也会自动执行）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = command("orphans", cmd_orphans, "列出没有任何批次清单引用的数据块；加 --remove 删除超过宽限期的（记入审计）")
     p.add_argument("--remove", action="store_true", help="删除超过宽限期的孤立数据块")
@@ -576,8 +605,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("revoke", cmd_revoke, "撤销一台扫描设备：拒绝其 TLS 证书（吊销列表）和批次清单，记入审计")
     p.add_argument("appliance_id", metavar="设备编号")
     p.add_argument("--reason", required=True, help="撤销原因（记入审计）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    command("renew-server", cmd_renew_server, "由 CA 签发新的服务器证书（扫描设备需重新固定指纹）")
+    p = command("renew-server", cmd_renew_server, "由 CA 签发新的服务器证书（扫描设备需重新固定指纹）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     p = command("serve", cmd_serve, "运行中心服务（同步接口与档案室页面）")
     p.add_argument("--host", default=None, help="覆盖配置中的监听地址")

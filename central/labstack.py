@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ class PostgresLab:
         import psycopg
 
         with psycopg.connect(host=str(self.socket_dir), port=self.port, user=PG_USER, dbname="postgres", autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def stop(self) -> None:
         _terminate(self.proc, "SIGINT")  # PostgreSQL's "fast" shutdown
@@ -269,12 +270,12 @@ def _run(args: list[str], log: Path, popen: dict[str, Any]) -> None:
         raise _fail(f"{Path(args[0]).name} 失败（退出码 {rc}），见 {log}")
 
 
-def _wait(ready: object, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+def _wait(ready: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
     end = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise _fail(f"{what} 启动后立即退出（退出码 {proc.returncode}），见 {log}")
-        if ready():  # type: ignore[operator]
+        if ready():
             return
         time.sleep(0.2)
     _terminate(proc, "SIGKILL")

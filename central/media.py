@@ -15,7 +15,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,12 @@ from juanzong.central import audit
 from juanzong.central.home import Central
 from juanzong.central.receive.services import ReceiveService
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id, require_id
 from juanzong.shared.manifest import Signed, open_document, peek_appliance_id, sign_document
 from juanzong.shared.media import MediumLayout, Registration, TocBatch, manifest_info, read_signed, signed_bytes, toc_batches
-from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.central.media")
 MAX_LABEL = 64
@@ -57,7 +57,7 @@ def register(central: Central, appliance_id: str, label: str, *, days: int, acto
         raise AppError(ErrorCode.MEDIA_REGISTRATION_INVALID, detail=f"介质标签须为 1 至 {MAX_LABEL} 个字符")
     if not 1 <= days <= 3660:
         raise AppError(ErrorCode.MEDIA_REGISTRATION_INVALID, detail="有效期须为 1 至 3660 天")
-    issued = now.astimezone(timezone.utc)
+    issued = now.astimezone(UTC)
     reg = Registration(new_id(Kind.MEDIUM), appliance_id, label, issued.isoformat(timespec="seconds"),
                        (issued + timedelta(days=days)).isoformat(timespec="seconds"), central.central_id)
     signed = sign_document(reg.to_doc(), central.keys.signing)
@@ -78,7 +78,7 @@ def import_medium(central: Central, root: Path, *, actor: str, now: datetime) ->
     for entry in toc:
         _import_batch(central, receiver, layout, entry, report)
     central.repo.add_media_import({
-        "medium_id": reg.medium_id, "appliance_id": reg.appliance_id, "imported_at": now.astimezone(timezone.utc).isoformat(),
+        "medium_id": reg.medium_id, "appliance_id": reg.appliance_id, "imported_at": now.astimezone(UTC).isoformat(),
         "toc_sha256": crypto.sha256_hex(toc_bytes), "new_batches": len(report.new),
         "replayed_batches": len(report.replayed), "refused_batches": len(report.refused),
         "detail": json.dumps(report.to_dict(), ensure_ascii=False),

@@ -9,7 +9,7 @@ read is audited under the account's id. The same token fetches an item's PDF at
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Annotated, Any
 
 from litestar import Request, get
@@ -28,8 +28,8 @@ def normalise_since(since: str | None) -> str | None:
     except ValueError as exc:
         raise AppError(ErrorCode.DATETIME_INVALID, text=since) from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def case_system_user(request: Request[Any, Any, Any]) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, case, func, insert, select, update
 
 from juanzong.shared import clock
 from juanzong.central import audit, db
@@ -24,6 +24,11 @@ from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import AuditHead, Intake, Item, Manifest, Page, Signed, canonical_json, decode, to_builtins
 from juanzong.shared.audit import Action
+
+
+# Page records are canonical JSON (no spaces): a QC finding the scanning point sent, and the role.
+BLANK_FINDING = '%"code":"blank"%'  # a blank back side from duplex scanning: recorded, never counted
+DISCARDED_ROLE = '%"role":"discarded"%'  # taken out at the scanning point (edge discard) with a reason
 
 
 def utc_now() -> str:
@@ -105,7 +110,7 @@ class Repository:
         with self._writer.begin() as conn:
             t = db.appliances
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(signing_public=signing_public))
-            audit.append(conn, actor="archive office", action="enroll_renew", target=appliance_id,
+            audit.append(conn, actor="archive office", action=Action.ENROLL_RENEW, target=appliance_id,
                          previous_signing_public=previous, signing_public=signing_public)
 
     def appliances(self) -> list[Appliance]:
@@ -237,11 +242,14 @@ class Repository:
         return [dict(r._mapping) for r in rows]
 
     def items_with_received(self) -> list[dict[str, Any]]:
-        """Every item with its page rows counted: all, distinct page numbers, highest page number."""
+        """Every item with its page rows counted: numbered pages that count against the declared
+        ones, blank back sides (numbered, never counted), distinct page numbers, highest page number."""
         i, p = db.items, db.pages
+        blank_back = and_(p.c.page_no.is_not(None), p.c.side == "verso", p.c.record.like(BLANK_FINDING))
         counts = (
             # a page replaced by a rescan arrives again without a number: not counted
-            func.count(p.c.page_no).label("received_pages"),
+            (func.count(p.c.page_no) - func.count(case((blank_back, 1)))).label("received_pages"),
+            func.count(case((blank_back, 1))).label("blank_backs"),
             func.count(p.c.page_no.distinct()).label("distinct_page_nos"),
             func.coalesce(func.max(p.c.page_no), 0).label("max_page_no"),
         )
@@ -250,12 +258,17 @@ class Repository:
             rows = conn.execute(query.order_by(i.c.intake_id, i.c.seq, i.c.item_id)).all()
         return [dict(r._mapping) for r in rows]
 
-    def unattached_pages(self) -> int:
+    def unattached_pages(self) -> tuple[int, int]:
+        """(waiting, discarded): pages with no item, still waiting for one, and those discarded
+        at the scanning point (`edge discard`) — recorded there, counted here."""
         p, i = db.pages, db.items
+        discarded = p.c.record.like(DISCARDED_ROLE)
         # an anti-join (NOT IN cannot become one on PostgreSQL): pages with no item row, or none at all
-        query = select(func.count()).select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).where(i.c.item_id.is_(None))
+        query = (select(func.count() - func.count(case((discarded, 1))), func.count(case((discarded, 1))))
+                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).where(i.c.item_id.is_(None)))
         with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar() or 0)
+            row = conn.execute(query).one()
+        return int(row[0] or 0), int(row[1] or 0)
 
     def duplicate_sources(self) -> int:
         """Page rows whose scanned file (source hash) is already stored under another page id."""

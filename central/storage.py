@@ -28,7 +28,7 @@ import base64
 import functools
 import hashlib
 import io
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 import logging
 import os
 import re
@@ -37,7 +37,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Literal, Protocol
 
 from juanzong.shared.durable import ensure_dir, fsync_dir
 from juanzong.shared.errors import AppError, ErrorCode
@@ -136,7 +136,7 @@ class LocalBlobStore:
 
     def stored_at(self, sha256: str) -> datetime | None:
         try:
-            return datetime.fromtimestamp(self._path(sha256).stat().st_mtime, timezone.utc)
+            return datetime.fromtimestamp(self._path(sha256).stat().st_mtime, UTC)
         except (KeyError, FileNotFoundError):
             return None
 
@@ -189,7 +189,7 @@ class S3Settings:
     bucket: str
     region: str
     prefix: str  # key prefix, e.g. "blobs/"
-    addressing_style: str  # "path" (Ceph RGW, SeaweedFS on premises) or "virtual"
+    addressing_style: Literal["path", "virtual"]  # "path" (Ceph RGW, SeaweedFS on premises) or "virtual"
     conditional_put: bool  # False: the store lacks If-None-Match; HEAD-then-PUT
     ca_bundle: str  # CA file for an https endpoint signed by the court's own CA; empty = system CAs
     credentials_file: str  # INI file ([default] aws_access_key_id / aws_secret_access_key); empty = environment
@@ -282,7 +282,7 @@ class S3BlobStore:
             if _status(exc) == 404:
                 return None
             raise _unavailable(exc) from exc
-        return head["LastModified"].astimezone(timezone.utc)
+        return head["LastModified"].astimezone(UTC)
 
     def delete(self, sha256: str) -> None:
         if is_sha256(sha256):

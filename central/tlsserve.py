@@ -57,7 +57,7 @@ class Gate(asyncio.Protocol):
     ssl_context: ssl.SSLContext | None = None
     refused: Callable[[str, str], bool] = staticmethod(lambda name, serial: False)
     counts: Counter[str] = Counter()
-    open_gates: set["Gate"] = set()
+    open_gates: set[Gate] = set()
 
     @classmethod
     def configure(cls, limits: Limits, ssl_context: ssl.SSLContext | None, refused: Callable[[str, str], bool]) -> None:
@@ -72,8 +72,10 @@ class Gate(asyncio.Protocol):
         self.closed = False
         self.early: list[bytes] = []  # TLS 1.3: the request can arrive with the client's Finished
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
-        self.raw = transport  # type: ignore[assignment]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not isinstance(transport, asyncio.Transport):  # a stream server hands a stream transport
+            raise TypeError(f"not a stream transport: {transport!r}")
+        self.raw = transport
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else ""
         if len(self.open_gates) >= self.limits.max_connections or self.counts[self.address] >= self.limits.max_per_address:
@@ -84,16 +86,16 @@ class Gate(asyncio.Protocol):
         self.open_gates.add(self)
         self.counts[self.address] += 1
         if self.ssl_context is None:
-            self._start_http(transport)  # type: ignore[arg-type]
+            self._start_http(transport)
             return
         transport.pause_reading()  # the ClientHello must reach TLS, not this protocol
-        self.loop.create_task(self._handshake(transport))  # type: ignore[arg-type]
+        self.loop.create_task(self._handshake(transport, self.ssl_context))
 
-    async def _handshake(self, raw: asyncio.Transport) -> None:
+    async def _handshake(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
         try:
-            tls = await self.loop.start_tls(raw, self, self.ssl_context, server_side=True,
+            tls = await self.loop.start_tls(raw, self, context, server_side=True,
                                             ssl_handshake_timeout=self.limits.timeout)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError, ConnectionError, RuntimeError) as exc:
+        except (TimeoutError, OSError, ssl.SSLError, ConnectionError, RuntimeError) as exc:
             log.info("TLS handshake with %s failed: %s", self.address, type(exc).__name__)
             self._release()
             raw.abort()
@@ -133,7 +135,9 @@ class Gate(asyncio.Protocol):
             self.early.append(data)
 
     def eof_received(self) -> bool | None:
-        return self.http.eof_received() if self.http is not None else None
+        if self.http is not None:
+            self.http.eof_received()
+        return None  # close the transport: the HTTP protocol keeps no half-open connection either
 
     def pause_writing(self) -> None:
         if self.http is not None:
@@ -165,7 +169,7 @@ class TimedHttp(HttpToolsProtocol):
     limits: Limits
     tls_name: str | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's own narrowing
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
@@ -190,7 +194,7 @@ class TimedHttp(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self.tls_name is not None:
-            self.scope["extensions"] = {"tls": {"client_cert_name": self.tls_name}}  # type: ignore[typeddict-unknown-key]
+            self.scope["extensions"] = {"tls": {"client_cert_name": self.tls_name}}
         self._arm_headers()
 
     def on_headers_complete(self) -> None:

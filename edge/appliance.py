@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from juanzong.shared import clock
-from juanzong.edge import audit
+from juanzong.edge import audit, filelog
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.ingest.pipeline import ingest_pages
@@ -32,7 +32,7 @@ from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.edge.ingest.decode import decode, sha256_file
 from juanzong.edge.ingest.faults import FILE_FAULTS
 from juanzong.edge.ingest.qc import QcRules
-from juanzong.edge.ingest.record import commit
+from juanzong.edge.ingest.record import commit, replace_plan
 from juanzong.edge.ingest.route import ItemInfo, ReplaceTarget, Sides
 from juanzong.edge.keys import load_keys
 from juanzong.edge import repo
@@ -76,10 +76,15 @@ class DbRoutingView:
         # replacement rescan is an extra image that takes another page's side
         return Sides(*pages.images_since_cover(self.db, item_id))
 
-    def replace_target(self) -> ReplaceTarget | None:
-        page_id = state.get(self.db, StateKey.REPLACE_TARGET)
-        found = pages.item_page(self.db, page_id) if page_id else None
-        return ReplaceTarget(page_id, found[0], found[1]) if page_id and found else None
+    def replace_targets(self) -> list[ReplaceTarget]:
+        """The images the next scanned ones take over, in order (a duplex sheet: front, back)."""
+        out = []
+        for page_id in replace_plan(self.db):
+            found = pages.replaceable(self.db, page_id)
+            if found is None:
+                break
+            out.append(ReplaceTarget(page_id, found[0], found[1]))
+        return out
 
     def phashes(self, item_id: str) -> dict[str, str]:
         return pages.phashes(self.db, item_id)
@@ -162,6 +167,7 @@ class Appliance:
             log.exception("ingest failed for %s (ref %s)", claimed.source_name, ref)
             return self.quarantine(claimed, AppError(ErrorCode.INGEST_FAILED, name=claimed.source_name, detail=f"日志编号 {ref}"))
         self.folder.release(claimed)
+        log.info(filelog.stored(self.db, claimed.source_name, [p.page_id for p in stored]))
         return FileOutcome(claimed.source_name, "stored", pages=len(stored))
 
     def _kept_encrypted(self, claim: str) -> bool:
@@ -185,7 +191,7 @@ class Appliance:
                                                      len(raw), str(err.code), err.message, qid), now)
             audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action=Action.QUARANTINE,
                          target=claimed.source_name, outcome=Outcome.REFUSED, code=str(err.code))
-        log.warning("quarantined %s code=%s: %s", claimed.source_name, err.code, err.message)
+        log.warning("%s code=%s", filelog.quarantined(claimed.source_name, err.message), err.code)
         self.folder.release(claimed)
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
 
@@ -202,11 +208,11 @@ class Appliance:
                 audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action=Action.QUARANTINE,
                              target=claimed.source_name, outcome=Outcome.REFUSED, code=str(err.code))
         kept = self.folder.set_aside(claimed)
-        log.warning("set aside unread %s (%d bytes) at %s: %s", claimed.source_name, size, kept, err.message)
+        log.warning("%s（未读取，%d 字节，放在 %s）code=%s", filelog.quarantined(claimed.source_name, err.message), size, kept, err.code)
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
 
     # --- loops ----------------------------------------------------------------------------
-    def ingest_once(self, settle: float | None = None) -> "Drain":
+    def ingest_once(self, settle: float | None = None) -> Drain:
         """Drain the hot folder (`edge ingest --once`): every file present at the start is
         stored or quarantined; a file still settling is waited for, at most its settle
         delay plus the profile's grace period (then taken to quarantine). Whatever could

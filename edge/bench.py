@@ -46,7 +46,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from juanzong.edge.coversheet import CoverSheetInfo
 
 # One block of 20 pages, in scanner order: the cover sheet first, then its item.
 BLOCK = ("cover", *["text"] * 7, "blank", "photo", *["text"] * 7, "waybill", "photo", "blank")
@@ -69,7 +75,7 @@ class PageSpec:
     name: str  # file name in the hot folder: scan_0001.jpg …
     kind: str  # a key of KIND_NAMES
     seed: int
-    cover: object | None = None  # CoverSheetInfo for "cover"
+    cover: CoverSheetInfo | None = None  # for "cover"
 
 
 @dataclass(frozen=True)
@@ -236,8 +242,13 @@ def render_page(spec: PageSpec, out: Path) -> str:
     from juanzong.edge import simulate
     from juanzong.edge.coversheet import render_cover_sheet
 
+    def cover() -> Image.Image:
+        if spec.cover is None:
+            raise BenchFailed(f"{spec.name}: a cover page without its cover sheet")
+        return render_cover_sheet(spec.cover).convert("RGB")  # scanned in colour mode
+
     makers = {
-        "cover": lambda: render_cover_sheet(spec.cover).convert("RGB"),  # scanned in colour mode
+        "cover": cover,
         "text": lambda: simulate.text_page(spec.seed),
         "photo": lambda: simulate.photo_page(spec.seed),
         "blank": lambda: simulate.blank_backside(spec.seed),
@@ -258,7 +269,7 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
     shutil.copytree(ws.template, home)
     _set_hot_folder(home, ws.hot / name)
     env = {**os.environ, "JUANZONG_PROFILES": str(_profiles_root(ws.root, backend))}
-    job = {"home": str(home), "pages": str(ws.pages_dir), "cpu": cpu, "profile": profile,
+    job: dict[str, Any] = {"home": str(home), "pages": str(ws.pages_dir), "cpu": cpu, "profile": profile,
            "out": str(ws.root / f"{name}.json")}
     proc = subprocess.run([sys.executable, "-P", "-m", "juanzong.edge.bench", "--child", json.dumps(job)], env=env,
                           capture_output=True, text=True)
@@ -390,7 +401,7 @@ def _print_results(results: dict[str, RunResult], checks: dict[str, Verified], d
     _print_table(results, checks, default)
     print()
     kinds = {s.name: s.kind for s in specs}
-    for backend, r in results.items():
+    for r in results.values():
         _print_details(r, kinds)
     for backend, v in checks.items():
         roles = ", ".join(f"{k} {n}" for k, n in sorted(v.roles.items()))
@@ -521,7 +532,7 @@ def _result(backend: str, outcomes: list, seconds: float, clock: StageClock, pro
 
 
 def _top_functions(profiler: cProfile.Profile, pages: int, top: int = 20) -> list[dict]:
-    stats = pstats.Stats(profiler).stats  # (file, line, function) → (primitive calls, calls, own, cumulative, callers)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # undocumented, stable, not in typeshed; (file, line, function) → (primitive calls, calls, own, cumulative, callers)
     rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
     return [{"where": _where(key), "calls": nc, "own_ms": tt * 1000 / max(pages, 1), "cum_ms": ct * 1000 / max(pages, 1)}
             for key, (_cc, nc, tt, ct, _callers) in rows]

@@ -29,6 +29,13 @@ VOLUME_NAMES = {"main": "正卷", "internal": "副卷"}
 SIDE_NAMES = {"recto": "正面", "verso": "背面"}
 
 
+def shown(ident: str | None) -> str:
+    """An id the one way people see it printed everywhere (M-4K7Q-9X2M-T); other text as it is."""
+    from juanzong.shared.ids import format_id, is_valid_id
+
+    return format_id(ident) if ident and is_valid_id(ident) else (ident or "")
+
+
 def _emit(args: argparse.Namespace, data, *lines: str) -> None:
     """The JSON with --json, else the Chinese lines."""
     if getattr(args, "json", False):
@@ -58,10 +65,37 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     out = init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
                     central_identity=Path(args.central) if args.central else None,
-                    central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name)
-    _emit(args, out, f"设备目录已建立：{out['home']}", f"设备编号：{out['appliance_id']}",
+                    central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name,
+                    court=args.court or "", hot_folder=args.hot_folder or "")
+    _emit(args, out, f"设备目录已建立：{out['home']}", f"设备编号：{shown(out['appliance_id'])}",
           f"热文件夹：{out['hot_folder']}",
           f"下一步：把 {out['home']}/appliance-identity.json 交给档案室登记（central enroll），再用 edge pair 安装回执")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from juanzong.edge.config import resolve_home
+    from juanzong.edge.configure import SITE_SETTINGS, show
+
+    rows = show(resolve_home(args.home))
+    order = {name: i for i, name in enumerate(SITE_SETTINGS)}
+    rows.sort(key=lambda r: order.get(r.name, len(order)))
+    _emit(args, [r.__dict__ for r in rows],
+          *(f"{r.name} = {_shown_value(r.value)}{'（默认）' if r.default else ''}    # {r.help}" for r in rows))
+    return 0
+
+
+def _shown_value(value) -> str:
+    return "、".join(map(str, value)) if isinstance(value, (list, tuple)) else (str(value) if value != "" else "（空）")
+
+
+def cmd_config_set(args: argparse.Namespace) -> int:
+    from juanzong.edge.config import resolve_home
+    from juanzong.edge.configure import set_value
+
+    value = set_value(resolve_home(args.home), args.name, args.value)
+    _emit(args, {"name": args.name, "value": value}, f"已修改 {args.name} = {_shown_value(value)}（已记入审计）；"
+                                                     f"正在运行的 edge run 需重启后生效")
     return 0
 
 
@@ -86,6 +120,7 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
     registered = intake.register(
         db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
         received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "", now=now,
+        confirmed_not_classified=args.not_classified,
     )
     out = registered.to_dict()
     if not args.no_print:
@@ -96,11 +131,11 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
 
 def _intake_lines(out: dict) -> list[str]:
-    lines = [f"已登记收取 {out['intake_id']}：{out['case_number']}，提交人 {out['submitter']}",
+    lines = [f"已登记收取 {shown(out['intake_id'])}：{out['case_number']}，提交人 {out['submitter']}",
              f"办理时限：{out['deadline']}{'（加急）' if out.get('urgent') else ''}"]
     for item in out["items"]:
         lines.append(f"  第{item['seq']}件 {item['name']}：{item['declared_pages']} 页，"
-                     f"{VOLUME_NAMES.get(item['volume'], item['volume'])} {item['catalog_dir']}，材料编号 {item['item_id']}")
+                     f"{VOLUME_NAMES.get(item['volume'], item['volume'])} {item['catalog_dir']}，材料编号 {shown(item['item_id'])}")
     lines += [f"提示：{w}" for w in out.get("warnings", [])]
     return lines
 
@@ -116,10 +151,10 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
     item = load_item(db, require_id(args.item_id, Kind.ITEM))
     info = CoverSheetInfo(item_id=item["id"], intake_id=item["intake_id"], case_number=item["case_number"],
                           item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
-                          catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"])
+                          catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"], court=settings.court)
     out = save_cover_sheet(info, Path(args.out))
     audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
-    _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {item['id']}）")
+    _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {shown(item['id'])}）")
     return 0
 
 
@@ -137,7 +172,7 @@ def cmd_active(args: argparse.Namespace) -> int:
         state.put(db, StateKey.ACTIVE_ITEM, item_id)
         audit.record(db, place=settings.appliance_id, actor="operator", action=Action.ACTIVE_ITEM, target=item_id or "-")
     _emit(args, {"active_item": item_id},
-          f"之后没有封面页的扫描页归入材料 {item_id}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列")
+          f"之后没有封面页的扫描页归入材料 {shown(item_id)}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列")
     return 0
 
 
@@ -147,19 +182,96 @@ def cmd_close(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out = close_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM))
-    findings = [f"  {f['message']}" for f in out["findings"]]
-    _emit(args, out, f"材料 {out['item_id']} 已结束扫描：申报 {out['declared_pages']} 页，实际 {out['scanned_pages']} 页",
-          *(findings or ["  页数相符，没有质检提示"]))
+    blank = f"（另有空白背面 {out['blank_backs']} 页，已记录，不计入页数）" if out["blank_backs"] else ""
+    lines = [f"  {f['message']}" for f in out["findings"]]
+    lines += [f"  第 {f['page_no'] or '-'} 页（{shown(f['page_id'])}）：{f['message']}" for f in out["page_findings"]]
+    _emit(args, out, f"材料 {shown(out['item_id'])}（{out['name']}）已结束扫描并锁定：申报 {out['declared_pages']} 页，"
+                     f"实际 {out['scanned_pages']} 页{blank}",
+          *(lines or ["  页数相符，没有质检提示"]))
     return 0
 
 
-def cmd_replace(args: argparse.Namespace) -> int:
-    from juanzong.edge.items import arm_replacement
+def cmd_reopen(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import reopen_item
     from juanzong.shared.ids import Kind, require_id
 
     settings = _settings(args)
-    out = arm_replacement(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE))
-    _emit(args, out, f"下一张扫描页将替换第 {out['page_no']} 页（{out['replace']}），页码不变")
+    out = reopen_item(_db(settings), settings.appliance_id, require_id(args.item_id, Kind.ITEM), args.reason)
+    _emit(args, out, f"材料 {shown(out['item_id'])} 已重新打开（原因：{out['reason']}），可以补扫或归入页面")
+    return 0
+
+
+def cmd_pages(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import page_listing
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    if not args.unassigned and not args.item_id:
+        raise _usage("请给出材料编号，或用 --unassigned 列出未归属页面")
+    item_id = None if args.unassigned else require_id(args.item_id, Kind.ITEM)
+    rows = page_listing(_db(settings), item_id)
+    lines = [_page_line(r) for r in rows]
+    _emit(args, rows, *(lines or ["没有页面"]))
+    return 0
+
+
+ROLE_NAMES = {"page": "", "cover": "封面页", "cover_unknown": "外来封面页", "cover_back": "封面背面",
+              "blank_dropped": "空白背面（不计页）", "replaced": "已被重扫替换", "discarded": "已作废"}
+
+
+def _page_line(r: dict) -> str:
+    number = f"第 {r['page_no']} 页" if r["page_no"] else "未编号"
+    role = ROLE_NAMES.get(r["role"], r["role"])
+    extra = "；".join(filter(None, [role, r.get("discard_reason") and f"作废原因：{r['discard_reason']}"]))
+    found = "；".join(f["message"] for f in r["findings"])
+    return (f"{number:<8} {shown(r['page_id'])}  {SIDE_NAMES.get(r['side'], r['side'])}  {r['source_name']}"
+            f"{'  ' + extra if extra else ''}{'  质检：' + found if found else ''}")
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import assign_pages
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    page_ids = [require_id(p, Kind.PAGE) for p in args.page_ids]
+    out = assign_pages(_db(settings), settings.appliance_id, page_ids, require_id(args.item, Kind.ITEM), args.at)
+    _emit(args, out, *(f"页面 {shown(o['page_id'])} 已归入材料 {shown(o['item_id'])}，为第 {o['position']} 页" for o in out))
+    return 0
+
+
+def cmd_discard(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import discard_page
+    from juanzong.shared.ids import Kind, require_id
+
+    settings = _settings(args)
+    out = discard_page(_db(settings), settings.appliance_id, require_id(args.page_id, Kind.PAGE), args.reason)
+    _emit(args, out, f"页面 {shown(out['page_id'])} 已作废（原因：{out['reason']}），记录保留并随下一批次送中心")
+    return 0
+
+
+def _usage(detail: str):
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    return AppError(ErrorCode.USAGE_INVALID, detail=detail)
+
+
+def cmd_replace(args: argparse.Namespace) -> int:
+    from juanzong.edge.items import arm_replacement, cancel_replacement
+    from juanzong.shared.ids import Kind, require_id
+    from juanzong.shared.profiles import get_scanner
+
+    settings = _settings(args)
+    db = _db(settings)
+    if args.page_id is None:
+        if not args.cancel:
+            raise _usage("请给出要重扫的页面编号，或用 --cancel 取消待替换的页面")
+        out = cancel_replacement(db, settings.appliance_id)
+        _emit(args, out, "已取消待替换的页面" if out["cancelled"] else "没有待替换的页面")
+        return 0
+    duplex = get_scanner(settings.scanner_profile).duplex_order == "alternating"
+    out = arm_replacement(db, settings.appliance_id, require_id(args.page_id, Kind.PAGE), duplex=duplex, cancel=args.cancel)
+    sheet = "（双面扫描：重扫这一张纸的正反两面）" if len(out["images"]) > 1 else ""
+    _emit(args, out, f"下一张扫描页将替换材料 {shown(out['item_id'])} 第 {out['page_no']} 页（{shown(out['replace'])}），页码不变{sheet}")
     return 0
 
 
@@ -177,7 +289,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         _emit(args, {"retry": qid, "written": str(path)}, f"已放回热文件夹重新导入：{path.name}")
         return 0
     shelf = quarantine.shelf(db)
-    lines = [f"隔离 {q['id']}  {q['source_name']}：{q['reason']}" for q in shelf]
+    lines = [f"隔离 {shown(q['id'])}  {q['source_name']}：{q['reason']}" for q in shelf]
     _emit(args, shelf, *(lines or ["隔离区为空"]))
     return 0
 
@@ -217,8 +329,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     transport = transport_for(settings)
     out = outbox_once(_db(settings), BlobStore(settings.blob_dir), transport, load_keys(settings.keys_dir), settings, force_seal=True)
     synced = out.get("synced", [])
-    lines = [f"已封包批次 {out['sealed']}" if out.get("sealed") else "没有新的页面需要封包"]
-    lines += [f"批次 {r.get('batch_id', '')}：{BATCH_STATES.get(r.get('state', ''), r.get('state', ''))}"
+    lines = [f"已封包批次 {shown(out['sealed'])}" if out.get("sealed") else "没有新的页面需要封包"]
+    lines += [f"批次 {shown(r.get('batch_id', ''))}：{BATCH_STATES.get(r.get('state', ''), r.get('state', ''))}"
               f"{'（' + r['error'] + '）' if r.get('error') else ''}" for r in synced]
     _emit(args, out, *lines)
     return 0
@@ -237,8 +349,8 @@ def cmd_operator(args: argparse.Namespace) -> int:
         op = operators.add(db, settings.appliance_id, operator_id=args.id, name=args.name, role=args.role, pin=pin, now=now)
         _emit(args, op.to_dict(), f"已添加操作员 {op.to_dict()['id']}（{op.to_dict().get('role_name', args.role)}）")
     elif args.operator_command == "disable":
-        op = operators.disable(db, settings.appliance_id, args.id, now).to_dict()
-        _emit(args, op, f"已停用操作员 {op['id']}")
+        disabled = operators.disable(db, settings.appliance_id, args.id, now).to_dict()
+        _emit(args, disabled, f"已停用操作员 {disabled['id']}")
     else:
         ops = [op.to_dict() for op in operators.list_all(db)]
         _emit(args, ops, *([f"{o['id']}  {o.get('name', '')}  {o.get('role_name', o.get('role', ''))}"
@@ -264,7 +376,7 @@ def cmd_document(args: argparse.Namespace) -> int:
     kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
     out = {"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
            "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind}
-    _emit(args, out, f"已导出材料 {doc.item_id} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，"
+    _emit(args, out, f"已导出材料 {shown(doc.item_id)} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，"
                      f"{len(doc.page_ids)} 页）到 {args.out}")
     return 0
 
@@ -286,17 +398,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {it['case_number']} 第{it['seq']}件 {it['name']}：申报 {it['declared_pages']} 页，已扫 {it['pages']} 页{due}{flagged}")
     print(f"未归属页面 {st['unassigned']} 页，隔离文件 {st['quarantine']['count']} 个")
     for q in st["quarantine"]["files"]:
-        print(f"  隔离 {q['id']}：{q['reason']}")
+        print(f"  隔离 {shown(q['id'])}：{q['reason']}")
     docs = st["documents"]
     oldest = ""
     if docs["ocr_queue"]["length"]:
-        due = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
-        oldest = f"，最早时限 {due:%Y-%m-%d %H:%M}"
+        earliest = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
+        oldest = f"，最早时限 {earliest:%Y-%m-%d %H:%M}"
     print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
           f"入卷提醒 {docs['notices']} 条")
     for b in st["batches"]:
         error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
-        print(f"  批次 {b['seq']} {b['id']}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
+        print(f"  批次 {b['seq']} {shown(b['id'])}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
     carry = st["carry"]
     if carry["registered_media"] or carry["last_export"]:
         last = carry["last_export"]
@@ -318,7 +430,7 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
     print(f"重新计算办理时限 {len(result.changes)} 件：")
     for c in result.changes:
         note = "（仍为暂定）" if c.provisional else ("（时间不变，改为正式）" if c.old_due == c.new_due else "")
-        print(f"  {c.intake_id} {c.case_number}：{c.old_due} → {c.new_due}{note}")
+        print(f"  {shown(c.intake_id)} {c.case_number}：{c.old_due} → {c.new_due}{note}")
     return 0
 
 
@@ -374,8 +486,10 @@ def cmd_keys_renew(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     doc = request_renewal(_db(settings), settings.keys_dir, settings.home / IDENTITY_FILE, Path(args.out), args.actor)
-    print_json({"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
-                "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"})
+    _emit(args, {"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
+                 "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"},
+          f"已生成新的签名与 TLS 密钥，换钥申请写在 {args.out}（由旧密钥担保）",
+          f"下一步：在中心执行 central enroll --renew {args.out} --out enrolment.json，再执行 edge pair --enrolment enrolment.json")
     return 0
 
 
@@ -414,7 +528,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 HOME_HELP = "设备目录（默认取环境变量 $JUANZONG_HOME）"
-ITEM_SYNTAX = "名称:页数[:正卷|副卷][:复印件][:黑白]，如 起诉状:5 或 证据材料:12:副卷:复印件"
+ITEM_SYNTAX = ("名称:页数[:正卷|副卷][:复印件][:黑白][:目录=卷宗目录名]，"
+               "如 起诉状:5 或 证据材料:12:副卷:复印件 或 庭审笔录:8:目录=庭审笔录")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -436,6 +551,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--central-url", help="中心服务器地址，如 https://archive.court.internal:8470")
     p.add_argument("--court-network", action="append", help="允许同步连接的法院内网地址段（CIDR，可重复）")
     p.add_argument("--name", default="扫描点", help="扫描点名称")
+    p.add_argument("--court", help="法院名称（印在回执和封面页上），如 北京市东城区人民法院")
+    p.add_argument("--hot-folder", help="热文件夹（扫描仪写入的目录；默认取扫描仪配置，生产环境应为 tmpfs 挂载点）")
+
+    config = edge.add_parser("config", help="查看或修改本设备的设置", description="查看或修改本设备的设置").add_subparsers(
+        dest="config_command", required=True, title="子命令", metavar="命令")
+    p = config.add_parser("show", help="列出全部设置及其说明")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_config_show)
+    p = config.add_parser("set", help="修改一项设置（先校验，再写入并记入审计）")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("name", metavar="设置名", help="如 court、hot_folder、printer_profile、court_networks")
+    p.add_argument("value", nargs="+", metavar="值", help="列表设置（court_networks）可给多个值")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_config_set)
 
     p = cmd("pair", cmd_pair, "安装中心的身份文件和/或登记后签发的客户端证书")
     p.add_argument("--central", help="中心的身份文件 central-identity.json")
@@ -451,6 +581,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--received", help="收取时间（ISO 格式，默认现在）")
     p.add_argument("--urgent", action="store_true", help="加急")
     p.add_argument("--classified", action="store_true", help="涉密材料（将被拒收）")
+    p.add_argument("--not-classified", action="store_true",
+                   help="确认名称含“秘密/机密”等字样的材料不是涉密材料（如商业秘密证据），记入审计")
     p.add_argument("--clerk", help="经办人")
     p.add_argument("--no-print", action="store_true", help="不打印回执")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -467,8 +599,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmd("close", cmd_close, "结束一件材料的扫描：核对申报页数与实际页数（多扫/漏扫）及质检提示")
     p.add_argument("item_id", metavar="材料编号")
 
-    p = cmd("replace", cmd_replace, "重扫一页：下一张扫描页替换这一页，页码不变")
+    p = cmd("replace", cmd_replace, "重扫一页：下一张扫描页替换这一页，页码不变（每次只能有一个待替换的页面）")
+    p.add_argument("page_id", nargs="?", metavar="页面编号")
+    p.add_argument("--cancel", action="store_true", help="取消已有的待替换页面（可与新的页面编号同用）")
+
+    p = cmd("reopen", cmd_reopen, "重新打开已结束扫描的材料（可补扫、归入页面）")
+    p.add_argument("item_id", metavar="材料编号")
+    p.add_argument("--reason", required=True, help="原因（记入审计）")
+
+    p = cmd("pages", cmd_pages, "列出一件材料的页面（页码、页面编号、正反面、来源文件、质检提示）")
+    p.add_argument("item_id", nargs="?", metavar="材料编号")
+    p.add_argument("--unassigned", action="store_true", help="列出未归属队列中的页面")
+
+    p = cmd("assign", cmd_assign, "把未归属队列中的页面归入一件材料（按给出的顺序连续编页）")
+    p.add_argument("page_ids", nargs="+", metavar="页面编号")
+    p.add_argument("--item", required=True, help="材料编号")
+    p.add_argument("--at", type=int, help="从第几页的位置插入（默认接在最后）")
+
+    p = cmd("discard", cmd_discard, "作废一个页面（如误扫的白纸）：记录保留并随下一批次送中心")
     p.add_argument("page_id", metavar="页面编号")
+    p.add_argument("--reason", required=True, help="原因（记入审计）")
 
     p = cmd("quarantine", cmd_quarantine, "列出隔离的文件，或把一个文件放回热文件夹重新导入")
     p.add_argument("--retry", metavar="隔离编号", help="解密后放回热文件夹重新导入")
@@ -537,6 +687,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--home", help=HOME_HELP)
     p.add_argument("--out", required=True, help="写给中心的换钥申请文件")
     p.add_argument("--actor", default="admin", help="执行人（记入审计）")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_keys_renew)
 
     p = cmd("lockdown", cmd_lockdown, "生成（加 --apply 安装）设备加固配置：服务、tmpfs、防火墙、udev、关闭交换分区")
@@ -613,7 +764,7 @@ def cmd_media_init(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         uuid = f"，文件系统标识 {medium.fs_uuid}" if medium.fs_uuid else "（普通目录，未记录文件系统标识）"
-        print(f"介质 {reg.medium_id}（{reg.label}）已准备好{uuid}，登记有效期至 {reg.valid_until}")
+        print(f"介质 {shown(reg.medium_id)}（{reg.label}）已准备好{uuid}，登记有效期至 {reg.valid_until}")
         print(_rules_line(rules))
     return 0
 
@@ -647,10 +798,10 @@ def cmd_media_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     elif not report.batches:
-        print(f"没有待送交的批次；介质 {report.medium_id} 的目录已更新")
+        print(f"没有待送交的批次；介质 {shown(report.medium_id)} 的目录已更新")
     else:
         mb = report.bytes_written / 1e6
-        print(f"已写入介质 {report.medium_id} 并回读校验：{len(report.batches)} 个批次，"
+        print(f"已写入介质 {shown(report.medium_id)} 并回读校验：{len(report.batches)} 个批次，"
               f"新写 {report.blobs_written} 个数据块（{mb:.1f} MB），沿用 {report.blobs_reused} 个。请将介质送交档案室导入。")
     return 0
 

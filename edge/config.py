@@ -52,6 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kiosk_listen", "127.0.0.1:8080", "counter kiosk address (host:port), served by edge run"),
     Setting("kiosk_idle_minutes", 5, "kiosk: log out after this many minutes without a request"),
     Setting("kiosk_tls", False, "kiosk served through a TLS terminator: session cookies get Secure"),
+    Setting("max_declared_pages", 5000, "intake: an item declaring more pages than this is refused as a likely typo"),
     Setting("loan_days", 7, "custody register: days a borrowed file may stay out before it is overdue"),
     Setting("ocr_threads", 2, "OCR worker threads (onnxruntime); 0 = no OCR worker: image-only PDFs only"),
     Setting("qc_two_person", ["证据材料", "副卷"], "two-person QC (双人质检): a second operator checks an approved item "
@@ -92,6 +93,7 @@ class EdgeSettings:
     kiosk_idle_minutes: int = 5
     kiosk_tls: bool = False
     loan_days: int = 7
+    max_declared_pages: int = 5000
     qc_two_person: tuple[str, ...] = ("证据材料", "副卷")
 
     @property
@@ -136,6 +138,11 @@ def load_settings(home: Path) -> EdgeSettings:
     return _from_mapping(home, shared_settings.read_values(home, SETTINGS, "edge"))
 
 
+def settings_from(home: Path, values: dict[str, Any]) -> EdgeSettings:
+    """Settings from a full mapping of values, checked as at load (edge init, edge config set)."""
+    return _from_mapping(home, values)
+
+
 def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
     networks = parse_networks(values["court_networks"])  # catch-alls refused
     hot = values["hot_folder"] or _profile_hot_folder(values["scanner_profile"])
@@ -171,6 +178,7 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> EdgeSettings:
         kiosk_idle_minutes=int(values["kiosk_idle_minutes"]),
         kiosk_tls=bool(values["kiosk_tls"]),
         loan_days=int(values["loan_days"]),
+        max_declared_pages=int(values["max_declared_pages"]),
         ocr_threads=int(values["ocr_threads"]),
         qc_two_person=tuple(str(v) for v in values["qc_two_person"]),
     )

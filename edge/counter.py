@@ -41,7 +41,7 @@ class SubmitterRole(StrEnum):
     OTHER = "other"
 
 
-SUBMITTER_ROLES = {SubmitterRole.PARTY: "当事人", SubmitterRole.AGENT: "代理人",
+SUBMITTER_ROLES: dict[str, str] = {SubmitterRole.PARTY: "当事人", SubmitterRole.AGENT: "代理人",
                    SubmitterRole.JUDGE_TEAM: "法官团队", SubmitterRole.OTHER: "其他"}
 
 

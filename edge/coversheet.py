@@ -53,6 +53,7 @@ class CoverSheetInfo:
     catalog_dir: str = ""  # catalog directory entry name
     item_seq: int = 1
     item_count: int = 1
+    court: str = ""  # the court's name (edge init --court), printed under the title
 
 
 def qr_modules(payload: str, error: str = "h") -> np.ndarray:
@@ -147,7 +148,7 @@ def draw_text(page: Image.Image, info: CoverSheetInfo, top: int) -> int:
     box = draw.textbbox((page.width // 2, y + 40), INSTRUCTION, font=small, anchor="mt")
     draw.rectangle((box[0] - 40, box[1] - 30, box[2] + 40, box[3] + 30), outline=0, width=6)
     draw.text((page.width // 2, y + 40), INSTRUCTION, font=small, fill=0, anchor="mt")
-    return box[3] + 30
+    return int(box[3]) + 30
 
 
 def render_cover_sheet(info: CoverSheetInfo) -> Image.Image:
@@ -156,6 +157,8 @@ def render_cover_sheet(info: CoverSheetInfo) -> Image.Image:
     page = Image.new("L", PAGE_SIZE, 255)
     draw = ImageDraw.Draw(page)
     draw.text((page.width // 2, 180), "卷宗材料分隔页", font=pillow_font(150), fill=0, anchor="mt")
+    if info.court:  # small, between the title and the code band: never near the codes' quiet zones
+        draw.text((page.width // 2, 345), info.court[:40], font=pillow_font(56), fill=0, anchor="mt")
     band = code_band(payload)
     left = (page.width - band.width) // 2
     page.paste(band, (left, BAND_TOP))

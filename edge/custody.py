@@ -45,7 +45,7 @@ class Condition(StrEnum):
     STAINED = "stained"
 
 
-CONDITION_NAMES = {Condition.COMPLETE: "完整", Condition.PAGES_MISSING: "缺页", Condition.ALTERED: "有改动", Condition.STAINED: "污损"}
+CONDITION_NAMES: dict[str, str] = {Condition.COMPLETE: "完整", Condition.PAGES_MISSING: "缺页", Condition.ALTERED: "有改动", Condition.STAINED: "污损"}
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ def store_page(db: Database, settings: EdgeSettings, item_id: str, image: Image.
     page_id = new_id(Kind.PAGE)
     page = Page(claimed=Claimed(claim=f"generated-{page_id}", path=Path(source_name), source_name=source_name), index=0,
                 data=data, source_sha256=hashlib.sha256(data).hexdigest(), source_size=len(data), fmt="jpeg",
-                width=grey.width, height=grey.height, dpi=DPI, mode="L", half=grey.reduce(2), page_id=page_id)
+                width=grey.width, height=grey.height, dpi=DPI, mode="L", half=grey.reduce(2), page_id=page_id,
+                grey_source=True)
     page = replace(page, role=PageRole.PAGE, item_id=item_id, side=Side.RECTO)
     for stage in (qc.run, encrypt.run):
         page = stage(page, ctx)

@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 
 from juanzong.edge import audit, repo
-from juanzong.edge.config import config_path, load_settings, render_config
+from juanzong.edge.config import SETTINGS, settings_from, config_path, load_settings, render_config
+from juanzong.edge.configure import check_hot_folder
+from juanzong.shared.settings import under
 from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
@@ -25,24 +27,30 @@ IDENTITY_FILE = "appliance-identity.json"
 
 def init_home(home: Path, *, profile: str, printer: str = "file-printer", central_identity: Path | None = None,
               central_url: str = "", court_networks: list[str] | None = None, name: str = "扫描点",
-              extra: dict | None = None) -> dict:
+              extra: dict | None = None, court: str = "", hot_folder: str = "") -> dict:
+    """`court` is printed on receipts and cover sheets; `hot_folder` overrides the scanner
+    profile's (a tmpfs mount point where the profile requires RAM)."""
     if config_path(home).exists():
         raise AppError(ErrorCode.HOME_EXISTS, home=str(home))
-    get_scanner(profile), get_printer(printer)  # refuse unknown profiles before writing anything
-    home.mkdir(parents=True, exist_ok=True)
+    scanner = get_scanner(profile)
+    get_printer(printer)  # refuse unknown profiles before writing anything
     appliance_id = new_id(Kind.APPLIANCE)
     values = {"appliance_id": appliance_id, "name": name, "scanner_profile": profile, "printer_profile": printer,
-              "central_url": central_url, **(extra or {})}
+              "central_url": central_url, "court": court, "hot_folder": hot_folder, **(extra or {})}
     if court_networks:
         values["court_networks"] = court_networks
+    settings_from(home, {**{s.name: s.default for s in SETTINGS}, **values})  # CIDRs and the rest, before writing
+    if hot_folder:
+        check_hot_folder(under(home, hot_folder), scanner.tmpfs_required)
+    home.mkdir(parents=True, exist_ok=True)
     config_path(home).write_text(render_config(values), "utf-8")
     settings = load_settings(home)
     signing, csr = create_keys(settings.keys_dir, appliance_id)
     if central_identity is not None:
         pair(settings.keys_dir, central_identity)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=repo.DIR_MODE)
     settings.hot_folder.mkdir(parents=True, exist_ok=True)
-    repo.migrate(settings)
+    repo.migrate(settings)  # data/ 0700, the database 0600 (repo.secure); keys/ is 0700 from create_keys
     db = repo.connect(settings)
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
                 "profile": profile, "name": name, "tls_csr": csr}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -21,7 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from juanzong.shared import clock
-from juanzong.edge import audit
+from juanzong.edge import audit, intake_rules
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.holidays import work_calendar
 from juanzong.edge.repo import intakes as intake_rows
@@ -93,6 +94,7 @@ class Intake:
     deadline_provisional: bool = False  # computed from a year without the State Council arrangement
     deadline_source: str = ""
     late_entry: tuple[str, ...] = ()  # 补登 warnings
+    notes: tuple[str, ...] = ()  # intake rules and catalog placement the clerk should see (edge.intake_rules)
 
     def to_dict(self) -> dict:
         return {
@@ -101,21 +103,23 @@ class Intake:
             "deadline_provisional": self.deadline_provisional, "deadline_source": self.deadline_source, "urgent": self.urgent,
             "items": [{"item_id": i.item_id, "seq": i.seq, "name": i.name, "declared_pages": i.declared_pages,
                        "volume": i.volume, "catalog_dir": i.catalog_dir} for i in self.items],
-            "warnings": [*self.case.warnings, *self.late_entry],
+            "warnings": [*self.case.warnings, *self.late_entry, *self.notes],
         }
 
 
 def parse_item(text: str) -> ItemSpec:
-    """`名称:页数[:正卷|副卷][:复印件][:黑白]`; full-width colons accepted."""
-    parts = [p.strip() for p in re.split(r"[:：]", text)]
+    """`名称:页数[:正卷|副卷][:复印件][:黑白][:目录=卷宗目录名]`; full-width colons and digits accepted."""
+    parts = [unicodedata.normalize("NFKC", p).strip() for p in re.split(r"[:：]", text)]
     if len(parts) < 2 or not parts[0] or not parts[1].isdigit() or int(parts[1]) < 1:
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text=text)
-    flags = set(parts[2:])
+    chosen = [p.split("=", 1)[1].strip() for p in parts[2:] if p.startswith("目录=")]
+    flags = {p for p in parts[2:] if not p.startswith("目录=")}
     unknown = flags - set(_VOLUMES) - {"原件", "复印件", "彩色", "黑白"}
     if unknown:
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text=text)
     volume = next((_VOLUMES[f] for f in flags if f in _VOLUMES), "main")
-    return ItemSpec(parts[0], int(parts[1]), volume, "复印件" not in flags, "黑白" not in flags)
+    return ItemSpec(parts[0], int(parts[1]), volume, "复印件" not in flags, "黑白" not in flags,
+                    catalog_dir=chosen[-1] if chosen else "")
 
 
 def deadline_rules(settings: EdgeSettings) -> DeadlineRules:
@@ -135,6 +139,7 @@ def register(
     db: Database, settings: EdgeSettings, *, case_text: str, submitter: str, items: list[ItemSpec],
     received_at: datetime, urgent: bool = False, classified: bool = False, clerk: str = "",
     now: datetime | None = None, pending: bool = False, on_insert: Callable[[Database, Intake], None] | None = None,
+    confirmed_not_classified: bool = False,
 ) -> Intake:
     """`now` is the clock the received time is checked against (injected; default: the system's).
     `pending`: no case number yet (待立案), the intake gets a temporary number;
@@ -150,13 +155,17 @@ def register(
     catalog = None if isinstance(case, PendingCase) else _catalog_or_none(case)
     now = now if now is not None else clock.now(received_at.tzinfo)
     late = check_received(received_at, now)
+    notes = _checked(db, settings, clerk, case_text, intake_rules.IntakeFacts(
+        submitter, None if isinstance(case, PendingCase) else case.year, tuple((s.name, s.pages) for s in items),
+        now, settings.max_declared_pages, confirmed_not_classified))
     deadline = deadline_for(db, settings, received_at, urgent)
     registered = tuple(
         RegisteredItem(new_id(Kind.ITEM), n, spec.name, spec.pages, spec.volume, _catalog_dir(catalog, spec))
         for n, spec in enumerate(items, start=1)
     )
-    intake = Intake(intake_id, case, submitter, received_at, deadline.due, urgent, registered,
-                    deadline.provisional, deadline.source, tuple(late))
+    notes += [n for spec, item in zip(items, registered) if (n := _placement_note(catalog, spec, item))]
+    intake = Intake(intake_id, case, submitter.strip(), received_at, deadline.due, urgent, registered,
+                    deadline.provisional, deadline.source, tuple(late), tuple(notes))
     _insert(db, settings, intake, items, clerk, now, on_insert)
     return intake
 
@@ -183,6 +192,25 @@ def _catalog_dir(catalog: Catalog | None, spec: ItemSpec) -> str:
     return entry.name
 
 
+def _checked(db: Database, settings: EdgeSettings, clerk: str, case_text: str, facts: intake_rules.IntakeFacts) -> list[str]:
+    """The intake rules; a refusal for a possibly classified item is on record, like a 涉密 one."""
+    try:
+        return intake_rules.check(facts)
+    except AppError as err:
+        if err.code is ErrorCode.ITEM_MAYBE_CLASSIFIED:
+            audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action=Action.INTAKE, target=case_text,
+                         outcome=Outcome.REFUSED, reason="maybe_classified", item=err.params.get("name", ""))
+        raise
+
+
+def _placement_note(catalog: Catalog | None, spec: ItemSpec, item: RegisteredItem) -> str | None:
+    """A 副卷 item whose name only matches a 正卷 directory was put in the last 副卷 entry: say so."""
+    if catalog is None or spec.catalog_dir or spec.volume != "internal":
+        return None
+    fell_back = catalog.suggest(spec.name).volume != "internal"
+    return intake_rules.catalog_note(spec.name, spec.volume, item.catalog_dir, fell_back)
+
+
 def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str, at: datetime,
             on_insert: Callable[[Database, Intake], None] | None = None) -> None:
     now = at.isoformat(timespec="seconds")
@@ -199,7 +227,7 @@ def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[It
             on_insert(db, intake)
         audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action=Action.INTAKE, target=intake.intake_id,
                      case_number=intake.case.canonical, items=len(intake.items), deadline=intake.deadline.isoformat(),
-                     deadline_provisional=intake.deadline_provisional, late_entry=list(intake.late_entry))
+                     deadline_provisional=intake.deadline_provisional, late_entry=list(intake.late_entry), notes=list(intake.notes))
 
 
 def load_item(db: Database, item_id: str) -> dict:

@@ -10,7 +10,6 @@ every other page keeps its number.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from enum import StrEnum
 
 from sqlite_utils import Database
@@ -22,11 +21,14 @@ from juanzong.edge.intake import load_item
 from juanzong.edge.repo import items, pages, state, write_tx
 from juanzong.edge.repo import qc as qc_sql
 from juanzong.edge.repo.state import StateKey
+from juanzong.edge.ingest.context import PageRole, Side
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, Outcome
 
 
 def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:
+    """Close (and lock) an item: its count against the declared pages — blank back sides
+    are recorded but never counted — and the open QC findings of its pages."""
     item = load_item(db, item_id)
     with write_tx(db):
         scanned = pages.scanned_count(db, item_id)
@@ -35,18 +37,89 @@ def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
                     json.dumps(findings, ensure_ascii=False))
         audit.record(db, place=appliance_id, actor=actor, action=Action.CLOSE_ITEM, target=item_id,
                      declared=item["declared_pages"], scanned=scanned, findings=[f["code"] for f in findings])
-    return {"item_id": item_id, "declared_pages": item["declared_pages"], "scanned_pages": scanned, "findings": findings}
+    return {"item_id": item_id, "name": item["name"], "declared_pages": item["declared_pages"], "scanned_pages": scanned,
+            "blank_backs": pages.blank_backs(db, item_id), "findings": findings, "page_findings": page_findings(db, item_id)}
 
 
-def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator") -> dict:
+def page_findings(db: Database, item_id: str) -> list[dict]:
+    """Open QC findings of the item's numbered pages, in page order."""
+    out = []
+    for row in pages.of_item(db, item_id):
+        if row["role"] != PageRole.PAGE:
+            continue
+        for f in open_findings(row["findings"], row["accepted"]):
+            out.append({"page_no": row["page_no"], "page_id": row["id"], "code": f["code"], "severity": f["severity"],
+                        "message": f["message"]})
+    return sorted(out, key=lambda f: (f["page_no"] or 0))
+
+
+def page_listing(db: Database, item_id: str | None) -> list[dict]:
+    """`edge pages`: every image of an item (or of the unassigned queue) with its open findings,
+    numbered pages first in page order, then covers, replaced and discarded images in scan order."""
+    if item_id is not None:
+        load_item(db, item_id)  # ITEM_NOT_FOUND for a mistyped id
+    rows = [{"page_no": r["page_no"], "page_id": r["id"], "side": r["side"], "role": r["role"],
+             "source_name": r["source_name"], "discard_reason": r["discard_reason"], "replaces": r["replaces"],
+             "findings": open_findings(r["findings"], r["accepted"])} for r in pages.of_item(db, item_id)]
+    # numbered pages in page order (a replaced or assigned page sits at its number), then the rest in scan order
+    return sorted(rows, key=lambda r: (r["page_no"] is None, r["page_no"] or 0))
+
+
+def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator", *,
+                    duplex: bool = False, cancel: bool = False) -> dict:
+    """The next scan replaces this page, keeping its number and side. One at a time: a
+    second one while a rescan is pending is refused, unless `cancel` drops the first
+    (on record). With a duplex scanner the rescanned sheet's two images take over both
+    sides of the original sheet, so its back never lands anywhere else."""
     found = pages.item_page(db, page_id)
     if found is None or found[2] is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
-    item_id, _side, page_no = found
+    item_id, side, page_no = found
+    item = load_item(db, item_id)
+    if item["closed_at"]:
+        raise AppError(ErrorCode.ITEM_CLOSED, item_id=item_id, name=item["name"], what="重扫页面")
     with write_tx(db):
-        state.put(db, StateKey.REPLACE_TARGET, page_id)
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="replace", page_no=page_no)
-    return {"replace": page_id, "item_id": item_id, "page_no": page_no}
+        _refuse_or_cancel_pending(db, appliance_id, actor, cancel)
+        partner = pages.sheet_partner(db, page_id) if duplex else None
+        sheet = [page_id, partner] if side == Side.RECTO else [partner, page_id]
+        plan = [p for p in sheet if p]
+        state.put(db, StateKey.REPLACE_TARGET, ",".join(plan))
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="replace",
+                     page_no=page_no, sheet=plan)
+    return {"replace": page_id, "item_id": item_id, "page_no": page_no, "images": plan}
+
+
+def cancel_replacement(db: Database, appliance_id: str, actor: str = "operator") -> dict:
+    with write_tx(db):
+        cancelled = _refuse_or_cancel_pending(db, appliance_id, actor, cancel=True)
+    return {"cancelled": cancelled}
+
+
+def _refuse_or_cancel_pending(db: Database, appliance_id: str, actor: str, cancel: bool) -> list[str]:
+    pending = [p for p in (state.get(db, StateKey.REPLACE_TARGET) or "").split(",") if p]
+    shown = {p: found for p in pending if (found := pages.replaceable(db, p))}
+    live = list(shown)
+    if not live:
+        return []
+    if not cancel:
+        page_id = next((p for p in live if shown[p][2] is not None), live[0])  # the numbered side of the sheet
+        item_id, _side, page_no = shown[page_id]
+        raise AppError(ErrorCode.REPLACE_PENDING, item_id=item_id, page_no=page_no or "?", page_id=page_id)
+    state.put(db, StateKey.REPLACE_TARGET, None)
+    audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=live[0], what="replace_cancel",
+                 sheet=live)
+    return live
+
+
+def assign_pages(db: Database, appliance_id: str, page_ids: list[str], item_id: str, at: int | None = None,
+                 actor: str = "operator") -> list[dict]:
+    """File pages from the unassigned queue into an item, in the order given, gap-free
+    (`edge assign`); a closed item must be reopened first."""
+    item = load_item(db, item_id)
+    if item["closed_at"]:
+        raise AppError(ErrorCode.ITEM_CLOSED, item_id=item_id, name=item["name"], what="归入页面")
+    return [assign_page(db, appliance_id, page_id, item_id, None if at is None else at + i, actor)
+            for i, page_id in enumerate(page_ids)]
 
 
 # ---- the QC station's page and item actions (edge/web/station.py calls these, as would a command)
@@ -59,7 +132,7 @@ def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = 
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return clock.iso("seconds")
 
 
 def _reason(reason: str, what: str) -> str:
@@ -126,7 +199,7 @@ def move_page(db: Database, appliance_id: str, page_id: str, position: int, acto
         order.remove(page_id)
         order.insert(position - 1, page_id)
         _renumber(db, page["item_id"], order)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_move", target=page_id, item=page["item_id"],
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_MOVE, target=page_id, item=page["item_id"],
                      page_no=page["page_no"], to=position)
     return {"page_id": page_id, "item_id": page["item_id"], "from": page["page_no"], "to": position}
 
@@ -152,7 +225,7 @@ def move_pages(db: Database, appliance_id: str, page_ids: list[str], to_item: st
         for source in sources:
             _renumber(db, source, numbered(db, source))
         _renumber(db, to_item, target[: at - 1] + list(page_ids) + target[at - 1:])
-        audit.record(db, place=appliance_id, actor=actor, action="qc_move_pages", target=to_item, pages=list(page_ids),
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_MOVE_PAGES, target=to_item, pages=list(page_ids),
                      sources=sources, position=at)
     return {"to_item": to_item, "pages": list(page_ids), "position": at}
 
@@ -169,7 +242,7 @@ def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, pos
         at = len(order) + 1 if position is None else _position(position, len(order) + 1)
         qc_sql.file_into_item(db, page_id, item_id)
         _renumber(db, item_id, order[: at - 1] + [page_id] + order[at - 1:])
-        audit.record(db, place=appliance_id, actor=actor, action="qc_assign", target=page_id, item=item_id, position=at)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_ASSIGN, target=page_id, item=item_id, position=at)
     return {"page_id": page_id, "item_id": item_id, "position": at}
 
 
@@ -185,7 +258,7 @@ def discard_page(db: Database, appliance_id: str, page_id: str, reason: str, act
         qc_sql.discard(db, page_id, why, actor)
         if page["item_id"]:
             _renumber(db, page["item_id"], numbered(db, page["item_id"]))
-        audit.record(db, place=appliance_id, actor=actor, action="qc_discard", target=page_id, item=page["item_id"],
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_DISCARD, target=page_id, item=page["item_id"],
                      page_no=page["page_no"], reason=why)
     return {"page_id": page_id, "item_id": page["item_id"], "reason": why}
 
@@ -207,7 +280,7 @@ def rotate_page(db: Database, appliance_id: str, page_id: str, degrees: int, act
         qc_sql.set_rotation(db, page_id, turned)
         if page["item_id"]:
             _item_changed(db, page["item_id"])
-        audit.record(db, place=appliance_id, actor=actor, action="qc_rotate", target=page_id, by=degrees, rotation=turned)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_ROTATE, target=page_id, by=degrees, rotation=turned)
     return {"page_id": page_id, "rotation": turned}
 
 
@@ -224,7 +297,7 @@ def accept_finding(db: Database, appliance_id: str, page_id: str, code: str, rea
         if page["item_id"]:
             _editable(db, page["item_id"])
         qc_sql.set_accepted(db, page_id, json.dumps(accepted, ensure_ascii=False))
-        audit.record(db, place=appliance_id, actor=actor, action="qc_override", target=page_id, what="accept", code=code, reason=why)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="accept", code=code, reason=why)
     return {"page_id": page_id, "code": code, "reason": why}
 
 
@@ -236,7 +309,7 @@ def reopen_item(db: Database, appliance_id: str, item_id: str, reason: str, acto
         if item["closed_at"] is None:
             raise AppError(ErrorCode.QC_ITEM_NOT_CLOSED, name=item["name"])
         qc_sql.reopen(db, item_id)
-        audit.record(db, place=appliance_id, actor=actor, action="reopen_item", target=item_id, reason=why,
+        audit.record(db, place=appliance_id, actor=actor, action=Action.REOPEN_ITEM, target=item_id, reason=why,
                      was_approved=bool(item.get("approved_at")))
     return {"item_id": item_id, "reason": why}
 
@@ -263,13 +336,13 @@ def approve_item(db: Database, appliance_id: str, item_id: str, actor: str = "op
     why = " ".join((reason or "").split())[:500]
     scanned = len(numbered(db, item_id))
     if scanned != item["declared_pages"] and not why:
-        audit.record(db, place=appliance_id, actor=actor, action="qc_approve", target=item_id, outcome="refused",
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_APPROVE, target=item_id, outcome=Outcome.REFUSED,
                      declared=item["declared_pages"], scanned=scanned)
         raise AppError(ErrorCode.QC_COUNT_MISMATCH, declared=item["declared_pages"], scanned=scanned)
     two = needs_two_person(item, two_person_rules)
     with write_tx(db):
         qc_sql.approve(db, item_id, _now(), actor, why, two)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_approve", target=item_id, declared=item["declared_pages"],
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_APPROVE, target=item_id, declared=item["declared_pages"],
                      scanned=scanned, reason=why, two_person=two)
     return {"item_id": item_id, "scanned": scanned, "two_person": two, "reason": why}
 
@@ -280,12 +353,12 @@ def check_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
     if not item.get("approved_at") or not item["two_person"] or item["checked_at"]:
         raise AppError(ErrorCode.QC_NOT_AWAITING_CHECK, name=item["name"])
     if item["approved_by"] == actor:
-        audit.record(db, place=appliance_id, actor=actor, action="qc_check", target=item_id, outcome="refused",
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_CHECK, target=item_id, outcome=Outcome.REFUSED,
                      reason="same operator")
         raise AppError(ErrorCode.QC_SAME_OPERATOR, operator=actor)
     with write_tx(db):
         qc_sql.check(db, item_id, _now(), actor)
-        audit.record(db, place=appliance_id, actor=actor, action="qc_check", target=item_id, approved_by=item["approved_by"])
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_CHECK, target=item_id, approved_by=item["approved_by"])
     return {"item_id": item_id, "checked_by": actor}
 
 

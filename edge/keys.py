@@ -48,7 +48,7 @@ class CentralIdentity:
     tls_fingerprint: str | None = None  # SHA-256 of central's server certificate, pinned
 
     @classmethod
-    def from_json(cls, raw: dict) -> "CentralIdentity":
+    def from_json(cls, raw: dict) -> CentralIdentity:
         try:
             return cls(
                 central_id=raw["central_id"],

@@ -34,14 +34,15 @@ from juanzong.edge import audit
 from juanzong.edge.batches import seal
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.crashpoints import crash_point
-from juanzong.edge.repo import batches as batch_rows
-from juanzong.edge.repo import write_tx
-from juanzong.edge.repo import media as media_rows
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.lockdown.inputs import AdmittedMedium
+from juanzong.edge.repo import batches as batch_rows
+from juanzong.edge.repo import media as media_rows
+from juanzong.edge.repo import write_tx
 from juanzong.edge.sync.client import acknowledge, receipt_problem
 from juanzong.edge.sync.payload import blob_refs
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed, open_document, sign_document
@@ -55,7 +56,6 @@ from juanzong.shared.media import (
     toc_batches,
     toc_doc,
 )
-from juanzong.shared.audit import Action, Outcome
 
 LISTED_BATCHES = 20  # the screens list this many waiting batches (the count covers all)
 _ERRNO_ZH = {

@@ -39,7 +39,7 @@ class Retention:
     receipts: timedelta
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Retention":
+    def from_settings(cls, settings: Any) -> Retention:
         return cls(timedelta(days=settings.purge_after_days), timedelta(days=settings.quarantine_retention_days),
                    timedelta(days=settings.receipt_retention_days))
 

@@ -9,11 +9,12 @@ quarantine row stays: the shelf is a record, not a queue.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
@@ -32,9 +33,11 @@ def shelf(db: Database) -> list[dict]:
 def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str,
           actor: str = "operator") -> Path:
     found = shelf_rows.source_and_blob(db, qid)
-    if found is None or found[1] is None:
+    if found is None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     source_name, blob_id = found
+    if blob_id is None:
+        raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     wrapped = blobs.wrapped_local(db, blob_id)
     if wrapped is None:  # shredded after its retention (edge/purge.py)
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
@@ -57,10 +60,10 @@ def discard(db: Database, store: BlobStore, appliance_id: str, qid: str, reason:
     row = shelf_rows.discard_target(db, qid)
     if row is None or row[1] is not None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
-    at = now or datetime.now(timezone.utc)
+    at = now or clock.now()
     with write_tx(db):
         shelf_rows.mark_discarded(db, qid, at.isoformat(timespec="seconds"), why, actor)
-        audit.record(db, place=appliance_id, actor=actor, action="quarantine_discard", target=qid, reason=why)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QUARANTINE_DISCARD, target=qid, reason=why)
     if row[0] is not None:
         shred(db, store, appliance_id, (row[0], row[2], row[3]), at, actor, f"quarantine discarded: {why}")
     return {"qid": qid, "reason": why}

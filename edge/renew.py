@@ -25,6 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
+from juanzong.shared.audit import Action
 from juanzong.edge import audit
 from juanzong.edge.repo import batches as repo_batches
 from juanzong.edge.keys import CLIENT_KEY, SIGNING_FILE, load_keys, write_secret
@@ -58,7 +59,7 @@ def request_renewal(db: Database, keys_dir: Path, identity_file: Path, out: Path
     doc["renewal"] = {"previous_signing_public": crypto.b64(crypto.public_bytes(current.public_key())),
                       "signature": crypto.sign(current, renewal_body(doc))}
     write_durable(out, json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8"))
-    audit.record(db, place=identity["appliance_id"], actor=actor, action="key_renew_request", target="signing,tls",
+    audit.record(db, place=identity["appliance_id"], actor=actor, action=Action.KEY_RENEW_REQUEST, target="signing,tls",
                  new_signing_public=doc["signing_public"], key_use="signing")
     return doc
 

@@ -109,7 +109,7 @@ def documents_loop(settings: EdgeSettings, stop: threading.Event, recovered: thr
 
 def start_kiosk(settings: EdgeSettings):
     """The counter kiosk on its own thread; returns the waitress server (close() to stop)."""
-    from waitress import create_server
+    from waitress.server import create_server
 
     from juanzong.edge.web import create_app
 

@@ -144,7 +144,7 @@ def _seal(page: Image.Image, rng: random.Random) -> None:
     draw.polygon(star, fill=215)
     draw.text((c, c + 70), "人民法院", font=pillow_font(72), fill=215, anchor="mm")
     draw.text((c, c + 160), "诉讼专用章", font=pillow_font(44), fill=200, anchor="mm")
-    mask = mask.rotate(rng.uniform(-25, 25), resample=Image.BILINEAR)
+    mask = mask.rotate(rng.uniform(-25, 25), resample=Image.Resampling.BILINEAR)
     red = Image.composite(Image.new("RGB", mask.size, (205, 35, 40)), Image.new("RGB", mask.size, (255, 255, 255)), mask)
     page.paste(ImageChops.multiply(page.crop(box), red), box[:2])
 
@@ -167,7 +167,7 @@ def _photo(rng: random.Random, size: tuple[int, int]) -> Image.Image:
     small = (max(size[0] // 16, 2), max(size[1] // 16, 2))
     corners = Image.new("RGB", (2, 2))
     corners.putdata([tuple(rng.randint(30, 230) for _ in range(3)) for _ in range(4)])
-    img = corners.resize(small, Image.BILINEAR)
+    img = corners.resize(small, Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(img)
     for _ in range(rng.randint(6, 14)):
         x, y = rng.randint(0, small[0]), rng.randint(0, small[1])
@@ -175,7 +175,7 @@ def _photo(rng: random.Random, size: tuple[int, int]) -> Image.Image:
         colour = tuple(rng.randint(0, 255) for _ in range(3))
         shape = draw.ellipse if rng.random() < 0.6 else draw.rectangle
         shape((x - rx, y - ry, x + rx, y + ry), fill=colour)
-    return img.filter(ImageFilter.GaussianBlur(1.2)).resize(size, Image.BICUBIC)
+    return img.filter(ImageFilter.GaussianBlur(1.2)).resize(size, Image.Resampling.BICUBIC)
 
 
 def photo_page(seed: int) -> Image.Image:
@@ -262,8 +262,8 @@ def blank_backside(seed: int, *, bleed: bool = True) -> Image.Image:
     rng = random.Random(seed)
     gray = _paper(rng, 6)
     if bleed:
-        ink = _ink_text(rng, rng.choice(TITLES)).transpose(Image.FLIP_LEFT_RIGHT)
-        soft = ink.reduce(4).resize(PAGE_SIZE, Image.BILINEAR)  # cheap blur: paper diffuses it
+        ink = _ink_text(rng, rng.choice(TITLES)).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        soft = ink.reduce(4).resize(PAGE_SIZE, Image.Resampling.BILINEAR)  # cheap blur: paper diffuses it
         gray = ImageChops.subtract(gray, soft.point([v * 7 // 100 for v in range(256)]))
     return _finish(_tint(gray, rng.choice(PAPER_TINTS)))
 
@@ -288,7 +288,7 @@ def barcode_page(seed: int, codes: Sequence[tuple[str, str]], *, module_px: int 
 # ---------------------------------------------------------------- degradations
 
 def _rotate(img: Image.Image, angle: float) -> Image.Image:
-    return img.rotate(angle, resample=Image.BILINEAR, fillcolor=_white(img))
+    return img.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=_white(img))
 
 
 def _white(img: Image.Image) -> int | tuple[int, int, int]:
@@ -333,7 +333,7 @@ def _worn(img: Image.Image, rng: random.Random) -> Image.Image:
     cx, cy = rng.randint(40, W // 8 - 40), rng.randint(40, H // 8 - 40)
     rx, ry = rng.randint(25, 70), rng.randint(20, 50)
     ImageDraw.Draw(small).ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=175)
-    wear = small.filter(ImageFilter.GaussianBlur(12)).resize(img.size, Image.BILINEAR)
+    wear = small.filter(ImageFilter.GaussianBlur(12)).resize(img.size, Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(wear)
     y0, y1 = rng.randint(H // 3, 2 * H // 3), rng.randint(H // 3, 2 * H // 3)
     draw.line((0, y0, img.width, y1), fill=150, width=4)  # the crease's shadow side
@@ -346,8 +346,8 @@ def _worn(img: Image.Image, rng: random.Random) -> Image.Image:
 def _skew(img: Image.Image, degrees: float) -> Image.Image:
     """A sheet that slid sideways in the rollers: rows shear by tan(degrees), white fill."""
     t = math.tan(math.radians(degrees))
-    return img.transform(img.size, Image.AFFINE, (1, t, -t * img.height / 2, 0, 1, 0),
-                         resample=Image.BILINEAR, fillcolor=_white(img))
+    return img.transform(img.size, Image.Transform.AFFINE, (1, t, -t * img.height / 2, 0, 1, 0),
+                         resample=Image.Resampling.BILINEAR, fillcolor=_white(img))
 
 
 DEGRADATIONS = ("rot1", "rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper",
@@ -361,9 +361,9 @@ def degrade(img: Image.Image, kind: str, seed: int = 0) -> Image.Image:
     if kind in ("rot1", "rot3", "rot7"):
         out = _rotate(img, sign * int(kind[3:]))
     elif kind == "rot90":
-        out = img.transpose(Image.ROTATE_90 if sign > 0 else Image.ROTATE_270)
+        out = img.transpose(Image.Transpose.ROTATE_90 if sign > 0 else Image.Transpose.ROTATE_270)
     elif kind == "rot180":
-        out = img.transpose(Image.ROTATE_180)
+        out = img.transpose(Image.Transpose.ROTATE_180)
     elif kind == "lowcontrast":
         out = _add_noise(_lut(img, lambda v: 115 + v * 60 / 255), rng, 7)
     elif kind == "saltpepper":
@@ -497,7 +497,8 @@ def court_page(seed: int, *, colour: bool = True, font_px: int | None = None) ->
         draw.text(xy, text, font=font, fill=level, anchor=anchor)
         shown = text.lstrip("　")
         at = (xy[0] + int(font.getlength(text[: len(text) - len(shown)])), xy[1]) if anchor == "la" else xy
-        layout = tuple(int(v) for v in draw.textbbox(at, shown, font=font, anchor=anchor))
+        left, top, right, bottom = (int(v) for v in draw.textbbox(at, shown, font=font, anchor=anchor))
+        layout = (left, top, right, bottom)
         ink_box = ink.crop(layout).getbbox() or (0, 0, 0, 0)  # the printed pixels, not the advance box
         lines.append(KnownLine(shown, (layout[0] + ink_box[0], layout[1] + ink_box[1], layout[0] + ink_box[2], layout[1] + ink_box[3])))
 

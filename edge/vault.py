@@ -46,7 +46,7 @@ class Vault:
 
     def seal(self, purpose: Purpose, row_id: str, plaintext: bytes) -> bytes:
         nonce = os.urandom(NONCE_LEN)
-        aad = f"{purpose}|{row_id}".encode("utf-8")
+        aad = f"{purpose}|{row_id}".encode()
         return FORMAT + nonce + AESGCM(self._key(purpose)).encrypt(nonce, plaintext, aad)
 
     def open(self, purpose: Purpose, row_id: str, sealed: bytes) -> bytes:
@@ -54,7 +54,7 @@ class Vault:
             raise AppError(ErrorCode.DECRYPT_FAILED, blob_id=f"{purpose}:{row_id}")
         nonce, body = sealed[len(FORMAT):len(FORMAT) + NONCE_LEN], sealed[len(FORMAT) + NONCE_LEN:]
         try:
-            return AESGCM(self._key(purpose)).decrypt(nonce, body, f"{purpose}|{row_id}".encode("utf-8"))
+            return AESGCM(self._key(purpose)).decrypt(nonce, body, f"{purpose}|{row_id}".encode())
         except InvalidTag as exc:
             raise AppError(ErrorCode.DECRYPT_FAILED, blob_id=f"{purpose}:{row_id}") from exc
 

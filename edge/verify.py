@@ -97,7 +97,7 @@ def _check_receipts(db: Database, keys: ApplianceKeys, appliance_id: str, hashes
         if problem:
             result.findings.append(Finding("receipt", batch_id, problem))
             continue
-        if witnessed.seq > last_row and not (witnessed.seq == 0):
+        if witnessed.seq > last_row and witnessed.seq != 0:
             result.findings.append(Finding("audit", str(last_row + 1), f"truncated (witnessed by receipt {batch_id})"))
         elif witnessed.seq and hashes.get(witnessed.seq) != witnessed.hash:
             result.findings.append(Finding("audit", str(witnessed.seq), f"rechained (witnessed by receipt {batch_id})"))

@@ -30,17 +30,20 @@ class Action(StrEnum):
     CASE_LINK = "case_link"
     CERTIFICATE = "certificate"
     CLOSE_ITEM = "close_item"
+    CONFIG_SET = "config_set"  # edge config set: a setting changed, old and new value
     CONNECT = "connect"
     CUSTODY = "custody"
     DEADLINE_RECOMPUTE = "deadline_recompute"
     DOCUMENT = "document"
     ENROLL = "enroll"
+    ENROLL_RENEW = "enroll_renew"
     EXCEPTION_ACTION = "exception_action"
     EXPORT = "export"
     FOUR_PROPERTY_CHECK = "four_property_check"
     INTAKE = "intake"
     INTEGRITY_CHECK = "integrity_check"
     KEY_GENERATE = "key_generate"
+    KEY_RENEW_REQUEST = "key_renew_request"
     KEY_ROTATE = "key_rotate"
     LOCKDOWN_APPLY = "lockdown_apply"
     LOGIN = "login"
@@ -56,28 +59,28 @@ class Action(StrEnum):
     OPERATOR_ADD = "operator_add"
     OPERATOR_DISABLE = "operator_disable"
     ORPHAN_REMOVE = "orphan_remove"
+    PAGE_VIEW = "page_view"
     PICKUP_HANDOVER = "pickup_handover"
     PICKUP_REGISTER = "pickup_register"
     PRINT = "print"
     PRINT_QUEUE = "print_queue"
     PURGE = "purge"
     PURGE_REPORTED = "purge_reported"
-    PAGE_VIEW = "page_view"  # QC station: the large view of one page
     QC_APPROVE = "qc_approve"
-    QC_ASSIGN = "qc_assign"  # a page from the unassigned queue filed into an item
-    QC_CHECK = "qc_check"  # the second person's check (双人质检)
+    QC_ASSIGN = "qc_assign"
+    QC_CHECK = "qc_check"
     QC_DISCARD = "qc_discard"
     QC_MOVE = "qc_move"
     QC_MOVE_PAGES = "qc_move_pages"
     QC_OVERRIDE = "qc_override"
     QC_ROTATE = "qc_rotate"
-    QC_VIEW = "qc_view"  # QC station: an item's page thumbnails
-    QUARANTINE_DISCARD = "quarantine_discard"
-    REOPEN_ITEM = "reopen_item"
+    QC_VIEW = "qc_view"
     QUARANTINE = "quarantine"
+    QUARANTINE_DISCARD = "quarantine_discard"
     QUARANTINE_RETRY = "quarantine_retry"
     READ = "read"
     READ_NOTICES = "read_notices"
+    REOPEN_ITEM = "reopen_item"
     REQUEST = "request"
     RESTORE = "restore"
     REVOKE = "revoke"
@@ -145,7 +148,8 @@ class ChainBreak:
 
 def first_bad_row(rows: Iterable[tuple[AuditRecord, str]]) -> tuple[ChainBreak | None, dict[int, str]]:
     """Walk (record, stored hash) in seq order; the first break and {seq: stored hash} of the rows before it."""
-    prev, expected, hashes = GENESIS, 1, {}
+    prev, expected = GENESIS, 1
+    hashes: dict[int, str] = {}
     for rec, stored in rows:
         if rec.seq != expected:
             return ChainBreak(expected, "missing"), hashes

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOP_KEYS = frozenset({"days_off", "workdays", "years"})
@@ -50,7 +51,7 @@ class YearTable:
                 "workdays": sorted(d.isoformat() for d in self.workdays)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "YearTable":
+    def from_dict(cls, data: Mapping[str, Any]) -> YearTable:
         return cls(int(data["year"]), str(data["source"]),
                    frozenset(date.fromisoformat(d) for d in data["holidays"]),
                    frozenset(date.fromisoformat(d) for d in data["workdays"]))

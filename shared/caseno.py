@@ -216,7 +216,7 @@ def _parse_modern(text: str, year: int, core: str, num: str, suffix: str | None)
 def _split_court(text: str, core: str) -> tuple[str, str, str | None, str]:
     """(court code, level, province, the rest: 专门审判代字 + 类型代字)."""
     if core.startswith(SUPREME):
-        digits = re.match(r"[0-9]*", core[len(SUPREME) :]).group()
+        digits = _leading(r"[0-9]*", core[len(SUPREME) :])
         if digits:
             _refuse_court(text, SUPREME + digits, "（最高法后不带数字）")
         return SUPREME, "supreme", None, core[len(SUPREME) :]
@@ -231,14 +231,20 @@ def _split_court(text: str, core: str) -> tuple[str, str, str | None, str]:
     return head + digits, COURT_DIGITS_LEVEL[len(digits)], head, rest
 
 
+def _leading(pattern: str, text: str) -> str:
+    """The run of `pattern` at the start of `text` ("" when there is none)."""
+    m = re.match(pattern, text)
+    return m.group() if m else ""
+
+
 def _refuse_unknown_head(text: str, core: str) -> NoReturn:
     letters = re.sub(r"[0-9]", "", core)
     if _type_or_none(letters) is not None or core[0].isdigit():
         raise _invalid(text, "缺少法院代字（收案年度之后、类型代字之前，如京0102、粤07、最高法）")
-    run = re.match(r"\D+", core).group()
+    run = _leading(r"\D+", core)
     ctype = longest_type_suffix(run)
     court = run[: len(run) - len(ctype.code)] if ctype and len(ctype.code) < len(run) else run[0]
-    court += re.match(r"[0-9]*", core[len(court) :]).group()
+    court += _leading(r"[0-9]*", core[len(court) :])
     hint = _courts_data()["wrong_codes"].get(court[0])
     _refuse_court(text, court, f"（{hint}）" if hint else "")
 

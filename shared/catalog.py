@@ -232,7 +232,7 @@ def _pick_fallback(
     if "fallback" in raw:
         if raw["fallback"] not in names:
             raise _bad(path, f"{name}.fallback“{raw['fallback']}”不在 main 中")
-        return raw["fallback"]
+        return str(raw["fallback"])
     if base is not None and base.fallback in names:
         return base.fallback
     others = [n for n in names if n.startswith("其他")]
@@ -248,7 +248,7 @@ def _merge_override(base: _Base, data: dict[str, Any], path: Path) -> dict[str, 
     for raw in _require_list(data, "list", path):
         if not isinstance(raw, dict):
             raise _bad(path, "[[list]] 格式不正确")
-        replaced = lists.get(raw.get("name"))
+        replaced = lists.get(str(raw.get("name")))
         new = _parse_list(
             raw, path, version=version, internal=base.internal, keywords=base.keywords, base=replaced
         )

@@ -14,7 +14,8 @@ import logging
 import secrets
 import sqlite3
 import sys
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from zoneinfo import ZoneInfo
 

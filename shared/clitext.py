@@ -62,13 +62,13 @@ def _zh_n(single: str, plural: str, n: int) -> str:
 
 
 argparse._ = _zh  # type: ignore[attr-defined]  # argparse calls its module-level gettext at use time
-argparse.ngettext = _zh_n  # type: ignore[attr-defined]
+argparse.ngettext = _zh_n  # type: ignore[attr-defined]  # likewise
 
 
 class ChineseParser(argparse.ArgumentParser):
     """Usage errors as `错误 USAGE_INVALID: …` (exit 2); sub-parsers are the same class."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:  # type: ignore[override]  # exits like argparse's, typed None
         for name, zh in _TYPES.items():
             message = message.replace(f"有效的{name}", f"有效的{zh}")
         self.print_usage(sys.stderr)

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo, UTC
 
 Clock = Callable[[], datetime]  # returns an aware datetime
 
 
 def system() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 _current: list[Clock] = [system]
 
 
-def now(tz: tzinfo | None = timezone.utc) -> datetime:
+def now(tz: tzinfo | None = UTC) -> datetime:
     """The current time in `tz` (UTC by default); `tz=None` gives naive local time, as datetime.now()."""
     current = _current[-1]()
     return current.astimezone().replace(tzinfo=None) if tz is None else current.astimezone(tz)

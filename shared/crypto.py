@@ -55,7 +55,7 @@ def unb64(text: str) -> bytes:
 
 
 def blob_aad(appliance_id: str, blob_id: str, kind: str, suite: Suite = Suite.AES) -> bytes:
-    return f"{suites.SPECS[suite].aad_prefix}|{appliance_id}|{blob_id}|{kind}".encode("utf-8")
+    return f"{suites.SPECS[suite].aad_prefix}|{appliance_id}|{blob_id}|{kind}".encode()
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,15 @@ class ErrorCode(StrEnum):
     REQUEST_INVALID = "REQUEST_INVALID"
     # the command line
     USAGE_INVALID = "USAGE_INVALID"
+    INTAKE_SUBMITTER_MISSING = "INTAKE_SUBMITTER_MISSING"
+    REPLACE_PENDING = "REPLACE_PENDING"
+    CONFIG_UNKNOWN = "CONFIG_UNKNOWN"
+    CONFIG_FIXED = "CONFIG_FIXED"
+    CONFIG_VALUE_INVALID = "CONFIG_VALUE_INVALID"
+    ITEM_CLOSED = "ITEM_CLOSED"
+    INTAKE_PAGES_ABSURD = "INTAKE_PAGES_ABSURD"
+    CASE_YEAR_IN_FUTURE = "CASE_YEAR_IN_FUTURE"
+    ITEM_MAYBE_CLASSIFIED = "ITEM_MAYBE_CLASSIFIED"
     PATH_NOT_FOUND = "PATH_NOT_FOUND"
     PATH_NO_PERMISSION = "PATH_NO_PERMISSION"
     PATH_INVALID = "PATH_INVALID"
@@ -144,6 +153,7 @@ class ErrorCode(StrEnum):
     MEDIA_NOT_REGISTERED = "MEDIA_NOT_REGISTERED"
     MEDIA_WRONG_APPLIANCE = "MEDIA_WRONG_APPLIANCE"
     MEDIA_EXPIRED = "MEDIA_EXPIRED"
+    MEDIA_REVOKED = "MEDIA_REVOKED"
     MEDIA_DEVICE_MISMATCH = "MEDIA_DEVICE_MISMATCH"
     MEDIA_UNKNOWN = "MEDIA_UNKNOWN"
     MEDIA_TOC_INVALID = "MEDIA_TOC_INVALID"
@@ -230,7 +240,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_TOO_LARGE: "文件 {name} 像素数 {pixels} 超过上限 {limit}，已隔离",
     ErrorCode.FILE_SIZE_TOO_LARGE: "文件 {name} 大小 {size} 超过上限 {limit}，内容未读取、未入库；原文件已移到热文件夹的 {kept} 目录，请核对后删除并重新扫描",
     ErrorCode.FILE_EMPTY: "文件 {name} 是空文件，已隔离",
-    ErrorCode.FILE_TYPE_NOT_ACCEPTED: "文件 {name} 是{kind}，本扫描仪配置只接受 {accepted}，已隔离；如确需导入，请修改扫描仪配置后用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_TYPE_NOT_ACCEPTED: "文件 {name} 是{kind}，本扫描仪配置只接受 {accepted}，已隔离；如确需导入，请修改扫描仪配置后用 edge quarantine --retry 隔离编号 重新导入",
     ErrorCode.FILE_NEVER_COMPLETE: "文件 {name} 在 {seconds} 秒内一直没有写完（扫描软件可能中途停止或未改名），已隔离，请重新扫描",
     ErrorCode.FILE_ENCRYPTED: "文件 {name} 是有密码保护的 PDF，无法读取，已隔离；请在扫描软件中关闭 PDF 加密后重新扫描",
     ErrorCode.FILE_NOT_A_SCAN: "文件 {name} 第 {page} 页没有扫描图像（是文字或矢量绘制的电子文档，不是扫描件），已隔离；电子文档不能作为扫描页导入",
@@ -238,13 +248,13 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_PDF_LAYOUT: "文件 {name} 第 {page} 页的图像{detail}，不经重采样无法还原为一张扫描图像，已隔离；请让扫描软件每页只输出一张图像",
     ErrorCode.FILE_PIXEL_FORMAT: "文件 {name} 的像素格式（{detail}）不受支持，已隔离；请用彩色、灰度或黑白模式（8 位或 16 位）重新扫描",
     ErrorCode.FILE_COMPRESSION: "文件 {name} 使用的压缩方式（{detail}）本机无法解码，已隔离；请改用 JPEG、LZW 或 CCITT G4 压缩重新扫描",
-    ErrorCode.FILE_DECODER_MISSING: "本机缺少解码 {detail} 所需的程序 {program}，文件 {name} 已加密隔离保存；安装后可用 edge quarantine retry 重新导入",
+    ErrorCode.FILE_DECODER_MISSING: "本机缺少解码 {detail} 所需的程序 {program}，文件 {name} 已加密隔离保存；安装后用 edge quarantine --retry 隔离编号 重新导入",
     ErrorCode.FILE_MEMORY_LIMIT: "文件 {name} 第 {page} 页解码约需 {need} 内存，超过单页上限 {limit}，已隔离；请降低分辨率或改用灰度模式重新扫描",
     ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
     ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
     ErrorCode.QUARANTINE_NOT_FOUND: "隔离区中没有可重新导入的文件 {qid}（编号有误，或该文件因过大未加密保存，请到热文件夹的 .juanzong-oversize 目录处理）",
     ErrorCode.SWAP_ENABLED: "系统启用了交换分区（{devices}），内存中的明文扫描件可能被写入磁盘；按设备配置须关闭交换分区（swapoff -a）后再启动",
-    ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine retry 重新导入",
+    ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine --retry 隔离编号 重新导入",
     ErrorCode.STORE_VERIFY_FAILED: "加密存储校验失败（{blob_id}），页面未入库，原文件保留",
     ErrorCode.STORE_WRITE_FAILED: "写入加密存储失败：{detail}，原文件保留",
     ErrorCode.STORE_UNAVAILABLE: "对象存储暂时无法访问：{detail}，请稍后重试",
@@ -273,6 +283,15 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REQUEST_TOO_LARGE: "请求内容超过大小上限 {limit} 字节，已拒收",
     ErrorCode.REQUEST_INVALID: "请求无效：{detail}",
     ErrorCode.USAGE_INVALID: "命令用法有误：{detail}。加 --help 查看用法",
+    ErrorCode.CONFIG_UNKNOWN: "没有名为“{name}”的设置；常用的有 {known}（edge config show 列出全部）",
+    ErrorCode.CONFIG_FIXED: "设置“{name}”在建立设备目录时已确定，不能修改（修改会使设备无法读取自己的数据）",
+    ErrorCode.CONFIG_VALUE_INVALID: "设置“{name}”的值不正确：{detail}，未作修改",
+    ErrorCode.REPLACE_PENDING: "已有一个待替换的页面：材料 {item_id} 第 {page_no} 页（{page_id}）尚未重扫；请先重扫它，或加 --cancel 取消后再指定",
+    ErrorCode.ITEM_CLOSED: "材料 {item_id}（{name}）已结束扫描，不能再{what}；如确需修改，请先 edge reopen {item_id} --reason 原因",
+    ErrorCode.INTAKE_SUBMITTER_MISSING: "没有填写提交人：收取登记必须写明是谁递交的材料（姓名或单位），回执上要印",
+    ErrorCode.INTAKE_PAGES_ABSURD: "材料“{name}”申报 {pages} 页，超过单件上限 {limit} 页，可能是页数输错了；请核对后重新登记（确有这么多页的，请分为几件登记）",
+    ErrorCode.CASE_YEAR_IN_FUTURE: "案号的收案年度 {year} 晚于当前年度 {current}，请核对案号",
+    ErrorCode.ITEM_MAYBE_CLASSIFIED: "材料“{name}”的名称含“{word}”，可能是涉密材料；涉密材料不得扫描入本系统。如确认不是涉密材料（如涉及商业秘密的证据），请加 --not-classified 确认后重新登记",
     ErrorCode.PATH_NOT_FOUND: "找不到文件或目录 {path}",
     ErrorCode.PATH_NO_PERMISSION: "没有权限访问 {path}，请检查目录权限，或以设备的服务用户运行",
     ErrorCode.PATH_INVALID: "路径 {path} 无效：{detail}",
@@ -299,6 +318,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.MEDIA_NOT_REGISTERED: "{path} 不是为本设备登记的介质（{detail}），已拒绝写入",
     ErrorCode.MEDIA_WRONG_APPLIANCE: "介质 {medium_id} 登记给扫描设备 {owner}，不是 {appliance_id}，已拒绝",
     ErrorCode.MEDIA_EXPIRED: "介质 {medium_id} 的登记已于 {valid_until} 过期，请到中心重新登记",
+    ErrorCode.MEDIA_REVOKED: "介质 {medium_id} 的登记已被中心撤销，已拒绝导入",
     ErrorCode.MEDIA_DEVICE_MISMATCH: "介质 {medium_id} 的文件系统标识与登记时不同（登记 {expected}，现为 {actual}），可能被复制或调换，已拒绝",
     ErrorCode.MEDIA_UNKNOWN: "中心没有介质 {medium_id} 的登记记录，已拒绝导入",
     ErrorCode.MEDIA_TOC_INVALID: "介质目录无效：{detail}",
@@ -405,7 +425,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
 }
 
 
-class _SafeDict(dict):
+class _SafeDict(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 
@@ -416,7 +436,8 @@ class AppError(Exception):
     def __init__(self, code: ErrorCode, **params: Any) -> None:
         self.code = ErrorCode(code)
         self.params = params
-        self.message = MESSAGES[self.code].format_map(_SafeDict(params))
+        self.message = MESSAGES[self.code].format_map(_SafeDict({k: _shown(v) for k, v in params.items()}))
+        self.audited = False  # set once a refusal is already in the audit chain (central's error mapping skips it)
         super().__init__(f"[{self.code}] {self.message}")
 
     @property
@@ -425,6 +446,16 @@ class AppError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": str(self.code), "message": self.message, "params": _jsonable(self.params)}
+
+
+def _shown(value: Any) -> Any:
+    """An identifier in a message is printed the one way people see it everywhere
+    (``M-4K7Q-9X2M-T``, shared.ids.format_id); params and logs keep the plain form."""
+    if not isinstance(value, str) or len(value) != 10:
+        return value
+    from juanzong.shared.ids import format_id, is_valid_id  # ids imports this module
+
+    return format_id(value) if is_valid_id(value) else value
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

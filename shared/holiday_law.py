@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 
 LAW = "《全国年节及纪念日放假办法》（2024年修订）"
 
@@ -48,7 +48,7 @@ def statutory_festivals(year: int) -> tuple[Festival, ...]:
     ))
 
 
-@lru_cache(maxsize=None)
+@cache
 def provisional_days_off(year: int) -> frozenset[date]:
     """Weekdays off in a provisional year: statutory weekdays plus make-up days (补假)."""
     off: set[date] = set()

@@ -17,6 +17,7 @@ anything else.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,6 +26,7 @@ from juanzong.shared.errors import AppError, ErrorCode
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 _FOLD = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_SEPARATORS = set("-‐‑‒–—―−_.·・")
 BODY_LEN = 8
 PAYLOAD_PREFIX = "JZ"
 PAYLOAD_VERSION = "1"
@@ -63,7 +65,10 @@ def new_id(kind: Kind) -> str:
 
 
 def normalise_id(text: str) -> str:
-    return text.strip().upper().replace("-", "").replace(" ", "").translate(_FOLD)
+    """Any grouping a person types or copies: spaces, hyphens and dashes of any width
+    (an input method's full-width ones too) are dropped, O/I/L folded."""
+    folded = unicodedata.normalize("NFKC", text).upper()
+    return "".join(c for c in folded if not (c.isspace() or c in _SEPARATORS)).translate(_FOLD)
 
 
 def is_valid_id(text: str, kind: Kind | None = None) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 import types
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Final, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -35,7 +35,7 @@ from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import ALPHABET, BODY_LEN, Kind, is_valid_id
 from juanzong.shared.suites import Suite  # noqa: F401 - re-exported: the blob reference names it
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 # --- value sets ------------------------------------------------------------------------------
 
@@ -77,18 +77,18 @@ INT32 = 2**31 - 1
 INT53 = 2**53 - 1  # what every JSON reader holds exactly
 
 
-def id_type(kind: Kind) -> Any:
+def _id_meta(kind: Kind) -> msgspec.Meta:
     """An identifier of one kind: the pattern here, the check character in `_Checked`."""
-    return Annotated[str, msgspec.Meta(pattern=f"^{kind.value}{_ID_BODY}$", extra={"id_kind": kind.value})]
+    return msgspec.Meta(pattern=f"^{kind.value}{_ID_BODY}$", extra={"id_kind": kind.value})
 
 
-ApplianceId = id_type(Kind.APPLIANCE)
-BatchId = id_type(Kind.BATCH)
-IntakeId = id_type(Kind.INTAKE)
-ItemId = id_type(Kind.ITEM)
-PageId = id_type(Kind.PAGE)
-DocumentId = id_type(Kind.DOCUMENT)
-NoticeId = id_type(Kind.NOTICE)
+ApplianceId = Annotated[str, _id_meta(Kind.APPLIANCE)]
+BatchId = Annotated[str, _id_meta(Kind.BATCH)]
+IntakeId = Annotated[str, _id_meta(Kind.INTAKE)]
+ItemId = Annotated[str, _id_meta(Kind.ITEM)]
+PageId = Annotated[str, _id_meta(Kind.PAGE)]
+DocumentId = Annotated[str, _id_meta(Kind.DOCUMENT)]
+NoticeId = Annotated[str, _id_meta(Kind.NOTICE)]
 
 Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 Timestamp = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")]
@@ -97,12 +97,18 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=INT32)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=INT53)]
 
 
-def text(max_length: int) -> Any:
-    """Free text with a length limit; stored as text and escaped wherever it is shown."""
-    return Annotated[str, msgspec.Meta(max_length=max_length)]
+# Free text with a length limit (TextN: at most N characters); stored as text and escaped
+# wherever it is shown.
+Text16 = Annotated[str, msgspec.Meta(max_length=16)]
+Text32 = Annotated[str, msgspec.Meta(max_length=32)]
+Text40 = Annotated[str, msgspec.Meta(max_length=40)]
+Text64 = Annotated[str, msgspec.Meta(max_length=64)]
+Text100 = Annotated[str, msgspec.Meta(max_length=100)]
+Text200 = Annotated[str, msgspec.Meta(max_length=200)]
+Text255 = Annotated[str, msgspec.Meta(max_length=255)]
+Text500 = Annotated[str, msgspec.Meta(max_length=500)]
 
-
-CaseValue = Union[text(200), int, bool, None, Annotated[list[text(200)], msgspec.Meta(max_length=16)]]
+CaseValue = Text200 | int | bool | None | Annotated[list[Text200], msgspec.Meta(max_length=16)]
 
 # --- records ---------------------------------------------------------------------------------
 
@@ -135,23 +141,23 @@ def _metas(hint: Any) -> list[msgspec.Meta]:
     return []
 
 
-class AuditHead(_Checked, kw_only=True):
+class AuditHead(_Checked, frozen=True, kw_only=True):
     """The newest record of a hash chain: how many records, and the last one's hash."""
 
     seq: Count
     hash: Sha256
 
 
-class Finding(_Checked, kw_only=True):
+class Finding(_Checked, frozen=True, kw_only=True):
     """A QC or count finding (edge/ingest/qc.py); `value` is never a float."""
 
-    code: text(40)
-    severity: text(16)
-    message: text(500)
-    value: Union[int, text(200), None] = None
+    code: Text40
+    severity: Text16
+    message: Text500
+    value: int | Text200 | None = None
 
 
-class BlobRef(_Checked, kw_only=True):
+class BlobRef(_Checked, frozen=True, kw_only=True):
     """One encrypted blob, named by the SHA-256 of its ciphertext."""
 
     sha256: Sha256
@@ -167,35 +173,35 @@ class BlobRef(_Checked, kw_only=True):
             raise ValueError("sm3 与 suite 不符：商用密码套件的数据块须带 SM3 摘要，其他套件不带")
 
 
-class Intake(_Checked, kw_only=True):
+class Intake(_Checked, frozen=True, kw_only=True):
     intake_id: IntakeId
-    case_number: text(64)
-    case: Annotated[dict[text(32), CaseValue], msgspec.Meta(max_length=32)]
-    submitter: text(100)
+    case_number: Text64
+    case: Annotated[dict[Text32, CaseValue], msgspec.Meta(max_length=32)]
+    submitter: Text100
     received_at: Timestamp
     deadline: Timestamp
     urgent: bool
-    clerk: text(64) = ""
+    clerk: Text64 = ""
     deadline_provisional: bool = False  # computed from a provisional holiday year: shown （暂定）
 
 
-class Acceptance(_Checked, kw_only=True):
+class Acceptance(_Checked, frozen=True, kw_only=True):
     """A QC finding the operator kept the page despite, with the reason (QC station)."""
 
-    code: text(40)
-    reason: text(500)
-    by: text(64)
+    code: Text40
+    reason: Text500
+    by: Text64
     at: Timestamp
 
 
-class ItemQc(_Checked, kw_only=True):
+class ItemQc(_Checked, frozen=True, kw_only=True):
     """The QC station's sign-off of an item: approval, and the second person's check (双人质检)."""
 
-    approved_by: text(64)
+    approved_by: Text64
     approved_at: Timestamp
-    reason: text(500) = ""  # written when declared and scanned pages differ
+    reason: Text500 = ""  # written when declared and scanned pages differ
     two_person: bool = False
-    checked_by: text(64) | None = None
+    checked_by: Text64 | None = None
     checked_at: Timestamp | None = None
 
     @property
@@ -203,14 +209,14 @@ class ItemQc(_Checked, kw_only=True):
         return not self.two_person or self.checked_by is not None
 
 
-class Item(_Checked, kw_only=True):
+class Item(_Checked, frozen=True, kw_only=True):
     item_id: ItemId
     intake_id: IntakeId
     seq: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
-    name: text(200)
+    name: Text200
     declared_pages: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
     volume: Volume
-    catalog_dir: text(200)
+    catalog_dir: Text200
     original: bool
     colour: bool
     closed: bool = False
@@ -219,7 +225,7 @@ class Item(_Checked, kw_only=True):
     discarded_pages: Count = 0  # pages taken out of the numbering with a reason
 
 
-class Page(_Checked, kw_only=True):
+class Page(_Checked, frozen=True, kw_only=True):
     page_id: PageId
     item_id: ItemId | None
     page_no: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None
@@ -227,26 +233,26 @@ class Page(_Checked, kw_only=True):
     role: PageRole = PageRole.PAGE
     replaces: PageId | None = None
     replaced_by: PageId | None = None
-    source_name: text(255)
+    source_name: Text255
     source_sha256: Sha256
     source_size: Annotated[int, msgspec.Meta(ge=0, le=2**40)]
     width: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
     height: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
     dpi: Annotated[int, msgspec.Meta(ge=0, le=100_000)] | None
-    mode: text(16)
+    mode: Text16
     findings: Annotated[list[Finding], msgspec.Meta(max_length=64)] = []
     accepted: Annotated[list[Acceptance], msgspec.Meta(max_length=64)] = []  # findings kept with a reason
     rotation: Literal[0, 90, 180, 270] = 0  # clockwise, display only (PDF /Rotate): the master is never re-encoded
-    discard_reason: text(500) | None = None  # role "discarded"
+    discard_reason: Text500 | None = None  # role "discarded"
     scanned_at: Timestamp
     blob: BlobRef
 
 
-class CatalogPlace(_Checked, kw_only=True):
+class CatalogPlace(_Checked, frozen=True, kw_only=True):
     """Where an item's PDF is filed: volume, catalog directory (its position), the item's order in it."""
 
     volume: Volume
-    catalog_dir: text(200)
+    catalog_dir: Text200
     catalog_seq: Annotated[int, msgspec.Meta(ge=0, le=10_000)]  # 0 = uncatalogued
     order: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
 
@@ -256,7 +262,7 @@ class NoticeKind(StrEnum):
     UPDATED = "updated"  # the item was rebuilt after it had been filed
 
 
-class Document(_Checked, kw_only=True):
+class Document(_Checked, frozen=True, kw_only=True):
     """An item's PDF (edge/documents): image-only first, then searchable; a rebuild is a new version."""
 
     document_id: DocumentId
@@ -264,37 +270,37 @@ class Document(_Checked, kw_only=True):
     version: Annotated[int, msgspec.Meta(ge=1, le=INT32)]
     searchable: bool
     page_ids: Annotated[list[PageId], msgspec.Meta(min_length=1, max_length=100_000)]  # in PDF page order
-    file_name: text(255)
+    file_name: Text255
     place: CatalogPlace
     stamped_over_content: Annotated[list[Annotated[int, msgspec.Meta(ge=1, le=100_000)]], msgspec.Meta(max_length=100_000)] = []
     created_at: Timestamp
     blob: BlobRef
 
 
-class Notice(_Checked, kw_only=True):
+class Notice(_Checked, frozen=True, kw_only=True):
     """入卷提醒: a closed item's searchable PDF is in the e-dossier."""
 
     notice_id: NoticeId
     item_id: ItemId
     document_id: DocumentId
     kind: NoticeKind
-    case_number: text(64)
-    item_name: text(200)
+    case_number: Text64
+    item_name: Text200
     place: CatalogPlace
     pages: Count
     created_at: Timestamp
 
 
-class Purged(_Checked, kw_only=True):
+class Purged(_Checked, frozen=True, kw_only=True):
     """A blob the appliance shredded (its local key wrap destroyed, edge/purge.py)."""
 
-    blob_id: text(32)
+    blob_id: Text32
     kind: BlobKind
     sha256: Sha256
     purged_at: Timestamp
 
 
-class Manifest(_Checked, kw_only=True):
+class Manifest(_Checked, frozen=True, kw_only=True):
     """A sealed batch: what one appliance hands to central, signed by it."""
 
     schema: Literal[1]
@@ -320,7 +326,7 @@ class Manifest(_Checked, kw_only=True):
                 raise ValueError(f"{what}编号重复")
 
 
-class Receipt(_Checked, kw_only=True):
+class Receipt(_Checked, frozen=True, kw_only=True):
     """Central's answer to a stored batch, signed by central; the appliance keeps it."""
 
     schema: Literal[1]
@@ -335,12 +341,12 @@ class Receipt(_Checked, kw_only=True):
     central_head: AuditHead | None = None  # central's own head after storing the batch
 
 
-class Checkpoint(_Checked, kw_only=True):
+class Checkpoint(_Checked, frozen=True, kw_only=True):
     """A signed audit head kept apart from the database it describes."""
 
     schema: Literal[1]
     kind: Literal["checkpoint"]
-    place: text(40)
+    place: Text40
     head: AuditHead
     at: Timestamp
 
@@ -369,7 +375,7 @@ def _reject_floats(obj: Any) -> None:
 
 
 def to_builtins(obj: msgspec.Struct) -> dict[str, Any]:
-    return msgspec.to_builtins(obj)  # type: ignore[no-any-return]
+    return msgspec.to_builtins(obj)  # type: ignore[no-any-return]  # a Struct becomes a dict
 
 
 @dataclass(frozen=True)
@@ -387,7 +393,7 @@ class Signed:
         return {"body": self.body.decode("utf-8"), "signature": self.signature}
 
     @classmethod
-    def from_wire(cls, wire: Any) -> "Signed":
+    def from_wire(cls, wire: Any) -> Signed:
         if not isinstance(wire, dict) or not isinstance(wire.get("body"), str) or not isinstance(wire.get("signature"), str):
             raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail="需要 body 与 signature 两个字符串字段")
         return cls(wire["body"].encode("utf-8"), wire["signature"])

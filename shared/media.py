@@ -37,7 +37,7 @@ SEALED_MANIFEST_SUFFIX = ".jzm"
 
 def manifest_info(appliance_id: str, batch_id: str) -> bytes:
     """HPKE `info` for a sealed manifest: a file moved to another batch's name fails to open."""
-    return f"juanzong/medium-manifest/v1|{appliance_id}|{batch_id}".encode("utf-8")
+    return f"juanzong/medium-manifest/v1|{appliance_id}|{batch_id}".encode()
 
 
 @dataclass(frozen=True)

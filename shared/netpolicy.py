@@ -40,7 +40,7 @@ def _too_wide(net: Network) -> bool:
         return net.prefixlen < MIN_V4_PREFIX
     if net.overlaps(_MAPPED) and net.prefixlen <= 96:  # would admit every IPv4 address in mapped form
         return True
-    return net.prefixlen < (_ULA.prefixlen if net.subnet_of(_ULA) else MIN_V6_PREFIX)  # type: ignore[arg-type]
+    return net.prefixlen < (_ULA.prefixlen if net.subnet_of(_ULA) else MIN_V6_PREFIX)  # type: ignore[arg-type]  # IPv6 only here
 
 
 def resolve_allowed(host: str, port: int, networks: Sequence[Network]) -> str:
@@ -49,7 +49,7 @@ def resolve_allowed(host: str, port: int, networks: Sequence[Network]) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise AppError(ErrorCode.SYNC_NETWORK_DOWN, detail=f"无法解析 {host}: {exc}") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]  # AF_INET/AF_INET6: the host is a str
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:

@@ -17,12 +17,14 @@ bad profile fails at start-up instead of mid-scan.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -52,7 +54,7 @@ class Field:
     required: bool = True
     default: Any = None
     choices: tuple[Any, ...] = ()
-    item: type | None = None  # element type of a list
+    item: builtins.type | None = None  # element type of a list (`type` above shadows the builtin here)
     check: Callable[[Any], str | None] | None = None  # returns a Chinese problem, or None
 
 
@@ -74,7 +76,7 @@ def _between(lo: int, hi: int) -> Callable[[int], str | None]:
     return lambda v: None if lo <= v <= hi else f"必须在 {lo} 到 {hi} 之间"
 
 
-def _non_empty(v: str | list) -> str | None:
+def _non_empty(v: str | list[Any]) -> str | None:
     return None if len(v) > 0 else "不能为空"
 
 
@@ -90,7 +92,7 @@ def _regex_list(v: list[str]) -> str | None:
     return next((p for p in map(_regex, v) if p), None)
 
 
-def _unique_non_empty(v: list) -> str | None:
+def _unique_non_empty(v: list[Any]) -> str | None:
     if not v:
         return "不能为空"
     return None if len(set(v)) == len(v) else "有重复的值"
@@ -409,6 +411,7 @@ class ApplianceProfile:
 
 
 Profile = ScannerProfile | PrinterProfile | ApplianceProfile
+_P = TypeVar("_P", ScannerProfile, PrinterProfile, ApplianceProfile)
 
 
 def _scanner(v: dict[str, Any], path: Path) -> ScannerProfile:
@@ -427,7 +430,7 @@ def _scanner(v: dict[str, Any], path: Path) -> ScannerProfile:
 
 
 def _printer(v: dict[str, Any], path: Path) -> PrinterProfile:
-    transport = {
+    transport: dict[str, Any] = {
         "usb": {"usb_vendor_id": v.get("usb.vendor_id"), "usb_product_id": v.get("usb.product_id")},
         "network": {"host": v.get("network.host"), "port": v.get("network.port"),
                     "timeout_seconds": v.get("network.timeout_seconds")},
@@ -449,7 +452,7 @@ def _appliance(v: dict[str, Any], path: Path) -> ApplianceProfile:
     )
 
 
-_BUILDERS: dict[str, Callable[[dict[str, Any], Path], Any]] = {
+_BUILDERS: dict[str, Callable[[dict[str, Any], Path], Profile]] = {
     "scanner": _scanner, "printer": _printer, "appliance": _appliance,
 }
 
@@ -511,22 +514,25 @@ def _check_appliance_refs(profiles: list[Profile]) -> None:
                     raise _invalid(p.path, f"字段 {kind} 引用的{kind}配置“{ref}”不存在", kind)
 
 
-def _get(kind: str, name: str, root: Path | None) -> Any:
+def _get(kind: str, name: str, root: Path | None, cls: type[_P]) -> _P:
     root = Path(root) if root is not None else profiles_root()
     path = root / KIND_DIRS[kind] / f"{name}.toml"
     # the name pattern also keeps a name from reaching outside the profiles folder
     if not NAME_RE.fullmatch(name or "") or not path.is_file():
         raise AppError(ErrorCode.PROFILE_NOT_FOUND, name=name, kind=kind)
-    return load_profile(path, kind)
+    profile = load_profile(path, kind)
+    if not isinstance(profile, cls):  # the kind's folder decides its builder: never reached
+        raise _invalid(path, f"不是{kind}配置", "kind")
+    return profile
 
 
 def get_scanner(name: str, root: Path | None = None) -> ScannerProfile:
-    return _get("scanner", name, root)
+    return _get("scanner", name, root, ScannerProfile)
 
 
 def get_printer(name: str, root: Path | None = None) -> PrinterProfile:
-    return _get("printer", name, root)
+    return _get("printer", name, root, PrinterProfile)
 
 
 def get_appliance(name: str, root: Path | None = None) -> ApplianceProfile:
-    return _get("appliance", name, root)
+    return _get("appliance", name, root, ApplianceProfile)

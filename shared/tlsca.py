@@ -19,6 +19,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from juanzong.shared import clock
@@ -36,7 +37,7 @@ def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def load_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
-    return serialization.load_pem_private_key(pem, password=None)  # type: ignore[return-value]
+    return serialization.load_pem_private_key(pem, password=None)  # type: ignore[return-value]  # our keys are EC (new_key)
 
 
 def cert_pem(cert: x509.Certificate) -> bytes:
@@ -56,7 +57,7 @@ def _name(common_name: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key, years: int) -> x509.CertificateBuilder:
+def _builder(subject: x509.Name, issuer: x509.Name, public_key: CertificatePublicKeyTypes, years: int) -> x509.CertificateBuilder:
     now = clock.now()
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
             .serial_number(x509.random_serial_number())
@@ -96,7 +97,7 @@ def authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
         ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
     except x509.ExtensionNotFound:  # an imported CA without SKI: derive it from its key
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())  # type: ignore[arg-type]
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())  # type: ignore[arg-type]  # a CA key signs
 
 
 def check_ca(ca_key: Any, ca_cert: x509.Certificate) -> None:
@@ -118,7 +119,7 @@ def check_ca(ca_key: Any, ca_cert: x509.Certificate) -> None:
         raise AppError(ErrorCode.CA_INVALID, detail="私钥与 CA 证书不匹配")
 
 
-def issue_server(ca_key, ca_cert: x509.Certificate, hosts: list[str]) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def issue_server(ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certificate, hosts: list[str]) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = new_key()
     builder = (_builder(_name(hosts[0]), ca_cert.subject, key.public_key(), LEAF_YEARS)
                .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False))
@@ -156,7 +157,7 @@ def new_csr(key: ec.EllipticCurvePrivateKey, appliance_id: str) -> bytes:
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
-def issue_client(ca_key, ca_cert: x509.Certificate, csr_pem: bytes, appliance_id: str) -> x509.Certificate:
+def issue_client(ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certificate, csr_pem: bytes, appliance_id: str) -> x509.Certificate:
     """A client certificate for exactly the appliance that asked, after checking its CSR."""
     try:
         csr = x509.load_pem_x509_csr(csr_pem)

@@ -20,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -135,7 +136,7 @@ def _merge(layers: Sequence[CalendarOverrides]) -> CalendarOverrides:
 # ---------------------------------------------------------------- calendar
 
 
-@lru_cache(maxsize=None)
+@cache
 def _library_covers(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 1, 1))  # the library's coverage is whole years
@@ -149,7 +150,7 @@ def library_source() -> str:
     return f"chinese-calendar {chinese_calendar.__version__}（国务院办公厅部分节假日安排通知）"
 
 
-@lru_cache(maxsize=None)
+@cache
 def provisional_year(year: int) -> YearTable:
     """The holiday law's year: statutory weekdays off and make-up days, no swapped workdays."""
     require_year(year)

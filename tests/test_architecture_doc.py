@@ -16,8 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "architecture.md"
 PACKAGES = ("edge", "central", "shared")
 TOPS = (*PACKAGES, "tests", "firmware_profiles", "docs", "scripts")
-PATH = re.compile(r"(?<![\w/.-])((?:%s)/[\w./-]*)" % "|".join(TOPS))
-DOTTED = re.compile(r"(?<![\w/.-])((?:%s)(?:\.\w+)+)" % "|".join(PACKAGES))
+PATH = re.compile(r"(?<![\w/.-])((?:" + "|".join(TOPS) + r")/[\w./-]*)")
+DOTTED = re.compile(r"(?<![\w/.-])((?:" + "|".join(PACKAGES) + r")(?:\.\w+)+)")
 CODE = re.compile(r"`([^`\n]+)`")
 WHOLE_FOLDERS = ("central/migrations/versions/",)  # revisions, one per schema change: the folder is named
 
@@ -69,7 +69,7 @@ def is_named(module: Path, text: str, blocks: list[str]) -> bool:
     dotted = ".".join(module.with_suffix("").parts)
     if module.as_posix() in text or re.search(re.escape(dotted) + r"(?![\w])", text):
         return True
-    bare = re.compile(r"`%s(?:\.py)?(?:[`(:\s])" % re.escape(module.stem))
+    bare = re.compile("`" + re.escape(module.stem) + r"(?:\.py)?(?:[`(:\s])")
     nested = len(module.parts) > 2  # `edge/` beside `bench` is no naming: top-level modules by path
     return nested and any(folder in block and bare.search(block) for block in blocks)
 

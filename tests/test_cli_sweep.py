@@ -79,6 +79,8 @@ def assert_clean(argv: list[str], rc: int, stdout: str, stderr: str) -> None:
     if rc:
         errors = [line for line in stderr.splitlines() if line.startswith("错误 ")]
         assert errors and all(ERROR_LINE.match(e) for e in errors), f"{shown}: exit {rc}\n{stderr}"
+        # an internal error hides a traceback: a user's mistake always gets its own code
+        assert not any(e.startswith(("错误 COMMAND_FAILED", "错误 INGEST_FAILED")) for e in errors), f"{shown}\n{stderr}"
 
 
 def command_id(item) -> str:
@@ -104,8 +106,8 @@ def _no_env_home(monkeypatch, tmp_path):
     """No home from the environment; relative output paths land in a scratch folder, never in the repository."""
     monkeypatch.delenv("JUANZONG_HOME", raising=False)
     monkeypatch.delenv("JUANZONG_CENTRAL_HOME", raising=False)
-    scratch = tmp_path / "cwd"
-    scratch.mkdir()
+    scratch = tmp_path / "a" / "b" / "c" / "d" / "cwd"  # deep enough that ../../../../etc/passwd stays in tmp_path
+    scratch.mkdir(parents=True)
     monkeypatch.chdir(scratch)
 
 
@@ -137,13 +139,86 @@ def test_hostile_values_on_a_real_home(command, homes, tmp_path):
         assert_clean(argv, rc, out, err)
 
 
+# ---------------------------------------------------------- operator commands: every option
+
+OPERATOR = ("pages", "assign", "discard", "reopen", "replace", "close", "active", "quarantine", "config", "init")
+WRONG_KIND = (new_id(Kind.INTAKE), new_id(Kind.PAGE), new_id(Kind.ITEM), "P-0000-0000-0", "M 4K7Q 9X2M T")
+BAD_NUMBERS = ("0", "-3", "1e9", "abc", "99999999999999999999")
+
+
+def options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Options that take a value (flags and --home aside)."""
+    return [a for a in parser._actions if a.option_strings and a.nargs != 0 and a.dest != "home"
+            and not isinstance(a, argparse._HelpAction)]
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[0][:1] == ("edge",) and c[0][1:2] and c[0][1] in OPERATOR],
+                         ids=command_id)
+def test_every_option_of_the_operator_commands_with_wrong_and_hostile_values(command, homes, tmp_path):
+    """pages, assign (--item, --at), discard, reopen, replace, close, config, init (--court,
+    --hot-folder, --printer, --court-network …): each option, one at a time, with hostile values,
+    ids of the wrong kind and impossible numbers, on a real home (init: a fresh one each time)."""
+    path, parser = command
+    for n, action in enumerate(options(parser)):
+        for value in (*HOSTILE, *WRONG_KIND, *BAD_NUMBERS, "/proc/no/such/dir", ""):
+            base = [a for a in fill(parser, new_id(Kind.ITEM)) if a not in action.option_strings]
+            if path[-1] == "init":
+                home = tmp_path / f"init-{n}-{len(value)}-{abs(hash(value)) % 10_000}"
+                argv = [*path, "--home", str(home), *base, action.option_strings[0], value]
+            else:
+                argv = [*path, "--home", str(homes["edge"]), *base, action.option_strings[0], value]
+            rc, out, err = run_inprocess(argv)
+            assert_clean(argv, rc, out, err)
+
+
+@pytest.fixture
+def own_home(homes, tmp_path) -> Path:
+    """A copy of the sweep's appliance home, for commands that change it."""
+    import shutil
+
+    home = tmp_path / "edge"
+    shutil.copytree(homes["edge"], home)
+    config = home / "config.toml"
+    config.write_text(config.read_text("utf-8").replace(str(homes["edge"]), str(home)), "utf-8")
+    return home
+
+
+def test_config_set_every_setting_with_hostile_values_keeps_the_home_usable(own_home):
+    """Each setting `edge config set` knows, with hostile values: refused with a code and a
+    Chinese reason, or accepted — and after either, the appliance still starts its commands."""
+    from juanzong.edge.config import SETTINGS
+
+    for setting in SETTINGS:
+        for value in (*HOSTILE, "0", "-1", "10.0.0.0/33", "0.0.0.0/0", "", "/proc/no/such/dir"):
+            argv = ["edge", "config", "set", "--home", str(own_home), setting.name, value]
+            rc, out, err = run_inprocess(argv)
+            assert_clean(argv, rc, out, err)
+            if rc:
+                continue  # refused: nothing was written
+            for check in (["edge", "config", "show", "--home", str(own_home)], ["edge", "status", "--home", str(own_home)]):
+                rc, out, err = run_inprocess(check)
+                assert rc == 0 and "Traceback" not in err, (argv, check, err)
+
+
+def test_wrong_kinds_of_id_are_named_in_chinese(homes):
+    """A page id where an item belongs (and the reverse) is refused as such, not as a crash."""
+    page, item = new_id(Kind.PAGE), new_id(Kind.ITEM)
+    for argv in (["edge", "pages", page], ["edge", "close", page], ["edge", "reopen", page, "--reason", "补扫"],
+                 ["edge", "discard", item, "--reason", "误扫"], ["edge", "replace", item],
+                 ["edge", "assign", item, "--item", page], ["edge", "assign", page, "--item", item, "--at", "0"]):
+        argv = [*argv[:2], "--home", str(homes["edge"]), *argv[2:]]
+        rc, out, err = run_inprocess(argv)
+        assert_clean(argv, rc, out, err)
+        assert rc in (1, 2), argv
+
+
 # --------------------------------------------------------------------------- real processes
 
 
-def child(*args: str, **kw) -> subprocess.CompletedProcess:
+def child(*args: str, stdout=subprocess.PIPE, **kw) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("JUANZONG_HOME", "JUANZONG_CENTRAL_HOME")}
-    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True,
-                          timeout=120, env=env, **kw)
+    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, timeout=120, env=env, **kw)
 
 
 @pytest.mark.parametrize("argv", [
@@ -164,6 +239,37 @@ def test_a_reader_that_closes_the_pipe_gets_no_traceback(argv, homes):
     assert run.returncode == 0, run.stderr
 
 
+CLOSED_READERS = [
+    ("edge", "pages", "--home", "{edge}", "--unassigned"),
+    ("edge", "pages", "--home", "{edge}", "--unassigned", "--json"),
+    ("edge", "config", "show", "--home", "{edge}"),
+    ("edge", "status", "--home", "{edge}"),
+    ("edge", "quarantine", "--home", "{edge}"),
+    ("edge", "pages", "--help"),
+    ("central", "report", "--home", "{central}"),
+]
+
+
+@pytest.mark.parametrize("argv", CLOSED_READERS)
+def test_a_pipe_closed_before_the_first_write_gets_no_traceback(argv, homes):
+    """The reader is gone before the command writes anything (`| head -0`, a dead pager): every
+    write fails with EPIPE. No traceback, no BrokenPipe text, exit 0 — deterministic, no race."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = child(*[a.format(**homes) for a in argv], stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr and "Exception ignored" not in run.stderr, run.stderr
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize("argv", [("edge", "pages", "--home", "{edge}", "--unassigned"),
+                                  ("edge", "config", "show", "--home", "{edge}")])
+def test_head_one_on_the_operator_commands(argv, homes):
+    test_a_reader_that_closes_the_pipe_gets_no_traceback(argv, homes)
+
+
 def test_log_lines_never_come_before_the_chinese_error(homes, tmp_path):
     """Short commands log only warnings, so the first thing on the terminal is the error itself."""
     runs = [child("edge", "cover-sheet", "--home", str(homes["edge"]), new_id(Kind.ITEM), "--out", str(tmp_path / "c.png")),
@@ -173,6 +279,33 @@ def test_log_lines_never_come_before_the_chinese_error(homes, tmp_path):
     for run in runs:
         assert run.returncode == 1
         assert ERROR_LINE.match(run.stderr.splitlines()[0]), run.stderr
+
+
+# long-running services, tooling, and commands whose output is a file (their one line goes to stderr)
+NO_JSON = ("demo", "bench", "edge run", "edge documents-worker", "central serve", "central user add",
+           "central user disable", "central document", "central export-page", "central backup keygen")
+
+
+def test_every_command_has_json_beside_its_chinese_summary():
+    """Point 5: a short Chinese summary by default, the JSON a program reads with --json."""
+    missing = [" ".join(path) for path, parser in COMMANDS if path and parser.get_default("func")
+               and not any(" ".join(path).startswith(n) for n in NO_JSON)
+               and not any("--json" in a.option_strings for a in parser._actions)]
+    assert missing == []
+
+
+def test_summaries_by_default_json_on_request(homes):
+    """A few commands run both ways on a real home: Chinese lines by default, JSON with --json."""
+    import json
+
+    for argv in (["edge", "status", "--home", str(homes["edge"])], ["edge", "config", "show", "--home", str(homes["edge"])],
+                 ["edge", "pages", "--unassigned", "--home", str(homes["edge"])],
+                 ["central", "migrate", "--home", str(homes["central"])], ["central", "report", "--home", str(homes["central"])]):
+        rc, out, err = run_inprocess(argv)
+        assert rc == 0 and re.search(r"[\u4e00-\u9fff]", out) and not out.lstrip().startswith(("{", "[")), (argv, out)
+        rc, out, err = run_inprocess([*argv, "--json"])
+        assert rc == 0, err
+        json.loads(out)
 
 
 def test_usage_errors_exit_2_in_chinese_and_help_is_chinese():

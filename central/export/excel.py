@@ -9,11 +9,14 @@ Excel never turns a case number into a date or drops a leading zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from io import BytesIO
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from juanzong.central.export.model import CaseDossier
 from juanzong.shared import crypto
@@ -34,8 +37,8 @@ class ExcelExport:
         return dict(self.__dict__)
 
 
-def catalogue_rows(dossiers: list[CaseDossier]) -> list[tuple]:
-    rows = []
+def catalogue_rows(dossiers: list[CaseDossier]) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
     for dossier in dossiers:
         for volume in dossier.volumes:
             for item in volume.items:
@@ -50,6 +53,8 @@ def catalogue_rows(dossiers: list[CaseDossier]) -> list[tuple]:
 def export_excel(dossiers: list[CaseDossier], out: Path) -> ExcelExport:
     wb = Workbook()
     ws = wb.active
+    if not isinstance(ws, Worksheet):  # a new workbook's one sheet is a worksheet, never a chart sheet
+        raise TypeError(f"unexpected first sheet {ws!r}")
     ws.title = "卷内目录"
     ws.append(HEADERS)
     for cell in ws[1]:
@@ -59,7 +64,7 @@ def export_excel(dossiers: list[CaseDossier], out: Path) -> ExcelExport:
     for row in rows:
         ws.append(row)
     for col, header in enumerate(HEADERS, start=1):
-        letter = ws.cell(row=1, column=col).column_letter
+        letter = get_column_letter(col)
         ws.column_dimensions[letter].width = WIDTHS.get(header, 10)
         if header in TEXT_COLUMNS:
             for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):

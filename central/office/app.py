@@ -10,6 +10,7 @@ A failure becomes a Chinese page with its stable code, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -163,10 +164,8 @@ def csrf_secret(settings: CentralSettings) -> str:
     """One secret for every worker, kept with the keys (created on first use)."""
     path = settings.keys_dir / CSRF_SECRET_FILE
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):  # another worker made it first
             write_durable(path, secrets.token_hex(32).encode("ascii"), mode=0o600)
-        except FileExistsError:
-            pass
     return path.read_text("ascii").strip()
 
 

@@ -96,7 +96,7 @@ def case_details(repo: Repository, dossier: CaseDossier) -> dict[str, ItemDetail
     with repo.engine.connect() as conn:
         records = {r.item_id: json.loads(r.record) for r in conn.execute(select(db.items.c.item_id, db.items.c.record)
                                                                         .where(db.items.c.item_id.in_(ids)))}
-        flagged = dict(conn.execute(select(db.pages.c.item_id, func.count()).where(
+        flagged: dict[str, int] = dict(conn.execute(select(db.pages.c.item_id, func.count()).where(
             db.pages.c.item_id.in_(ids), db.pages.c.page_no.is_not(None), ~db.pages.c.record.contains('"findings":[]'))
             .group_by(db.pages.c.item_id)).all())
     out = {}

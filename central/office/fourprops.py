@@ -97,6 +97,8 @@ def run_check(central: Central, office_repo: OfficeRepository, batch_id: str, *,
 def _authenticity(central: Central, batch: Any, run: CheckRun) -> dict[str, Any]:
     appliance = central.repo.appliance(batch.appliance_id)
     try:
+        if appliance is None:  # a batch's appliance is enrolled (foreign key); were it gone, no key to check with
+            raise AppError(ErrorCode.APPLIANCE_UNKNOWN, appliance_id=batch.appliance_id)
         doc = open_document(batch.manifest, crypto.load_verify_key(crypto.unb64(appliance.signing_public)))
         signed_ok = batch.receipt is not None and crypto.verify(central.keys.signing.public_key(), batch.receipt.body,
                                                                batch.receipt.signature)
@@ -136,7 +138,8 @@ def _integrity_and_usability(central: Central, batch_id: str, doc: dict[str, Any
     refs = _page_refs(central, batch_id)
     declared = {p["page_id"]: p for p in doc.get("pages", [])}
     missing_rows = sorted(set(declared) - {r.page_id for r in refs})
-    stored_bytes, bad_hash, unreadable, plains = 0, [], [], []
+    stored_bytes, bad_hash, plains = 0, [], []
+    unreadable: list[str] = []
     for ref in refs:
         try:
             data = storage.get(central.store, ref.blob_sha256)

@@ -93,7 +93,7 @@ class ReceiveService:
         except AppError as err:
             audit.record(self.repo.engine, actor=actor, action=Action.BLOB, target=sha256[:64], outcome=Outcome.REFUSED,
                          code=str(err.code), claimed=appliance_id)
-            err.audited = True  # type: ignore[attr-defined]
+            err.audited = True
             raise
         if not created:
             audit.record(self.repo.engine, actor=sender.appliance_id, action=Action.BLOB, target=sha256, outcome=Outcome.REPLAY)
@@ -111,7 +111,7 @@ class ReceiveService:
                          outcome=Outcome.REFUSED, code=str(err.code), claimed=attempt.claimed or None, tls=tls_name)
             log.warning("manifest %s refused (%s) claimed=%s verified=%s tls=%s", signed.sha256[:12], err.code,
                         attempt.claimed, attempt.verified, tls_name)
-            err.audited = True  # type: ignore[attr-defined]
+            err.audited = True
             raise
 
     def _receive(self, attempt: _Attempt) -> Receipt:

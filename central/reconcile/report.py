@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from juanzong.central.repository import Repository, utc_now
+from juanzong.shared.ids import format_id
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class ItemLine:
     name: str
     volume: str
     declared_pages: int
-    received_pages: int
+    received_pages: int  # numbered pages that count against the declared ones
     distinct_page_nos: int
     max_page_no: int
     qc_state: str = "open"  # QC station sign-off: open | awaiting_check (双人质检) | approved
@@ -33,6 +34,7 @@ class ItemLine:
     checked_by: str | None = None
     approval_reason: str = ""
     discarded_pages: int = 0
+    blank_backs: int = 0  # blank back sides from duplex scanning: numbered and stored, never counted
 
     @property
     def missing(self) -> int:
@@ -45,7 +47,7 @@ class ItemLine:
     @property
     def duplicate_page_numbers(self) -> int:
         """重码: page rows sharing a page number with another row of this item."""
-        return self.received_pages - self.distinct_page_nos
+        return self.received_pages + self.blank_backs - self.distinct_page_nos
 
     @property
     def skipped_page_numbers(self) -> int:
@@ -71,7 +73,7 @@ class Figures:
     extra: int
 
     @classmethod
-    def of(cls, items: list[ItemLine]) -> "Figures":
+    def of(cls, items: list[ItemLine]) -> Figures:
         return cls(
             declared_pages=sum(i.declared_pages for i in items),
             received_pages=sum(i.received_pages for i in items),
@@ -119,6 +121,7 @@ class Report:
     appliances: tuple[ApplianceLine, ...]
     unattached_pages: int  # pages not (yet) attached to any item
     duplicate_pages: int  # the same scanned file stored under two page ids
+    discarded_unassigned_pages: int = 0  # pages without an item discarded at the scanning point
 
     def totals(self) -> dict[str, int]:
         all_items = [i for intake in self.intakes for i in intake.items]
@@ -127,6 +130,7 @@ class Report:
             "items": len(all_items),
             **asdict(Figures.of(all_items)),
             "unattached_pages": self.unattached_pages,
+            "discarded_unassigned_pages": self.discarded_unassigned_pages,
             "duplicate_pages": self.duplicate_pages,
             "duplicate_page_numbers": sum(i.duplicate_page_numbers for i in all_items),
             "skipped_page_numbers": sum(i.skipped_page_numbers for i in all_items),
@@ -151,7 +155,8 @@ def build_report(repo: Repository) -> Report:
                    items=tuple(by_intake.get(row["intake_id"], [])), deadline_provisional=_provisional(row))
         for row in repo.intakes()
     )
-    return Report(utc_now(), intakes, _appliance_lines(repo), repo.unattached_pages(), repo.duplicate_sources())
+    waiting, discarded = repo.unattached_pages()
+    return Report(utc_now(), intakes, _appliance_lines(repo), waiting, repo.duplicate_sources(), discarded)
 
 
 def _qc_fields(record: str) -> dict[str, Any]:
@@ -208,7 +213,7 @@ def render_text(report: Report) -> str:
     for intake in report.intakes:
         flag = "（加急）" if intake.urgent else ""
         provisional = "（暂定）" if intake.deadline_provisional else ""
-        lines.append(f"收取登记 {intake.intake_id}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}{provisional}")
+        lines.append(f"收取登记 {format_id(intake.intake_id)}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}{provisional}")
         lines.extend(_item_text(item) for item in intake.items)
         if not intake.items:
             lines.append("  （尚无材料）")
@@ -216,6 +221,7 @@ def render_text(report: Report) -> str:
     lines.append(
         f"合计：收取登记 {t['intakes']} 件，材料 {t['items']} 件，申报 {t['declared_pages']} 页，"
         f"已收 {t['received_pages']} 页，漏扫 {t['missing']} 页，多扫 {t['extra']} 页，未归属页面 {t['unattached_pages']} 页，"
+        f"扫描点作废的未归属页面 {t['discarded_unassigned_pages']} 页，"
         f"重复页面 {t['duplicate_pages']} 页，重码 {t['duplicate_page_numbers']} 处，跳码 {t['skipped_page_numbers']} 处"
     )
     lines.extend(_appliance_text(a) for a in report.appliances)
@@ -223,7 +229,7 @@ def render_text(report: Report) -> str:
 
 
 def _item_text(item: ItemLine) -> str:
-    text = f"  材料 {item.seq}. {item.name}（{item.item_id}）  申报 {item.declared_pages} 页  已收 {item.received_pages} 页"
+    text = f"  材料 {item.seq}. {item.name}（{format_id(item.item_id)}）  申报 {item.declared_pages} 页  已收 {item.received_pages} 页"
     if item.missing:
         text += f"  漏扫 {item.missing} 页"
     if item.extra:
@@ -234,6 +240,8 @@ def _item_text(item: ItemLine) -> str:
         text += f"  跳码 {item.skipped_page_numbers} 处"
     if item.discarded_pages:
         text += f"  作废 {item.discarded_pages} 页"
+    if item.blank_backs:
+        text += f"  空白背面 {item.blank_backs} 页（不计页数）"
     complete = not (item.missing or item.extra or item.duplicate_page_numbers or item.skipped_page_numbers)
     text = text + "  齐全" if complete else text
     return text + _qc_text(item)
@@ -241,13 +249,13 @@ def _item_text(item: ItemLine) -> str:
 
 def _qc_text(item: ItemLine) -> str:
     if item.qc_state == "approved":
-        who = item.approved_by + (f"，{item.checked_by} 复核" if item.checked_by else "")
+        who = (item.approved_by or "") + (f"，{item.checked_by} 复核" if item.checked_by else "")
         return f"  已批准（{who}）" + (f"  批准原因：{item.approval_reason}" if item.approval_reason else "")
     return f"  待复核（{item.approved_by} 已批准）" if item.qc_state == "awaiting_check" else "  未批准"
 
 
 def _appliance_text(a: ApplianceLine) -> str:
-    head = f"设备 {a.appliance_id}（{a.name or '未命名'}）：批次 {a.batches} 个，页面 {a.pages} 页"
+    head = f"设备 {format_id(a.appliance_id)}（{a.name or '未命名'}）：批次 {a.batches} 个，页面 {a.pages} 页"
     if a.batches:
         head += f"，序号 {a.first_seq}–{a.last_seq}"
     if a.seq_gaps:

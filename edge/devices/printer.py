@@ -32,7 +32,8 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
@@ -102,7 +103,7 @@ def _import_escpos() -> Any:
         return real_mkdtemp(*args, **kwargs)
 
     with _ESCPOS_LOCK, _root_handlers_kept():
-        tempfile.mkdtemp = mkdtemp_not_for_escpos
+        tempfile.mkdtemp = mkdtemp_not_for_escpos  # type: ignore[assignment]  # only while escpos imports
         try:
             import escpos.printer
             from escpos import constants

@@ -129,7 +129,7 @@ def _overlay(pdf: pikepdf.Pdf, page: pikepdf.Page, src: SourcePage, info: stamp.
     ops = stamp.stamp_ops(info, placement)
     if text is not None and font is not None:
         ops += textlayer.text_ops(text, disp_w, disp_h)
-        page.add_resource(font, pikepdf.Name.Font, textlayer.FONT_RESOURCE)
+        page.add_resource(font, pikepdf.Name.Font, pikepdf.Name(textlayer.FONT_RESOURCE))
     page.contents_add(pdf.make_stream(f"q\n{_display_to_user(rotation, width, height)} cm\n{ops}Q\n".encode("ascii")))
     if rotation:
         page.obj.Rotate = rotation

@@ -16,11 +16,13 @@ number) is what the current document was built from.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from sqlite_utils import Database
 
@@ -38,6 +40,7 @@ from juanzong.shared import crypto
 from juanzong.shared.catalog import catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.suites import Suite
 
 log = logging.getLogger("juanzong.documents")
 BLOB_KIND = "document"
@@ -50,7 +53,7 @@ class DocumentContext:
     keys: ApplianceKeys
     appliance_id: str
     idle_seconds: float
-    suite: str = "aes256gcm-hpke-x25519-ed25519"  # the appliance's crypto_suite (shared/crypto.py)
+    suite: Suite = Suite.AES  # the appliance's crypto_suite (shared/suites.py)
 
 
 def request_rebuild(db: Database, item_id: str) -> None:
@@ -91,8 +94,15 @@ def build_due(ctx: DocumentContext, now: datetime | None = None) -> list[str]:
     return built
 
 
+def _item(db: Database, item_id: str) -> ItemRow:
+    item = store.item_row(db, item_id)
+    if item is None:  # removed meanwhile: the round logs it and goes on
+        raise AppError(ErrorCode.ITEM_NOT_FOUND, item_id=item_id)
+    return item
+
+
 def build_item(ctx: DocumentContext, item_id: str, gen: int) -> DocumentRow | None:
-    item = store.item_row(ctx.db, item_id)
+    item = _item(ctx.db, item_id)
     pages = store.item_pages(ctx.db, item_id)
     place = catalog_place(ctx.db, item)
     sig = signature(item, pages, place)
@@ -105,16 +115,15 @@ def build_item(ctx: DocumentContext, item_id: str, gen: int) -> DocumentRow | No
     meta = DocumentMeta(item.item_id, item.case_number, item.name, place)
     version = store.next_version(ctx.db, item_id)
     doc = save(ctx, item, meta, sig, version, assemble(sources, meta), gen=gen)
-    log.info("document %s v%d for %s: %d pages, image only", doc.document_id, version, item_id, len(pages))
+    if doc is not None:  # always, without `replaces`
+        log.info("document %s v%d for %s: %d pages, image only", doc.document_id, version, item_id, len(pages))
     return doc
 
 
 def catalog_place(db: Database, item: ItemRow) -> CatalogPlace:
-    seq = 0
-    try:
+    seq = 0  # uncatalogued (a case type without a list yet): files sort first, as 00
+    with contextlib.suppress(AppError, KeyError):
         seq = catalog_for(item.case.get("type_code", ""), court=item.case.get("court")).entry(item.catalog_dir, item.volume).seq
-    except (AppError, KeyError):
-        pass  # uncatalogued (a case type without a list yet): files sort first, as 00
     return CatalogPlace(item.volume, item.catalog_dir, seq, store.order_in_directory(db, item))
 
 
@@ -162,24 +171,27 @@ def save(ctx: DocumentContext, item: ItemRow, meta: DocumentMeta, sig: str, vers
 
 
 def build_searchable(ctx: DocumentContext, image_only: DocumentRow, texts: Mapping[str, PageText], sources: list[SourcePage]) -> DocumentRow | None:
-    item = store.item_row(ctx.db, image_only.item_id)
+    item = _item(ctx.db, image_only.item_id)
     meta = DocumentMeta(item.item_id, item.case_number, item.name, CatalogPlace(**image_only.place))
     built = assemble(sources, meta, texts)
     return save(ctx, item, meta, image_only.signature, image_only.version, built, replaces=image_only.document_id)
 
 
-def file_notices(ctx: DocumentContext) -> list[dict]:
+def file_notices(ctx: DocumentContext) -> list[dict[str, Any]]:
     """入卷提醒: one per current searchable document of a closed item."""
-    made = []
+    made: list[dict[str, Any]] = []
     for item_id, document_id in store.notices_due(ctx.db):
-        item, doc = store.item_row(ctx.db, item_id), store.document(ctx.db, document_id)
-        notice = {"notice_id": new_id(Kind.NOTICE), "item_id": item_id, "document_id": document_id,
-                  "kind": "updated" if store.has_notice(ctx.db, item_id) else "filed", "case_number": item.case_number,
+        item, doc = _item(ctx.db, item_id), store.document(ctx.db, document_id)
+        if doc is None:  # notices_due names documents that exist
+            raise AppError(ErrorCode.DOCUMENT_NOT_FOUND, item_id=item_id)
+        notice_id = new_id(Kind.NOTICE)
+        kind = "updated" if store.has_notice(ctx.db, item_id) else "filed"
+        notice = {"notice_id": notice_id, "item_id": item_id, "document_id": document_id, "kind": kind, "case_number": item.case_number,
                   "item_name": item.name, "place": doc.place, "pages": len(doc.page_ids), "created_at": store.utc_iso()}
         with write_tx(ctx.db):
             store.insert_notice(ctx.db, notice)
-            audit.record(ctx.db, place=ctx.appliance_id, actor="system", action=Action.NOTICE, target=notice["notice_id"],
-                         item=item_id, document=document_id, kind=notice["kind"])
+            audit.record(ctx.db, place=ctx.appliance_id, actor="system", action=Action.NOTICE, target=notice_id,
+                         item=item_id, document=document_id, kind=kind)
         made.append(notice)
     return made
 

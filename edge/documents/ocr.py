@@ -112,7 +112,7 @@ def refuse_downloads() -> None:
     def refuse(input_params) -> None:  # noqa: ANN001 - rapidocr's DownloadFileInput
         raise AppError(ErrorCode.OCR_DOWNLOAD_REFUSED, url=getattr(input_params, "file_url", "?"))
 
-    download_file.DownloadFile.run = staticmethod(refuse)
+    download_file.DownloadFile.run = staticmethod(refuse)  # type: ignore[method-assign]  # replacing it is the point
 
 
 class OcrEngine:
@@ -134,10 +134,14 @@ class OcrEngine:
 
     def read(self, image: Image.Image) -> PageText:
         """The lines on a page image (display orientation), top to bottom, left to right."""
+        from rapidocr.utils.output import RapidOCROutput
+
         rgb = np.asarray(image.convert("RGB"))
         result = self._engine(rgb)
         lines = []
-        if getattr(result, "boxes", None) is not None and result.txts:
+        if not isinstance(result, RapidOCROutput):  # the full pipeline answers with this type
+            raise TypeError(f"rapidocr answered {type(result).__name__}")
+        if result.boxes is not None and result.txts and result.scores:
             for box, text, score in zip(result.boxes, result.txts, result.scores):
                 xs, ys = [float(p[0]) for p in box], [float(p[1]) for p in box]
                 if text.strip():
@@ -145,7 +149,7 @@ class OcrEngine:
         return PageText(image.width, image.height, tuple(sort_lines(lines)))
 
     def read_bytes(self, data: bytes, rotation: int = 0) -> PageText:
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         img.load()
         if rotation % 360:
             img = img.rotate(-(rotation % 360), expand=True)

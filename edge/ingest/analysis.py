@@ -14,7 +14,8 @@ maps to grey here the way a viewer would show it:
 - CIELAB: the L* channel (lightness) — Pillow has no LAB→RGB conversion;
 - CMYK, YCbCr, HSV, palette, bilevel: Pillow's own conversion.
 
-`half_grey` reduces first where the mode allows, so a large colour page never
+`grey_source` says whether the scan holds colour at all (grey and bitonal modes,
+a palette of greys); `half_grey` reduces first where the mode allows, so a large colour page never
 has a second full-size copy beside its decode.
 """
 
@@ -23,9 +24,26 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+# Modes that hold no colour; a palette holds colour only if one of its entries is not grey.
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+PALETTE_MODES = frozenset({"P", "PA"})
 BAND_ROWS = 512  # even: bands reduce to the same rows as the whole page
 _WHITE_PAPER_MODES = {"LA": "L", "La": "L", "PA": "RGB", "RGBA": "RGB", "RGBa": "RGB"}
 _REDUCIBLE = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "HSV", "LAB", "I", "F"}
+
+
+def grey_mode(mode: str) -> bool:
+    """A mode that cannot hold colour (grey, 16-bit grey, float, bitonal)."""
+    return mode in GREY_MODES
+
+
+def grey_source(im: Image.Image) -> bool:
+    """The scan holds no colour: a grey or bitonal mode, or a palette of greys only
+    (QC's colour_expected check reads this; a colour palette is colour)."""
+    if im.mode in PALETTE_MODES:
+        palette = im.getpalette() or []
+        return all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
+    return grey_mode(im.mode)
 
 
 def grey(im: Image.Image) -> Image.Image:
@@ -69,14 +87,22 @@ def _grey16(im: Image.Image) -> Image.Image:
     return Image.fromarray((np.asarray(im) >> 8).astype(np.uint8))
 
 
-def _scaled(im: Image.Image) -> Image.Image:
+def _band_extrema(im: Image.Image) -> tuple[float, float]:
+    """(lowest, highest) sample of a one-band image."""
     low, high = im.getextrema()
-    if im.mode == "F" and 0 <= low and high <= 1.0:
+    if isinstance(low, tuple) or isinstance(high, tuple):
+        raise ValueError(f"{im.mode} has more than one band")
+    return float(low), float(high)
+
+
+def _scaled(im: Image.Image) -> Image.Image:
+    low, high = _band_extrema(im)
+    if im.mode == "F" and low >= 0 and high <= 1.0:
         top = 1.0  # normalised float samples
-    elif 0 <= low and high <= 255:
+    elif low >= 0 and high <= 255:
         return im.convert("L")
     else:
-        top = 65535.0 if high <= 65535 else float(high)
+        top = 65535.0 if high <= 65535 else high
     return im.point(lambda v: v * (255.0 / top)).convert("L")
 
 

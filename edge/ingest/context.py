@@ -59,6 +59,8 @@ class QcCode(StrEnum):
     DUPLICATE = "duplicate"
     OVER_SCAN = "over_scan"  # 多扫 (an item's count, at close)
     UNDER_SCAN = "under_scan"  # 漏扫
+    ITEM_CLOSED = "item_closed"  # scanned for an item already closed: held in the unassigned queue
+    COVER_FOREIGN = "cover_foreign"  # our cover sheet, but of an item this appliance does not know
 
 
 class Severity(StrEnum):
@@ -89,13 +91,15 @@ class Page:
     mode: str  # PIL mode of the source image
     half: Image.Image | None  # grey, half size: what barcode and QC analyse (dropped once they have)
     page_id: str
+    grey_source: bool = False  # the scan holds no colour (edge.ingest.analysis.grey_source)
     role: PageRole | None = None  # set by route (and qc)
     item_id: str | None = None
     side: Side = Side.RECTO
     replaces: str | None = None  # a rescan taking over this page's number
-    codes: "BarcodeScan | None" = None
-    qc: "QcResult | None" = None
-    sealed: "SealedBlob | None" = None
+    held: str | None = None  # the closed item this page was scanned for (it waits unassigned)
+    codes: BarcodeScan | None = None
+    qc: QcResult | None = None
+    sealed: SealedBlob | None = None
 
     @property
     def claim_key(self) -> str:
@@ -109,16 +113,17 @@ class Page:
 @dataclass(frozen=True)
 class IngestContext:
     appliance_id: str
-    profile: "ScannerProfile"
-    keys: "ApplianceKeys"
-    qc_rules: "QcRules"
+    profile: ScannerProfile
+    keys: ApplianceKeys
+    qc_rules: QcRules
     max_pixels: int
-    view: "RoutingView"
+    view: RoutingView
     suite: Suite = Suite.AES  # crypto_suite: blobs sealed with it
 
 
 def new_page(claimed: Claimed, index: int, data: bytes, fmt: str, size: tuple[int, int], dpi: int | None,
-             mode: str, half: Image.Image) -> Page:
+             mode: str, half: Image.Image, *, grey_source: bool) -> Page:
     """A decoded page: its stored bytes, their hash, and the analysis image."""
     return Page(claimed=claimed, index=index, data=data, source_sha256=sha256_hex(data), source_size=len(data),
-                fmt=fmt, width=size[0], height=size[1], dpi=dpi, mode=mode, half=half, page_id=new_id(Kind.PAGE))
+                fmt=fmt, width=size[0], height=size[1], dpi=dpi, mode=mode, half=half, page_id=new_id(Kind.PAGE),
+                grey_source=grey_source)

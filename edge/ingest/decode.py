@@ -24,19 +24,14 @@ Every refusal is an `AppError` with a specific code and a Chinese reason
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
-
-import pikepdf
 
 from juanzong.edge.crashpoints import crash_point
-from juanzong.edge.ingest import raster, tiffdir
+from juanzong.edge.ingest import raster
 from juanzong.edge.ingest.context import Claimed, IngestContext, Page
 from juanzong.edge.ingest.faults import FORMAT_NAMES, megabytes
 from juanzong.edge.ingest.pdfpages import pdf_pages
-from juanzong.edge.ingest.raster import jpeg_complete
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.profiles import FILE_TYPES
 
@@ -59,7 +54,6 @@ _OTHER_MAGIC = ((b"GIF8", "GIF 图像"), (b"BM", "BMP 图像"), (b"RIFF", "WebP/
 # (4 bytes a pixel) could be bigger. Scanner pages are 0.05-15 MB.
 MIN_BYTE_CAP = 256 * 1024 * 1024
 OVERSIZE_DIR = ".juanzong-oversize"  # where an unread oversized file is kept (see HotFolder.set_aside)
-_TAIL = 64 * 1024  # end markers sit in the last bytes; zero padding after them is allowed
 
 
 def byte_cap(max_pixels: int) -> int:
@@ -87,49 +81,6 @@ def kind_of(head: bytes) -> str:
     if fmt:
         return FORMAT_NAMES[fmt]
     return next((name for magic, name in _OTHER_MAGIC if head.startswith(magic)), "无法识别的文件")
-
-
-# --------------------------------------------------------------------------- completeness
-
-
-def looks_complete(path: Path, cap: int = MIN_BYTE_CAP) -> bool:
-    """Whether a settled file parses to its end, read without loading it whole.
-
-    Used before claiming: a file that is still being written (a stalled SMB
-    write keeps size and mtime still) is left alone. An oversized file counts
-    as complete: decode refuses it without reading it.
-    """
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > cap:
-            return True
-        fmt = sniff(f.read(16))
-        if fmt == "tiff":
-            return tiffdir.frame_count(f, size) is not None
-        f.seek(max(0, size - _TAIL))
-        tail = f.read()
-    if fmt == "jpeg":
-        return jpeg_complete(tail)
-    if fmt == "png":
-        return tail.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82")
-    if fmt == "pdf":
-        return b"%%EOF" in tail[-1024:] and _pdf_opens(path)
-    if fmt == "jp2":
-        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")  # the codestream's EOC marker
-    return False  # empty, or no known header yet: the grace period decides
-
-
-def _pdf_opens(path: Path) -> bool:
-    try:  # qpdf reads the xref and the page tree, not the image streams
-        with pikepdf.open(path, attempt_recovery=False) as pdf:
-            return all(page.mediabox is not None for page in pdf.pages)
-    except Exception:  # any parse fault: not complete (yet); decode gives the reason
-        return False
-
-
-def tiff_frame_count(f: BinaryIO, size: int) -> int | None:
-    """Number of TIFF/BigTIFF directories if all of them and their strips lie inside the file."""
-    return tiffdir.frame_count(f, size)
 
 
 # --------------------------------------------------------------------------- decode
@@ -163,6 +114,17 @@ def _pages(claimed: Claimed, raw: bytes, fmt: str, max_pixels: int) -> Iterator[
         yield from raster.tiff_pages(claimed, raw, max_pixels)
     else:
         yield from raster.single_image(claimed, raw, fmt, max_pixels)
+
+
+def decode_file(path: Path, max_pixels: int = 90_000_000) -> tuple[Page, ...]:
+    """Every page of a scan file through the decoders ingest uses, without a scanner
+    profile's type rules (tests, the benchmark, tools). Refusals as in ingest."""
+    raw = path.read_bytes()
+    fmt = sniff(raw[:16])
+    if fmt is None:
+        raise AppError(ErrorCode.FILE_TYPE_NOT_ACCEPTED, name=path.name, kind=kind_of(raw[:16]), accepted="")
+    claimed = Claimed(claim=path.name, path=path, source_name=path.name)
+    return tuple(_pages(claimed, raw, fmt, max_pixels))
 
 
 def decode_all(claimed: Claimed, ctx: IngestContext) -> tuple[Page, ...]:

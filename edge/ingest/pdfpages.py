@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pikepdf
@@ -120,7 +120,11 @@ def _plan(pdf: pikepdf.Pdf, page: pikepdf.Page, number: int, name: str, max_pixe
     placed = tuple(_walk(page.obj, page.obj.get("/Resources", pikepdf.Dictionary()), _IDENTITY, name, number, 0))
     if not placed:
         raise AppError(ErrorCode.FILE_NOT_A_SCAN, name=name, page=number)
-    box = tuple(float(v) for v in page.mediabox)
+    try:
+        x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    except (ValueError, TypeError) as exc:
+        raise AppError(ErrorCode.FILE_UNREADABLE, name=name, detail=f"第 {number} 页的页面边框不是四个数") from exc
+    box = (x0, y0, x1, y1)
     for image in placed:
         _check_image(image, name, number, max_pixels)
     _check_layout(placed, name, number)
@@ -131,8 +135,11 @@ def _walk(content, resources, ctm, name: str, number: int, depth: int) -> Iterat
     """Images painted by a content stream, forms followed with their /Matrix."""
     xobjects = resources.get("/XObject", pikepdf.Dictionary()) if resources is not None else {}
     stack, fill_black = [], True
-    for operands, op in pikepdf.parse_content_stream(content):
-        op = str(op)
+    for instruction in pikepdf.parse_content_stream(content):
+        if isinstance(instruction, pikepdf.ContentStreamInlineImage):
+            yield _placed_inline(instruction.iimage, ctm, fill_black)
+            continue
+        operands, op = instruction.operands, str(instruction.operator)
         if op == "q":
             stack.append((ctm, fill_black))
         elif op == "Q" and stack:
@@ -141,8 +148,6 @@ def _walk(content, resources, ctm, name: str, number: int, depth: int) -> Iterat
             ctm = _multiply(tuple(float(v) for v in operands), ctm)
         elif op in ("g", "rg", "k", "sc", "scn"):
             fill_black = _is_black(op, operands)
-        elif op == "INLINE IMAGE":
-            yield _placed_inline(operands[0], ctm, fill_black)
         elif op == "Do":
             xobj = xobjects.get(operands[0])
             if xobj is None:
@@ -306,7 +311,8 @@ def _decode_page(claimed: Claimed, plan: PagePlan, max_pixels: int) -> Page:
         canvas = canvas.transpose(_PAGE_ROTATE[plan.rotate])
     half = analysis.half_grey(canvas)
     data = raster.lossless_tiff(canvas, dpi)
-    return new_page(claimed, index, data, "tiff", canvas.size, round(dpi), canvas.mode, half)
+    return new_page(claimed, index, data, "tiff", canvas.size, round(dpi), canvas.mode, half,
+                    grey_source=analysis.grey_source(canvas))
 
 
 def _dpi(image: Placed) -> float:
@@ -364,7 +370,7 @@ def _ascii85(data: bytes) -> bytes:
     return base64.a85decode(body)
 
 
-_UNWRAP = {"/ASCII85Decode": _ascii85, "/FlateDecode": zlib.decompress,
+_UNWRAP: dict[str, Callable[[bytes], bytes]] = {"/ASCII85Decode": _ascii85, "/FlateDecode": zlib.decompress,
            "/ASCIIHexDecode": lambda d: bytes.fromhex(d.decode("ascii").split(">")[0])}
 
 

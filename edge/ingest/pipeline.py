@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 
+from juanzong.edge import filelog
 from juanzong.edge.ingest import barcode, encrypt, qc, route
 from juanzong.edge.ingest.context import IngestContext, Page
 
@@ -20,7 +21,11 @@ def ingest_pages(pages: Iterable[Page], ctx: IngestContext) -> tuple[Page, ...]:
     """Each page through every stage as decode produces it; only the sealed page is
     kept (its analysis image is dropped), so a long file holds one decoded page at a time."""
     ctx = replace(ctx, view=route.FileRouting(ctx.view))
-    return tuple(replace(_through_stages(page, ctx), half=None) for page in pages)
+    done = []
+    for page in pages:
+        done.append(replace(_through_stages(page, ctx), half=None))
+        filelog.progress(page.claimed.source_name, len(done))
+    return tuple(done)
 
 
 def _through_stages(page: Page, ctx: IngestContext) -> Page:

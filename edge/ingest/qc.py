@@ -53,13 +53,12 @@ import numpy as np
 from PIL import Image
 
 from juanzong.edge.ingest.context import PageRole, QcCode, Severity, Side
+from juanzong.shared.ids import format_id
 
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import IngestContext, Page
 
 A4_INCHES = (8.27, 11.69)
-_GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})
-_PALETTE_MODES = frozenset({"P", "PA"})
 _STRIPS = 16            # vertical strips for the skew projection profiles
 _SKEW_RANGE_DEG = 10.0  # search ±10°; the contract cares about 0.3–7°
 _SKEW_MIN_PEAK = 6.0    # best / median edge energy over the coarse angles: text ≥ 9, photos ≈ 5
@@ -83,6 +82,10 @@ MESSAGES: dict[str, str] = {
     QcCode.DUPLICATE: "与本材料中已扫描的页面 {page_id} 几乎相同，疑似重复扫描",
     QcCode.OVER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
     QcCode.UNDER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
+    QcCode.ITEM_CLOSED: "材料 {item} 已结束扫描，此页未归入该材料，在未归属队列等候；"
+                        "如需补扫，请先 edge reopen 重新打开材料，再用 edge assign 归入",
+    QcCode.COVER_FOREIGN: "封面页条码 {item} 不是本设备登记的材料（可能是另一台扫描设备打印的封面页），"
+                          "其后的页面进入未归属队列，请核对",
 }
 _EDGE_NAMES = {"top": "上", "bottom": "下", "left": "左", "right": "右"}
 
@@ -102,8 +105,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class QcInput:
-    gray: Image.Image                 # mode "L", the page at 1/2 size
-    rgb_small: Image.Image | None     # mode "RGB" at ≤ 1/4 size if the source is colour, else None
+    gray: Image.Image                 # mode "L", the page at 1/2 size (decode's analysis image)
+    grey_source: bool                 # the scan holds no colour (edge.ingest.analysis.grey_source)
     source_mode: str                  # PIL mode of the source file
     dpi: tuple[int, int] | None       # from the file header; None when absent
     pixel_size: tuple[int, int]       # full-size width, height
@@ -322,17 +325,10 @@ def a4_implied_dpi(pixel_size: tuple[int, int]) -> int | None:
 
 
 def _colour_findings(inp: QcInput, rules: QcRules) -> tuple[Finding, ...]:
-    if not rules.expect_colour or not is_grey_source(inp.source_mode, inp.rgb_small):
+    if not rules.expect_colour or not inp.grey_source:
         return ()
     kind = "黑白二值图像" if inp.source_mode == "1" else "灰度图像"
     return (finding(QcCode.COLOUR_EXPECTED, Severity.ERROR, inp.source_mode, kind=kind, mode=inp.source_mode),)
-
-
-def is_grey_source(source_mode: str, rgb_small: Image.Image | None) -> bool:
-    """Grey or bitonal modes; a palette image counts as grey when no colour view was made of it."""
-    if source_mode in _GREY_MODES:
-        return True
-    return source_mode in _PALETTE_MODES and rgb_small is None
 
 
 # ---- borders and exposure ---------------------------------------------------------------
@@ -431,46 +427,20 @@ def count_findings(declared: int, scanned: int) -> tuple[Finding, ...]:
     return (finding(code, Severity.ERROR, abs(diff), declared=declared, scanned=scanned, diff=abs(diff)),)
 
 
-# ---- analysis images from a file (tests, benchmarks, tools) -----------------------------
+# ---- the analysis input of a decoded page ----------------------------------------------
+
+def qc_input(page: Page) -> QcInput:
+    """What QC reads of a page: decode's half-size grey image and what it learnt of the file."""
+    assert page.half is not None, "QC runs before the analysis image is dropped"
+    return QcInput(gray=page.half, grey_source=page.grey_source, source_mode=page.mode,
+                   dpi=(page.dpi, page.dpi) if page.dpi else None, pixel_size=(page.width, page.height))
+
 
 def make_qc_input(path: Path) -> QcInput:
-    """Decode a scan once into the analysis images (JPEG DCT scaling: no full-size decode)."""
-    with Image.open(path) as im:
-        size, mode, dpi = im.size, im.mode, header_dpi(im.info)
-        half = ((size[0] + 1) // 2, (size[1] + 1) // 2)
-        if _is_colour(im):
-            im.draft("RGB", half)
-            rgb = _to_half(im.convert("RGB"), half)
-            gray, rgb_small = rgb.convert("L"), rgb.reduce(2)
-        else:
-            im.draft("L", half)
-            gray, rgb_small = _to_half(im.convert("L"), half), None
-    return QcInput(gray=gray, rgb_small=rgb_small, source_mode=mode, dpi=dpi, pixel_size=size)
+    """A scan file through the production decode (tests, benchmarks, tools): its first page's input."""
+    from juanzong.edge.ingest.decode import decode_file
 
-
-def header_dpi(info: Mapping[str, object]) -> tuple[int, int] | None:
-    """dpi from JFIF/TIFF/PNG metadata as ints (TIFF rationals come back as 299.9994…)."""
-    dpi = info.get("dpi")
-    if not isinstance(dpi, tuple) or len(dpi) != 2:
-        return None
-    x, y = (round(float(v)) for v in dpi)
-    return (x, y) if x > 0 and y > 0 else None
-
-
-def _is_colour(im: Image.Image) -> bool:
-    if im.mode in _GREY_MODES:
-        return False
-    if im.mode in _PALETTE_MODES:
-        palette = im.getpalette() or []
-        return any(palette[i] != palette[i + 1] or palette[i] != palette[i + 2]
-                   for i in range(0, len(palette) - 2, 3))
-    return True
-
-
-def _to_half(img: Image.Image, half: tuple[int, int]) -> Image.Image:
-    if img.width >= 2 * half[0] - 1:   # not a JPEG (draft did nothing): reduce in C
-        return img.reduce(2)
-    return img
+    return qc_input(decode_file(path)[0])
 
 
 # ---- ingest stage -----------------------------------------------------------------------
@@ -484,18 +454,31 @@ def run(page: Page, ctx: IngestContext) -> Page:
     A blank verso is marked `blank_dropped` only where the scanner profile says
     `blank_backside.policy = "drop"`; the page is still stored, so counts add up.
     """
-    if page.role in (PageRole.COVER, PageRole.COVER_UNKNOWN):
+    if page.role == PageRole.COVER_UNKNOWN:
+        return replace(page, qc=_foreign_cover(page))
+    if page.role == PageRole.COVER:
         return page
     item = ctx.view.item(page.item_id) if page.item_id else None
     rules = replace(ctx.qc_rules, expect_colour=item.colour if item else None)
-    inp = QcInput(gray=page.half, rgb_small=None, source_mode=page.mode,
-                  dpi=(page.dpi, page.dpi) if page.dpi else None, pixel_size=(page.width, page.height))
-    result = analyse(inp, rules)
+    result = analyse(qc_input(page), rules)
     if item and not result.is_blank:
         twin = duplicate_of(result.phash, ctx.view.phashes(item.item_id), rules)
         if twin:
             result = replace(result, findings=result.findings + (duplicate_finding(twin),))
+    if page.held:
+        result = replace(result, findings=result.findings + (
+            finding(QcCode.ITEM_CLOSED, Severity.ERROR, page.held, item=format_id(page.held)),))
     if page.role == PageRole.COVER_BACK:  # printed on the back of our cover sheet: a page after all
         return replace(page, qc=result, role=PageRole.COVER_BACK if result.is_blank else PageRole.PAGE)
-    drop = result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
+    # a rescan taking over a numbered image stays a page: dropping it would leave a gap (跳码)
+    drop = (result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
+            and not page.replaces)
     return replace(page, qc=result, role=PageRole.BLANK_DROPPED if drop else page.role)
+
+
+def _foreign_cover(page: Page) -> QcResult:
+    """Reported, not silently ignored: our code, but not an item of this appliance."""
+    named = page.cover_item or ""
+    shown = format_id(named) if named else "?"
+    return QcResult(findings=(finding(QcCode.COVER_FOREIGN, Severity.ERROR, named, item=shown),),
+                    phash="", skew_centideg=None, is_blank=False, ink_ratio_ppm=0)

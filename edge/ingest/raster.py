@@ -93,10 +93,11 @@ def single_image(claimed: Claimed, raw: bytes, fmt: str, max_pixels: int) -> Ite
 
 def jp2_page(claimed: Claimed, index: int, data: bytes, im: Image.Image, dpi: int | None = None) -> Page:
     size, mode = im.size, im.mode
-    im.reduce = 1  # Jpeg2KImageFile: decode at resolution level 1 (half size)
+    im.reduce = 1  # type: ignore[method-assign,assignment]  # Jpeg2KImageFile's resolution level (half size) shadows Image.reduce
     load(im, claimed.source_name, "JPEG 2000")
     half = analysis.grey(im)
-    return new_page(claimed, index, data, "jp2", size, dpi or header_dpi(im), mode, half)
+    return new_page(claimed, index, data, "jp2", size, dpi or header_dpi(im), mode, half,
+                    grey_source=analysis.grey_source(im))
 
 
 def analysed(claimed: Claimed, index: int, data: bytes, fmt: str, im: Image.Image, what: str = "",
@@ -107,11 +108,14 @@ def analysed(claimed: Claimed, index: int, data: bytes, fmt: str, im: Image.Imag
         half = analysis.half_grey(im)
     except (ValueError, OSError) as exc:  # a mode the analysis cannot map: a fact about the file
         raise pillow_error(name, exc, what=what or MODE_NAMES.get(im.mode, im.mode)) from exc
-    return new_page(claimed, index, data, fmt, im.size, dpi or header_dpi(im), im.mode, half)
+    return new_page(claimed, index, data, fmt, im.size, dpi or header_dpi(im), im.mode, half,
+                    grey_source=analysis.grey_source(im))
 
 
 def header_dpi(im: Image.Image) -> int | None:
     dpi = im.info.get("dpi")
+    if dpi is None:
+        return None
     try:
         x, y = float(dpi[0]), float(dpi[1] or dpi[0])
     except (TypeError, ValueError, IndexError, ZeroDivisionError):
@@ -155,7 +159,8 @@ def jpeg_page(claimed: Claimed, index: int, raw: bytes, max_pixels: int, dpi: in
         raise pillow_error(name, exc, what="JPEG") from exc
     if _grey_filled(half):
         raise AppError(ErrorCode.FILE_TRUNCATED, name=name)
-    return new_page(claimed, index, raw, "jpeg", (w, h), dpi or header, mode, half)
+    return new_page(claimed, index, raw, "jpeg", (w, h), dpi or header, mode, half,
+                    grey_source=analysis.grey_mode(mode))
 
 
 def _grey_filled(half: Image.Image, rows: int = 8) -> bool:
@@ -208,9 +213,10 @@ def _check_directory(name: str, lay: tiffdir.Layout, d: tiffdir.Directory, numbe
     photo = d.get(tiffdir.PHOTOMETRIC, lay.order, 1)
     if photo in (9, 10, 32803, 32844, 32845, 34892):
         raise AppError(ErrorCode.FILE_PIXEL_FORMAT, name=name, detail=describe(lay, d)[1])
-    if _tiff_decoded_bytes(lay, d) > DECODE_BUDGET and not tiffdir.bandable(lay, d):
+    need = _tiff_decoded_bytes(lay, d)
+    if need > DECODE_BUDGET and not tiffdir.bandable(lay, d):
         raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number,
-                       need=megabytes(width * height * per_pixel), limit=megabytes(DECODE_BUDGET))
+                       need=megabytes(need), limit=megabytes(DECODE_BUDGET))
 
 
 def _tiff_decoded_bytes(lay: tiffdir.Layout, d: tiffdir.Directory) -> int:
@@ -240,13 +246,13 @@ def _banded_page(claimed: Claimed, index: int, data: bytes, bands: list[tuple[in
     """A large strip TIFF decoded a band of whole strips at a time: every strip is
     decoded (a damaged one fails the file), the full page never is in memory at once."""
     half = Image.new("L", ((size[0] + 1) // 2, (size[1] + 1) // 2))
-    mode, dpi = "", None
+    mode, dpi, grey = "", None, True
     for top, band in bands:
         im = load(open_image(band, "tiff", claimed.source_name, what=what), claimed.source_name, what)
-        mode, dpi = mode or im.mode, dpi or header_dpi(im)
+        mode, dpi, grey = mode or im.mode, dpi or header_dpi(im), grey and analysis.grey_source(im)
         half.paste(analysis.half_grey(im), (0, top // 2))
         im.close()
-    return new_page(claimed, index, data, "tiff", size, dpi, mode, half)
+    return new_page(claimed, index, data, "tiff", size, dpi, mode, half, grey_source=grey)
 
 
 def _old_jpeg_page(claimed: Claimed, index: int, data: bytes, lay: tiffdir.Layout, d: tiffdir.Directory,

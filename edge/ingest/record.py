@@ -46,25 +46,34 @@ def _insert(db: Database, page: Page, now: str) -> Page:
     page_no = _page_no(db, page)
     if page.role == PageRole.COVER:
         state.put(db, StateKey.ACTIVE_ITEM, page.item_id)
+    elif page.role == PageRole.COVER_UNKNOWN:  # another appliance's item: what follows is not the active item's
+        state.put(db, StateKey.ACTIVE_ITEM, None)
     pages.insert(db, page, page_no, json.dumps(_findings(page), ensure_ascii=False), now)
     return page
 
 
 def _page_no(db: Database, page: Page) -> int | None:
+    number = _take_number_of(db, page) if page.replaces else None
     if page.role != PageRole.PAGE or not page.item_id:
         return None
-    if page.replaces:
-        return _take_number_of(db, page)
-    return pages.next_page_no(db, page.item_id)
+    return number if number is not None else pages.next_page_no(db, page.item_id)
 
 
-def _take_number_of(db: Database, page: Page) -> int:
-    """The replaced page keeps its row and blob (nothing is deleted) but gives up its
-    number; it is sent again so central learns of the replacement."""
+def _take_number_of(db: Database, page: Page) -> int | None:
+    """The replaced image keeps its row and blob (nothing is deleted) but gives up its
+    number; it is sent again so central learns of the replacement. The plan moves on
+    to its next image (the back of a duplex sheet), or ends."""
     assert page.replaces is not None
     number = pages.give_up_number(db, page.replaces, replaced_by=page.page_id)
-    state.put(db, StateKey.REPLACE_TARGET, None)
+    rest = [p for p in replace_plan(db) if p != page.replaces]
+    state.put(db, StateKey.REPLACE_TARGET, ",".join(rest) or None)
     return number
+
+
+def replace_plan(db: Database) -> list[str]:
+    """The images a pending `edge replace` still has to take over, in scan order."""
+    value = state.get(db, StateKey.REPLACE_TARGET)
+    return [p for p in (value or "").split(",") if p]
 
 
 def _findings(page: Page) -> list[dict]:

@@ -224,9 +224,10 @@ def _rebuilt(src: bytes, order: str, directory: Directory, pieces: list[tuple[in
     entries[off_tag] = Entry(off_tag, 4, len(offsets), struct.pack(f"{order}{len(offsets)}I", *offsets))
     entries[len_tag] = Entry(len_tag, 4, len(lengths), struct.pack(f"{order}{len(lengths)}I", *lengths))
     narrowed = {tag: _narrow(e, order) for tag, e in entries.items()}
-    if any(e is None for e in narrowed.values()):
+    kept = [e for tag in sorted(narrowed) if (e := narrowed[tag]) is not None]
+    if len(kept) != len(narrowed):
         return None
-    return bytes(_write_directory(out, order, [narrowed[t] for t in sorted(narrowed)]))
+    return bytes(_write_directory(out, order, kept))
 
 
 def _narrow(entry: Entry, order: str) -> Entry | None:

@@ -43,9 +43,14 @@ class RulesRefresh:
         return None if self.root is None else self.root / MEDIA_RULES_TARGET.lstrip("/")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"root": None if self.root is None else str(self.root), "path": None if self.path is None else str(self.path),
-                "media": list(self.media), "written": self.written, "reloaded": self.reloaded,
-                "window_closed": self.window_closed}
+        return {
+            "root": None if self.root is None else str(self.root),
+            "path": None if self.path is None else str(self.path),
+            "media": list(self.media),
+            "written": self.written,
+            "reloaded": self.reloaded,
+            "window_closed": self.window_closed,
+        }
 
 
 def record_root(db: Database, root: Path) -> None:
@@ -58,8 +63,9 @@ def installed_root(db: Database) -> Path | None:
     return Path(value) if value else None
 
 
-def refresh(db: Database, appliance_id: str, now: datetime, *, actor: str, root: Path | None = None,
-            close_window: bool = False) -> RulesRefresh:
+def refresh(
+    db: Database, appliance_id: str, now: datetime, *, actor: str, root: Path | None = None, close_window: bool = False
+) -> RulesRefresh:
     """Render the rules for the media valid at `now`; write and reload them where they changed."""
     from juanzong.edge.media import admitted_media
 
@@ -73,8 +79,17 @@ def refresh(db: Database, appliance_id: str, now: datetime, *, actor: str, root:
     reloaded = written and live and _reload()
     closed = close_window and _close_window(target_root)
     if written or closed:
-        audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_RULES, target=str(target_root),
-                     media=list(ids), written=written, reloaded=reloaded, window_closed=closed)
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.MEDIA_RULES,
+            target=str(target_root),
+            media=list(ids),
+            written=written,
+            reloaded=reloaded,
+            window_closed=closed,
+        )
     return RulesRefresh(target_root, ids, written, reloaded, closed)
 
 

@@ -15,7 +15,7 @@ Rendered files are `RenderedFile`s: where they are installed and what they conta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import PurePath, PurePosixPath
 
 from juanzong.edge.lockdown.inputs import LockdownInputs, PrinterTransport
 
@@ -101,7 +101,7 @@ def _escape_char(c: str, first: bool) -> str:
     return "".join(f"\\x{b:02x}" for b in c.encode("utf-8"))
 
 
-def mount_unit_name(path: PurePosixPath | str) -> str:
+def mount_unit_name(path: PurePath | str) -> str:
     return escape_path(str(path)) + ".mount"
 
 

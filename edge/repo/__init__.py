@@ -23,6 +23,7 @@ processes or threads, and an immediate transaction waits for the write lock
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,8 +56,30 @@ def connect(target: EdgeSettings | Path) -> Database:
     return Database(conn, execute_plugins=False)
 
 
+DB_MODE, DIR_MODE = 0o600, 0o700
+
+
+def secure(target: EdgeSettings | Path) -> None:
+    """Owner-only files: the database (and its WAL and shared-memory files, which
+    SQLite creates with the database's own mode) 0600, its directory (data/) and
+    the keys directory 0700.
+    Creating the database file first, 0600, means it is never world-readable,
+    whatever the process umask; an older home is tightened at the next start."""
+    path = target if isinstance(target, Path) else target.db_path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    os.chmod(path.parent, DIR_MODE)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, DB_MODE))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name.exists():
+            os.chmod(name, DB_MODE)
+    keys_dir = None if isinstance(target, Path) else target.keys_dir
+    if keys_dir is not None and keys_dir.is_dir():
+        os.chmod(keys_dir, DIR_MODE)
+
+
 def migrate(target: EdgeSettings | Path) -> None:
     """Apply every pending migration; run once when a process starts (idempotent)."""
+    secure(target)
     db = connect(target)
     try:
         MIGRATIONS.apply(db)

@@ -17,7 +17,6 @@ from juanzong.edge.ingest.context import PageRole
 from juanzong.edge.repo._rows import dicts
 
 
-
 class BatchState(StrEnum):
     """The outbox state machine: sealed → acknowledged, or rejected for a person to look at."""
 
@@ -28,7 +27,9 @@ class BatchState(StrEnum):
 
 # pages that travel: a replaced page travels again, numberless, so central stops counting it;
 # a discarded one too (QC station), numberless, with its reason
-_PAGES_UNBATCHED = "role IN (:page, :replaced, :discarded) AND item_id IS NOT NULL AND batch_id IS NULL"
+# unassigned pages (item_id NULL) travel too: central counts what waits on every appliance; filed
+# into an item later, a page is unbatched again and travels with its item (issue 8)
+_PAGES_UNBATCHED = "role IN (:page, :replaced, :discarded) AND batch_id IS NULL"
 _ROLES = {"page": PageRole.PAGE, "replaced": PageRole.REPLACED, "discarded": PageRole.DISCARDED}
 
 
@@ -105,8 +106,9 @@ _BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT ite
 
 
 def items_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = 'discarded') AS discarded_pages
-        FROM items i WHERE i.batch_id = :b OR i.id IN ({_BATCH_ITEMS}) ORDER BY i.intake_id, i.seq""", {"b": batch_id})
+    return dicts(db, f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = :discarded) AS discarded_pages
+        FROM items i WHERE i.batch_id = :b OR i.id IN ({_BATCH_ITEMS}) ORDER BY i.intake_id, i.seq""",
+                 {"b": batch_id, "discarded": PageRole.DISCARDED})
 
 
 def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:

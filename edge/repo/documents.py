@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from sqlite_utils import Database
 
@@ -17,7 +17,7 @@ from juanzong.shared import clock
 
 
 def utc_iso(moment: datetime | None = None) -> str:
-    return (moment or clock.now()).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return (moment or clock.now()).astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def get(db: Database, intake_id: str) -> IntakeRow | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM intakes WHERE id = ?", [intake_id]).fetchone()
     if row is None:
         return None
-    return IntakeRow(*row[:6], bool(row[6]), row[7], bool(row[8]), row[9], bool(row[10]))
+    return IntakeRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], bool(row[8]), row[9], bool(row[10]))
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def receipt_head(db: Database, intake_id: str) -> ReceiptHead | None:
     row = db.execute("SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk),"
                      " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
                      [intake_id]).fetchone()
-    return ReceiptHead(*row[:4], bool(row[4]), row[5], bool(row[6])) if row else None
+    return ReceiptHead(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bool(row[6])) if row else None
 
 
 def provisional_count(db: Database) -> int:

@@ -35,10 +35,10 @@ def insert(db: Database, row: ItemRow) -> None:
     )
 
 
-def routing_info(db: Database, item_id: str) -> tuple[str, bool, int] | None:
-    """(id, colour, declared_pages) of the item, or None when there is no such item."""
-    row = db.execute("SELECT id, colour, declared_pages FROM items WHERE id = ?", [item_id]).fetchone()
-    return (row[0], bool(row[1]), row[2]) if row else None
+def routing_info(db: Database, item_id: str) -> tuple[str, bool, int, bool] | None:
+    """(id, colour, declared_pages, closed) of the item, or None when there is no such item."""
+    row = db.execute("SELECT id, colour, declared_pages, closed_at IS NOT NULL FROM items WHERE id = ?", [item_id]).fetchone()
+    return (row[0], bool(row[1]), row[2], bool(row[3])) if row else None
 
 
 def with_intake(db: Database, item_id: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from juanzong.edge.ingest.context import PageRole, QcCode
+from juanzong.edge.ingest.context import PageRole, QcCode, Side
 
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import Page
@@ -39,10 +39,10 @@ def next_page_no(db: Database, item_id: str) -> int:
     return int(db.execute("SELECT COALESCE(MAX(page_no), 0) FROM pages WHERE item_id = ?", [item_id]).fetchone()[0]) + 1
 
 
-def give_up_number(db: Database, page_id: str, replaced_by: str) -> int:
+def give_up_number(db: Database, page_id: str, replaced_by: str) -> int | None:
     """The replaced page keeps its row (role `replaced`, numberless) and travels again;
-    returns the number it held."""
-    number = int(db.execute("SELECT page_no FROM pages WHERE id = ?", [page_id]).fetchone()[0])
+    returns the number it held (None for an image that had none: a dropped blank back)."""
+    number = db.execute("SELECT page_no FROM pages WHERE id = ?", [page_id]).fetchone()[0]
     db.execute("UPDATE pages SET page_no = NULL, role = ?, replaced_by = ?, batch_id = NULL WHERE id = ?",
                [PageRole.REPLACED, replaced_by, page_id])
     return number
@@ -72,8 +72,57 @@ def phashes(db: Database, item_id: str) -> dict[str, str]:
 
 
 def scanned_count(db: Database, item_id: str) -> int:
-    sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND role = ?"
-    return int(db.execute(sql, [item_id, PageRole.PAGE]).fetchone()[0])
+    """Pages that count against the declared pages: a blank back side from duplex
+    scanning is kept (or dropped) per the profile but never counts (issue 8)."""
+    sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND role = ? AND NOT (side = ? AND findings LIKE ?)"
+    return int(db.execute(sql, [item_id, PageRole.PAGE, Side.VERSO, f'%"{QcCode.BLANK}"%']).fetchone()[0])
+
+
+def blank_backs(db: Database, item_id: str) -> int:
+    """Blank back sides of the item (kept as pages or dropped): recorded, not counted."""
+    sql = ("SELECT COUNT(*) FROM pages WHERE item_id = ? AND side = ? AND "
+           "(role = ? OR (role = ? AND findings LIKE ?))")
+    return int(db.execute(sql, [item_id, Side.VERSO, PageRole.BLANK_DROPPED, PageRole.PAGE,
+                                f'%"{QcCode.BLANK}"%']).fetchone()[0])
+
+
+def sheet_partner(db: Database, page_id: str) -> str | None:
+    """The other side of a duplex sheet: for a recto, the next image of its item (a verso);
+    for a verso, the image before it (a recto). None when there is no such image."""
+    row = db.execute("SELECT rowid, item_id, side FROM pages WHERE id = ?", [page_id]).fetchone()
+    if row is None or row[1] is None:
+        return None
+    rowid, item_id, side = row
+    if side == Side.RECTO:
+        sql = ("SELECT id, side FROM pages WHERE item_id = ? AND rowid > ? AND replaces IS NULL "
+               "ORDER BY rowid LIMIT 1")
+    else:
+        sql = ("SELECT id, side FROM pages WHERE item_id = ? AND rowid < ? AND replaces IS NULL "
+               "ORDER BY rowid DESC LIMIT 1")
+    found = db.execute(sql, [item_id, rowid]).fetchone()
+    want = Side.VERSO if side == Side.RECTO else Side.RECTO
+    return found[0] if found and found[1] == want else None
+
+
+def replaceable(db: Database, page_id: str) -> tuple[str, str, int | None] | None:
+    """(item_id, side, page_no) of an image a rescan may take over: a page, or a dropped blank back."""
+    sql = "SELECT item_id, side, page_no FROM pages WHERE id = ? AND role IN (?, ?)"
+    row = db.execute(sql, [page_id, PageRole.PAGE, PageRole.BLANK_DROPPED]).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+_LISTED = "id, page_no, side, role, source_name, findings, accepted, replaces, discard_reason"
+
+
+def of_item(db: Database, item_id: str | None) -> list[dict]:
+    """Every image recorded for the item, in scan order (`edge pages`); None: the
+    unassigned queue (pages waiting for an item)."""
+    if item_id is None:
+        cur = db.execute(f"SELECT {_LISTED} FROM pages WHERE item_id IS NULL AND role = ? ORDER BY rowid", [PageRole.PAGE])
+    else:
+        cur = db.execute(f"SELECT {_LISTED} FROM pages WHERE item_id = ? ORDER BY rowid", [item_id])
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
 def unassigned_count(db: Database) -> int:
@@ -85,3 +134,14 @@ def with_blobs(db: Database) -> list[tuple[str, str, str, str, str, bytes]]:
     """(source_name, source_sha256, role, blob id, blob kind, sealed_central) of every page."""
     return db.execute("SELECT p.source_name, p.source_sha256, p.role, b.id, b.kind, b.sealed_central "
                       "FROM pages p JOIN blobs b ON b.id = p.blob_id").fetchall()
+
+
+def brief(db: Database, page_ids: list[str]) -> list[dict]:
+    """(id, item_id, page_no, role, replaces, findings) of these pages, in the order given."""
+    if not page_ids:
+        return []
+    marks = ",".join("?" * len(page_ids))
+    cur = db.execute(f"SELECT id, item_id, page_no, role, replaces, findings FROM pages WHERE id IN ({marks})", page_ids)
+    cols = [c[0] for c in cur.description]
+    found = {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
+    return [found[p] for p in page_ids if p in found]

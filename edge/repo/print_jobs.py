@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -39,8 +40,8 @@ class JobRow:
 _COLS = "id, kind, intake_id, target, printer, state, attempts, last_error, reprint, copy, actor, created_at, printed_at"
 
 
-def _row(r: tuple) -> JobRow:
-    return JobRow(*r[:8], bool(r[8]), *r[9:])
+def _row(r: tuple[Any, ...]) -> JobRow:
+    return JobRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11], r[12])
 
 
 def insert(db: Database, job: JobRow) -> None:

@@ -7,25 +7,29 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from juanzong.edge.ingest.context import PageRole
+from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo.counter import _dicts
 
 
 _WORK = """SELECT i.*, t.case_number, t.deadline, t.urgent, t.received_at, t.deadline_provisional, bt.state AS batch_state,
-                  (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'page') AS scanned,
-                  (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = 'discarded') AS discarded
+                  (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :page) AS scanned,
+                  (SELECT COUNT(*) FROM pages p WHERE p.item_id = i.id AND p.role = :discarded) AS discarded
            FROM items i JOIN intakes t ON t.id = i.intake_id LEFT JOIN batches bt ON bt.id = i.batch_id"""
+_ROLES = {"page": PageRole.PAGE, "discarded": PageRole.DISCARDED}
 
 
 def work_items(db: Database, since: str) -> list[dict[str, Any]]:
     """Items of intakes received since `since` plus every item not yet approved and synced, soonest deadline first."""
     return _dicts(db, f"""{_WORK}
-                          WHERE t.received_at >= ? OR i.approved_at IS NULL OR (i.two_person = 1 AND i.checked_at IS NULL)
-                             OR bt.state IS NOT 'acknowledged'
-                          ORDER BY t.urgent DESC, t.deadline, t.received_at, i.seq""", [since])
+                          WHERE t.received_at >= :since OR i.approved_at IS NULL OR (i.two_person = 1 AND i.checked_at IS NULL)
+                             OR bt.state IS NOT :acknowledged
+                          ORDER BY t.urgent DESC, t.deadline, t.received_at, i.seq""",
+                  {**_ROLES, "since": since, "acknowledged": BatchState.ACKNOWLEDGED})
 
 
 def work_item(db: Database, item_id: str) -> dict[str, Any] | None:
-    rows = _dicts(db, f"{_WORK} WHERE i.id = ?", [item_id])
+    rows = _dicts(db, f"{_WORK} WHERE i.id = :item", {**_ROLES, "item": item_id})
     return rows[0] if rows else None
 
 
@@ -36,21 +40,23 @@ def page_findings(db: Database, item_ids: list[str]) -> dict[str, list[tuple[str
     marks = ",".join("?" * len(item_ids))
     out: dict[str, list[tuple[str, str]]] = {}
     for item_id, findings, accepted in db.execute(
-            f"SELECT item_id, findings, accepted FROM pages WHERE role = 'page' AND item_id IN ({marks})", item_ids):
+            f"SELECT item_id, findings, accepted FROM pages WHERE role = ? AND item_id IN ({marks})",
+            [PageRole.PAGE, *item_ids]):
         out.setdefault(item_id, []).append((findings, accepted))
     return out
 
 
 def item_pages(db: Database, item_id: str) -> list[dict[str, Any]]:
-    return _dicts(db, """SELECT * FROM pages WHERE item_id = ? AND role = 'page' ORDER BY page_no""", [item_id])
+    return _dicts(db, "SELECT * FROM pages WHERE item_id = ? AND role = ? ORDER BY page_no", [item_id, PageRole.PAGE])
 
 
 def discarded_pages(db: Database, item_id: str) -> list[dict[str, Any]]:
-    return _dicts(db, "SELECT * FROM pages WHERE item_id = ? AND role = 'discarded' ORDER BY scanned_at", [item_id])
+    return _dicts(db, "SELECT * FROM pages WHERE item_id = ? AND role = ? ORDER BY scanned_at",
+                  [item_id, PageRole.DISCARDED])
 
 
 def unassigned(db: Database) -> list[dict[str, Any]]:
-    return _dicts(db, "SELECT * FROM pages WHERE item_id IS NULL AND role = 'page' ORDER BY scanned_at, claim", [])
+    return _dicts(db, "SELECT * FROM pages WHERE item_id IS NULL AND role = ? ORDER BY scanned_at, claim", [PageRole.PAGE])
 
 
 def page(db: Database, page_id: str) -> dict[str, Any] | None:

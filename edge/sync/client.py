@@ -16,6 +16,7 @@ import logging
 import random
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -87,7 +88,7 @@ def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max:
     return SyncResult(batch["id"], SyncState.ACKNOWLEDGED, uploaded)
 
 
-def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed, *, via: str, **detail: object) -> None:
+def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed, *, via: str, **detail: Any) -> None:
     """The one place a batch becomes acknowledged: a verified receipt, however it arrived."""
     with write_tx(db):
         batches.mark_acknowledged(db, batch_id, json.dumps(receipt.to_wire(), ensure_ascii=False),

@@ -54,20 +54,21 @@ class HttpTransport:
     def __init__(self, base_url: str, appliance_id: str, networks: tuple[Network, ...], timeout: float,
                  tls: TlsFiles | None = None) -> None:
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        host = parts.hostname
+        if parts.scheme not in ("http", "https") or not host:
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"central_url 无效：{base_url!r}")
         if parts.scheme == "https" and tls is None:
             raise AppError(ErrorCode.SYNC_TLS_NOT_PAIRED)
-        self.parts, self.appliance_id, self.networks, self.timeout = parts, appliance_id, networks, timeout
+        self.parts, self.host, self.appliance_id, self.networks, self.timeout = parts, host, appliance_id, networks, timeout
         self.session = requests.Session()
         self.session.trust_env = False
-        if parts.scheme == "https":
+        if tls is not None and parts.scheme == "https":
             self.session.verify = str(tls.ca)
             self.session.cert = (str(tls.cert), str(tls.key))
-            self.session.mount("https://", _PinnedAdapter(parts.hostname, tls.fingerprint))
+            self.session.mount("https://", _PinnedAdapter(host, tls.fingerprint))
 
     def _request(self, method: str, path: str, **kw) -> requests.Response:
-        host, port = self.parts.hostname, self.parts.port or (443 if self.parts.scheme == "https" else 80)
+        host, port = self.host, self.parts.port or (443 if self.parts.scheme == "https" else 80)
         address = resolve_allowed(host, port, self.networks)
         if self.parts.scheme == "http" and not ipaddress.ip_address(address.split("%")[0]).is_loopback:
             raise AppError(ErrorCode.SYNC_TLS_REQUIRED, host=host, address=address)
@@ -131,7 +132,7 @@ def _rejected(resp: requests.Response) -> AppError:
     return Rejected(resp.status_code, str(body.get("error", "")), str(body.get("message", "")))
 
 
-def transport_for(settings: "EdgeSettings", networks: tuple[Network, ...] | None = None) -> HttpTransport:
+def transport_for(settings: EdgeSettings, networks: tuple[Network, ...] | None = None) -> HttpTransport:
     """The appliance's transport to central, with its TLS files when it is paired."""
     from juanzong.edge.keys import load_central, tls_files
 

@@ -29,6 +29,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import (EVENT_TYPE_CLOSED, EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED,
@@ -40,7 +41,8 @@ from watchdog.observers.polling import PollingObserver
 from juanzong.shared.durable import fsync_dir
 from juanzong.edge.crashpoints import crash_point
 from juanzong.edge.ingest.context import Claimed
-from juanzong.edge.ingest.decode import OVERSIZE_DIR, byte_cap, looks_complete
+from juanzong.edge.ingest.decode import OVERSIZE_DIR, byte_cap
+from juanzong.edge.watch.complete import looks_complete
 from juanzong.edge.watch.tracker import StabilityTracker, natural_key
 from juanzong.shared.profiles import ScannerProfile
 
@@ -171,10 +173,11 @@ class _Handler(FileSystemEventHandler):
 
 class FolderWatcher:
     def __init__(self, folder: HotFolder, settle_seconds: float, rescan_seconds: float,
-                 incomplete_grace: float | None = None) -> None:
+                 incomplete_grace: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.folder = folder
         self.lock = threading.Lock()
-        self.tracker = StabilityTracker(settle_seconds)
+        self.clock = clock  # settling, grace and rescans are counted on it (a test passes its own)
+        self.tracker = StabilityTracker(settle_seconds, clock=clock)
         self.rescan_seconds = rescan_seconds
         self.incomplete_grace = folder.profile.grace_seconds if incomplete_grace is None else incomplete_grace
         self._last_rescan = 0.0
@@ -210,7 +213,7 @@ class FolderWatcher:
             self.observer.join(timeout=5)
 
     def rescan(self) -> None:
-        self._last_rescan = time.monotonic()
+        self._last_rescan = self.clock()
         candidates = self.folder.candidates()
         with self.lock:
             for path in candidates:
@@ -228,7 +231,7 @@ class FolderWatcher:
             seen, self._handler.strays = self._handler.strays, set()
         for path in seen:
             self._unchanged_since(self._strays, path)
-        now, out = time.monotonic(), []
+        now, out = self.clock(), []
         for path in list(self._strays):
             since = self._unchanged_since(self._strays, path)
             if since is not None and now - since >= grace:
@@ -237,15 +240,14 @@ class FolderWatcher:
                 out.append(path)
         return out
 
-    @staticmethod
-    def _unchanged_since(table: dict[Path, tuple[int, int, float]], path: Path) -> float | None:
+    def _unchanged_since(self, table: dict[Path, tuple[int, int, float]], path: Path) -> float | None:
         """When `path` last changed (as far as this watcher saw); None once it is gone."""
         try:
             st = path.stat()
         except OSError:
             table.pop(path, None)
             return None
-        now, state = time.monotonic(), (st.st_size, st.st_mtime_ns)
+        now, state = self.clock(), (st.st_size, st.st_mtime_ns)
         size, mtime, since = table.get(path, (*state, now))
         if (size, mtime) != state:
             since = now
@@ -256,7 +258,7 @@ class FolderWatcher:
         """Settled and complete files, in scanner order. A file that stays settled
         but incomplete past the grace period is taken anyway: decode quarantines it."""
         grace = self.incomplete_grace if incomplete_grace is None else incomplete_grace
-        if time.monotonic() - self._last_rescan >= self.rescan_seconds:
+        if self.clock() - self._last_rescan >= self.rescan_seconds:
             self.rescan()
         with self.lock:
             ready = self.tracker.ready()
@@ -275,7 +277,7 @@ class FolderWatcher:
         except OSError:
             self._incomplete.pop(path, None)
             return False
-        now, state = time.monotonic(), (st.st_size, st.st_mtime_ns)
+        now, state = self.clock(), (st.st_size, st.st_mtime_ns)
         size, mtime, since = self._incomplete.get(path, (*state, now))
         if (size, mtime) != state:  # it grew since we last looked: the grace starts again
             since = now

@@ -59,7 +59,7 @@ class Kiosk:
     settings: EdgeSettings
     clock: Callable[[], datetime]
     vault: Vault
-    screens: tuple["Screen", ...]
+    screens: tuple[Screen, ...]
 
     def now(self) -> datetime:
         return self.clock().astimezone(TZ)
@@ -110,7 +110,7 @@ def _secret(kek: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"juanzong/kiosk-session/v1").derive(kek)
 
 
-def install(app: Flask, cfg: EdgeSettings, clock: Callable[[], datetime] | None, screens: Sequence["Screen"]) -> None:
+def install(app: Flask, cfg: EdgeSettings, clock: Callable[[], datetime] | None, screens: Sequence[Screen]) -> None:
     kek = load_kek(cfg.keys_dir)
     app.config.update(
         SECRET_KEY=_secret(kek), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
@@ -207,7 +207,7 @@ def end_session(sid: str, operator_id: str, reason: str) -> None:
     g.pop("operator", None)
 
 
-def _screen_of(blueprint: str | None) -> "Screen | None":
+def _screen_of(blueprint: str | None) -> Screen | None:
     return next((s for s in kiosk().screens if s.blueprint.name == blueprint), None)
 
 

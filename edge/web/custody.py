@@ -45,7 +45,7 @@ def _case_page(case: str, values: dict[str, str], errors: dict[str, str], status
     return render_template(
         "custody.html", case=case, raw=case, items=counter_repo.items_of_case(db(), case), events=custody.register_of(db(), case),
         loans=custody.open_loans(db(), case), kinds=NEW_KINDS, kind_names=KIND_NAMES, condition_names=CONDITION_NAMES,
-        values={"kind": "borrow", "due_back": due, "from_party": operator().name if operator() else "", **values},
+        values={"kind": "borrow", "due_back": due, "from_party": op.name if (op := operator()) else "", **values},
         errors=errors, keep_open=True,
     ), status
 
@@ -114,7 +114,7 @@ def _loan_id(raw: str) -> str:
 @bp.get("/return/<loan_id>")
 def return_form(loan_id: str) -> Any:
     loan = custody.loan(db(), _loan_id(loan_id))
-    return _return_page(loan, {"condition": "complete", "to_party": operator().name if operator() else ""}, {})
+    return _return_page(loan, {"condition": "complete", "to_party": op.name if (op := operator()) else ""}, {})
 
 
 def _return_page(loan: dict[str, Any], values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:

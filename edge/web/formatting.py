@@ -36,8 +36,15 @@ def ident(value: str | None) -> str:
     return format_id(value) if value and is_valid_id(value) else (value or "")
 
 
+def _left(deadline: datetime | str, now: datetime) -> timedelta:
+    moment = as_local(deadline)
+    if moment is None:
+        raise ValueError("no deadline")  # an intake always has one
+    return moment - now
+
+
 def time_left(deadline: datetime | str, now: datetime) -> str:
-    left = as_local(deadline) - now  # type: ignore[operator]
+    left = _left(deadline, now)
     if left <= timedelta(0):
         return f"已超时 {_span(-left)}"
     return f"剩余 {_span(left)}"
@@ -45,7 +52,7 @@ def time_left(deadline: datetime | str, now: datetime) -> str:
 
 def urgency(deadline: datetime | str, now: datetime) -> str:
     """CSS class: red under an hour or overdue, amber under four hours."""
-    left = as_local(deadline) - now  # type: ignore[operator]
+    left = _left(deadline, now)
     return "red" if left < RED_UNDER else "amber" if left < AMBER_UNDER else "ok"
 
 

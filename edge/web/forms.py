@@ -11,11 +11,14 @@ import base64
 import binascii
 import io
 from dataclasses import dataclass, field
-from typing import Mapping
+from collections.abc import Mapping
+from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
 
 from juanzong.shared.errors import AppError, ErrorCode
+
+_Key = TypeVar("_Key", bound=str)  # a value set's StrEnum, or plain text
 
 MAX_SIGNATURE_BYTES = 512 * 1024
 
@@ -52,7 +55,7 @@ class Form:
             return low
         return int(raw)
 
-    def choice(self, name: str, label: str, choices: Mapping[str, str], default: str | None = None) -> str:
+    def choice(self, name: str, label: str, choices: Mapping[_Key, str], default: str | None = None) -> str:
         value = str(self.data.get(name, "")) or (default or "")
         if value not in choices:
             self.fail(name, AppError(ErrorCode.FIELD_INVALID, field=label, reason="请从列表中选择"))
@@ -113,5 +116,6 @@ def _png_from_data_url(text: str) -> bytes | None:
             grey = im.convert("L")
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
         return None
-    inked = alpha.getbbox() is not None if alpha.getextrema()[0] < 255 else grey.point(lambda v: 255 if v < 128 else 0).getbbox() is not None
+    transparent_somewhere = alpha.histogram()[255] < alpha.width * alpha.height
+    inked = alpha.getbbox() is not None if transparent_somewhere else grey.point(lambda v: 255 if v < 128 else 0).getbbox() is not None
     return raw if inked else None

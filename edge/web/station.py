@@ -39,8 +39,9 @@ from juanzong.edge.repo import station as repo
 from juanzong.edge.web.context import actor, db, kiosk, now, record, settings
 from juanzong.edge.web.counter import today_range
 from juanzong.edge.web.dashboard import carry_state
+from juanzong.shared.audit import Action
 from juanzong.shared.crypto import open_blob_local
-from juanzong.shared.errors import AppError
+from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.station")
 bp = Blueprint("qc", __name__, url_prefix="/qc")
@@ -82,7 +83,7 @@ def _pages(item_id: str) -> list[dict[str, Any]]:
 def _item_view(item_id: str) -> dict[str, Any]:
     item = repo.work_item(db(), item_id)
     if item is None:
-        load_item(db(), item_id)  # ITEM_NOT_FOUND, in Chinese
+        raise AppError(ErrorCode.ITEM_NOT_FOUND, item_id=item_id)
     pages = _pages(item_id)
     item["state"], item["open_findings"] = items.item_state(item, [(p["findings"], p["accepted"]) for p in pages])
     return {"item": item, "pages": pages, "version": repo.pages_version(db(), item_id)}
@@ -91,7 +92,7 @@ def _item_view(item_id: str) -> dict[str, Any]:
 @bp.get("/item/<item_id>")
 def item(item_id: str) -> Any:
     view = _item_view(item_id)
-    record("qc_view", item_id)
+    record(Action.QC_VIEW, item_id)
     return render_template("qc_item.html", **view, states=items.STATE_NAMES, poll_seconds=POLL_SECONDS,
                            targets=repo.other_items(db(), item_id), unassigned=repo.unassigned(db()),
                            discarded=repo.discarded_pages(db(), item_id))
@@ -99,7 +100,7 @@ def item(item_id: str) -> Any:
 
 def passive(view: Callable[..., Any]) -> Callable[..., Any]:
     """A request the screen makes by itself (polling): it must not count as activity for idle logout."""
-    view.passive = True  # type: ignore[attr-defined]
+    view.passive = True  # type: ignore[attr-defined]  # a mark on the view function, read by the idle check
     return view
 
 
@@ -124,7 +125,7 @@ def page(page_id: str) -> Any:
     row["side_name"] = SIDES.get(row["side"], row["side"])
     item_row = load_item(db(), row["item_id"]) if row["item_id"] else None
     order = items.numbered(db(), row["item_id"]) if row["item_id"] else []
-    record("page_view", page_id, item=row["item_id"])
+    record(Action.PAGE_VIEW, page_id, item=row["item_id"])
     return render_template("qc_page.html", page=row, item=item_row, count=len(order),
                            prev=_neighbour(order, page_id, -1), next=_neighbour(order, page_id, 1),
                            accepted=_accepted(row["accepted"]), findings=_findings(row["findings"]))
@@ -146,7 +147,7 @@ _accepted = _findings
 
 # ---- images: decrypted in memory, never written anywhere
 
-_cache: "OrderedDict[tuple[str, str, int], bytes]" = OrderedDict()
+_cache: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
 _cache_lock = Lock()
 CACHE_ENTRIES = 400  # ~15 KB a thumbnail: a few MB of memory, nothing on disk
 
@@ -176,7 +177,7 @@ def _render(row: dict[str, Any], box: tuple[int, int]) -> bytes:
         kind = repo_blobs.kind(db(), row["blob_id"])
         plain = open_blob_local(BlobStore(cfg.blob_dir).get(row["blob_id"]), row["wrapped_local"], kek=_kek(),
                                 appliance_id=cfg.appliance_id, blob_id=row["blob_id"], kind=kind)
-        im = Image.open(io.BytesIO(plain))
+        im: Image.Image = Image.open(io.BytesIO(plain))
         im.draft("RGB", (box[0] * 2, box[1] * 2))  # JPEG: decode at a fraction of the size
         im = im.convert("RGB")
         im.thumbnail(box)

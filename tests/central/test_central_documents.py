@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pikepdf
@@ -15,7 +14,7 @@ from central_kit import CASE_NUMBER, Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from juanzong.central import db
 from juanzong.central.office.app import create_office_app
@@ -107,9 +106,9 @@ def test_notices_are_listed_and_served_only_to_the_case_system_with_its_token(re
     try:
         repo = OfficeRepository(central.repo.engine)
         token = add_user(repo, central.repo.engine, "cms", "案件系统", "case_system", None, actor="test",
-                         now=datetime(2026, 3, 1, tzinfo=timezone.utc))
+                         now=datetime(2026, 3, 1, tzinfo=UTC))
         add_user(repo, central.repo.engine, "wang", "王档案", "clerk", "archive-2026-pass", actor="test",
-                 now=datetime(2026, 3, 1, tzinfo=timezone.utc))
+                 now=datetime(2026, 3, 1, tzinfo=UTC))
     finally:
         central.close()
     with TestClient(create_office_app(settings, secure=False)) as office:

@@ -34,21 +34,22 @@ def rfc5280_verify(home: Path, leaf_pem: bytes, server: bool) -> None:
     """cryptography's RFC 5280 path validation (what sslyze's checks amount to)."""
     ca = x509.load_pem_x509_certificate((home / "keys" / "ca.crt").read_bytes())
     leaf = x509.load_pem_x509_certificate(leaf_pem)
-    builder = verification.PolicyBuilder().store(verification.Store([ca])).time(dt.datetime.now(dt.timezone.utc))
+    builder = verification.PolicyBuilder().store(verification.Store([ca])).time(dt.datetime.now(dt.UTC))
     if server:
         builder.build_server_verifier(x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))).verify(leaf, [])
     else:
         builder.build_client_verifier().verify(leaf, [])
 
 
+@pytest.mark.e2e  # `central serve` as a real process
 def test_the_issued_chain_passes_strict_verification(tmp_path: Path) -> None:
     live = start_live(tmp_path)
     try:
         scanner = live.enrol("一号")
-        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw:
-            with strict_context(live, scanner).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-                tls.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                assert tls.recv(100).startswith(b"HTTP/1.1 200")
+        with (socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw,
+              strict_context(live, scanner).wrap_socket(raw, server_hostname="127.0.0.1") as tls):
+            tls.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert tls.recv(100).startswith(b"HTTP/1.1 200")
         rfc5280_verify(live.home, (live.home / "keys" / "tls.crt").read_bytes(), server=True)
         rfc5280_verify(live.home, Path(live.cert(scanner)[0]).read_bytes(), server=False)
         for path in (live.home / "keys" / "ca.crt", live.home / "keys" / "tls.crt", Path(live.cert(scanner)[0])):
@@ -60,6 +61,7 @@ def test_the_issued_chain_passes_strict_verification(tmp_path: Path) -> None:
         live.stop()
 
 
+@pytest.mark.e2e  # `central serve` as a real process
 def test_a_revoked_appliance_is_refused_at_once_and_in_the_handshake_after_a_restart(tmp_path: Path, capsys) -> None:
     live = start_live(tmp_path)
     try:
@@ -73,7 +75,7 @@ def test_a_revoked_appliance_is_refused_at_once_and_in_the_handshake_after_a_res
             central.repo.add_cert_serial(scanner.appliance_id, serial_of(Path(live.cert(scanner)[0]).read_text("ascii")))
         finally:
             central.close()
-        rc, out = run_cli(["revoke", scanner.appliance_id, "--reason", "设备丢失", "--home", str(live.home)], capsys)
+        rc, out = run_cli(["revoke", scanner.appliance_id, "--reason", "设备丢失", "--home", str(live.home), "--json"], capsys)
         assert rc == 0 and json.loads(out)["certificates_revoked"] == 1
         with pytest.raises(requests.exceptions.ConnectionError):  # cut right after the handshake (running server)
             live.session(scanner).get(live.url("/api/health"), timeout=10)
@@ -90,13 +92,13 @@ def test_a_revoked_appliance_is_refused_at_once_and_in_the_handshake_after_a_res
     try:
         ctx = ssl.create_default_context(cafile=live.ca)
         ctx.load_cert_chain(*live.cert(scanner))
-        with socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw:
-            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-                tls.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
-                with pytest.raises((ssl.SSLError, ConnectionResetError)) as err:
-                    if not tls.recv(100):
-                        raise ConnectionResetError("closed")
-                assert "revoked" in str(err.value) or isinstance(err.value, ConnectionResetError)
+        with (socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw,
+              ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls):
+            tls.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            with pytest.raises((ssl.SSLError, ConnectionResetError)) as err:
+                if not tls.recv(100):
+                    raise ConnectionResetError("closed")
+            assert "revoked" in str(err.value) or isinstance(err.value, ConnectionResetError)
     finally:
         restarted.stop()
 
@@ -144,7 +146,7 @@ def test_a_courts_existing_ca_is_imported_at_init(tmp_path: Path, capsys) -> Non
     # a court CA as another tool made it: RSA-free here, no SKI of ours, a different name
     key = tlsca.new_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "某某市中级人民法院 CA")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
           .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
           .not_valid_after(now + dt.timedelta(days=3650))
@@ -155,7 +157,7 @@ def test_a_courts_existing_ca_is_imported_at_init(tmp_path: Path, capsys) -> Non
     (tmp_path / "court-ca.crt").write_bytes(tlsca.cert_pem(ca))
     (tmp_path / "court-ca.key").write_bytes(tlsca.key_pem(key))
     home = tmp_path / "central"
-    rc, out = run_cli(["init", "--home", str(home), "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")], capsys)
+    rc, out = run_cli(["init", "--home", str(home), "--json", "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")], capsys)
     assert rc == 0 and "某某市中级人民法院 CA" in x509.load_pem_x509_certificate(json.loads(out)["ca_cert"].encode()).subject.rfc4514_string()
     rfc5280_verify(home, (home / "keys" / "tls.crt").read_bytes(), server=True)
     not_a_ca_key, not_a_ca = tlsca.issue_server(key, ca, ["127.0.0.1"])
@@ -172,7 +174,7 @@ def test_renew_server_issues_a_new_certificate_and_fingerprint(tmp_path: Path, c
     home = tmp_path / "central"
     init_home(home, "127.0.0.1", 8470)
     before = json.loads((home / "central-identity.json").read_text("utf-8"))["tls_fingerprint"]
-    rc, out = run_cli(["renew-server", "--home", str(home)], capsys)
+    rc, out = run_cli(["renew-server", "--home", str(home), "--json"], capsys)
     after = json.loads((home / "central-identity.json").read_text("utf-8"))["tls_fingerprint"]
     assert rc == 0 and json.loads(out)["tls_fingerprint"] == after != before
     rfc5280_verify(home, (home / "keys" / "tls.crt").read_bytes(), server=True)

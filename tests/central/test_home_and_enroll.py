@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from juanzong.shared.ids import format_id
+
 import json
 import stat
 from pathlib import Path
@@ -20,7 +22,7 @@ from central_kit import make_scanner, run_cli as run
 
 def test_init_writes_identity_config_and_owner_only_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = tmp_path / "c"
-    rc, out = run(["init", "--home", str(home), "--host", "10.1.2.3", "--port", "9001"], capsys)
+    rc, out = run(["init", "--home", str(home), "--host", "10.1.2.3", "--port", "9001", "--json"], capsys)
     assert rc == 0
     printed = json.loads(out)
     on_disk = json.loads((home / "central-identity.json").read_text("utf-8"))
@@ -56,7 +58,7 @@ def test_home_from_environment(home: Path, monkeypatch: pytest.MonkeyPatch, caps
 
 def test_enroll_is_idempotent_for_the_same_key(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     kit = make_scanner(tmp_path, central_identity, name="立案庭扫描点")
-    rc, out = run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
+    rc, out = run(["enroll", "--home", str(home), str(kit.identity_path), "--json"], capsys)
     first = json.loads(out)
     assert rc == 0 and first["enrolled"] is True and first["name"] == "立案庭扫描点"
     # the client certificate names this appliance and is signed by central's CA
@@ -64,7 +66,7 @@ def test_enroll_is_idempotent_for_the_same_key(tmp_path: Path, home: Path, centr
     ca = tlsca.load_cert((home / "keys" / "ca.crt").read_bytes())
     assert f"CN={kit.appliance_id}" in cert.subject.rfc4514_string()
     cert.verify_directly_issued_by(ca)
-    rc, out = run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
+    rc, out = run(["enroll", "--home", str(home), str(kit.identity_path), "--json"], capsys)
     second = json.loads(out)
     assert rc == 0 and second["enrolled"] is False and second["enrolled_at"] == first["enrolled_at"]
     central = open_central(load_settings(home))
@@ -99,7 +101,7 @@ def test_enroll_refuses_the_same_id_with_another_key(tmp_path: Path, home: Path,
     with pytest.raises(AppError) as err:
         run(["enroll", "--home", str(home), str(path)], capsys)
     assert err.value.code == ErrorCode.APPLIANCE_KEY_CONFLICT
-    assert kit.appliance_id in err.value.message
+    assert format_id(kit.appliance_id) in err.value.message  # one printed spelling
 
 
 def test_enroll_refuses_a_broken_identity_file(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,3 +134,13 @@ def test_an_uninitialised_home_says_how_to_fix_it(tmp_path: Path, capsys: pytest
     with pytest.raises(AppError) as err:
         run(["report", "--home", str(tmp_path / "nowhere")], capsys)
     assert err.value.code == ErrorCode.HOME_NOT_INITIALISED and "juanzong central init" in err.value.message
+
+
+def test_init_and_enroll_print_a_chinese_summary_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "c"
+    rc, out = run(["init", "--home", str(home), "--host", "10.1.2.3", "--port", "9001"], capsys)
+    identity = json.loads((home / "central-identity.json").read_text("utf-8"))
+    assert rc == 0 and "中心目录已建立" in out and identity["central_id"] in out and "central-identity.json" in out
+    kit = make_scanner(tmp_path, identity, name="立案庭扫描点")
+    rc, out = run(["enroll", "--home", str(home), str(kit.identity_path), "--out", str(tmp_path / "e.json")], capsys)
+    assert rc == 0 and "已登记" in out and "edge pair" in out and not out.lstrip().startswith("{")

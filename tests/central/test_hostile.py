@@ -6,7 +6,6 @@ stored, and the audit row (with the verified sender as actor).
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from live_kit import LiveCentral, start_live
 from juanzong.central import audit
 from juanzong.central.config import load_settings
 from juanzong.central.home import open_central
+from juanzong.shared.ids import format_id
 from juanzong.shared.manifest import Signed
 
 TIMEOUT = 2  # seconds: the live central's request timeout in this module
@@ -89,7 +89,7 @@ def test_another_appliance_cannot_add_a_page_to_a_foreign_item(live: LiveCentral
     intruder = b.page(doc["items"][0], 3)  # validly sealed and signed by B, aimed at A's item
     upload(live, b, [intruder])
     body = refused(post(live, b, b.sign(b.manifest(1, [], [], [intruder]))), 409, "MANIFEST_RECORD_FOREIGN")
-    assert doc["items"][0]["item_id"] in body["message"]
+    assert format_id(doc["items"][0]["item_id"]) in body["message"]  # one printed spelling
     assert counts(live) == before  # nothing stored
     row = last_audit(live)
     assert (row.actor, row.action, row.outcome, row.detail["code"]) == (b.appliance_id, "sync", "refused", "MANIFEST_RECORD_FOREIGN")
@@ -259,6 +259,7 @@ def test_a_slow_body_is_cut(live: LiveCentral) -> None:
         assert closed_by_server(tls)
 
 
+@pytest.mark.e2e  # a second `central serve` process of its own
 def test_connections_over_the_per_address_cap_are_closed_at_once(tmp_path: Path) -> None:
     live = start_live(tmp_path, request_timeout_seconds=TIMEOUT, max_connections_per_address=3)
     try:

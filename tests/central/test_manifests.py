@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from juanzong.shared.ids import format_id
+
 import json
 from typing import Any
 
@@ -138,7 +140,7 @@ def test_same_batch_id_with_other_content_is_a_conflict(client: TestClient, scan
     changed = {**doc, "created_at": "2026-03-02T12:00:01+08:00"}
     resp = submit(client, scanner.sign(changed))
     assert resp.status_code == 409 and resp.json()["error"] == "MANIFEST_CONFLICT"
-    assert doc["batch_id"] in resp.json()["message"]
+    assert format_id(doc["batch_id"]) in resp.json()["message"]  # one printed spelling
     assert page_count(settings) == 2
 
 

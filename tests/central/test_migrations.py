@@ -72,6 +72,6 @@ def test_central_migrate_reports_the_revision(home: Path, capsys) -> None:
 
     from central_kit import run_cli
 
-    rc, out = run_cli(["migrate", "--home", str(home)], capsys)
+    rc, out = run_cli(["migrate", "--home", str(home), "--json"], capsys)
     result = json.loads(out)
     assert rc == 0 and result["from"] == result["to"] == result["head"] == db.head_revision()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class Clock:
 @pytest.fixture
 def people(settings: CentralSettings) -> dict[str, str | None]:
     central = open_central(settings)
-    repo, now = OfficeRepository(central.repo.engine), datetime(2026, 3, 1, tzinfo=timezone.utc)
+    repo, now = OfficeRepository(central.repo.engine), datetime(2026, 3, 1, tzinfo=UTC)
     try:
         tokens = {uid: add_user(repo, central.repo.engine, uid, name, role, None if role == "case_system" else PASSWORD,
                                 actor="test", now=now)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_kit import Scanner, make_scanner, submit, upload
+from central_kit import make_scanner, submit, upload
 from litestar.testing import TestClient
 
 from juanzong.central.app import create_app

@@ -28,6 +28,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory):
     return schemathesis.openapi.from_asgi("/schema/openapi.json", app)
 
 
+@pytest.mark.slow  # a bounded schemathesis run
 def test_every_answer_is_documented(api_schema) -> None:
     # the operations are walked here, not through schemathesis' pytest plugin (not yet for pytest 9)
     failures = []

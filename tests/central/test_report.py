@@ -11,6 +11,7 @@ from central_kit import report_json, Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 
 from juanzong.central.reconcile.report import sequence_gaps
+from juanzong.shared.ids import format_id
 
 
 def two_item_batch(client: TestClient, scanner: Scanner) -> dict[str, Any]:
@@ -35,6 +36,7 @@ def test_missing_and_extra_pages_per_item_and_in_totals(client: TestClient, scan
     assert (lines["证据材料"]["declared_pages"], lines["证据材料"]["received_pages"], lines["证据材料"]["missing"], lines["证据材料"]["extra"]) == (3, 4, 0, 1)
     assert report["totals"] == {
         "intakes": 1, "items": 2, "declared_pages": 6, "received_pages": 6, "missing": 1, "extra": 1, "unattached_pages": 0,
+        "discarded_unassigned_pages": 0,
         "duplicate_pages": 0, "duplicate_page_numbers": 0, "skipped_page_numbers": 0,
     }
 
@@ -47,7 +49,7 @@ def test_cli_report_in_chinese_and_as_json(client: TestClient, scanner: Scanner,
     assert "起诉状" in text and "申报 3 页  已收 2 页  漏扫 1 页" in text
     assert "证据材料" in text and "多扫 1 页" in text
     assert "合计：收取登记 1 件，材料 2 件" in text
-    assert f"设备 {scanner.appliance_id}（一号扫描点）：批次 1 个" in text
+    assert f"设备 {format_id(scanner.appliance_id)}（一号扫描点）：批次 1 个" in text  # one printed spelling
     rc, out = run_cli(["report", "--home", str(home), "--json"], capsys)
     from_cli, from_api = json.loads(out), report_json(client)
     from_cli.pop("generated_at"), from_api.pop("generated_at")
@@ -137,3 +139,31 @@ def test_a_page_replaced_by_a_rescan_is_no_longer_counted(client: TestClient, sc
     assert (line["declared_pages"], line["received_pages"], line["missing"], line["extra"]) == (3, 3, 0, 0)
     totals = report_json(client)["totals"]
     assert totals["duplicate_page_numbers"] == 0 and totals["skipped_page_numbers"] == 0
+
+
+def test_blank_backs_are_numbered_but_never_counted_and_discarded_loose_pages_are_counted(
+        client: TestClient, scanner: Scanner) -> None:
+    """Two single-sided sheets through a duplex scanner: 4 numbered images, 2 pages declared,
+    no 多扫 (issue 8 point 4); a loose page discarded at the scanning point is counted as such."""
+    intake = scanner.intake()
+    item = scanner.item(intake, 2)
+    blank = {"code": "blank", "severity": "warning", "message": "疑似空白页（几乎没有文字或图形），请确认是否应当保留"}
+    pages = [scanner.page(item, n) for n in (1, 2, 3, 4)]
+    for back in (pages[1], pages[3]):
+        back.record.update(side="verso", findings=[blank])
+    discarded = scanner.page(None, None)
+    discarded.record.update(role="discarded", discard_reason="误扫的空白纸")
+    waiting = scanner.page(None, None)
+    upload(client, scanner, [*pages, discarded, waiting])
+    doc = scanner.manifest(1, [intake], [item], [*pages, discarded, waiting])
+    assert submit(client, scanner.sign(doc)).status_code == 201
+
+    report = report_json(client)
+    (line,) = report["intakes"][0]["items"]
+    assert (line["declared_pages"], line["received_pages"], line["blank_backs"], line["missing"], line["extra"]) == (2, 2, 2, 0, 0)
+    assert (line["duplicate_page_numbers"], line["skipped_page_numbers"]) == (0, 0)
+    assert (report["totals"]["unattached_pages"], report["totals"]["discarded_unassigned_pages"]) == (1, 1)
+    from juanzong.central.reconcile.report import build_report, render_text
+
+    text = render_text(build_report(client.app.dependencies["central"].dependency().repo))
+    assert "空白背面 2 页（不计页数）" in text and "扫描点作废的未归属页面 1 页" in text and "齐全" in text

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ def client_files(home: Path, tmp: Path) -> tuple[str, tuple[str, str]]:
     return str(home / "keys" / "ca.crt"), (str(tmp / "client.crt"), str(tmp / "client.key"))
 
 
+@pytest.mark.e2e  # `central serve` as a real process
 def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_identity: dict[str, Any], tmp_path: Path) -> None:
     ca, cert = client_files(home, tmp_path)
     port = free_port()

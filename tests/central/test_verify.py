@@ -12,6 +12,7 @@ from store_kit import delete_blob, overwrite_blob, raw_blob
 from litestar.testing import TestClient
 
 from juanzong.central.config import CentralSettings
+from datetime import UTC
 
 
 def stored_batch(client: TestClient, scanner: Scanner, n: int = 3) -> list[Page]:
@@ -77,7 +78,7 @@ def test_a_blob_attached_to_the_wrong_page_fails_to_open(client: TestClient, sca
 
 def test_orphan_blobs_are_listed_and_removed_only_after_the_grace_period(client: TestClient, scanner: Scanner, settings: CentralSettings,
                                                                          home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from central_kit import upload as put
 
@@ -96,7 +97,7 @@ def test_orphan_blobs_are_listed_and_removed_only_after_the_grace_period(client:
     assert json.loads(out)["removed"] == [] and len(json.loads(out)["kept_in_grace"]) == 2
     central = open_central(settings)
     try:
-        removed, kept = remove_orphans(central, timedelta(hours=24), now=datetime.now(timezone.utc) + timedelta(hours=48))
+        removed, kept = remove_orphans(central, timedelta(hours=24), now=datetime.now(UTC) + timedelta(hours=48))
         assert sorted(o.sha256 for o in removed) == names and kept == []
         assert all(central.store.size(n) is None for n in names)
         assert central.store.size(pages[0].sealed.sha256) is not None  # referenced blobs untouched

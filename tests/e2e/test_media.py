@@ -11,13 +11,30 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from carry_kit import (CASE, SUBMITTER, Medium, Site, appliance_id, audit_actions, audit_records, batch_states,
-                       central_batches, central_pages, cli, export, import_, make_site, prepared, receipts, register,
-                       scan_and_ingest)
+from carry_kit import (
+    CASE,
+    SUBMITTER,
+    Medium,
+    Site,
+    appliance_id,
+    audit_actions,
+    audit_records,
+    batch_states,
+    central_batches,
+    central_pages,
+    cli,
+    export,
+    import_,
+    make_site,
+    prepared,
+    receipts,
+    register,
+    scan_and_ingest,
+)
 
 from juanzong.edge.demo import free_port, juanzong, start, stop, wait_central
 
@@ -93,7 +110,7 @@ def test_nothing_readable_on_the_medium(site: Site, media) -> None:
     medium = prepared(site, site.a, media("plain"), "检查明文")
     assert export(site.a, medium).returncode == 0
     # text markers long enough that random ciphertext cannot contain them by chance (≥ 5 bytes)
-    markers = [CASE.encode("utf-8"), "京0102民初".encode("utf-8"), SUBMITTER.encode("utf-8"), "起诉状".encode("utf-8"),
+    markers = [CASE.encode("utf-8"), "京0102民初".encode(), SUBMITTER.encode("utf-8"), "起诉状".encode(),
                CASE.encode("gb18030"), b"JFIF\x00", b"Exif\x00\x00", b"%PDF-", b"case_number", b"submitter"]
     image_heads = (b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"\x89PNG", b"%PDF")
     files = medium.files()
@@ -229,7 +246,7 @@ def test_expired_and_unknown_media_are_refused_and_audited(site: Site, media) ->
     assert export(site.a, medium).returncode == 0
     central = open_central(load_settings(site.central))
     try:
-        later = datetime.now(timezone.utc) + timedelta(days=31)
+        later = datetime.now(UTC) + timedelta(days=31)
         with pytest.raises(AppError) as err:
             import_medium(central, medium.path, actor="档案员", now=later)
         assert err.value.code is ErrorCode.MEDIA_EXPIRED

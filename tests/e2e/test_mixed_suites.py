@@ -72,7 +72,7 @@ def test_central_rotates_its_hpke_key_and_still_opens_what_was_sealed_to_the_old
         old_identity = json.loads((homes.central / "central-identity.json").read_text("utf-8"))
         written = _ingest(homes.edge)
         demo.juanzong("edge", "sync", "--home", str(homes.edge))
-        rotated = json.loads(demo.juanzong("central", "keys", "rotate-hpke", "--home", str(homes.central)).stdout)
+        rotated = json.loads(demo.juanzong("central", "keys", "rotate-hpke", "--home", str(homes.central), "--json").stdout)
         new_identity = json.loads((homes.central / "central-identity.json").read_text("utf-8"))
         assert new_identity["hpke_public"] != old_identity["hpke_public"]
         assert (homes.central / "keys" / f"hpke-retired-{rotated['old_key']}.key").exists()

@@ -108,10 +108,9 @@ def test_tls_1_2_is_not_accepted(running):
     ctx = ssl.create_default_context(cafile=str(tls.ca))
     ctx.load_cert_chain(str(tls.cert), str(tls.key))
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        with pytest.raises(ssl.SSLError):
-            with ctx.wrap_socket(raw, server_hostname="127.0.0.1"):
-                pass
+    with (socket.create_connection(("127.0.0.1", port), timeout=5) as raw, pytest.raises(ssl.SSLError),
+          ctx.wrap_socket(raw, server_hostname="127.0.0.1")):
+        pass
 
 
 def test_plain_http_beyond_loopback_is_refused_before_connecting():

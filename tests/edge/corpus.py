@@ -361,6 +361,22 @@ def jbig2_generic_mmr(bits: Image.Image) -> bytes:
     return segment(0, 48, page_info) + segment(1, 39, region + mmr) + segment(2, 49, b"")
 
 
+def pdf_ccitt(bits: Image.Image, k: int) -> bytes:
+    """A fax PDF: the CCITT data of a TIFF strip (K=0: G3 one-dimensional, K<0: G4) as the page's image."""
+    tif = saved(bits, "TIFF", compression="group3" if k >= 0 else "group4")
+    tags = Image.open(io.BytesIO(tif)).tag_v2
+    strip = b"".join(tif[o:o + c] for o, c in zip(tags[273], tags[279]))
+
+    def draw(pdf):
+        w, h = _points(bits, 300)
+        parms = pikepdf.Dictionary(K=k, Columns=bits.width, Rows=bits.height, BlackIs1=tags.get(262) == 1)
+        im = pikepdf.Stream(pdf, strip, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=bits.width,
+                            Height=bits.height, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1,
+                            Filter=pikepdf.Name.CCITTFaxDecode, DecodeParms=parms)
+        return {"/Im0": im}, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+    return pdf_with(draw)
+
+
 def pdf_jbig2(bits: Image.Image) -> bytes:
     def draw(pdf):
         w, h = _points(bits, 300)
@@ -442,6 +458,7 @@ def cases() -> list[Case]:
         Case("pdf-ccitt", "scan_0041.pdf", img2pdf.convert([g4]), Pages(1, "tiff", "1", False, (bw,), dpi=300)),
         Case("pdf-flate-png", "scan_0042.pdf", img2pdf.convert([saved(doc, "PNG", dpi=(200, 200))]), Pages(1, "tiff", "RGB", False, (doc,), dpi=200)),
         Case("pdf-jpx", "scan_0043.pdf", img2pdf.convert([saved(doc, "JPEG2000")]), Pages(1, "jp2", "RGB")),
+        Case("pdf-ccitt-g3", "scan_0058.pdf", pdf_ccitt(bw, 0), Pages(1, "tiff", "1", False, (bw,), dpi=300)),
         Case("pdf-jbig2", "scan_0044.pdf", pdf_jbig2(bw), Pages(1, "tiff", "1", False, (bw,), dpi=300), needs=("jbig2dec",)),
         Case("pdf-form", "scan_0045.pdf", pdf_form_image(doc), Pages(1, "tiff", "RGB", False, (doc,), dpi=150)),
         Case("pdf-inline", "scan_0046.pdf", pdf_inline_image(doc.convert("L")), Pages(1, "tiff", "L", False, (doc.convert("L"),))),

@@ -26,6 +26,7 @@ def short_run() -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=240, env={**os.environ})
 
 
+@pytest.mark.slow  # runs `bench ingest --pages 20` in a child process
 def test_short_run_ends_with_the_figure_line(short_run):
     assert short_run.returncode == 0, short_run.stderr
     last = short_run.stdout.rstrip("\n").splitlines()[-1]
@@ -34,6 +35,7 @@ def test_short_run_ends_with_the_figure_line(short_run):
     assert float(match.group(1)) > 0 and int(match.group(2)) > 0
 
 
+@pytest.mark.slow  # runs `bench ingest --pages 20` in a child process
 def test_both_backends_store_every_page_and_read_the_cover_sheet(short_run):
     out = short_run.stdout
     for backend in ("zxing", "pyzbar"):
@@ -47,6 +49,7 @@ def test_both_backends_store_every_page_and_read_the_cover_sheet(short_run):
     assert "baseline in the same run" in out
 
 
+@pytest.mark.slow  # runs `bench ingest --pages 20` in a child process
 def test_the_mix_has_every_kind_of_page(short_run):
     assert "cover sheets 1, text 14, photo sheets 2, blank backsides 2, waybills 1" in short_run.stdout
 

@@ -4,6 +4,8 @@ real `juanzong` process), so nothing depends on today's date."""
 
 from __future__ import annotations
 
+from juanzong.shared.ids import format_id  # ids are printed one way (issue 8)
+
 import json
 import os
 import shutil
@@ -178,7 +180,7 @@ def test_import_from_the_command_line_lists_the_changes(edge_home: Path, db, set
     path = write(tmp_path, ARRANGEMENT_2027)
     proc = jz("edge", "calendar", "import", "--home", str(edge_home), str(path), clock="2027-02-06 09:00:00")
     assert "已导入 2027 年放假安排" in proc.stdout
-    assert f"{spring.intake_id} {CASE}：2027-02-11T12:00:00+08:00 → 2027-02-12T12:00:00+08:00" in proc.stdout
+    assert f"{format_id(spring.intake_id)} {CASE}：2027-02-11T12:00:00+08:00 → 2027-02-12T12:00:00+08:00" in proc.stdout
     status = json.loads(jz("edge", "calendar", "status", "--home", str(edge_home), "--json", clock="2027-02-06 09:00:00").stdout)
     assert [y["year"] for y in status["years"]][:3] == [2028, 2027, 2026] and status["years"][-1]["year"] == 2004
     by_year = {y["year"]: y for y in status["years"]}

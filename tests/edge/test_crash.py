@@ -99,6 +99,7 @@ def _left_behind(state: kit.DiskState) -> str:
     return next((k for k, v in found.items() if v), "nothing")
 
 
+@pytest.mark.slow  # crash tests: a child process killed at each durable step, then recovery
 @pytest.mark.parametrize("step", STEPS)
 def test_a_crash_at_each_durable_step_loses_nothing_and_stores_nothing_twice(step, world, tmp_path):
     home = kit.clone_home(world.template, tmp_path / "edge")

@@ -20,9 +20,11 @@ import pytest
 from PIL import Image, ImageChops
 
 from juanzong.edge.ingest import decode as dec
+from juanzong.edge.watch import complete
 from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.shared.crypto import sha256_hex
-from juanzong.shared.errors import AppError
+from juanzong.edge.ingest.faults import megabytes
+from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.profiles import get_scanner
 
 MAX_PIXELS = 40_000_000
@@ -228,9 +230,9 @@ def test_pdf_cut_short_is_truncated_and_not_complete(tmp_path, ctx, cut):
     whole = img2pdf.convert([jpeg(scan_like(i)) for i in range(3)])
     data = whole[:cut] if cut < 0 else whole[:int(len(whole) * cut)]
     assert refused(tmp_path, "cut.pdf", data, ctx).code == "FILE_TRUNCATED"
-    assert not dec.looks_complete(tmp_path / "cut.pdf")
+    assert not complete.looks_complete(tmp_path / "cut.pdf")
     (tmp_path / "whole.pdf").write_bytes(whole)
-    assert dec.looks_complete(tmp_path / "whole.pdf")
+    assert complete.looks_complete(tmp_path / "whole.pdf")
 
 
 def test_pdf_with_pages_tree_first_cut_short_is_truncated(tmp_path, ctx):
@@ -284,17 +286,32 @@ def test_tiff_whose_third_directory_is_cut_is_truncated(tmp_path, ctx):
     # inside the third directory, inside its pixels, halfway through them, inside its strip table
     for cut in (third + 6, third - 40, (second + third) // 2, len(data) - 20):
         assert refused(tmp_path, "cut.tif", data[:cut], ctx).code == "FILE_TRUNCATED", cut
-        assert not dec.looks_complete(tmp_path / "cut.tif"), cut
+        assert not complete.looks_complete(tmp_path / "cut.tif"), cut
+
+
+def test_a_single_strip_tiff_over_the_decode_budget_is_a_memory_limit(tmp_path, ctx):
+    """One strip cannot be decoded a band at a time: a page whose decoded size is over the
+    budget is refused before any pixel is decoded (the header claims 9000 × 9000 RGB)."""
+    data = bytearray(tiff([scan_like(1, size=(16, 16))]))
+    at = ifd_offsets(bytes(data))[0]
+    for k in range(struct.unpack("<H", data[at:at + 2])[0]):
+        entry = at + 2 + 12 * k
+        tag, kind = struct.unpack("<HH", data[entry:entry + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            data[entry + 8:entry + 12] = struct.pack("<H2x" if kind == 3 else "<I", 9000)
+    err = refused(tmp_path, "huge.tif", bytes(data), replace(ctx, max_pixels=90_000_000))
+    assert err.code is ErrorCode.FILE_MEMORY_LIMIT and err.params["page"] == 1
+    assert err.params["need"] == megabytes(9000 * 9000 * 4)
 
 
 def test_tiff_frame_count_reads_only_the_directories(tmp_path):
     data = tiff([scan_like(i, (300, 420)) for i in range(4)])
-    assert dec.tiff_frame_count(io.BytesIO(data), len(data)) == 4
+    assert complete.tiff_frame_count(io.BytesIO(data), len(data)) == 4
     looped = bytearray(data)
     last = ifd_offsets(data)[-1]
     count = struct.unpack("<H", data[last:last + 2])[0]
     looped[last + 2 + 12 * count:last + 6 + 12 * count] = struct.pack("<I", ifd_offsets(data)[0])
-    assert dec.tiff_frame_count(io.BytesIO(bytes(looped)), len(looped)) is None  # a cycle is not a file
+    assert complete.tiff_frame_count(io.BytesIO(bytes(looped)), len(looped)) is None  # a cycle is not a file
 
 
 # ---------------------------------------------------------------- JPEG, caps, completeness
@@ -306,7 +323,7 @@ def test_jpeg_completeness_tolerates_padding_and_sees_a_missing_end(tmp_path):
              "junk.jpg": b"not an image at all, still being written"}
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
-    assert {n: dec.looks_complete(tmp_path / n) for n in cases} == {
+    assert {n: complete.looks_complete(tmp_path / n) for n in cases} == {
         "ok.jpg": True, "padded.jpg": True, "cut.jpg": False, "empty.jpg": False, "junk.jpg": False}
 
 
@@ -332,7 +349,7 @@ def test_oversized_file_is_refused_without_being_read(tmp_path, ctx):
     try:
         with pytest.raises(AppError) as info:
             dec.decode_all(Claimed(claim="0001", path=path, source_name=path.name), ctx)
-        assert dec.looks_complete(path, cap)  # settled and over the cap: take it, decode refuses
+        assert complete.looks_complete(path, cap)  # settled and over the cap: take it, decode refuses
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

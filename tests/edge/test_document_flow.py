@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pikepdf
 import pytest
@@ -21,7 +21,7 @@ from juanzong.edge.documents import builder
 from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.textlayer import PageText, TextLine
 from juanzong.edge.documents.worker import OcrWorker, context_for
-from juanzong.edge.items import arm_replacement, close_item
+from juanzong.edge.items import arm_replacement, close_item, reopen_item
 from juanzong.edge.simulate import SimulatedScanner, court_page
 from juanzong.edge.status import status
 from edge_kit import cover_for, register
@@ -101,9 +101,11 @@ def test_a_replaced_page_rebuilds_the_document_and_drops_the_old_ocr_job(setting
     v1 = store.current_document(db, first.item_id)
 
     page2 = db.execute("SELECT id FROM pages WHERE item_id = ? AND page_no = 2", [first.item_id]).fetchone()[0]
+    reopen_item(db, settings.appliance_id, first.item_id, "重扫第 2 页")  # a closed item is locked (issue 8)
     arm_replacement(db, settings.appliance_id, page2)
     scanner.write(court_page(9).image)
     Appliance(settings).ingest_once()
+    close_item(db, settings.appliance_id, first.item_id)  # closed again once the page is rescanned
     builder.build_due(ctx)
 
     v2 = store.current_document(db, first.item_id)
@@ -128,7 +130,7 @@ def test_the_queue_is_earliest_deadline_first_urgent_before_all(settings, db):
     urgent = item_with(datetime(2026, 3, 5, 9, 0, tzinfo=TZ), True)
     now = store.utc_iso()
     with write_tx(db):
-        for reg, item_id in (late, early, urgent):
+        for _reg, item_id in (late, early, urgent):
             store.enqueue(db, f"F-{item_id}", store.item_row(db, item_id), now)
     order = []
     while (job := store.next_job(db, now)) is not None:
@@ -144,8 +146,8 @@ def test_an_idle_item_completes_after_the_profile_timeout(settings, db):
     scan_item(scanner, intake, 0, (1,))
     Appliance(settings).ingest_once()
     ctx = context_for(settings)
-    assert builder.build_due(ctx, now=datetime.now(timezone.utc)) == []
-    later = datetime.now(timezone.utc) + timedelta(seconds=ctx.idle_seconds + 1)
+    assert builder.build_due(ctx, now=datetime.now(UTC)) == []
+    later = datetime.now(UTC) + timedelta(seconds=ctx.idle_seconds + 1)
     assert len(builder.build_due(ctx, now=later)) == 1
 
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageChops
 from corpus import Case, Pages, Refused, cases
 from juanzong.edge.ingest import decode as dec
 from juanzong.edge.ingest.context import Claimed, IngestContext
+from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError
 from juanzong.shared.profiles import get_scanner
 
@@ -145,3 +146,129 @@ def test_peak_memory_of_every_file_class_stays_under_400_mb():
     over = [(r.name, round(r.peak_mb)) for r in results if not r.peak_mb < memprobe.LIMIT_MB]
     assert over == []
     assert all(r.outcome.startswith("stored") for r in results), [(r.name, r.outcome) for r in results]
+
+
+def test_a_jbig2_pdf_without_jbig2dec_is_quarantined_then_retried_once_it_is_installed(tmp_path, central_keys):
+    """Point 1: a machine without `jbig2dec` quarantines a JBIG2 PDF with FILE_DECODER_MISSING and
+    a Chinese reason naming the program and the command that puts it back; once the program is
+    there, that command stores the page. Real child processes; only PATH differs."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from corpus import bilevel, pdf_jbig2
+    from edge_kit import make_home
+
+    from juanzong.edge.config import load_settings
+
+    if shutil.which("jbig2dec") is None:
+        pytest.skip("jbig2dec is not installed (make setup installs it)")
+    home = make_home(tmp_path, central_keys, profile="network-share")
+    hot = load_settings(home).hot_folder
+    hot.mkdir(parents=True, exist_ok=True)
+    (hot / "fax_0001.pdf").write_bytes(pdf_jbig2(bilevel(3)))
+    no_tools = tmp_path / "no-tools"
+    no_tools.mkdir()
+
+    def jz(*args: str, path: str) -> subprocess.CompletedProcess:
+        env = {**{k: v for k, v in os.environ.items() if k != "JUANZONG_HOME"}, "PATH": path}
+        return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", args[0], "--home", str(home),
+                               *args[1:]], capture_output=True, text=True, timeout=120, env=env)
+
+    drained = jz("ingest", "--once", "--settle", "0.05", "--json", path=str(no_tools))
+    assert drained.returncode == 0, drained.stderr
+    (held,) = json.loads(jz("quarantine", "--json", path=str(no_tools)).stdout)
+    assert held["code"] == "FILE_DECODER_MISSING" and "jbig2dec" in held["reason"] and "JBIG2" in held["reason"]
+    assert "edge quarantine --retry" in held["reason"] and not LIBRARY_TEXT.search(held["reason"].replace("fax_0001.pdf", ""))
+
+    retried = jz("quarantine", "--retry", held["id"], path=os.environ["PATH"])
+    assert retried.returncode == 0, retried.stderr
+    assert jz("ingest", "--once", "--settle", "0.05", path=os.environ["PATH"]).returncode == 0
+    (loose,) = json.loads(jz("pages", "--unassigned", "--json", path=os.environ["PATH"]).stdout)
+    assert loose["source_name"].endswith("fax_0001.pdf") and loose["role"] == "page"  # stored, as retry-Q…-fax_0001.pdf
+
+
+def _as(img: Image.Image, how: str) -> tuple[str, bytes]:
+    """The page as a scanner in that mode writes it (extension, bytes)."""
+    from corpus import grey16, saved
+
+    if how == "tiff-16bit-grey":
+        return "tif", saved(grey16(img), "TIFF", compression="tiff_lzw", dpi=(300, 300))
+    if how == "tiff-cielab":
+        return "tif", saved(img.convert("RGB").convert("LAB"), "TIFF", dpi=(300, 300))
+    if how == "tiff-cmyk":
+        return "tif", saved(img.convert("CMYK"), "TIFF", compression="tiff_lzw", dpi=(300, 300))
+    if how == "jpeg-cmyk":
+        return "jpg", saved(img.convert("CMYK"), "JPEG", quality=90, dpi=(300, 300))
+    if how == "png-palette":
+        return "png", saved(img.convert("RGB").quantize(16), "PNG", dpi=(300, 300))
+    if how == "png-rgba":
+        return "png", saved(img.convert("RGBA"), "PNG", dpi=(300, 300))
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["tiff-16bit-grey", "tiff-cielab", "tiff-cmyk", "jpeg-cmyk", "png-palette", "png-rgba"])
+def test_a_cover_sheet_and_a_page_in_each_pixel_format_are_read_and_filed(settings, db, how):
+    """Point 1, through the whole ingest: the cover sheet's codes are read in a 16-bit, CIELAB,
+    CMYK, palette or alpha file (it becomes the item's cover, not a loose page), the text page
+    after it is filed as page 1 with its master untouched, and QC does not call it blank."""
+    from edge_kit import cover_for, register
+
+    from juanzong.edge.appliance import Appliance
+    from juanzong.edge.simulate import text_page
+
+    intake = register(db, settings, items=(("起诉状", 1),))
+    item = intake.items[0].item_id
+    written = {}
+    for n, img in enumerate((cover_for(intake, 0), text_page(5, colour=False)), start=1):
+        ext, data = _as(img, how)
+        (settings.hot_folder / f"scan_{n:04d}.{ext}").write_bytes(data)
+        written[f"scan_{n:04d}.{ext}"] = data
+    drained = Appliance(settings).ingest_once(settle=0.05)
+    assert drained.unfinished == () and all(o.status == "stored" for o in drained), [(o.source_name, o.code) for o in drained]
+    rows = db.execute("SELECT source_name, role, item_id, page_no, findings, source_sha256 FROM pages ORDER BY rowid").fetchall()
+    (cover_name, cover_role, cover_item, _, _, _), (page_name, role, page_item, page_no, findings, sha) = rows
+    assert (cover_role, cover_item) == ("cover", item), how
+    assert (role, page_item, page_no) == ("page", item, 1), how
+    assert '"blank"' not in findings, (how, findings)
+    assert sha == sha256_hex(written[page_name])  # the master, as the scanner wrote it
+
+
+def mutations(case: Case, count: int) -> list[bytes]:
+    """Fuzzer-style damage, seeded by the case's name: header bytes, bytes anywhere, a cut."""
+    import random
+
+    rng, out = random.Random(case.name), []
+    for m in range(count):
+        data = bytearray(case.data)
+        if m % 3 == 0:
+            for _ in range(4):
+                data[rng.randrange(min(len(data), 4096))] = rng.randrange(256)
+        elif m % 3 == 1:
+            for _ in range(16):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        else:
+            data = data[: rng.randrange(8, len(data))]
+        out.append(bytes(data))
+    return out
+
+
+def test_damaged_files_become_pages_or_a_specific_reason_never_an_internal_error(tmp_path, ctx):
+    """Every corpus file, damaged six ways: whatever decode makes of it, it is pages or an
+    AppError with a specific code (never INGEST_FAILED, never a library exception) and a
+    reason without library text."""
+    everything = replace(ctx, profile=replace(ctx.profile, file_types=ctx.profile.file_types + ("jp2",)))
+    outcomes = {"pages": 0, "refused": 0}
+    for case in CASES:
+        for n, data in enumerate(mutations(case, 6)):
+            path = tmp_path / f"{n}-{case.filename}"
+            path.write_bytes(data)
+            try:
+                dec.decode_all(Claimed(claim="0001", path=path, source_name=case.filename), everything)
+                outcomes["pages"] += 1
+            except AppError as err:
+                outcomes["refused"] += 1
+                assert err.code != "INGEST_FAILED", (case.name, n, err.message)
+                assert not LIBRARY_TEXT.search(err.message.replace(case.filename, "")), (case.name, n, err.message)
+    assert outcomes["pages"] and outcomes["refused"]  # the damage was real, and some files survive it

@@ -119,7 +119,7 @@ def test_personal_data_is_encrypted_and_shown_masked(clerk: Kiosk) -> None:
     raw = clerk.db.execute("SELECT id_number, phone FROM intake_details").fetchone()
     assert raw[0].startswith(b"JZV1") and b"110101199001011234" not in raw[0] and b"13812345678" not in raw[1]
     disk = clerk.settings.db_path.read_bytes() + clerk.settings.db_path.with_name("edge.db-wal").read_bytes()
-    assert "110101199001011234".encode() not in disk and "13812345678".encode() not in disk
+    assert b"110101199001011234" not in disk and b"13812345678" not in disk
 
 
 def test_pending_case_gets_a_temporary_number_then_is_linked(clerk: Kiosk) -> None:

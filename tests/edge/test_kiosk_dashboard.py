@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ def test_no_carry_state_without_media_or_waiting_batches(kiosk: Kiosk) -> None:
 
 def _registered_medium(k: Kiosk, central_keys: Any, device: Path, label: str) -> None:
     """A medium central registered for this appliance, prepared by `edge media init`'s function."""
-    issued = k.clock.now.astimezone(timezone.utc)
+    issued = k.clock.now.astimezone(UTC)
     reg = Registration(new_id(Kind.MEDIUM), k.settings.appliance_id, label, issued.isoformat(timespec="seconds"),
                        (issued + timedelta(days=30)).isoformat(timespec="seconds"), "C-TEST")
     registration = device.parent / "registration.json"

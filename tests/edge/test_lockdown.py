@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -156,7 +156,7 @@ def _medium(db, uuid: str | None, valid_until: datetime) -> str:
     return medium_id
 
 
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def test_registered_media_rules_follow_init_and_expiry(tmp_path, central_keys, profiles):
@@ -380,9 +380,8 @@ def test_the_command_renders_checks_and_applies_to_a_staging_root(tmp_path, cent
     applied = out["applied"]
     assert applied["commands_run"] == [] and "swapoff -a" in applied["commands_skipped"]
     from juanzong.edge import audit
-    from juanzong.edge.repo import connect
-
     from juanzong.edge.lockdown.media_rules import installed_root
+    from juanzong.edge.repo import connect
 
     db = connect(settings.db_path)
     assert [r.action for r in audit.records(db)][-1] == "lockdown_apply"

@@ -19,13 +19,13 @@ from juanzong.edge.repo import cipher as dbcipher
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 from juanzong.edge import repo
+from juanzong.edge.keys import load_keys
+from juanzong.edge.simulate import SimulatedScanner, text_page
 
 
 def open_db(path: Path):
     repo.migrate(path)
     return repo.connect(path)
-from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, text_page
 
 CASE = "（2026）京0102民初7788号"
 NAME = "欧阳娜娜"

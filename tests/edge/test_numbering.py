@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from juanzong.edge import batches
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.repo import state, write_tx
@@ -91,6 +93,7 @@ for name in sys.argv[2:]:
 """
 
 
+@pytest.mark.slow  # several writer processes ingesting at once
 def test_concurrent_writers_never_share_or_skip_a_page_number(settings, db, edge_home):
     """Two processes commit pages of one item at the same time: the number is
     allocated inside the immediate transaction, so contention cannot break it."""

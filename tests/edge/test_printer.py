@@ -11,9 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -105,7 +105,7 @@ def test_receipt_text_carries_what_the_submitter_needs() -> None:
 
 
 def test_aware_times_print_in_court_local_time() -> None:
-    utc = datetime(2026, 3, 2, 2, 30, tzinfo=timezone.utc)
+    utc = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
     r = receipt(received_at=utc, deadline=datetime(2026, 3, 2, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     text = "\n".join(line.text for line in prn.receipt_text(r))
     assert "收件时间：2026-03-02 10:30" in text and "办理时限：2026-03-02 17:00" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -48,8 +48,8 @@ def test_receipt_copies_go_after_their_retention_and_the_command_reports_it(edge
     db = connect(load_settings(edge_home).db_path)
     printed = db.execute("SELECT COUNT(*) FROM print_jobs WHERE copy IS NOT NULL AND state = 'printed'").fetchone()[0]
     assert printed >= 1
-    soon = (datetime.now(timezone.utc) + timedelta(days=89)).isoformat()
-    later = (datetime.now(timezone.utc) + timedelta(days=91)).isoformat()
+    soon = (datetime.now(UTC) + timedelta(days=89)).isoformat()
+    later = (datetime.now(UTC) + timedelta(days=91)).isoformat()
     assert json.loads(cli("edge", "purge", "--home", str(edge_home), "--now", soon, "--json").stdout)["receipt_copies_destroyed"] == 0
     out = cli("edge", "purge", "--home", str(edge_home), "--now", later, "--json")
     assert out.returncode == 0, out.stderr

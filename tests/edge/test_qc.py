@@ -6,7 +6,7 @@ import json
 import statistics
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from PIL import Image
@@ -188,7 +188,7 @@ def test_colour_original_scanned_bitonal_is_an_error(scans: Scans) -> None:
     path = scans.folder / "bitonal.tif"
     scans.base.convert("1").save(path, compression="group4", dpi=(300, 300))
     inp = make_qc_input(path)
-    assert inp.source_mode == "1" and inp.rgb_small is None
+    assert inp.source_mode == "1" and inp.grey_source
     colour = only(analyse(inp, COLOUR), "colour_expected")
     assert colour.value == "1" and "黑白" in colour.message
 
@@ -232,7 +232,7 @@ def test_page_counts_against_the_declared_number() -> None:
 def test_make_qc_input_decodes_at_half_size(scans: Scans) -> None:
     inp = make_qc_input(scans.file("clean", lambda: q.scan_noise(scans.base, 1)))
     assert inp.gray.mode == "L" and inp.gray.size == (1240, 1754)
-    assert inp.rgb_small is not None and inp.rgb_small.mode == "RGB" and inp.rgb_small.size == (620, 877)
+    assert not inp.grey_source  # a colour scan
     assert (inp.source_mode, inp.dpi, inp.pixel_size) == ("RGB", (300, 300), q.A4)
 
 
@@ -274,3 +274,15 @@ def test_ingest_stage_attaches_qc_and_drops_blank_verso_only_when_the_profile_sa
     assert qc.run(verso, dropping).role == "blank_dropped"
     assert qc.run(replace(verso, side="recto"), dropping).role == "page"
     assert qc.run(replace(verso, role="cover"), ctx).qc is None
+
+
+def test_palette_scans_are_judged_by_their_palette_on_the_production_path(scans: Scans) -> None:
+    """A colour palette PNG is colour, a palette of greys is grey: decided at decode, read by QC."""
+    colour = scans.base.convert("RGB").quantize(64)
+    colour_path, grey_path = scans.folder / "palette_colour.png", scans.folder / "palette_grey.png"
+    colour.save(colour_path, dpi=(300, 300))
+    scans.base.convert("L").convert("P").save(grey_path, dpi=(300, 300))
+    colour_inp, grey_inp = make_qc_input(colour_path), make_qc_input(grey_path)
+    assert colour_inp.source_mode == grey_inp.source_mode == "P"
+    assert "colour_expected" not in codes(analyse(colour_inp, COLOUR))
+    assert only(analyse(grey_inp, COLOUR), "colour_expected").severity == "error"

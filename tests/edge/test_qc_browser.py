@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Iterator
 
 import pytest
-
 from edge_kit import cover_for, register
 from kiosk_kit import PINS, make_kiosk
+
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.repo import state, write_tx
 from juanzong.edge.repo.state import StateKey
@@ -303,7 +304,7 @@ def test_quarantine_retry_and_discard(page, station: Station) -> None:
 def test_the_station_shows_batches_waiting_to_be_carried_and_the_last_carry(page, station: Station, tmp_path: Path) -> None:
     """An air-gapped point: a batch written on the registered medium waits for central's receipt,
     a batch sealed after that carry waits to be written; the last carry is named."""
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from juanzong.edge import media
     from juanzong.edge.batches import seal
@@ -315,7 +316,7 @@ def test_the_station_shows_batches_waiting_to_be_carried_and_the_last_carry(page
     from juanzong.shared.media import Registration, signed_bytes
 
     cfg, keys = station.settings, load_keys(station.settings.keys_dir)
-    issued = station.kiosk.clock.now.astimezone(timezone.utc)
+    issued = station.kiosk.clock.now.astimezone(UTC)
     reg = Registration(new_id(Kind.MEDIUM), cfg.appliance_id, "一号U盘", issued.isoformat(timespec="seconds"),
                        (issued + timedelta(days=30)).isoformat(timespec="seconds"), "C-TEST")
     registration = tmp_path / "registration.json"

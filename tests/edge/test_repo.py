@@ -12,6 +12,7 @@ import pytest
 from juanzong.edge import repo
 from juanzong.edge.repo import state
 from juanzong.edge.repo.state import StateKey
+from datetime import UTC
 
 EDGE = Path(__file__).resolve().parents[2] / "edge"
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b|\.execute\(|PRAGMA\s")
@@ -83,21 +84,20 @@ def test_migrate_is_idempotent_and_connect_does_no_schema_work(tmp_path):
 
 
 def test_write_tx_rolls_back_on_error(settings, db):
-    with pytest.raises(RuntimeError):
-        with repo.write_tx(db):
-            state.put(db, StateKey.ACTIVE_ITEM, "X")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), repo.write_tx(db):
+        state.put(db, StateKey.ACTIVE_ITEM, "X")
+        raise RuntimeError("boom")
     assert state.get(db, StateKey.ACTIVE_ITEM) is None
 
 
 def test_audit_records_take_their_time_from_the_clock(db):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from juanzong.edge import audit
     from juanzong.shared import clock
     from juanzong.shared.audit import Action
 
-    with clock.use(clock.Fixed(datetime(2026, 3, 2, 3, 59, 59, 123000, tzinfo=timezone.utc))):
+    with clock.use(clock.Fixed(datetime(2026, 3, 2, 3, 59, 59, 123000, tzinfo=UTC))):
         rec = audit.record(db, place="A-TEST", actor="operator", action=Action.ACTIVE_ITEM, target="-")
     assert rec.at == "2026-03-02T03:59:59.123+00:00"
 

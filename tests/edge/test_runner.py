@@ -7,6 +7,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+pytestmark = pytest.mark.e2e  # `edge run` as real processes
+
 
 def test_a_second_edge_run_on_the_same_home_is_refused(edge_home):
     cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "run", "--home", str(edge_home)]

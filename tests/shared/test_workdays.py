@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -256,7 +256,7 @@ def test_utc_input_converted_to_shanghai() -> None:
     assert due("2026-03-02T03:59:59Z") == "2026-03-02T18:00:00+08:00"  # 11:59:59 in Shanghai
     assert due("2026-03-02T04:00:00+00:00") == "2026-03-03T12:00:00+08:00"  # 12:00 in Shanghai
     # 2026-03-01 20:00 UTC is already Monday 04:00 in Shanghai, not Sunday
-    received = datetime(2026, 3, 1, 20, 0, tzinfo=timezone.utc)
+    received = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
     result = compute_deadline(received)
     assert result.isoformat() == "2026-03-02T18:00:00+08:00"
     assert str(result.due.tzinfo) == "Asia/Shanghai"

@@ -1,0 +1,41 @@
+"""Named value sets stay named: no literal audit action, outcome, page role or batch state
+outside its definition (SQL included, through parameters), and one clock."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted(p for d in ("edge", "central", "shared") for p in (ROOT / d).rglob("*.py"))
+ARGPARSE_ACTIONS = {"store_true", "store_false", "append", "count", "store", "store_const", "version"}
+
+
+def _hits(pattern: str, paths, allow=lambda m: False) -> list[str]:
+    rx = re.compile(pattern)
+    out = []
+    for path in paths:
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            for m in rx.finditer(line):
+                if not allow(m):
+                    out.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    return out
+
+
+def test_audit_actions_and_outcomes_are_named():
+    actions = _hits(r'action="([a-z_]+)"', SOURCES, allow=lambda m: m.group(1) in ARGPARSE_ACTIONS)
+    outcomes = _hits(r'outcome="[a-z_]+"', SOURCES)
+    kiosk = _hits(r'\brecord\("[a-z_]+"', sorted((ROOT / "edge" / "web").rglob("*.py")))
+    assert actions + outcomes + kiosk == [], "use shared.audit.Action / Outcome"
+
+
+def test_sql_takes_roles_and_states_as_parameters():
+    repo = sorted((ROOT / "edge" / "repo").rglob("*.py"))
+    literal = _hits(r"\b(role|state)\s*(=|!=|IS NOT|IS|IN)\s*\(?\s*'", repo)
+    assert literal == [], "pass PageRole / BatchState / JobState values as SQL parameters"
+
+
+def test_one_clock():
+    now = _hits(r"\bdatetime\.now\(|\bdatetime\.utcnow\(|\btime\.time\(\)|\bdate\.today\(\)",
+                [p for p in SOURCES if p.name != "clock.py"])
+    assert now == [], "read the time through shared.clock.now()"
