@@ -289,9 +289,17 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         _emit(args, {"retry": qid, "written": str(path)}, f"已放回热文件夹重新导入：{path.name}")
         return 0
     shelf = quarantine.shelf(db)
-    lines = [f"隔离 {shown(q['id'])}  {q['source_name']}：{q['reason']}" for q in shelf]
+    lines = [f"隔离 {shown(q['id'])}  {q['source_name']}：{q['reason']}{_shelf_state(q)}" for q in shelf]
     _emit(args, shelf, *(lines or ["隔离区为空"]))
     return 0
+
+
+def _shelf_state(q: dict) -> str:
+    if q.get("discarded_at"):
+        return f"（已丢弃：{q.get('discard_reason') or ''}）"
+    if q.get("retried_at"):
+        return f"（已放回重新导入：{q.get('retried_to')}）"
+    return ""
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

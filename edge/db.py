@@ -260,3 +260,10 @@ def m010_qc(db: Database) -> None:
     # migrated while the QC station had landed before the documents
     if "rotation" not in {c[1] for c in db.execute("PRAGMA table_info(pages)").fetchall()}:
         db.execute("ALTER TABLE pages ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m011_retried(db: Database) -> None:
+    # `edge quarantine --retry` puts a file back once (edge/quarantine.py): when, and under which name
+    db.execute("ALTER TABLE quarantine ADD COLUMN retried_at TEXT")
+    db.execute("ALTER TABLE quarantine ADD COLUMN retried_to TEXT")

@@ -4,7 +4,9 @@ A quarantined file is kept encrypted with its reason. `retry` opens it with
 the appliance's key (audited as a key use) and writes it back into the hot
 folder under its original name — after, say, a software fix for an
 INGEST_FAILED file, or a profile change that now accepts its type. The
-quarantine row stays: the shelf is a record, not a queue.
+quarantine row stays: the shelf is a record, not a queue. A file is put back
+once: a second retry would store the same scan twice (a file that fails again
+gets a new shelf entry, which can be retried in turn).
 """
 
 from __future__ import annotations
@@ -38,13 +40,18 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
     source_name, blob_id = found
     if blob_id is None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
+    done = shelf_rows.retried(db, qid)
+    if done is not None:
+        raise AppError(ErrorCode.QUARANTINE_RETRIED, qid=qid, at=done[0], to=done[1])
     wrapped = blobs.wrapped_local(db, blob_id)
     if wrapped is None:  # shredded after its retention (edge/purge.py)
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
     plain = open_blob_local(store.get(blob_id), wrapped, kek=keys.kek, appliance_id=appliance_id, blob_id=blob_id, kind="quarantine")
     target = hot_folder / f"retry-{qid}-{source_name}"
-    write_durable(target, plain, 0o600)  # its temp name is hidden: the watcher takes it only once renamed
-    audit.record(db, place=appliance_id, actor=actor, action=Action.QUARANTINE_RETRY, target=qid, key_use="kek", to=target.name)
+    with write_tx(db):  # marked and audited only if the file is written; never put back twice
+        shelf_rows.mark_retried(db, qid, clock.iso("seconds"), target.name)
+        audit.record(db, place=appliance_id, actor=actor, action=Action.QUARANTINE_RETRY, target=qid, key_use="kek", to=target.name)
+        write_durable(target, plain, 0o600)  # its temp name is hidden: the watcher takes it only once renamed
     return target
 
 

@@ -61,6 +61,7 @@ class ErrorCode(StrEnum):
     SWAP_ENABLED = "SWAP_ENABLED"
     APPLIANCE_RUNNING = "APPLIANCE_RUNNING"
     QUARANTINE_NOT_FOUND = "QUARANTINE_NOT_FOUND"
+    QUARANTINE_RETRIED = "QUARANTINE_RETRIED"
     # storage
     STORE_VERIFY_FAILED = "STORE_VERIFY_FAILED"
     STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
@@ -252,6 +253,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FILE_MEMORY_LIMIT: "文件 {name} 第 {page} 页解码约需 {need} 内存，超过单页上限 {limit}，已隔离；请降低分辨率或改用灰度模式重新扫描",
     ErrorCode.HOT_FOLDER_NOT_RAM: "热文件夹 {path} 位于 {fstype} 文件系统上；按设备配置，明文扫描件只能存放在内存文件系统（tmpfs）中，已拒绝启动",
     ErrorCode.APPLIANCE_RUNNING: "设备程序已在运行（{lock}），同一设备目录不能同时运行两个",
+    ErrorCode.QUARANTINE_RETRIED: "隔离文件 {qid} 已于 {at} 放回热文件夹重新导入（{to}），不再重复放回：同一文件会被存成两份；如再次被隔离，请对新的隔离编号重试",
     ErrorCode.QUARANTINE_NOT_FOUND: "隔离区中没有可重新导入的文件 {qid}（编号有误，或该文件因过大未加密保存，请到热文件夹的 .juanzong-oversize 目录处理）",
     ErrorCode.SWAP_ENABLED: "系统启用了交换分区（{devices}），内存中的明文扫描件可能被写入磁盘；按设备配置须关闭交换分区（swapoff -a）后再启动",
     ErrorCode.INGEST_FAILED: "处理文件 {name} 时发生内部错误（{detail}），文件已加密隔离保存，可用 edge quarantine --retry 隔离编号 重新导入",

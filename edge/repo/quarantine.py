@@ -46,8 +46,9 @@ def source_and_blob(db: Database, qid: str) -> tuple[str, str | None] | None:
 
 def shelf(db: Database) -> list[dict[str, Any]]:
     cur = db.execute("SELECT id, source_name, source_size, code, reason, blob_id IS NOT NULL, created_at, discarded_at, "
-                     "discard_reason, discarded_by FROM quarantine ORDER BY created_at")
-    cols = ("id", "source_name", "size", "code", "reason", "encrypted", "at", "discarded_at", "discard_reason", "discarded_by")
+                     "discard_reason, discarded_by, retried_at, retried_to FROM quarantine ORDER BY created_at")
+    cols = ("id", "source_name", "size", "code", "reason", "encrypted", "at", "discarded_at", "discard_reason", "discarded_by",
+            "retried_at", "retried_to")
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
@@ -55,6 +56,16 @@ def discard_target(db: Database, qid: str) -> tuple[str | None, str | None, str 
     """(blob_id, discarded_at, blob kind, blob sha256) of a shelf entry, or None."""
     return db.execute("SELECT q.blob_id, q.discarded_at, b.kind, b.sha256 FROM quarantine q LEFT JOIN blobs b ON b.id = q.blob_id "
                       "WHERE q.id = ?", [qid]).fetchone()
+
+
+def retried(db: Database, qid: str) -> tuple[str, str] | None:
+    """(when, under which name) a shelf entry was put back into the hot folder, or None."""
+    row = db.execute("SELECT retried_at, retried_to FROM quarantine WHERE id = ? AND retried_at IS NOT NULL", [qid]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def mark_retried(db: Database, qid: str, at: str, to: str) -> None:
+    db.execute("UPDATE quarantine SET retried_at = ?, retried_to = ? WHERE id = ?", [at, to, qid])
 
 
 def mark_discarded(db: Database, qid: str, at: str, reason: str, actor: str) -> None:

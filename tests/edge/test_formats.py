@@ -184,6 +184,9 @@ def test_a_jbig2_pdf_without_jbig2dec_is_quarantined_then_retried_once_it_is_ins
 
     retried = jz("quarantine", "--retry", held["id"], path=os.environ["PATH"])
     assert retried.returncode == 0, retried.stderr
+    again = jz("quarantine", "--retry", held["id"], path=os.environ["PATH"])  # would store the scan twice
+    assert again.returncode == 1 and again.stderr.startswith("错误 QUARANTINE_RETRIED: ") and "两份" in again.stderr
+    assert "已放回重新导入" in jz("quarantine", path=os.environ["PATH"]).stdout
     assert jz("ingest", "--once", "--settle", "0.05", path=os.environ["PATH"]).returncode == 0
     (loose,) = json.loads(jz("pages", "--unassigned", "--json", path=os.environ["PATH"]).stdout)
     assert loose["source_name"].endswith("fax_0001.pdf") and loose["role"] == "page"  # stored, as retry-Q…-fax_0001.pdf
