@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +82,8 @@ def test_pages_reach_central_and_receipts_come_back_on_media_alone(site: Site, m
     report = json.loads(juanzong("central", "report", "--home", str(site.central), "--json").stdout)
     carried = {a["appliance_id"]: a["last_media_import"] for a in report["appliances"]}
     assert carried[appliance_id(site.a)] and carried[appliance_id(site.b)] is None
+    rows = _office_overview_rows(site)
+    assert "介质导入" in rows["无网扫描点a"] and "介质导入" not in rows["无网扫描点b"]
 
     out = cli("edge", "media", "receipts", "--home", str(site.a), "--from", str(medium.path), "--operator", "O01")
     assert out.returncode == 0, out.stderr
@@ -103,6 +106,33 @@ def test_pages_reach_central_and_receipts_come_back_on_media_alone(site: Site, m
     assert (received["actor"], received["target"]) == ("档案员甲", exported["medium_id"])
     assert received["detail"]["batches"][batch]["manifest_sha256"] == manifest_sha256
     assert received["detail"]["toc_sha256"] == exported["toc_sha256"]
+
+
+def _office_overview_rows(site: Site) -> dict[str, str]:
+    """The archive office's 总览, as a clerk sees it: each scanning point's table row by its name."""
+    from litestar.testing import TestClient
+
+    from juanzong.central.config import load_settings
+    from juanzong.central.home import open_central
+    from juanzong.central.office.app import create_office_app
+    from juanzong.central.office.repository import OfficeRepository
+    from juanzong.central.office.users import add_user
+    from juanzong.shared import clock
+
+    settings = load_settings(site.central)
+    central = open_central(settings)
+    try:
+        add_user(OfficeRepository(central.repo.engine), central.repo.engine, "wang", "王档案", "clerk", "archive-2026-pass",
+                 actor="test", now=clock.now())
+    finally:
+        central.close()
+    with TestClient(create_office_app(settings, secure=False)) as office:
+        office.get("/login")
+        office.post("/login", data={"user_id": "wang", "password": "archive-2026-pass",
+                                    "_csrf_token": office.cookies.get("jz_csrf")}, follow_redirects=False)
+        page = office.get("/").text
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
+    return {re.search(r"<strong>([^<]+)</strong>", r).group(1): r for r in rows}
 
 
 def test_nothing_readable_on_the_medium(site: Site, media) -> None:
