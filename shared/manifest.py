@@ -46,16 +46,51 @@ class Volume(StrEnum):
 
 
 class Side(StrEnum):
-    RECTO = "recto"
-    VERSO = "verso"
+    RECTO = "recto"  # stamps bottom-right
+    VERSO = "verso"  # stamps bottom-left
 
 
 class PageRole(StrEnum):
-    """Roles a page can travel with: a numbered page, or one replaced by a rescan."""
+    """What a stored image is (the `role` of an appliance page row); defined once for both sides.
 
-    PAGE = "page"
-    REPLACED = "replaced"
+    Only the TRAVELLING roles go into a manifest (`Page.role` refuses the others)."""
+
+    PAGE = "page"  # a page of an item (numbered), or waiting unassigned
+    COVER = "cover"  # our cover sheet of a known item: a separator, never numbered
+    COVER_UNKNOWN = "cover_unknown"  # our cover sheet naming an item this appliance does not know
+    COVER_BACK = "cover_back"  # the blank back of a cover sheet (duplex)
+    BLANK_DROPPED = "blank_dropped"  # a blank verso the profile drops from the count (still stored)
+    REPLACED = "replaced"  # replaced by a rescan: keeps its row and blob, gives up its number
     DISCARDED = "discarded"  # taken out of the numbering at the QC station, with a reason
+
+
+TRAVELLING_ROLES = frozenset({PageRole.PAGE, PageRole.REPLACED, PageRole.DISCARDED})
+
+
+class QcCode(StrEnum):
+    """What a QC finding is about: edge/ingest/qc.py writes them (Chinese texts in edge.ingest.context.MESSAGES),
+    they travel in `Finding.code`, central counts by them."""
+
+    DPI_MISSING = "dpi_missing"
+    DPI_LOW = "dpi_low"
+    COLOUR_EXPECTED = "colour_expected"
+    SKEW = "skew"
+    BLANK = "blank"
+    BLACK_BORDER = "black_border"
+    TOO_DARK = "too_dark"
+    TOO_LIGHT = "too_light"
+    DUPLICATE = "duplicate"
+    OVER_SCAN = "over_scan"  # 多扫 (an item's count, at close)
+    UNDER_SCAN = "under_scan"  # 漏扫
+    ITEM_CLOSED = "item_closed"  # scanned for an item already closed: held in the unassigned queue
+    COVER_FOREIGN = "cover_foreign"  # our cover sheet, but of an item this appliance does not know
+
+
+class Severity(StrEnum):
+    """How much a QC finding weighs (`Finding.severity`)."""
+
+    WARNING = "warning"  # shown; the operator decides
+    ERROR = "error"  # a contract breach: rescan or override
 
 
 class BlobKind(StrEnum):
@@ -246,6 +281,11 @@ class Page(_Checked, frozen=True, kw_only=True):
     discard_reason: Text500 | None = None  # role "discarded"
     scanned_at: Timestamp
     blob: BlobRef
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.role not in TRAVELLING_ROLES:
+            raise ValueError(f"role {self.role.value!r} 不随批次传送")
 
 
 class CatalogPlace(_Checked, frozen=True, kw_only=True):
@@ -477,7 +517,7 @@ def json_schema() -> dict[str, Any]:
 
 __all__ = [
     "Acceptance", "AuditHead", "BlobKind", "BlobRef", "CatalogPlace", "Checkpoint", "Document", "Finding", "Intake", "Item",
-    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole",
+    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole", "QcCode", "Severity", "TRAVELLING_ROLES",
     "Receipt", "SCHEMA_VERSION", "Side", "Signed", "Suite", "Volume", "build_receipt", "canonical_json", "decode",
     "open_signed", "peek_appliance_id", "sign",
 ]

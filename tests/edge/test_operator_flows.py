@@ -1,6 +1,6 @@
 """Operator commands never misfile a page (issue 8, point 4).
 
-Real appliance homes and real scanned images (edge.simulate), through the
+Real appliance homes and real scanned images (edge.tooling.pages, edge.tooling.scanner), through the
 commands an operator types: `edge pages`, `close` (findings, blank backs that
 do not count, the lock), `replace` (one at a time, --cancel, a duplex sheet's
 back follows its front), `reopen`, `assign`, `discard`, another appliance's
@@ -22,9 +22,10 @@ from juanzong.edge import audit, batches, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
 from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, blank_backside, text_page
+from juanzong.edge.tooling.pages import blank_backside, text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.shared.ids import Kind, format_id, new_id
-from juanzong.shared.profiles import profiles_root
+from juanzong.edge.devices.profiles import profiles_root
 
 from edge_kit import cover_for, make_home, register
 from test_duplex import DUPLEX
@@ -102,6 +103,7 @@ def test_blank_backs_from_duplex_never_count_against_declared_pages(duplex_setti
 # ---------------------------------------------------------------- close locks, reopen, assign
 
 
+@pytest.mark.slow  # a long operator flow of `juanzong edge` processes
 def test_a_closed_item_takes_no_more_pages_until_reopened_then_assign_files_them_gap_free(settings, db):
     intake = register(db, settings, items=(("起诉状", 2),))
     item = intake.items[0].item_id
@@ -150,6 +152,7 @@ def test_one_pending_replacement_at_a_time_and_cancel_is_explicit(settings, db):
     assert whats == ["replace", "replace_cancel", "replace"]
 
 
+@pytest.mark.slow  # a long operator flow of `juanzong edge` processes
 def test_the_misfiling_sequence_two_replaces_then_a_duplex_rescan(duplex_settings):
     """Two replaces (the second refused, then --cancel), then the sheet is rescanned on the
     duplex scanner: its back takes the original back's place, never another item's, and the

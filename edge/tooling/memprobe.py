@@ -48,22 +48,6 @@ class Measured:
     outcome: str  # "stored 3" | "quarantined FILE_…" | "failed …"
 
 
-def _page(size: tuple[int, int], seed: int = 0):
-    """A scan-like page: paper noise, dark text bars, a red seal (compresses like a scan)."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    w, h = size
-    rng = np.random.default_rng(seed)
-    grey = Image.fromarray(rng.normal(236, 7, (h // 4, w // 4)).clip(0, 255).astype(np.uint8)).resize(size)
-    img = Image.merge("RGB", [grey, grey, grey])
-    draw = ImageDraw.Draw(img)
-    for row in range(h // 8, h * 7 // 8, max(12, h // 60)):
-        draw.rectangle((w // 10, row, w // 10 + int(w * (0.5 + 0.3 * rng.random())), row + max(3, h // 300)), fill=(25, 25, 30))
-    draw.ellipse((w * 6 // 10, h * 3 // 4, w * 8 // 10, h * 3 // 4 + w // 5), outline=(200, 20, 20), width=max(4, w // 200))
-    return img
-
-
 def _save(img, fmt: str, **kw) -> bytes:
     out = io.BytesIO()
     img.save(out, fmt, **kw)
@@ -91,13 +75,70 @@ def _repeated_page_pdf(size: tuple[int, int], pages: int) -> bytes:
     return out.getvalue()
 
 
+def _image_pdf(image: Callable, pages: int, size: tuple[int, int]) -> bytes:
+    """`pages` pages, each drawing its own image XObject `image(pdf, n)` at 300 dpi."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    w, h = size[0] * 72 / 300, size[1] * 72 / 300
+    for n in range(pages):
+        page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
+                                  Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image(pdf, n))),
+                                  Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))
+        pdf.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def _jbig2(pdf, bits) -> object:
+    """A JBIG2 image XObject: one lossless generic region coded with MMR (the G4 code of the
+    same bits, from libtiff), as a fax-to-PDF tool writes it."""
+    import struct
+
+    import pikepdf
+    from PIL import Image, ImageOps
+
+    from PIL import TiffImagePlugin
+
+    g4 = _save(ImageOps.invert(bits.convert("L")).convert("1"), "TIFF", compression="group4")
+    tif = Image.open(io.BytesIO(g4))
+    assert isinstance(tif, TiffImagePlugin.TiffImageFile)
+    tags = tif.tag_v2
+    mmr = g4[tags[273][0]:tags[273][0] + tags[279][0]]
+    w, h = bits.size
+
+    def segment(number: int, kind: int, data: bytes) -> bytes:
+        return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
+
+    data = (segment(0, 48, struct.pack(">IIIIBH", w, h, 0, 0, 0, 0))
+            + segment(1, 39, struct.pack(">IIIIB", w, h, 0, 0, 0) + b"\x01" + mmr) + segment(2, 49, b""))
+    return pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=w, Height=h,
+                          ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1, Filter=pikepdf.Name.JBIG2Decode)
+
+
+def _masked(pdf, img) -> object:
+    """A colour Flate image with a soft mask of its own size (a PDF tool's transparency)."""
+    import pikepdf
+
+    def flate(data: bytes, space, **kw):
+        return pikepdf.Stream(pdf, zlib.compress(data, 6), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                              Width=img.width, Height=img.height, ColorSpace=space, BitsPerComponent=8,
+                              Filter=pikepdf.Name.FlateDecode, **kw)
+
+    mask = flate(img.convert("L").point(lambda v: 255 if v > 40 else 200).tobytes(), pikepdf.Name.DeviceGray)
+    return flate(img.convert("RGB").tobytes(), pikepdf.Name.DeviceRGB, SMask=mask)
+
+
 def probes(big: bool = True) -> list[Probe]:
     import img2pdf
     import numpy as np
     from PIL import Image
 
+    from juanzong.edge.tooling.pages import plain_page
+
     def a4(seed=0):
-        return _page(A4_300, seed)
+        return plain_page(seed, A4_300, grain=4)
 
     def bw(seed=0):
         return a4(seed).convert("L").point(lambda v: 255 if v > 128 else 0).convert("1")
@@ -126,10 +167,17 @@ def probes(big: bool = True) -> list[Probe]:
         Probe("PDF CCITT ×10 pages", "scan_0015.pdf", lambda: img2pdf.convert([_save(bw(i), "TIFF", compression="group4", dpi=(300, 300)) for i in range(10)])),
         Probe("PDF Flate colour A4", "scan_0016.pdf", lambda: img2pdf.convert([_save(a4(), "PNG", dpi=(300, 300))])),
         Probe("PDF one A4 image ×10 pages", "scan_0017.pdf", lambda: _repeated_page_pdf(A4_300, 10)),
+        Probe("TIFF G3 fax A4", "scan_0018.tif", lambda: _save(bw(), "TIFF", compression="group3", dpi=(204, 196))),
+        Probe("TIFF palette A4", "scan_0019.tif", lambda: _save(a4().quantize(64), "TIFF", compression="tiff_lzw")),
+        Probe("PNG 16-bit grey A4", "scan_0024.png", lambda: _save(grey16(a4()), "PNG")),
+        Probe("PDF colour A4 with soft mask", "scan_0025.pdf", lambda: _image_pdf(lambda pdf, n: _masked(pdf, a4(n)), 1, A4_300)),
     ]
+    if shutil.which("jbig2dec"):
+        out.append(Probe("PDF JBIG2 A4 ×10 pages", "scan_0026.pdf",
+                         lambda: _image_pdf(lambda pdf, n: _jbig2(pdf, bw(n)), 10, A4_300)))
     if big:
         def a3():
-            return _page(A3_600)
+            return plain_page(0, A3_600, grain=4)
 
         out += [
             Probe("JPEG colour A3 600 dpi", "scan_0020.jpg", lambda: _save(a3(), "JPEG", quality=85, dpi=(600, 600))),
@@ -145,7 +193,7 @@ def probes(big: bool = True) -> list[Probe]:
 
 def _profiles(root: Path) -> Path:
     """The shipped profiles plus `memprobe`: the simulated scanner taking every type, A3 600 dpi cap."""
-    from juanzong.shared.profiles import profiles_root
+    from juanzong.edge.devices.profiles import profiles_root
 
     target = root / "profiles"
     shutil.copytree(profiles_root(), target)
@@ -159,7 +207,7 @@ def _profiles(root: Path) -> Path:
 
 
 def _home(root: Path, env: dict) -> Path:
-    from juanzong.edge.bench import make_central
+    from juanzong.edge.tooling.bench import make_central
 
     _, identity = make_central(root)
     home = root / "edge"
