@@ -227,6 +227,24 @@ class Repository:
                 out.setdefault(r.appliance_id, []).append((r.seq, r.page_count, r.gap_before))
         return out
 
+    def batch_rows(self) -> list[dict[str, Any]]:
+        """Every batch received, per appliance in sequence order: id, seq, when, pages declared in it, new pages."""
+        t = db.batches
+        query = select(t.c.batch_id, t.c.appliance_id, t.c.seq, t.c.received_at, t.c.page_count, t.c.new_pages)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(t.c.appliance_id, t.c.seq))]
+
+    def pages_per_batch(self) -> dict[str, tuple[int, int, int]]:
+        """Per batch (the one that brought each page row's current version): pages, of those without an item
+        and still waiting for one, of those discarded at the scanning point."""
+        p, i = db.pages, db.items
+        discarded = p.c.record.like(DISCARDED_ROLE)
+        waiting = and_(i.c.item_id.is_(None), ~discarded)
+        query = (select(p.c.batch_id, func.count(), func.count(case((waiting, 1))), func.count(case((discarded, 1))))
+                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).group_by(p.c.batch_id))
+        with self.engine.connect() as conn:
+            return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)}
+
     # --- intakes, items, pages ----------------------------------------------------------------
 
     def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
