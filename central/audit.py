@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from juanzong.shared import clock
 from juanzong.central import db
 from juanzong.shared import crypto
-from juanzong.shared.audit import GENESIS, Action, AuditRecord, ChainBreak, Outcome, first_bad_row
+from juanzong.shared.audit import GENESIS, Action, AuditRecord, BreakReason, ChainBreak, Outcome, first_bad_row
 from juanzong.shared.manifest import AuditHead, Checkpoint, Signed, open_signed, sign
 from juanzong.shared.durable import append_durable
 
@@ -86,7 +86,7 @@ def head(engine: Engine) -> AuditHead:
 def batch_head(engine: Engine, batch_id: str) -> AuditHead | None:
     """The head right after a batch was stored: its own `sync` row (stable, so a re-issued receipt is identical)."""
     t = db.audit
-    query = select(t.c.seq, t.c.hash).where(t.c.action == "sync", t.c.target == batch_id, t.c.outcome == "ok")
+    query = select(t.c.seq, t.c.hash).where(t.c.action == Action.SYNC, t.c.target == batch_id, t.c.outcome == Outcome.OK)
     with engine.connect() as conn:
         row = conn.execute(query.order_by(t.c.seq).limit(1)).first()
     return AuditHead(seq=row[0], hash=row[1]) if row else None
@@ -148,9 +148,9 @@ def verify_chain(engine: Engine, witnesses: Iterable[tuple[str, AuditHead]] = ()
     found: list[ChainBreak] = []
     for source, witnessed in witnesses:
         if witnessed.seq > last:
-            found.append(ChainBreak(last + 1, "truncated", source))
+            found.append(ChainBreak(last + 1, BreakReason.TRUNCATED, source))
         elif witnessed.seq and hashes.get(witnessed.seq) != witnessed.hash:
-            found.append(ChainBreak(witnessed.seq, "rechained", source))
+            found.append(ChainBreak(witnessed.seq, BreakReason.RECHAINED, source))
     return min(found, key=lambda b: b.seq, default=None)
 
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from sqlalchemy import Engine, LargeBinary, insert, select, text
 from juanzong.central import audit, db
 from juanzong.central.home import Central
 from juanzong.shared import crypto
-from juanzong.shared.durable import ensure_dir, fsync_dir, write_durable
+from juanzong.shared.durable import ensure_dir, fsync_tree, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action, Outcome
 
@@ -45,6 +45,11 @@ RECOVERY_PUBLIC_FILE = "backup-recovery.pub"
 KEYS_INFO = b"juanzong/backup-keys/v1"
 BAG_PREFIX = "juanzong-backup"
 _CHUNK = 1 << 20
+Progress = Callable[[int, int, str], None]  # done, total steps, what is being done (the office's progress bar)
+
+
+def _quiet(_done: int, _total: int, _stage: str) -> None:
+    """No progress wanted (the command line)."""
 
 
 @dataclass
@@ -134,21 +139,30 @@ def load_recovery_private(path: Path) -> Any:
 # --- writing --------------------------------------------------------------------------------
 
 
-def backup(central: Central, to: Path, copies: int, recovery_public: bytes, *, actor: str, now: datetime) -> BackupReport:
-    if copies < 1:
-        raise AppError(ErrorCode.BACKUP_FAILED, detail="副本数至少为 1")
+def backup(central: Central, to: Path, copies: int | None, recovery_public: bytes, *, actor: str, now: datetime,
+           progress: Progress = _quiet) -> BackupReport:
+    """`copies` copies (None = the archive's `backup_copies_required`); fewer than that setting is refused."""
+    copies = check_copies(central, copies, actor=actor, to=to)
     stamp = now.strftime("%Y%m%dT%H%M%S")
     targets = [to / f"{BAG_PREFIX}-{stamp}-copy{n}" for n in range(1, copies + 1)]
     for target in targets:
         if target.exists():
             raise AppError(ErrorCode.BACKUP_FAILED, detail=f"{target} 已存在，不覆盖已有备份")
+    steps = 2 * copies  # write the first copy, copy it to the others, read every copy back
     try:
-        blobs, rows = _write_bag(central, targets[0], recovery_public, now, copies)
-        for target in targets[1:]:
+        blobs, rows = _write_bag(central, targets[0], recovery_public, now, copies,
+                                 lambda n: progress(0, steps, f"第 1 份：正在写入数据块（已 {n} 个）"))
+        progress(1, steps, "第 1 份已写入")
+        for n, target in enumerate(targets[1:], start=2):
+            progress(n - 1, steps, f"正在复制第 {n} 份")
             _copy_tree(targets[0], target)
     except OSError as exc:
         raise AppError(ErrorCode.BACKUP_FAILED, detail=f"写入失败：{exc.strerror}（{exc.filename}）") from exc
-    checks = [verify_bag(t) for t in targets]
+    checks = []
+    for n, target in enumerate(targets, start=1):
+        progress(copies + n - 1, steps, f"正在回读校验第 {n} 份")
+        checks.append(verify_bag(target))
+    progress(steps, steps, "回读校验完成")
     tag_sha = _sha256_file(targets[0] / "tagmanifest-sha256.txt")
     report = BackupReport(checks, blobs, rows, tag_sha)
     audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(to), outcome=Outcome.OK if report.ok else Outcome.FAILED,
@@ -157,11 +171,23 @@ def backup(central: Central, to: Path, copies: int, recovery_public: bytes, *, a
     return report
 
 
-def _write_bag(central: Central, bag: Path, recovery_public: bytes, now: datetime, copies: int) -> tuple[int, int]:
+def check_copies(central: Central, copies: int | None, *, actor: str, to: Path) -> int:
+    """The number of copies to write: the setting's when none is asked; fewer than it is refused (audited)."""
+    required = central.settings.backup_copies_required
+    copies = required if copies is None else copies
+    if copies < required:
+        audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(to), outcome=Outcome.REFUSED,
+                     code=str(ErrorCode.BACKUP_COPIES_TOO_FEW), copies=copies, required=required)
+        raise AppError(ErrorCode.BACKUP_COPIES_TOO_FEW, copies=copies, required=required)
+    return copies
+
+
+def _write_bag(central: Central, bag: Path, recovery_public: bytes, now: datetime, copies: int,
+               on_blobs: Callable[[int], None] = lambda _: None) -> tuple[int, int]:
     import bagit
 
     ensure_dir(bag)
-    blobs = _copy_blobs(central, bag / "blobs")
+    blobs = _copy_blobs(central, bag / "blobs", on_blobs)
     _write_manifests(central.repo.engine, bag / "manifests")
     rows = dump_database(central.repo.engine, bag / "database")
     sealed = seal_keys(central.settings.keys_dir, recovery_public)
@@ -173,11 +199,11 @@ def _write_bag(central: Central, bag: Path, recovery_public: bytes, now: datetim
             "Juanzong-Central-Id": central.central_id, "Juanzong-Recovery-Key": fingerprint(recovery_public),
             "Juanzong-Copies": str(copies), "Juanzong-Backed-Up-At": now.isoformat()}
     bagit.make_bag(str(bag), info, processes=1, checksums=["sha256"])
-    _fsync_tree(bag)
+    fsync_tree(bag)
     return blobs, rows
 
 
-def _copy_blobs(central: Central, out: Path) -> int:
+def _copy_blobs(central: Central, out: Path, on_blobs: Callable[[int], None] = lambda _: None) -> int:
     """Stream every blob into the bag, hashing on the way (a 150 TB store never sits in memory)."""
     ensure_dir(out)
     count = 0
@@ -190,6 +216,9 @@ def _copy_blobs(central: Central, out: Path) -> int:
         if digest.hexdigest() != sha:  # never carry a damaged blob into a backup silently
             raise AppError(ErrorCode.BACKUP_FAILED, detail=f"数据块 {sha} 与其哈希不符，请先运行 central verify")
         count += 1
+        if count % 100 == 0:
+            on_blobs(count)
+    on_blobs(count)
     return count
 
 
@@ -205,19 +234,7 @@ def _write_manifests(engine: Engine, out: Path) -> None:
 
 def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target)
-    _fsync_tree(target)
-
-
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(Path(dirpath))
-    fsync_dir(root.parent)
+    fsync_tree(target)
 
 
 # --- database rows, portable ----------------------------------------------------------------
@@ -305,6 +322,18 @@ def verify_bag(bag: Path) -> BagCheck:
             check.changed.append(name)
     check.extra = sorted(present - set(expected))
     return check
+
+
+def verify_copies(central: Central, copies: list[Path], *, actor: str, of: int | None = None) -> list[BagCheck]:
+    """Read an earlier backup's copies back again (a disk may have rotted since); audited with each copy's state.
+    `of` is the audit seq of the backup they belong to, so the office shows the newest state beside it."""
+    checks = [verify_bag(c) for c in copies]
+    ok = all(c.ok for c in checks)
+    audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(copies[0].parent) if copies else "",
+                 outcome=Outcome.OK if ok else Outcome.FAILED, check="verify", of=of, copies=[str(c) for c in copies],
+                 failed=[c.path for c in checks if not c.ok],
+                 problems=sum(len(c.missing) + len(c.changed) + len(c.extra) + len(c.problems) for c in checks))
+    return checks
 
 
 def _read_manifest(path: Path, check: BagCheck) -> dict[str, str]:

@@ -389,7 +389,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         result = run_export(central, args.format, Path(args.out), Scope(args.case, args.since), actor=_operator(args),
                             now=clock.now(), ascii_names=getattr(args, "ascii", False),
-                            xml=getattr(args, "xml", False), utf16=getattr(args, "utf16", False), bcp=getattr(args, "bcp", False))
+                            xml=getattr(args, "xml", False), utf16=getattr(args, "utf16", False), bcp=getattr(args, "bcp", False),
+                            load=getattr(args, "load", False))
     finally:
         central.close()
     if args.json:
@@ -401,11 +402,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _export_summary(fmt: str, r: dict) -> str:
     if fmt == "dossier":
-        return f"已导出 {r['cases']} 个案件、{r['items']} 件材料、{r['pages']} 页到 {r['out']}"
+        head = f"已导出 {r['cases']} 个案件、{r['items']} 件材料、{r['pages']} 页到 {r['out']}"
+        head += f"；{r['stored_documents']} 件用扫描点生成的可检索文档"
+        notes = [f"  材料 {a['item_id']}：{a['note']}" for a in r.get("assembled", [])]
+        notes += [f"  材料 {item_id}：待扫描，尚无页面，只列入索引" for item_id in r.get("unscanned", [])]
+        assembled = len(r.get("assembled", []))
+        return "\n".join([head + (f"，{assembled} 件由页面原图组成" if assembled else "") + ("：" if notes else ""), *notes])
     if fmt == "sql":
         rows = r["rows"]
+        loaded = f"；已装载到 SQL Server {r['loaded']['server']}" if r.get("loaded") else ""
         return (f"已生成 SQL Server 索引 {r['out']}/index.sql：案件 {rows['jz_cases']} 个，材料 {rows['jz_items']} 件，"
-                f"页面 {rows['jz_pages']} 页，挂接文件 {r['files']} 个")
+                f"页面 {rows['jz_pages']} 页，挂接文件 {r['files']} 个{loaded}")
     if fmt == "excel":
         return f"已生成 Excel 目录 {r['out']}：{r['rows']} 行"
     return f"已生成 {r['count']} 个材料压缩包到 {r['out']}"
@@ -665,10 +672,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "sql":
             p.add_argument("--utf16", action="store_true", help="脚本用 UTF-16LE（带 BOM）编码")
             p.add_argument("--bcp", action="store_true", help="另写 bcp 数据文件与格式文件")
+            p.add_argument("--load", action="store_true",
+                           help="生成后装载到设置中的 SQL Server（sqlserver_host 等；整体一个事务，失败即回滚）")
 
     p = command("backup", cmd_backup, "离线备份：写 N 份 BagIt 备份并逐份回读校验")
     p.add_argument("--to", help="备份位置（每份一个子文件夹）")
-    p.add_argument("--copies", type=int, default=2, help="副本数（默认 2）")
+    p.add_argument("--copies", type=int, default=None, help="副本数（默认取设置 backup_copies_required，通常 2；不得少于该设置）")
     p.add_argument("--recovery-public", help="恢复公钥文件（默认取中心目录的 backup-recovery.pub）")
     p.add_argument("--operator", help="经办人（默认取系统登录名）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")

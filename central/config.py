@@ -52,10 +52,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("office_port", 8471, "TCP port of the archive office's pages (0 = do not serve them)"),
     Setting("office_idle_minutes", 15, "an office session ends after this many minutes without a request"),
     Setting("office_export_dir", "exports", "folder the office pages' export and backup buttons write into (a sub-folder per run)"),
+    Setting("backup_copies_required", 2, "copies `central backup` must write at least (2 by the court contract; 3 where the archive requires); also the default"),
+    Setting("sqlserver_host", "", "SQL Server that `central export sql --load` loads the index into (empty = none; the script is handed to a DBA)"),
+    Setting("sqlserver_port", 1433, "TCP port of that SQL Server"),
+    Setting("sqlserver_database", "", "database the index tables are created in"),
+    Setting("sqlserver_user", "", "SQL Server login (SQL authentication)"),
+    Setting("sqlserver_password_file", "", "file holding that login's password, 0600 (never the password in this file)"),
+    Setting("sqlserver_timeout_seconds", 10, "connecting to and each statement on that SQL Server must finish within this"),
     Setting("clamav_database", "", "ClamAV signature file or folder for the four-property check (empty = /var/lib/clamav; import by hand when air-gapped)"),
     Setting("checkpoint_file", "audit/checkpoints.jsonl",
             "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
 )
+
+
+@dataclass(frozen=True)
+class SqlServerSettings:
+    """Where `central export sql --load` loads the index (optional: most courts hand the script to a DBA)."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password_file: Path | None
+    timeout_seconds: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}/{self.database}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,8 @@ class CentralSettings:
     office_idle_minutes: int = 15
     office_export_dir: Path = Path("exports")
     clamav_database: str = ""
+    backup_copies_required: int = 2
+    sqlserver: SqlServerSettings | None = None  # None = no SQL Server configured
 
     @property
     def blob_dir(self) -> Path:
@@ -108,6 +133,8 @@ def load_settings(home: Path) -> CentralSettings:
 def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
     if not 0 < values["port"] < 65536:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"port {values['port']} 不是有效端口")
+    if values["backup_copies_required"] < 1:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail="backup_copies_required 至少为 1")
     for name in ("workers", "max_blob_bytes", "max_manifest_bytes", "request_timeout_seconds", "max_connections",
                  "max_connections_per_address"):
         if values[name] <= 0:
@@ -143,7 +170,23 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         office_idle_minutes=max(1, values["office_idle_minutes"]),
         office_export_dir=under(home, values["office_export_dir"]),
         clamav_database=str(under(home, values["clamav_database"])) if values["clamav_database"] else "",
+        backup_copies_required=values["backup_copies_required"],
+        sqlserver=_sqlserver_settings(home, values),
     )
+
+
+def _sqlserver_settings(home: Path, values: dict[str, Any]) -> SqlServerSettings | None:
+    if not values["sqlserver_host"]:
+        return None
+    if not 0 < values["sqlserver_port"] < 65536:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"sqlserver_port {values['sqlserver_port']} 不是有效端口")
+    if not values["sqlserver_database"]:
+        raise AppError(ErrorCode.SETTINGS_INVALID, detail="设置了 sqlserver_host 时必须设置 sqlserver_database")
+    password_file = values["sqlserver_password_file"]
+    return SqlServerSettings(host=values["sqlserver_host"], port=values["sqlserver_port"],
+                             database=values["sqlserver_database"], user=values["sqlserver_user"],
+                             password_file=under(home, password_file) if password_file else None,
+                             timeout_seconds=max(1, values["sqlserver_timeout_seconds"]))
 
 
 def _s3_settings(home: Path, values: dict[str, Any]) -> S3Settings:

@@ -64,13 +64,17 @@ def open_document(central: Central, item_id: str, actor: str = "archive office")
                      code=str(ErrorCode.DOCUMENT_NOT_FOUND))
         raise AppError(ErrorCode.DOCUMENT_NOT_FOUND, item_id=item_id)
     audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=ref.document_id, item=item_id, key_use="hpke")
+    return ref, decrypt_document(central, ref)
+
+
+def decrypt_document(central: Central, ref: DocumentRef) -> bytes:
+    """The stored PDF decrypted in memory with central's HPKE key; the caller audits the read."""
     try:
         data = storage.get(central.store, ref.blob_sha256)
     except KeyError as exc:
         raise AppError(ErrorCode.KEY_MISSING, key=f"blob {ref.blob_sha256}") from exc
-    plain = crypto.open_blob_central(data, crypto.unb64(ref.sealed_key), private_key=central.keys.hpke,
-                                     appliance_id=ref.appliance_id, blob_id=ref.document_id, kind=ref.blob_kind)
-    return ref, plain
+    return crypto.open_blob_central(data, crypto.unb64(ref.sealed_key), private_key=central.keys.hpke,
+                                    appliance_id=ref.appliance_id, blob_id=ref.document_id, kind=ref.blob_kind)
 
 
 def summary(central: Central) -> dict[str, int]:

@@ -11,6 +11,7 @@ committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -257,6 +258,29 @@ class Repository:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(i.c.intake_id, i.c.seq, i.c.item_id)).all()
         return [dict(r._mapping) for r in rows]
+
+    def pages_with_qc_decisions(self) -> list[dict[str, Any]]:
+        """Pages the QC station kept despite a finding (`accepted`, with reasons) or discarded with a reason.
+
+        The decisions travel inside the page record (shared.manifest.Page); the canonical JSON
+        has no spaces, so a non-empty list or a set reason is found by its text."""
+        p, i, n = db.pages, db.items, db.intakes
+        decided = p.c.record.like('%"accepted":[{%') | p.c.record.like('%"discard_reason":"%')
+        query = (select(p.c.page_id, p.c.page_no, p.c.record, i.c.item_id, i.c.name, n.c.case_number)
+                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id).outerjoin(n, n.c.intake_id == i.c.intake_id))
+                 .where(decided).order_by(n.c.case_number, i.c.intake_id, i.c.seq, p.c.page_no, p.c.page_id))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def notices_by_item(self, item_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Filing notices (入卷提醒) central received for these items, oldest first, as the appliance sent them."""
+        n = db.notices
+        query = select(n.c.item_id, n.c.record, n.c.received_at).where(n.c.item_id.in_(item_ids)).order_by(n.c.received_at)
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query) if item_ids else ():
+                out.setdefault(r.item_id, []).append({**json.loads(r.record), "received_at": r.received_at})
+        return out
 
     def unattached_pages(self) -> tuple[int, int]:
         """(waiting, discarded): pages with no item, still waiting for one, and those discarded

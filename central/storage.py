@@ -30,16 +30,14 @@ import hashlib
 import io
 from datetime import datetime, UTC
 import logging
-import os
 import re
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
-from juanzong.shared.durable import ensure_dir, fsync_dir
+from juanzong.shared.durable import ensure_dir, fsync_dir, write_durable_stream
 from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.central.storage")
@@ -112,20 +110,26 @@ class LocalBlobStore:
         path = self._path(_checked_name(sha256))
         if path.exists():
             return False
+        digest = hashlib.sha256()
+
+        def chunks() -> Iterator[bytes]:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                yield chunk
+
+        def check() -> None:
+            if digest.hexdigest() != sha256:
+                raise AppError(ErrorCode.BLOB_HASH_MISMATCH, sha256=sha256)  # nothing kept
+
         try:
             ensure_dir(path.parent)
-            tmp = _write_hashed(path.with_name(f".tmp-{sha256}-{secrets.token_hex(4)}"), source, sha256)
-            try:
-                os.link(tmp, path)  # fails if the name exists: a create, never a replace
-                created = True
-            except FileExistsError:
-                created = False
-            finally:
-                tmp.unlink(missing_ok=True)
-            fsync_dir(path.parent)
+            # the shared durable write: temp → fsync → hash checked → linked (a create, never a replace)
+            write_durable_stream(path, chunks(), exclusive=True, check=check)
+        except FileExistsError:
+            return False
         except OSError as exc:
             raise AppError(ErrorCode.STORE_WRITE_FAILED, detail=str(exc)) from exc
-        return created
+        return True
 
     def read(self, sha256: str) -> Iterator[bytes]:
         try:
@@ -154,24 +158,6 @@ class LocalBlobStore:
         for shard in sorted(self.root.iterdir()):
             if shard.is_dir():
                 yield from sorted(p.name for p in shard.iterdir() if is_sha256(p.name))
-
-
-def _write_hashed(tmp: Path, source: IO[bytes], sha256: str) -> Path:
-    """Copy `source` to a new temp file, fsynced; the temp path, or BLOB_HASH_MISMATCH (nothing kept)."""
-    digest = hashlib.sha256()
-    try:
-        with open(tmp, "xb") as out:
-            while chunk := source.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != sha256:
-            raise AppError(ErrorCode.BLOB_HASH_MISMATCH, sha256=sha256)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
 
 
 def _chunks(f: IO[bytes]) -> Iterator[bytes]:

@@ -28,12 +28,10 @@ from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.ingest.pipeline import ingest_pages
 from juanzong.edge.hostcheck import require_no_swap, require_ram_hot_folder
-from juanzong.edge.ingest.context import Claimed, IngestContext
+from juanzong.edge.ingest.context import Claimed, IngestContext, ItemInfo, QcRules, ReplaceTarget, Sides
 from juanzong.edge.ingest.decode import decode, sha256_file
 from juanzong.edge.ingest.faults import FILE_FAULTS
-from juanzong.edge.ingest.qc import QcRules
 from juanzong.edge.ingest.record import commit, replace_plan
-from juanzong.edge.ingest.route import ItemInfo, ReplaceTarget, Sides
 from juanzong.edge.keys import load_keys
 from juanzong.edge import repo
 from juanzong.edge.repo import blobs, items, pages, state, write_tx
@@ -44,7 +42,7 @@ from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
 from juanzong.shared.crypto import seal_blob
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.appliance")

@@ -258,7 +258,7 @@ def _usage(detail: str):
 def cmd_replace(args: argparse.Namespace) -> int:
     from juanzong.edge.items import arm_replacement, cancel_replacement
     from juanzong.shared.ids import Kind, require_id
-    from juanzong.shared.profiles import get_scanner
+    from juanzong.edge.devices.profiles import get_scanner
 
     settings = _settings(args)
     db = _db(settings)
@@ -713,7 +713,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="演示后保持中心（档案室页面）和扫描设备（窗口收件、质检工作站）运行，并打印演示账号，直到按 Ctrl-C")
     p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
                    help="中心使用 SQLite + 本地磁盘，或由演示自行启动的 PostgreSQL 集群 + S3 存储")
-    p.set_defaults(func=lambda a: __import__("juanzong.edge.demo", fromlist=["main"]).main(a))
+    p.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="性能测试", description="性能测试").add_subparsers(
         dest="bench_command", required=True, title="子命令", metavar="命令")
@@ -733,15 +733,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--profile", action="store_true", help="同时对默认后端做 cProfile 分析")
     b.add_argument("--hot-disk", action="store_true", help="热文件夹放在数据盘而不是 tmpfs")
     b.add_argument("--ocr-beside", action="store_true", help="在文字识别进程（nice 10）运行的同时再测一次默认后端")
-    b.set_defaults(func=lambda a: __import__("juanzong.edge.bench", fromlist=["main"]).main(a))
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.bench", fromlist=["main"]).main(a))
     b = p.add_parser("memory", help="各类文件入库时的内存峰值（RSS）")
     b.add_argument("--quick", action="store_true", help="只测 A4 页面（跳过 A3 600 dpi）")
     b.add_argument("--json", action="store_true", help=JSON_HELP)
-    b.set_defaults(func=lambda a: __import__("juanzong.edge.memprobe", fromlist=["main"]).main(a))
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.memprobe", fromlist=["main"]).main(a))
     b = p.add_parser("ocr", help="文字识别进程与 rapidocr 默认设置对比（生成的法院页面）：每页秒数、准确率、文字提取、内存")
     b.add_argument("--pages", type=int, default=20, help="页数")
     b.add_argument("--no-baseline", action="store_true", help="不运行 rapidocr 默认设置的对照")
-    b.set_defaults(func=lambda a: __import__("juanzong.edge.documents.bench", fromlist=["main"]).main(a))
+    b.add_argument("--rss-every", type=int, default=50, help="每识别多少页记录一次内存（RSS），看长时间运行是否平稳")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.ocrbench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------

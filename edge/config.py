@@ -16,7 +16,7 @@ from typing import Any
 
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.netpolicy import parse_networks
+from juanzong.edge.netpolicy import parse_networks
 from juanzong.shared.settings import Setting, under
 from juanzong.shared.suites import SETTING_NAMES, Suite
 
@@ -208,7 +208,7 @@ def _suite(name: str) -> Suite:
 
 
 def _profile_hot_folder(profile_name: str) -> str:
-    from juanzong.shared.profiles import get_scanner
+    from juanzong.edge.devices.profiles import get_scanner
 
     return get_scanner(profile_name).hot_folder
 

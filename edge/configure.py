@@ -99,7 +99,7 @@ def _typed(name: str, default: Any, texts: list[str]) -> Any:
 
 def _check(home: Path, name: str, values: dict[str, Any]) -> None:
     """The new value as the appliance will use it: anything it would refuse, refused now."""
-    from juanzong.shared.profiles import get_printer, get_scanner
+    from juanzong.edge.devices.profiles import get_printer, get_scanner
 
     settings = settings_from(home, values)  # court_networks (CIDR, not too wide), kiosk_listen …
     scanner = get_scanner(settings.scanner_profile)

@@ -15,14 +15,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import img2pdf
 from sqlite_utils import Database
 
 from juanzong.edge import audit, intake
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
 from juanzong.edge.repo import counter as repo
@@ -32,6 +31,9 @@ from juanzong.shared.catalog import catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import make_payload
 from juanzong.shared.audit import Action
+
+if TYPE_CHECKING:
+    from juanzong.edge.coversheet import CoverSheetInfo
 
 
 class SubmitterRole(StrEnum):
@@ -158,6 +160,8 @@ def _catalogue_items(db: Database, case: Any, intake_id: str) -> None:
 
 
 def _cover_info(v: IntakeView, item: dict[str, Any]) -> CoverSheetInfo:
+    from juanzong.edge.coversheet import CoverSheetInfo  # drawn with numpy: loaded when a sheet is drawn
+
     return CoverSheetInfo(item_id=item["id"], intake_id=v.id, case_number=v.case_number, item_name=item["name"],
                           declared_pages=item["declared_pages"], volume=item["volume"], catalog_dir=item["catalog_dir"],
                           item_seq=item["seq"], item_count=len(v.items))
@@ -165,6 +169,8 @@ def _cover_info(v: IntakeView, item: dict[str, Any]) -> CoverSheetInfo:
 
 def covers_pdf(v: IntakeView) -> bytes:
     """One A4 page per item, 300 dpi, lossless (PNG inside the PDF)."""
+    from juanzong.edge.coversheet import render_cover_sheet
+
     pages = []
     for item in v.items:
         buf = io.BytesIO()

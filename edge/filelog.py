@@ -12,7 +12,7 @@ import logging
 
 from sqlite_utils import Database
 
-from juanzong.edge.ingest.context import PageRole
+from juanzong.edge.ingest.context import PageRole, QcCode
 from juanzong.edge.repo import items, pages
 from juanzong.shared.ids import format_id
 
@@ -73,5 +73,5 @@ def _item(db: Database, item_id: str) -> str:
 def _foreign(row: dict) -> str:
     import json
 
-    named = next((f.get("value") for f in json.loads(row["findings"] or "[]") if f.get("code") == "cover_foreign"), "")
+    named = next((f.get("value") for f in json.loads(row["findings"] or "[]") if f.get("code") == QcCode.COVER_FOREIGN), "")
     return format_id(named) if named else "未知材料"

@@ -21,12 +21,11 @@ from juanzong.edge.appliance import DbRoutingView
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.ingest import encrypt, qc
-from juanzong.edge.ingest.context import Claimed, IngestContext, Page, PageRole, Side
-from juanzong.edge.ingest.qc import QcRules
+from juanzong.edge.ingest.context import Claimed, IngestContext, Page, PageRole, QcRules, Side
 from juanzong.edge.ingest.record import commit
 from juanzong.edge.keys import load_keys
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 
 DPI = 300
 

@@ -17,9 +17,10 @@ from juanzong.edge.configure import check_hot_folder, check_printed
 from juanzong.shared.settings import under
 from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
 from juanzong.shared import crypto
+from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.profiles import get_printer, get_scanner
+from juanzong.edge.devices.profiles import get_printer, get_scanner
 from juanzong.shared.audit import Action
 
 IDENTITY_FILE = "appliance-identity.json"
@@ -45,7 +46,7 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
     if hot_folder:
         check_hot_folder(under(home, hot_folder), scanner.tmpfs_required)
     home.mkdir(parents=True, exist_ok=True)
-    config_path(home).write_text(render_config(values), "utf-8")
+    write_durable(config_path(home), render_config(values).encode("utf-8"))
     settings = load_settings(home)
     signing, csr = create_keys(settings.keys_dir, appliance_id)
     if central_identity is not None:
@@ -56,7 +57,7 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
     db = repo.connect(settings)
     identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
                 "profile": profile, "name": name, "tls_csr": csr}
-    (home / IDENTITY_FILE).write_text(json.dumps(identity, ensure_ascii=False, indent=2), "utf-8")
+    write_durable(home / IDENTITY_FILE, json.dumps(identity, ensure_ascii=False, indent=2).encode("utf-8"))
     audit.record(db, place=appliance_id, actor="admin", action=Action.KEY_GENERATE, target=appliance_id, keys="kek,signing")
     db.close()
     return {"home": str(home), "hot_folder": str(settings.hot_folder), **identity}

@@ -16,12 +16,12 @@ from sqlite_utils import Database
 
 from juanzong.shared import clock
 from juanzong.edge import audit
-from juanzong.edge.ingest.qc import count_findings
+from juanzong.edge.ingest.context import PageRole, Severity, Side, count_findings
 from juanzong.edge.intake import load_item
 from juanzong.edge.repo import items, pages, state, write_tx
 from juanzong.edge.repo import qc as qc_sql
+from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo.state import StateKey
-from juanzong.edge.ingest.context import PageRole, Side
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action, Outcome
 
@@ -190,7 +190,7 @@ def _position(position: int, count: int) -> int:
 def move_page(db: Database, appliance_id: str, page_id: str, position: int, actor: str = "operator") -> dict:
     """Move one page to `position` (1-based) within its item; up/down are position ±1."""
     page = _page(db, page_id)
-    if page["role"] != "page" or page["item_id"] is None:
+    if page["role"] != PageRole.PAGE or page["item_id"] is None:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不是已编号的页面")
     with write_tx(db):
         _editable(db, page["item_id"])
@@ -214,7 +214,7 @@ def move_pages(db: Database, appliance_id: str, page_ids: list[str], to_item: st
         _editable(db, to_item)
         sources = sorted({p["item_id"] for p in pages if p["item_id"]})
         for p in pages:
-            if p["role"] != "page" or p["item_id"] in (None, to_item):
+            if p["role"] != PageRole.PAGE or p["item_id"] in (None, to_item):
                 raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=p["id"], why="不是其他材料中已编号的页面")
         for source in sources:
             _editable(db, source)
@@ -234,7 +234,7 @@ def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, pos
                 actor: str = "operator") -> dict:
     """File a page from the unassigned queue into an item, at `position` or after its last page."""
     page = _page(db, page_id)
-    if page["role"] != "page" or page["item_id"] is not None:
+    if page["role"] != PageRole.PAGE or page["item_id"] is not None:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不在未归属队列中")
     with write_tx(db):
         _editable(db, item_id)
@@ -250,7 +250,7 @@ def discard_page(db: Database, appliance_id: str, page_id: str, reason: str, act
     """Take a page out of the numbering with a reason; its row and blob stay (on record, sent to central)."""
     why = _reason(reason, "作废页面")
     page = _page(db, page_id)
-    if page["role"] != "page":
+    if page["role"] != PageRole.PAGE:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不是有效页面")
     with write_tx(db):
         if page["item_id"]:
@@ -271,7 +271,7 @@ def rotate_page(db: Database, appliance_id: str, page_id: str, degrees: int, act
     if degrees % 90:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="只能按 90 度旋转")
     page = _page(db, page_id)
-    if page["role"] != "page":
+    if page["role"] != PageRole.PAGE:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id=page_id, why="不是有效页面")
     turned = (int(page.get("rotation") or 0) + degrees) % 360
     with write_tx(db):
@@ -393,9 +393,9 @@ def item_state(item: dict, pages: list[tuple[str, str]]) -> tuple[ItemState, int
     if item["approved_at"]:
         if item["two_person"] and not item["checked_at"]:
             return ItemState.AWAITING_CHECK, total
-        synced = item["batch_id"] is not None and item.get("batch_state") == "acknowledged"
+        synced = item["batch_id"] is not None and item.get("batch_state") == BatchState.ACKNOWLEDGED
         return (ItemState.SYNCED if synced else ItemState.APPROVED), total
-    if any(f.get("severity") == "error" for f in open_) or counted:
+    if any(f.get("severity") == Severity.ERROR for f in open_) or counted:
         return ItemState.ATTENTION, total
     if item["closed_at"]:
         return ItemState.CLOSED, total

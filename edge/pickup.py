@@ -27,7 +27,6 @@ from juanzong.edge.config import EdgeSettings
 from juanzong.edge.custody import Signature, open_signature, store_signature
 from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
-from juanzong.edge.generated import store_page
 from juanzong.edge.repo import pickups as repo
 from juanzong.edge.vault import Purpose, Vault, mask_id_number
 from juanzong.shared.caseno import parse_case_number
@@ -109,6 +108,8 @@ def file_receipt(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: 
     if not row["page_id"]:
         item_id = repo.first_item_of(db, row["intake_id"])
         page = receipt_page(settings.court, row, signature, id_number, clerk_name)
+        from juanzong.edge.generated import store_page  # the page stages (numpy): loaded when a page is filed
+
         page_id = store_page(db, settings, item_id, page, f"{RECEIPT_ITEM}-{pickup_id}.jpg")
         with write_tx(db):
             repo.set_filed(db, pickup_id, None, page_id)

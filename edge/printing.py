@@ -27,7 +27,7 @@ from juanzong.edge.repo.print_jobs import JobKind, JobState
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, make_payload, new_id
-from juanzong.shared.profiles import get_printer
+from juanzong.edge.devices.profiles import get_printer
 from juanzong.shared.audit import Action
 
 

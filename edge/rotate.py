@@ -18,7 +18,6 @@ wrap and stay unopenable.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from juanzong.edge.repo import blobs, vault_columns, write_tx
 from juanzong.edge.keys import KEK_FILE, NEW_KEK_FILE, write_secret
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared import crypto
-from juanzong.shared.durable import fsync_dir
+from juanzong.shared.durable import commit_file, fsync_dir
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action
 
@@ -68,8 +67,7 @@ def settle(db: Database, keys_dir: Path) -> str | None:
     new = new_path.read_bytes()
     last = _last_rotation(db)
     if last is not None and last.get("new_key") == key_id(new):
-        os.replace(new_path, keys_dir / KEK_FILE)  # the database is already on the new key
-        fsync_dir(keys_dir)
+        commit_file(new_path, keys_dir / KEK_FILE)  # the database is already on the new key
         return "completed"
     new_path.unlink()
     fsync_dir(keys_dir)
@@ -77,7 +75,7 @@ def settle(db: Database, keys_dir: Path) -> str | None:
 
 
 def _last_rotation(db: Database) -> dict | None:
-    rotations = [r for r in audit.records(db) if r.action == "key_rotate"]
+    rotations = [r for r in audit.records(db) if r.action == Action.KEY_ROTATE]
     return rotations[-1].detail if rotations else None
 
 
@@ -96,8 +94,7 @@ def rotate_kek(db: Database, store: BlobStore, keys_dir: Path, appliance_id: str
     except BaseException:
         (keys_dir / NEW_KEK_FILE).unlink(missing_ok=True)  # nothing changed: the old key stays
         raise
-    os.replace(keys_dir / NEW_KEK_FILE, keys_dir / KEK_FILE)  # the old key is destroyed here
-    fsync_dir(keys_dir)
+    commit_file(keys_dir / NEW_KEK_FILE, keys_dir / KEK_FILE)  # the old key is destroyed here
     return Rotation(key_id(old), key_id(new), wraps, values)
 
 

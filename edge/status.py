@@ -14,7 +14,7 @@ from juanzong.edge.config import EdgeSettings
 from juanzong.edge.repo import batches, documents, intakes, items, pages, print_jobs, quarantine, state
 from juanzong.edge.repo.state import StateKey
 from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
-from juanzong.edge.watch.watcher import SPOOL
+from juanzong.edge.watch.layout import SPOOL
 
 
 def status(db: Database, settings: EdgeSettings, today: date | None = None) -> dict:

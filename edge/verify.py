@@ -30,7 +30,7 @@ from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import batches as batch_rows
 from juanzong.edge.repo import blobs as blob_rows
 from juanzong.shared import crypto
-from juanzong.shared.audit import Action, Outcome, first_bad_row
+from juanzong.shared.audit import Action, BreakReason, Outcome, first_bad_row
 from juanzong.shared.errors import AppError
 from juanzong.shared.manifest import Manifest, Receipt, Signed, open_signed
 
@@ -152,8 +152,9 @@ def _blob_outcome(store: BlobStore, keys: ApplianceKeys, appliance_id: str, blob
     return BlobOutcome.OK if crypto.sha256_hex(plain) == plain_sha else BlobOutcome.PLAINTEXT_MISMATCH
 
 
-_TEXT = {"missing": "缺失", "relinked": "链接被改动", "edited": "内容被改动", "hash_mismatch": "密文哈希不符",
-         "decrypt_failed": "解密失败", "plaintext_mismatch": "解密后内容与记录不符"}
+_TEXT: dict[str, str] = {BreakReason.MISSING: "缺失", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
+         BlobOutcome.MISSING: "缺失", BlobOutcome.HASH_MISMATCH: "密文哈希不符", BlobOutcome.DECRYPT_FAILED: "解密失败",
+         BlobOutcome.PLAINTEXT_MISMATCH: "解密后内容与记录不符"}
 
 
 def render_text(result: EdgeVerifyResult) -> str:
@@ -161,9 +162,9 @@ def render_text(result: EdgeVerifyResult) -> str:
     for f in result.findings:
         head = {"audit": f"审计记录 第 {f.ident} 条", "receipt": f"批次 {f.ident} 的回执", "blob": f"数据块 {f.ident}"}[f.kind]
         outcome = _TEXT.get(f.outcome, f.outcome)
-        if f.outcome.startswith("truncated"):
+        if f.outcome.startswith(BreakReason.TRUNCATED):
             outcome = "已被删除（日志被截断，中心回执见证过）"
-        elif f.outcome.startswith("rechained"):
+        elif f.outcome.startswith(BreakReason.RECHAINED):
             outcome = "与中心见证的链头不符（日志被改写后重算）"
         lines.append(f"  {head}：{outcome}")
     lines.append("设备完整性检查通过" if result.ok else "设备完整性检查未通过")

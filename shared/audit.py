@@ -132,14 +132,22 @@ def first_break(records: Iterable[AuditRecord]) -> int | None:
     return None
 
 
+class BreakReason(StrEnum):
+    """Why a hash chain is broken at a row."""
+
+    MISSING = "missing"  # a gap in the numbering
+    RELINKED = "relinked"  # its link to the previous row is wrong
+    EDITED = "edited"  # its content no longer hashes to its stored hash
+    TRUNCATED = "truncated"  # with a witness: a witnessed row is gone
+    RECHAINED = "rechained"  # with a witness: a witnessed row has another hash
+
+
 @dataclass(frozen=True)
 class ChainBreak:
-    """The first bad row of a chain: `missing` (a gap in the numbering), `relinked` (its link to the
-    previous row is wrong), `edited` (its content no longer hashes to its stored hash); with a
-    witness: `truncated` (a witnessed row is gone), `rechained` (a witnessed row has another hash)."""
+    """The first bad row of a chain and why (`BreakReason`)."""
 
     seq: int
-    reason: str
+    reason: BreakReason
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,11 +160,11 @@ def first_bad_row(rows: Iterable[tuple[AuditRecord, str]]) -> tuple[ChainBreak |
     hashes: dict[int, str] = {}
     for rec, stored in rows:
         if rec.seq != expected:
-            return ChainBreak(expected, "missing"), hashes
+            return ChainBreak(expected, BreakReason.MISSING), hashes
         if rec.prev_hash != prev:
-            return ChainBreak(rec.seq, "relinked"), hashes
+            return ChainBreak(rec.seq, BreakReason.RELINKED), hashes
         if rec.digest() != stored:
-            return ChainBreak(rec.seq, "edited"), hashes
+            return ChainBreak(rec.seq, BreakReason.EDITED), hashes
         hashes[rec.seq] = stored
         prev, expected = stored, expected + 1
     return None, hashes

@@ -77,7 +77,7 @@ def cmd_calendar_status(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from juanzong.shared.profiles import load_profiles
+    from juanzong.edge.devices.profiles import load_profiles
 
     profiles = load_profiles()
     if args.json:

@@ -4,8 +4,14 @@
                                (verify: read back and compare) → rename (or, with
                                `exclusive`, link: never replaces an existing file)
                                → fsync the directory
+    write_durable_stream(path, chunks, check=…)
+                               the same for bytes that arrive in pieces (a blob PUT);
+                               `check` (a hash) decides before the file takes its name
+    commit_file(tmp, path)     a temp file another writer filled (SQLCipher's export):
+                               fsync → rename → fsync the directory
     append_durable(path, data) one O_APPEND write → fsync (→ fsync the directory
                                when the file is new)
+    fsync_tree(root)           every file and folder of a copied tree (backups)
 
 Nothing either side acknowledges (a stored page, a blob PUT, a receipt, a key)
 may rest on bytes that a power cut can still take back (restic `backend/local`
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from juanzong.shared.errors import AppError, ErrorCode
@@ -81,11 +87,7 @@ def write_durable(
         if verify and tmp.read_bytes() != data:
             raise AppError(ErrorCode.STORE_VERIFY_FAILED, blob_id=path.name)
         step("rename")
-        if exclusive:
-            os.link(tmp, path)
-            tmp.unlink()
-        else:
-            os.replace(tmp, path)
+        _take_name(tmp, path, exclusive)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -93,13 +95,79 @@ def write_durable(
     fsync_dir(path.parent)
 
 
+def write_durable_stream(
+    path: Path,
+    chunks: Iterable[bytes],
+    mode: int = 0o644,
+    *,
+    exclusive: bool = False,
+    check: Callable[[], None] | None = None,
+) -> None:
+    """`write_durable` for bytes that arrive in pieces, never all in memory.
+
+    check: called once every chunk is written and synced, before the file takes its
+    name; whatever it raises leaves nothing behind (a hash that does not match)."""
+    tmp = temp_path(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        try:
+            for chunk in chunks:
+                _write_all(fd, chunk)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if check is not None:
+            check()
+        _take_name(tmp, path, exclusive)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def commit_file(tmp: Path, path: Path) -> None:
+    """A temp file another writer filled (e.g. SQLCipher's export) takes `path`'s place durably."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_tree(root: Path) -> None:
+    """Every file and folder under `root` (a copied tree), then `root`'s own entry."""
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(dirpath))
+    fsync_dir(root.parent)
+
+
+def _take_name(tmp: Path, path: Path, exclusive: bool) -> None:
+    if exclusive:
+        os.link(tmp, path)  # FileExistsError if the name exists: a create, never a replace
+        tmp.unlink()
+    else:
+        os.replace(tmp, path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _write_synced(tmp: Path, data: bytes, mode: int, step: Callable[[str], None]) -> None:
     step("write")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, data)
         step("fsync")
         os.fsync(fd)
     finally:
@@ -113,9 +181,7 @@ def append_durable(path: Path, data: bytes, mode: int = 0o600) -> None:
     created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, mode)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)

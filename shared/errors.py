@@ -137,6 +137,12 @@ class ErrorCode(StrEnum):
     BACKUP_DAMAGED = "BACKUP_DAMAGED"
     EXPORT_FAILED = "EXPORT_FAILED"
     EXPORT_TARGET_INVALID = "EXPORT_TARGET_INVALID"
+    BACKUP_COPIES_TOO_FEW = "BACKUP_COPIES_TOO_FEW"
+    SQLSERVER_NOT_CONFIGURED = "SQLSERVER_NOT_CONFIGURED"
+    SQLSERVER_UNREACHABLE = "SQLSERVER_UNREACHABLE"
+    SQLSERVER_LOAD_FAILED = "SQLSERVER_LOAD_FAILED"
+    OFFICE_JOB_NOT_FOUND = "OFFICE_JOB_NOT_FOUND"
+    OFFICE_JOB_BUSY = "OFFICE_JOB_BUSY"
     CASE_NOT_FOUND = "CASE_NOT_FOUND"
     # archive office
     OFFICE_USER_INVALID = "OFFICE_USER_INVALID"
@@ -337,6 +343,12 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.BACKUP_DAMAGED: "备份 {path} 校验未通过（{count} 处问题），请改用另一份副本；用 central backup verify 查看具体文件",
     ErrorCode.EXPORT_FAILED: "导出未完成：{detail}",
     ErrorCode.EXPORT_TARGET_INVALID: "导出位置 {path} 不可用：{detail}",
+    ErrorCode.BACKUP_COPIES_TOO_FEW: "本档案室要求至少 {required} 份备份副本（设置 backup_copies_required），不能只写 {copies} 份",
+    ErrorCode.SQLSERVER_NOT_CONFIGURED: "未设置 SQL Server（设置 sqlserver_host 等），无法装载索引；脚本已生成，可交数据库管理员手工装载",
+    ErrorCode.SQLSERVER_UNREACHABLE: "无法连接 SQL Server {server}：{detail}；索引脚本已生成，未装载",
+    ErrorCode.SQLSERVER_LOAD_FAILED: "SQL Server {server} 装载索引失败，已整体回滚：{detail}",
+    ErrorCode.OFFICE_JOB_NOT_FOUND: "没有编号为 {job_id} 的导出或备份任务",
+    ErrorCode.OFFICE_JOB_BUSY: "已有导出或备份任务正在进行（{title}），请等它结束后再开始新的任务",
     ErrorCode.CASE_NOT_FOUND: "中心没有案号 {case_number} 的材料",
     ErrorCode.OPERATOR_EXISTS: "工号 {operator_id} 已存在",
     ErrorCode.OPERATOR_NOT_FOUND: "找不到工号 {operator_id}",
@@ -422,6 +434,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PICKUP_NOT_FOUND: 404,
     ErrorCode.PRINT_JOB_NOT_FOUND: 404,
     ErrorCode.DOCUMENT_NOT_FOUND: 404,
+    ErrorCode.OFFICE_JOB_NOT_FOUND: 404,
+    ErrorCode.OFFICE_JOB_BUSY: 409,
     ErrorCode.API_TOKEN_INVALID: 401,
     ErrorCode.QC_ITEM_LOCKED: 409,
     ErrorCode.QC_SAME_OPERATOR: 409,

@@ -46,16 +46,25 @@ class Volume(StrEnum):
 
 
 class Side(StrEnum):
-    RECTO = "recto"
-    VERSO = "verso"
+    RECTO = "recto"  # stamps bottom-right
+    VERSO = "verso"  # stamps bottom-left
 
 
 class PageRole(StrEnum):
-    """Roles a page can travel with: a numbered page, or one replaced by a rescan."""
+    """What a stored image is (the `role` of an appliance page row); defined once for both sides.
 
-    PAGE = "page"
-    REPLACED = "replaced"
+    Only the TRAVELLING roles go into a manifest (`Page.role` refuses the others)."""
+
+    PAGE = "page"  # a page of an item (numbered), or waiting unassigned
+    COVER = "cover"  # our cover sheet of a known item: a separator, never numbered
+    COVER_UNKNOWN = "cover_unknown"  # our cover sheet naming an item this appliance does not know
+    COVER_BACK = "cover_back"  # the blank back of a cover sheet (duplex)
+    BLANK_DROPPED = "blank_dropped"  # a blank verso the profile drops from the count (still stored)
+    REPLACED = "replaced"  # replaced by a rescan: keeps its row and blob, gives up its number
     DISCARDED = "discarded"  # taken out of the numbering at the QC station, with a reason
+
+
+TRAVELLING_ROLES = frozenset({PageRole.PAGE, PageRole.REPLACED, PageRole.DISCARDED})
 
 
 class BlobKind(StrEnum):
@@ -246,6 +255,11 @@ class Page(_Checked, frozen=True, kw_only=True):
     discard_reason: Text500 | None = None  # role "discarded"
     scanned_at: Timestamp
     blob: BlobRef
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.role not in TRAVELLING_ROLES:
+            raise ValueError(f"role {self.role.value!r} 不随批次传送")
 
 
 class CatalogPlace(_Checked, frozen=True, kw_only=True):
@@ -477,7 +491,7 @@ def json_schema() -> dict[str, Any]:
 
 __all__ = [
     "Acceptance", "AuditHead", "BlobKind", "BlobRef", "CatalogPlace", "Checkpoint", "Document", "Finding", "Intake", "Item",
-    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole",
+    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole", "TRAVELLING_ROLES",
     "Receipt", "SCHEMA_VERSION", "Side", "Signed", "Suite", "Volume", "build_receipt", "canonical_json", "decode",
     "open_signed", "peek_appliance_id", "sign",
 ]

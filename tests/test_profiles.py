@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.profiles import (
+from juanzong.edge.devices.profiles import (
     SCHEMAS,
     ApplianceProfile,
     PrinterProfile,

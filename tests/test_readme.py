@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge.demo import free_port
-from juanzong.edge.simulate import SimulatedScanner, blank_backside, text_page
+from juanzong.edge.tooling.demo import free_port
+from juanzong.edge.tooling.pages import blank_backside, text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.shared.ids import format_id
-from juanzong.shared.profiles import profiles_root
+from juanzong.edge.devices.profiles import profiles_root
 
 REPO = Path(__file__).resolve().parents[1]
 SKIPPED = ("$J edge run", "$J central serve")  # long-running: the test runs ingest --once and its own server

@@ -4,6 +4,10 @@
     <case>/index.json                        case, directory, item, pages, hashes (Chinese names always here)
     <case>/index.xml                         the same, for case systems that import XML (--xml)
 
+Each item's PDF is the searchable (stamped, OCR) document the appliance synced,
+byte for byte; only an item without one is assembled from its page masters, and
+its index entry says so (`pdf_source`, `note`).
+
 File names are cleaned of path separators and control characters; with
 `--ascii` every folder and file name is ASCII and the index carries the Chinese.
 """
@@ -13,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from juanzong.central.export.content import item_pdf, open_item
+from juanzong.central.export.content import ItemDocument, item_document
 from juanzong.central.export.model import CaseDossier, ItemEntry, VolumeEntry
 from juanzong.central.home import Central
 from juanzong.shared import crypto
@@ -27,6 +32,7 @@ from juanzong.shared.durable import ensure_dir, write_durable
 INDEX_SCHEMA = "juanzong-dossier-index/1"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _MAX_NAME = 80
+UNSCANNED_NOTE = "待扫描：尚无已扫描的页面，索引中列出，无文件"
 
 
 @dataclass
@@ -36,9 +42,21 @@ class TreeReport:
     items: int = 0
     pages: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)  # path, sha256, bytes
+    assembled: list[dict[str, str]] = field(default_factory=list)  # items without the appliance's document: id, note
+    unscanned: list[str] = field(default_factory=list)  # items declared but not scanned yet: in the index, no file
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "cases": self.cases, "items": self.items, "pages": self.pages, "files": len(self.files)}
+        return {"out": self.out, "cases": self.cases, "items": self.items, "pages": self.pages, "files": len(self.files),
+                "files_sha256": files_digest((f["path"], f["sha256"]) for f in self.files),
+                "stored_documents": self.items - len(self.assembled) - len(self.unscanned), "assembled": self.assembled,
+                "unscanned": self.unscanned}
+
+
+def files_digest(files: Iterable[tuple[str, str]]) -> str:
+    """One hash over every written file's path and SHA-256 (sorted): what the audit row records, and what
+    anyone can recompute from the export folder (`sha256sum`-style lines, two spaces, LF)."""
+    lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(files))
+    return crypto.sha256_hex(lines.encode("utf-8"))
 
 
 def safe_name(text: str) -> str:
@@ -59,11 +77,12 @@ def item_path(volume: VolumeEntry, item: ItemEntry, ascii_names: bool) -> str:
     return f"{volume.name}/{item.catalog_order:02d}-{safe_name(item.catalog_dir)}/{item.order:02d}-{safe_name(item.name)}.pdf"
 
 
-def export_tree(central: Central, dossiers: list[CaseDossier], out: Path, *, ascii_names: bool, xml: bool, actor: str) -> TreeReport:
+def export_tree(central: Central, dossiers: list[CaseDossier], out: Path, *, ascii_names: bool, xml: bool, actor: str,
+                tick: Callable[[str], None] = lambda _: None) -> TreeReport:
     report = TreeReport(str(out))
     for dossier in dossiers:
         root = out / case_folder(dossier, ascii_names)
-        index = _case_index(central, dossier, root, ascii_names, actor, report)
+        index = _case_index(central, dossier, root, ascii_names, actor, report, tick)
         _write(root / "index.json", json.dumps(index, ensure_ascii=False, indent=2).encode("utf-8"), root, report)
         if xml:
             _write(root / "index.xml", index_xml(index), root, report)
@@ -71,29 +90,38 @@ def export_tree(central: Central, dossiers: list[CaseDossier], out: Path, *, asc
     return report
 
 
-def _case_index(central: Central, dossier: CaseDossier, root: Path, ascii_names: bool, actor: str, report: TreeReport) -> dict[str, Any]:
+def _case_index(central: Central, dossier: CaseDossier, root: Path, ascii_names: bool, actor: str, report: TreeReport,
+                tick: Callable[[str], None]) -> dict[str, Any]:
     volumes = []
     for volume in dossier.volumes:
         items = []
         for item in volume.items:
-            rel = item_path(volume, item, ascii_names)
-            pdf = item_pdf(open_item(central, item, actor=actor, purpose="dossier", destination=str(root / rel)))
-            _write(root / rel, pdf, root, report)
-            items.append(_item_index(item, rel, pdf))
             report.items += 1
+            tick(item.name)
+            if not item.pages:  # declared at the counter, nothing scanned yet (待扫描): listed, no file
+                items.append(_item_index(item, None, None))
+                report.unscanned.append(item.item_id)
+                continue
+            rel = item_path(volume, item, ascii_names)
+            doc = item_document(central, item, actor=actor, purpose="dossier", destination=str(root / rel))
+            _write(root / rel, doc.pdf, root, report)
+            items.append(_item_index(item, rel, doc))
+            if not doc.stored:
+                report.assembled.append({"item_id": item.item_id, "note": doc.note})
             report.pages += len(item.pages)
         volumes.append({"volume": volume.volume, "name": volume.name, "pages": volume.page_count, "items": items})
     return {"schema": INDEX_SCHEMA, "case_number": dossier.case_number, "type_code": dossier.type_code,
             "court": dossier.court, "volumes": volumes}
 
 
-def _item_index(item: ItemEntry, rel: str, pdf: bytes) -> dict[str, Any]:
+def _item_index(item: ItemEntry, rel: str | None, doc: ItemDocument | None) -> dict[str, Any]:
     first_last = item.page_range
     return {
         "item_id": item.item_id, "order": item.order, "name": item.name, "catalog_dir": item.catalog_dir,
         "catalog_order": item.catalog_order, "declared_pages": item.declared_pages, "pages": len(item.pages),
         "start_page": first_last[0] if first_last else None, "end_page": first_last[1] if first_last else None,
-        "file": rel, "file_sha256": crypto.sha256_hex(pdf), "submitter": item.submitter, "received_at": item.received_at,
+        "file": rel, "file_sha256": crypto.sha256_hex(doc.pdf) if doc else None,
+        **(doc.to_index() if doc else {"pdf_source": None, "note": UNSCANNED_NOTE}), "submitter": item.submitter, "received_at": item.received_at,
         "page_list": [{"page_id": p.page_id, "page_no": p.page_no, "volume_page_no": p.volume_page_no, "side": p.side,
                        "sha256": p.source_sha256} for p in item.pages],
     }
@@ -105,7 +133,8 @@ def index_xml(index: dict[str, Any]) -> bytes:
     for volume in index["volumes"]:
         v = ET.SubElement(case, "volume", volume=volume["volume"], name=volume["name"], pages=str(volume["pages"]))
         for item in volume["items"]:
-            attrs = {k: str(item[k]) for k in ("item_id", "order", "name", "catalog_dir", "pages", "file", "file_sha256")}
+            attrs = {k: str(item[k]) for k in ("item_id", "order", "name", "catalog_dir", "pages", "file", "file_sha256")
+                     if item[k] is not None}
             attrs |= {k: str(item[k]) for k in ("start_page", "end_page") if item[k] is not None}
             i = ET.SubElement(v, "item", attrs)
             for page in item["page_list"]:

@@ -12,11 +12,12 @@ The schema is documented in docs/sql-index.md; its version is in jz_schema.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from juanzong.central.export.content import extension, item_pdf, open_item
+from juanzong.central.export.content import extension, item_document, open_item
 from juanzong.central.export.dossier import case_folder
 from juanzong.central.export.model import CaseDossier
 from juanzong.central.home import Central
@@ -65,8 +66,8 @@ class SqlExport:
 
 
 def export_sql(central: Central, dossiers: list[CaseDossier], out: Path, *, utf16: bool, bcp: bool, exported_at: str,
-               actor: str) -> SqlExport:
-    rows = collect_rows(central, dossiers, out, exported_at, actor)
+               actor: str, tick: Callable[[str], None] = lambda _: None) -> SqlExport:
+    rows = collect_rows(central, dossiers, out, exported_at, actor, tick)
     report = SqlExport(str(out), {t: len(r) for t, r in rows.items()})
     script = render_script(rows)
     data = ("\ufeff" + script).encode("utf-16-le") if utf16 else script.encode("utf-8")
@@ -78,7 +79,8 @@ def export_sql(central: Central, dossiers: list[CaseDossier], out: Path, *, utf1
     return report
 
 
-def collect_rows(central: Central, dossiers: list[CaseDossier], out: Path, exported_at: str, actor: str) -> dict[str, list[tuple]]:
+def collect_rows(central: Central, dossiers: list[CaseDossier], out: Path, exported_at: str, actor: str,
+                 tick: Callable[[str], None] = lambda _: None) -> dict[str, list[tuple]]:
     """Rows per table, writing every referenced file under out/files/ on the way."""
     rows: dict[str, list[tuple]] = {t[0]: [] for t in TABLES}
     rows["jz_schema"].append((SCHEMA_VERSION, exported_at))
@@ -100,10 +102,11 @@ def collect_rows(central: Central, dossiers: list[CaseDossier], out: Path, expor
                     rows["jz_pages"].append((page.page_id, item.item_id, page.page_no, page.volume_page_no, page.side, ref,
                                              page.source_sha256))
                 if masters:
-                    pdf = item_pdf(masters)
+                    pdf = item_document(central, item, actor=actor, purpose="sql index", destination=str(out), masters=masters).pdf
                     ref = f"{folder}/{item.item_id}.pdf"
                     _put(out / ref, pdf)
                     rows["jz_attachments"].append((item.item_id, ref, crypto.sha256_hex(pdf), len(masters)))
+                tick(item.name)
     return rows
 
 

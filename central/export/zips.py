@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from juanzong.central.export.content import extension, item_pdf, open_item
+from juanzong.central.export.content import extension, item_document, open_item
+from juanzong.central.export.dossier import files_digest
 from juanzong.central.export.model import CaseDossier, ItemEntry, VolumeEntry
 from juanzong.central.home import Central
 from juanzong.shared import crypto
@@ -31,10 +33,12 @@ class ZipExport:
     packages: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "count": len(self.packages), "packages": self.packages}
+        return {"out": self.out, "count": len(self.packages), "packages": self.packages,
+                "files_sha256": files_digest((p["file"], p["sha256"]) for p in self.packages)}
 
 
-def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, actor: str) -> ZipExport:
+def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, actor: str,
+                tick: Callable[[str], None] = lambda _: None) -> ZipExport:
     report = ZipExport(str(out))
     ensure_dir(out)
     for dossier in dossiers:
@@ -44,6 +48,7 @@ def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, act
                 data = item_zip(central, dossier, volume, item, actor=actor, destination=str(path))
                 write_durable(path, data, mode=0o600)
                 report.packages.append({"file": path.name, "item_id": item.item_id, "sha256": crypto.sha256_hex(data)})
+                tick(item.name)
     return report
 
 
@@ -51,7 +56,8 @@ def item_zip(central: Central, dossier: CaseDossier, volume: VolumeEntry, item: 
     masters = open_item(central, item, actor=actor, purpose="zip", destination=destination)
     members: dict[str, bytes] = {}
     if masters:
-        members["document.pdf"] = item_pdf(masters)
+        # the appliance's searchable document when central holds it, else assembled from the masters
+        members["document.pdf"] = item_document(central, item, actor=actor, purpose="zip", destination=destination, masters=masters).pdf
     for page, master in zip(item.pages, masters):
         members[f"pages/{page.page_no:04d}.{extension(master)}"] = master
     manifest = {

@@ -34,6 +34,7 @@ from juanzong.central.config import CentralSettings
 from juanzong.central.home import Central, open_central
 from juanzong.central.office import formatting
 from juanzong.central.office.repository import OfficeRepository
+from juanzong.central.office.tasks import Tasks
 from juanzong.central.office.users import User, session_user
 from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
@@ -71,6 +72,7 @@ class OfficeState:
     clock: Callable[[], datetime]
     idle: timedelta
     secure: bool
+    tasks: Tasks  # exports and backups started from the pages, run in the background
 
     def now(self) -> datetime:
         return self.clock()
@@ -175,7 +177,8 @@ def create_office_app(settings: CentralSettings, clock: Callable[[], datetime] |
 
     central = open_central(settings)
     state = OfficeState(central, OfficeRepository(central.repo.engine), clock or shared_clock.now,
-                        timedelta(minutes=settings.office_idle_minutes), settings.tls if secure is None else secure)
+                        timedelta(minutes=settings.office_idle_minutes), settings.tls if secure is None else secure,
+                        Tasks(clock or shared_clock.now))
     app = Litestar(
         route_handlers=[*views.HANDLERS, create_static_files_router(path="/static", directories=[HERE / "static"])],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from juanzong.central import db
 from juanzong.central.export.model import CaseDossier, ItemEntry, load_dossiers
+from juanzong.central.office.formatting import zh_datetime
 from juanzong.central.repository import Repository
 from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.errors import AppError, ErrorCode
@@ -88,6 +89,10 @@ class ItemDetail:
     state: str
     findings: int
     closed: bool
+    qc: str = "未批准"  # the QC station's sign-off as the appliance reported it
+    qc_note: str = ""  # who approved (and checked), the reason for approving over a difference
+    discarded: int = 0  # pages taken out of the numbering at the QC station
+    notices: tuple[str, ...] = ()  # filing notices (入卷提醒) received for the item
 
 
 def case_details(repo: Repository, dossier: CaseDossier) -> dict[str, ItemDetail]:
@@ -99,11 +104,29 @@ def case_details(repo: Repository, dossier: CaseDossier) -> dict[str, ItemDetail
         flagged: dict[str, int] = dict(conn.execute(select(db.pages.c.item_id, func.count()).where(
             db.pages.c.item_id.in_(ids), db.pages.c.page_no.is_not(None), ~db.pages.c.record.contains('"findings":[]'))
             .group_by(db.pages.c.item_id)).all())
+    notices = repo.notices_by_item(ids)
     out = {}
     for item in dossier.items():
         record = records.get(item.item_id, {})
-        out[item.item_id] = ItemDetail(_state(item, record), int(flagged.get(item.item_id, 0)), bool(record.get("closed")))
+        qc, note = _qc(record.get("qc") or {})
+        out[item.item_id] = ItemDetail(_state(item, record), int(flagged.get(item.item_id, 0)), bool(record.get("closed")),
+                                       qc, note, int(record.get("discarded_pages", 0)),
+                                       tuple(_notice(n) for n in notices.get(item.item_id, [])))
     return out
+
+
+def _qc(qc: dict[str, Any]) -> tuple[str, str]:
+    if not qc:
+        return "未批准", ""
+    reason = f"；批准原因：{qc['reason']}" if qc.get("reason") else ""
+    if qc.get("two_person") and not qc.get("checked_by"):
+        return "待二次质检", f"{qc['approved_by']} 已批准{reason}"
+    checked = f"，{qc['checked_by']} 复核" if qc.get("checked_by") else ""
+    return "已批准", f"{qc['approved_by']} 批准{checked}{reason}"
+
+
+def _notice(notice: dict[str, Any]) -> str:
+    return f"入卷提醒 {zh_datetime(notice.get('received_at'))} 收到（{notice.get('pages', '?')} 页）"
 
 
 def _state(item: ItemEntry, record: dict[str, Any]) -> str:

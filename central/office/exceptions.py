@@ -2,13 +2,18 @@
 
 Built from the reconciliation report (漏扫/多扫/重码/跳码 per item, pages not
 attached to an item), sequence gaps per scanning point, refused batches, and
-QC overrides the appliances reported. An item nobody has scanned yet is 待扫描,
+the QC station's decisions the appliances reported inside the item and page
+records: an item approved despite a page-count difference (with its reason),
+an item approved but still waiting for the second person's check (双人质检),
+a page kept despite a QC finding (with the reason) and a page discarded from
+the numbering (with the reason). An item nobody has scanned yet is 待扫描,
 not 漏扫; it becomes an exception only once its deadline has passed. The last
 action a person recorded is shown with each entry (and audited).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,14 +24,15 @@ from sqlalchemy import Engine
 from juanzong.central import audit
 from juanzong.central.office.overview import item_statuses
 from juanzong.central.office.repository import OfficeRepository
-from juanzong.central.reconcile.report import build_report
+from juanzong.central.reconcile.report import QcSignOff, build_report
 from juanzong.central.repository import Repository
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, Outcome
 
 
 @dataclass(frozen=True)
 class Exception_:
-    kind: str  # stable key: missing, extra, duplicate_no, skipped_no, unattached, seq_gap, refused, overdue
+    kind: str  # stable key: missing, extra, duplicate_no, skipped_no, unattached, seq_gap, refused, overdue,
+    #            qc_override, qc_second_check, page_accepted, page_discarded
     label: str  # what a person reads
     target: str  # item id, appliance id, …
     where: str  # case number or scanning point
@@ -40,6 +46,8 @@ def build(repo: Repository, office_repo: OfficeRepository, now: datetime) -> lis
     for intake in report.intakes:
         for item in intake.items:
             queue.extend(_item_exceptions(intake.case_number, item))
+            queue.extend(_qc_exceptions(intake.case_number, item))
+    queue.extend(_page_decisions(repo))
     overdue = [s for s in item_statuses(repo) if s.received == 0 and s.overdue(now)]
     queue.extend(Exception_("overdue", "超期未扫描", s.item_id, s.case_number, f"{s.name}：申报 {s.declared} 页，尚未扫描") for s in overdue)
     if report.unattached_pages:
@@ -68,11 +76,42 @@ def _item_exceptions(case_number: str, item: Any) -> list[Exception_]:
     return out
 
 
+def _qc_exceptions(case_number: str, item: Any) -> list[Exception_]:
+    """The item's QC sign-off: approved over a page-count difference, or waiting for the second check."""
+    out = []
+    if item.approved_by and item.approval_reason:
+        out.append(Exception_("qc_override", "质检放行", item.item_id, case_number,
+                              f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页，"
+                              f"{item.approved_by} 批准放行，原因：{item.approval_reason}"))
+    if item.qc_state == QcSignOff.AWAITING_CHECK:
+        out.append(Exception_("qc_second_check", "待二次质检", item.item_id, case_number,
+                              f"{item.name}：{item.approved_by} 已批准，尚待第二人复核（双人质检）"))
+    return out
+
+
+def _page_decisions(repo: Repository) -> list[Exception_]:
+    """Pages kept despite a QC finding, and pages discarded from the numbering, each with its reason."""
+    out = []
+    for row in repo.pages_with_qc_decisions():
+        record = json.loads(row["record"])
+        where = row["case_number"] or "未归属"
+        place = f"{row['name'] or '未归属页面'} 第 {row['page_no']} 页" if row["page_no"] else f"{row['name'] or '未归属页面'}"
+        messages = {f.get("code"): f.get("message", "") for f in record.get("findings", [])}
+        for accepted in record.get("accepted", []):
+            finding = messages.get(accepted["code"]) or accepted["code"]
+            out.append(Exception_("page_accepted", "质检放行（页面）", row["page_id"], where,
+                                  f"{place}：{finding}，{accepted['by']} 保留此页，原因：{accepted['reason']}"))
+        if record.get("discard_reason"):
+            out.append(Exception_("page_discarded", "作废页面", row["page_id"], where,
+                                  f"{place}（{record.get('source_name', '')}）已作废，原因：{record['discard_reason']}"))
+    return out
+
+
 def refusals_by_appliance(engine: Engine) -> dict[str, int]:
     """Batches and blobs central refused, per claimed or verified sender (from the audit trail)."""
     counts: Counter[str] = Counter()
     for rec, _ in audit.records(engine):
-        if rec.action == "sync" and rec.outcome == "refused":
+        if rec.action == Action.SYNC and rec.outcome == Outcome.REFUSED:
             counts[rec.actor] += 1
     return dict(counts)
 

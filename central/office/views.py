@@ -19,10 +19,10 @@ from litestar.response import Redirect, Template
 
 from juanzong.central import audit, documents
 from juanzong.central.notices import api_notices
-from juanzong.central.export.content import item_pdf, page_master
+from juanzong.central.export.content import holds_current_pages, item_pdf, page_master
 from juanzong.central.export.model import load_dossiers
 from juanzong.central.office import cases as case_search
-from juanzong.central.office import fourprops, sampling
+from juanzong.central.office import fourprops, sampling, tasks
 from juanzong.central.office import exceptions as exception_queue
 from juanzong.central.office.app import SESSION_COOKIE, current_user, logged_in, may_act, may_audit, office, page
 from juanzong.central.office.overview import overview
@@ -135,9 +135,12 @@ def case_page(request: Request[Any, Any, Any], case_number: str) -> Template:
 def document(request: Request[Any, Any, Any], item_id: str) -> Response[bytes]:
     state = office(request)
     item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
+    ref = documents.current_document(state.central, item.item_id)
+    stored = ref if ref is not None and holds_current_pages(ref, item) else None
     audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=item.item_id,
-                 what="document", pages=len(item.pages), key_use="hpke")
-    pdf = item_pdf([page_master(state.central, p) for p in item.pages])
+                 what="document", pages=len(item.pages), key_use="hpke", document=stored.document_id if stored else "")
+    # the appliance's stamped (searchable once OCR is done) PDF; assembled from the masters only without one
+    pdf = documents.decrypt_document(state.central, stored) if stored else item_pdf([page_master(state.central, p) for p in item.pages])
     headers = {**NO_STORE, "Content-Disposition": f"inline; filename={item.item_id}.pdf"}
     return Response(pdf, media_type="application/pdf", headers=headers)
 
@@ -334,13 +337,15 @@ HANDLERS += [sampling_list, sampling_draw, sampling_round, sampling_verdict, sam
 @get("/exports", guards=[may_act], sync_to_thread=True)
 def exports_page(request: Request[Any, Any, Any]) -> Template:
     state = office(request)
-    backups = [rec for rec, _ in audit.records(state.central.repo.engine) if rec.action in ("backup", "export")][-20:]
-    return page(request, "office/exports.html", history=list(reversed(backups)), root=state.central.settings.office_export_dir,
-                result=None)
+    settings = state.central.settings
+    runs = tasks.last_runs(audit.records(state.central.repo.engine))
+    return page(request, "office/exports.html", root=settings.office_export_dir, required=settings.backup_copies_required,
+                sqlserver=settings.sqlserver.label if settings.sqlserver else None, tasks=state.tasks.recent(),
+                backups=runs.backups, exports=runs.exports)
 
 
 @post("/exports/{fmt:str}", guards=[may_act], sync_to_thread=True)
-def exports_run(request: Request[Any, Any, Any], fmt: str, data: Form) -> Template:
+def exports_run(request: Request[Any, Any, Any], fmt: str, data: Form) -> Response[Any]:
     from juanzong.central.export.jobs import FORMATS, Scope, run_export
 
     state = office(request)
@@ -349,27 +354,60 @@ def exports_run(request: Request[Any, Any, Any], fmt: str, data: Form) -> Templa
     stamp = state.now().strftime("%Y%m%d-%H%M%S")
     out = state.central.settings.office_export_dir / (f"{fmt}-{stamp}.xlsx" if fmt == "excel" else f"{fmt}-{stamp}")
     scope = Scope(data.get("case") or None, data.get("since") or None)
-    result = run_export(state.central, fmt, out, scope, actor=current_user(request).user_id, now=state.now(),
-                        ascii_names=bool(data.get("ascii")), xml=bool(data.get("xml")), bcp=bool(data.get("bcp")))
-    return page(request, "office/exports.html", history=[], root=state.central.settings.office_export_dir,
-                result={"title": f"导出完成：{fmt}", "out": str(out), "detail": result})
+    actor, now = current_user(request).user_id, state.now()
+    options = {"ascii_names": bool(data.get("ascii")), "xml": bool(data.get("xml")), "bcp": bool(data.get("bcp")),
+               "load": bool(data.get("load"))}
+    task = state.tasks.start("export", f"导出：{tasks.EXPORT_LABELS[fmt]}", actor, str(out),
+                             lambda progress: run_export(state.central, fmt, out, scope, actor=actor, now=now,
+                                                         progress=progress, **options))
+    return Redirect(path=f"/jobs/{task.task_id}", status_code=303)
 
 
 @post("/backups", guards=[may_act], sync_to_thread=True)
-def backups_run(request: Request[Any, Any, Any], data: Form) -> Template:
-    from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, load_recovery_public
+def backups_run(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+    from juanzong.central.backup import RECOVERY_PUBLIC_FILE, backup, check_copies, load_recovery_public
 
     state = office(request)
-    copies = _int(data.get("copies", "2"), "副本数")
+    actor, now = current_user(request).user_id, state.now()
+    to = state.central.settings.office_export_dir / "backups"
+    copies = check_copies(state.central, _int(data.get("copies") or str(state.central.settings.backup_copies_required), "副本数"),
+                          actor=actor, to=to)  # refused here, on the page, before anything starts
     public = load_recovery_public(state.central.settings.home / RECOVERY_PUBLIC_FILE)
-    report = backup(state.central, state.central.settings.office_export_dir / "backups", copies, public,
-                    actor=current_user(request).user_id, now=state.now())
-    title = "备份完成，全部副本回读校验通过" if report.ok else "备份已写入，但回读校验未通过"
-    return page(request, "office/exports.html", history=[], root=state.central.settings.office_export_dir,
-                result={"title": title, "out": ", ".join(c.path for c in report.copies), "detail": report.to_dict()})
+    task = state.tasks.start("backup", f"离线备份（{copies} 份）", actor, str(to),
+                             lambda progress: backup(state.central, to, copies, public, actor=actor, now=now,
+                                                     progress=progress).to_dict())
+    return Redirect(path=f"/jobs/{task.task_id}", status_code=303)
 
 
-HANDLERS += [exports_page, exports_run, backups_run]
+@post("/backups/verify", guards=[may_act], sync_to_thread=True)
+def backups_verify(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+    """Read an earlier backup's copies back again; the copies come from its audit row, never from the form."""
+    from pathlib import Path
+
+    from juanzong.central.backup import verify_copies
+
+    state = office(request)
+    seq = _int(data.get("seq", ""), "备份编号")
+    copies = [Path(c) for c in tasks.backup_copies(audit.records(state.central.repo.engine), seq)]
+    actor = current_user(request).user_id
+
+    def work(progress: Any) -> dict[str, Any]:
+        progress(0, len(copies), f"正在回读校验 {len(copies)} 份副本")
+        checks = verify_copies(state.central, copies, actor=actor, of=seq)
+        return {"ok": all(c.ok for c in checks), "copies": [c.to_dict() for c in checks]}
+
+    task = state.tasks.start("verify", f"重新校验备份（{len(copies)} 份）", actor, str(copies[0].parent), work)
+    return Redirect(path=f"/jobs/{task.task_id}", status_code=303)
+
+
+@get("/jobs/{task_id:str}", guards=[may_act], sync_to_thread=True)
+def job_page(request: Request[Any, Any, Any], task_id: str) -> Template:
+    """A task's state and progress; reloads itself while it runs (no JavaScript)."""
+    task = office(request).tasks.get(task_id)
+    return page(request, "office/job.html", task=task, running=task.state is tasks.TaskState.RUNNING)
+
+
+HANDLERS += [exports_page, exports_run, backups_run, backups_verify, job_page]
 
 
 # --- the case-system client (API token) -------------------------------------------------------------

@@ -13,10 +13,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from juanzong.central.repository import Repository, utc_now
 from juanzong.shared.ids import format_id
+
+
+class QcSignOff(StrEnum):
+    """The QC station's sign-off of an item, as central reads it from the manifest's `ItemQc`."""
+
+    OPEN = "open"  # 未批准
+    AWAITING_CHECK = "awaiting_check"  # 待复核 (双人质检: approved, the second person not yet)
+    APPROVED = "approved"  # 已批准
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class ItemLine:
     received_pages: int  # numbered pages that count against the declared ones
     distinct_page_nos: int
     max_page_no: int
-    qc_state: str = "open"  # QC station sign-off: open | awaiting_check (双人质检) | approved
+    qc_state: QcSignOff = QcSignOff.OPEN  # the QC station's sign-off
     approved_by: str | None = None
     checked_by: str | None = None
     approval_reason: str = ""
@@ -164,7 +173,7 @@ def _qc_fields(record: str) -> dict[str, Any]:
     item = json.loads(record)
     qc = item.get("qc") or {}
     complete = bool(qc) and (not qc.get("two_person") or qc.get("checked_by") is not None)
-    state = "open" if not qc else "approved" if complete else "awaiting_check"
+    state = QcSignOff.OPEN if not qc else QcSignOff.APPROVED if complete else QcSignOff.AWAITING_CHECK
     return {"qc_state": state, "approved_by": qc.get("approved_by"), "checked_by": qc.get("checked_by"),
             "approval_reason": qc.get("reason", ""), "discarded_pages": item.get("discarded_pages", 0)}
 
@@ -248,10 +257,10 @@ def _item_text(item: ItemLine) -> str:
 
 
 def _qc_text(item: ItemLine) -> str:
-    if item.qc_state == "approved":
+    if item.qc_state == QcSignOff.APPROVED:
         who = (item.approved_by or "") + (f"，{item.checked_by} 复核" if item.checked_by else "")
         return f"  已批准（{who}）" + (f"  批准原因：{item.approval_reason}" if item.approval_reason else "")
-    return f"  待复核（{item.approved_by} 已批准）" if item.qc_state == "awaiting_check" else "  未批准"
+    return f"  待复核（{item.approved_by} 已批准）" if item.qc_state == QcSignOff.AWAITING_CHECK else "  未批准"
 
 
 def _appliance_text(a: ApplianceLine) -> str:

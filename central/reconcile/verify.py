@@ -25,7 +25,7 @@ from juanzong.central.pages import decrypt_page
 from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, BreakReason
 
 class PageOutcome(StrEnum):
     """Exactly one per page."""
@@ -201,8 +201,8 @@ def render_text(result: VerifyResult) -> str:
 
 
 _KIND_TEXT = {"blob": "数据块", "page": "页面", "audit": "审计记录 第", "checkpoint": "审计检查点文件 第"}
-_AUDIT_TEXT = {"missing": "缺失（编号不连续）", "relinked": "链接被改动", "edited": "内容被改动",
-               "truncated": "已被删除（日志被截断）", "rechained": "与见证的链头不符（日志被改写后重算）",
+_AUDIT_TEXT = {BreakReason.MISSING: "缺失（编号不连续）", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
+               BreakReason.TRUNCATED: "已被删除（日志被截断）", BreakReason.RECHAINED: "与见证的链头不符（日志被改写后重算）",
                "signature_invalid": "签名无效"}
 
 

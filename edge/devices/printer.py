@@ -40,8 +40,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import format_id, make_payload
-from juanzong.shared.netpolicy import LOOPBACK, Network, resolve_allowed
-from juanzong.shared.profiles import PrinterProfile
+from juanzong.edge.netpolicy import LOOPBACK, Network, resolve_allowed
+from juanzong.edge.devices.profiles import PrinterProfile
 from juanzong.shared.durable import append_durable
 from juanzong.shared.fonts import find_cjk_font, pillow_font
 

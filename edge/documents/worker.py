@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import psutil
@@ -44,7 +44,7 @@ from juanzong.edge.documents.ocr import TUNED, OcrEngine, OcrSettings
 from juanzong.edge.documents.textlayer import PageText
 from juanzong.edge.keys import load_keys
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 
 log = logging.getLogger("juanzong.ocr.worker")
 NICE = 10
@@ -212,7 +212,7 @@ def main(settings: EdgeSettings, stop: threading.Event | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    worker = OcrWorker(context_for(settings), OcrSettings(threads=settings.ocr_threads, det_max_side=TUNED.det_max_side, use_cls=TUNED.use_cls))
+    worker = OcrWorker(context_for(settings), replace(TUNED, threads=settings.ocr_threads))
     log.info("documents worker for %s (nice %d)", settings.appliance_id, os.nice(0))
     return worker.run(stop, parent=parent)
 

@@ -33,7 +33,8 @@ import zxingcpp
 from PIL import Image, ImageFilter
 
 from juanzong.edge.ingest import analysis
-from juanzong.shared.ids import PAYLOAD_PREFIX, OurCode, parse_payload
+from juanzong.edge.ingest.context import Barcode, BarcodeScan  # the stage contract
+from juanzong.shared.ids import PAYLOAD_PREFIX, parse_payload
 
 if TYPE_CHECKING:
     from juanzong.edge.ingest.context import IngestContext, Page
@@ -45,34 +46,6 @@ _FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
 # zxing-cpp's stubs type `formats` as BarcodeFormats, but `a | b` is deprecated: a tuple is the current form
 ZXING_FORMATS: zxingcpp.BarcodeFormats = _FORMATS  # type: ignore[assignment]
 PYZBAR_NAMES = {"CODE128": "Code128", "QRCODE": "QRCode"}
-
-
-@dataclass(frozen=True)
-class Barcode:
-    text: str
-    format: str  # "QRCode" | "Code128"
-    ours: OurCode | None  # parse_payload(text); None = foreign
-
-    @property
-    def is_cover_sheet(self) -> bool:
-        return self.ours is not None and self.ours.is_cover_sheet
-
-
-@dataclass(frozen=True)
-class BarcodeScan:
-    codes: tuple[Barcode, ...]
-    stages: tuple[str, ...]  # stages tried, e.g. ("half",) or ("half", "full", "median")
-    error: str = ""  # set when the decoder failed; codes then hold what was found before
-
-    @property
-    def cover_item(self) -> str | None:
-        """The item id if exactly one distinct cover-sheet id was read; two is ambiguous → None."""
-        items = {code.ours.ident for code in self.codes if code.is_cover_sheet and code.ours}
-        return items.pop() if len(items) == 1 else None
-
-    @property
-    def foreign(self) -> tuple[Barcode, ...]:
-        return tuple(code for code in self.codes if code.ours is None)
 
 
 @dataclass(frozen=True)

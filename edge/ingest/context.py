@@ -11,42 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image
 
 from juanzong.shared.crypto import sha256_hex
-from juanzong.shared.ids import Kind, new_id
+from juanzong.shared.ids import Kind, OurCode, new_id
+from juanzong.shared.manifest import PageRole, Side  # noqa: F401 - defined once, for both sides
 from juanzong.shared.suites import Suite
 
 if TYPE_CHECKING:
-    from juanzong.edge.ingest.barcode import BarcodeScan
-    from juanzong.edge.ingest.qc import QcResult, QcRules
-    from juanzong.edge.ingest.route import RoutingView
     from juanzong.edge.keys import ApplianceKeys
     from juanzong.shared.crypto import SealedBlob
-    from juanzong.shared.profiles import ScannerProfile
-
-
-class PageRole(StrEnum):
-    """What a stored image is (the `role` of a page row). PAGE, REPLACED and DISCARDED travel to central."""
-
-    PAGE = "page"  # a page of an item (numbered), or waiting unassigned
-    COVER = "cover"  # our cover sheet of a known item: a separator, never numbered
-    COVER_UNKNOWN = "cover_unknown"  # our cover sheet naming an item this appliance does not know
-    COVER_BACK = "cover_back"  # the blank back of a cover sheet (duplex)
-    BLANK_DROPPED = "blank_dropped"  # a blank verso the profile drops from the count (still stored)
-    REPLACED = "replaced"  # replaced by a rescan: keeps its row and blob, gives up its number
-    DISCARDED = "discarded"  # taken out of the numbering at the QC station, with a reason (travels)
-
-
-class Side(StrEnum):
-    RECTO = "recto"  # stamps bottom-right
-    VERSO = "verso"  # stamps bottom-left
+    from juanzong.edge.devices.profiles import ScannerProfile
 
 
 class QcCode(StrEnum):
-    """What a QC finding is about (edge.ingest.qc writes them; Chinese texts in qc.MESSAGES)."""
+    """What a QC finding is about (edge.ingest.qc writes them; Chinese texts in MESSAGES below)."""
 
     DPI_MISSING = "dpi_missing"
     DPI_LOW = "dpi_low"
@@ -66,6 +47,155 @@ class QcCode(StrEnum):
 class Severity(StrEnum):
     WARNING = "warning"  # shown; the operator decides
     ERROR = "error"  # a contract breach: rescan or override
+
+
+# --- QC: findings, rules, result (edge/ingest/qc.py computes them) -----------------------
+
+SEVERITIES = tuple(Severity)
+
+# Chinese templates for the operator screen; `{name}` fields are filled per finding.
+MESSAGES: dict[str, str] = {
+    QcCode.DPI_MISSING: "图像文件没有记录分辨率（dpi），无法确认是否达到要求的 {min_dpi} dpi，请检查扫描仪设置",
+    QcCode.DPI_LOW: "分辨率 {dpi} dpi，低于要求的 {min_dpi} dpi",
+    "dpi_low_pixels": "图像只有 {width}×{height} 像素，按 A4 幅面折算约 {dpi} dpi，"
+                      "低于要求的 {min_dpi} dpi（文件标称 {declared} dpi）",
+    QcCode.COLOUR_EXPECTED: "原件为彩色，但图像是{kind}（{mode}），请用彩色模式重新扫描",
+    QcCode.SKEW: "页面倾斜 {degrees}°（{direction}），超过允许的 {limit}°，请摆正后重新扫描",
+    QcCode.BLANK: "疑似空白页（几乎没有文字或图形），请确认是否应当保留",
+    QcCode.BLACK_BORDER: "页面{edges}边缘有黑边（最宽约 {mm} 毫米），请合上扫描仪盖板或选择正确的纸张尺寸后重新扫描",
+    QcCode.TOO_DARK: "图像过暗（平均亮度 {mean}，应不低于 {limit}），请调高扫描亮度后重新扫描",
+    QcCode.TOO_LIGHT: "图像过亮、字迹过淡（纸面亮度 {paper}，最深字迹亮度 {ink}），请调低扫描亮度后重新扫描",
+    QcCode.DUPLICATE: "与本材料中已扫描的页面 {page_id} 几乎相同，疑似重复扫描",
+    QcCode.OVER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
+    QcCode.UNDER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
+    QcCode.ITEM_CLOSED: "材料 {item} 已结束扫描，此页未归入该材料，在未归属队列等候；"
+                        "如需补扫，请先 edge reopen 重新打开材料，再用 edge assign 归入",
+    QcCode.COVER_FOREIGN: "封面页条码 {item} 不是本设备登记的材料（可能是另一台扫描设备打印的封面页），"
+                          "其后的页面进入未归属队列，请核对",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One QC observation stored with the page; `value` is never a float (canonical JSON)."""
+
+    code: QcCode
+    severity: Severity
+    message: str
+    value: int | str | None = None
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "message": self.message, "value": self.value}
+
+
+@dataclass(frozen=True)
+class QcRules:
+    min_dpi: int = 300
+    skew_limit_centideg: int = 100          # 1.00°: flag (warning) from here
+    skew_error_centideg: int = 300          # 3.00°: DA/T 31 limit, an error from here
+    expect_colour: bool | None = None       # True when the item/profile says the original is colour
+    blank_ink_ratio: float = 0.0001         # ink share below which a page is blank (see module doc)
+    dark_mean: int = 80
+    light_mean: int = 250
+    light_ink_level: int = 160
+    ink_contrast: int = 45
+    margin_share: float = 0.025             # edge band ignored when counting ink (2.5 % ≈ 5–7 mm on A4)
+    border_min_mm: int = 2                  # dark edge band at least this deep is a black border
+    duplicate_distance: int = 6             # max Hamming distance of 64-bit perceptual hashes
+
+
+@dataclass(frozen=True)
+class QcResult:
+    findings: tuple[Finding, ...]
+    phash: str                  # 16 hex chars, DCT perceptual hash of the page
+    skew_centideg: int | None   # None when the page has no line structure (blank, photo)
+    is_blank: bool
+    ink_ratio_ppm: int          # despeckled ink pixels per million inside the margins
+
+
+def finding(code: QcCode, severity: Severity, value: int | str | None = None, *, template: str | None = None,
+            **params: object) -> Finding:
+    """Build a finding with its Chinese message; `template` picks a variant wording of `code`."""
+    message = MESSAGES[template or code].format(**params)
+    return Finding(code=code, severity=severity, message=message, value=value)
+
+
+def duplicate_finding(page_id: str) -> Finding:
+    """The finding stored with a page that `duplicate_of` matched to `page_id`."""
+    return finding(QcCode.DUPLICATE, Severity.WARNING, page_id, page_id=page_id)
+
+
+def count_findings(declared: int, scanned: int) -> tuple[Finding, ...]:
+    """Over-scan (多扫) / under-scan (漏扫) of an item when it is closed."""
+    diff = scanned - declared
+    if diff == 0:
+        return ()
+    code = QcCode.OVER_SCAN if diff > 0 else QcCode.UNDER_SCAN
+    return (finding(code, Severity.ERROR, abs(diff), declared=declared, scanned=scanned, diff=abs(diff)),)
+
+
+# --- barcodes (edge/ingest/barcode.py reads them) ---------------------------------------
+
+@dataclass(frozen=True)
+class Barcode:
+    text: str
+    format: str  # "QRCode" | "Code128"
+    ours: OurCode | None  # parse_payload(text); None = foreign
+
+    @property
+    def is_cover_sheet(self) -> bool:
+        return self.ours is not None and self.ours.is_cover_sheet
+
+
+@dataclass(frozen=True)
+class BarcodeScan:
+    codes: tuple[Barcode, ...]
+    stages: tuple[str, ...]  # stages tried, e.g. ("half",) or ("half", "full", "median")
+    error: str = ""  # set when the decoder failed; codes then hold what was found before
+
+    @property
+    def cover_item(self) -> str | None:
+        """The item id if exactly one distinct cover-sheet id was read; two is ambiguous → None."""
+        items = {code.ours.ident for code in self.codes if code.is_cover_sheet and code.ours}
+        return items.pop() if len(items) == 1 else None
+
+    @property
+    def foreign(self) -> tuple[Barcode, ...]:
+        return tuple(code for code in self.codes if code.ours is None)
+
+
+# --- routing (edge/ingest/route.py decides; edge/appliance.py gives the view) ------------
+
+@dataclass(frozen=True)
+class ReplaceTarget:
+    page_id: str
+    item_id: str
+    side: str
+
+
+@dataclass(frozen=True)
+class Sides:
+    images: int  # images of the item so far, its latest cover sheet included
+    after_cover: bool  # the count starts at a cover sheet
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    item_id: str
+    colour: bool
+    declared_pages: int
+    closed: bool = False
+
+
+class RoutingView(Protocol):
+    def item(self, item_id: str) -> ItemInfo | None: ...
+    def active_item(self) -> str | None: ...
+    def sides(self, item_id: str) -> Sides: ...
+    def phashes(self, item_id: str) -> dict[str, str]: ...
+    def replace_targets(self) -> list[ReplaceTarget]: ...
+
+
+# --- the page and what every stage may read ----------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ from juanzong.edge.ingest import raster
 from juanzong.edge.ingest.context import Claimed, IngestContext, Page
 from juanzong.edge.ingest.faults import FORMAT_NAMES, megabytes
 from juanzong.edge.ingest.pdfpages import pdf_pages
+from juanzong.edge.watch.layout import OVERSIZE_DIR, byte_cap
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.profiles import FILE_TYPES
+from juanzong.edge.devices.profiles import FILE_TYPES
 
 _MAGIC = (
     (b"\xff\xd8\xff", "jpeg"),
@@ -50,16 +51,6 @@ _MAGIC = (
 _OTHER_MAGIC = ((b"GIF8", "GIF 图像"), (b"BM", "BMP 图像"), (b"RIFF", "WebP/RIFF 文件"), (b"PK\x03\x04", "ZIP/Office 文档"),
                 (b"\xd0\xcf\x11\xe0", "旧版 Office 文档"), (b"\x97JB2", "JBIG2 图像"), (b"AT&TFORM", "DjVu 文档"),
                 (b"\x00\x00\x00\x0cJXL ", "JPEG XL 图像"), (b"\xff\x0a", "JPEG XL 图像"))
-# Never below 256 MiB; above it when one uncompressed page at the pixel cap
-# (4 bytes a pixel) could be bigger. Scanner pages are 0.05-15 MB.
-MIN_BYTE_CAP = 256 * 1024 * 1024
-OVERSIZE_DIR = ".juanzong-oversize"  # where an unread oversized file is kept (see HotFolder.set_aside)
-
-
-def byte_cap(max_pixels: int) -> int:
-    return max(MIN_BYTE_CAP, 4 * max_pixels)
-
-
 def sha256_file(path: Path, chunk: int = 1024 * 1024) -> str:
     """The hash of a file too big to hold in memory, read in 1 MB pieces."""
     digest = hashlib.sha256()

@@ -10,7 +10,7 @@ Values are ints or strings only, because findings go into canonical-JSON manifes
 skew in centidegrees (positive = content turned counter-clockwise), dpi as an int,
 hashes as hex.
 
-Thresholds (QcRules defaults), tuned on synthetic 300 dpi A4 scans (tests/edge/qc_images.py):
+Thresholds (QcRules defaults), tuned on synthetic 300 dpi A4 scans (the QC pages of edge/tooling/pages.py):
 - ink: a pixel darker than the paper level (histogram mode) by `ink_contrast` (45) grey
   levels. Duplex bleed-through stays within ~25 levels of the paper and sensor noise
   (σ≈5–8) never reaches 45, so neither counts; washed-out print (~65 levels) still does.
@@ -52,7 +52,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from juanzong.edge.ingest.context import PageRole, QcCode, Severity, Side
+from juanzong.edge.ingest.context import (  # the stage contract: QC's value types and texts
+    Finding, PageRole, QcCode, QcResult, QcRules, Severity, Side, duplicate_finding, finding,
+)
 from juanzong.shared.ids import format_id
 
 if TYPE_CHECKING:
@@ -65,42 +67,7 @@ _SKEW_MIN_PEAK = 6.0    # best / median edge energy over the coarse angles: text
 _CELL = 8               # ink despeckle cell at 1/2 size
 _CELL_MIN_INK = 6       # ink pixels a cell needs to count (of 64)
 
-SEVERITIES = tuple(Severity)
-
-# Chinese templates for the operator screen; `{name}` fields are filled per finding.
-MESSAGES: dict[str, str] = {
-    QcCode.DPI_MISSING: "图像文件没有记录分辨率（dpi），无法确认是否达到要求的 {min_dpi} dpi，请检查扫描仪设置",
-    QcCode.DPI_LOW: "分辨率 {dpi} dpi，低于要求的 {min_dpi} dpi",
-    "dpi_low_pixels": "图像只有 {width}×{height} 像素，按 A4 幅面折算约 {dpi} dpi，"
-                      "低于要求的 {min_dpi} dpi（文件标称 {declared} dpi）",
-    QcCode.COLOUR_EXPECTED: "原件为彩色，但图像是{kind}（{mode}），请用彩色模式重新扫描",
-    QcCode.SKEW: "页面倾斜 {degrees}°（{direction}），超过允许的 {limit}°，请摆正后重新扫描",
-    QcCode.BLANK: "疑似空白页（几乎没有文字或图形），请确认是否应当保留",
-    QcCode.BLACK_BORDER: "页面{edges}边缘有黑边（最宽约 {mm} 毫米），请合上扫描仪盖板或选择正确的纸张尺寸后重新扫描",
-    QcCode.TOO_DARK: "图像过暗（平均亮度 {mean}，应不低于 {limit}），请调高扫描亮度后重新扫描",
-    QcCode.TOO_LIGHT: "图像过亮、字迹过淡（纸面亮度 {paper}，最深字迹亮度 {ink}），请调低扫描亮度后重新扫描",
-    QcCode.DUPLICATE: "与本材料中已扫描的页面 {page_id} 几乎相同，疑似重复扫描",
-    QcCode.OVER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
-    QcCode.UNDER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
-    QcCode.ITEM_CLOSED: "材料 {item} 已结束扫描，此页未归入该材料，在未归属队列等候；"
-                        "如需补扫，请先 edge reopen 重新打开材料，再用 edge assign 归入",
-    QcCode.COVER_FOREIGN: "封面页条码 {item} 不是本设备登记的材料（可能是另一台扫描设备打印的封面页），"
-                          "其后的页面进入未归属队列，请核对",
-}
 _EDGE_NAMES = {"top": "上", "bottom": "下", "left": "左", "right": "右"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One QC observation stored with the page; `value` is never a float (canonical JSON)."""
-
-    code: QcCode
-    severity: Severity
-    message: str
-    value: int | str | None = None
-
-    def to_dict(self) -> dict:
-        return {"code": self.code, "severity": self.severity, "message": self.message, "value": self.value}
 
 
 @dataclass(frozen=True)
@@ -113,31 +80,6 @@ class QcInput:
 
 
 @dataclass(frozen=True)
-class QcRules:
-    min_dpi: int = 300
-    skew_limit_centideg: int = 100          # 1.00°: flag (warning) from here
-    skew_error_centideg: int = 300          # 3.00°: DA/T 31 limit, an error from here
-    expect_colour: bool | None = None       # True when the item/profile says the original is colour
-    blank_ink_ratio: float = 0.0001         # ink share below which a page is blank (see module doc)
-    dark_mean: int = 80
-    light_mean: int = 250
-    light_ink_level: int = 160
-    ink_contrast: int = 45
-    margin_share: float = 0.025             # edge band ignored when counting ink (2.5 % ≈ 5–7 mm on A4)
-    border_min_mm: int = 2                  # dark edge band at least this deep is a black border
-    duplicate_distance: int = 6             # max Hamming distance of 64-bit perceptual hashes
-
-
-@dataclass(frozen=True)
-class QcResult:
-    findings: tuple[Finding, ...]
-    phash: str                  # 16 hex chars, DCT perceptual hash of the page
-    skew_centideg: int | None   # None when the page has no line structure (blank, photo)
-    is_blank: bool
-    ink_ratio_ppm: int          # despeckled ink pixels per million inside the margins
-
-
-@dataclass(frozen=True)
 class _Tones:
     """Grey-level statistics of the page inside the margins (from one histogram)."""
 
@@ -145,13 +87,6 @@ class _Tones:
     paper: int            # histogram mode: the paper's grey level
     ink_threshold: int    # below this a pixel is ink
     ink_level: int | None  # 10th percentile of the ink pixels (how dark the print is)
-
-
-def finding(code: QcCode, severity: Severity, value: int | str | None = None, *, template: str | None = None,
-            **params: object) -> Finding:
-    """Build a finding with its Chinese message; `template` picks a variant wording of `code`."""
-    message = MESSAGES[template or code].format(**params)
-    return Finding(code=code, severity=severity, message=message, value=value)
 
 
 def analyse(inp: QcInput, rules: QcRules) -> QcResult:
@@ -411,20 +346,6 @@ def duplicate_of(phash: str, earlier: Mapping[str, str], rules: QcRules) -> str 
         if d <= rules.duplicate_distance and (best is None or d < best[0]):
             best = (d, page_id)
     return best[1] if best else None
-
-
-def duplicate_finding(page_id: str) -> Finding:
-    """The finding stored with a page that `duplicate_of` matched to `page_id`."""
-    return finding(QcCode.DUPLICATE, Severity.WARNING, page_id, page_id=page_id)
-
-
-def count_findings(declared: int, scanned: int) -> tuple[Finding, ...]:
-    """Over-scan (多扫) / under-scan (漏扫) of an item when it is closed."""
-    diff = scanned - declared
-    if diff == 0:
-        return ()
-    code = QcCode.OVER_SCAN if diff > 0 else QcCode.UNDER_SCAN
-    return (finding(code, Severity.ERROR, abs(diff), declared=declared, scanned=scanned, diff=abs(diff)),)
 
 
 # ---- the analysis input of a decoded page ----------------------------------------------

@@ -25,39 +25,11 @@ read is the value the previous file committed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import replace
 
-from juanzong.edge.ingest.context import IngestContext, Page, PageRole, Side
-
-
-@dataclass(frozen=True)
-class ReplaceTarget:
-    page_id: str
-    item_id: str
-    side: str
-
-
-@dataclass(frozen=True)
-class Sides:
-    images: int  # images of the item so far, its latest cover sheet included
-    after_cover: bool  # the count starts at a cover sheet
-
-
-@dataclass(frozen=True)
-class ItemInfo:
-    item_id: str
-    colour: bool
-    declared_pages: int
-    closed: bool = False
-
-
-class RoutingView(Protocol):
-    def item(self, item_id: str) -> ItemInfo | None: ...
-    def active_item(self) -> str | None: ...
-    def sides(self, item_id: str) -> Sides: ...
-    def phashes(self, item_id: str) -> dict[str, str]: ...
-    def replace_targets(self) -> list[ReplaceTarget]: ...
+from juanzong.edge.ingest.context import (  # the stage contract: routing's value types
+    IngestContext, ItemInfo, Page, PageRole, ReplaceTarget, RoutingView, Side, Sides,
+)
 
 
 class FileRouting:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from juanzong.edge.config import EdgeSettings
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.profiles import get_appliance, get_printer, get_scanner
+from juanzong.edge.devices.profiles import get_appliance, get_printer, get_scanner
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

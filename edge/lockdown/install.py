@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from juanzong.edge.lockdown.inputs import LockdownInputs
 from juanzong.edge.lockdown.systemd import EDGE_UNIT, MEDIA_RULES_TIMER, OCR_UNIT, SWAPOFF_UNIT, RenderedFile, mount_unit_name
+from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
 PLAN_FILE = "plan.json"
@@ -90,7 +92,7 @@ def comment_out_swap(fstab: Path) -> int:
             changed += 1
     if changed:
         shutil.copy2(fstab, fstab.with_name(fstab.name + ".juanzong-bak"))
-        fstab.write_text("".join(lines), "utf-8")
+        write_durable(fstab, "".join(lines).encode("utf-8"), stat.S_IMODE(fstab.stat().st_mode))
     return changed
 
 
@@ -101,10 +103,8 @@ def apply(the_plan: Plan, root: Path = Path("/")) -> dict:
     for f in the_plan.files:
         target = root / f.target.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".juanzong-tmp")
-        tmp.write_text(f.text, "utf-8")
-        os.chmod(tmp, f.mode)
-        os.replace(tmp, target)
+        write_durable(target, f.text.encode("utf-8"), f.mode)  # a power cut leaves the old file or the new
+        os.chmod(target, f.mode)  # exactly the plan's mode, whatever the umask
     swap_lines = comment_out_swap(root / "etc" / "fstab")
     ran = [_run(c) for c in the_plan.commands] if live else []
     return {"root": str(root), "installed": [f.target for f in the_plan.files], "fstab_swap_lines_disabled": swap_lines,

@@ -27,6 +27,7 @@ from juanzong.edge.lockdown.udev import MEDIA_RULES_TARGET, PREPARE_FLAG, media_
 from juanzong.edge.repo import state, write_tx
 from juanzong.edge.repo.state import StateKey
 from juanzong.shared.audit import Action
+from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
 
@@ -98,10 +99,8 @@ def _write_if_changed(path: Path, text: str) -> bool:
         if path.exists() and path.read_text("utf-8") == text:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".juanzong-tmp")
-        tmp.write_text(text, "utf-8")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        write_durable(path, text.encode("utf-8"), 0o644)  # the shared durable write: old rules or new, never half
+        os.chmod(path, 0o644)  # whatever the umask
         return True
     except OSError as exc:
         raise AppError(ErrorCode.MEDIA_RULES_FAILED, detail=f"写入 {path} 失败：{exc.strerror}") from exc

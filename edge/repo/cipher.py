@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlcipher3 import dbapi2 as sqlcipher
 
-from juanzong.shared.durable import fsync_dir
+from juanzong.shared.durable import commit_file, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
 DB_KEY_FILE = "db.key"
@@ -53,13 +53,10 @@ def database_key(db_path: Path) -> bytes:
         pass
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = os.urandom(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, key)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    fsync_dir(keys_dir)
+        write_durable(path, key, 0o600, exclusive=True)  # whole or absent after a power cut
+    except FileExistsError:
+        return path.read_bytes()  # another process made it first: that key is the key
     return key
 
 
@@ -105,9 +102,6 @@ def _encrypt_in_place(path: Path, key: bytes) -> None:
         plain.execute("DETACH DATABASE encrypted")
     finally:
         plain.close()
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
     for suffix in ("-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    commit_file(tmp, path)

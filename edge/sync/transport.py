@@ -1,7 +1,7 @@
 """How the appliance talks to central: one small interface, HTTP behind it.
 
 `HttpTransport` re-checks the target on every request: the host must resolve
-only into the configured court ranges (shared.netpolicy), and the connection
+only into the configured court ranges (edge.netpolicy), and the connection
 goes to the checked address itself with the original Host header, so DNS
 rebinding cannot move it elsewhere. HTTPS is mutual TLS: central's certificate
 must chain to the court's private CA, match the configured name and have the
@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from juanzong.edge.keys import TlsFiles
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed
-from juanzong.shared.netpolicy import Network, resolve_allowed
+from juanzong.edge.netpolicy import Network, resolve_allowed
 
 if TYPE_CHECKING:
     from juanzong.edge.config import EdgeSettings

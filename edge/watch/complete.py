@@ -16,8 +16,9 @@ from typing import BinaryIO
 import pikepdf
 
 from juanzong.edge.ingest import tiffdir
-from juanzong.edge.ingest.decode import MIN_BYTE_CAP, sniff
+from juanzong.edge.ingest.decode import sniff
 from juanzong.edge.ingest.raster import jpeg_complete
+from juanzong.edge.watch.layout import MIN_BYTE_CAP
 
 _TAIL = 64 * 1024  # end markers sit in the last bytes; zero padding after them is allowed
 

@@ -41,13 +41,12 @@ from watchdog.observers.polling import PollingObserver
 from juanzong.shared.durable import fsync_dir
 from juanzong.edge.crashpoints import crash_point
 from juanzong.edge.ingest.context import Claimed
-from juanzong.edge.ingest.decode import OVERSIZE_DIR, byte_cap
 from juanzong.edge.watch.complete import looks_complete
+from juanzong.edge.watch.layout import OVERSIZE_DIR, SPOOL, byte_cap
 from juanzong.edge.watch.tracker import StabilityTracker, natural_key
-from juanzong.shared.profiles import ScannerProfile
+from juanzong.edge.devices.profiles import ScannerProfile
 
 log = logging.getLogger("juanzong.watch")
-SPOOL = ".juanzong-spool"
 CLAIM_SEP = "__"
 # Events that mean "the content may have changed". Opened and ClosedNoWrite are
 # left out: our own completeness check reads the file, and a reader (an

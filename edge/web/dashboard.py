@@ -23,7 +23,7 @@ from juanzong.edge.repo import print_jobs
 from juanzong.edge.status import status
 from juanzong.edge.web.context import db, now, settings
 from juanzong.edge.web.counter import today_range
-from juanzong.shared.profiles import get_printer, get_scanner
+from juanzong.edge.devices.profiles import get_printer, get_scanner
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

@@ -72,3 +72,9 @@ def install(app: Flask) -> None:
     app.add_template_filter(lambda v: VOLUME_NAMES.get(v, v), "volume")
     app.add_template_global(time_left)
     app.add_template_global(urgency)
+    # the value sets templates compare with, by name (never a bare 'printed' or 'error')
+    from juanzong.edge.ingest.context import Severity
+    from juanzong.edge.items import ItemState
+    from juanzong.edge.repo.print_jobs import JobState
+
+    app.jinja_env.globals.update(ItemState=ItemState, JobState=JobState, Severity=Severity)

@@ -120,6 +120,14 @@ def test_notices_are_listed_and_served_only_to_the_case_system_with_its_token(re
         # the same token fetches the item's PDF: the appliance's stamped document, not a rebuild
         pdf = office.get(f"/api/documents/{received['item']['item_id']}", headers={"Authorization": f"Bearer {token}"})
         assert pdf.status_code == 200 and pdf.content == received["pdf"]
+        # the office's document viewer streams the same stored document
+        office.get("/login")
+        office.post("/login", data={"user_id": "wang", "password": "archive-2026-pass",
+                                    "_csrf_token": office.cookies.get("jz_csrf")})
+        viewed = office.get(f"/items/{received['item']['item_id']}/document")
+        assert viewed.status_code == 200 and viewed.content == received["pdf"]
+        case = office.get(f"/cases/{CASE_NUMBER}").text  # the item's filing notice and QC state on the case page
+        assert "入卷提醒" in case and "收到（2 页）" in case and "未批准" in case
     rc, _ = run_cli(["user", "disable", "--home", str(settings.home), "--id", "cms"], capsys)
     with TestClient(create_office_app(settings, secure=False)) as office:
         assert office.get("/api/notices", headers={"Authorization": f"Bearer {token}"}).status_code == 401

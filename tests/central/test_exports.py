@@ -198,3 +198,143 @@ def test_every_export_is_audited_with_its_destination(client: TestClient, scanne
     assert {r.actor for r in rows} == {"档案员王"}
     assert any(r.target == str(out) and r.detail["format"] == "zip" for r in rows)
     assert len([r for r in rows if r.detail.get("purpose") == "zip"]) == 4  # each item read, on record
+    (done,) = [r for r in rows if r.detail.get("format") == "zip"]
+    assert done.detail["summary"]["files_sha256"] == _digest(out)  # the hashes, recomputable from the folder
+    tree = tmp_path / "tree"
+    run_cli(["export", "dossier", "--home", str(home), "--out", str(tree), "--operator", "档案员王"], capsys)
+    central = open_central(load_settings(home))
+    try:
+        (done,) = [r for r, _ in audit.records(central.repo.engine) if r.detail.get("format") == "dossier"]
+    finally:
+        central.close()
+    assert done.target == str(tree) and done.detail["summary"]["files_sha256"] == _digest(tree)
+
+
+def _digest(folder: Path) -> str:
+    """`sha256sum`-style lines over every file under the folder (sorted by path), hashed."""
+    files = sorted((p.relative_to(folder).as_posix(), crypto.sha256_hex(p.read_bytes())) for p in folder.rglob("*") if p.is_file())
+    return crypto.sha256_hex("".join(f"{sha}  {path}\n" for path, sha in files).encode("utf-8"))
+
+
+def test_dossier_uses_the_appliances_searchable_document_and_notes_the_items_without_one(
+        client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The 起诉状 arrives with its stamped, searchable PDF (built by the appliance's own assembler with an
+    OCR text layer); the dossier carries those bytes. The 证据材料 has no document: assembled, with a note."""
+    from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
+    from juanzong.edge.documents.textlayer import PageText, TextLine
+    from juanzong.shared.ids import Kind, new_id
+
+    intake = scanner.intake(submitter="北京某某律师事务所")
+    complaint = scanner.item(intake, 2, seq=1, name="起诉状")
+    evidence = scanner.item(intake, 1, seq=2, name="证据材料")
+    pages = [scanner.page(complaint, 1), scanner.page(complaint, 2), scanner.page(evidence, 1)]
+    meta = DocumentMeta(complaint["item_id"], intake["case_number"], "起诉状", CatalogPlace("main", "起诉状", 3, 1))
+    texts = {p.record["page_id"]: PageText(64, 48, (TextLine("民事起诉状原告张三", 4, 10, 60, 20),)) for p in pages[:2]}
+    built = assemble([SourcePage(p.record["page_id"], n, p.plain) for n, p in enumerate(pages[:2], start=1)], meta, texts)
+    doc_id = new_id(Kind.DOCUMENT)
+    sealed = crypto.seal_blob(built.pdf, appliance_id=scanner.appliance_id, blob_id=doc_id, kind="document", kek=scanner.kek,
+                              central_public=crypto.load_hpke_public(crypto.unb64(scanner.central_identity["hpke_public"])))
+    entry = {"document_id": doc_id, "item_id": complaint["item_id"], "version": 2, "searchable": True,
+             "page_ids": [p.record["page_id"] for p in pages[:2]], "file_name": meta.file_name, "place": meta.place.to_dict(),
+             "stamped_over_content": [], "created_at": "2026-03-02T12:00:00+00:00",
+             "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "document",
+                      "sealed_key": crypto.b64(sealed.sealed_central)}}
+    manifest = scanner.manifest(1, [intake], [complaint, evidence], pages) | {"documents": [entry]}
+    upload(client, scanner, pages)
+    client.put(f"/api/blobs/{sealed.sha256}", content=sealed.data, headers={"X-Appliance-Id": scanner.appliance_id})
+    assert submit(client, scanner.sign(manifest)).status_code == 201
+
+    out = tmp_path / "dossier"
+    rc, text = run_cli(["export", "dossier", "--home", str(home), "--out", str(out)], capsys)
+    assert rc == 0 and "1 件用扫描点生成的可检索文档" in text and f"材料 {evidence['item_id']}：中心未存有扫描点生成的文档" in text
+    case_dir = out / "（2024）京0102民初1234号"
+    index = json.loads((case_dir / "index.json").read_text("utf-8"))
+    entries = {i["item_id"]: i for v in index["volumes"] for i in v["items"]}
+    stored, assembled = entries[complaint["item_id"]], entries[evidence["item_id"]]
+    exported = (case_dir / stored["file"]).read_bytes()
+    assert exported == built.pdf  # the appliance's document, decrypted, byte for byte
+    assert stored["pdf_source"] == "appliance_document" and stored["document_id"] == doc_id and stored["searchable"]
+    found = subprocess.run(["pdftotext", "-enc", "UTF-8", str(case_dir / stored["file"]), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "民事起诉状原告张三" in found
+    assert assembled["pdf_source"] == "assembled_from_masters" and "无文字层" in assembled["note"]
+    assert (case_dir / assembled["file"]).read_bytes().startswith(b"%PDF")
+    zips = tmp_path / "zips"
+    assert run_cli(["export", "zip", "--home", str(home), "--out", str(zips)], capsys)[0] == 0
+    with zipfile.ZipFile(zips / f"{complaint['item_id']}.zip") as zf:
+        assert zf.read("document.pdf") == built.pdf
+
+
+def _set(home: Path, name: str, value: str) -> None:
+    import re
+
+    config = home / "config.toml"
+    text, n = re.subn(rf"(?m)^{name} = .*$", f"{name} = {value}", config.read_text("utf-8"))
+    config.write_text(text if n else text + f"\n{name} = {value}\n", "utf-8")
+
+
+def test_sql_load_needs_a_configured_server(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    feed(client, scanner)
+    with pytest.raises(AppError) as err:
+        run_cli(["export", "sql", "--home", str(home), "--out", str(tmp_path / "sql"), "--load"], capsys)
+    assert err.value.code is ErrorCode.SQLSERVER_NOT_CONFIGURED and "未设置 SQL Server" in err.value.message
+    assert not (tmp_path / "sql").exists()  # refused before anything was written
+
+
+def test_sql_load_names_an_unreachable_server_and_keeps_the_script(client: TestClient, scanner: Scanner, home: Path,
+                                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No SQL Server runs on this machine, so only the failure paths are real here: a loopback port
+    nothing listens on, and a loopback listener that hangs up without speaking TDS."""
+    import socket
+    import threading
+
+    from juanzong.central import audit
+    from juanzong.central.config import load_settings
+    from juanzong.central.home import open_central
+    from juanzong.shared.errors import AppError, ErrorCode
+
+    feed(client, scanner)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens on it now
+    (tmp_path / "sa.pw").write_text("not-a-real-password\n")
+    for name, value in (("sqlserver_host", '"127.0.0.1"'), ("sqlserver_port", str(port)), ("sqlserver_database", '"jz_index"'),
+                        ("sqlserver_user", '"jz_loader"'), ("sqlserver_password_file", f'"{tmp_path / "sa.pw"}"'),
+                        ("sqlserver_timeout_seconds", "1")):
+        _set(home, name, value)
+    with pytest.raises(AppError) as err:
+        run_cli(["export", "sql", "--home", str(home), "--out", str(tmp_path / "sql"), "--load"], capsys)
+    assert err.value.code is ErrorCode.SQLSERVER_UNREACHABLE
+    assert f"127.0.0.1:{port}/jz_index" in err.value.message and "没有 SQL Server 在监听" in err.value.message
+    assert sqlglot.parse((tmp_path / "sql" / "index.sql").read_text("utf-8"), read="tsql")  # the script is kept
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        _set(home, "sqlserver_port", str(listener.getsockname()[1]))
+        with pytest.raises(AppError) as err:
+            run_cli(["export", "sql", "--home", str(home), "--out", str(tmp_path / "sql2"), "--load"], capsys)
+    finally:
+        listener.close()
+    assert err.value.code is ErrorCode.SQLSERVER_UNREACHABLE and "无法连接 SQL Server" in err.value.message
+    central = open_central(load_settings(home))
+    try:
+        loads = [r for r, _ in audit.records(central.repo.engine) if r.detail.get("format") == "sql-load"]
+    finally:
+        central.close()
+    assert [(r.outcome, r.detail["code"]) for r in loads] == [("failed", "SQLSERVER_UNREACHABLE")] * 2

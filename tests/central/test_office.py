@@ -283,3 +283,121 @@ def test_case_system_reads_a_document_with_its_token_only(office: TestClient, sy
         assert any(r.actor == "case" and r.detail.get("via") == "api" for r, _ in audit.records(central.repo.engine))
     finally:
         central.close()
+
+
+def test_exception_queue_shows_qc_overrides_and_second_checks_with_the_action_taken(
+        office: TestClient, sync: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+    """The QC station's decisions travel inside the item and page records through the sync path."""
+    intake = scanner.intake()
+    overridden = scanner.item(intake, 3, seq=1, name="起诉状") | {
+        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:30:00+08:00", "reason": "原件缺第3页，当事人确认"},
+        "discarded_pages": 1}
+    waiting = scanner.item(intake, 1, seq=2, name="证据目录") | {
+        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:40:00+08:00", "two_person": True}}
+    kept, second, third = scanner.page(overridden, 1), scanner.page(overridden, 2), scanner.page(waiting, 1)
+    kept.record |= {"findings": [{"code": "blank_page", "severity": "warning", "message": "疑似空白页"}],
+                    "accepted": [{"code": "blank_page", "reason": "原件此页确为空白", "by": "op-sun",
+                                  "at": "2026-03-02T11:20:00+08:00"}]}
+    dropped = scanner.page(overridden, None)
+    dropped.record |= {"role": "discarded", "discard_reason": "误扫的隔页纸"}
+    pages = [kept, second, third, dropped]
+    upload(sync, scanner, pages)
+    assert submit(sync, scanner.sign(scanner.manifest(1, [intake], [overridden, waiting], pages))).status_code == 201
+    login(office, "wang")
+    queue = office.get("/exceptions").text
+    assert "质检放行" in queue and "op-sun 批准放行，原因：原件缺第3页，当事人确认" in queue
+    assert "待二次质检" in queue and "证据目录：op-sun 已批准，尚待第二人复核" in queue
+    assert "起诉状 第 1 页：疑似空白页，op-sun 保留此页，原因：原件此页确为空白" in queue
+    assert "作废页面" in queue and "原因：误扫的隔页纸" in queue
+    case = office.get("/cases/（2024）京0102民初1234号").text  # the case page shows the same sign-offs
+    assert "op-sun 批准；批准原因：原件缺第3页，当事人确认" in case and "作废 1 页" in case
+    assert "待二次质检" in case and "op-sun 已批准" in case
+    done = post(office, "/exceptions/resolve", {"kind": "qc_second_check", "target": waiting["item_id"],
+                                                 "action": "已通知质检组长复核"})
+    assert done.status_code == 303
+    row = re.search(r"待二次质检.*?</tr>", office.get("/exceptions").text, re.S).group(0)
+    assert "已通知质检组长复核" in row and "wang" in row
+    central = open_central(settings)
+    try:
+        actions = [(r.actor, r.target, r.detail.get("note")) for r, _ in audit.records(central.repo.engine)
+                   if r.action == "exception_action"]
+    finally:
+        central.close()
+    assert ("wang", waiting["item_id"], "已通知质检组长复核") in actions
+
+
+def test_exports_page_shows_the_required_backup_copies_and_refuses_fewer(office: TestClient, settings: CentralSettings,
+                                                                          tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from central_kit import run_cli
+
+    run_cli(["backup", "keygen", "--home", str(settings.home), "--out", str(tmp_path / "recovery.key")], capsys)
+    login(office, "wang")
+    page = office.get("/exports").text
+    assert "本档案室要求至少 2 份副本" in page and 'name="copies" type="number" min="2"' in page
+    refused = post(office, "/backups", {"copies": "1"})
+    assert refused.status_code == 400 and "BACKUP_COPIES_TOO_FEW" in refused.text and "至少 2 份" in refused.text
+
+
+def test_export_and_backup_buttons_run_in_the_background_with_progress(office: TestClient, sync: TestClient,
+                                                                        scanner: Scanner, settings: CentralSettings,
+                                                                        tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from central_kit import run_cli
+
+    fed = feed(sync, scanner)
+    run_cli(["backup", "keygen", "--home", str(settings.home), "--out", str(tmp_path / "recovery.key")], capsys)
+    tasks = office.app.state.office.tasks
+    login(office, "wang")
+    started = post(office, "/exports/dossier", {"xml": "1"})
+    assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+    task = tasks.wait(started.headers["location"].rsplit("/", 1)[1], timeout=120)
+    done = office.get(started.headers["location"]).text
+    assert "已完成" in done and "100%" in done and "http-equiv=\"refresh\"" not in done
+    assert task.result["items"] == 2 and Path(task.out, "（2024）京0102民初1234号", "index.xml").exists()
+    assert task.result["unscanned"] == [fed["late"]["item_id"]]  # 证据材料: 待扫描, in the index without a file
+
+    started = post(office, "/backups", {"copies": "2"})
+    task = tasks.wait(started.headers["location"].rsplit("/", 1)[1], timeout=300)
+    done = office.get(started.headers["location"]).text
+    assert task.verified and "全部副本回读校验通过" in done and done.count("通过</td>") == 2
+    page = office.get("/exports").text
+    assert "2 份全部回读校验通过" in page and "案件系统卷宗" in page and "离线备份（2 份）" in page
+
+    # later a disk rots: reading the backup back again names the changed file and the page shows the new state
+    second = Path(task.result["copies"][1]["path"])
+    blob = sorted((second / "data" / "blobs").iterdir())[0]
+    blob.write_bytes(blob.read_bytes()[:-1] + bytes([blob.read_bytes()[-1] ^ 0xFF]))
+    seq = re.search(r'name="seq" value="(\d+)"', page).group(1)
+    started = post(office, "/backups/verify", {"seq": seq})
+    task = tasks.wait(started.headers["location"].rsplit("/", 1)[1], timeout=300)
+    checked = office.get(started.headers["location"]).text
+    assert task.verified is False and f"被改动：data/blobs/{blob.name}" in checked and "有副本回读校验未通过" in checked
+    assert "重新校验：1 份未通过" in office.get("/exports").text
+    assert post(office, "/backups/verify", {"seq": "99999"}).status_code == 404  # only a recorded backup's copies
+
+
+def test_a_running_task_page_refreshes_itself_and_a_second_task_waits(office: TestClient) -> None:
+    import threading
+
+    tasks = office.app.state.office.tasks
+    release = threading.Event()
+
+    def slow(progress: Any) -> dict[str, Any]:
+        progress(3, 10, "已处理 3/10 件材料：起诉状")
+        release.wait(60)
+        return {"items": 10}
+
+    task = tasks.start("export", "导出：案件系统卷宗", "wang", "/tmp/nowhere", slow)
+    login(office, "wang")
+    try:
+        running = office.get(f"/jobs/{task.task_id}").text
+        assert '<meta http-equiv="refresh" content="2">' in running and "进行中" in running
+        assert 'progress value="30"' in running and "已处理 3/10 件材料" in running
+        busy = post(office, "/exports/zip", {})
+        assert busy.status_code == 409 and "OFFICE_JOB_BUSY" in busy.text and "正在进行" in busy.text
+    finally:
+        release.set()
+    tasks.wait(task.task_id, timeout=60)
+    assert "http-equiv" not in office.get(f"/jobs/{task.task_id}").text
+    assert office.get("/jobs/0123456789abcdef").status_code == 404

@@ -69,6 +69,7 @@ class Office:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         app = create_office_app(self.settings, clock=self.clock, secure=False)
+        self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -90,7 +91,12 @@ class Office:
         with TestClient(create_app(self.settings)) as sync:
             intake = s.intake(submitter="北京某某律师事务所")
             complaint, evidence = s.item(intake, 2, seq=1, name="起诉状"), s.item(intake, 3, seq=2, name="证据材料")
+            # the QC station approved 起诉状 under 双人质检 (the second check is still due) and kept a page it flagged
+            complaint["qc"] = {"approved_by": "op-sun", "approved_at": "2026-03-02T11:30:00+08:00", "two_person": True}
             pages = [s.page(complaint, 1), s.page(complaint, 2), s.page(evidence, 1)]
+            pages[1].record |= {"findings": [{"code": "skew", "severity": "warning", "message": "页面倾斜 2.5°"}],
+                                "accepted": [{"code": "skew", "reason": "原件装订所致，已核对", "by": "op-sun",
+                                              "at": "2026-03-02T11:20:00+08:00"}]}
             upload(sync, s, pages)
             assert submit(sync, s.sign(s.manifest(1, [intake], [complaint, evidence], pages))).status_code == 201
             later = {**s.intake(submitter="张三"), "received_at": "2026-03-02T15:00:00+08:00", "deadline": "2026-03-03T12:00:00+08:00"}
@@ -163,9 +169,11 @@ def test_archive_clerk_day(browser: Any, office: Office) -> None:
     assert pdf.ok and pdf.body().startswith(b"%PDF") and pdf.headers["cache-control"] == "no-store"
 
     page.goto(f"{office.url}/exceptions")
-    assert page.get_by_text("批次序号缺失").is_visible()
-    page.get_by_label("记录处理").first.fill("已电话通知扫描点补传第 2 批")
-    page.get_by_role("button", name="保存").first.click()
+    assert page.get_by_text("批次序号缺失").is_visible() and page.get_by_text("待二次质检").is_visible()
+    assert page.get_by_text("页面倾斜 2.5°，op-sun 保留此页，原因：原件装订所致，已核对").is_visible()
+    gap = page.locator("tr", has_text="批次序号缺失")
+    gap.get_by_label("记录处理").fill("已电话通知扫描点补传第 2 批")
+    gap.get_by_role("button", name="保存").click()
     assert page.get_by_text("已电话通知扫描点补传第 2 批").is_visible()
     shot(page, "office-exceptions.png")
 
@@ -231,3 +239,49 @@ def _restart(office: Office) -> Office:
     while not office.server.started:
         time.sleep(0.05)
     return office
+
+
+def test_exports_and_backup_buttons_show_progress_and_verification(browser: Any, office: Office, tmp_path: Path) -> None:
+    from juanzong.central.backup import keygen
+    from juanzong.central.export.jobs import Scope, run_export
+
+    keygen(tmp_path / "recovery.key", office.home)
+    page = browser.new_page(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    login(page, office, "wang")
+
+    # a task still running: its page reloads itself (meta refresh, no JavaScript) until it has finished
+    release = threading.Event()
+
+    state = office.app.state.office
+    out = state.central.settings.office_export_dir / "zip-held"
+
+    def held(progress: Any) -> dict[str, Any]:  # a real ZIP export, held at its start until the page has been seen
+        progress(0, 3, "正在读取卷宗")
+        release.wait(60)
+        return run_export(state.central, "zip", out, Scope(), actor="wang", now=office.clock(), progress=progress)
+
+    task = state.tasks.start("export", "导出：每件材料一个 ZIP", "wang", str(out), held)
+    page.goto(f"{office.url}/jobs/{task.task_id}")
+    assert page.locator("#task-state").inner_text() == "进行中" and page.get_by_text("本页每 2 秒自动刷新").is_visible()
+    release.set()
+    page.wait_for_selector("#task-state:text('已完成')", timeout=30_000)  # the browser reloaded on its own
+    assert len(list(out.glob("*.zip"))) == 3
+
+    page.goto(f"{office.url}/exports")
+    page.locator("#run-dossier").click()
+    page.wait_for_selector("#task-state:text('已完成')", timeout=120_000)
+    assert "/jobs/" in page.url and page.get_by_text("100%").is_visible()
+
+    page.goto(f"{office.url}/exports")
+    assert page.get_by_label("副本数").input_value() == "2" and page.get_by_text("本档案室要求至少 2 份副本").is_visible()
+    page.locator("#run-backup").click()
+    page.wait_for_selector("#task-state:text('已完成')", timeout=300_000)
+    assert page.get_by_text("全部副本回读校验通过").is_visible()
+    shot(page, "office-backup-job.png")
+    page.goto(f"{office.url}/exports")
+    assert page.locator("#backups").get_by_text("2 份全部回读校验通过").is_visible()
+    page.locator("#backups").get_by_role("button", name="重新校验").click()  # the disks read back again later
+    page.wait_for_selector("#task-state:text('已完成')", timeout=300_000)
+    page.goto(f"{office.url}/exports")
+    assert page.locator("#backups").get_by_text("重新校验：全部通过").is_visible()
+    shot(page, "office-exports.png")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -51,7 +50,7 @@ def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_i
     port = free_port()
     cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "serve", "--home", str(home), "--port", str(port)]
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         body, elapsed = None, 0.0
         session = requests.Session()

@@ -25,7 +25,7 @@ from stacks import Stack
 from juanzong.central.appliances import enroll, read_identity
 from juanzong.central.config import load_settings
 from juanzong.central.home import init_home, open_central
-from juanzong.edge import demo
+from juanzong.edge.tooling import demo
 
 APPLIANCES, BATCHES, PAGES = 4, 6, 3
 WORKERS = 3

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from juanzong.edge.demo import juanzong, register_intake, scan_pages
+from juanzong.edge.tooling.demo import juanzong, register_intake, scan_pages
 
 CASE = "（2026）京0102民初1234号"
 SUBMITTER = "张三"

@@ -10,7 +10,7 @@ import bagit
 import pytest
 from carry_kit import Medium, central_pages, cli, export, import_, make_site, prepared, scan_and_ingest
 
-from juanzong.edge.demo import juanzong
+from juanzong.edge.tooling.demo import juanzong
 
 pytestmark = pytest.mark.e2e
 
@@ -54,8 +54,8 @@ def test_backup_writes_verified_copies_that_bagit_also_accepts(fed, tmp_path: Pa
 
 def test_verify_names_every_changed_missing_and_extra_file(fed, tmp_path: Path) -> None:
     site, _key = fed
-    juanzong("central", "backup", "--home", str(site.central), "--to", str(tmp_path), "--copies", "1")
-    (bag,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    juanzong("central", "backup", "--home", str(site.central), "--to", str(tmp_path))  # the setting's 2 copies
+    bag, _second = sorted(p for p in tmp_path.iterdir() if p.is_dir())
     blobs = sorted((bag / "data" / "blobs").iterdir())
     changed, removed = blobs[0], blobs[1]
     data = bytearray(changed.read_bytes())

@@ -14,8 +14,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from juanzong.edge import demo
-from juanzong.edge.simulate import SimulatedScanner, court_page
+from juanzong.edge.tooling import demo
+from juanzong.edge.tooling.pages import court_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.shared.ids import parse_page_stamp
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from stacks import Stack
 
-from juanzong.edge import demo
+from juanzong.edge.tooling import demo
 
 pytestmark = pytest.mark.e2e
 

@@ -34,7 +34,7 @@ from carry_kit import (
     scan_and_ingest,
 )
 
-from juanzong.edge.demo import free_port, juanzong, start, stop, wait_central
+from juanzong.edge.tooling.demo import free_port, juanzong, start, stop, wait_central
 
 pytestmark = pytest.mark.e2e
 

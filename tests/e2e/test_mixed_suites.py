@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge import demo
+from juanzong.edge.tooling import demo
 from juanzong.shared.suites import Suite
 
 pytestmark = pytest.mark.e2e

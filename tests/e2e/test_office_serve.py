@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge.demo import free_port, juanzong, start, stop
+from juanzong.edge.tooling.demo import free_port, juanzong, start, stop
 
 pytestmark = pytest.mark.e2e
 

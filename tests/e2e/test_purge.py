@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge import audit, batches, demo, purge
+from juanzong.edge import audit, batches, purge
+from juanzong.edge.tooling import demo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings

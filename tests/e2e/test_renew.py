@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge import demo
+from juanzong.edge.tooling import demo
 
 pytestmark = pytest.mark.e2e
 

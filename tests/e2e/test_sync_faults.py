@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from juanzong.edge import batches, demo
+from juanzong.edge import batches
+from juanzong.edge.tooling import demo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from juanzong.edge import demo
+from juanzong.edge.tooling import demo
 from juanzong.edge.config import load_settings
 from juanzong.edge.keys import TlsFiles, load_central, tls_files
 from juanzong.edge.sync.transport import HttpTransport, transport_for

@@ -27,29 +27,10 @@ import numpy as np
 import pikepdf
 from PIL import Image, ImageDraw, ImageOps
 
-SIZE = (400, 566)  # small A4-shaped pages keep the corpus fast; memory tests use big ones
-
+from juanzong.edge.tooling.pages import bilevel_page, plain_page
 
 # --------------------------------------------------------------------------- pictures
-
-
-def document(seed: int = 0, size=SIZE, mode: str = "RGB") -> Image.Image:
-    """A page with paper noise, a title bar, text-like lines and a coloured seal."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    paper = (rng.normal(238, 6, (h, w))).clip(0, 255).astype(np.uint8)
-    img = Image.merge("RGB", [Image.fromarray(paper)] * 3)
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((w // 8, h // 12, w * 7 // 8, h // 12 + h // 40), fill=(20, 20, 20))
-    for row in range(h // 6, h * 5 // 6, max(8, h // 40)):
-        length = int(w * (0.5 + 0.35 * rng.random()))
-        draw.rectangle((w // 10, row, w // 10 + length, row + max(2, h // 160)), fill=(30, 30, 40))
-    draw.ellipse((w * 6 // 10, h * 7 // 10, w * 8 // 10, h * 7 // 10 + w // 5), outline=(200, 20, 20), width=4)
-    return img if mode == "RGB" else img.convert(mode)
-
-
-def bilevel(seed: int = 0, size=SIZE) -> Image.Image:
-    return document(seed, size, "L").point(lambda v: 255 if v > 128 else 0).convert("1")
+# pages come from the one page generator (edge/tooling/pages.py)
 
 
 def saved(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -416,7 +397,7 @@ class Case:
 
 
 def cases() -> list[Case]:
-    doc, bw = document(1), bilevel(2)
+    doc, bw = plain_page(1), bilevel_page(2)
     g4 = saved(bw, "TIFF", compression="group4", dpi=(300, 300))
     out: list[Case] = [
         Case("jpeg-rgb", "scan_0001.jpg", saved(doc, "JPEG", quality=90, dpi=(300, 300)), Pages(1, "jpeg", "RGB", True, dpi=300)),
@@ -442,10 +423,10 @@ def cases() -> list[Case]:
         Case("tiff-rgba", "scan_0030.tif", saved(doc.convert("RGBA"), "TIFF", compression="tiff_lzw"), Pages(1, "tiff", "RGBA", True)),
         Case("bigtiff", "scan_0031.tif", saved(doc, "TIFF", compression="tiff_lzw", big_tiff=True, dpi=(300, 300)), Pages(1, "tiff", "RGB", True, (doc,))),
         Case("bigtiff-multipage", "scan_0032.tif",
-             saved(bw, "TIFF", compression="group4", big_tiff=True, save_all=True, append_images=[bilevel(3), bilevel(4)]),
-             Pages(3, "tiff", "1", False, (bw, bilevel(3), bilevel(4)))),
+             saved(bw, "TIFF", compression="group4", big_tiff=True, save_all=True, append_images=[bilevel_page(3), bilevel_page(4)]),
+             Pages(3, "tiff", "1", False, (bw, bilevel_page(3), bilevel_page(4)))),
         Case("tiff-multipage-jpeg", "scan_0033.tif",
-             saved(doc, "TIFF", compression="jpeg", save_all=True, append_images=[document(5), document(6)]),
+             saved(doc, "TIFF", compression="jpeg", save_all=True, append_images=[plain_page(5), plain_page(6)]),
              Pages(3, "tiff", "RGB", False)),
         Case("tiff-with-thumbnail", "scan_0034.tif", with_thumbnail(saved(doc, "TIFF", compression="tiff_lzw")),
              Pages(1, "tiff", "RGB", False, (doc,))),
@@ -466,7 +447,7 @@ def cases() -> list[Case]:
         Case("pdf-smask-other-size", "scan_0048.pdf", pdf_smask(doc, (100, 141)), Refused("FILE_LAYERED_PDF", "蒙版")),
         Case("pdf-stencil", "scan_0049.pdf", pdf_stencil(bw), Pages(1, "tiff", "1", False, (bw,), dpi=300)),
         Case("pdf-stencil-red", "scan_0050.pdf", pdf_stencil(bw, b"1 0 0 rg"), Refused("FILE_LAYERED_PDF", "彩色")),
-        Case("pdf-mrc", "scan_0051.pdf", pdf_mrc(doc.reduce(4), bilevel(7, doc.size)), Refused("FILE_LAYERED_PDF", "蒙版层")),
+        Case("pdf-mrc", "scan_0051.pdf", pdf_mrc(doc.reduce(4), bilevel_page(7, doc.size)), Refused("FILE_LAYERED_PDF", "蒙版层")),
         Case("pdf-quarter-turn", "scan_0052.pdf", pdf_quarter_turn(doc), Pages(1, "tiff", "RGB", False, (doc.transpose(Image.Transpose.ROTATE_270),))),
         Case("pdf-skewed", "scan_0053.pdf", pdf_skewed(doc), Refused("FILE_PDF_LAYOUT", "倾斜")),
         Case("pdf-separation", "scan_0054.pdf", pdf_separation(doc), Refused("FILE_PIXEL_FORMAT", "专色")),

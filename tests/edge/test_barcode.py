@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from juanzong.edge import simulate
+from juanzong.edge.tooling import pages
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 from juanzong.edge.ingest.barcode import read_codes
 from juanzong.shared.ids import Kind, luhn_check_char, make_payload
@@ -28,7 +28,7 @@ OTHER_ITEM = fixed_id(Kind.ITEM, "7RT0DZ5N")
 
 
 def jpeg(img: Image.Image, quality: int = 85) -> bytes:
-    return simulate.jpeg_bytes(img, quality=quality)
+    return pages.jpeg_bytes(img, quality=quality)
 
 
 def half_of(data: bytes) -> Image.Image:
@@ -47,7 +47,7 @@ def cover() -> Image.Image:
 @pytest.fixture(scope="module")
 def degraded_covers(cover) -> dict[str, bytes]:
     """Each degraded cover sheet scanned to JPEG q85 once, shared by both backends."""
-    return {kind: jpeg(simulate.degrade(cover, kind, seed=1)) for kind in COVER_DEGRADATIONS}
+    return {kind: jpeg(pages.degrade(cover, kind, seed=1)) for kind in COVER_DEGRADATIONS}
 
 
 # ---- cover sheets read as ours
@@ -69,7 +69,7 @@ def test_degraded_cover_sheet_still_reads_as_ours(degraded_covers, kind: str, ba
 
 
 def test_cover_sheet_from_a_file_path(tmp_path, cover):
-    path = simulate.save_jpeg(cover, tmp_path / "scan_0001.jpg")
+    path = pages.save_jpeg(cover, tmp_path / "scan_0001.jpg")
     assert read_codes(path).cover_item == ITEM
 
 
@@ -85,7 +85,7 @@ def test_half_image_from_decode_is_used_and_the_file_not_decoded_again(cover):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("page", ["waybill", "invoice"])
 def test_evidence_pages_with_foreign_codes_are_not_cover_sheets(page: str, backend: str):
-    img = simulate.waybill_page(5) if page == "waybill" else simulate.invoice_page(5)
+    img = pages.waybill_page(5) if page == "waybill" else pages.invoice_page(5)
     scan = read_codes(jpeg(img), backend=backend)
     assert scan.codes, "the foreign code itself must be read (proves the page was looked at)"
     assert all(code.ours is None and not code.is_cover_sheet for code in scan.codes)
@@ -103,35 +103,35 @@ NEAR_MISSES = {
 @pytest.mark.parametrize("case", NEAR_MISSES)
 def test_near_misses_of_our_payload_are_foreign(case: str, backend: str):
     text, fmt = NEAR_MISSES[case]
-    scan = read_codes(jpeg(simulate.barcode_page(2, [(text, fmt)])), backend=backend)
+    scan = read_codes(jpeg(pages.barcode_page(2, [(text, fmt)])), backend=backend)
     assert [c.text for c in scan.codes] == [text]  # read exactly …
     assert scan.codes[0].ours is None and scan.cover_item is None  # … and refused
 
 
 def test_a_jz_near_miss_makes_the_reader_look_harder():
     text, fmt = NEAR_MISSES["wrong check"]
-    scan = read_codes(jpeg(simulate.barcode_page(2, [(text, fmt)])))
+    scan = read_codes(jpeg(pages.barcode_page(2, [(text, fmt)])))
     assert scan.stages == ("half", "full", "median")
 
 
 def test_other_symbologies_are_not_even_read():
     # zxing-cpp reads bogus EAN-13s out of halftones when all formats are on: we never ask for them
     ean = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode("6901234567892", zxingcpp.BarcodeFormat.EAN13), scale=8)
-    page = simulate.text_page(1, colour=False)
+    page = pages.text_page(1, colour=False)
     page.paste(Image.fromarray(np.array(ean)), (400, 1200))
     assert read_codes(jpeg(page), thorough=True).codes == ()
 
 
 def test_two_different_cover_ids_on_one_page_are_ambiguous():
     codes = [(make_payload(ITEM), "QRCode"), (make_payload(OTHER_ITEM), "QRCode")]
-    scan = read_codes(jpeg(simulate.barcode_page(3, codes)))
+    scan = read_codes(jpeg(pages.barcode_page(3, codes)))
     assert {c.ours.ident for c in scan.codes if c.ours} == {ITEM, OTHER_ITEM}
     assert scan.cover_item is None
 
 
 def test_the_same_id_in_both_symbologies_is_one_item():
     codes = [(make_payload(ITEM), "QRCode"), (make_payload(ITEM), "Code128")]
-    assert read_codes(jpeg(simulate.barcode_page(3, codes))).cover_item == ITEM
+    assert read_codes(jpeg(pages.barcode_page(3, codes))).cover_item == ITEM
 
 
 # ---- the budget: plain pages stop after the half-size look
@@ -139,27 +139,27 @@ def test_the_same_id_in_both_symbologies_is_one_item():
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("page", ["text", "photo", "blank"])
 def test_pages_without_codes_cost_one_half_size_look(page: str, backend: str):
-    make = {"text": simulate.text_page, "photo": simulate.photo_page, "blank": simulate.blank_backside}[page]
+    make = {"text": pages.text_page, "photo": pages.photo_page, "blank": pages.blank_backside}[page]
     scan = read_codes(jpeg(make(4)), backend=backend)
     assert scan.codes == ()
     assert scan.stages == ("half",)
 
 
 def test_thorough_looks_at_every_stage_of_a_plain_page():
-    scan = read_codes(jpeg(simulate.text_page(4)), thorough=True)
+    scan = read_codes(jpeg(pages.text_page(4)), thorough=True)
     assert scan.codes == () and scan.stages == ("half", "full", "median")
 
 
 def test_a_cleanly_read_foreign_code_costs_the_full_page_but_not_the_median_filter():
-    scan = read_codes(jpeg(simulate.waybill_page(5)))
+    scan = read_codes(jpeg(pages.waybill_page(5)))
     assert scan.stages == ("half", "full")
 
 
 # ---- the cascade finds small damaged codes of ours
 
 def _small_noisy(fmt: str, module_px: int, seed: int) -> bytes:
-    page = simulate.barcode_page(seed, [(make_payload(ITEM), fmt)], module_px=module_px)
-    return jpeg(simulate.degrade(page, "saltpepper", seed))
+    page = pages.barcode_page(seed, [(make_payload(ITEM), fmt)], module_px=module_px)
+    return jpeg(pages.degrade(page, "saltpepper", seed))
 
 
 def test_broken_symbol_at_half_size_escalates_to_the_full_page():
@@ -186,13 +186,13 @@ def test_thorough_finds_what_the_budget_skipped():
 
 def test_undecodable_file_returns_an_empty_scan_with_the_error(caplog):
     with caplog.at_level(logging.WARNING, logger="juanzong.edge.ingest.barcode"):
-        scan = read_codes(jpeg(simulate.text_page(1))[:5000])
+        scan = read_codes(jpeg(pages.text_page(1))[:5000])
     assert scan.codes == () and scan.error
     assert "barcode reading failed" in caplog.text
 
 
 def test_failure_after_a_foreign_code_keeps_what_was_found():
-    data = jpeg(simulate.waybill_page(5))
+    data = jpeg(pages.waybill_page(5))
     scan = read_codes(b"\xff\xd8\xff broken", half=half_of(data))
     assert scan.stages == ("half", "full")
     assert len(scan.codes) == 2 and scan.error

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge import bench
+from juanzong.edge.tooling import bench
 
 LAST_LINE = re.compile(r"^ingest: (\d+\.\d) pages/s, peak RSS (\d+) MB$")
 

@@ -22,7 +22,7 @@ import pytest
 
 import crash_kit as kit
 from juanzong.edge.crashpoints import STEPS
-from juanzong.edge.simulate import invoice_page, jpeg_bytes, text_page, waybill_page
+from juanzong.edge.tooling.pages import invoice_page, jpeg_bytes, text_page, waybill_page
 from edge_kit import cover_for
 
 ITEMS = (("起诉状", 99), ("证据材料", 98))

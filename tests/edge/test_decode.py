@@ -25,7 +25,7 @@ from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.shared.crypto import sha256_hex
 from juanzong.edge.ingest.faults import megabytes
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 
 MAX_PIXELS = 40_000_000
 
@@ -387,7 +387,8 @@ def test_cut_multi_page_tiff_is_quarantined_whole_and_nothing_of_it_stored(setti
 
 def test_oversized_file_is_set_aside_unread_and_ingest_goes_on(settings, db):
     from juanzong.edge.appliance import Appliance
-    from juanzong.edge.simulate import SimulatedScanner, text_page
+    from juanzong.edge.tooling.pages import text_page
+    from juanzong.edge.tooling.scanner import SimulatedScanner
 
     huge = settings.hot_folder / "scan_0001.jpg"
     with open(huge, "wb") as f:  # sparse: 256 MB by st_size, almost nothing on disk

@@ -22,7 +22,8 @@ from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.textlayer import PageText, TextLine
 from juanzong.edge.documents.worker import OcrWorker, context_for
 from juanzong.edge.items import arm_replacement, close_item, reopen_item
-from juanzong.edge.simulate import SimulatedScanner, court_page
+from juanzong.edge.tooling.pages import court_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.status import status
 from edge_kit import cover_for, register
 
@@ -32,9 +33,11 @@ class PrintedText:
 
     def __init__(self, settings) -> None:
         self.calls = 0
+        self.rotations: list[int] = []
 
     def read_bytes(self, data: bytes, rotation: int = 0) -> PageText:
         self.calls += 1
+        self.rotations.append(rotation)
         return PageText(2480, 3508, (TextLine("本院认为当事人对自己提出的主张有责任提供证据", 250, 500, 2200, 546),))
 
 
@@ -114,6 +117,54 @@ def test_a_replaced_page_rebuilds_the_document_and_drops_the_old_ocr_job(setting
     assert [r[0] for r in db.execute("SELECT document_id FROM ocr_queue").fetchall()] == [v2.document_id]
     # nothing changed since: no third version
     assert builder.build_due(ctx) == [] and store.current_document(db, first.item_id).version == v2.version
+
+
+def test_rotate_assign_discard_and_reopen_at_the_qc_station_rebuild_only_on_a_change(settings, db):
+    from juanzong.edge import items
+
+    intake = register(db, settings)
+    scanner = SimulatedScanner(settings.hot_folder)
+    scanner.write(court_page(7).image)  # before any cover sheet: an unassigned page
+    scan_item(scanner, intake, 0, (1, 2, 3))
+    Appliance(settings).ingest_once()
+    first = intake.items[0].item_id
+    close_item(db, settings.appliance_id, first)
+    ctx = context_for(settings)
+    builder.build_due(ctx)
+    v1 = store.current_document(db, first)
+    p1, p2, p3 = v1.page_ids
+
+    items.rotate_page(db, settings.appliance_id, p2, 90)  # the QC station's 旋转
+    builder.build_due(ctx)
+    v2 = store.current_document(db, first)
+    assert v2.version == v1.version + 1 and v2.page_ids == v1.page_ids
+    _, pdf = builder.read_current(ctx, first, actor="test")
+    doc = pikepdf.open(io.BytesIO(pdf))
+    assert [int(page.obj.get("/Rotate", 0)) for page in doc.pages] == [0, 90, 0]
+    masters = builder.masters(ctx, store.item_pages(db, first))
+    embedded = [next(iter(page.get_images().values())).read_raw_bytes() for page in doc.pages]
+    assert embedded == [m.data for m in masters]  # the same JPEG bytes: turned by metadata, never re-encoded
+    engines: list = []
+    drain(worker_for(settings, engines))
+    assert engines[0].rotations == [0, 90, 0]  # OCR reads the page as shown
+    _, pdf = builder.read_current(ctx, first, actor="test")
+    assert [int(p.obj.get("/Rotate", 0)) for p in pikepdf.open(io.BytesIO(pdf)).pages] == [0, 90, 0]
+
+    items.discard_page(db, settings.appliance_id, p3, "重复扫描")
+    builder.build_due(ctx)
+    v3 = store.current_document(db, first)
+    assert v3.version == v2.version + 1 and v3.page_ids == (p1, p2)
+
+    items.reopen_item(db, settings.appliance_id, first, "补充材料")
+    assert builder.build_due(ctx) == []  # reopened, nothing changed yet: the same document
+    loose = db.execute("SELECT id FROM pages WHERE item_id IS NULL AND role = 'page'").fetchone()[0]
+    items.assign_page(db, settings.appliance_id, loose, first, 1)
+    assert builder.build_due(ctx) == []  # open again, and no next cover sheet: not complete, not built yet
+    close_item(db, settings.appliance_id, first)
+    builder.build_due(ctx)  # closed: rebuilt with the assigned page first
+    v4 = store.current_document(db, first)
+    assert v4.version == v3.version + 1 and v4.page_ids == (loose, p1, p2) and not v4.searchable
+    assert [r[0] for r in db.execute("SELECT document_id FROM ocr_queue").fetchall()] == [v4.document_id]
 
 
 def test_the_queue_is_earliest_deadline_first_urgent_before_all(settings, db):

@@ -11,9 +11,10 @@ import pytest
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
 from juanzong.edge.repo import connect
-from juanzong.edge.simulate import SimulatedScanner, blank_backside, text_page
+from juanzong.edge.tooling.pages import blank_backside, text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from edge_kit import cover_for, make_home, register
-from juanzong.shared.profiles import profiles_root
+from juanzong.edge.devices.profiles import profiles_root
 
 DUPLEX = """schema = 1
 kind = "scanner"

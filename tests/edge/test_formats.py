@@ -22,7 +22,7 @@ from juanzong.edge.ingest import decode as dec
 from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 
 CASES = cases()
 LIBRARY_TEXT = re.compile(r"object at 0x|Error|Exception|Traceback|errno|<[a-z_.]+ |\bcannot\b|\bnot\b|\bunsupported\b", re.I)
@@ -107,11 +107,12 @@ def test_multi_page_tiff_is_split_without_re_encoding(tmp_path, ctx):
 def test_a_large_strip_tiff_is_analysed_a_band_at_a_time_with_the_same_result(tmp_path, ctx, monkeypatch, compression):
     """Band decoding (every strip decoded, never the whole page at once) sees exactly the
     page a whole decode sees; the stored master is still the file itself."""
-    from corpus import document, saved
+    from corpus import saved
 
     from juanzong.edge.ingest import analysis, raster
+    from juanzong.edge.tooling.pages import plain_page
 
-    img = document(9, (700, 1500))
+    img = plain_page(9, (700, 1500))
     data = saved(img, "TIFF", compression=compression, dpi=(300, 300))
     whole = decode_case(tmp_path, Case("whole", "scan_0001.tif", data, Pages(1, "tiff", "RGB")), ctx)[0]
     monkeypatch.setattr(raster, "BAND_ABOVE", 0)
@@ -122,11 +123,12 @@ def test_a_large_strip_tiff_is_analysed_a_band_at_a_time_with_the_same_result(tm
 
 
 def test_a_damaged_strip_in_a_banded_tiff_refuses_the_file(tmp_path, ctx, monkeypatch):
-    from corpus import document, saved
+    from corpus import saved
 
     from juanzong.edge.ingest import raster
+    from juanzong.edge.tooling.pages import plain_page
 
-    data = bytearray(saved(document(9, (700, 1500)), "TIFF", compression="tiff_lzw"))
+    data = bytearray(saved(plain_page(9, (700, 1500)), "TIFF", compression="tiff_lzw"))
     tif = Image.open(io.BytesIO(bytes(data)))
     at = tif.tag_v2[273][3]
     data[at:at + 200] = b"\xff" * 200
@@ -140,7 +142,7 @@ def test_a_damaged_strip_in_a_banded_tiff_refuses_the_file(tmp_path, ctx, monkey
 def test_peak_memory_of_every_file_class_stays_under_400_mb():
     """`juanzong bench memory --quick`: each A4 class (and the one-image-ten-pages PDF)
     ingested alone by a fresh `edge ingest --once`; the kernel's high-water mark of RSS."""
-    from juanzong.edge import memprobe
+    from juanzong.edge.tooling import memprobe
 
     results = memprobe.measure(memprobe.probes(big=False))
     over = [(r.name, round(r.peak_mb)) for r in results if not r.peak_mb < memprobe.LIMIT_MB]
@@ -157,17 +159,18 @@ def test_a_jbig2_pdf_without_jbig2dec_is_quarantined_then_retried_once_it_is_ins
     import subprocess
     import sys
 
-    from corpus import bilevel, pdf_jbig2
+    from corpus import pdf_jbig2
     from edge_kit import make_home
 
     from juanzong.edge.config import load_settings
+    from juanzong.edge.tooling.pages import bilevel_page
 
     if shutil.which("jbig2dec") is None:
         pytest.skip("jbig2dec is not installed (make setup installs it)")
     home = make_home(tmp_path, central_keys, profile="network-share")
     hot = load_settings(home).hot_folder
     hot.mkdir(parents=True, exist_ok=True)
-    (hot / "fax_0001.pdf").write_bytes(pdf_jbig2(bilevel(3)))
+    (hot / "fax_0001.pdf").write_bytes(pdf_jbig2(bilevel_page(3)))
     no_tools = tmp_path / "no-tools"
     no_tools.mkdir()
 
@@ -219,7 +222,7 @@ def test_a_cover_sheet_and_a_page_in_each_pixel_format_are_read_and_filed(settin
     from edge_kit import cover_for, register
 
     from juanzong.edge.appliance import Appliance
-    from juanzong.edge.simulate import text_page
+    from juanzong.edge.tooling.pages import text_page
 
     intake = register(db, settings, items=(("起诉状", 1),))
     item = intake.items[0].item_id

@@ -8,7 +8,8 @@ import pytest
 
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.repo import integrity_ok
-from juanzong.edge.simulate import SimulatedScanner, blank_backside, invoice_page, jpeg_bytes, text_page, waybill_page
+from juanzong.edge.tooling.pages import blank_backside, invoice_page, jpeg_bytes, text_page, waybill_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.status import status
 from juanzong.shared.crypto import open_blob_central, sha256_hex
 from edge_kit import cover_for, register
@@ -231,7 +232,7 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
 
 def test_a_jpeg_cut_in_the_middle_and_closed_again_is_quarantined(settings, db):
     """libjpeg would decode it with grey fill; the page must not be stored as if whole."""
-    from juanzong.edge.simulate import jpeg_bytes
+    from juanzong.edge.tooling.pages import jpeg_bytes
 
     register(db, settings)
     data = jpeg_bytes(text_page(4))

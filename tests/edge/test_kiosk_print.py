@@ -17,7 +17,7 @@ from test_printer import raster_blocks
 from juanzong.edge.devices import printer as prn
 from juanzong.edge.devices.printer import TextLine
 from juanzong.shared.ids import make_payload
-from juanzong.shared.profiles import get_printer
+from juanzong.edge.devices.profiles import get_printer
 
 
 @pytest.fixture

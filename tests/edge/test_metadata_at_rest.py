@@ -20,7 +20,8 @@ from juanzong.edge.appliance import Appliance
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 from juanzong.edge import repo
 from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, text_page
+from juanzong.edge.tooling.pages import text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 
 
 def open_db(path: Path):

@@ -14,7 +14,8 @@ from juanzong.edge.repo import state, write_tx
 from juanzong.edge.repo.state import StateKey
 from juanzong.edge.items import arm_replacement, close_item
 from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, degrade, text_page
+from juanzong.edge.tooling.pages import degrade, text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from edge_kit import cover_for, register
 
 
@@ -103,7 +104,7 @@ def test_concurrent_writers_never_share_or_skip_a_page_number(settings, db, edge
         state.put(db, StateKey.ACTIVE_ITEM, item)
     paths = SimulatedScanner(settings.hot_folder).write_many([text_page(i % 7, colour=False) for i in range(60)], quality=60)
     names = [p.name for p in paths]
-    workers = [subprocess.Popen([sys.executable, "-c", RECORDER, str(edge_home), *names[k::2]], stderr=subprocess.PIPE)
+    workers = [subprocess.Popen([sys.executable, "-P", "-c", RECORDER, str(edge_home), *names[k::2]], stderr=subprocess.PIPE)
                for k in range(2)]
     errors = [w.communicate(timeout=240)[1].decode() for w in workers]
     assert [w.returncode for w in workers] == [0, 0], errors

@@ -11,7 +11,7 @@ import pytest
 from juanzong.edge.documents import ocr
 from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
 from juanzong.edge.documents.quality import char_accuracy, spaces_between_cjk
-from juanzong.edge.simulate import court_page, jpeg_bytes
+from juanzong.edge.tooling.pages import court_page, jpeg_bytes
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 

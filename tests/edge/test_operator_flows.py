@@ -1,6 +1,6 @@
 """Operator commands never misfile a page (issue 8, point 4).
 
-Real appliance homes and real scanned images (edge.simulate), through the
+Real appliance homes and real scanned images (edge.tooling.pages, edge.tooling.scanner), through the
 commands an operator types: `edge pages`, `close` (findings, blank backs that
 do not count, the lock), `replace` (one at a time, --cancel, a duplex sheet's
 back follows its front), `reopen`, `assign`, `discard`, another appliance's
@@ -22,9 +22,10 @@ from juanzong.edge import audit, batches, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
 from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, blank_backside, text_page
+from juanzong.edge.tooling.pages import blank_backside, text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.shared.ids import Kind, format_id, new_id
-from juanzong.shared.profiles import profiles_root
+from juanzong.edge.devices.profiles import profiles_root
 
 from edge_kit import cover_for, make_home, register
 from test_duplex import DUPLEX

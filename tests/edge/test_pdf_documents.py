@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
 from juanzong.edge.documents.quality import char_accuracy, spaces_between_cjk
 from juanzong.edge.documents.textlayer import PageText, TextLine
-from juanzong.edge.simulate import court_page, jpeg_bytes
+from juanzong.edge.tooling.pages import court_page, jpeg_bytes
 from juanzong.shared.ids import Kind, make_page_stamp, new_id, parse_page_stamp, parse_payload
 
 CASE = "（2026）京0102民初1234号"
@@ -195,3 +195,44 @@ def test_file_name_and_title_come_from_the_catalog():
     m = meta("M0000000000")
     assert m.file_name == "正卷_03起诉状_01_民事起诉状.pdf"
     assert m.title == f"{CASE} 正卷 起诉状 民事起诉状"
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_a_turned_page_is_rotate_metadata_and_its_stamp_and_text_follow_the_display(tmp_path, rotation):
+    """A page scanned sideways or upside down and turned at the QC station: the master is embedded as
+    it is with /Rotate; a reader shows it upright, the stamp sits bottom-right of what is shown and
+    the text layer's lines lie on the printed lines as shown."""
+    upright = known(6)
+    master = jpeg_bytes(upright.image.rotate(rotation, expand=True))  # as scanned: turned counter-clockwise
+    item = new_id(Kind.ITEM)
+    doc = assemble([SourcePage("P1", 1, master, "recto", rotation=rotation)], meta(item), {"P1": text_of(upright)})
+    pdf = pikepdf.open(io.BytesIO(doc.pdf))
+    assert pdf.pages[0].obj.Rotate == rotation
+    (image,) = embedded_images(doc.pdf)
+    assert image.read_raw_bytes() == master  # never re-encoded
+    # shown upright: the rendered page matches the printed page, not the page as scanned
+    shown = _rasterise(doc.pdf, tmp_path, 1, 30)
+    small = upright.image.convert("L").resize(shown.size)
+    assert shown.size == small.size and _mean_difference(shown, small) < 12
+    img = _rasterise(doc.pdf, tmp_path, 1)
+    stamp, pos = _stamp_reads(img)
+    assert (stamp.item_id, stamp.page_no) == (item, 1)
+    assert (pos.top_left.y + pos.bottom_right.y) / 2 > img.height * 0.85
+    assert (pos.top_left.x + pos.bottom_right.x) / 2 > img.width * 0.6
+    texts = _extract_all(doc.pdf, tmp_path)
+    for reader, text in texts.items():
+        assert char_accuracy(upright.text, text) >= 0.99, reader
+        assert spaces_between_cjk(text) == 0, reader
+    path = tmp_path / "s.pdf"
+    path.write_bytes(doc.pdf)
+    bbox = subprocess.run(["pdftotext", "-bbox-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    words = [tuple(float(v) for v in m) for m in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', bbox)]
+    for line in upright.lines[:6]:
+        want = tuple(v * 72 / 300 for v in line.box)
+        mine = [w for w in words if want[1] < (w[1] + w[3]) / 2 < want[3] and w[0] < want[2] and w[2] > want[0]]
+        got = (min(w[0] for w in mine), min(w[1] for w in mine), max(w[2] for w in mine), max(w[3] for w in mine))
+        assert max(abs(a - b) for a, b in zip(got, want)) <= MM_PT, (line.text, got, want)
+
+
+def _mean_difference(a: Image.Image, b: Image.Image) -> float:
+    return sum(abs(x - y) for x, y in zip(a.tobytes(), b.tobytes())) / (a.width * a.height)

@@ -24,7 +24,7 @@ from juanzong.edge.devices import printer as prn
 from juanzong.edge.devices.printer import Receipt, ReceiptLine, probe, render_receipt, send
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, format_id, make_payload, new_id
-from juanzong.shared.profiles import PrinterProfile, get_printer, load_profiles
+from juanzong.edge.devices.profiles import PrinterProfile, get_printer, load_profiles
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "firmware_profiles"
@@ -298,9 +298,9 @@ def test_import_and_render_leave_no_temp_dir_no_stdout_no_root_handler(tmp_path:
     code = (
         "import logging\n"
         "from datetime import datetime\n"
-        "from edge.devices.printer import Receipt, ReceiptLine, render_receipt\n"
-        "from shared.profiles import get_printer\n"
-        "from shared.ids import new_id, Kind\n"
+        "from juanzong.edge.devices.printer import Receipt, ReceiptLine, render_receipt\n"
+        "from juanzong.edge.devices.profiles import get_printer\n"
+        "from juanzong.shared.ids import new_id, Kind\n"
         "r = Receipt(new_id(Kind.INTAKE), '（2026）京0102民初1号', '张三', datetime.now(), datetime.now(),"
         " (ReceiptLine('起诉状', 3),))\n"
         "for name in ('escpos-58mm', 'xprinter-gb18030'):\n"
@@ -308,8 +308,8 @@ def test_import_and_render_leave_no_temp_dir_no_stdout_no_root_handler(tmp_path:
         "assert not logging.getLogger().handlers, logging.getLogger().handlers\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
-    env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(cache), PYTHONPATH=str(REPO))
-    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, timeout=60)
+    env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(cache))
+    run = subprocess.run([sys.executable, "-P", "-c", code], cwd=REPO, env=env, capture_output=True, timeout=60)
     assert run.returncode == 0, run.stderr.decode()
     assert run.stdout == b""
     assert list(tmp.iterdir()) == []

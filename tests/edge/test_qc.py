@@ -11,15 +11,9 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
-import qc_images as q
-from juanzong.edge.ingest.qc import (
-    QcRules,
-    analyse,
-    count_findings,
-    duplicate_finding,
-    duplicate_of,
-    make_qc_input,
-)
+from juanzong.edge.ingest.context import QcRules, count_findings, duplicate_finding
+from juanzong.edge.ingest.qc import analyse, duplicate_of, make_qc_input
+from juanzong.edge.tooling import pages as q
 
 COLOUR = QcRules(expect_colour=True)
 
@@ -34,7 +28,7 @@ class Scans:
     @property
     def base(self) -> Image.Image:
         if self._base is None:
-            self._base = q.text_page(1)
+            self._base = q.judgment_page(1)
         return self._base
 
     def file(self, name: str, make: Callable[[], Image.Image], **save: object) -> Path:
@@ -72,7 +66,7 @@ def test_clean_colour_page_has_no_findings(scans: Scans) -> None:
 
 
 def test_findings_are_canonical_json_without_floats(scans: Scans) -> None:
-    dark = scans.result("dark", lambda: q.scan_noise(q.underexposed(scans.base), 4), dpi=(200, 200))
+    dark = scans.result("dark", lambda: q.scan_noise(q.underexposed(scans.base), 4), dpi=200)
     dicts = [f.to_dict() for f in dark.findings]
     assert {d["code"] for d in dicts} == {"too_dark", "dpi_low"}
     for d in dicts:
@@ -102,14 +96,14 @@ def test_skew_of_three_degrees_or_more_is_an_error(scans: Scans) -> None:
 
 
 def test_photo_only_page_has_no_skew_estimate(scans: Scans) -> None:
-    page = lambda: q.scan_noise(q.text_page(3, lines=0, table=False, seal=False, title=False), 1)  # noqa: E731
+    page = lambda: q.scan_noise(q.judgment_page(3, lines=0, table=False, seal=False, title=False), 1)  # noqa: E731
     result = scans.result("photo", page)
     assert result.skew_centideg is None
     assert "skew" not in codes(result) and not result.is_blank
 
 
 def test_duplex_backside_with_bleed_through_and_dust_is_blank(scans: Scans) -> None:
-    result = scans.result("backside", lambda: q.scan_noise(q.blank_backside(), 3, sigma=6))
+    result = scans.result("backside", lambda: q.scan_noise(q.bleed_backside(), 3, sigma=6))
     assert result.is_blank and codes(result) == ["blank"]
     assert result.skew_centideg is None
     assert "空白" in result.findings[0].message
@@ -148,12 +142,12 @@ def test_washed_out_scan_is_too_light(scans: Scans) -> None:
 
 
 def test_washed_out_blank_page_is_blank_not_light(scans: Scans) -> None:
-    result = scans.result("washed_blank", lambda: q.scan_noise(q.washed_out(q.blank_backside()), 4))
+    result = scans.result("washed_blank", lambda: q.scan_noise(q.washed_out(q.bleed_backside()), 4))
     assert codes(result) == ["blank"]
 
 
 def test_dpi_below_minimum_in_the_header(scans: Scans) -> None:
-    result = scans.result("dpi200", lambda: q.scan_noise(scans.base, 1), dpi=(200, 200))
+    result = scans.result("dpi200", lambda: q.scan_noise(scans.base, 1), dpi=200)
     low = only(result, "dpi_low")
     assert (low.severity, low.value) == ("error", 200)
     assert low.message == "分辨率 200 dpi，低于要求的 300 dpi"
@@ -197,7 +191,7 @@ def test_same_page_scanned_twice_is_a_duplicate_different_page_is_not(scans: Sca
     first = scans.result("dup_first", lambda: q.scan_noise(scans.base, 1))
     again = scans.result("dup_again", lambda: q.scan_noise(q.rotate(q.shift(scans.base, 12, -9), 0.4), 8),
                          quality=70)
-    other = scans.result("dup_other", lambda: q.scan_noise(q.text_page(2), 1))
+    other = scans.result("dup_other", lambda: q.scan_noise(q.judgment_page(2), 1))
     earlier = {"P1": first.phash, "P2": other.phash}
     assert duplicate_of(again.phash, earlier, COLOUR) == "P1"
     assert duplicate_of(other.phash, {"P1": first.phash}, COLOUR) is None
@@ -207,7 +201,7 @@ def test_same_page_scanned_twice_is_a_duplicate_different_page_is_not(scans: Sca
 
 
 def test_text_pages_of_one_layout_do_not_collide(scans: Scans) -> None:
-    hashes = [scans.result(f"layout_{s}", lambda s=s: q.scan_noise(q.text_page(s, photo=False), s)).phash
+    hashes = [scans.result(f"layout_{s}", lambda s=s: q.scan_noise(q.judgment_page(s, photo=False), s)).phash
               for s in (21, 22, 23)]
     assert duplicate_of(hashes[0], {"a": hashes[1], "b": hashes[2]}, COLOUR) is None
     assert duplicate_of(hashes[1], {"b": hashes[2]}, COLOUR) is None
@@ -240,8 +234,8 @@ def test_perf_median_ms_per_page(scans: Scans) -> None:
     """Prints the median analyse() time on the half-size analysis images (no assertion on time)."""
     files = [scans.file("clean", lambda: q.scan_noise(scans.base, 1)),
              scans.file("skew_3.0", lambda: q.scan_noise(q.rotate(scans.base, 3.0), 2)),
-             scans.file("backside", lambda: q.scan_noise(q.blank_backside(), 3, sigma=6)),
-             scans.file("dup_other", lambda: q.scan_noise(q.text_page(2), 1))]
+             scans.file("backside", lambda: q.scan_noise(q.bleed_backside(), 3, sigma=6)),
+             scans.file("dup_other", lambda: q.scan_noise(q.judgment_page(2), 1))]
     decode_ms, analyse_ms = [], []
     for path in files:
         for _ in range(5):
@@ -260,10 +254,10 @@ def test_ingest_stage_attaches_qc_and_drops_blank_verso_only_when_the_profile_sa
 
     from juanzong.edge.ingest import decode, qc
     from juanzong.edge.ingest.context import Claimed, IngestContext
-    from juanzong.shared.profiles import get_scanner
+    from juanzong.edge.devices.profiles import get_scanner
 
     profile = get_scanner("fujitsu-fi-7160")   # blank_backside.policy = "flag"
-    path = scans.file("backside", lambda: q.scan_noise(q.blank_backside(), 3, sigma=6))
+    path = scans.file("backside", lambda: q.scan_noise(q.bleed_backside(), 3, sigma=6))
     ctx = IngestContext(appliance_id="A1", profile=profile, keys=None, qc_rules=COLOUR,  # QC needs no keys
                         max_pixels=90_000_000, view=None)
     page, = decode.decode_all(Claimed(claim="0001", path=path, source_name=path.name), ctx)

@@ -12,7 +12,8 @@ from juanzong.edge import batches, items, quarantine
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import load_keys
-from juanzong.edge.simulate import SimulatedScanner, text_page
+from juanzong.edge.tooling.pages import text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.shared.errors import AppError, ErrorCode
 
 

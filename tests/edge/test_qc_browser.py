@@ -20,7 +20,8 @@ from kiosk_kit import PINS, make_kiosk
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.repo import state, write_tx
 from juanzong.edge.repo.state import StateKey
-from juanzong.edge.simulate import SimulatedScanner, degrade, text_page
+from juanzong.edge.tooling.pages import degrade, text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,8 @@ from juanzong.edge import audit, rotate
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import KEK_FILE, NEW_KEK_FILE, load_keys
-from juanzong.edge.simulate import SimulatedScanner, text_page
+from juanzong.edge.tooling.pages import text_page
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
@@ -88,10 +89,10 @@ def test_a_rotation_cut_after_its_commit_is_finished_and_one_cut_before_is_undon
             raise OSError("power cut")
         real_replace(src, dst)
 
-    monkeypatch.setattr(rotate.os, "replace", power_cut)
+    monkeypatch.setattr(os, "replace", power_cut)  # the rename commit_file makes
     with pytest.raises(OSError):
         rotate.rotate_kek(db, store, settings.keys_dir, settings.appliance_id, "admin")
-    monkeypatch.setattr(rotate.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     with pytest.raises(AppError) as err:
         load_keys(settings.keys_dir)  # nothing starts on a half-rotated home
     assert err.value.code == ErrorCode.KEY_ROTATION_PENDING

@@ -12,9 +12,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from juanzong.edge import simulate
-from juanzong.edge.simulate import (DEGRADATIONS, ScanJob, SimulatedScanner, blank_backside, degrade, invoice_page,
-                           photo_page, save_jpeg, text_page, waybill_page)
+from juanzong.edge.tooling.pages import (DEGRADATIONS, H, W, blank_backside, degrade, invoice_page, photo_page, save_jpeg,
+                                         text_page, waybill_page)
+from juanzong.edge.tooling.scanner import ScanJob, SimulatedScanner
 from juanzong.shared.ids import parse_payload
 
 FORMATS = (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
@@ -149,4 +149,4 @@ def test_slow_write_grows_the_file_in_visible_steps(tmp_path: Path):
 def test_module_exposes_every_documented_degradation():
     assert set(DEGRADATIONS) == {"rot1", "rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper",
                                  "blur1", "jpeg30", "worn", "skew2"}
-    assert (simulate.W, simulate.H) == (2480, 3508)
+    assert (W, H) == (2480, 3508)

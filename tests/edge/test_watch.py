@@ -27,11 +27,12 @@ from PIL import Image
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
 from juanzong.edge.repo import connect
-from juanzong.edge.simulate import SimulatedScanner, jpeg_bytes
+from juanzong.edge.tooling.pages import jpeg_bytes
+from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.watch import watcher as watch_mod
 from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
 from juanzong.shared.crypto import sha256_hex
-from juanzong.shared.profiles import get_scanner
+from juanzong.edge.devices.profiles import get_scanner
 
 from edge_kit import make_home
 

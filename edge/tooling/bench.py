@@ -167,7 +167,7 @@ def _hot_parent(args: argparse.Namespace, n: int) -> str | None:
 
 
 def _default_backend() -> str:
-    from juanzong.shared.profiles import get_scanner
+    from juanzong.edge.devices.profiles import get_scanner
 
     return get_scanner(SIMULATED).barcode_backend
 
@@ -239,7 +239,7 @@ def render_all(specs: tuple[PageSpec, ...], out: Path) -> dict[str, str]:
 
 def render_page(spec: PageSpec, out: Path) -> str:
     """Write one page as the scanner would (colour JPEG q85, 300 dpi); returns its sha256."""
-    from juanzong.edge import simulate
+    from juanzong.edge.tooling import pages
     from juanzong.edge.coversheet import render_cover_sheet
 
     def cover() -> Image.Image:
@@ -249,12 +249,12 @@ def render_page(spec: PageSpec, out: Path) -> str:
 
     makers = {
         "cover": cover,
-        "text": lambda: simulate.text_page(spec.seed),
-        "photo": lambda: simulate.photo_page(spec.seed),
-        "blank": lambda: simulate.blank_backside(spec.seed),
-        "waybill": lambda: simulate.waybill_page(spec.seed).convert("RGB"),
+        "text": lambda: pages.text_page(spec.seed),
+        "photo": lambda: pages.photo_page(spec.seed),
+        "blank": lambda: pages.blank_backside(spec.seed),
+        "waybill": lambda: pages.waybill_page(spec.seed).convert("RGB"),
     }
-    data = simulate.jpeg_bytes(makers[spec.kind](), quality=JPEG_QUALITY)
+    data = pages.jpeg_bytes(makers[spec.kind](), quality=JPEG_QUALITY)
     (out / spec.name).write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 
@@ -271,7 +271,7 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
     env = {**os.environ, "JUANZONG_PROFILES": str(_profiles_root(ws.root, backend))}
     job: dict[str, Any] = {"home": str(home), "pages": str(ws.pages_dir), "cpu": cpu, "profile": profile,
            "out": str(ws.root / f"{name}.json")}
-    proc = subprocess.run([sys.executable, "-P", "-m", "juanzong.edge.bench", "--child", json.dumps(job)], env=env,
+    proc = subprocess.run([sys.executable, "-P", "-m", "juanzong.edge.tooling.bench", "--child", json.dumps(job)], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise BenchFailed(f"{name} run exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
@@ -279,9 +279,9 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
 
 
 def run_beside_ocr(ws: Workspace, backend: str, cpu: int) -> RunResult:
-    """The same run while the OCR worker's load (nice 10, edge.documents.bench) keeps both cores busy."""
+    """The same run while the OCR worker's load (nice 10, edge.tooling.ocrbench) keeps both cores busy."""
     ready = ws.root / "ocr-ready"
-    load = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.documents.bench", "load", str(ready)])
+    load = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.tooling.ocrbench", "load", str(ready)])
     try:
         end = time.monotonic() + 300
         while not ready.exists() and load.poll() is None and time.monotonic() < end:
@@ -308,7 +308,7 @@ def _set_hot_folder(home: Path, hot: Path) -> None:
 
 def _profiles_root(root: Path, backend: str) -> Path:
     """A copy of the shipped profiles with the simulated scanner's barcode backend set."""
-    from juanzong.shared.profiles import profiles_root
+    from juanzong.edge.devices.profiles import profiles_root
 
     target = root / "profiles" / backend
     if not target.exists():

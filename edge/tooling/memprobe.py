@@ -48,22 +48,6 @@ class Measured:
     outcome: str  # "stored 3" | "quarantined FILE_…" | "failed …"
 
 
-def _page(size: tuple[int, int], seed: int = 0):
-    """A scan-like page: paper noise, dark text bars, a red seal (compresses like a scan)."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    w, h = size
-    rng = np.random.default_rng(seed)
-    grey = Image.fromarray(rng.normal(236, 7, (h // 4, w // 4)).clip(0, 255).astype(np.uint8)).resize(size)
-    img = Image.merge("RGB", [grey, grey, grey])
-    draw = ImageDraw.Draw(img)
-    for row in range(h // 8, h * 7 // 8, max(12, h // 60)):
-        draw.rectangle((w // 10, row, w // 10 + int(w * (0.5 + 0.3 * rng.random())), row + max(3, h // 300)), fill=(25, 25, 30))
-    draw.ellipse((w * 6 // 10, h * 3 // 4, w * 8 // 10, h * 3 // 4 + w // 5), outline=(200, 20, 20), width=max(4, w // 200))
-    return img
-
-
 def _save(img, fmt: str, **kw) -> bytes:
     out = io.BytesIO()
     img.save(out, fmt, **kw)
@@ -151,8 +135,10 @@ def probes(big: bool = True) -> list[Probe]:
     import numpy as np
     from PIL import Image
 
+    from juanzong.edge.tooling.pages import plain_page
+
     def a4(seed=0):
-        return _page(A4_300, seed)
+        return plain_page(seed, A4_300, grain=4)
 
     def bw(seed=0):
         return a4(seed).convert("L").point(lambda v: 255 if v > 128 else 0).convert("1")
@@ -191,7 +177,7 @@ def probes(big: bool = True) -> list[Probe]:
                          lambda: _image_pdf(lambda pdf, n: _jbig2(pdf, bw(n)), 10, A4_300)))
     if big:
         def a3():
-            return _page(A3_600)
+            return plain_page(0, A3_600, grain=4)
 
         out += [
             Probe("JPEG colour A3 600 dpi", "scan_0020.jpg", lambda: _save(a3(), "JPEG", quality=85, dpi=(600, 600))),
@@ -207,7 +193,7 @@ def probes(big: bool = True) -> list[Probe]:
 
 def _profiles(root: Path) -> Path:
     """The shipped profiles plus `memprobe`: the simulated scanner taking every type, A3 600 dpi cap."""
-    from juanzong.shared.profiles import profiles_root
+    from juanzong.edge.devices.profiles import profiles_root
 
     target = root / "profiles"
     shutil.copytree(profiles_root(), target)
@@ -221,7 +207,7 @@ def _profiles(root: Path) -> Path:
 
 
 def _home(root: Path, env: dict) -> Path:
-    from juanzong.edge.bench import make_central
+    from juanzong.edge.tooling.bench import make_central
 
     _, identity = make_central(root)
     home = root / "edge"

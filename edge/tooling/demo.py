@@ -131,7 +131,8 @@ def scan_pages(edge_home: Path, intake: dict, extra_pages: int = 0) -> dict[str,
     """Feed the simulated scanner: a cover sheet before each item, then its pages.
     Returns file name → SHA-256 of every material page as the scanner wrote it."""
     from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
-    from juanzong.edge.simulate import SimulatedScanner, photo_page, text_page, waybill_page
+    from juanzong.edge.tooling.pages import photo_page, text_page, waybill_page
+    from juanzong.edge.tooling.scanner import SimulatedScanner
 
     scanner = SimulatedScanner(edge_home / "hot", start=_next_scan_number(edge_home))
     pages: dict[str, str] = {}

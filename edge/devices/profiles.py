@@ -462,7 +462,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], Path], Profile]] = {
 
 def profiles_root() -> Path:
     env = os.environ.get("JUANZONG_PROFILES")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "firmware_profiles"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "firmware_profiles"
 
 
 def _invalid(path: Path, detail: str, field_name: str = "") -> AppError:
