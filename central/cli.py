@@ -556,11 +556,13 @@ def cmd_notices(args: argparse.Namespace) -> int:
     if args.json:
         print_json(found)
         return 0
-    volumes = {"main": "正卷", "internal": "副卷"}
+    from juanzong.shared.manifest import NoticeKind, Volume
+
+    volumes = {Volume.MAIN: "正卷", Volume.INTERNAL: "副卷"}
     for n in found:
         place = n["place"]
         print(f"{n['received_at']}  {n['case_number']}  {n['item_name']}：{volumes.get(place['volume'], place['volume'])}"
-              f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == 'updated' else '新入卷'}）")
+              f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == NoticeKind.UPDATED else '新入卷'}）")
     print(f"共 {len(found)} 条入卷提醒")
     return 0
 

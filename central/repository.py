@@ -23,13 +23,15 @@ from juanzong.central import audit, db
 from juanzong.central.receive.documents import store_entries as store_documents
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.manifest import AuditHead, Intake, Item, Manifest, Page, Signed, canonical_json, decode, to_builtins
+from juanzong.shared.manifest import (
+    AuditHead, Intake, Item, Manifest, Page, PageRole, QcCode, Side, Signed, canonical_json, decode, to_builtins,
+)
 from juanzong.shared.audit import Action
 
 
 # Page records are canonical JSON (no spaces): a QC finding the scanning point sent, and the role.
-BLANK_FINDING = '%"code":"blank"%'  # a blank back side from duplex scanning: recorded, never counted
-DISCARDED_ROLE = '%"role":"discarded"%'  # taken out at the scanning point (edge discard) with a reason
+BLANK_FINDING = f'%"code":"{QcCode.BLANK.value}"%'  # a blank back side from duplex scanning: recorded, never counted
+DISCARDED_ROLE = f'%"role":"{PageRole.DISCARDED.value}"%'  # taken out at the scanning point (edge discard) with a reason
 
 
 def utc_now() -> str:
@@ -134,12 +136,12 @@ class Repository:
             row = conn.execute(select(db.media).where(db.media.c.medium_id == medium_id)).first()
         return dict(row._mapping) if row else None
 
-    def add_media_import(self, row: dict[str, Any], actor: str) -> None:
+    def add_media_import(self, row: dict[str, Any], actor: str, batches: dict[str, Any] | None = None) -> None:
         with self._writer.begin() as conn:
             conn.execute(insert(db.media_imports).values(**row))
             audit.append(conn, actor=actor, action=Action.MEDIA_IMPORT, target=row["medium_id"],
                          appliance_id=row["appliance_id"], toc_sha256=row["toc_sha256"], new=row["new_batches"],
-                         replayed=row["replayed_batches"], refused=row["refused_batches"])
+                         replayed=row["replayed_batches"], refused=row["refused_batches"], batches=batches or {})
 
     def last_media_imports(self) -> dict[str, str]:
         """{appliance_id: time of its last media import}: the air-gapped points and their last carry."""
@@ -225,6 +227,24 @@ class Repository:
                 out.setdefault(r.appliance_id, []).append((r.seq, r.page_count, r.gap_before))
         return out
 
+    def batch_rows(self) -> list[dict[str, Any]]:
+        """Every batch received, per appliance in sequence order: id, seq, when, pages declared in it, new pages."""
+        t = db.batches
+        query = select(t.c.batch_id, t.c.appliance_id, t.c.seq, t.c.received_at, t.c.page_count, t.c.new_pages)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(t.c.appliance_id, t.c.seq))]
+
+    def pages_per_batch(self) -> dict[str, tuple[int, int, int]]:
+        """Per batch (the one that brought each page row's current version): pages, of those without an item
+        and still waiting for one, of those discarded at the scanning point."""
+        p, i = db.pages, db.items
+        discarded = p.c.record.like(DISCARDED_ROLE)
+        waiting = and_(i.c.item_id.is_(None), ~discarded)
+        query = (select(p.c.batch_id, func.count(), func.count(case((waiting, 1))), func.count(case((discarded, 1))))
+                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).group_by(p.c.batch_id))
+        with self.engine.connect() as conn:
+            return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)}
+
     # --- intakes, items, pages ----------------------------------------------------------------
 
     def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
@@ -246,7 +266,7 @@ class Repository:
         """Every item with its page rows counted: numbered pages that count against the declared
         ones, blank back sides (numbered, never counted), distinct page numbers, highest page number."""
         i, p = db.items, db.pages
-        blank_back = and_(p.c.page_no.is_not(None), p.c.side == "verso", p.c.record.like(BLANK_FINDING))
+        blank_back = and_(p.c.page_no.is_not(None), p.c.side == Side.VERSO, p.c.record.like(BLANK_FINDING))
         counts = (
             # a page replaced by a rescan arrives again without a number: not counted
             (func.count(p.c.page_no) - func.count(case((blank_back, 1)))).label("received_pages"),

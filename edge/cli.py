@@ -743,6 +743,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-baseline", action="store_true", help="不运行 rapidocr 默认设置的对照")
     b.add_argument("--rss-every", type=int, default=50, help="每识别多少页记录一次内存（RSS），看长时间运行是否平稳")
     b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.ocrbench", fromlist=["main"]).main(a))
+    b = p.add_parser("qc", help="质检每页耗时（与入库相同的解码路径，生成的 A4 页面）：分析与解码的中位数")
+    b.add_argument("--repeat", type=int, default=5, help="每页重复次数")
+    b.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.qcbench", fromlist=["main"]).main(a))
 
 
 # --- removable media (air-gapped carry) ---------------------------------------------------

@@ -45,11 +45,27 @@ class BlobOutcome(StrEnum):
     PLAINTEXT_MISMATCH = "plaintext_mismatch"
 
 
+class FindingKind(StrEnum):
+    AUDIT = "audit"  # ident: the first bad row
+    RECEIPT = "receipt"  # ident: the batch id
+    BLOB = "blob"  # ident: the blob id
+
+
+class ReceiptProblem(StrEnum):
+    """What is wrong with a kept receipt of central (or the manifest it acknowledges)."""
+
+    SIGNATURE_OR_FORMAT = "signature_or_format_invalid"  # followed by the code, e.g. " (MANIFEST_SIGNATURE_INVALID)"
+    OTHER_BATCH = "receipt_names_another_batch"
+    MANIFEST_CHANGED = "manifest_changed_since_receipt"
+    HEAD_DIFFERS = "receipt_head_differs_from_manifest"
+    CENTRAL_HEAD_BACK = "central_head_went_back"
+
+
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # audit | receipt | blob
-    ident: str  # audit: first bad row; receipt: batch id; blob: blob id
-    outcome: str
+    kind: FindingKind
+    ident: str
+    outcome: str  # a BreakReason, BlobOutcome or ReceiptProblem (some followed by a detail in brackets)
 
 
 @dataclass
@@ -84,7 +100,7 @@ def _check_chain(db: Database, result: EdgeVerifyResult) -> dict[int, str]:
     result.audit_rows = len(rows)
     broken, hashes = first_bad_row(rows)
     if broken is not None:
-        result.findings.append(Finding("audit", str(broken.seq), broken.reason))
+        result.findings.append(Finding(FindingKind.AUDIT, str(broken.seq), broken.reason))
     return hashes
 
 
@@ -95,15 +111,15 @@ def _check_receipts(db: Database, keys: ApplianceKeys, appliance_id: str, hashes
         result.receipts += 1
         problem, witnessed, central_head = _receipt_problem(keys, appliance_id, batch_id, body, signature, sha, receipt_json)
         if problem:
-            result.findings.append(Finding("receipt", batch_id, problem))
+            result.findings.append(Finding(FindingKind.RECEIPT, batch_id, problem))
             continue
         if witnessed.seq > last_row and witnessed.seq != 0:
-            result.findings.append(Finding("audit", str(last_row + 1), f"truncated (witnessed by receipt {batch_id})"))
+            result.findings.append(Finding(FindingKind.AUDIT, str(last_row + 1), f"{BreakReason.TRUNCATED} (witnessed by receipt {batch_id})"))
         elif witnessed.seq and hashes.get(witnessed.seq) != witnessed.hash:
-            result.findings.append(Finding("audit", str(witnessed.seq), f"rechained (witnessed by receipt {batch_id})"))
+            result.findings.append(Finding(FindingKind.AUDIT, str(witnessed.seq), f"{BreakReason.RECHAINED} (witnessed by receipt {batch_id})"))
         if central_head is not None:
             if central_head.seq < central_seq:
-                result.findings.append(Finding("receipt", batch_id, "central_head_went_back"))
+                result.findings.append(Finding(FindingKind.RECEIPT, batch_id, ReceiptProblem.CENTRAL_HEAD_BACK))
             central_seq = max(central_seq, central_head.seq)
 
 
@@ -113,14 +129,14 @@ def _receipt_problem(keys: ApplianceKeys, appliance_id: str, batch_id: str, body
         receipt = open_signed(Signed.from_wire(json.loads(receipt_json)), keys.central.signing_public, Receipt)
         manifest = open_signed(Signed(body.encode("utf-8"), signature), keys.signing.public_key(), Manifest)
     except (AppError, ValueError) as exc:
-        return f"signature_or_format_invalid ({getattr(exc, 'code', type(exc).__name__)})", None, None
+        return f"{ReceiptProblem.SIGNATURE_OR_FORMAT} ({getattr(exc, 'code', type(exc).__name__)})", None, None
     if receipt.batch_id != batch_id or receipt.appliance_id != appliance_id:
-        return "receipt_names_another_batch", None, None
+        return ReceiptProblem.OTHER_BATCH, None, None
     if receipt.manifest_sha256 != sha or crypto.sha256_hex(body.encode("utf-8")) != sha:
-        return "manifest_changed_since_receipt", None, None
+        return ReceiptProblem.MANIFEST_CHANGED, None, None
     witnessed = receipt.appliance_head or manifest.audit_head
     if witnessed != manifest.audit_head:
-        return "receipt_head_differs_from_manifest", None, None
+        return ReceiptProblem.HEAD_DIFFERS, None, None
     return "", witnessed, receipt.central_head
 
 
@@ -131,7 +147,7 @@ def _check_blobs(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_
         if outcome == BlobOutcome.OK:
             result.blobs_ok += 1
         else:
-            result.findings.append(Finding("blob", blob_id, outcome))
+            result.findings.append(Finding(FindingKind.BLOB, blob_id, outcome))
 
 
 def _blob_outcome(store: BlobStore, keys: ApplianceKeys, appliance_id: str, blob_id: str, kind: str, sha: str,
@@ -152,20 +168,27 @@ def _blob_outcome(store: BlobStore, keys: ApplianceKeys, appliance_id: str, blob
     return BlobOutcome.OK if crypto.sha256_hex(plain) == plain_sha else BlobOutcome.PLAINTEXT_MISMATCH
 
 
-_TEXT: dict[str, str] = {BreakReason.MISSING: "缺失", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
-         BlobOutcome.MISSING: "缺失", BlobOutcome.HASH_MISMATCH: "密文哈希不符", BlobOutcome.DECRYPT_FAILED: "解密失败",
-         BlobOutcome.PLAINTEXT_MISMATCH: "解密后内容与记录不符"}
+_TEXT: dict[str, str] = {
+    BreakReason.MISSING: "缺失", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
+    BreakReason.TRUNCATED: "已被删除（日志被截断，中心回执见证过）",
+    BreakReason.RECHAINED: "与中心见证的链头不符（日志被改写后重算）",
+    BlobOutcome.MISSING: "缺失", BlobOutcome.HASH_MISMATCH: "密文哈希不符", BlobOutcome.DECRYPT_FAILED: "解密失败",
+    BlobOutcome.PLAINTEXT_MISMATCH: "解密后内容与记录不符",
+    ReceiptProblem.SIGNATURE_OR_FORMAT: "签名无效或格式不对", ReceiptProblem.OTHER_BATCH: "回执写的是另一个批次或设备",
+    ReceiptProblem.MANIFEST_CHANGED: "清单在回执之后被改动", ReceiptProblem.HEAD_DIFFERS: "回执见证的审计链头与清单不符",
+    ReceiptProblem.CENTRAL_HEAD_BACK: "中心的审计链头比之前的回执更早（中心日志可能被截断）",
+}
+_HEADS = {FindingKind.AUDIT: "审计记录 第 {} 条", FindingKind.RECEIPT: "批次 {} 的回执", FindingKind.BLOB: "数据块 {}"}
+
+
+def _outcome_text(outcome: str) -> str:
+    """The Chinese text of an outcome; some carry a detail after a space (the code, the witnessing receipt)."""
+    return _TEXT.get(outcome) or _TEXT.get(outcome.split(" ", 1)[0], outcome)
 
 
 def render_text(result: EdgeVerifyResult) -> str:
     lines = [f"审计记录 {result.audit_rows} 条，中心回执 {result.receipts} 份，加密数据块 {result.blobs} 个（校验通过 {result.blobs_ok} 个）"]
     for f in result.findings:
-        head = {"audit": f"审计记录 第 {f.ident} 条", "receipt": f"批次 {f.ident} 的回执", "blob": f"数据块 {f.ident}"}[f.kind]
-        outcome = _TEXT.get(f.outcome, f.outcome)
-        if f.outcome.startswith(BreakReason.TRUNCATED):
-            outcome = "已被删除（日志被截断，中心回执见证过）"
-        elif f.outcome.startswith(BreakReason.RECHAINED):
-            outcome = "与中心见证的链头不符（日志被改写后重算）"
-        lines.append(f"  {head}：{outcome}")
+        lines.append(f"  {_HEADS[f.kind].format(f.ident)}：{_outcome_text(f.outcome)}")
     lines.append("设备完整性检查通过" if result.ok else "设备完整性检查未通过")
     return "\n".join(lines)

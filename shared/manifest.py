@@ -67,6 +67,32 @@ class PageRole(StrEnum):
 TRAVELLING_ROLES = frozenset({PageRole.PAGE, PageRole.REPLACED, PageRole.DISCARDED})
 
 
+class QcCode(StrEnum):
+    """What a QC finding is about: edge/ingest/qc.py writes them (Chinese texts in edge.ingest.context.MESSAGES),
+    they travel in `Finding.code`, central counts by them."""
+
+    DPI_MISSING = "dpi_missing"
+    DPI_LOW = "dpi_low"
+    COLOUR_EXPECTED = "colour_expected"
+    SKEW = "skew"
+    BLANK = "blank"
+    BLACK_BORDER = "black_border"
+    TOO_DARK = "too_dark"
+    TOO_LIGHT = "too_light"
+    DUPLICATE = "duplicate"
+    OVER_SCAN = "over_scan"  # 多扫 (an item's count, at close)
+    UNDER_SCAN = "under_scan"  # 漏扫
+    ITEM_CLOSED = "item_closed"  # scanned for an item already closed: held in the unassigned queue
+    COVER_FOREIGN = "cover_foreign"  # our cover sheet, but of an item this appliance does not know
+
+
+class Severity(StrEnum):
+    """How much a QC finding weighs (`Finding.severity`)."""
+
+    WARNING = "warning"  # shown; the operator decides
+    ERROR = "error"  # a contract breach: rescan or override
+
+
 class BlobKind(StrEnum):
     PAGE = "page"
     COVER = "cover"
@@ -491,7 +517,7 @@ def json_schema() -> dict[str, Any]:
 
 __all__ = [
     "Acceptance", "AuditHead", "BlobKind", "BlobRef", "CatalogPlace", "Checkpoint", "Document", "Finding", "Intake", "Item",
-    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole", "TRAVELLING_ROLES",
+    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole", "QcCode", "Severity", "TRAVELLING_ROLES",
     "Receipt", "SCHEMA_VERSION", "Side", "Signed", "Suite", "Volume", "build_receipt", "canonical_json", "decode",
     "open_signed", "peek_appliance_id", "sign",
 ]

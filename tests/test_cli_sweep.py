@@ -183,6 +183,7 @@ def own_home(homes, tmp_path) -> Path:
     return home
 
 
+@pytest.mark.slow  # dozens of `edge config set` processes, then the home checked after each
 def test_config_set_every_setting_with_hostile_values_keeps_the_home_usable(own_home):
     """Each setting `edge config set` knows, with hostile values: refused with a code and a
     Chinese reason, or accepted — and after either, the appliance still starts its commands."""

@@ -50,3 +50,11 @@ def test_no_value_set_is_compared_with_a_string_literal():
     gets = _hits(r'(?<!form)\.get\(\s*"' + fields + r'"\s*\)\s*(==|!=|in)\s*[(\["\']', SOURCES)
     attrs = _hits(r'\.' + fields + r'\s*(==|!=)\s*["\']', SOURCES)
     assert rows + gets + attrs == [], "compare with the StrEnum member"
+
+
+def test_templates_compare_with_the_value_sets_by_name():
+    """Kiosk and office templates get the value sets as globals (edge/web/formatting.py,
+    central/office/formatting.py) and compare with them, never with a bare 'printed' or 'pass'."""
+    templates = sorted(p for d in ("edge/web/templates", "central/office/templates") for p in (ROOT / d).rglob("*.html"))
+    literal = _hits(r"\.(state|outcome|verdict|severity|side|action|role(\.value)?)\s*(==|!=)\s*'[a-z_]+'", templates)
+    assert literal == [], "compare with the template global (ItemState, Severity, Outcome, Verdict …)"

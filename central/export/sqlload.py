@@ -42,9 +42,16 @@ def load_script(server: SqlServerSettings, script: str) -> LoadResult:
 
     probe(server)
     try:
-        conn = pytds.connect(dsn=server.host, port=server.port, database=server.database, user=server.user,
-                             password=_password(server), login_timeout=server.timeout_seconds,
-                             timeout=server.timeout_seconds, autocommit=True)
+        conn = pytds.connect(
+            dsn=server.host,
+            port=server.port,
+            database=server.database,
+            user=server.user,
+            password=_password(server),
+            login_timeout=server.timeout_seconds,
+            timeout=server.timeout_seconds,
+            autocommit=True,
+        )
     except (OSError, pytds.Error) as exc:
         raise AppError(ErrorCode.SQLSERVER_UNREACHABLE, server=server.label, detail=_reason(exc)) from exc
     try:
@@ -84,5 +91,6 @@ def _password(server: SqlServerSettings) -> str:
     try:
         return Path(server.password_file).read_text("utf-8").strip()
     except OSError as exc:
-        raise AppError(ErrorCode.SETTINGS_INVALID,
-                       detail=f"无法读取 sqlserver_password_file {server.password_file}（{exc.strerror}）") from exc
+        raise AppError(
+            ErrorCode.SETTINGS_INVALID, detail=f"无法读取 sqlserver_password_file {server.password_file}（{exc.strerror}）"
+        ) from exc

@@ -54,6 +54,7 @@ class Screen:
 
 SCREENS: tuple[Screen, ...] = (
     Screen("/", "总览", "view"),
+    Screen("/batches", "批次对账", "view"),
     Screen("/exceptions", "异常待办", "view"),
     Screen("/cases", "查找案件", "view"),
     Screen("/sampling", "抽检", "view"),

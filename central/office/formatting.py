@@ -59,3 +59,12 @@ def register(engine: Any) -> None:
     env.filters.update(zhdt=zh_datetime, duration=zh_duration, pct=percent, pid=pretty_id,
                        volume=lambda v: VOLUMES.get(v, v), scope=sampling_scope)
     env.autoescape = True
+    # the value sets templates compare with, by name (never a bare 'ok' or 'pass')
+    from juanzong.central.office.sampling import Verdict
+    from juanzong.central.office.tasks import TaskState
+    from juanzong.central.office.users import Role
+    from juanzong.shared.audit import Action, BreakReason, Outcome
+    from juanzong.shared.manifest import Side
+
+    env.globals.update(Action=Action, BreakReason=BreakReason, Outcome=Outcome, Role=Role, Side=Side, TaskState=TaskState,
+                       Verdict=Verdict)

@@ -18,6 +18,7 @@ import math
 import random
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import datetime
 from io import BytesIO
 from typing import Any
@@ -32,6 +33,16 @@ from juanzong.central.repository import Repository
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.audit import Action
+
+
+class Verdict(StrEnum):
+    """An inspected item's verdict in a sampling round (抽检)."""
+
+    PASS = "pass"  # 合格
+    FAIL = "fail"  # 不合格
+
+
+VERDICT_NAMES: dict[str, str] = {Verdict.PASS: "合格", Verdict.FAIL: "不合格"}
 
 MIN_PERCENT = 5
 DEFECTS = {"image": "图像质量", "catalog": "目录位置", "name": "材料名称", "pages": "页数", "attachment": "挂接"}
@@ -137,10 +148,10 @@ def record_verdict(repo: Repository, office_repo: OfficeRepository, user: User, 
         raise AppError(ErrorCode.SAMPLING_INVALID, detail="该抽检已签核，不能再修改")
     if item_id not in {i["item_id"] for i in items}:
         raise AppError(ErrorCode.SAMPLING_INVALID, detail="该材料不在本次抽检样本中")
-    if verdict not in ("pass", "fail"):
+    if verdict not in set(Verdict):
         raise AppError(ErrorCode.SAMPLING_INVALID, detail="请选择合格或不合格")
     defects = [d for d in defects if d in DEFECTS]
-    if verdict == "fail" and not defects:
+    if verdict == Verdict.FAIL and not defects:
         raise AppError(ErrorCode.SAMPLING_INVALID, detail="不合格须选择至少一个缺陷类别")
     office_repo.set_verdict(round_id, item_id, verdict=verdict, defects=json.dumps(defects), note=note[:500],
                             inspected_by=user.user_id, inspected_at=now.isoformat())
@@ -174,7 +185,7 @@ def results(items: list[dict[str, Any]]) -> list[CategoryResult]:
     out = []
     for key, members in sorted(groups.items()):
         inspected = [m for m in members if m["verdict"]]
-        out.append(CategoryResult(key, len(members), len(inspected), sum(m["verdict"] == "pass" for m in inspected),
+        out.append(CategoryResult(key, len(members), len(inspected), sum(m["verdict"] == Verdict.PASS for m in inspected),
                                   THRESHOLD_SAME if key.startswith("1|") else THRESHOLD_OTHER))
     return out
 
@@ -211,7 +222,7 @@ def report_pdf(head: dict[str, Any], items: list[dict[str, Any]], names: dict[st
     y -= 4 * mm
     for i in items:
         defects = "、".join(DEFECTS[d] for d in i["defects"]) or "—"
-        verdict = {"pass": "合格", "fail": "不合格"}.get(i["verdict"] or "", "未检")
+        verdict = VERDICT_NAMES.get(i["verdict"] or "", "未检")
         line(f"{i['item_id']}  {names.get(i['item_id'], '')}  {verdict}  缺陷：{defects}  {i['note']}  检查人 {i['inspected_by'] or '—'}", 9, 5.5)
     pdf.save()
     return buf.getvalue()

@@ -116,8 +116,13 @@ class Tasks:
 
 # --- what the audit trail says was done (also after a restart) ----------------------------------
 
-EXPORT_LABELS = {"dossier": "案件系统卷宗", "sql": "SQL Server 索引", "excel": "Excel 卷内目录", "zip": "每件材料一个 ZIP",
-                 "sql-load": "装载到 SQL Server"}
+EXPORT_LABELS = {
+    "dossier": "案件系统卷宗",
+    "sql": "SQL Server 索引",
+    "excel": "Excel 卷内目录",
+    "zip": "每件材料一个 ZIP",
+    "sql-load": "装载到 SQL Server",
+}
 
 
 @dataclass(frozen=True)

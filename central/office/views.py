@@ -21,6 +21,7 @@ from juanzong.central import audit, documents
 from juanzong.central.notices import api_notices
 from juanzong.central.export.content import holds_current_pages, item_pdf, page_master
 from juanzong.central.export.model import load_dossiers
+from juanzong.central.office import batches as batch_view
 from juanzong.central.office import cases as case_search
 from juanzong.central.office import fourprops, sampling, tasks
 from juanzong.central.office import exceptions as exception_queue
@@ -76,6 +77,13 @@ def index(request: Request[Any, Any, Any]) -> Template:
     state = office(request)
     refusals = exception_queue.refusals_by_appliance(state.central.repo.engine)
     return page(request, "office/overview.html", points=overview(state.central.repo, state.now(), refusals))
+
+
+@get("/batches", guards=[logged_in], sync_to_thread=True)
+def batches(request: Request[Any, Any, Any]) -> Template:
+    state = office(request)
+    refusals = exception_queue.refusals_by_appliance(state.central.repo.engine)
+    return page(request, "office/batches.html", points=batch_view.by_point(state.central.repo, refusals))
 
 
 @get("/exceptions", guards=[logged_in], sync_to_thread=True)
@@ -189,7 +197,7 @@ def _matches(rec: Any, actor: str, action: str, case: str) -> bool:
             and (not case or case in rec.target or case in str(rec.detail)))
 
 
-HANDLERS = [login_form, login, logout, index, exceptions, resolve_exception, cases, case_page, document, page_image, audit_view]
+HANDLERS = [login_form, login, logout, index, batches, exceptions, resolve_exception, cases, case_page, document, page_image, audit_view]
 
 
 # --- sampling -------------------------------------------------------------------------------------

@@ -39,9 +39,20 @@ class PageOutcome(StrEnum):
 OUTCOMES = tuple(PageOutcome)
 
 
+class FailureKind(StrEnum):
+    BLOB = "blob"
+    PAGE = "page"
+    AUDIT = "audit"  # ident: the first bad row
+    CHECKPOINT = "checkpoint"  # ident: the line of the checkpoint file
+
+
+class CheckpointOutcome(StrEnum):
+    SIGNATURE_INVALID = "signature_invalid"  # a signed checkpoint line central's key does not verify
+
+
 @dataclass(frozen=True)
 class Failure:
-    kind: str  # "blob", "page", "audit" (ident = first bad row), "checkpoint" (ident = line number)
+    kind: FailureKind
     ident: str
     outcome: str
     source: str = ""  # for audit: the witness that showed it
@@ -86,8 +97,8 @@ def verify_store(central: Central) -> VerifyResult:
     witnessed, bad_lines = audit.witnesses(central)
     broken = audit.verify_chain(central.repo.engine, witnessed)
     if broken is not None:
-        tally.failures.append(Failure("audit", str(broken.seq), broken.reason, broken.source))
-    tally.failures.extend(Failure("checkpoint", str(n), "signature_invalid") for n in bad_lines)
+        tally.failures.append(Failure(FailureKind.AUDIT, str(broken.seq), broken.reason, broken.source))
+    tally.failures.extend(Failure(FailureKind.CHECKPOINT, str(n), CheckpointOutcome.SIGNATURE_INVALID) for n in bad_lines)
     pages = sum(tally.counts.values())
     audit.record(central.repo.engine, actor="archive office", action=Action.VERIFY, target="store", key_use="hpke",
                  pages=pages, failures=len(tally.failures))
@@ -108,12 +119,12 @@ class _Tally:
         self.blobs += 1
         if not intact:
             self.blobs_corrupt += 1
-            self.failures.append(Failure("blob", name, PageOutcome.HASH_MISMATCH))
+            self.failures.append(Failure(FailureKind.BLOB, name, PageOutcome.HASH_MISMATCH))
 
     def page(self, ref: PageRef, outcome: PageOutcome) -> None:
         self.counts[outcome] += 1
         if outcome != PageOutcome.DECRYPTED_OK:
-            self.failures.append(Failure("page", ref.page_id, outcome))
+            self.failures.append(Failure(FailureKind.PAGE, ref.page_id, outcome))
 
     def pages(self, refs: list[PageRef], outcome: PageOutcome) -> None:
         for ref in refs:
@@ -200,14 +211,15 @@ def render_text(result: VerifyResult) -> str:
     return "\n".join(lines)
 
 
-_KIND_TEXT = {"blob": "数据块", "page": "页面", "audit": "审计记录 第", "checkpoint": "审计检查点文件 第"}
-_AUDIT_TEXT = {BreakReason.MISSING: "缺失（编号不连续）", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
+_KIND_TEXT = {FailureKind.BLOB: "数据块", FailureKind.PAGE: "页面", FailureKind.AUDIT: "审计记录 第",
+              FailureKind.CHECKPOINT: "审计检查点文件 第"}
+_AUDIT_TEXT: dict[str, str] = {BreakReason.MISSING: "缺失（编号不连续）", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
                BreakReason.TRUNCATED: "已被删除（日志被截断）", BreakReason.RECHAINED: "与见证的链头不符（日志被改写后重算）",
-               "signature_invalid": "签名无效"}
+               CheckpointOutcome.SIGNATURE_INVALID: "签名无效"}
 
 
 def _failure_text(f: Failure) -> str:
-    suffix = "行" if f.kind == "checkpoint" else ("条" if f.kind == "audit" else "")
+    suffix = "行" if f.kind == FailureKind.CHECKPOINT else ("条" if f.kind == FailureKind.AUDIT else "")
     reason = _AUDIT_TEXT.get(f.outcome, f.outcome)
     source = f"（见证：{f.source}）" if f.source else ""
     return f"  {_KIND_TEXT[f.kind]} {f.ident}{suffix}：{reason}{source}"

@@ -9,7 +9,6 @@ page numbers are decided in `record`, inside the write transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,36 +16,13 @@ from PIL import Image
 
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.ids import Kind, OurCode, new_id
-from juanzong.shared.manifest import PageRole, Side  # noqa: F401 - defined once, for both sides
+from juanzong.shared.manifest import PageRole, QcCode, Severity, Side  # noqa: F401 - defined once, for both sides
 from juanzong.shared.suites import Suite
 
 if TYPE_CHECKING:
     from juanzong.edge.keys import ApplianceKeys
     from juanzong.shared.crypto import SealedBlob
     from juanzong.edge.devices.profiles import ScannerProfile
-
-
-class QcCode(StrEnum):
-    """What a QC finding is about (edge.ingest.qc writes them; Chinese texts in MESSAGES below)."""
-
-    DPI_MISSING = "dpi_missing"
-    DPI_LOW = "dpi_low"
-    COLOUR_EXPECTED = "colour_expected"
-    SKEW = "skew"
-    BLANK = "blank"
-    BLACK_BORDER = "black_border"
-    TOO_DARK = "too_dark"
-    TOO_LIGHT = "too_light"
-    DUPLICATE = "duplicate"
-    OVER_SCAN = "over_scan"  # 多扫 (an item's count, at close)
-    UNDER_SCAN = "under_scan"  # 漏扫
-    ITEM_CLOSED = "item_closed"  # scanned for an item already closed: held in the unassigned queue
-    COVER_FOREIGN = "cover_foreign"  # our cover sheet, but of an item this appliance does not know
-
-
-class Severity(StrEnum):
-    WARNING = "warning"  # shown; the operator decides
-    ERROR = "error"  # a contract breach: rescan or override
 
 
 # --- QC: findings, rules, result (edge/ingest/qc.py computes them) -----------------------

@@ -2,6 +2,6 @@
 
 `pages` (the one page generator), `scanner` (the simulated scanner), `demo`
 (`juanzong demo`), `bench` (`juanzong bench ingest`), `ocrbench` (`juanzong bench
-documents`) and `memprobe` (`juanzong bench memory`). The demo, the benchmarks and the
+ocr`), `memprobe` (`juanzong bench memory`) and `qcbench` (`juanzong bench qc`). The demo, the benchmarks and the
 tests use them; nothing the appliance runs in production imports this package.
 """

@@ -22,6 +22,9 @@ What is measured, and how:
   SIGTERM, for a run in the background) still reports the pages it read.
 - Accuracy: 1 − Levenshtein / length over all characters, white space removed and
   full-width punctuation folded (edge.documents.quality), pooled over the pages.
+- Figures: three pages of amounts, rates, dates, ID and account numbers with
+  runs of one digit (`edge.tooling.pages.figures_page`, 34/40/46 px), read by
+  each engine after the court pages, accuracy per page (not timed).
 - Extraction check (worker only): the pages assembled into one searchable PDF, its
   text extracted with pdftotext, pypdf and pdfminer.six, compared with the printed
   text, and spaces between two CJK characters counted.
@@ -52,6 +55,7 @@ TARGET_RSS_MB = 1200
 
 DOC_PAGES = 10  # the worker's child assembles every 10 pages into one searchable PDF, as the worker does
 EXTRACTION_PAGES = 20  # pages put into the PDF the three extractors read
+FIGURES_PX = (34, 40, 46)  # one figures page (amounts, IDs, runs of one digit) at each size, after the court pages
 PRERENDER = 100  # pages rendered before any engine starts; a longer run renders the rest meanwhile
 
 
@@ -73,6 +77,16 @@ def write_pages(start: int, stop: int, folder: Path) -> None:
         part = folder / f"{k:05d}.part"
         part.write_bytes(jpeg_bytes(page.image))
         part.rename(folder / f"{k:05d}.jpg")
+
+
+def write_figures(folder: Path) -> None:
+    from juanzong.edge.tooling.pages import figures_page, jpeg_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, px in enumerate(FIGURES_PX):
+        page = figures_page(k, font_px=px)
+        (folder / f"{k:05d}.txt").write_text(page.text, "utf-8")
+        (folder / f"{k:05d}.jpg").write_bytes(jpeg_bytes(page.image))
 
 
 def read_page(folder: Path, k: int) -> tuple[bytes, str]:
@@ -100,6 +114,7 @@ class Tally:
     pdf_s: float = 0.0
     errors: int = 0
     chars: int = 0
+    figures: list[float] = field(default_factory=list)  # accuracy on each figures page
     rss_series: list[tuple[int, float]] = field(default_factory=list)  # (pages read, RSS MB)
     texts: list[list[list]] = field(default_factory=list)  # the first EXTRACTION_PAGES pages' lines
 
@@ -114,7 +129,7 @@ class Tally:
 def child(engine_name: str, folder: Path, out: Path, n: int, every: int) -> None:
     """One engine over the pages; writes figures (and the worker's first texts) as JSON."""
     from juanzong.edge.documents.ocr import BASELINE, TUNED, OcrEngine
-    from juanzong.edge.documents.quality import fold, levenshtein
+    from juanzong.edge.documents.quality import char_accuracy, fold, levenshtein
 
     tally = Tally(engine_name)
     t0 = time.perf_counter()
@@ -147,6 +162,10 @@ def child(engine_name: str, folder: Path, out: Path, n: int, every: int) -> None
             tally.write(out)
             print(f"  {engine_name}: {k} pages, RSS {tally.rss_series[-1][1]:.0f} MB, "
                   f"{sum(tally.times) / len(tally.times):.2f} s/page", flush=True)
+    for k in range(len(FIGURES_PX)):  # not timed: a check of what the court pages have few of
+        data, printed = read_page(folder.parent / "figures", k)
+        tally.figures.append(char_accuracy(printed, engine.read_bytes(data).text))
+    tally.write(out)
 
 
 def searchable_pdf(group: list) -> bytes:
@@ -163,6 +182,7 @@ def searchable_pdf(group: list) -> bytes:
 def run_child(engine_name: str, tmp: Path, n: int, every: int, render: bool = False) -> dict:
     out = tmp / f"{engine_name}.json"
     if render:
+        write_figures(tmp / "figures")
         write_pages(0, min(n, PRERENDER) + 1, tmp / "pages")
     proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.tooling.ocrbench", engine_name,
                              str(tmp / "pages"), str(out), str(n), str(every)])
@@ -237,6 +257,10 @@ def report(results: dict, checks: dict, n: int, loads: tuple[float, float]) -> N
         after_first = [mb for k, mb in w["rss_series"] if k > 0]
         print(f"RSS worker after the first {w['rss_series'][1][0]} pages: {min(after_first):.0f}–{max(after_first):.0f} MB "
               f"(growth {after_first[-1] - after_first[0]:+.0f} MB from then to the last sample)")
+    figures = ", ".join(f"{r['engine']} " + " / ".join(f"{100 * a:.2f}" for a in r["figures"]) + " %"
+                        for r in results.values() if r["figures"])
+    if figures:
+        print(f"figures pages (amounts, rates, IDs, runs of one digit; {' / '.join(map(str, FIGURES_PX))} px): {figures}")
     for name, c in checks.items():
         added = c["cjk_spaces"] - c["ocr_spaces"]
         print(f"extraction {name:<13} {100 * c['accuracy']:.2f}% of the printed characters ({len(w['texts'])} pages), "

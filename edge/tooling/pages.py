@@ -717,3 +717,36 @@ def plain_page(seed: int = 0, size: tuple[int, int] = SMALL, mode: str = "RGB", 
 def bilevel_page(seed: int = 0, size: tuple[int, int] = SMALL) -> Image.Image:
     """`plain_page` thresholded to 1-bit, as a bilevel scanner mode writes it."""
     return plain_page(seed, size, "L").point(lambda v: 255 if v > 128 else 0).convert("1")
+
+
+def _figures_line(rng: random.Random) -> str:
+    """A line of the figures a judgment is full of, with runs of one digit (500000000, 77777)."""
+    zeros, run = "0" * rng.randint(3, 8), rng.choice("123456789") * rng.randint(2, 6)
+    return rng.choice((
+        f"判令被告支付货款人民币{rng.randint(1, 9)}{zeros}元，另付违约金{run}元",
+        f"利息按年利率{rng.randint(1, 9)}.{'0' * rng.randint(2, 4)}{rng.randint(1, 9)}%计算，合计{rng.randint(1, 9)}{run}{zeros}元",
+        f"自{rng.randint(2000, 2026)}年{rng.randint(1, 12)}月{rng.choice(('1', '11', '10', '20'))}日起至清偿之日止",
+        f"身份证号{rng.randint(10**17, 10**18 - 1)}，电话{rng.randint(13000000000, 13999999999)}",
+        f"合同编号HT-{rng.randint(2019, 2026)}-{rng.randint(1, 9999):04d}，账号6222{run}{rng.randint(10**5, 10**6 - 1)}",
+    ))
+
+
+def figures_page(seed: int, *, font_px: int | None = None) -> KnownPage:
+    """A page of amounts, rates, dates, ID, phone and account numbers (24 lines, 34–46 px): the
+    figures a court cannot afford to have misread, with runs of one digit that an OCR that
+    narrows its line images merges (800000000元 read as 800000元). Clean print, text known."""
+    rng = random.Random(seed)
+    ink = Image.new("L", PAGE_SIZE, 0)
+    draw = ImageDraw.Draw(ink)
+    size = font_px or rng.choice((34, 40, 46))
+    font, level, left = pillow_font(size), rng.randint(205, 240), 240
+    lines: list[KnownLine] = []
+    for n in range(24):
+        text, y = _figures_line(rng), 300 + n * int(size * 1.95)
+        draw.text((left, y), text, font=font, fill=level)
+        x0, y0, x1, y1 = (int(v) for v in draw.textbbox((left, y), text, font=font))
+        layout = (x0, y0, x1, y1)
+        box = ink.crop(layout).getbbox() or (0, 0, 0, 0)
+        lines.append(KnownLine(text, (layout[0] + box[0], layout[1] + box[1], layout[0] + box[2], layout[1] + box[3])))
+    page = _tint(ImageChops.subtract(_paper(rng), ink), rng.choice(PAPER_TINTS))
+    return KnownPage(_finish(page), tuple(lines))

@@ -25,8 +25,9 @@ def require_copies(home: Path, n: int) -> None:
     config.write_text(text, "utf-8")
 
 
-def test_backup_honours_the_required_number_of_copies(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_backup_honours_the_required_number_of_copies(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     intake = scanner.intake()
     item = scanner.item(intake, 1)
     pages = [scanner.page(item, 1)]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from central_kit import Scanner, submit, upload
+from hash_once import hashed_once
 from store_kit import overwrite_blob, raw_blob
 from litestar.testing import TestClient
 
@@ -24,6 +25,7 @@ from juanzong.central.config import CentralSettings
 from juanzong.central.home import open_central
 from juanzong.central.office.app import create_office_app
 from juanzong.central.office.repository import OfficeRepository
+from juanzong.central.office import users as office_users
 from juanzong.central.office.users import add_user
 
 PASSWORD = "archive-2026-pass"
@@ -43,10 +45,11 @@ def people(settings: CentralSettings) -> dict[str, str | None]:
     central = open_central(settings)
     repo, now = OfficeRepository(central.repo.engine), datetime(2026, 3, 1, tzinfo=UTC)
     try:
-        tokens = {uid: add_user(repo, central.repo.engine, uid, name, role, None if role == "case_system" else PASSWORD,
-                                actor="test", now=now)
-                  for uid, name, role in (("wang", "王档案", "clerk"), ("li", "李主管", "supervisor"),
-                                          ("zhao", "赵审计", "auditor"), ("case", "案件系统", "case_system"))}
+        with hashed_once(office_users, "_hasher"):
+            tokens = {uid: add_user(repo, central.repo.engine, uid, name, role, None if role == "case_system" else PASSWORD,
+                                    actor="test", now=now)
+                      for uid, name, role in (("wang", "王档案", "clerk"), ("li", "李主管", "supervisor"),
+                                              ("zhao", "赵审计", "auditor"), ("case", "案件系统", "case_system"))}
     finally:
         central.close()
     return tokens
@@ -401,3 +404,23 @@ def test_a_running_task_page_refreshes_itself_and_a_second_task_waits(office: Te
     tasks.wait(task.task_id, timeout=60)
     assert "http-equiv" not in office.get(f"/jobs/{task.task_id}").text
     assert office.get("/jobs/0123456789abcdef").status_code == 404
+
+
+def test_batch_reconciliation_per_scanning_point(office: TestClient, sync: TestClient, scanner: Scanner) -> None:
+    feed(sync, scanner, seq=1, complete=False)  # 起诉状 3/3, 证据材料 2 declared, 1 scanned
+    intake = scanner.intake()
+    item = scanner.item(intake, 2, name="答辩状")
+    pages = [scanner.page(item, 1), scanner.page(item, 2), scanner.page(item, 2)]  # one page number twice
+    loose, dropped = scanner.page(None, None), scanner.page(None, None)
+    dropped.record |= {"role": "discarded", "discard_reason": "空白隔页"}
+    upload(sync, scanner, [*pages, loose, dropped])
+    assert submit(sync, scanner.sign(scanner.manifest(3, [intake], [item], [*pages, loose, dropped]))).status_code == 201
+    login(office, "wang")
+    page = office.get("/batches").text
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    first, gap, third = [c for c in cells if c][:3]
+    assert first[0] == "1" and first[5] == "5 / 4" and first[6] == "1" and first[7] == "—"  # 漏扫 1 page of 证据材料
+    assert gap[0] == "2" and "批次未收到" in gap[1]
+    assert third[0] == "3" and third[3] == "5" and third[5] == "2 / 3" and third[7] == "1" and third[9] == "1"
+    assert third[11] == "1" and third[12] == "1"  # a page waiting for an item, and one discarded at the point

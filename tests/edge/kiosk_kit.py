@@ -57,6 +57,7 @@ class Kiosk:
 
 def make_kiosk(root: Path, central_keys: Any, **extra: Any) -> Kiosk:
     from edge_kit import make_home
+    from hash_once import hashed_once
 
     from juanzong.edge import operators
     from juanzong.edge.config import load_settings
@@ -66,8 +67,9 @@ def make_kiosk(root: Path, central_keys: Any, **extra: Any) -> Kiosk:
     home = make_home(root, central_keys, court="北京市西城区人民法院", **extra)
     settings = load_settings(home)
     db = connect(settings.db_path)
-    for oid, name, role in (("C01", "李文", "clerk"), ("S01", "王主管", "supervisor"), ("O01", "赵扫描", "operator")):
-        operators.add(db, settings.appliance_id, operator_id=oid, name=name, role=role, pin=PINS[oid], now=START)
+    with hashed_once(operators, "_HASHER"):
+        for oid, name, role in (("C01", "李文", "clerk"), ("S01", "王主管", "supervisor"), ("O01", "赵扫描", "operator")):
+            operators.add(db, settings.appliance_id, operator_id=oid, name=name, role=role, pin=PINS[oid], now=START)
     clock = Clock()
     app = create_app(settings, clock=clock)
     return Kiosk(settings, app, app.test_client(), clock, db)

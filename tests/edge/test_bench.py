@@ -70,3 +70,12 @@ def test_verify_refuses_a_missing_page_and_a_damaged_blob(tmp_path: Path):
     blob.write_bytes(bytes(data))
     with pytest.raises(bench.BenchFailed, match="does not open"):
         bench.verify(ws, "zxing")
+
+
+def test_bench_qc_prints_its_figure_line_through_the_production_decode(capsys):
+    """`juanzong bench qc` (the figures the QC tests used to print): a real number, nothing asserted on time."""
+    from juanzong.shared.cli import main
+
+    assert main(["bench", "qc", "--repeat", "1"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r"qc: \d+\.\d ms/page analyse, \d+\.\d ms/page decode for QC \(median of 4\)", last), last

@@ -214,6 +214,7 @@ def _as(img: Image.Image, how: str) -> tuple[str, bytes]:
     raise AssertionError(how)
 
 
+@pytest.mark.slow  # a whole ingest per pixel format
 @pytest.mark.parametrize("how", ["tiff-16bit-grey", "tiff-cielab", "tiff-cmyk", "jpeg-cmyk", "png-palette", "png-rgba"])
 def test_a_cover_sheet_and_a_page_in_each_pixel_format_are_read_and_filed(settings, db, how):
     """Point 1, through the whole ingest: the cover sheet's codes are read in a 16-bit, CIELAB,

@@ -103,6 +103,7 @@ def test_blank_backs_from_duplex_never_count_against_declared_pages(duplex_setti
 # ---------------------------------------------------------------- close locks, reopen, assign
 
 
+@pytest.mark.slow  # a long operator flow of `juanzong edge` processes
 def test_a_closed_item_takes_no_more_pages_until_reopened_then_assign_files_them_gap_free(settings, db):
     intake = register(db, settings, items=(("起诉状", 2),))
     item = intake.items[0].item_id
@@ -151,6 +152,7 @@ def test_one_pending_replacement_at_a_time_and_cancel_is_explicit(settings, db):
     assert whats == ["replace", "replace_cancel", "replace"]
 
 
+@pytest.mark.slow  # a long operator flow of `juanzong edge` processes
 def test_the_misfiling_sequence_two_replaces_then_a_duplex_rescan(duplex_settings):
     """Two replaces (the second refused, then --cancel), then the sheet is rescanned on the
     duplex scanner: its back takes the original back's place, never another item's, and the

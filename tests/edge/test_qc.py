@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 from collections.abc import Callable
 
@@ -228,25 +226,6 @@ def test_make_qc_input_decodes_at_half_size(scans: Scans) -> None:
     assert inp.gray.mode == "L" and inp.gray.size == (1240, 1754)
     assert not inp.grey_source  # a colour scan
     assert (inp.source_mode, inp.dpi, inp.pixel_size) == ("RGB", (300, 300), q.A4)
-
-
-def test_perf_median_ms_per_page(scans: Scans) -> None:
-    """Prints the median analyse() time on the half-size analysis images (no assertion on time)."""
-    files = [scans.file("clean", lambda: q.scan_noise(scans.base, 1)),
-             scans.file("skew_3.0", lambda: q.scan_noise(q.rotate(scans.base, 3.0), 2)),
-             scans.file("backside", lambda: q.scan_noise(q.bleed_backside(), 3, sigma=6)),
-             scans.file("dup_other", lambda: q.scan_noise(q.judgment_page(2), 1))]
-    decode_ms, analyse_ms = [], []
-    for path in files:
-        for _ in range(5):
-            started = time.perf_counter()
-            inp = make_qc_input(path)
-            decoded = time.perf_counter()
-            analyse(inp, COLOUR)
-            decode_ms.append((decoded - started) * 1000)
-            analyse_ms.append((time.perf_counter() - decoded) * 1000)
-    print(f"\nQC analyse median {statistics.median(analyse_ms):.1f} ms/page "
-          f"(decode for QC median {statistics.median(decode_ms):.1f} ms)")
 
 
 def test_ingest_stage_attaches_qc_and_drops_blank_verso_only_when_the_profile_says_so(scans: Scans) -> None:

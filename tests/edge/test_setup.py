@@ -69,6 +69,7 @@ def test_a_hot_folder_off_ram_is_refused_where_the_profile_requires_tmpfs(tmp_pa
         assert run.returncode == 1 and run.stderr.startswith("错误 HOT_FOLDER_NOT_RAM: ")
 
 
+@pytest.mark.slow  # every setting shown, set and refused through `edge config` processes
 def test_config_show_and_set_validate_then_write_on_record(tmp_path):
     home = tmp_path / "edge"
     init(home)

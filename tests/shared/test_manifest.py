@@ -11,7 +11,8 @@ from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.manifest import (
-    AuditHead, BlobKind, BlobRef, DEFAULT_SUITE, Intake, Item, Manifest, Page, Side, Signed, Volume, canonical_json,
+    TRAVELLING_ROLES, AuditHead, BlobKind, BlobRef, DEFAULT_SUITE, Intake, Item, Manifest, Page, PageRole, Side, Signed, Volume,
+    canonical_json,
     decode, open_signed, sign,
 )
 
@@ -102,3 +103,18 @@ def test_non_canonical_bytes_are_refused_even_when_typed_right() -> None:
     pretty = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
     assert "规范化" in refused(pretty).params["detail"]
     assert isinstance(Signed(pretty, "").sha256, str)
+
+
+@pytest.mark.parametrize("role", sorted(set(PageRole) - TRAVELLING_ROLES))
+def test_a_page_role_that_never_travels_is_refused(role: PageRole) -> None:
+    """PageRole is defined once for both sides; a manifest carries only the travelling roles."""
+    doc = json.loads(canonical_json(manifest()))
+    doc["pages"][0]["role"] = role.value
+    assert "不随批次传送" in refused(doc).params["detail"]
+
+
+def test_every_travelling_role_decodes() -> None:
+    for role in TRAVELLING_ROLES:
+        doc = json.loads(canonical_json(manifest()))
+        doc["pages"][0]["role"] = role.value
+        assert decode(canonical_json(doc), Manifest).pages[0].role == role
