@@ -218,7 +218,7 @@ def _export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobSto
     report.batches = [e.batch_id for e in entries]
     report.toc_sha256 = crypto.sha256_hex(signed_bytes(toc))
     with write_tx(db):
-        media_rows.mark_exported(db, report.medium_id, now.isoformat(), len(entries))
+        media_rows.mark_exported(db, report.medium_id, now.isoformat(), len(entries), max((e.seq for e in entries), default=None))
         audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_EXPORT, target=report.medium_id,
                      batches=report.batches, toc_sha256=report.toc_sha256, blobs_written=report.blobs_written,
                      bytes_written=report.bytes_written, device=str(device), fs_uuid=medium.fs_uuid or "",
@@ -373,17 +373,16 @@ def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, 
 def carry_status(db: Database, now: datetime) -> dict[str, Any]:
     """Batches waiting to be carried and the last carry, for `edge status` and the screens.
 
-    A batch stays waiting until central's receipt comes back; `on_medium` says it was sealed before
-    the last export, so it is on that medium (every export writes every sealed batch)."""
+    A batch stays waiting until central's receipt comes back; `on_medium` says the last export wrote
+    it (every export writes every sealed batch, so all up to the highest sequence it wrote)."""
     waiting = batch_rows.waiting(db)
     last = media_rows.last_export(db)
     media = sum(1 for _, _, until in media_rows.validity(db) if datetime.fromisoformat(until) > now)
-    exported_at = datetime.fromisoformat(last[2]) if last else None
-    batches = [{"id": b["id"], "seq": b["seq"], "pages": b["pages"], "sealed_at": b["sealed_at"],
-                "on_medium": bool(exported_at and b["sealed_at"] and datetime.fromisoformat(b["sealed_at"]) <= exported_at)}
+    last_seq = last[4] if last and last[4] is not None else 0
+    batches = [{"id": b["id"], "seq": b["seq"], "pages": b["pages"], "sealed_at": b["sealed_at"], "on_medium": b["seq"] <= last_seq}
                for b in batch_rows.sealed_overview(db)]
     return {
         "waiting_batches": waiting[0], "oldest_waiting_since": waiting[1], "registered_media": media,
-        "batches": batches[:LISTED_BATCHES],
+        "on_medium_batches": sum(b["on_medium"] for b in batches), "batches": batches[:LISTED_BATCHES],
         "last_export": None if last is None else {"medium_id": last[0], "label": last[1], "at": last[2], "batches": last[3]},
     }

@@ -71,8 +71,8 @@ def test_pages_reach_central_and_receipts_come_back_on_media_alone(site: Site, m
     exported = json.loads(out.stdout)
     assert exported["batch_count"] == 1 and exported["blobs_written"] >= scanned
     carry = json.loads(juanzong("edge", "status", "--home", str(site.a), "--json").stdout)["carry"]
-    assert carry["waiting_batches"] == 1 and carry["last_export"]["label"] == "一号U盘"
-    assert "待送交介质的批次 1 个" in juanzong("edge", "status", "--home", str(site.a)).stdout
+    assert carry["waiting_batches"] == 1 and carry["on_medium_batches"] == 1 and carry["last_export"]["label"] == "一号U盘"
+    assert "待送交介质的批次 1 个（1 个已写入介质，待中心回执）" in juanzong("edge", "status", "--home", str(site.a)).stdout
 
     result = import_(site, medium)
     assert result.returncode == 0, result.stderr
