@@ -271,9 +271,12 @@ def test_expired_and_unknown_media_are_refused_and_audited(site: Site, media) ->
     from juanzong.central.home import open_central
     from juanzong.central.media import import_medium
     from juanzong.shared.errors import AppError, ErrorCode
+    from juanzong.shared.ids import Kind, new_id
+    from juanzong.shared.manifest import sign_document
+    from juanzong.shared.media import Registration
 
     scan_and_ingest(site.a)
-    medium = prepared(site, site.a, media("expiring"), "过期", )
+    medium = prepared(site, site.a, media("expiring"), "过期")
     assert export(site.a, medium).returncode == 0
     central = open_central(load_settings(site.central))
     try:
@@ -281,8 +284,22 @@ def test_expired_and_unknown_media_are_refused_and_audited(site: Site, media) ->
         with pytest.raises(AppError) as err:
             import_medium(central, medium.path, actor="档案员", now=later)
         assert err.value.code is ErrorCode.MEDIA_EXPIRED
+
+        # signed with this central's key but not on its record (say, issued after the backup it was restored from)
+        issued = datetime.now(UTC)
+        ghost = Registration(new_id(Kind.MEDIUM), appliance_id(site.a), "无记录", issued.isoformat(timespec="seconds"),
+                             (issued + timedelta(days=30)).isoformat(timespec="seconds"), central.central_id)
+        unknown = media("unknown")
+        (unknown.path / "JUANZONG-MEDIUM.json").write_text(
+            json.dumps({"registration": sign_document(ghost.to_doc(), central.keys.signing).to_wire()}), "utf-8")
+        with pytest.raises(AppError) as err:
+            import_medium(central, unknown.path, actor="档案员", now=issued)
+        assert err.value.code is ErrorCode.MEDIA_UNKNOWN
     finally:
         central.close()
+    refusals = [r["detail"]["code"] for r in audit_records(site.central / "data" / "central.db", "media_import")
+                if r["outcome"] == "refused"]
+    assert refusals == ["MEDIA_EXPIRED", "MEDIA_UNKNOWN"]
 
     other = site.root / "other-central"
     juanzong("central", "init", "--home", str(other), "--no-tls")
