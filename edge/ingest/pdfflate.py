@@ -74,8 +74,7 @@ def describe(obj: object) -> FlateImage | None:
     predictor = int(parms.get("/Predictor", 1))
     if predictor == 1:
         return FlateImage(width, height, colors, 1) if width > 0 and height > 0 else None
-    same = (int(parms.get("/Colors", 1)) == colors and int(parms.get("/BitsPerComponent", 8)) == 8
-            and int(parms.get("/Columns", 1)) == width)
+    same = int(parms.get("/Colors", 1)) == colors and int(parms.get("/BitsPerComponent", 8)) == 8 and int(parms.get("/Columns", 1)) == width
     if not same or (predictor != 2 and predictor not in _PNG_PREDICTORS) or width <= 0 or height <= 0:
         return None
     return FlateImage(width, height, colors, predictor)
@@ -87,10 +86,10 @@ def page(claimed: Claimed, index: int, obj: pikepdf.Stream, image: FlateImage, d
     half = analysis.HalfGrey((image.width, image.height))
     for top, band in bands(raw, image, claimed.source_name):
         half.add(top, band)
-    master, fmt = (png_master(raw, image, dpi), "png") if image.predictor in _PNG_PREDICTORS else (
-        tiff_master(raw, image, dpi), "tiff")
-    return new_page(claimed, index, master, fmt, (image.width, image.height), round(dpi), image.mode,
-                    half.image, grey_source=image.colors == 1)
+    master, fmt = (png_master(raw, image, dpi), "png") if image.predictor in _PNG_PREDICTORS else (tiff_master(raw, image, dpi), "tiff")
+    return new_page(
+        claimed, index, master, fmt, (image.width, image.height), round(dpi), image.mode, half.image, grey_source=image.colors == 1
+    )
 
 
 def bands(raw: bytes, image: FlateImage, name: str, rows: int = analysis.BAND_ROWS) -> Iterator[tuple[int, Image.Image]]:
@@ -115,7 +114,7 @@ def _inflate(raw: bytes) -> Iterator[bytes]:
     """The inflated stream in pieces of at most _CHUNK bytes (a small bomb never expands at once)."""
     inflater = zlib.decompressobj()
     for start in range(0, len(raw), _CHUNK):
-        data = raw[start:start + _CHUNK]
+        data = raw[start : start + _CHUNK]
         while data and not inflater.eof:
             yield inflater.decompress(data, _CHUNK)
             data = inflater.unconsumed_tail
@@ -173,10 +172,19 @@ def tiff_master(raw: bytes, image: FlateImage, dpi: float) -> bytes:
     def long(tag: int, value: int) -> tiffdir.Entry:
         return tiffdir.Entry(tag, 4, 1, struct.pack(order + "I", value))
 
-    entries = [long(256, image.width), long(257, image.height), short(tiffdir.BITS, *([8] * image.colors)),
-               short(tiffdir.COMPRESSION, 8), short(tiffdir.PHOTOMETRIC, 1 if image.colors == 1 else 2),
-               long(tiffdir.STRIP_OFFSETS, 8), short(tiffdir.SAMPLES, image.colors), long(278, image.height),
-               long(tiffdir.STRIP_COUNTS, len(raw)), *tiffdir.resolution_entries(dpi, order), short(284, 1)]
+    entries = [
+        long(256, image.width),
+        long(257, image.height),
+        short(tiffdir.BITS, *([8] * image.colors)),
+        short(tiffdir.COMPRESSION, 8),
+        short(tiffdir.PHOTOMETRIC, 1 if image.colors == 1 else 2),
+        long(tiffdir.STRIP_OFFSETS, 8),
+        short(tiffdir.SAMPLES, image.colors),
+        long(278, image.height),
+        long(tiffdir.STRIP_COUNTS, len(raw)),
+        *tiffdir.resolution_entries(dpi, order),
+        short(284, 1),
+    ]
     if image.predictor == 2:
         entries.append(short(317, 2))
     entries.sort(key=lambda e: e.tag)
