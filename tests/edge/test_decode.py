@@ -531,3 +531,50 @@ def test_a_large_flate_page_in_another_colour_space_keeps_the_memory_refusal(tmp
     with pytest.raises(AppError) as err:
         dec.decode_file(tmp_path / "cmyk.pdf", max_pixels=90_000_000)
     assert err.value.code == ErrorCode.FILE_MEMORY_LIMIT
+
+
+def _predicted(img: Image.Image, predictor: int) -> tuple[bytes, dict]:
+    """The image's samples as a Flate stream with no predictor, TIFF predictor 2 or PNG predictors."""
+    import numpy as np
+
+    colors = len(img.getbands())
+    parms = {"DecodeParms": pikepdf.Dictionary(Predictor=predictor, Colors=colors, BitsPerComponent=8, Columns=img.width)}
+    if predictor == 1:
+        return zlib.compress(img.tobytes()), {}
+    if predictor == 2:
+        rows = np.asarray(img, dtype=np.uint8).reshape(img.height, img.width, colors)
+        return zlib.compress(np.diff(rows, axis=1, prepend=0).astype(np.uint8).tobytes()), parms
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return _idat(out.getvalue()), parms
+
+
+@pytest.mark.parametrize("mode,predictor", [("RGB", 1), ("L", 2), ("RGB", 2), ("L", 15), ("RGB", 12)])
+def test_flate_bands_undo_every_predictor(tmp_path, monkeypatch, mode, predictor):
+    """The band path on a small noisy page (the size threshold lowered): the master decodes to the
+    page's pixels and the analysis image equals the whole-page one, for each predictor and mode."""
+    from juanzong.edge.ingest import analysis, raster
+
+    monkeypatch.setattr(raster, "BAND_ABOVE", 0)
+    img = scan_like(2, size=(620, 1300), mode=mode)
+    data, parms = _predicted(img, predictor)
+    pdf = pikepdf.new()
+    space = pikepdf.Name.DeviceRGB if mode == "RGB" else pikepdf.Name.DeviceGray
+    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=img.width,
+                            Height=img.height, ColorSpace=space, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode, **parms)
+    w, h = img.width * 72 / 200, img.height * 72 / 200
+    pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h], Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+        Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))))
+    (tmp_path / "p.pdf").write_bytes(save(pdf))
+    (page,) = dec.decode_file(tmp_path / "p.pdf")
+    assert (page.fmt, page.mode, page.dpi, page.grey_source) == ("png" if predictor > 2 else "tiff", mode, 200, mode == "L")
+    with Image.open(io.BytesIO(page.data)) as master:
+        assert ImageChops.difference(master.convert(mode), img).getbbox() is None
+    assert ImageChops.difference(page.half, analysis.half_grey(img)).getbbox() is None
+    # the same stream cut short: a damaged file, with our reason
+    stream.write(data[: len(data) // 2], filter=pikepdf.Name.FlateDecode, decode_parms=parms.get("DecodeParms"))
+    (tmp_path / "cut.pdf").write_bytes(save(pdf))
+    with pytest.raises(AppError) as err:
+        dec.decode_file(tmp_path / "cut.pdf")
+    assert (err.value.code, err.value.params["detail"]) == (ErrorCode.FILE_UNREADABLE, "PDF 图像数据不完整")
