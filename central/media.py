@@ -15,7 +15,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,12 @@ from juanzong.central import audit
 from juanzong.central.home import Central
 from juanzong.central.receive.services import ReceiveService
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id, require_id
 from juanzong.shared.manifest import Signed, open_document, peek_appliance_id, sign_document
 from juanzong.shared.media import MediumLayout, Registration, TocBatch, manifest_info, read_signed, signed_bytes, toc_batches
-from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.central.media")
 MAX_LABEL = 64
@@ -41,6 +41,7 @@ class ImportReport:
     new: list[str] = field(default_factory=list)
     replayed: list[str] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
+    hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # batch → the hashes its table entry names
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -81,7 +82,7 @@ def import_medium(central: Central, root: Path, *, actor: str, now: datetime) ->
         "toc_sha256": crypto.sha256_hex(toc_bytes), "new_batches": len(report.new),
         "replayed_batches": len(report.replayed), "refused_batches": len(report.refused),
         "detail": json.dumps(report.to_dict(), ensure_ascii=False),
-    }, actor)
+    }, actor, batches=report.hashes)
     return report
 
 
@@ -124,6 +125,8 @@ def _registration(central: Central, root: Path, now: datetime) -> Registration:
 
 
 def _import_batch(central: Central, receiver: ReceiveService, layout: MediumLayout, entry: TocBatch, report: ImportReport) -> None:
+    report.hashes[entry.batch_id] = {"manifest_sha256": entry.manifest_sha256,
+                                     "manifest_file_sha256": entry.manifest_file_sha256}
     try:
         signed, blobs = _read_batch(central, layout, entry)
         for sha, data in blobs:

@@ -136,12 +136,12 @@ class Repository:
             row = conn.execute(select(db.media).where(db.media.c.medium_id == medium_id)).first()
         return dict(row._mapping) if row else None
 
-    def add_media_import(self, row: dict[str, Any], actor: str) -> None:
+    def add_media_import(self, row: dict[str, Any], actor: str, batches: dict[str, Any] | None = None) -> None:
         with self._writer.begin() as conn:
             conn.execute(insert(db.media_imports).values(**row))
             audit.append(conn, actor=actor, action=Action.MEDIA_IMPORT, target=row["medium_id"],
                          appliance_id=row["appliance_id"], toc_sha256=row["toc_sha256"], new=row["new_batches"],
-                         replayed=row["replayed_batches"], refused=row["refused_batches"])
+                         replayed=row["replayed_batches"], refused=row["refused_batches"], batches=batches or {})
 
     def last_media_imports(self) -> dict[str, str]:
         """{appliance_id: time of its last media import}: the air-gapped points and their last carry."""

@@ -139,10 +139,19 @@ class Appliance:
             # the operator sees this in the log and the archive office in the audit
             log.error("database quick_check failed: %s", self.settings.db_path)
             audit.record(self.db, place=self.ctx.appliance_id, actor="system", action=Action.INTEGRITY_CHECK, target="edge.db", outcome=Outcome.FAILED)
-        temps, orphans = self.store.sweep(blobs.ids(self.db))
+        self.sweep_blobs()
+        return [self.process(c) for c in self.folder.spooled()]
+
+    def sweep_blobs(self) -> None:
+        from juanzong.edge.documents.worker import no_worker_running
+
+        with no_worker_running(self.settings) as quiet:
+            if not quiet:
+                log.warning("recovery: a documents worker still runs; orphan blobs wait for the next start")
+                return
+            temps, orphans = self.store.sweep(blobs.ids(self.db))
         if temps or orphans:
             log.info("recovery: removed %d temp and %d orphan blobs", temps, orphans)
-        return [self.process(c) for c in self.folder.spooled()]
 
     # --- one file -------------------------------------------------------------------------
     def take(self, path) -> FileOutcome | None:

@@ -421,7 +421,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if carry["registered_media"] or carry["last_export"]:
         last = carry["last_export"]
         when = f"，最近一次写入介质 {last['at']}（{last['label']}）" if last else ""
-        print(f"待送交介质的批次 {carry['waiting_batches']} 个{when}")
+        on_medium = f"（{carry['on_medium_batches']} 个已写入介质，待中心回执）" if carry["on_medium_batches"] else ""
+        print(f"待送交介质的批次 {carry['waiting_batches']} 个{on_medium}{when}")
     return 0
 
 

@@ -11,6 +11,7 @@ profile requires it) — and only then rewrites the file atomically, on record.
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,12 +106,27 @@ def _check(home: Path, name: str, values: dict[str, Any]) -> None:
     get_printer(settings.printer_profile)
     if name == "court" and not str(values["court"]).strip():
         raise AppError(ErrorCode.CONFIG_VALUE_INVALID, name=name, detail="法院名称不能为空（印在回执和封面页上）")
+    if name in PRINTED:
+        check_printed(name, str(values[name]))
     if name == "max_declared_pages" and not 1 <= values[name] <= 100_000:
         raise AppError(ErrorCode.CONFIG_VALUE_INVALID, name=name, detail="应在 1 到 100000 之间")
     if name == "central_url" and values[name] and not str(values[name]).startswith(("https://", "http://")):
         raise AppError(ErrorCode.CONFIG_VALUE_INVALID, name=name, detail="应以 https:// 开头")
     if name in ("hot_folder", "scanner_profile"):
         check_hot_folder(settings.hot_folder, scanner.tmpfs_required)
+
+
+PRINTED = ("court", "name")  # printed on receipts and cover sheets
+PRINTED_MAX = 50
+
+
+def check_printed(name: str, text: str) -> None:
+    """A name printed on receipts and cover sheets: one line (no control or direction
+    characters), at most 50 characters — a longer one would not fit the sheet."""
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise AppError(ErrorCode.CONFIG_VALUE_INVALID, name=name, detail="只能是一行文字，不能含换行、控制或方向字符（印在回执和封面页上）")
+    if len(text.strip()) > PRINTED_MAX:
+        raise AppError(ErrorCode.CONFIG_VALUE_INVALID, name=name, detail=f"不能超过 {PRINTED_MAX} 个字（印在回执和封面页上）")
 
 
 def check_hot_folder(path: Path, tmpfs_required: bool) -> None:

@@ -267,3 +267,10 @@ def m011_retried(db: Database) -> None:
     # `edge quarantine --retry` puts a file back once (edge/quarantine.py): when, and under which name
     db.execute("ALTER TABLE quarantine ADD COLUMN retried_at TEXT")
     db.execute("ALTER TABLE quarantine ADD COLUMN retried_to TEXT")
+
+
+@MIGRATIONS()
+def m012_carry(db: Database) -> None:
+    # the highest batch sequence number the last export to a medium wrote (edge/media.py): every
+    # sealed batch at or below it is on that medium, waiting for central's receipt
+    db.execute("ALTER TABLE media ADD COLUMN last_export_seq INTEGER")

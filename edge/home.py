@@ -13,7 +13,7 @@ from pathlib import Path
 
 from juanzong.edge import audit, repo
 from juanzong.edge.config import SETTINGS, settings_from, config_path, load_settings, render_config
-from juanzong.edge.configure import check_hot_folder
+from juanzong.edge.configure import check_hot_folder, check_printed
 from juanzong.shared.settings import under
 from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
 from juanzong.shared import crypto
@@ -35,6 +35,8 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
         raise AppError(ErrorCode.HOME_EXISTS, home=str(home))
     scanner = get_scanner(profile)
     get_printer(printer)  # refuse unknown profiles before writing anything
+    check_printed("court", court)
+    check_printed("name", name)
     appliance_id = new_id(Kind.APPLIANCE)
     values = {"appliance_id": appliance_id, "name": name, "scanner_profile": profile, "printer_profile": printer,
               "central_url": central_url, "court": court, "hot_folder": hot_folder, **(extra or {})}

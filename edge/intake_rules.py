@@ -4,6 +4,9 @@ Each rule refuses with a stable code and the rule in Chinese, before anything
 is stored (the deadline and the catalog are edge.intake's business):
 
 - the submitter is missing or blank (INTAKE_SUBMITTER_MISSING);
+- the submitter or an item name is not one line of at most 100 characters
+  (INTAKE_TEXT_INVALID): they are printed on receipts and cover sheets, and a
+  newline or a direction-override character misprints or hides text;
 - an item declares more pages than `max_declared_pages` (default 5,000; a
   typo such as 30000 for 30) (INTAKE_PAGES_ABSURD) — 0 pages never parses;
 - the case year lies after the current year (CASE_YEAR_IN_FUTURE): the clock
@@ -19,6 +22,7 @@ should see: a 副卷 item whose name maps only to a 正卷 directory.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +30,7 @@ from juanzong.shared.errors import AppError, ErrorCode
 
 CLASSIFIED_WORDS = ("涉密", "绝密", "机密", "秘密")
 DEFAULT_MAX_PAGES = 5000
+MAX_TEXT = 100  # characters of a submitter or an item name
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ class IntakeFacts:
 def check(facts: IntakeFacts) -> list[str]:
     """Refuse (AppError) what breaks a rule; return the notes to show with the receipt."""
     _submitter(facts.submitter)
+    _one_line("提交人", facts.submitter)
+    for name, _ in facts.items:
+        _one_line("材料名称", name)
     _pages(facts.items, facts.max_pages)
     _case_year(facts.case_year, facts.now)
     return _classified(facts.items, facts.confirmed_not_classified)
@@ -51,6 +59,12 @@ def check(facts: IntakeFacts) -> list[str]:
 def _submitter(submitter: str) -> None:
     if not (submitter or "").strip():
         raise AppError(ErrorCode.INTAKE_SUBMITTER_MISSING)
+
+
+def _one_line(what: str, text: str) -> None:
+    if any(unicodedata.category(ch).startswith("C") for ch in text) or len(text.strip()) > MAX_TEXT:
+        shown = "".join(ch if not unicodedata.category(ch).startswith("C") else " " for ch in text)[:40]
+        raise AppError(ErrorCode.INTAKE_TEXT_INVALID, what=what, limit=MAX_TEXT, text=shown)
 
 
 def _pages(items: tuple[tuple[str, int], ...], limit: int) -> None:

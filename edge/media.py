@@ -21,6 +21,8 @@ import errno
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +42,7 @@ from juanzong.edge.repo import write_tx
 from juanzong.edge.sync.client import acknowledge, receipt_problem
 from juanzong.edge.sync.payload import blob_refs
 from juanzong.shared import crypto
-from juanzong.shared.audit import Action
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed, open_document, sign_document
@@ -55,6 +57,7 @@ from juanzong.shared.media import (
     toc_doc,
 )
 
+LISTED_BATCHES = 20  # the screens list this many waiting batches (the count covers all)
 _ERRNO_ZH = {
     errno.ENOSPC: "介质空间不足",
     errno.EIO: "介质读写错误",
@@ -90,12 +93,26 @@ class ExportReport:
 
 @dataclass
 class ReceiptsReport:
+    medium_id: str = ""
     acknowledged: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     ignored: list[dict[str, str]] = field(default_factory=list)
+    hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # batch → manifest and receipt sha256
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@contextmanager
+def _audited(db: Database, appliance_id: str, actor: str, action: Action, target: str) -> Iterator[None]:
+    """A refused or failed media command is on record too (the code and the Chinese message)."""
+    try:
+        yield
+    except AppError as err:
+        refused = err.code not in (ErrorCode.MEDIA_WRITE_FAILED, ErrorCode.MEDIA_VERIFY_FAILED, ErrorCode.STORE_VERIFY_FAILED)
+        audit.record(db, place=appliance_id, actor=actor, action=action, target=target,
+                     outcome=Outcome.REFUSED if refused else Outcome.FAILED, code=str(err.code), detail=err.message)
+        raise
 
 
 # --- init ---------------------------------------------------------------------------------
@@ -104,6 +121,12 @@ class ReceiptsReport:
 def init_medium(db: Database, appliance_id: str, keys: ApplianceKeys, registration_file: Path, device: Path,
                 *, actor: str, now: datetime) -> Medium:
     """Check central's registration and prepare the mounted medium at `device`."""
+    with _audited(db, appliance_id, actor, Action.MEDIA_INIT, str(device)):
+        return _init_medium(db, appliance_id, keys, registration_file, device, actor=actor, now=now)
+
+
+def _init_medium(db: Database, appliance_id: str, keys: ApplianceKeys, registration_file: Path, device: Path,
+                 *, actor: str, now: datetime) -> Medium:
     reg = _verified_registration(read_signed(registration_file, ErrorCode.MEDIA_REGISTRATION_INVALID), keys)
     _check_owner_and_time(reg, appliance_id, now)
     _require_writable_dir(device)
@@ -177,6 +200,12 @@ def admitted_media(db: Database, now: datetime) -> tuple[AdmittedMedium, ...]:
 
 def export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStore, device: Path,
            *, actor: str, now: datetime) -> ExportReport:
+    with _audited(db, appliance_id, actor, Action.MEDIA_EXPORT, str(device)):
+        return _export(db, appliance_id, keys, store, device, actor=actor, now=now)
+
+
+def _export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStore, device: Path,
+            *, actor: str, now: datetime) -> ExportReport:
     medium = open_medium(db, appliance_id, keys, device, now)
     seal(db, appliance_id, keys)  # what was scanned up to now travels on this carry
     layout = medium.layout
@@ -189,10 +218,12 @@ def export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStor
     report.batches = [e.batch_id for e in entries]
     report.toc_sha256 = crypto.sha256_hex(signed_bytes(toc))
     with write_tx(db):
-        media_rows.mark_exported(db, report.medium_id, now.isoformat(), len(entries))
+        media_rows.mark_exported(db, report.medium_id, now.isoformat(), len(entries), max((e.seq for e in entries), default=None))
         audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_EXPORT, target=report.medium_id,
                      batches=report.batches, toc_sha256=report.toc_sha256, blobs_written=report.blobs_written,
-                     bytes_written=report.bytes_written)
+                     bytes_written=report.bytes_written, device=str(device), fs_uuid=medium.fs_uuid or "",
+                     manifests={e.batch_id: e.manifest_sha256 for e in entries},
+                     sealed_manifests={e.batch_id: e.manifest_file_sha256 for e in entries})
     return report
 
 
@@ -293,13 +324,26 @@ def _require_writable_dir(device: Path) -> None:
 def take_receipts(db: Database, appliance_id: str, keys: ApplianceKeys, device: Path, *, actor: str, now: datetime) -> ReceiptsReport:
     """Mark batches acknowledged from central's receipts on the medium; anything else is reported."""
     layout = MediumLayout(device, appliance_id)
-    report = ReceiptsReport()
-    files = sorted(layout.receipts.glob("*.json")) if layout.receipts.is_dir() else []
-    for path in files:
-        _take_one(db, appliance_id, keys, path, report)
-    audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_RECEIPTS, target=str(device),
-                 acknowledged=report.acknowledged, ignored=len(report.ignored), at=now.isoformat())
+    report = ReceiptsReport(medium_id=_medium_id(layout, keys))
+    with _audited(db, appliance_id, actor, Action.MEDIA_RECEIPTS, report.medium_id or str(device)):
+        if not device.is_dir():
+            raise AppError(ErrorCode.MEDIA_PATH_INVALID, path=str(device), detail="不是已挂载的目录")
+        files = sorted(layout.receipts.glob("*.json")) if layout.receipts.is_dir() else []
+        for path in files:
+            _take_one(db, appliance_id, keys, path, report)
+    audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_RECEIPTS, target=report.medium_id or str(device),
+                 device=str(device), acknowledged=report.acknowledged, already=report.already, receipts=report.hashes,
+                 ignored=report.ignored, at=now.isoformat())
     return report
+
+
+def _medium_id(layout: MediumLayout, keys: ApplianceKeys) -> str:
+    """The medium's id from central's registration on it ("" when there is none or it is not central's)."""
+    try:
+        on_medium = json.loads(layout.registration.read_text("utf-8"))
+        return _verified_registration(Signed.from_wire(on_medium["registration"]), keys).medium_id
+    except (OSError, ValueError, KeyError, TypeError, AppError):
+        return ""
 
 
 def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, report: ReceiptsReport) -> None:
@@ -316,19 +360,29 @@ def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, 
     problem = receipt_problem(receipt, keys, {"id": row[0], "manifest_sha256": row[2]})
     if problem:
         report.ignored.append({"file": path.name, "reason": problem})
-    elif row[1] == batch_rows.BatchState.ACKNOWLEDGED:
+        return
+    report.hashes[batch_id] = {"manifest_sha256": row[2], "receipt_sha256": receipt.sha256}
+    if row[1] == batch_rows.BatchState.ACKNOWLEDGED:
         report.already.append(batch_id)
     else:
-        acknowledge(db, appliance_id, row[0], receipt, via="media")
+        acknowledge(db, appliance_id, row[0], receipt, via="media", medium_id=report.medium_id,
+                    manifest_sha256=row[2], receipt_sha256=receipt.sha256)
         report.acknowledged.append(batch_id)
 
 
 def carry_status(db: Database, now: datetime) -> dict[str, Any]:
-    """Batches waiting to be carried and the last carry, for `edge status` and the screens."""
+    """Batches waiting to be carried and the last carry, for `edge status` and the screens.
+
+    A batch stays waiting until central's receipt comes back; `on_medium` says the last export wrote
+    it (every export writes every sealed batch, so all up to the highest sequence it wrote)."""
     waiting = batch_rows.waiting(db)
     last = media_rows.last_export(db)
     media = sum(1 for _, _, until in media_rows.validity(db) if datetime.fromisoformat(until) > now)
+    last_seq = last[4] if last and last[4] is not None else 0
+    batches = [{"id": b["id"], "seq": b["seq"], "pages": b["pages"], "sealed_at": b["sealed_at"], "on_medium": b["seq"] <= last_seq}
+               for b in batch_rows.sealed_overview(db)]
     return {
         "waiting_batches": waiting[0], "oldest_waiting_since": waiting[1], "registered_media": media,
+        "on_medium_batches": sum(b["on_medium"] for b in batches), "batches": batches[:LISTED_BATCHES],
         "last_export": None if last is None else {"medium_id": last[0], "label": last[1], "at": last[2], "batches": last[3]},
     }

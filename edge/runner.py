@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -81,14 +82,14 @@ def single_instance(settings: EdgeSettings):
 
 def documents_loop(settings: EdgeSettings, stop: threading.Event, recovered: threading.Event) -> None:
     """Keep one documents worker process running until `stop`; never before recovery's blob sweep."""
-    from juanzong.edge.documents.worker import RECYCLE_EXIT
+    from juanzong.edge.documents.worker import PARENT_ENV, RECYCLE_EXIT
 
     while not (recovered.is_set() or stop.is_set()):
         stop.wait(0.1)
     backoff = 1.0
     while not stop.is_set():
         proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker",
-                                 "--home", str(settings.home)])
+                                 "--home", str(settings.home)], env={**os.environ, PARENT_ENV: str(os.getpid())})
         while proc.poll() is None and not stop.is_set():
             stop.wait(0.5)
         if stop.is_set():

@@ -96,6 +96,7 @@ class ErrorCode(StrEnum):
     # the command line
     USAGE_INVALID = "USAGE_INVALID"
     INTAKE_SUBMITTER_MISSING = "INTAKE_SUBMITTER_MISSING"
+    INTAKE_TEXT_INVALID = "INTAKE_TEXT_INVALID"
     REPLACE_PENDING = "REPLACE_PENDING"
     CONFIG_UNKNOWN = "CONFIG_UNKNOWN"
     CONFIG_FIXED = "CONFIG_FIXED"
@@ -296,6 +297,7 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CONFIG_VALUE_INVALID: "设置“{name}”的值不正确：{detail}，未作修改",
     ErrorCode.REPLACE_PENDING: "已有一个待替换的页面：材料 {item_id} 第 {page_no} 页（{page_id}）尚未重扫；请先重扫它，或加 --cancel 取消后再指定",
     ErrorCode.ITEM_CLOSED: "材料 {item_id}（{name}）已结束扫描，不能再{what}；如确需修改，请先 edge reopen {item_id} --reason 原因",
+    ErrorCode.INTAKE_TEXT_INVALID: "{what}只能是一行文字（不能含换行、制表、控制或方向字符），最多 {limit} 个字；收到的是“{text}”",
     ErrorCode.INTAKE_SUBMITTER_MISSING: "没有填写提交人：收取登记必须写明是谁递交的材料（姓名或单位），回执上要印",
     ErrorCode.INTAKE_PAGES_ABSURD: "材料“{name}”申报 {pages} 页，超过单件上限 {limit} 页，可能是页数输错了；请核对后重新登记（确有这么多页的，请分为几件登记）",
     ErrorCode.CASE_YEAR_IN_FUTURE: "案号的收案年度 {year} 晚于当前年度 {current}，请核对案号",

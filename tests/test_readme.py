@@ -59,6 +59,24 @@ def reference() -> list[str]:
     return _commands(section[section.index("**Reference**"):])
 
 
+def test_the_readme_names_every_command():
+    """Point 6: "every command" — each leaf of the real parser appears in the README as `$J …`."""
+    import argparse
+
+    from juanzong.shared.cli import build_parser
+
+    def leaves(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[str]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return [" ".join(path)]
+        return [leaf for name, child in subs[0].choices.items() for leaf in leaves(child, (*path, name))]
+
+    text = (REPO / "README.md").read_text("utf-8")
+    named = set(re.findall(r"\$J ([a-z][a-z0-9 -]*)", text)) | set(re.findall(r"\| ([a-z][a-z0-9 -]*)", text))
+    missing = [c for c in leaves(build_parser()) if not any(n == c or n.startswith(c + " ") for n in named)]
+    assert missing == []
+
+
 def test_every_reference_command_is_one_the_program_accepts():
     """Each documented line (optional parts included, the first of `A | B`) parses with the real parser."""
     from juanzong.shared.cli import build_parser

@@ -23,12 +23,18 @@ the page: it rests on disk only inside the encrypted PDF).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 
 import psutil
 
@@ -189,27 +195,72 @@ def context_for(settings: EdgeSettings) -> DocumentContext:
                            settings.crypto_suite)
 
 
+PARENT_ENV = "JUANZONG_EDGE_RUN_PID"  # set by `edge run` for the worker it starts
+PR_SET_PDEATHSIG = 1
+
+
+def lock_path(settings: EdgeSettings) -> Path:
+    return settings.data_dir / "documents-worker.lock"
+
+
 def single_worker(settings: EdgeSettings):
     """One documents worker per home (a worker left by a killed `edge run` blocks a second one)."""
     import fcntl
 
-    handle = open(settings.data_dir / "documents-worker.lock", "a")
+    handle = open(lock_path(settings), "a")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         handle.close()
-        raise AppError(ErrorCode.APPLIANCE_RUNNING, lock=str(settings.data_dir / "documents-worker.lock")) from exc
+        raise AppError(ErrorCode.APPLIANCE_RUNNING, lock=str(lock_path(settings))) from exc
     return handle
+
+
+@contextmanager
+def no_worker_running(settings: EdgeSettings, wait_seconds: float = 30.0) -> Iterator[bool]:
+    """Hold the workers' lock while start-up recovery sweeps the blob directory.
+
+    A worker writes a document's blob before its row commits; a sweep beside a live
+    worker would take that blob and leave a row without its file. Yields False when a
+    worker still holds the lock after `wait_seconds` (the sweep then waits for the next start)."""
+    import fcntl
+
+    with open(lock_path(settings), "a") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.2)
+        yield True  # closing the handle releases the lock for the worker `edge run` starts next
+
+
+def die_with_parent() -> int | None:
+    """Have the kernel kill this worker when `edge run` dies, even by kill -9 (a worker
+    outliving it would race the next start's blob sweep and keep ~1 GB of models).
+    Returns the parent's pid when `edge run` started us, else None (run by hand)."""
+    raw = os.environ.get(PARENT_ENV)
+    if not raw or not raw.isdigit():
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    parent = int(raw)
+    if os.getppid() != parent:  # `edge run` died before prctl took effect
+        raise SystemExit(0)
+    return parent
 
 
 def main(settings: EdgeSettings, stop: threading.Event | None = None) -> int:
     """`edge documents-worker`: the process `edge run` supervises; it stops when its parent does."""
+    parent = die_with_parent()
     lock = single_worker(settings)  # noqa: F841 - held for the process's life
-    parent = os.getppid()
     lower_priority()
     stop = stop or threading.Event()
-    import signal
-
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     worker = OcrWorker(context_for(settings), replace(TUNED, threads=settings.ocr_threads))

@@ -76,6 +76,18 @@ def half_grey(im: Image.Image) -> Image.Image:
     return out
 
 
+class HalfGrey:
+    """The half-size grey analysis image of a page decoded a band of whole rows at a
+    time (a large strip TIFF, a large PDF Flate image); every band but the last has
+    an even number of rows, so the bands reduce to the rows the whole page would."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.image = Image.new("L", ((size[0] + 1) // 2, (size[1] + 1) // 2))
+
+    def add(self, top: int, band: Image.Image) -> None:
+        self.image.paste(half_grey(band), (0, top // 2))
+
+
 def _half(im: Image.Image) -> Image.Image:
     if im.mode in _REDUCIBLE and "transparency" not in im.info:
         return grey(im.reduce(2))

@@ -10,15 +10,41 @@ only. `INGEST_FAILED` is left for our own bugs (edge.appliance).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import struct
 import zlib
+from pathlib import Path
 
 from PIL import Image
+from PIL import _imaging  # noqa: F401 - maps the libtiff this process decodes with
 
 from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.decode")
+
+
+def silence_libtiff() -> bool:
+    """Stop libtiff printing on the operator's terminal ("Fax3Decode1D: Bad code word…").
+
+    libtiff's default handlers write English to stderr for every damaged line; Pillow
+    still gets the failure as a return code and we turn it into a Chinese reason.
+    The handlers are process-wide, set on the libtiff actually mapped into this
+    process (Pillow's bundled copy or Debian's). Returns False when none is found."""
+    try:
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return False
+    paths = sorted({line.split()[-1] for line in maps if "/libtiff" in line and ".so" in line})
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for setter in (lib.TIFFSetErrorHandler, lib.TIFFSetWarningHandler):
+            setter.restype, setter.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+            setter(None)
+    return bool(paths)
+
+
+silence_libtiff()
 
 # Codes that mean "the file itself cannot become pages": quarantine it.
 FILE_FAULTS = frozenset({

@@ -35,7 +35,7 @@ import pikepdf
 import pikepdf.jbig2
 from PIL import Image
 
-from juanzong.edge.ingest import analysis, raster, tiffdir
+from juanzong.edge.ingest import analysis, pdfflate, raster, tiffdir
 from juanzong.edge.ingest.context import Claimed, Page, new_page
 from juanzong.edge.ingest.faults import PDF_FILTERS, megabytes, refuse
 from juanzong.shared.errors import AppError, ErrorCode
@@ -125,10 +125,23 @@ def _plan(pdf: pikepdf.Pdf, page: pikepdf.Page, number: int, name: str, max_pixe
     except (ValueError, TypeError) as exc:
         raise AppError(ErrorCode.FILE_UNREADABLE, name=name, detail=f"第 {number} 页的页面边框不是四个数") from exc
     box = (x0, y0, x1, y1)
+    rotate = int(page.obj.get("/Rotate", 0)) % 360
+    banded = _banded(placed, box, rotate) is not None
     for image in placed:
-        _check_image(image, name, number, max_pixels)
+        _check_image(image, name, number, max_pixels, banded)
     _check_layout(placed, name, number)
-    return PagePlan(number, placed, box, int(page.obj.get("/Rotate", 0)) % 360)
+    return PagePlan(number, placed, box, rotate)
+
+
+def _banded(placed: tuple[Placed, ...], box: tuple[float, ...], rotate: int) -> pdfflate.FlateImage | None:
+    """The page's one upright Flate image, if it is too large for a whole decode and
+    can be decoded a band at a time (edge.ingest.pdfflate)."""
+    if len(placed) != 1 or rotate != 0 or not _covers(placed[0], box):
+        return None
+    image = pdfflate.describe(placed[0].image)
+    if image is None or raster.decoded_bytes(image.mode, (image.width, image.height)) <= raster.BAND_ABOVE:
+        return None
+    return image
 
 
 def _walk(content, resources, ctm, name: str, number: int, depth: int) -> Iterator[Placed]:
@@ -201,7 +214,7 @@ def _placed_inline(image: pikepdf.PdfInlineImage, ctm, fill_black: bool) -> Plac
     return Placed(image, ctm, image.width, image.height, image.image_mask, fill_black, filters, False)
 
 
-def _check_image(image: Placed, name: str, number: int, max_pixels: int) -> None:
+def _check_image(image: Placed, name: str, number: int, max_pixels: int, banded: bool = False) -> None:
     pixels = image.width * image.height
     if pixels > max_pixels:
         raise AppError(ErrorCode.FILE_TOO_LARGE, name=name, pixels=pixels, limit=max_pixels)
@@ -212,7 +225,7 @@ def _check_image(image: Placed, name: str, number: int, max_pixels: int) -> None
         raise AppError(ErrorCode.FILE_DECODER_MISSING, name=name, detail="JBIG2 图像", program="jbig2dec")
     components = 1 if image.stencil else _components(image.image, name, number)
     need = _decode_cost(image, components)
-    if need > raster.DECODE_BUDGET:
+    if need > raster.DECODE_BUDGET and not banded:
         raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number, need=megabytes(need),
                        limit=megabytes(raster.DECODE_BUDGET))
 
@@ -306,6 +319,8 @@ def _decode_page(claimed: Claimed, plan: PagePlan, max_pixels: int) -> Page:
             if fmt == "jp2":
                 return raster.jp2_page(claimed, index, data, im, dpi=round(dpi))
             return raster.analysed(claimed, index, data, fmt, im, dpi=round(dpi))
+        if (flate := _banded(plan.placed, plan.box, plan.rotate)) is not None and isinstance(image.image, pikepdf.Stream):
+            return pdfflate.page(claimed, index, image.image, flate, dpi)
     canvas, dpi = _lay_out(plan)
     if plan.rotate in _PAGE_ROTATE:  # /Rotate turns the page clockwise for display; transposes are lossless
         canvas = canvas.transpose(_PAGE_ROTATE[plan.rotate])

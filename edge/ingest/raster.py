@@ -245,14 +245,14 @@ def _banded_page(claimed: Claimed, index: int, data: bytes, bands: list[tuple[in
                  size: tuple[int, int], what: str) -> Page:
     """A large strip TIFF decoded a band of whole strips at a time: every strip is
     decoded (a damaged one fails the file), the full page never is in memory at once."""
-    half = Image.new("L", ((size[0] + 1) // 2, (size[1] + 1) // 2))
+    half = analysis.HalfGrey(size)
     mode, dpi, grey = "", None, True
     for top, band in bands:
         im = load(open_image(band, "tiff", claimed.source_name, what=what), claimed.source_name, what)
         mode, dpi, grey = mode or im.mode, dpi or header_dpi(im), grey and analysis.grey_source(im)
-        half.paste(analysis.half_grey(im), (0, top // 2))
+        half.add(top, im)
         im.close()
-    return new_page(claimed, index, data, "tiff", size, dpi, mode, half, grey_source=grey)
+    return new_page(claimed, index, data, "tiff", size, dpi, mode, half.image, grey_source=grey)
 
 
 def _old_jpeg_page(claimed: Claimed, index: int, data: bytes, lay: tiffdir.Layout, d: tiffdir.Directory,

@@ -258,6 +258,11 @@ def _write_directory(out: bytearray, order: str, entries: list[Entry]) -> bytear
     return out + body + extra
 
 
+def write_directory(out: bytearray, order: str, entries: list[Entry]) -> bytearray:
+    """`out` (a classic TIFF header and its data) with one directory of `entries`, sorted by tag, appended."""
+    return _write_directory(out, order, entries)
+
+
 def resolution_entries(dpi: float, order: str) -> tuple[Entry, ...]:
     """XResolution, YResolution (RATIONAL) and ResolutionUnit = inch."""
     num, den = round(dpi * 1000), 1000

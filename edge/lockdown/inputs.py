@@ -16,8 +16,8 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from juanzong.edge.config import EdgeSettings
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.edge.devices.profiles import get_appliance, get_printer, get_scanner
+from juanzong.shared.errors import AppError, ErrorCode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -7,6 +7,7 @@ when central refuses it for good; failures keep `sealed` with a back-off time.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -14,7 +15,6 @@ from sqlite_utils import Database
 
 from juanzong.edge.ingest.context import PageRole
 from juanzong.edge.repo._rows import dicts
-
 
 
 class BatchState(StrEnum):
@@ -168,6 +168,13 @@ def sealed(db: Database) -> list[dict[str, Any]]:
     """Every batch still waiting for central's receipt (id, seq, manifest, signature, manifest_sha256)."""
     return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = ? ORDER BY seq",
                  [BatchState.SEALED])
+
+
+def sealed_overview(db: Database) -> list[dict[str, Any]]:
+    """Batches waiting for central's receipt, oldest first: id, seq, sealed_at and their page count."""
+    rows = db.execute("SELECT id, seq, sealed_at, manifest FROM batches WHERE state = ? ORDER BY seq",
+                      [BatchState.SEALED]).fetchall()
+    return [{"id": r[0], "seq": r[1], "sealed_at": r[2], "pages": len(json.loads(r[3]).get("pages", []))} for r in rows]
 
 
 def receipt_check(db: Database, batch_id: str) -> tuple[str, str, str] | None:

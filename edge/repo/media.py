@@ -21,15 +21,19 @@ def fs_uuid(db: Database, medium_id: str) -> tuple[str | None] | None:
     return (row[0],) if row else None
 
 
-def mark_exported(db: Database, medium_id: str, at: str, batches: int) -> None:
-    db.execute("UPDATE media SET last_export_at = ?, last_export_batches = ? WHERE medium_id = ?",
-               [at, batches, medium_id])
+def mark_exported(db: Database, medium_id: str, at: str, batches: int, last_seq: int | None) -> None:
+    db.execute(
+        "UPDATE media SET last_export_at = ?, last_export_batches = ?, last_export_seq = ? WHERE medium_id = ?",
+        [at, batches, last_seq, medium_id],
+    )
 
 
-def last_export(db: Database) -> tuple[str, str, str, int] | None:
-    """(medium_id, label, last_export_at, last_export_batches) of the latest carry, or None."""
-    return db.execute("SELECT medium_id, label, last_export_at, last_export_batches FROM media "
-                      "WHERE last_export_at IS NOT NULL ORDER BY last_export_at DESC LIMIT 1").fetchone()
+def last_export(db: Database) -> tuple[str, str, str, int, int | None] | None:
+    """(medium_id, label, last_export_at, last_export_batches, last_export_seq) of the latest carry, or None."""
+    return db.execute(
+        "SELECT medium_id, label, last_export_at, last_export_batches, last_export_seq FROM media "
+        "WHERE last_export_at IS NOT NULL ORDER BY last_export_at DESC LIMIT 1"
+    ).fetchone()
 
 
 def validity(db: Database) -> list[tuple[str, str | None, str]]:

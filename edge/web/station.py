@@ -2,7 +2,8 @@
 
 - 今日工作: items with their state (edge.items.ItemState), declared vs scanned pages, open QC
   findings, deadline and time left (the dashboard's colours), filtered by state; the
-  unassigned queue and the quarantine shelf with their reasons.
+  unassigned queue and the quarantine shelf with their reasons; on an air-gapped point, the
+  batches waiting to be carried on a registered medium and the last carry (edge.media).
 - 材料: page thumbnails in page order with side (正/反), number and QC findings; a larger view
   of one page; new pages appear while the scanner runs (a small fragment polled by
   station.js; without JavaScript the page refreshes itself).
@@ -29,7 +30,6 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from PIL import Image, ImageDraw
 
-from juanzong.shared.audit import Action
 from juanzong.edge import items, quarantine
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.intake import load_item
@@ -38,6 +38,8 @@ from juanzong.edge.repo import blobs as repo_blobs
 from juanzong.edge.repo import station as repo
 from juanzong.edge.web.context import actor, db, kiosk, now, record, settings
 from juanzong.edge.web.counter import today_range
+from juanzong.edge.web.dashboard import carry_state
+from juanzong.shared.audit import Action
 from juanzong.shared.crypto import open_blob_local
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -64,7 +66,7 @@ def index() -> Any:
     shown = [r for r in rows if not wanted or r["state"] == wanted]
     return render_template("qc_index.html", rows=shown, counts=counts, total=len(rows), wanted=wanted,
                            states=items.STATE_NAMES, unassigned=repo.unassigned(db()),
-                           shelf=[q for q in quarantine.shelf(db()) if not q["discarded_at"]])
+                           shelf=[q for q in quarantine.shelf(db()) if not q["discarded_at"]], carry=carry_state())
 
 
 # ---- an item and its pages

@@ -98,11 +98,16 @@ def prepared(site: Site, home: Path, medium: Medium, label: str) -> Medium:
 
 
 def export(home: Path, medium: Medium, env: dict | None = None) -> subprocess.CompletedProcess:
-    return cli("edge", "media", "export", "--home", str(home), "--to", str(medium.path), "--json", env=env)
+    return cli("edge", "media", "export", "--home", str(home), "--to", str(medium.path), "--json", "--operator", "O01", env=env)
 
 
 def import_(site: Site, medium: Medium) -> subprocess.CompletedProcess:
-    return cli("central", "media", "import", "--home", str(site.central), "--from", str(medium.path), "--json")
+    return cli("central", "media", "import", "--home", str(site.central), "--from", str(medium.path), "--json",
+               "--operator", "档案员甲")
+
+
+def receipts(home: Path, medium: Medium) -> subprocess.CompletedProcess:
+    return cli("edge", "media", "receipts", "--home", str(home), "--from", str(medium.path), "--json", "--operator", "O01")
 
 
 def batch_states(home: Path) -> list[str]:
@@ -122,7 +127,7 @@ def central_batches(site: Site) -> int:
         return conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
 
 
-def audit_actions(db_path: Path) -> list[tuple[str, str]]:
+def _audit_rows(db_path: Path, sql: str, params: list) -> list[tuple]:
     import sqlite3
 
     if db_path.name == "edge.db":  # encrypted at rest (edge/repo/cipher.py): opened with its key
@@ -130,9 +135,19 @@ def audit_actions(db_path: Path) -> list[tuple[str, str]]:
 
         db = connect(db_path)
         try:
-            return db.execute("SELECT action, outcome FROM audit ORDER BY seq").fetchall()
+            return db.execute(sql, params).fetchall()
         finally:
             db.close()
 
     with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT action, outcome FROM audit ORDER BY seq").fetchall()
+        return conn.execute(sql, params).fetchall()
+
+
+def audit_actions(db_path: Path) -> list[tuple[str, str]]:
+    return _audit_rows(db_path, "SELECT action, outcome FROM audit ORDER BY seq", [])
+
+
+def audit_records(db_path: Path, action: str) -> list[dict]:
+    """(actor, target, outcome, detail) of every record of `action`, oldest first."""
+    rows = _audit_rows(db_path, "SELECT actor, target, outcome, detail FROM audit WHERE action = ? ORDER BY seq", [action])
+    return [{"actor": r[0], "target": r[1], "outcome": r[2], "detail": json.loads(r[3])} for r in rows]

@@ -417,3 +417,164 @@ def test_oversized_file_is_set_aside_unread_and_ingest_goes_on(settings, db):
     assert list(settings.spool_dir.iterdir()) == []
     # a restart finds nothing to redo: the set-aside file is in no scan
     assert Appliance(settings).ingest_once(settle=0.05) == []
+
+
+# ---------------------------------------------------------------- a large Flate page, band by band
+
+A3_600 = (7016, 9921)
+
+
+def _idat(png: bytes) -> bytes:
+    """The concatenated IDAT data of a PNG (read independently of the code under test)."""
+    at, out = 8, b""
+    while at < len(png):
+        length, kind = struct.unpack(">I4s", png[at:at + 8])
+        if kind == b"IDAT":
+            out += png[at + 8:at + 8 + length]
+        at += 12 + length
+    return out
+
+
+def _a3_page(cover: Image.Image | None = None) -> Image.Image:
+    """An A3 600 dpi colour page: white paper, coloured blocks and lines (and a cover sheet at full scale)."""
+    from PIL import ImageDraw
+
+    img = Image.new("RGB", A3_600, "white")
+    draw = ImageDraw.Draw(img)
+    for k in range(40):
+        top = 300 + k * 240
+        draw.rectangle((400 + 37 * k, top, 6400 - 23 * k, top + 90), fill=(20 * k % 256, 90, 255 - 5 * k))
+        draw.line((0, top + 130, A3_600[0], top + 150 + k), fill=(0, 0, 0), width=3)
+    if cover is not None:
+        img.paste(cover.convert("RGB").resize((cover.width * 2, cover.height * 2), Image.Resampling.NEAREST), (600, 800))
+    return img
+
+
+def _flate_pdf(img: Image.Image, predictor: bool, dpi: int = 600) -> tuple[bytes, bytes]:
+    """(PDF, the image stream's raw bytes): one Flate image over the page, PNG-predicted
+    (the IDAT of Pillow's PNG, adaptive filters per row) or plain zlib of the samples."""
+    pdf = pikepdf.new()
+    if predictor:
+        out = io.BytesIO()
+        img.save(out, "PNG", compress_level=1)
+        data = _idat(out.getvalue())
+        extra = {"DecodeParms": pikepdf.Dictionary(Predictor=15, Colors=3, BitsPerComponent=8, Columns=img.width)}
+    else:
+        data, extra = zlib.compress(img.tobytes(), 1), {}
+    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=img.width,
+                            Height=img.height, ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
+                            Filter=pikepdf.Name.FlateDecode, **extra)
+    w, h = img.width * 72 / dpi, img.height * 72 / dpi
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
+                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+                              Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))
+    pdf.pages.append(pikepdf.Page(page))
+    return save(pdf), data
+
+
+@pytest.mark.slow  # two A3 600 dpi colour pages built and decoded
+@pytest.mark.parametrize("predictor", [False, True], ids=["zlib", "png-predictor"])
+def test_an_a3_600dpi_colour_flate_page_is_decoded_in_bands(tmp_path, predictor):
+    """Issue 8 point 3: the page the per-page memory budget used to refuse (FILE_MEMORY_LIMIT) is
+    stored as one page; the master holds the image stream's bytes untouched (IDAT of a PNG for the
+    PNG predictor, the strip of a Deflate TIFF otherwise) and decodes to the same pixels; the analysis
+    image equals the one made from the whole page at once."""
+    from juanzong.edge.ingest import analysis
+
+    img = _a3_page()
+    data, stream = _flate_pdf(img, predictor)
+    (tmp_path / "a3.pdf").write_bytes(data)
+    (page,) = dec.decode_file(tmp_path / "a3.pdf", max_pixels=90_000_000)
+    assert (page.width, page.height, page.dpi, page.mode) == (*A3_600, 600, "RGB")
+    if predictor:
+        assert (page.fmt, _idat(page.data)) == ("png", stream)
+    else:
+        offsets = ifd_offsets(page.data)
+        assert page.fmt == "tiff" and len(offsets) == 1 and page.data[8:8 + len(stream)] == stream
+    assert page.source_sha256 == sha256_hex(page.data)
+    with Image.open(io.BytesIO(page.data)) as master:
+        assert ImageChops.difference(master.convert("RGB"), img).getbbox() is None
+    expected = analysis.half_grey(img)
+    assert page.half.size == expected.size
+    assert ImageChops.difference(page.half, expected).getextrema()[1] <= 1
+
+
+@pytest.mark.slow
+def test_a_cover_sheet_on_an_a3_flate_page_is_read(tmp_path):
+    from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
+    from juanzong.edge.ingest.barcode import read_codes
+    from juanzong.shared.ids import Kind, new_id
+
+    item = new_id(Kind.ITEM)
+    cover = render_cover_sheet(CoverSheetInfo(item_id=item, intake_id=new_id(Kind.INTAKE),
+                                              case_number="（2026）京0102民初1号", item_name="起诉状", declared_pages=1))
+    data, _ = _flate_pdf(_a3_page(cover), predictor=True)
+    (tmp_path / "cover.pdf").write_bytes(data)
+    (page,) = dec.decode_file(tmp_path / "cover.pdf", max_pixels=90_000_000)
+    scan = read_codes(page.data, half=page.half)
+    assert scan.cover_item == item, scan
+
+
+def test_a_large_flate_page_in_another_colour_space_keeps_the_memory_refusal(tmp_path):
+    """CMYK Flate (not band-decoded) over the budget: still FILE_MEMORY_LIMIT, planned before decoding."""
+    pdf = pikepdf.new()
+    w, h = A3_600
+    stream = pikepdf.Stream(pdf, zlib.compress(b"\x00" * 16), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                            Width=w, Height=h, ColorSpace=pikepdf.Name.DeviceCMYK, BitsPerComponent=8,
+                            Filter=pikepdf.Name.FlateDecode)
+    pw, ph = w * 72 / 600, h * 72 / 600
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, pw, ph],
+                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+                              Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (pw, ph)))
+    pdf.pages.append(pikepdf.Page(page))
+    (tmp_path / "cmyk.pdf").write_bytes(save(pdf))
+    with pytest.raises(AppError) as err:
+        dec.decode_file(tmp_path / "cmyk.pdf", max_pixels=90_000_000)
+    assert err.value.code == ErrorCode.FILE_MEMORY_LIMIT
+
+
+def _predicted(img: Image.Image, predictor: int) -> tuple[bytes, dict]:
+    """The image's samples as a Flate stream with no predictor, TIFF predictor 2 or PNG predictors."""
+    import numpy as np
+
+    colors = len(img.getbands())
+    parms = {"DecodeParms": pikepdf.Dictionary(Predictor=predictor, Colors=colors, BitsPerComponent=8, Columns=img.width)}
+    if predictor == 1:
+        return zlib.compress(img.tobytes()), {}
+    if predictor == 2:
+        rows = np.asarray(img, dtype=np.uint8).reshape(img.height, img.width, colors)
+        return zlib.compress(np.diff(rows, axis=1, prepend=0).astype(np.uint8).tobytes()), parms
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return _idat(out.getvalue()), parms
+
+
+@pytest.mark.parametrize("mode,predictor", [("RGB", 1), ("L", 2), ("RGB", 2), ("L", 15), ("RGB", 12)])
+def test_flate_bands_undo_every_predictor(tmp_path, monkeypatch, mode, predictor):
+    """The band path on a small noisy page (the size threshold lowered): the master decodes to the
+    page's pixels and the analysis image equals the whole-page one, for each predictor and mode."""
+    from juanzong.edge.ingest import analysis, raster
+
+    monkeypatch.setattr(raster, "BAND_ABOVE", 0)
+    img = scan_like(2, size=(620, 1300), mode=mode)
+    data, parms = _predicted(img, predictor)
+    pdf = pikepdf.new()
+    space = pikepdf.Name.DeviceRGB if mode == "RGB" else pikepdf.Name.DeviceGray
+    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=img.width,
+                            Height=img.height, ColorSpace=space, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode, **parms)
+    w, h = img.width * 72 / 200, img.height * 72 / 200
+    pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h], Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+        Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))))
+    (tmp_path / "p.pdf").write_bytes(save(pdf))
+    (page,) = dec.decode_file(tmp_path / "p.pdf")
+    assert (page.fmt, page.mode, page.dpi, page.grey_source) == ("png" if predictor > 2 else "tiff", mode, 200, mode == "L")
+    with Image.open(io.BytesIO(page.data)) as master:
+        assert ImageChops.difference(master.convert(mode), img).getbbox() is None
+    assert ImageChops.difference(page.half, analysis.half_grey(img)).getbbox() is None
+    # the same stream cut short: a damaged file, with our reason
+    stream.write(data[: len(data) // 2], filter=pikepdf.Name.FlateDecode, decode_parms=parms.get("DecodeParms"))
+    (tmp_path / "cut.pdf").write_bytes(save(pdf))
+    with pytest.raises(AppError) as err:
+        dec.decode_file(tmp_path / "cut.pdf")
+    assert (err.value.code, err.value.params["detail"]) == (ErrorCode.FILE_UNREADABLE, "PDF 图像数据不完整")

@@ -279,3 +279,28 @@ def test_damaged_files_become_pages_or_a_specific_reason_never_an_internal_error
                 assert err.code != "INGEST_FAILED", (case.name, n, err.message)
                 assert not LIBRARY_TEXT.search(err.message.replace(case.filename, "")), (case.name, n, err.message)
     assert outcomes["pages"] and outcomes["refused"]  # the damage was real, and some files survive it
+
+
+def test_a_damaged_fax_tiff_prints_no_library_text_on_the_terminal(tmp_path, ctx, capfd):
+    """libtiff's own handlers wrote "Fax3Decode1D: Bad code word…" to stderr for every damaged
+    line, straight onto `edge run`'s terminal; the decode keeps its outcome, the terminal stays clean."""
+    from PIL import ImageDraw
+
+    sheet = Image.new("1", (1700, 2200), 1)
+    draw = ImageDraw.Draw(sheet)
+    for y in range(0, 2200, 40):
+        draw.line((0, y, 1700, y + 20), fill=0, width=3)
+    buf = io.BytesIO()
+    sheet.save(buf, "TIFF", compression="group3", dpi=(200, 200))
+    data = bytearray(buf.getvalue())
+    for i in range(300, len(data) - 400, 97):  # damage inside the strip, headers intact
+        data[i] ^= 0x5A
+    path = tmp_path / "fax.tif"
+    path.write_bytes(bytes(data))
+    capfd.readouterr()
+    try:
+        dec.decode_all(Claimed(claim="0001", path=path, source_name="fax.tif"), ctx)
+    except AppError as err:
+        assert err.code != "INGEST_FAILED"
+    err_text = capfd.readouterr().err
+    assert "Fax3" not in err_text and "Bad code word" not in err_text, err_text

@@ -40,6 +40,30 @@ def test_a_handover_without_a_submitter_is_refused(settings, db, submitter):
     assert err.code == "INTAKE_SUBMITTER_MISSING" and "提交人" in err.message
 
 
+@pytest.mark.parametrize("submitter, name, what", [
+    ("张\n三", "起诉状", "提交人"),
+    ("张三", "起诉状\n（第二份）", "材料名称"),  # a newline broke the cover sheet's centred title
+    ("张三", "起诉状\u202e", "材料名称"),  # a direction override hides what is printed
+    ("北京某某律师事务所" * 12, "起诉状", "提交人"),
+    ("张三", "证据" * 51, "材料名称"),
+])
+def test_printed_names_are_one_line_of_at_most_100_characters(settings, db, submitter, name, what):
+    err = refused(db, settings, [ItemSpec(name, 3)], submitter=submitter)
+    assert err.code == "INTAKE_TEXT_INVALID" and what in err.message and "一行文字" in err.message
+    assert "\n" not in err.message and "\u202e" not in err.message
+
+
+def test_a_long_but_real_item_name_is_accepted_and_its_cover_sheet_renders(settings, db):
+    from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
+
+    name = "北京某某科技有限公司与北京某某贸易有限公司买卖合同纠纷一案原告提交的补充证据材料（第二组）"
+    registered = register(db, settings, [ItemSpec(name, 3)])
+    item = registered.items[0]
+    sheet = render_cover_sheet(CoverSheetInfo(item_id=item.item_id, intake_id=registered.intake_id, case_number=CASE,
+                                              item_name=item.name, declared_pages=3))
+    assert sheet.size == (2480, 3508)
+
+
 def test_zero_pages_never_parse_and_absurd_counts_are_refused_with_the_limit(settings, db):
     for text in ("起诉状:0", "起诉状:-3", "起诉状:三"):
         with pytest.raises(AppError) as info:

@@ -11,6 +11,7 @@ from kiosk_kit import TZ, Kiosk, intake_form, kiosk  # noqa: F401
 from juanzong.edge import media
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import load_keys
+from juanzong.shared import clock
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.manifest import sign_document
 from juanzong.shared.media import Registration, signed_bytes
@@ -50,12 +51,13 @@ def test_carry_state_after_a_media_export(kiosk: Kiosk, central_keys: Any, tmp_p
     device = tmp_path / "stick"
     _registered_medium(kiosk, central_keys, device, "一号U盘")
     card = kiosk.client.get("/dashboard/").text.split('id="carry-state"')[1].split("</section>")[0]
-    assert "待拷贝批次 0 个" in card and "尚未用介质拷贝过" in card and "有效登记介质 1 个" in card
+    assert "待送交批次 0 个" in card and "尚未用介质拷贝过" in card and "有效登记介质 1 个" in card
 
     kiosk.clock.advance(minutes=5)  # within the session idle limit
-    report = media.export(kiosk.db, kiosk.settings.appliance_id, load_keys(kiosk.settings.keys_dir),
-                          BlobStore(kiosk.settings.blob_dir), device, actor="O01", now=kiosk.clock.now)
+    with clock.use(lambda: kiosk.clock.now):  # the batch is sealed by the same clock
+        report = media.export(kiosk.db, kiosk.settings.appliance_id, load_keys(kiosk.settings.keys_dir),
+                              BlobStore(kiosk.settings.blob_dir), device, actor="O01", now=kiosk.clock.now)
     assert len(report.batches) == 1
     card = kiosk.client.get("/dashboard/").text.split('id="carry-state"')[1].split("</section>")[0]
-    assert "待拷贝批次 1 个，最早封存于" in card
+    assert "待送交批次 1 个（1 个已写入介质，待中心回执），最早封存于 2026-03-02 10:05" in card
     assert "上次拷贝：2026-03-02 10:05，介质“一号U盘”，1 个批次" in card

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
-from collections.abc import Iterator
 
 import pytest
-
 from edge_kit import cover_for, register
 from kiosk_kit import PINS, make_kiosk
+
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.repo import state, write_tx
 from juanzong.edge.repo.state import StateKey
@@ -49,7 +50,8 @@ class Station:
     def __init__(self, root: Path) -> None:
         from waitress import create_server
 
-        self.kiosk = make_kiosk(root, _central(root))
+        self.central = _central(root)
+        self.kiosk = make_kiosk(root, self.central)
         self.settings, self.db = self.kiosk.settings, self.kiosk.db
         self.scanner = SimulatedScanner(self.settings.hot_folder)
         self.server = create_server(self.kiosk.app, host="127.0.0.1", port=0, threads=4)
@@ -298,3 +300,51 @@ def test_quarantine_retry_and_discard(page, station: Station) -> None:
     assert page.locator(f'tr[data-qid="{drop}"]').count() == 0
     assert station.audited("quarantine_retry", retry) == [("O01", "ok")]
     assert station.audited("quarantine_discard", drop) == [("O01", "ok")]
+
+
+def test_the_station_shows_batches_waiting_to_be_carried_and_the_last_carry(page, station: Station, tmp_path: Path) -> None:
+    """An air-gapped point: a batch written on the registered medium waits for central's receipt,
+    a batch sealed after that carry waits to be written; the last carry is named."""
+    from datetime import timedelta
+
+    from juanzong.edge import media
+    from juanzong.edge.batches import seal
+    from juanzong.edge.blobstore import BlobStore
+    from juanzong.edge.keys import load_keys
+    from juanzong.shared import clock
+    from juanzong.shared.ids import Kind, new_id
+    from juanzong.shared.manifest import sign_document
+    from juanzong.shared.media import Registration, signed_bytes
+
+    cfg, keys = station.settings, load_keys(station.settings.keys_dir)
+    issued = station.kiosk.clock.now.astimezone(UTC)
+    reg = Registration(new_id(Kind.MEDIUM), cfg.appliance_id, "一号U盘", issued.isoformat(timespec="seconds"),
+                       (issued + timedelta(days=30)).isoformat(timespec="seconds"), "C-TEST")
+    registration = tmp_path / "registration.json"
+    registration.write_bytes(signed_bytes(sign_document(reg.to_doc(), station.central.signing)))
+    device = tmp_path / "stick"
+    device.mkdir()
+    intake = station.handover((("民事起诉状", 2),))
+    station.scan([cover_for(intake, 0), *station.pages(2)])
+    with clock.use(lambda: station.kiosk.clock.now):
+        media.init_medium(station.db, cfg.appliance_id, keys, registration, device, actor="S01", now=station.kiosk.clock.now)
+        carried = media.export(station.db, cfg.appliance_id, keys, BlobStore(cfg.blob_dir), device, actor="O01",
+                               now=station.kiosk.clock.now).batches
+        station.kiosk.clock.advance(minutes=5)
+        later = station.handover((("答辩状", 1),))
+        station.scan([cover_for(later, 0), *station.pages(1)])
+        fresh = seal(station.db, cfg.appliance_id, keys)
+    assert carried and fresh is not None
+
+    login(page, station)
+    page.goto(station.url + "/qc/")
+    card = page.locator("#carry-state")
+    assert f"待送交 {len(carried) + 1} 个批次" in page.locator("#carry-title").inner_text()
+    assert f"上次拷贝：2026-03-02 10:00，介质“一号U盘”，{len(carried)} 个批次" in card.inner_text()
+    assert "有效登记介质 1 个" in card.inner_text()
+    for batch_id in carried:
+        assert "已写入介质，待中心回执" in card.locator(f'tr[data-batch="{batch_id}"]').inner_text()
+    new_row = card.locator(f'tr[data-batch="{fresh}"]')
+    assert "待写入介质" in new_row.inner_text() and "2026-03-02 10:05" in new_row.inner_text()
+    page.locator("#carry-title").scroll_into_view_if_needed()
+    shot(page, "qc-06-carry")

@@ -47,6 +47,9 @@ def test_init_takes_court_hot_folder_printer_and_court_networks(tmp_path):
     (("--court-network", "10.0.0.0/33"), "SETTINGS_INVALID"),
     (("--court-network", "0.0.0.0/0"), "COURT_NETWORK_TOO_WIDE"),
     (("--printer", "no-such-printer"), "PROFILE_NOT_FOUND"),
+    (("--court", "北京市东城区\n人民法院"), "CONFIG_VALUE_INVALID"),  # one printed line: a newline broke the cover sheet
+    (("--court", "法" * 51), "CONFIG_VALUE_INVALID"),
+    (("--name", "扫描点\u202e"), "CONFIG_VALUE_INVALID"),
 ])
 def test_init_refuses_bad_values_before_writing_anything(tmp_path, extra, code):
     run = init(tmp_path / "edge", *extra, check=False)
@@ -91,9 +94,27 @@ def test_config_show_and_set_validate_then_write_on_record(tmp_path):
                        (("max_declared_pages", "0"), "CONFIG_VALUE_INVALID"),
                        (("central_url", "ftp://x"), "CONFIG_VALUE_INVALID"),
                        (("court", " "), "CONFIG_VALUE_INVALID"),
+                       (("court", "北京市东城区\n人民法院"), "CONFIG_VALUE_INVALID"),
+                       (("court", "法" * 51), "CONFIG_VALUE_INVALID"),
+                       (("name", "立案庭\t扫描点"), "CONFIG_VALUE_INVALID"),
                        (("appliance_id", "A-0000-0000-0"), "CONFIG_FIXED"),
                        (("no_such_setting", "1"), "CONFIG_UNKNOWN"),
                        (("hot_folder", str(home / "config.toml")), "CONFIG_VALUE_INVALID")):
         run = jz("edge", "config", "set", "--home", str(home), *args, check=False)
         assert run.returncode == 1 and run.stderr.startswith(f"错误 {code}: "), (args, run.stderr)
     assert (home / "config.toml").read_bytes() == before
+
+
+def test_the_longest_court_name_allowed_prints_on_the_cover_sheet(tmp_path):
+    """50 characters (the limit) on one line: the cover sheet renders with it."""
+    from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
+    from juanzong.shared.ids import Kind, new_id
+
+    home = tmp_path / "edge"
+    init(home, "--court", "新疆维吾尔自治区高级人民法院生产建设兵团分院" + "法" * 28)
+    court = load_settings(home).court
+    assert len(court) == 50
+    sheet = render_cover_sheet(CoverSheetInfo(item_id=new_id(Kind.ITEM), intake_id=new_id(Kind.INTAKE),
+                                              case_number="（2026）京0102民初1号", item_name="起诉状", declared_pages=1,
+                                              court=court))
+    assert sheet.size == (2480, 3508)
