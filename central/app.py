@@ -13,9 +13,9 @@ import os
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
-from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
@@ -24,10 +24,10 @@ from juanzong.central.config import CentralSettings
 from juanzong.central.home import Central, open_central
 from juanzong.central.receive.controllers import BlobController, ManifestController
 from juanzong.central.receive.services import ReceiveService
-from juanzong.central.tlsserve import tls_identity
 from juanzong.central.reconcile.controllers import ReportController
-from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.central.tlsserve import tls_identity
 from juanzong.shared.audit import Action, Outcome
+from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.central.api")
 SMALL_BODY = 64 * 1024  # health, report: nothing to upload
@@ -78,9 +78,15 @@ def _audit_refusal(request: Request[Any, Any, Any], status: int, err: AppError) 
     if central is None:
         return
     try:
-        audit.record(central.repo.engine, actor=tls_identity(request.scope) or "unverified", action=Action.REQUEST,
-                     target=f"{request.method} {request.url.path}"[:200], outcome=Outcome.REFUSED if status < 500 else Outcome.FAILED,
-                     code=str(err.code), status=status)
+        audit.record(
+            central.repo.engine,
+            actor=tls_identity(request.scope) or "unverified",
+            action=Action.REQUEST,
+            target=f"{request.method} {request.url.path}"[:200],
+            outcome=Outcome.REFUSED if status < 500 else Outcome.FAILED,
+            code=str(err.code),
+            status=status,
+        )
     except Exception:  # noqa: BLE001 - the answer must still go out; the log has the failure
         log.exception("could not audit a refused request")
 

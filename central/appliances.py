@@ -45,7 +45,9 @@ def parse_identity(raw: Any, where: str) -> Appliance:
     try:
         key = crypto.public_bytes(crypto.load_verify_key(crypto.unb64(raw["signing_public"])))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise AppError(ErrorCode.APPLIANCE_IDENTITY_INVALID, path=where, detail="signing_public 不是 32 字节 Ed25519 公钥的 base64") from exc
+        raise AppError(
+            ErrorCode.APPLIANCE_IDENTITY_INVALID, path=where, detail="signing_public 不是 32 字节 Ed25519 公钥的 base64"
+        ) from exc
     return Appliance(
         appliance_id=normalise_id(raw["appliance_id"]),
         signing_public=crypto.b64(key),  # re-encoded, so one key has one spelling

@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from juanzong.shared import clock
 from juanzong.central import db
-from juanzong.shared import crypto
+from juanzong.shared import clock, crypto
 from juanzong.shared.audit import GENESIS, Action, AuditRecord, BreakReason, ChainBreak, Outcome, first_bad_row
-from juanzong.shared.manifest import AuditHead, Checkpoint, Signed, open_signed, sign
 from juanzong.shared.durable import append_durable
+from juanzong.shared.manifest import AuditHead, Checkpoint, Signed, open_signed, sign
 
 if TYPE_CHECKING:
     from juanzong.central.home import Central
@@ -56,9 +55,20 @@ def append(conn: Connection, *, actor: str, action: Action, target: str, outcome
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     detail = {k: v for k, v in detail.items() if v is not None}
     rec = AuditRecord(seq, utc_now(), actor, action, target, outcome, detail, PLACE, prev)
-    conn.execute(insert(t).values(seq=seq, at=rec.at, actor=actor, action=action, target=target, outcome=outcome,
-                                  detail=json.dumps(detail, ensure_ascii=False, sort_keys=True), place=PLACE,
-                                  prev_hash=prev, hash=rec.digest()))
+    conn.execute(
+        insert(t).values(
+            seq=seq,
+            at=rec.at,
+            actor=actor,
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+            place=PLACE,
+            prev_hash=prev,
+            hash=rec.digest(),
+        )
+    )
     return rec
 
 
@@ -72,8 +82,9 @@ def records(engine: Engine) -> list[tuple[AuditRecord, str]]:
     t = db.audit
     with engine.connect() as conn:
         rows = conn.execute(select(t).order_by(t.c.seq)).all()
-    return [(AuditRecord(r.seq, r.at, r.actor, r.action, r.target, r.outcome, json.loads(r.detail), r.place, r.prev_hash), r.hash)
-            for r in rows]
+    return [
+        (AuditRecord(r.seq, r.at, r.actor, r.action, r.target, r.outcome, json.loads(r.detail), r.place, r.prev_hash), r.hash) for r in rows
+    ]
 
 
 def head(engine: Engine) -> AuditHead:
@@ -162,4 +173,3 @@ def witnesses(central: Central) -> tuple[list[tuple[str, AuditHead]], list[int]]
     for appliance_id, head_ in central.repo.witnessed_central_heads():
         out.append((f"appliance {appliance_id}", head_))
     return out, bad
-

@@ -37,9 +37,9 @@ from sqlalchemy import Engine, LargeBinary, insert, select, text
 from juanzong.central import audit, db
 from juanzong.central.home import Central
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.durable import ensure_dir, fsync_tree, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.audit import Action, Outcome
 
 RECOVERY_PUBLIC_FILE = "backup-recovery.pub"
 KEYS_INFO = b"juanzong/backup-keys/v1"
@@ -83,8 +83,13 @@ class BackupReport:
         return all(c.ok for c in self.copies)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "blobs": self.blobs, "rows": self.rows, "tagmanifest_sha256": self.tagmanifest_sha256,
-                "copies": [c.to_dict() for c in self.copies]}
+        return {
+            "ok": self.ok,
+            "blobs": self.blobs,
+            "rows": self.rows,
+            "tagmanifest_sha256": self.tagmanifest_sha256,
+            "copies": [c.to_dict() for c in self.copies],
+        }
 
 
 # --- recovery key ---------------------------------------------------------------------------
@@ -139,8 +144,9 @@ def load_recovery_private(path: Path) -> Any:
 # --- writing --------------------------------------------------------------------------------
 
 
-def backup(central: Central, to: Path, copies: int | None, recovery_public: bytes, *, actor: str, now: datetime,
-           progress: Progress = _quiet) -> BackupReport:
+def backup(
+    central: Central, to: Path, copies: int | None, recovery_public: bytes, *, actor: str, now: datetime, progress: Progress = _quiet
+) -> BackupReport:
     """`copies` copies (None = the archive's `backup_copies_required`); fewer than that setting is refused."""
     copies = check_copies(central, copies, actor=actor, to=to)
     stamp = now.strftime("%Y%m%dT%H%M%S")
@@ -150,8 +156,9 @@ def backup(central: Central, to: Path, copies: int | None, recovery_public: byte
             raise AppError(ErrorCode.BACKUP_FAILED, detail=f"{target} 已存在，不覆盖已有备份")
     steps = 2 * copies  # write the first copy, copy it to the others, read every copy back
     try:
-        blobs, rows = _write_bag(central, targets[0], recovery_public, now, copies,
-                                 lambda n: progress(0, steps, f"第 1 份：正在写入数据块（已 {n} 个）"))
+        blobs, rows = _write_bag(
+            central, targets[0], recovery_public, now, copies, lambda n: progress(0, steps, f"第 1 份：正在写入数据块（已 {n} 个）")
+        )
         progress(1, steps, "第 1 份已写入")
         for n, target in enumerate(targets[1:], start=2):
             progress(n - 1, steps, f"正在复制第 {n} 份")
@@ -165,9 +172,18 @@ def backup(central: Central, to: Path, copies: int | None, recovery_public: byte
     progress(steps, steps, "回读校验完成")
     tag_sha = _sha256_file(targets[0] / "tagmanifest-sha256.txt")
     report = BackupReport(checks, blobs, rows, tag_sha)
-    audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(to), outcome=Outcome.OK if report.ok else Outcome.FAILED,
-                 copies=[str(t) for t in targets], blobs=blobs, rows=rows, tagmanifest_sha256=tag_sha,
-                 recovery_key=fingerprint(recovery_public))
+    audit.record(
+        central.repo.engine,
+        actor=actor,
+        action=Action.BACKUP,
+        target=str(to),
+        outcome=Outcome.OK if report.ok else Outcome.FAILED,
+        copies=[str(t) for t in targets],
+        blobs=blobs,
+        rows=rows,
+        tagmanifest_sha256=tag_sha,
+        recovery_key=fingerprint(recovery_public),
+    )
     return report
 
 
@@ -176,14 +192,23 @@ def check_copies(central: Central, copies: int | None, *, actor: str, to: Path) 
     required = central.settings.backup_copies_required
     copies = required if copies is None else copies
     if copies < required:
-        audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(to), outcome=Outcome.REFUSED,
-                     code=str(ErrorCode.BACKUP_COPIES_TOO_FEW), copies=copies, required=required)
+        audit.record(
+            central.repo.engine,
+            actor=actor,
+            action=Action.BACKUP,
+            target=str(to),
+            outcome=Outcome.REFUSED,
+            code=str(ErrorCode.BACKUP_COPIES_TOO_FEW),
+            copies=copies,
+            required=required,
+        )
         raise AppError(ErrorCode.BACKUP_COPIES_TOO_FEW, copies=copies, required=required)
     return copies
 
 
-def _write_bag(central: Central, bag: Path, recovery_public: bytes, now: datetime, copies: int,
-               on_blobs: Callable[[int], None] = lambda _: None) -> tuple[int, int]:
+def _write_bag(
+    central: Central, bag: Path, recovery_public: bytes, now: datetime, copies: int, on_blobs: Callable[[int], None] = lambda _: None
+) -> tuple[int, int]:
     import bagit
 
     ensure_dir(bag)
@@ -194,10 +219,15 @@ def _write_bag(central: Central, bag: Path, recovery_public: bytes, now: datetim
     write_durable(bag / "keys.sealed", sealed, mode=0o600)
     shutil.copyfile(central.settings.home / "config.toml", bag / "config.toml")
     shutil.copyfile(central.settings.identity_path, bag / "central-identity.json")
-    info = {"Source-Organization": "卷宗 central", "Bagging-Date": now.date().isoformat(),
-            "External-Description": "卷宗中心离线备份（数据块保持加密，密钥以恢复密钥封装）",
-            "Juanzong-Central-Id": central.central_id, "Juanzong-Recovery-Key": fingerprint(recovery_public),
-            "Juanzong-Copies": str(copies), "Juanzong-Backed-Up-At": now.isoformat()}
+    info = {
+        "Source-Organization": "卷宗 central",
+        "Bagging-Date": now.date().isoformat(),
+        "External-Description": "卷宗中心离线备份（数据块保持加密，密钥以恢复密钥封装）",
+        "Juanzong-Central-Id": central.central_id,
+        "Juanzong-Recovery-Key": fingerprint(recovery_public),
+        "Juanzong-Copies": str(copies),
+        "Juanzong-Backed-Up-At": now.isoformat(),
+    }
     bagit.make_bag(str(bag), info, processes=1, checksums=["sha256"])
     fsync_tree(bag)
     return blobs, rows
@@ -227,8 +257,10 @@ def _write_manifests(engine: Engine, out: Path) -> None:
     t = db.batches
     with engine.connect() as conn:
         for r in conn.execute(select(t.c.batch_id, t.c.manifest, t.c.signature, t.c.receipt, t.c.receipt_signature)):
-            doc = {"manifest": {"body": r.manifest.decode("utf-8"), "signature": r.signature},
-                   "receipt": None if r.receipt is None else {"body": r.receipt.decode("utf-8"), "signature": r.receipt_signature}}
+            doc = {
+                "manifest": {"body": r.manifest.decode("utf-8"), "signature": r.signature},
+                "receipt": None if r.receipt is None else {"body": r.receipt.decode("utf-8"), "signature": r.receipt_signature},
+            }
             (out / f"{r.batch_id}.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
 
 
@@ -249,8 +281,10 @@ def dump_database(engine: Engine, out: Path) -> int:
             binary = {c.name for c in table.columns if isinstance(c.type, LargeBinary)}
             with (out / f"{table.name}.jsonl").open("w", encoding="utf-8") as f:
                 for r in conn.execute(select(table)):
-                    row = {k: ({"$b64": base64.b64encode(v).decode("ascii")} if k in binary and v is not None else v)
-                           for k, v in r._mapping.items()}
+                    row = {
+                        k: ({"$b64": base64.b64encode(v).decode("ascii")} if k in binary and v is not None else v)
+                        for k, v in r._mapping.items()
+                    }
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
                     rows += 1
     return rows
@@ -280,8 +314,12 @@ def _reset_sequences(conn: Any) -> None:
     for table in db.metadata.sorted_tables:
         for col in table.columns:
             if col.autoincrement is True and col.primary_key:
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{col.name}'), "
-                                  f"COALESCE((SELECT MAX({col.name}) FROM {table.name}), 0) + 1, false)"))
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{col.name}'), "
+                        f"COALESCE((SELECT MAX({col.name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -329,10 +367,18 @@ def verify_copies(central: Central, copies: list[Path], *, actor: str, of: int |
     `of` is the audit seq of the backup they belong to, so the office shows the newest state beside it."""
     checks = [verify_bag(c) for c in copies]
     ok = all(c.ok for c in checks)
-    audit.record(central.repo.engine, actor=actor, action=Action.BACKUP, target=str(copies[0].parent) if copies else "",
-                 outcome=Outcome.OK if ok else Outcome.FAILED, check="verify", of=of, copies=[str(c) for c in copies],
-                 failed=[c.path for c in checks if not c.ok],
-                 problems=sum(len(c.missing) + len(c.changed) + len(c.extra) + len(c.problems) for c in checks))
+    audit.record(
+        central.repo.engine,
+        actor=actor,
+        action=Action.BACKUP,
+        target=str(copies[0].parent) if copies else "",
+        outcome=Outcome.OK if ok else Outcome.FAILED,
+        check="verify",
+        of=of,
+        copies=[str(c) for c in copies],
+        failed=[c.path for c in checks if not c.ok],
+        problems=sum(len(c.missing) + len(c.changed) + len(c.extra) + len(c.problems) for c in checks),
+    )
     return checks
 
 
@@ -389,7 +435,9 @@ def restore(bag: Path, recovery_key: Path, home: Path) -> dict[str, Any]:
 
     check = verify_bag(bag)
     if not check.ok:
-        raise AppError(ErrorCode.BACKUP_DAMAGED, path=str(bag), count=len(check.missing) + len(check.changed) + len(check.extra) + len(check.problems))
+        raise AppError(
+            ErrorCode.BACKUP_DAMAGED, path=str(bag), count=len(check.missing) + len(check.changed) + len(check.extra) + len(check.problems)
+        )
     if home.exists() and any(home.iterdir()):
         raise AppError(ErrorCode.HOME_EXISTS, home=str(home))
     keys = open_keys((bag / "data" / "keys.sealed").read_bytes(), load_recovery_private(recovery_key))
@@ -419,4 +467,3 @@ def restore(bag: Path, recovery_key: Path, home: Path) -> dict[str, Any]:
     finally:
         central.close()
     return {"home": str(home), "rows": rows, "blobs": blobs, "central_id": central.central_id}
-

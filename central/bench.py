@@ -68,11 +68,13 @@ class Figures:
 
     def line(self) -> str:
         servers = "".join(f", {k} {v:.0f} MB" for k, v in self.servers_rss_mb.items())
-        return (f"central[{self.stack}]: receive {self.pages / self.receive_s:.1f} pages/s "
-                f"({self.megabytes / self.receive_s:.1f} MB/s); verify {self.pages / self.verify_s:.1f} pages/s "
-                f"({self.megabytes / self.verify_s:.1f} MB/s); report over {self.report_rows:,} page rows {self.report_s:.1f} s; "
-                f"peak RSS workers {self.workers_rss_mb:.0f} MB, verify {self.verify_rss_mb:.0f} MB, "
-                f"report {self.report_rss_mb:.0f} MB{servers}")
+        return (
+            f"central[{self.stack}]: receive {self.pages / self.receive_s:.1f} pages/s "
+            f"({self.megabytes / self.receive_s:.1f} MB/s); verify {self.pages / self.verify_s:.1f} pages/s "
+            f"({self.megabytes / self.verify_s:.1f} MB/s); report over {self.report_rows:,} page rows {self.report_s:.1f} s; "
+            f"peak RSS workers {self.workers_rss_mb:.0f} MB, verify {self.verify_rss_mb:.0f} MB, "
+            f"report {self.report_rss_mb:.0f} MB{servers}"
+        )
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,10 @@ def main(args: argparse.Namespace) -> int:
     root = Path(tempfile.mkdtemp(prefix="juanzong-bench-central-"))
     open_for_postgres(root)
     lab = start_province(root / "lab", durable=True) if "postgres-s3" in stacks else None
-    print(f"bench central: {args.appliances} appliances × {args.batches} batches × {args.pages_per_batch} pages of "
-          f"{args.page_kb} KB, {args.workers} workers; report over {args.report_pages:,} page rows; {os.cpu_count()} CPUs")
+    print(
+        f"bench central: {args.appliances} appliances × {args.batches} batches × {args.pages_per_batch} pages of "
+        f"{args.page_kb} KB, {args.workers} workers; report over {args.report_pages:,} page rows; {os.cpu_count()} CPUs"
+    )
     try:
         results = [run_stack(stack, root / stack, lab, args) for stack in stacks]
     except BenchFailed as exc:
@@ -157,8 +161,11 @@ def _appliances(home: Path, work: Path, args: argparse.Namespace) -> list[Applia
     try:
         for n in range(args.appliances):
             signing, appliance_id = Ed25519PrivateKey.generate(), new_id(Kind.APPLIANCE)
-            ident = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
-                     "name": f"基准扫描点{n + 1}"}
+            ident = {
+                "appliance_id": appliance_id,
+                "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
+                "name": f"基准扫描点{n + 1}",
+            }
             enroll(central.repo, parse_identity(ident, "bench"))
             tls_key = tlsca.new_key()
             cert, key = work / f"{appliance_id}.crt", work / f"{appliance_id}.key"
@@ -172,38 +179,77 @@ def _appliances(home: Path, work: Path, args: argparse.Namespace) -> list[Applia
     return out
 
 
-def _batch(appliance_id: str, signing: Any, kek: bytes, hpke_public: Any, seq: int, args: argparse.Namespace) -> tuple[list[tuple[str, bytes]], Any]:
+def _batch(
+    appliance_id: str, signing: Any, kek: bytes, hpke_public: Any, seq: int, args: argparse.Namespace
+) -> tuple[list[tuple[str, bytes]], Any]:
     from juanzong.shared import crypto
     from juanzong.shared.ids import Kind, new_id
     from juanzong.shared.manifest import sign_document
 
     intake_id, item_id = new_id(Kind.INTAKE), new_id(Kind.ITEM)
-    intake = {"intake_id": intake_id, "case_number": "（2026）京0102民初1234号",
-              "case": {"year": 2026, "court": "京0102", "type_code": "民初", "number": 1234}, "submitter": "张三",
-              "received_at": "2026-03-02T10:30:00+08:00", "deadline": "2026-03-02T18:00:00+08:00", "urgent": False}
-    item = {"item_id": item_id, "intake_id": intake_id, "seq": 1, "name": "证据材料", "declared_pages": args.pages_per_batch,
-            "volume": "main", "catalog_dir": "证据材料", "original": True, "colour": True}
+    intake = {
+        "intake_id": intake_id,
+        "case_number": "（2026）京0102民初1234号",
+        "case": {"year": 2026, "court": "京0102", "type_code": "民初", "number": 1234},
+        "submitter": "张三",
+        "received_at": "2026-03-02T10:30:00+08:00",
+        "deadline": "2026-03-02T18:00:00+08:00",
+        "urgent": False,
+    }
+    item = {
+        "item_id": item_id,
+        "intake_id": intake_id,
+        "seq": 1,
+        "name": "证据材料",
+        "declared_pages": args.pages_per_batch,
+        "volume": "main",
+        "catalog_dir": "证据材料",
+        "original": True,
+        "colour": True,
+    }
     blobs, pages = [], []
     for page_no in range(1, args.pages_per_batch + 1):
         plain, page_id = os.urandom(args.page_kb * 1024), new_id(Kind.PAGE)
         sealed = crypto.seal_blob(plain, appliance_id=appliance_id, blob_id=page_id, kind="page", kek=kek, central_public=hpke_public)
         blobs.append((sealed.sha256, sealed.data))
-        pages.append({"page_id": page_id, "item_id": item_id, "page_no": page_no, "side": "recto",
-                      "source_name": f"scan_{seq:04d}_{page_no:03d}.jpg", "source_sha256": crypto.sha256_hex(plain),
-                      "source_size": len(plain), "width": 2480, "height": 3508, "dpi": 300, "mode": "RGB", "findings": [],
-                      "scanned_at": "2026-03-02T11:00:00+08:00",
-                      "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "page",
-                               "sealed_key": crypto.b64(sealed.sealed_central)}})
-    doc = {"schema": 1, "appliance_id": appliance_id, "batch_id": new_id(Kind.BATCH), "seq": seq,
-           "created_at": "2026-03-02T12:00:00+08:00", "intakes": [intake], "items": [item], "pages": pages,
-           "audit_head": {"seq": 0, "hash": "0" * 64}}
+        pages.append(
+            {
+                "page_id": page_id,
+                "item_id": item_id,
+                "page_no": page_no,
+                "side": "recto",
+                "source_name": f"scan_{seq:04d}_{page_no:03d}.jpg",
+                "source_sha256": crypto.sha256_hex(plain),
+                "source_size": len(plain),
+                "width": 2480,
+                "height": 3508,
+                "dpi": 300,
+                "mode": "RGB",
+                "findings": [],
+                "scanned_at": "2026-03-02T11:00:00+08:00",
+                "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "page", "sealed_key": crypto.b64(sealed.sealed_central)},
+            }
+        )
+    doc = {
+        "schema": 1,
+        "appliance_id": appliance_id,
+        "batch_id": new_id(Kind.BATCH),
+        "seq": seq,
+        "created_at": "2026-03-02T12:00:00+08:00",
+        "intakes": [intake],
+        "items": [item],
+        "pages": pages,
+        "audit_head": {"seq": 0, "hash": "0" * 64},
+    }
     return blobs, sign_document(doc, signing)
 
 
 # --- receive ----------------------------------------------------------------------------------
 
 
-def _receive(home: Path, port: int, appliances: list[Appliance], lab: Any, args: argparse.Namespace) -> tuple[float, float, dict[str, float]]:
+def _receive(
+    home: Path, port: int, appliances: list[Appliance], lab: Any, args: argparse.Namespace
+) -> tuple[float, float, dict[str, float]]:
     """Seconds until every batch is acknowledged; peak RSS of the workers, and of the lab servers."""
     server = _spawn(["central", "serve", "--home", str(home), "--workers", str(args.workers)], home.parent / "serve.log")
     watched = {"PostgreSQL": lab.pg.proc.pid, "SeaweedFS": lab.s3.proc.pid} if lab else {}
@@ -235,7 +281,9 @@ def _send_all(home: Path, port: int, appliance: Appliance) -> None:
     with _session(home, appliance) as session:
         for blobs, signed in appliance.batches:
             for sha256, data in blobs:
-                resp = session.put(f"{url}/api/blobs/{sha256}", data=data, headers={"Content-Type": "application/octet-stream"}, timeout=120)
+                resp = session.put(
+                    f"{url}/api/blobs/{sha256}", data=data, headers={"Content-Type": "application/octet-stream"}, timeout=120
+                )
                 if resp.status_code != 201:
                     raise BenchFailed(f"blob {sha256[:12]}: HTTP {resp.status_code} {resp.text[:200]}")
             resp = session.post(f"{url}/api/manifests", json=signed.to_wire(), timeout=120)
@@ -350,8 +398,14 @@ def _load_rows(home: Path, pages: int) -> tuple[float, dict[str, int]]:
     finally:
         engine.dispose()
     short = len(range(0, items, 50))
-    expected = {"intakes": -(-items // ITEMS_PER_INTAKE), "items": items, "received_pages": pages - short,
-                "declared_pages": items * PAGES_PER_ITEM, "missing": short, "duplicate_pages": 0}
+    expected = {
+        "intakes": -(-items // ITEMS_PER_INTAKE),
+        "items": items,
+        "received_pages": pages - short,
+        "declared_pages": items * PAGES_PER_ITEM,
+        "missing": short,
+        "duplicate_pages": 0,
+    }
     return time.perf_counter() - start, expected
 
 
@@ -359,8 +413,19 @@ def _tables(pages: int, items: int) -> Iterator[tuple[Any, Iterator[dict[str, An
     from juanzong.central import db
 
     batches = -(-pages // PAGES_PER_BATCH)
-    yield db.appliances, ({"appliance_id": f"A{a:07d}", "signing_public": "x" * 44, "profile": "bench", "name": f"扫描点{a}",
-                           "enrolled_at": "2026-01-05T09:00:00+00:00"} for a in range(APPLIANCES))
+    yield (
+        db.appliances,
+        (
+            {
+                "appliance_id": f"A{a:07d}",
+                "signing_public": "x" * 44,
+                "profile": "bench",
+                "name": f"扫描点{a}",
+                "enrolled_at": "2026-01-05T09:00:00+00:00",
+            }
+            for a in range(APPLIANCES)
+        ),
+    )
     yield db.batches, (_batch_row(b) for b in range(batches))
     yield db.intakes, (_intake_row(i) for i in range(-(-items // ITEMS_PER_INTAKE)))
     yield db.items, (_item_row(i) for i in range(items))
@@ -368,33 +433,84 @@ def _tables(pages: int, items: int) -> Iterator[tuple[Any, Iterator[dict[str, An
 
 
 def _batch_row(b: int) -> dict[str, Any]:
-    return {"batch_id": f"B{b:09d}", "appliance_id": f"A{b % APPLIANCES:07d}", "seq": b // APPLIANCES + 1,
-            "manifest": b"{}", "signature": "s", "manifest_sha256": _hex(f"m{b}"), "page_count": PAGES_PER_BATCH,
-            "new_pages": PAGES_PER_BATCH, "gap_before": 0, "received_at": "2026-03-02T12:00:00+00:00",
-            "receipt": b"{}", "receipt_signature": "r"}
+    return {
+        "batch_id": f"B{b:09d}",
+        "appliance_id": f"A{b % APPLIANCES:07d}",
+        "seq": b // APPLIANCES + 1,
+        "manifest": b"{}",
+        "signature": "s",
+        "manifest_sha256": _hex(f"m{b}"),
+        "page_count": PAGES_PER_BATCH,
+        "new_pages": PAGES_PER_BATCH,
+        "gap_before": 0,
+        "received_at": "2026-03-02T12:00:00+00:00",
+        "receipt": b"{}",
+        "receipt_signature": "r",
+    }
 
 
 def _intake_row(i: int) -> dict[str, Any]:
-    return {"intake_id": f"T{i:09d}", "appliance_id": f"A{i % APPLIANCES:07d}", "case_number": f"（2026）京0102民初{i}号",
-            "submitter": "张三", "received_at": f"2026-03-{1 + i % 28:02d}T10:30:00+08:00", "deadline": "2026-03-30T18:00:00+08:00",
-            "urgent": i % 10 == 0, "record": "{}", "batch_id": f"B{i:09d}", "batch_seq": 1}
+    return {
+        "intake_id": f"T{i:09d}",
+        "appliance_id": f"A{i % APPLIANCES:07d}",
+        "case_number": f"（2026）京0102民初{i}号",
+        "submitter": "张三",
+        "received_at": f"2026-03-{1 + i % 28:02d}T10:30:00+08:00",
+        "deadline": "2026-03-30T18:00:00+08:00",
+        "urgent": i % 10 == 0,
+        "record": "{}",
+        "batch_id": f"B{i:09d}",
+        "batch_seq": 1,
+    }
 
 
 def _item_row(i: int) -> dict[str, Any]:
-    return {"item_id": f"M{i:09d}", "intake_id": f"T{i // ITEMS_PER_INTAKE:09d}", "appliance_id": f"A{i % APPLIANCES:07d}",
-            "seq": i % ITEMS_PER_INTAKE + 1, "name": "证据材料", "declared_pages": PAGES_PER_ITEM, "volume": "main",
-            "record": "{}", "batch_id": f"B{i:09d}", "batch_seq": 1}
+    return {
+        "item_id": f"M{i:09d}",
+        "intake_id": f"T{i // ITEMS_PER_INTAKE:09d}",
+        "appliance_id": f"A{i % APPLIANCES:07d}",
+        "seq": i % ITEMS_PER_INTAKE + 1,
+        "name": "证据材料",
+        "declared_pages": PAGES_PER_ITEM,
+        "volume": "main",
+        "record": "{}",
+        "batch_id": f"B{i:09d}",
+        "batch_seq": 1,
+    }
 
 
 def _page_rows(i: int) -> Iterator[dict[str, Any]]:
     for n in range(PAGES_PER_ITEM - (1 if i % 50 == 0 else 0)):  # one item in 50 is short of a page
         k = i * PAGES_PER_ITEM + n
-        record = json.dumps({"page_id": f"P{k:09d}", "item_id": f"M{i:09d}", "page_no": n + 1, "side": "recto",
-                             "source_name": f"scan_{k:07d}.jpg", "width": 2480, "height": 3508, "dpi": 300}, ensure_ascii=False)
-        yield {"page_id": f"P{k:09d}", "appliance_id": f"A{i % APPLIANCES:07d}", "item_id": f"M{i:09d}", "page_no": n + 1,
-               "side": "recto", "source_sha256": _hex(f"s{k}"), "blob_sha256": _hex(f"b{k}"), "blob_size": 1_500_000,
-               "blob_kind": "page", "sealed_key": "k" * 120, "record": record, "record_sha256": _hex(record),
-               "batch_id": f"B{k // PAGES_PER_BATCH:09d}", "batch_seq": 1}
+        record = json.dumps(
+            {
+                "page_id": f"P{k:09d}",
+                "item_id": f"M{i:09d}",
+                "page_no": n + 1,
+                "side": "recto",
+                "source_name": f"scan_{k:07d}.jpg",
+                "width": 2480,
+                "height": 3508,
+                "dpi": 300,
+            },
+            ensure_ascii=False,
+        )
+        yield {
+            "page_id": f"P{k:09d}",
+            "appliance_id": f"A{i % APPLIANCES:07d}",
+            "item_id": f"M{i:09d}",
+            "page_no": n + 1,
+            "side": "recto",
+            "source_sha256": _hex(f"s{k}"),
+            "blob_sha256": _hex(f"b{k}"),
+            "blob_size": 1_500_000,
+            "blob_kind": "page",
+            "sealed_key": "k" * 120,
+            "record": record,
+            "record_sha256": _hex(record),
+            "batch_id": f"B{k // PAGES_PER_BATCH:09d}",
+            "batch_seq": 1,
+        }
 
 
 def _hex(text: str) -> str:

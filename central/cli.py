@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
 from juanzong.shared import clock
 from juanzong.shared.audit import Action
 from juanzong.shared.ids import format_id
@@ -105,10 +106,18 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         central.close()
     serials = [int(s, 16) for s in appliance.cert_serials.split()]
     listed = revoke(settings.keys_dir, serials) if settings.tls else 0
-    _emit(args, {"appliance_id": appliance.appliance_id, "revoked_at": appliance.revoked_at, "reason": appliance.revoked_reason,
-                 "certificates_revoked": len(serials), "crl_entries": listed},
-          f"扫描设备 {format_id(appliance.appliance_id)} 已撤销（原因：{appliance.revoked_reason}）：吊销证书 {len(serials)} 张，"
-          f"此后其连接与批次清单一律拒收（已记入审计）")
+    _emit(
+        args,
+        {
+            "appliance_id": appliance.appliance_id,
+            "revoked_at": appliance.revoked_at,
+            "reason": appliance.revoked_reason,
+            "certificates_revoked": len(serials),
+            "crl_entries": listed,
+        },
+        f"扫描设备 {format_id(appliance.appliance_id)} 已撤销（原因：{appliance.revoked_reason}）：吊销证书 {len(serials)} 张，"
+        f"此后其连接与批次清单一律拒收（已记入审计）",
+    )
     return 0
 
 
@@ -120,10 +129,16 @@ def cmd_renew_server(args: argparse.Namespace) -> int:
     fingerprint = renew_server(settings.keys_dir, settings.host)
     ident = {**json.loads(settings.identity_path.read_text("utf-8")), **public(settings.keys_dir)}
     write_durable(settings.identity_path, (json.dumps(ident, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    _emit(args, {"tls_fingerprint": fingerprint, "identity": str(settings.identity_path),
-                 "next": "每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹"},
-          f"已签发新的服务器证书（指纹 {fingerprint[:16]}…），{settings.identity_path} 已更新",
-          "下一步：每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹")
+    _emit(
+        args,
+        {
+            "tls_fingerprint": fingerprint,
+            "identity": str(settings.identity_path),
+            "next": "每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹",
+        },
+        f"已签发新的服务器证书（指纹 {fingerprint[:16]}…），{settings.identity_path} 已更新",
+        "下一步：每台扫描设备执行 edge pair --central central-identity.json 以更新固定的证书指纹",
+    )
     return 0
 
 
@@ -164,10 +179,17 @@ def cmd_keys_rotate_hpke(args: argparse.Namespace) -> int:
         audit.record(central.repo.engine, actor=args.actor, action=Action.KEY_ROTATE, target="hpke", old_key=old_id, new_key=new_id)
     finally:
         central.close()
-    _emit(args, {"old_key": old_id, "new_key": new_id, "identity": str(settings.identity_path),
-                 "next": "每台扫描设备执行 edge pair --central <新的 central-identity.json>；旧密钥保留用于读取旧数据"},
-          f"已启用新的加密密钥 {new_id}（旧密钥 {old_id} 保留，用于读取旧数据；已记入审计）",
-          f"下一步：每台扫描设备执行 edge pair --central {settings.identity_path}")
+    _emit(
+        args,
+        {
+            "old_key": old_id,
+            "new_key": new_id,
+            "identity": str(settings.identity_path),
+            "next": "每台扫描设备执行 edge pair --central <新的 central-identity.json>；旧密钥保留用于读取旧数据",
+        },
+        f"已启用新的加密密钥 {new_id}（旧密钥 {old_id} 保留，用于读取旧数据；已记入审计）",
+        f"下一步：每台扫描设备执行 edge pair --central {settings.identity_path}",
+    )
     return 0
 
 
@@ -179,9 +201,9 @@ def crypto_b64_public(key) -> str:
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     from juanzong.central.appliances import enroll, read_identity
-    from juanzong.shared.durable import write_durable
     from juanzong.central.home import open_central
     from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
 
     settings = _settings(args)
     candidate = read_identity(Path(args.identity))
@@ -250,17 +272,19 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         before = db.current_revision(engine)
         db.upgrade(engine)
         after = db.current_revision(engine)
-        _emit(args, {"from": before, "to": after, "head": db.head_revision()},
-              f"数据库结构已是最新版本（{after}）" if before == after else f"数据库结构已从 {before or '空'} 升级到 {after}")
+        _emit(
+            args,
+            {"from": before, "to": after, "head": db.head_revision()},
+            f"数据库结构已是最新版本（{after}）" if before == after else f"数据库结构已从 {before or '空'} 升级到 {after}",
+        )
     finally:
         engine.dispose()
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from juanzong.central.serve import run
-
     from juanzong.central.office.serve import start_child, stop_child
+    from juanzong.central.serve import run
 
     settings = _settings(args)
     office = None if args.no_office else start_child(settings)
@@ -314,9 +338,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export_page(args: argparse.Namespace) -> int:
-    from juanzong.shared.durable import write_durable
     from juanzong.central.home import open_central
     from juanzong.central.pages import open_page
+    from juanzong.shared.durable import write_durable
     from juanzong.shared.ids import normalise_id
 
     central = open_central(_settings(args))
@@ -340,8 +364,8 @@ def cmd_media_register(args: argparse.Namespace) -> int:
 
     from juanzong.central.home import open_central
     from juanzong.central.media import register, registration_file_bytes
-    from juanzong.shared.durable import write_durable
     from juanzong.shared.cli import print_json
+    from juanzong.shared.durable import write_durable
 
     central = open_central(_settings(args))
     try:
@@ -353,8 +377,10 @@ def cmd_media_register(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
     else:
-        print(f"已登记介质 {doc['medium_id']}（{doc['label']}），仅供扫描设备 {doc['appliance_id']} 使用，"
-              f"有效期至 {doc['valid_until']}；登记文件 {args.out}")
+        print(
+            f"已登记介质 {doc['medium_id']}（{doc['label']}），仅供扫描设备 {doc['appliance_id']} 使用，"
+            f"有效期至 {doc['valid_until']}；登记文件 {args.out}"
+        )
     return 0
 
 
@@ -372,8 +398,10 @@ def cmd_media_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        print(f"介质 {report.medium_id}（扫描设备 {format_id(report.appliance_id)}）：新导入 {len(report.new)} 个批次，"
-              f"已导入过 {len(report.replayed)} 个，拒收 {len(report.refused)} 个；回执已写回介质")
+        print(
+            f"介质 {report.medium_id}（扫描设备 {format_id(report.appliance_id)}）：新导入 {len(report.new)} 个批次，"
+            f"已导入过 {len(report.replayed)} 个，拒收 {len(report.refused)} 个；回执已写回介质"
+        )
         for r in report.refused:
             print(f"  拒收 {r['batch_id']}：{r['message']}（{r['code']}）")
     return 0 if not report.refused else 1
@@ -387,10 +415,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     central = open_central(_settings(args))
     try:
-        result = run_export(central, args.format, Path(args.out), Scope(args.case, args.since), actor=_operator(args),
-                            now=clock.now(), ascii_names=getattr(args, "ascii", False),
-                            xml=getattr(args, "xml", False), utf16=getattr(args, "utf16", False), bcp=getattr(args, "bcp", False),
-                            load=getattr(args, "load", False))
+        result = run_export(
+            central,
+            args.format,
+            Path(args.out),
+            Scope(args.case, args.since),
+            actor=_operator(args),
+            now=clock.now(),
+            ascii_names=getattr(args, "ascii", False),
+            xml=getattr(args, "xml", False),
+            utf16=getattr(args, "utf16", False),
+            bcp=getattr(args, "bcp", False),
+            load=getattr(args, "load", False),
+        )
     finally:
         central.close()
     if args.json:
@@ -411,8 +448,10 @@ def _export_summary(fmt: str, r: dict) -> str:
     if fmt == "sql":
         rows = r["rows"]
         loaded = f"；已装载到 SQL Server {r['loaded']['server']}" if r.get("loaded") else ""
-        return (f"已生成 SQL Server 索引 {r['out']}/index.sql：案件 {rows['jz_cases']} 个，材料 {rows['jz_items']} 件，"
-                f"页面 {rows['jz_pages']} 页，挂接文件 {r['files']} 个{loaded}")
+        return (
+            f"已生成 SQL Server 索引 {r['out']}/index.sql：案件 {rows['jz_cases']} 个，材料 {rows['jz_items']} 件，"
+            f"页面 {rows['jz_pages']} 页，挂接文件 {r['files']} 个{loaded}"
+        )
     if fmt == "excel":
         return f"已生成 Excel 目录 {r['out']}：{r['rows']} 行"
     return f"已生成 {r['count']} 个材料压缩包到 {r['out']}"
@@ -537,8 +576,10 @@ def cmd_document(args: argparse.Namespace) -> int:
         central.close()
     write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
     kind = "可检索（双层）" if ref.searchable else "图像版（文字识别尚未完成）"
-    print(f"已导出材料 {format_id(ref.item_id)} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
-          file=sys.stderr)
+    print(
+        f"已导出材料 {format_id(ref.item_id)} 的 PDF 文档 {ref.file_name}（第 {ref.version} 版，{kind}，{len(ref.page_ids)} 页）到 {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -561,8 +602,10 @@ def cmd_notices(args: argparse.Namespace) -> int:
     volumes = {Volume.MAIN: "正卷", Volume.INTERNAL: "副卷"}
     for n in found:
         place = n["place"]
-        print(f"{n['received_at']}  {n['case_number']}  {n['item_name']}：{volumes.get(place['volume'], place['volume'])}"
-              f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == NoticeKind.UPDATED else '新入卷'}）")
+        print(
+            f"{n['received_at']}  {n['case_number']}  {n['item_name']}：{volumes.get(place['volume'], place['volume'])}"
+            f" {place['catalog_dir'] or '未编目'} 第{place['order']}件，{n['pages']} 页，已入电子卷宗（{'更新' if n['kind'] == NoticeKind.UPDATED else '新入卷'}）"
+        )
     print(f"共 {len(found)} 条入卷提醒")
     return 0
 
@@ -589,7 +632,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text)
 
     keys = commands.add_parser("keys", help="中心的密钥", description="中心的密钥").add_subparsers(
-        dest="keys_command", required=True, title="子命令", metavar="命令")
+        dest="keys_command", required=True, title="子命令", metavar="命令"
+    )
     p = keys.add_parser("rotate-hpke", help="生成新的 HPKE 密钥用于加密；旧密钥保留以读取旧数据（记入审计）")
     p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
     p.add_argument("--actor", default="admin", help="经办人")
@@ -600,8 +644,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("identity", metavar="身份文件", help="扫描设备的 appliance-identity.json")
     p.add_argument("--out", help="写出登记文件（含 TLS 客户端证书），供 edge pair 使用")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.add_argument("--renew", action="store_true",
-                   help="身份文件是 edge keys renew 生成的换钥申请：新密钥，设备编号与批次序号不变")
+    p.add_argument("--renew", action="store_true", help="身份文件是 edge keys renew 生成的换钥申请：新密钥，设备编号与批次序号不变")
 
     p = command("migrate", cmd_migrate, "把数据库结构升级到最新版本（每次启动时也会自动执行）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
@@ -638,9 +681,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command("verify", cmd_verify, "完整性检查：重新计算数据块哈希并解密每一页")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    media = commands.add_parser("media", help="移动介质：登记与导入（无网络的扫描点）").add_subparsers(dest="media_command", required=True, title="子命令", metavar="命令")
-    for name, func, text in (("register", cmd_media_register, "为一台扫描设备登记一个移动介质，生成签名的登记文件"),
-                             ("import", cmd_media_import, "导入介质上的批次（与网络同步相同的检查），并写回中心回执")):
+    media = commands.add_parser("media", help="移动介质：登记与导入（无网络的扫描点）").add_subparsers(
+        dest="media_command", required=True, title="子命令", metavar="命令"
+    )
+    for name, func, text in (
+        ("register", cmd_media_register, "为一台扫描设备登记一个移动介质，生成签名的登记文件"),
+        ("import", cmd_media_import, "导入介质上的批次（与网络同步相同的检查），并写回中心回执"),
+    ):
         p = media.add_parser(name, help=text, description=text)
         p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
         p.add_argument("--operator", help="经办人（默认取系统登录名）")
@@ -656,10 +703,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     export = commands.add_parser("export", help="导出案件系统与档案系统读取的格式（解密内容只写到指定位置）")
     formats = export.add_subparsers(dest="format", required=True, title="格式", metavar="格式")
-    for name, text in (("dossier", "按正卷/副卷与卷宗目录顺序导出每件材料的 PDF 与索引"),
-                       ("sql", "生成 SQL Server 索引（T-SQL 脚本，可选 bcp 文件）及其挂接文件"),
-                       ("excel", "生成 Excel 卷内目录（DA/T 18 著录项）"),
-                       ("zip", "每件材料一个 ZIP 包（ASCII 成员名，中文在清单内）")):
+    for name, text in (
+        ("dossier", "按正卷/副卷与卷宗目录顺序导出每件材料的 PDF 与索引"),
+        ("sql", "生成 SQL Server 索引（T-SQL 脚本，可选 bcp 文件）及其挂接文件"),
+        ("excel", "生成 Excel 卷内目录（DA/T 18 著录项）"),
+        ("zip", "每件材料一个 ZIP 包（ASCII 成员名，中文在清单内）"),
+    ):
         p = formats.add_parser(name, help=text, description=text)
         p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
         p.add_argument("--operator", help="经办人（默认取系统登录名）")
@@ -674,8 +723,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         if name == "sql":
             p.add_argument("--utf16", action="store_true", help="脚本用 UTF-16LE（带 BOM）编码")
             p.add_argument("--bcp", action="store_true", help="另写 bcp 数据文件与格式文件")
-            p.add_argument("--load", action="store_true",
-                           help="生成后装载到设置中的 SQL Server（sqlserver_host 等；整体一个事务，失败即回滚）")
+            p.add_argument(
+                "--load", action="store_true", help="生成后装载到设置中的 SQL Server（sqlserver_host 等；整体一个事务，失败即回滚）"
+            )
 
     p = command("backup", cmd_backup, "离线备份：写 N 份 BagIt 备份并逐份回读校验")
     p.add_argument("--to", help="备份位置（每份一个子文件夹）")
@@ -684,7 +734,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--operator", help="经办人（默认取系统登录名）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     backup_sub = p.add_subparsers(dest="backup_command", required=False)
-    v = backup_sub.add_parser("verify", help="校验备份，逐个列出缺失、被改动、多出的文件", description="校验备份，逐个列出缺失、被改动、多出的文件")
+    v = backup_sub.add_parser(
+        "verify", help="校验备份，逐个列出缺失、被改动、多出的文件", description="校验备份，逐个列出缺失、被改动、多出的文件"
+    )
     v.add_argument("path", metavar="备份目录")
     v.add_argument("--json", action="store_true", help="以 JSON 输出")
     v.set_defaults(func=cmd_backup_verify)
@@ -699,7 +751,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     users = commands.add_parser("user", help="档案室账号：添加、停用、列出").add_subparsers(
-        dest="user_command", required=True, title="子命令", metavar="命令")
+        dest="user_command", required=True, title="子命令", metavar="命令"
+    )
     for name, text in (("add", "添加账号（密码从标准输入读取；案件系统接口账号生成令牌）"), ("disable", "停用账号"), ("list", "列出账号")):
         p = users.add_parser(name, help=text, description=text)
         p.add_argument("--home", help="中心目录（默认取 $JUANZONG_CENTRAL_HOME）")
@@ -709,8 +762,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--id", required=True, help="账号")
         if name == "add":
             p.add_argument("--name", required=True, help="姓名")
-            p.add_argument("--role", required=True, choices=["clerk", "supervisor", "auditor", "case_system"],
-                           help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口")
+            p.add_argument(
+                "--role",
+                required=True,
+                choices=["clerk", "supervisor", "auditor", "case_system"],
+                help="clerk 档案员 / supervisor 档案室主管 / auditor 审计员 / case_system 案件系统接口",
+            )
         if name == "list":
             p.add_argument("--json", action="store_true", help="以 JSON 输出")
 

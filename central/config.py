@@ -39,29 +39,52 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3_addressing_style", "path", "path (on-premises stores) or virtual (bucket in the host name)"),
     Setting("s3_conditional_put", True, "create with If-None-Match: *; false for a store without it (HEAD then PUT)"),
     Setting("s3_ca_bundle", "", "CA file for an https endpoint signed by the court's CA (empty = system CAs)"),
-    Setting("s3_credentials_file", "", "INI file with [default] aws_access_key_id / aws_secret_access_key, 0600 "
-            "(empty = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment); never put keys in this file"),
+    Setting(
+        "s3_credentials_file",
+        "",
+        "INI file with [default] aws_access_key_id / aws_secret_access_key, 0600 "
+        "(empty = AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment); never put keys in this file",
+    ),
     Setting("workers", 1, "worker processes `central serve` starts on one socket (stateless; a province runs several)"),
     Setting("max_blob_bytes", 64 * MIB, "largest encrypted page accepted by PUT /api/blobs"),
     Setting("max_manifest_bytes", 64 * MIB, "largest batch manifest accepted by POST /api/manifests"),
-    Setting("request_timeout_seconds", 30, "TLS handshake, request headers, an idle connection and each body window must finish within this"),
+    Setting(
+        "request_timeout_seconds", 30, "TLS handshake, request headers, an idle connection and each body window must finish within this"
+    ),
     Setting("max_connections", 256, "open sockets on the sync listener; more are closed at once"),
     Setting("max_connections_per_address", 32, "open sockets from one address; more are closed at once"),
     Setting("min_body_bytes_per_second", 1024, "an upload slower than this over a timeout window is cut"),
-    Setting("office_host", "127.0.0.1", "address of the archive office's pages (a second listener; TLS with the court CA's server certificate)"),
+    Setting(
+        "office_host", "127.0.0.1", "address of the archive office's pages (a second listener; TLS with the court CA's server certificate)"
+    ),
     Setting("office_port", 8471, "TCP port of the archive office's pages (0 = do not serve them)"),
     Setting("office_idle_minutes", 15, "an office session ends after this many minutes without a request"),
     Setting("office_export_dir", "exports", "folder the office pages' export and backup buttons write into (a sub-folder per run)"),
-    Setting("backup_copies_required", 2, "copies `central backup` must write at least (2 by the court contract; 3 where the archive requires); also the default"),
-    Setting("sqlserver_host", "", "SQL Server that `central export sql --load` loads the index into (empty = none; the script is handed to a DBA)"),
+    Setting(
+        "backup_copies_required",
+        2,
+        "copies `central backup` must write at least (2 by the court contract; 3 where the archive requires); also the default",
+    ),
+    Setting(
+        "sqlserver_host",
+        "",
+        "SQL Server that `central export sql --load` loads the index into (empty = none; the script is handed to a DBA)",
+    ),
     Setting("sqlserver_port", 1433, "TCP port of that SQL Server"),
     Setting("sqlserver_database", "", "database the index tables are created in"),
     Setting("sqlserver_user", "", "SQL Server login (SQL authentication)"),
     Setting("sqlserver_password_file", "", "file holding that login's password, 0600 (never the password in this file)"),
     Setting("sqlserver_timeout_seconds", 10, "connecting to and each statement on that SQL Server must finish within this"),
-    Setting("clamav_database", "", "ClamAV signature file or folder for the four-property check (empty = /var/lib/clamav; import by hand when air-gapped)"),
-    Setting("checkpoint_file", "audit/checkpoints.jsonl",
-            "signed audit checkpoints, kept apart from the database (put it on other storage where possible)"),
+    Setting(
+        "clamav_database",
+        "",
+        "ClamAV signature file or folder for the four-property check (empty = /var/lib/clamav; import by hand when air-gapped)",
+    ),
+    Setting(
+        "checkpoint_file",
+        "audit/checkpoints.jsonl",
+        "signed audit checkpoints, kept apart from the database (put it on other storage where possible)",
+    ),
 )
 
 
@@ -135,8 +158,14 @@ def _from_mapping(home: Path, values: dict[str, Any]) -> CentralSettings:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"port {values['port']} 不是有效端口")
     if values["backup_copies_required"] < 1:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail="backup_copies_required 至少为 1")
-    for name in ("workers", "max_blob_bytes", "max_manifest_bytes", "request_timeout_seconds", "max_connections",
-                 "max_connections_per_address"):
+    for name in (
+        "workers",
+        "max_blob_bytes",
+        "max_manifest_bytes",
+        "request_timeout_seconds",
+        "max_connections",
+        "max_connections_per_address",
+    ):
         if values[name] <= 0:
             raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"{name} 必须为正整数")
     if values["blob_backend"] not in BLOB_BACKENDS:
@@ -183,10 +212,14 @@ def _sqlserver_settings(home: Path, values: dict[str, Any]) -> SqlServerSettings
     if not values["sqlserver_database"]:
         raise AppError(ErrorCode.SETTINGS_INVALID, detail="设置了 sqlserver_host 时必须设置 sqlserver_database")
     password_file = values["sqlserver_password_file"]
-    return SqlServerSettings(host=values["sqlserver_host"], port=values["sqlserver_port"],
-                             database=values["sqlserver_database"], user=values["sqlserver_user"],
-                             password_file=under(home, password_file) if password_file else None,
-                             timeout_seconds=max(1, values["sqlserver_timeout_seconds"]))
+    return SqlServerSettings(
+        host=values["sqlserver_host"],
+        port=values["sqlserver_port"],
+        database=values["sqlserver_database"],
+        user=values["sqlserver_user"],
+        password_file=under(home, password_file) if password_file else None,
+        timeout_seconds=max(1, values["sqlserver_timeout_seconds"]),
+    )
 
 
 def _s3_settings(home: Path, values: dict[str, Any]) -> S3Settings:

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from juanzong.shared.audit import Action, Outcome
 from juanzong.central import audit, db, storage
 from juanzong.central.home import Central
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.errors import AppError, ErrorCode
 
 
@@ -52,16 +52,32 @@ def current_document(central: Central, item_id: str) -> DocumentRef | None:
             return None
         p = db.document_pages
         pages = conn.execute(select(p.c.page_id).where(p.c.document_id == row.document_id).order_by(p.c.position)).scalars().all()
-    return DocumentRef(row.document_id, row.appliance_id, row.item_id, row.version, bool(row.searchable), row.file_name,
-                       row.blob_sha256, row.blob_kind, row.sealed_key, tuple(pages))
+    return DocumentRef(
+        row.document_id,
+        row.appliance_id,
+        row.item_id,
+        row.version,
+        bool(row.searchable),
+        row.file_name,
+        row.blob_sha256,
+        row.blob_kind,
+        row.sealed_key,
+        tuple(pages),
+    )
 
 
 def open_document(central: Central, item_id: str, actor: str = "archive office") -> tuple[DocumentRef, bytes]:
     """The item's current PDF, decrypted with central's HPKE key; audited, also when refused."""
     ref = current_document(central, item_id)
     if ref is None:
-        audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=item_id, outcome=Outcome.REFUSED,
-                     code=str(ErrorCode.DOCUMENT_NOT_FOUND))
+        audit.record(
+            central.repo.engine,
+            actor=actor,
+            action=Action.EXPORT,
+            target=item_id,
+            outcome=Outcome.REFUSED,
+            code=str(ErrorCode.DOCUMENT_NOT_FOUND),
+        )
         raise AppError(ErrorCode.DOCUMENT_NOT_FOUND, item_id=item_id)
     audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=ref.document_id, item=item_id, key_use="hpke")
     return ref, decrypt_document(central, ref)
@@ -73,8 +89,14 @@ def decrypt_document(central: Central, ref: DocumentRef) -> bytes:
         data = storage.get(central.store, ref.blob_sha256)
     except KeyError as exc:
         raise AppError(ErrorCode.KEY_MISSING, key=f"blob {ref.blob_sha256}") from exc
-    return crypto.open_blob_central(data, crypto.unb64(ref.sealed_key), private_key=central.keys.hpke,
-                                    appliance_id=ref.appliance_id, blob_id=ref.document_id, kind=ref.blob_kind)
+    return crypto.open_blob_central(
+        data,
+        crypto.unb64(ref.sealed_key),
+        private_key=central.keys.hpke,
+        appliance_id=ref.appliance_id,
+        blob_id=ref.document_id,
+        kind=ref.blob_kind,
+    )
 
 
 def summary(central: Central) -> dict[str, int]:

@@ -1,10 +1,10 @@
 """The central home directory: create it once, open it for every command.
 
-    <home>/config.toml             settings (see central/config.py)
-    <home>/central-identity.json   public keys + URL, handed to each appliance
-    <home>/keys/                   signing.key, hpke.key; ca.key/ca.crt, tls.key/tls.crt (0700 / 0600)
-    <home>/data/central.db         the database (default SQLite URL)
-    <home>/data/blobs/ab/abcd…     encrypted pages, content-addressed
+<home>/config.toml             settings (see central/config.py)
+<home>/central-identity.json   public keys + URL, handed to each appliance
+<home>/keys/                   signing.key, hpke.key; ca.key/ca.crt, tls.key/tls.crt (0700 / 0600)
+<home>/data/central.db         the database (default SQLite URL)
+<home>/data/blobs/ab/abcd…     encrypted pages, content-addressed
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from juanzong.central import keys as central_keys
 from juanzong.central import tls as central_tls
 from juanzong.central.config import CentralSettings, config_path, load_settings, render_config
 from juanzong.central.db import open_engine
-from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.central.keys import CentralKeys
 from juanzong.central.repository import Repository
 from juanzong.central.storage import BlobStore, S3BlobStore, open_store
+from juanzong.shared.durable import ensure_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
 
@@ -42,8 +42,9 @@ class Central:
         self.repo.engine.dispose()
 
 
-def init_home(home: Path, host: str, port: int, tls: bool = True, extra: dict[str, Any] | None = None,
-              court_ca: tuple[Path, Path] | None = None) -> dict[str, Any]:
+def init_home(
+    home: Path, host: str, port: int, tls: bool = True, extra: dict[str, Any] | None = None, court_ca: tuple[Path, Path] | None = None
+) -> dict[str, Any]:
     """Create config, keys, database and blob store; returns the identity written.
 
     `extra` sets further settings in the config written (a database URL, the S3 store)."""

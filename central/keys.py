@@ -24,8 +24,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from juanzong.shared.durable import fsync_dir, write_durable
 from juanzong.shared import crypto
+from juanzong.shared.durable import fsync_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import ALPHABET, BODY_LEN, luhn_check_char
 

@@ -84,10 +84,18 @@ def start_postgres(root: Path, *, durable: bool = True) -> PostgresLab:
     if not (data / "PG_VERSION").exists():
         lab.socket_dir.mkdir(exist_ok=True)
         _own(as_user, root)
-        _run([str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust", "-E", "UTF8",
-              "--locale=C.UTF-8", "--no-instructions"], root / "initdb.log", as_user)
-    settings = ["listen_addresses=", f"unix_socket_directories={lab.socket_dir}", "unix_socket_permissions=0700",
-                "max_connections=200", "shared_buffers=128MB"]
+        _run(
+            [str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"],
+            root / "initdb.log",
+            as_user,
+        )
+    settings = [
+        "listen_addresses=",
+        f"unix_socket_directories={lab.socket_dir}",
+        "unix_socket_permissions=0700",
+        "max_connections=200",
+        "shared_buffers=128MB",
+    ]
     if not durable:
         settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
     args = [str(bindir / "postgres"), "-D", str(data), "-p", str(lab.port)]
@@ -151,8 +159,14 @@ class S3Lab:
 
     def settings(self, prefix: str = "blobs/") -> dict[str, object]:
         """Central settings that point at this store (credentials through the file, never in config.toml)."""
-        return {"blob_backend": "s3", "s3_endpoint_url": self.endpoint_url, "s3_bucket": BUCKET, "s3_region": "us-east-1",
-                "s3_prefix": prefix, "s3_credentials_file": str(self.credentials_file)}
+        return {
+            "blob_backend": "s3",
+            "s3_endpoint_url": self.endpoint_url,
+            "s3_bucket": BUCKET,
+            "s3_region": "us-east-1",
+            "s3_prefix": prefix,
+            "s3_credentials_file": str(self.credentials_file),
+        }
 
     def stop(self) -> None:
         _terminate(self.proc, "SIGTERM")
@@ -180,8 +194,18 @@ def _start_weed(root: Path) -> S3Lab:
     ports = _port_pairs(5)  # master, volume, filer, s3, admin: each with its gRPC port at +10000
     lab = S3Lab(root, f"http://127.0.0.1:{ports[3]}", "lab" + secrets.token_hex(8), secrets.token_hex(20))
     _write_credentials(lab)
-    args = [weed, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false", "-admin.ui=false",
-            "-s3.port.iceberg=0", "-s3.port.lance=0", f"-bucket={BUCKET}"]
+    args = [
+        weed,
+        "mini",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-bucket={BUCKET}",
+    ]
     for name, port in zip(("master", "volume", "filer", "s3", "admin"), ports):
         args += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10000}"]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": lab.access_key, "AWS_SECRET_ACCESS_KEY": lab.secret_key}
@@ -209,9 +233,14 @@ def _s3_ready(lab: S3Lab) -> bool:
     import boto3
     from botocore.config import Config
 
-    client = boto3.client("s3", endpoint_url=lab.endpoint_url, region_name="us-east-1", aws_access_key_id=lab.access_key,
-                          aws_secret_access_key=lab.secret_key,
-                          config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2))
+    client = boto3.client(
+        "s3",
+        endpoint_url=lab.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=lab.access_key,
+        aws_secret_access_key=lab.secret_key,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2),
+    )
     try:
         client.head_bucket(Bucket=BUCKET)
         return True
@@ -259,8 +288,15 @@ def _spawn(args: list[str], log: Path, **popen: Any) -> subprocess.Popen[bytes]:
 
     with open(log, "ab") as out:
         # a session of its own: a Ctrl-C in the terminal reaches only us, and we stop them in order
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, preexec_fn=die_with_parent, **popen)
+        return subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+            **popen,
+        )
 
 
 def _run(args: list[str], log: Path, popen: dict[str, Any]) -> None:

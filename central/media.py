@@ -58,8 +58,14 @@ def register(central: Central, appliance_id: str, label: str, *, days: int, acto
     if not 1 <= days <= 3660:
         raise AppError(ErrorCode.MEDIA_REGISTRATION_INVALID, detail="有效期须为 1 至 3660 天")
     issued = now.astimezone(UTC)
-    reg = Registration(new_id(Kind.MEDIUM), appliance_id, label, issued.isoformat(timespec="seconds"),
-                       (issued + timedelta(days=days)).isoformat(timespec="seconds"), central.central_id)
+    reg = Registration(
+        new_id(Kind.MEDIUM),
+        appliance_id,
+        label,
+        issued.isoformat(timespec="seconds"),
+        (issued + timedelta(days=days)).isoformat(timespec="seconds"),
+        central.central_id,
+    )
     signed = sign_document(reg.to_doc(), central.keys.signing)
     central.repo.add_medium(reg.medium_id, appliance_id, label, reg.issued_at, reg.valid_until, signed, actor)
     return signed
@@ -69,20 +75,35 @@ def import_medium(central: Central, root: Path, *, actor: str, now: datetime) ->
     try:
         reg, toc, toc_bytes = _open(central, root, now)
     except AppError as err:
-        audit.record(central.repo.engine, actor=actor, action=Action.MEDIA_IMPORT, target=str(root), outcome=Outcome.REFUSED,
-                     code=str(err.code), detail=err.message)
+        audit.record(
+            central.repo.engine,
+            actor=actor,
+            action=Action.MEDIA_IMPORT,
+            target=str(root),
+            outcome=Outcome.REFUSED,
+            code=str(err.code),
+            detail=err.message,
+        )
         raise
     layout = MediumLayout(root, reg.appliance_id)
     report = ImportReport(reg.medium_id, reg.appliance_id)
     receiver = ReceiveService(central)
     for entry in toc:
         _import_batch(central, receiver, layout, entry, report)
-    central.repo.add_media_import({
-        "medium_id": reg.medium_id, "appliance_id": reg.appliance_id, "imported_at": now.astimezone(UTC).isoformat(),
-        "toc_sha256": crypto.sha256_hex(toc_bytes), "new_batches": len(report.new),
-        "replayed_batches": len(report.replayed), "refused_batches": len(report.refused),
-        "detail": json.dumps(report.to_dict(), ensure_ascii=False),
-    }, actor, batches=report.hashes)
+    central.repo.add_media_import(
+        {
+            "medium_id": reg.medium_id,
+            "appliance_id": reg.appliance_id,
+            "imported_at": now.astimezone(UTC).isoformat(),
+            "toc_sha256": crypto.sha256_hex(toc_bytes),
+            "new_batches": len(report.new),
+            "replayed_batches": len(report.replayed),
+            "refused_batches": len(report.refused),
+            "detail": json.dumps(report.to_dict(), ensure_ascii=False),
+        },
+        actor,
+        batches=report.hashes,
+    )
     return report
 
 
@@ -125,8 +146,7 @@ def _registration(central: Central, root: Path, now: datetime) -> Registration:
 
 
 def _import_batch(central: Central, receiver: ReceiveService, layout: MediumLayout, entry: TocBatch, report: ImportReport) -> None:
-    report.hashes[entry.batch_id] = {"manifest_sha256": entry.manifest_sha256,
-                                     "manifest_file_sha256": entry.manifest_file_sha256}
+    report.hashes[entry.batch_id] = {"manifest_sha256": entry.manifest_sha256, "manifest_file_sha256": entry.manifest_file_sha256}
     try:
         signed, blobs = _read_batch(central, layout, entry)
         for sha, data in blobs:

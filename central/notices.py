@@ -9,7 +9,7 @@ read is audited under the account's id. The same token fetches an item's PDF at
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from juanzong.shared import clock
 from juanzong.central import audit
 from juanzong.central.home import Central
+from juanzong.shared import clock
 from juanzong.shared.audit import Action
 
 DEFAULT_GRACE = timedelta(hours=24)
@@ -29,8 +29,11 @@ class Orphan:
     stored_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sha256": self.sha256, "size": self.size,
-                "stored_at": self.stored_at.isoformat(timespec="seconds") if self.stored_at else None}
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "stored_at": self.stored_at.isoformat(timespec="seconds") if self.stored_at else None,
+        }
 
 
 def orphan_names(central: Central) -> Iterator[str]:
@@ -48,8 +51,9 @@ def find_orphans(central: Central) -> list[Orphan]:
     return [Orphan(name, central.store.size(name), central.store.stored_at(name)) for name in orphan_names(central)]
 
 
-def remove_orphans(central: Central, grace: timedelta = DEFAULT_GRACE, now: datetime | None = None,
-                   actor: str = "archive office") -> tuple[list[Orphan], list[Orphan]]:
+def remove_orphans(
+    central: Central, grace: timedelta = DEFAULT_GRACE, now: datetime | None = None, actor: str = "archive office"
+) -> tuple[list[Orphan], list[Orphan]]:
     """Delete orphans older than `grace`; returns (removed, kept because too young)."""
     now = now or clock.now()
     removed, kept = [], []
@@ -60,7 +64,14 @@ def remove_orphans(central: Central, grace: timedelta = DEFAULT_GRACE, now: date
         if central.repo.blob_referenced(orphan.sha256):  # a manifest arrived meanwhile
             continue
         central.store.delete(orphan.sha256)
-        audit.record(central.repo.engine, actor=actor, action=Action.ORPHAN_REMOVE, target=orphan.sha256,
-                     size=orphan.size, stored_at=orphan.to_dict()["stored_at"], grace_minutes=int(grace.total_seconds() // 60))
+        audit.record(
+            central.repo.engine,
+            actor=actor,
+            action=Action.ORPHAN_REMOVE,
+            target=orphan.sha256,
+            size=orphan.size,
+            stored_at=orphan.to_dict()["stored_at"],
+            grace_minutes=int(grace.total_seconds() // 60),
+        )
         removed.append(orphan)
     return removed, kept

@@ -11,8 +11,8 @@ from juanzong.central import audit, storage
 from juanzong.central.home import Central
 from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 def decrypt_page(central: Central, ref: PageRef, data: bytes) -> bytes:
@@ -28,8 +28,9 @@ def open_with_any_key(central: Central, data: bytes, sealed: bytes, ref: PageRef
     failure: AppError | None = None
     for key in central.keys.hpke_all:
         try:
-            return crypto.open_blob_central(data, sealed, private_key=key, appliance_id=ref.appliance_id,
-                                            blob_id=ref.page_id, kind=ref.blob_kind)
+            return crypto.open_blob_central(
+                data, sealed, private_key=key, appliance_id=ref.appliance_id, blob_id=ref.page_id, kind=ref.blob_kind
+            )
         except AppError as err:
             failure = err
     assert failure is not None

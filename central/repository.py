@@ -18,16 +18,25 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, case, func, insert, select, update
 
-from juanzong.shared import clock
 from juanzong.central import audit, db
 from juanzong.central.receive.documents import store_entries as store_documents
-from juanzong.shared import crypto
+from juanzong.shared import clock, crypto
+from juanzong.shared.audit import Action
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import (
-    AuditHead, Intake, Item, Manifest, Page, PageRole, QcCode, Side, Signed, canonical_json, decode, to_builtins,
+    AuditHead,
+    Intake,
+    Item,
+    Manifest,
+    Page,
+    PageRole,
+    QcCode,
+    Side,
+    Signed,
+    canonical_json,
+    decode,
+    to_builtins,
 )
-from juanzong.shared.audit import Action
-
 
 # Page records are canonical JSON (no spaces): a QC finding the scanning point sent, and the role.
 BLANK_FINDING = f'%"code":"{QcCode.BLANK.value}"%'  # a blank back side from duplex scanning: recorded, never counted
@@ -113,8 +122,14 @@ class Repository:
         with self._writer.begin() as conn:
             t = db.appliances
             conn.execute(update(t).where(t.c.appliance_id == appliance_id).values(signing_public=signing_public))
-            audit.append(conn, actor="archive office", action=Action.ENROLL_RENEW, target=appliance_id,
-                         previous_signing_public=previous, signing_public=signing_public)
+            audit.append(
+                conn,
+                actor="archive office",
+                action=Action.ENROLL_RENEW,
+                target=appliance_id,
+                previous_signing_public=previous,
+                signing_public=signing_public,
+            )
 
     def appliances(self) -> list[Appliance]:
         with self.engine.connect() as conn:
@@ -123,13 +138,30 @@ class Repository:
 
     # --- removable media ------------------------------------------------------------------
 
-    def add_medium(self, medium_id: str, appliance_id: str, label: str, issued_at: str, valid_until: str,
-                   registration: Signed, actor: str) -> None:
+    def add_medium(
+        self, medium_id: str, appliance_id: str, label: str, issued_at: str, valid_until: str, registration: Signed, actor: str
+    ) -> None:
         with self._writer.begin() as conn:
-            conn.execute(insert(db.media).values(medium_id=medium_id, appliance_id=appliance_id, label=label,
-                                                 issued_at=issued_at, valid_until=valid_until, registration=registration.body))
-            audit.append(conn, actor=actor, action=Action.MEDIA_REGISTER, target=medium_id, appliance_id=appliance_id,
-                         label=label, valid_until=valid_until, key_use="central signature")
+            conn.execute(
+                insert(db.media).values(
+                    medium_id=medium_id,
+                    appliance_id=appliance_id,
+                    label=label,
+                    issued_at=issued_at,
+                    valid_until=valid_until,
+                    registration=registration.body,
+                )
+            )
+            audit.append(
+                conn,
+                actor=actor,
+                action=Action.MEDIA_REGISTER,
+                target=medium_id,
+                appliance_id=appliance_id,
+                label=label,
+                valid_until=valid_until,
+                key_use="central signature",
+            )
 
     def medium(self, medium_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -139,9 +171,18 @@ class Repository:
     def add_media_import(self, row: dict[str, Any], actor: str, batches: dict[str, Any] | None = None) -> None:
         with self._writer.begin() as conn:
             conn.execute(insert(db.media_imports).values(**row))
-            audit.append(conn, actor=actor, action=Action.MEDIA_IMPORT, target=row["medium_id"],
-                         appliance_id=row["appliance_id"], toc_sha256=row["toc_sha256"], new=row["new_batches"],
-                         replayed=row["replayed_batches"], refused=row["refused_batches"], batches=batches or {})
+            audit.append(
+                conn,
+                actor=actor,
+                action=Action.MEDIA_IMPORT,
+                target=row["medium_id"],
+                appliance_id=row["appliance_id"],
+                toc_sha256=row["toc_sha256"],
+                new=row["new_batches"],
+                replayed=row["replayed_batches"],
+                refused=row["refused_batches"],
+                batches=batches or {},
+            )
 
     def last_media_imports(self) -> dict[str, str]:
         """{appliance_id: time of its last media import}: the air-gapped points and their last carry."""
@@ -186,20 +227,33 @@ class Repository:
             new_pages = sum(_upsert(conn, db.pages, "page_id", _page_row(page), doc) for page in doc.pages)
             store_documents(conn, doc, received_at)
             conn.execute(update(db.batches).where(db.batches.c.batch_id == doc.batch_id).values(new_pages=new_pages))
-            audit.append(conn, actor=doc.appliance_id, action=Action.SYNC, target=doc.batch_id, seq=doc.seq,
-                         pages=len(doc.pages), new_pages=new_pages, key_use="appliance signature verified",
-                         appliance_head=to_builtins(doc.audit_head))
+            audit.append(
+                conn,
+                actor=doc.appliance_id,
+                action=Action.SYNC,
+                target=doc.batch_id,
+                seq=doc.seq,
+                pages=len(doc.pages),
+                new_pages=new_pages,
+                key_use="appliance signature verified",
+                appliance_head=to_builtins(doc.audit_head),
+            )
             if doc.purged:  # crypto-shredded on the appliance: on central's record as well
-                audit.append(conn, actor=doc.appliance_id, action=Action.PURGE_REPORTED, target=doc.batch_id,
-                             blobs=[p.blob_id for p in doc.purged], purged_at=[p.purged_at for p in doc.purged])
+                audit.append(
+                    conn,
+                    actor=doc.appliance_id,
+                    action=Action.PURGE_REPORTED,
+                    target=doc.batch_id,
+                    blobs=[p.blob_id for p in doc.purged],
+                    purged_at=[p.purged_at for p in doc.purged],
+                )
         return new_pages, gap
 
     def witnessed_central_heads(self) -> list[tuple[str, AuditHead]]:
         """Per appliance: central's head it handed back in its newest manifest (signed by the appliance)."""
         t = db.batches
         newest = select(t.c.appliance_id, func.max(t.c.seq).label("seq")).group_by(t.c.appliance_id).subquery()
-        query = select(t.c.appliance_id, t.c.manifest).join(
-            newest, (t.c.appliance_id == newest.c.appliance_id) & (t.c.seq == newest.c.seq))
+        query = select(t.c.appliance_id, t.c.manifest).join(newest, (t.c.appliance_id == newest.c.appliance_id) & (t.c.seq == newest.c.seq))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         out = []
@@ -240,8 +294,11 @@ class Repository:
         p, i = db.pages, db.items
         discarded = p.c.record.like(DISCARDED_ROLE)
         waiting = and_(i.c.item_id.is_(None), ~discarded)
-        query = (select(p.c.batch_id, func.count(), func.count(case((waiting, 1))), func.count(case((discarded, 1))))
-                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).group_by(p.c.batch_id))
+        query = (
+            select(p.c.batch_id, func.count(), func.count(case((waiting, 1))), func.count(case((discarded, 1))))
+            .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id))
+            .group_by(p.c.batch_id)
+        )
         with self.engine.connect() as conn:
             return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)}
 
@@ -249,9 +306,13 @@ class Repository:
 
     def owners(self, table_name: str, ids: set[str]) -> dict[str, str]:
         """{id: appliance_id} of the given intake, item or page ids already stored."""
-        table, key = {"intakes": (db.intakes, db.intakes.c.intake_id), "items": (db.items, db.items.c.item_id),
-                      "pages": (db.pages, db.pages.c.page_id), "documents": (db.documents, db.documents.c.document_id),
-                      "notices": (db.notices, db.notices.c.notice_id)}[table_name]
+        table, key = {
+            "intakes": (db.intakes, db.intakes.c.intake_id),
+            "items": (db.items, db.items.c.item_id),
+            "pages": (db.pages, db.pages.c.page_id),
+            "documents": (db.documents, db.documents.c.document_id),
+            "notices": (db.notices, db.notices.c.notice_id),
+        }[table_name]
         with self.engine.connect() as conn:
             rows = conn.execute(select(key, table.c.appliance_id).where(key.in_(ids))).all() if ids else []
         return {r[0]: r[1] for r in rows}
@@ -286,9 +347,12 @@ class Repository:
         has no spaces, so a non-empty list or a set reason is found by its text."""
         p, i, n = db.pages, db.items, db.intakes
         decided = p.c.record.like('%"accepted":[{%') | p.c.record.like('%"discard_reason":"%')
-        query = (select(p.c.page_id, p.c.page_no, p.c.record, i.c.item_id, i.c.name, n.c.case_number)
-                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id).outerjoin(n, n.c.intake_id == i.c.intake_id))
-                 .where(decided).order_by(n.c.case_number, i.c.intake_id, i.c.seq, p.c.page_no, p.c.page_id))
+        query = (
+            select(p.c.page_id, p.c.page_no, p.c.record, i.c.item_id, i.c.name, n.c.case_number)
+            .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id).outerjoin(n, n.c.intake_id == i.c.intake_id))
+            .where(decided)
+            .order_by(n.c.case_number, i.c.intake_id, i.c.seq, p.c.page_no, p.c.page_id)
+        )
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -308,8 +372,11 @@ class Repository:
         p, i = db.pages, db.items
         discarded = p.c.record.like(DISCARDED_ROLE)
         # an anti-join (NOT IN cannot become one on PostgreSQL): pages with no item row, or none at all
-        query = (select(func.count() - func.count(case((discarded, 1))), func.count(case((discarded, 1))))
-                 .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id)).where(i.c.item_id.is_(None)))
+        query = (
+            select(func.count() - func.count(case((discarded, 1))), func.count(case((discarded, 1))))
+            .select_from(p.outerjoin(i, i.c.item_id == p.c.item_id))
+            .where(i.c.item_id.is_(None))
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query).one()
         return int(row[0] or 0), int(row[1] or 0)
@@ -459,6 +526,4 @@ def _page_row(page: Page) -> dict[str, Any]:
 
 def _page_ref_query() -> Any:
     p = db.pages
-    return select(
-        p.c.page_id, p.c.appliance_id, p.c.blob_sha256, p.c.blob_kind, p.c.sealed_key, p.c.source_sha256
-    )
+    return select(p.c.page_id, p.c.appliance_id, p.c.blob_sha256, p.c.blob_kind, p.c.sealed_key, p.c.source_sha256)

@@ -43,9 +43,14 @@ def run(settings: CentralSettings, host: str, port: int, workers: int) -> None:
     common: dict[str, Any] = {
         # loop="asyncio": under uvloop, start_tls lost the request a TLS 1.3 client sends together
         # with its Finished (about 3 in 4 handshakes hung); asyncio's does not
-        "host": host, "port": port, "loop": "asyncio", "http": Gate,
+        "host": host,
+        "port": port,
+        "loop": "asyncio",
+        "http": Gate,
         # log_config=None: uvicorn's records go through the root logger `juanzong` set up (stderr)
-        "log_config": None, "timeout_graceful_shutdown": 5, "timeout_keep_alive": settings.request_timeout_seconds,
+        "log_config": None,
+        "timeout_graceful_shutdown": 5,
+        "timeout_keep_alive": settings.request_timeout_seconds,
     }
     if workers <= 1:
         from juanzong.central.app import create_app
@@ -75,8 +80,12 @@ def configure_gate(settings: CentralSettings, central: Any) -> None:
     """This process's limits, TLS context and certificate check for every `Gate`."""
     from juanzong.central.tls import server_context
 
-    limits = Limits(timeout=settings.request_timeout_seconds, max_connections=settings.max_connections,
-                    max_per_address=settings.max_connections_per_address, min_body_rate=settings.min_body_bytes_per_second)
+    limits = Limits(
+        timeout=settings.request_timeout_seconds,
+        max_connections=settings.max_connections,
+        max_per_address=settings.max_connections_per_address,
+        min_body_rate=settings.min_body_bytes_per_second,
+    )
     Gate.configure(limits, server_context(settings.keys_dir) if settings.tls else None, CertificateCheck(central))
 
 
@@ -93,8 +102,14 @@ class CertificateCheck:
         appliance = self.central.repo.appliance(name)
         refused = appliance is None or bool(appliance.revoked_at)
         if refused:
-            audit.record(self.central.repo.engine, actor=name, action=Action.CONNECT, target=serial or name, outcome=Outcome.REFUSED,
-                         reason="revoked" if appliance is not None else "not enrolled")
+            audit.record(
+                self.central.repo.engine,
+                actor=name,
+                action=Action.CONNECT,
+                target=serial or name,
+                outcome=Outcome.REFUSED,
+                reason="revoked" if appliance is not None else "not enrolled",
+            )
         return refused
 
 

@@ -28,12 +28,12 @@ import base64
 import functools
 import hashlib
 import io
-from datetime import datetime, UTC
 import logging
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
@@ -229,8 +229,15 @@ class S3BlobStore:
         extra = {"IfNoneMatch": "*"} if self._conditional else {}
         checksum = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
         try:
-            resp = self.client.put_object(Bucket=self.bucket, Key=self.key(sha256), Body=body, ContentLength=size,
-                                          ChecksumSHA256=checksum, ContentType="application/octet-stream", **extra)
+            resp = self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(sha256),
+                Body=body,
+                ContentLength=size,
+                ChecksumSHA256=checksum,
+                ContentType="application/octet-stream",
+                **extra,
+            )
         except Exception as exc:
             return self._put_failed(sha256, body, exc)
         echoed = resp.get("ChecksumSHA256")

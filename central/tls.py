@@ -20,8 +20,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from juanzong.shared import clock
-from juanzong.shared import tlsca
+from juanzong.shared import clock, tlsca
 from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -44,8 +43,11 @@ def create(keys_dir: Path, host: str, court_ca: tuple[Path, Path] | None = None)
     CRL and the server certificate."""
     ca_key, ca_cert = load_court_ca(*court_ca) if court_ca else tlsca.new_ca("卷宗 法院内部 CA")
     ca_key_pem = ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    for name, pem, mode in ((CA_KEY, ca_key_pem, 0o600), (CA_CERT, tlsca.cert_pem(ca_cert), 0o644),
-                            (CA_CRL, tlsca.crl(ca_key, ca_cert, {}), 0o644)):
+    for name, pem, mode in (
+        (CA_KEY, ca_key_pem, 0o600),
+        (CA_CERT, tlsca.cert_pem(ca_cert), 0o644),
+        (CA_CRL, tlsca.crl(ca_key, ca_cert, {}), 0o644),
+    ):
         write_durable(keys_dir / name, pem, mode=mode)
     renew_server(keys_dir, host)
     return public(keys_dir)

@@ -93,8 +93,7 @@ class Gate(asyncio.Protocol):
 
     async def _handshake(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
         try:
-            tls = await self.loop.start_tls(raw, self, context, server_side=True,
-                                            ssl_handshake_timeout=self.limits.timeout)
+            tls = await self.loop.start_tls(raw, self, context, server_side=True, ssl_handshake_timeout=self.limits.timeout)
         except (TimeoutError, OSError, ssl.SSLError, ConnectionError, RuntimeError) as exc:
             log.info("TLS handshake with %s failed: %s", self.address, type(exc).__name__)
             self._release()

@@ -16,34 +16,33 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
-from juanzong.edge import audit, filelog
+from juanzong.edge import audit, filelog, repo
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.ingest.pipeline import ingest_pages
+from juanzong.edge.devices.profiles import get_scanner
 from juanzong.edge.hostcheck import require_no_swap, require_ram_hot_folder
 from juanzong.edge.ingest.context import Claimed, IngestContext, ItemInfo, QcRules, ReplaceTarget, Sides
 from juanzong.edge.ingest.decode import decode, sha256_file
 from juanzong.edge.ingest.faults import FILE_FAULTS
+from juanzong.edge.ingest.pipeline import ingest_pages
 from juanzong.edge.ingest.record import commit, replace_plan
 from juanzong.edge.keys import load_keys
-from juanzong.edge import repo
 from juanzong.edge.repo import blobs, items, pages, state, write_tx
 from juanzong.edge.repo import quarantine as shelf
 from juanzong.edge.repo.quarantine import QuarantineRow
 from juanzong.edge.repo.state import StateKey
 from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
+from juanzong.shared import clock
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.crypto import seal_blob
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.edge.devices.profiles import get_scanner
-from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.appliance")
 
@@ -138,7 +137,14 @@ class Appliance:
             # keep going: stopping would leave the scanner with nowhere to put pages;
             # the operator sees this in the log and the archive office in the audit
             log.error("database quick_check failed: %s", self.settings.db_path)
-            audit.record(self.db, place=self.ctx.appliance_id, actor="system", action=Action.INTEGRITY_CHECK, target="edge.db", outcome=Outcome.FAILED)
+            audit.record(
+                self.db,
+                place=self.ctx.appliance_id,
+                actor="system",
+                action=Action.INTEGRITY_CHECK,
+                target="edge.db",
+                outcome=Outcome.FAILED,
+            )
         self.sweep_blobs()
         return [self.process(c) for c in self.folder.spooled()]
 
@@ -188,16 +194,33 @@ class Appliance:
             return self.set_aside(claimed, err)
         raw = claimed.path.read_bytes()
         qid = new_id(Kind.QUARANTINE)
-        sealed = seal_blob(raw, appliance_id=self.ctx.appliance_id, blob_id=qid, kind="quarantine",
-                           kek=self.ctx.keys.kek, central_public=self.ctx.keys.central.hpke_public, suite=self.ctx.suite)
+        sealed = seal_blob(
+            raw,
+            appliance_id=self.ctx.appliance_id,
+            blob_id=qid,
+            kind="quarantine",
+            kek=self.ctx.keys.kek,
+            central_public=self.ctx.keys.central.hpke_public,
+            suite=self.ctx.suite,
+        )
         self.store.put(qid, sealed.data)
         now = clock.iso()
         with write_tx(self.db):
             blobs.insert(self.db, sealed, now)
-            shelf.insert(self.db, QuarantineRow(qid, claimed.claim, claimed.source_name, sealed.plain_sha256,
-                                                     len(raw), str(err.code), err.message, qid), now)
-            audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action=Action.QUARANTINE,
-                         target=claimed.source_name, outcome=Outcome.REFUSED, code=str(err.code))
+            shelf.insert(
+                self.db,
+                QuarantineRow(qid, claimed.claim, claimed.source_name, sealed.plain_sha256, len(raw), str(err.code), err.message, qid),
+                now,
+            )
+            audit.record(
+                self.db,
+                place=self.ctx.appliance_id,
+                actor="scanner",
+                action=Action.QUARANTINE,
+                target=claimed.source_name,
+                outcome=Outcome.REFUSED,
+                code=str(err.code),
+            )
         log.warning("%s code=%s", filelog.quarantined(claimed.source_name, err.message), err.code)
         self.folder.release(claimed)
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
@@ -210,10 +233,22 @@ class Appliance:
         now = clock.iso()
         with write_tx(self.db):
             if not shelf.has_claim(self.db, claimed.claim):
-                shelf.insert(self.db, QuarantineRow(new_id(Kind.QUARANTINE), claimed.claim, claimed.source_name,
-                                                         digest, size, str(err.code), err.message, None), now)
-                audit.record(self.db, place=self.ctx.appliance_id, actor="scanner", action=Action.QUARANTINE,
-                             target=claimed.source_name, outcome=Outcome.REFUSED, code=str(err.code))
+                shelf.insert(
+                    self.db,
+                    QuarantineRow(
+                        new_id(Kind.QUARANTINE), claimed.claim, claimed.source_name, digest, size, str(err.code), err.message, None
+                    ),
+                    now,
+                )
+                audit.record(
+                    self.db,
+                    place=self.ctx.appliance_id,
+                    actor="scanner",
+                    action=Action.QUARANTINE,
+                    target=claimed.source_name,
+                    outcome=Outcome.REFUSED,
+                    code=str(err.code),
+                )
         kept = self.folder.set_aside(claimed)
         log.warning("%s（未读取，%d 字节，放在 %s）code=%s", filelog.quarantined(claimed.source_name, err.message), size, kept, err.code)
         return FileOutcome(claimed.source_name, "quarantined", code=str(err.code), reason=err.message)
@@ -260,4 +295,3 @@ class Appliance:
                     stop.wait(0.05)
         finally:
             watcher.stop()
-

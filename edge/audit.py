@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge.repo import audit as rows
 from juanzong.edge.repo import write_tx
+from juanzong.shared import clock
 from juanzong.shared.audit import GENESIS, Action, AuditRecord, Outcome, first_bad_row
 
 
@@ -17,7 +17,9 @@ def now_iso() -> str:
     return clock.iso()
 
 
-def record(db: Database, *, place: str, actor: str, action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any) -> AuditRecord:
+def record(
+    db: Database, *, place: str, actor: str, action: Action, target: str, outcome: Outcome = Outcome.OK, **detail: Any
+) -> AuditRecord:
     """Append one record; joins the caller's transaction when there is one."""
     if not db.conn.in_transaction:
         with write_tx(db):
@@ -34,8 +36,7 @@ def records(db: Database) -> list[AuditRecord]:
 
 
 def records_with_hashes(db: Database) -> list[tuple[AuditRecord, str]]:
-    return [(AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]), r[9])
-            for r in rows.rows_with_hashes(db)]
+    return [(AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8]), r[9]) for r in rows.rows_with_hashes(db)]
 
 
 def head(db: Database) -> dict[str, Any]:

@@ -13,16 +13,19 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from juanzong.shared import clock
 from juanzong.edge.repo.batches import BatchState
-from juanzong.shared.cli import JSON_HELP, print_json
+from juanzong.shared import clock
 from juanzong.shared.audit import Action
+from juanzong.shared.cli import JSON_HELP, print_json
 
 TZ = ZoneInfo("Asia/Shanghai")
-OUTCOME_LINES = {"stored": "已存入 {name}：{pages} 页", "quarantined": "已隔离 {name}：{reason}",
-                 "replayed": "已完成 {name}（重启前已存入）", "retry": "暂未存入 {name}：{reason}"}
-BATCH_STATES = {BatchState.SEALED: "已封包，待同步", BatchState.ACKNOWLEDGED: "中心已确认",
-                BatchState.REJECTED: "被中心拒收，需人工处理"}
+OUTCOME_LINES = {
+    "stored": "已存入 {name}：{pages} 页",
+    "quarantined": "已隔离 {name}：{reason}",
+    "replayed": "已完成 {name}（重启前已存入）",
+    "retry": "暂未存入 {name}：{reason}",
+}
+BATCH_STATES = {BatchState.SEALED: "已封包，待同步", BatchState.ACKNOWLEDGED: "中心已确认", BatchState.REJECTED: "被中心拒收，需人工处理"}
 
 
 VOLUME_NAMES = {"main": "正卷", "internal": "副卷"}
@@ -63,13 +66,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     from juanzong.edge.config import resolve_home
     from juanzong.edge.home import init_home
 
-    out = init_home(resolve_home(args.home), profile=args.profile, printer=args.printer,
-                    central_identity=Path(args.central) if args.central else None,
-                    central_url=args.central_url or "", court_networks=args.court_network or None, name=args.name,
-                    court=args.court or "", hot_folder=args.hot_folder or "")
-    _emit(args, out, f"设备目录已建立：{out['home']}", f"设备编号：{shown(out['appliance_id'])}",
-          f"热文件夹：{out['hot_folder']}",
-          f"下一步：把 {out['home']}/appliance-identity.json 交给档案室登记（central enroll），再用 edge pair 安装回执")
+    out = init_home(
+        resolve_home(args.home),
+        profile=args.profile,
+        printer=args.printer,
+        central_identity=Path(args.central) if args.central else None,
+        central_url=args.central_url or "",
+        court_networks=args.court_network or None,
+        name=args.name,
+        court=args.court or "",
+        hot_folder=args.hot_folder or "",
+    )
+    _emit(
+        args,
+        out,
+        f"设备目录已建立：{out['home']}",
+        f"设备编号：{shown(out['appliance_id'])}",
+        f"热文件夹：{out['hot_folder']}",
+        f"下一步：把 {out['home']}/appliance-identity.json 交给档案室登记（central enroll），再用 edge pair 安装回执",
+    )
     return 0
 
 
@@ -80,8 +95,11 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     rows = show(resolve_home(args.home))
     order = {name: i for i, name in enumerate(SITE_SETTINGS)}
     rows.sort(key=lambda r: order.get(r.name, len(order)))
-    _emit(args, [r.__dict__ for r in rows],
-          *(f"{r.name} = {_shown_value(r.value)}{'（默认）' if r.default else ''}    # {r.help}" for r in rows))
+    _emit(
+        args,
+        [r.__dict__ for r in rows],
+        *(f"{r.name} = {_shown_value(r.value)}{'（默认）' if r.default else ''}    # {r.help}" for r in rows),
+    )
     return 0
 
 
@@ -94,8 +112,11 @@ def cmd_config_set(args: argparse.Namespace) -> int:
     from juanzong.edge.configure import set_value
 
     value = set_value(resolve_home(args.home), args.name, args.value)
-    _emit(args, {"name": args.name, "value": value}, f"已修改 {args.name} = {_shown_value(value)}（已记入审计）；"
-                                                     f"正在运行的 edge run 需重启后生效")
+    _emit(
+        args,
+        {"name": args.name, "value": value},
+        f"已修改 {args.name} = {_shown_value(value)}（已记入审计）；正在运行的 edge run 需重启后生效",
+    )
     return 0
 
 
@@ -103,8 +124,12 @@ def cmd_pair(args: argparse.Namespace) -> int:
     from juanzong.edge.home import pair
 
     settings = _settings(args)
-    pair(settings.keys_dir, Path(args.central) if args.central else None,
-         Path(args.enrolment) if args.enrolment else None, settings.appliance_id)
+    pair(
+        settings.keys_dir,
+        Path(args.central) if args.central else None,
+        Path(args.enrolment) if args.enrolment else None,
+        settings.appliance_id,
+    )
     _emit(args, {"paired": True, "keys_dir": str(settings.keys_dir)}, f"已安装中心的身份与证书（{settings.keys_dir}）")
     return 0
 
@@ -118,8 +143,16 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
     now = clock.now(TZ)
     received = parse_received(args.received) if args.received else now
     registered = intake.register(
-        db, settings, case_text=args.case, submitter=args.submitter, items=[intake.parse_item(t) for t in args.item],
-        received_at=received, urgent=args.urgent, classified=args.classified, clerk=args.clerk or "", now=now,
+        db,
+        settings,
+        case_text=args.case,
+        submitter=args.submitter,
+        items=[intake.parse_item(t) for t in args.item],
+        received_at=received,
+        urgent=args.urgent,
+        classified=args.classified,
+        clerk=args.clerk or "",
+        now=now,
         confirmed_not_classified=args.not_classified,
     )
     out = registered.to_dict()
@@ -131,11 +164,15 @@ def cmd_intake_add(args: argparse.Namespace) -> int:
 
 
 def _intake_lines(out: dict) -> list[str]:
-    lines = [f"已登记收取 {shown(out['intake_id'])}：{out['case_number']}，提交人 {out['submitter']}",
-             f"办理时限：{out['deadline']}{'（加急）' if out.get('urgent') else ''}"]
+    lines = [
+        f"已登记收取 {shown(out['intake_id'])}：{out['case_number']}，提交人 {out['submitter']}",
+        f"办理时限：{out['deadline']}{'（加急）' if out.get('urgent') else ''}",
+    ]
     for item in out["items"]:
-        lines.append(f"  第{item['seq']}件 {item['name']}：{item['declared_pages']} 页，"
-                     f"{VOLUME_NAMES.get(item['volume'], item['volume'])} {item['catalog_dir']}，材料编号 {shown(item['item_id'])}")
+        lines.append(
+            f"  第{item['seq']}件 {item['name']}：{item['declared_pages']} 页，"
+            f"{VOLUME_NAMES.get(item['volume'], item['volume'])} {item['catalog_dir']}，材料编号 {shown(item['item_id'])}"
+        )
     lines += [f"提示：{w}" for w in out.get("warnings", [])]
     return lines
 
@@ -149,9 +186,18 @@ def cmd_cover_sheet(args: argparse.Namespace) -> int:
     settings = _settings(args)
     db = _db(settings)
     item = load_item(db, require_id(args.item_id, Kind.ITEM))
-    info = CoverSheetInfo(item_id=item["id"], intake_id=item["intake_id"], case_number=item["case_number"],
-                          item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
-                          catalog_dir=item["catalog_dir"], item_seq=item["seq"], item_count=item["item_count"], court=settings.court)
+    info = CoverSheetInfo(
+        item_id=item["id"],
+        intake_id=item["intake_id"],
+        case_number=item["case_number"],
+        item_name=item["name"],
+        declared_pages=item["declared_pages"],
+        volume=item["volume"],
+        catalog_dir=item["catalog_dir"],
+        item_seq=item["seq"],
+        item_count=item["item_count"],
+        court=settings.court,
+    )
     out = save_cover_sheet(info, Path(args.out))
     audit.record(db, place=settings.appliance_id, actor="clerk", action=Action.PRINT, target=item["id"], what="cover_sheet")
     _emit(args, {"item_id": item["id"], "out": str(out)}, f"封面页已生成：{out}（{item['name']}，材料编号 {shown(item['id'])}）")
@@ -171,8 +217,11 @@ def cmd_active(args: argparse.Namespace) -> int:
     with write_tx(db):
         state.put(db, StateKey.ACTIVE_ITEM, item_id)
         audit.record(db, place=settings.appliance_id, actor="operator", action=Action.ACTIVE_ITEM, target=item_id or "-")
-    _emit(args, {"active_item": item_id},
-          f"之后没有封面页的扫描页归入材料 {shown(item_id)}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列")
+    _emit(
+        args,
+        {"active_item": item_id},
+        f"之后没有封面页的扫描页归入材料 {shown(item_id)}" if item_id else "已取消当前材料：没有封面页的扫描页进入未归属队列",
+    )
     return 0
 
 
@@ -185,9 +234,13 @@ def cmd_close(args: argparse.Namespace) -> int:
     blank = f"（另有空白背面 {out['blank_backs']} 页，已记录，不计入页数）" if out["blank_backs"] else ""
     lines = [f"  {f['message']}" for f in out["findings"]]
     lines += [f"  第 {f['page_no'] or '-'} 页（{shown(f['page_id'])}）：{f['message']}" for f in out["page_findings"]]
-    _emit(args, out, f"材料 {shown(out['item_id'])}（{out['name']}）已结束扫描并锁定：申报 {out['declared_pages']} 页，"
-                     f"实际 {out['scanned_pages']} 页{blank}",
-          *(lines or ["  页数相符，没有质检提示"]))
+    _emit(
+        args,
+        out,
+        f"材料 {shown(out['item_id'])}（{out['name']}）已结束扫描并锁定：申报 {out['declared_pages']} 页，"
+        f"实际 {out['scanned_pages']} 页{blank}",
+        *(lines or ["  页数相符，没有质检提示"]),
+    )
     return 0
 
 
@@ -215,8 +268,15 @@ def cmd_pages(args: argparse.Namespace) -> int:
     return 0
 
 
-ROLE_NAMES = {"page": "", "cover": "封面页", "cover_unknown": "外来封面页", "cover_back": "封面背面",
-              "blank_dropped": "空白背面（不计页）", "replaced": "已被重扫替换", "discarded": "已作废"}
+ROLE_NAMES = {
+    "page": "",
+    "cover": "封面页",
+    "cover_unknown": "外来封面页",
+    "cover_back": "封面背面",
+    "blank_dropped": "空白背面（不计页）",
+    "replaced": "已被重扫替换",
+    "discarded": "已作废",
+}
 
 
 def _page_line(r: dict) -> str:
@@ -224,8 +284,10 @@ def _page_line(r: dict) -> str:
     role = ROLE_NAMES.get(r["role"], r["role"])
     extra = "；".join(filter(None, [role, r.get("discard_reason") and f"作废原因：{r['discard_reason']}"]))
     found = "；".join(f["message"] for f in r["findings"])
-    return (f"{number:<8} {shown(r['page_id'])}  {SIDE_NAMES.get(r['side'], r['side'])}  {r['source_name']}"
-            f"{'  ' + extra if extra else ''}{'  质检：' + found if found else ''}")
+    return (
+        f"{number:<8} {shown(r['page_id'])}  {SIDE_NAMES.get(r['side'], r['side'])}  {r['source_name']}"
+        f"{'  ' + extra if extra else ''}{'  质检：' + found if found else ''}"
+    )
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
@@ -256,9 +318,9 @@ def _usage(detail: str):
 
 
 def cmd_replace(args: argparse.Namespace) -> int:
+    from juanzong.edge.devices.profiles import get_scanner
     from juanzong.edge.items import arm_replacement, cancel_replacement
     from juanzong.shared.ids import Kind, require_id
-    from juanzong.edge.devices.profiles import get_scanner
 
     settings = _settings(args)
     db = _db(settings)
@@ -285,7 +347,9 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     db = _db(settings)
     if args.retry:
         qid = require_id(args.retry, Kind.QUARANTINE)
-        path = quarantine.retry(db, BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id, settings.hot_folder, qid)
+        path = quarantine.retry(
+            db, BlobStore(settings.blob_dir), load_keys(settings.keys_dir), settings.appliance_id, settings.hot_folder, qid
+        )
         _emit(args, {"retry": qid, "written": str(path)}, f"已放回热文件夹重新导入：{path.name}")
         return 0
     shelf = quarantine.shelf(db)
@@ -338,8 +402,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     out = outbox_once(_db(settings), BlobStore(settings.blob_dir), transport, load_keys(settings.keys_dir), settings, force_seal=True)
     synced = out.get("synced", [])
     lines = [f"已封包批次 {shown(out['sealed'])}" if out.get("sealed") else "没有新的页面需要封包"]
-    lines += [f"批次 {shown(r.get('batch_id', ''))}：{BATCH_STATES.get(r.get('state', ''), r.get('state', ''))}"
-              f"{'（' + r['error'] + '）' if r.get('error') else ''}" for r in synced]
+    lines += [
+        f"批次 {shown(r.get('batch_id', ''))}：{BATCH_STATES.get(r.get('state', ''), r.get('state', ''))}"
+        f"{'（' + r['error'] + '）' if r.get('error') else ''}"
+        for r in synced
+    ]
     _emit(args, out, *lines)
     return 0
 
@@ -361,8 +428,17 @@ def cmd_operator(args: argparse.Namespace) -> int:
         _emit(args, disabled, f"已停用操作员 {disabled['id']}")
     else:
         ops = [op.to_dict() for op in operators.list_all(db)]
-        _emit(args, ops, *([f"{o['id']}  {o.get('name', '')}  {o.get('role_name', o.get('role', ''))}"
-                            f"{'（已停用）' if o.get('disabled') else ''}" for o in ops] or ["还没有操作员"]))
+        _emit(
+            args,
+            ops,
+            *(
+                [
+                    f"{o['id']}  {o.get('name', '')}  {o.get('role_name', o.get('role', ''))}{'（已停用）' if o.get('disabled') else ''}"
+                    for o in ops
+                ]
+                or ["还没有操作员"]
+            ),
+        )
     return 0
 
 
@@ -382,10 +458,21 @@ def cmd_document(args: argparse.Namespace) -> int:
     doc, pdf = read_current(context_for(settings), require_id(args.item_id, Kind.ITEM), actor="operator")
     write_durable(Path(args.out).resolve(), pdf, mode=0o600)  # plaintext: owner-only
     kind = "可检索（双层）" if doc.searchable else "图像版（文字识别排队中）"
-    out = {"item_id": doc.item_id, "document_id": doc.document_id, "version": doc.version, "searchable": doc.searchable,
-           "file_name": doc.file_name, "pages": len(doc.page_ids), "out": args.out, "说明": kind}
-    _emit(args, out, f"已导出材料 {shown(doc.item_id)} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，"
-                     f"{len(doc.page_ids)} 页）到 {args.out}")
+    out = {
+        "item_id": doc.item_id,
+        "document_id": doc.document_id,
+        "version": doc.version,
+        "searchable": doc.searchable,
+        "file_name": doc.file_name,
+        "pages": len(doc.page_ids),
+        "out": args.out,
+        "说明": kind,
+    }
+    _emit(
+        args,
+        out,
+        f"已导出材料 {shown(doc.item_id)} 的 PDF 文档 {doc.file_name}（第 {doc.version} 版，{kind}，{len(doc.page_ids)} 页）到 {args.out}",
+    )
     return 0
 
 
@@ -412,8 +499,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if docs["ocr_queue"]["length"]:
         earliest = dt.datetime.fromisoformat(docs["ocr_queue"]["oldest_deadline"]).astimezone(TZ)
         oldest = f"，最早时限 {earliest:%Y-%m-%d %H:%M}"
-    print(f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
-          f"入卷提醒 {docs['notices']} 条")
+    print(
+        f"PDF 文档 {docs['current']} 份（可检索 {docs['searchable']} 份），文字识别队列 {docs['ocr_queue']['length']} 份{oldest}，"
+        f"入卷提醒 {docs['notices']} 条"
+    )
     for b in st["batches"]:
         error = f"（{b['last_error']}）" if b["last_error"] and b["state"] != BatchState.ACKNOWLEDGED else ""
         print(f"  批次 {b['seq']} {shown(b['id'])}：{b['pages']} 页，{BATCH_STATES.get(b['state'], b['state'])}{error}")
@@ -468,11 +557,15 @@ def cmd_purge(args: argparse.Namespace) -> int:
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - `edge run` purges on its own schedule
     now = parse_received(args.now) if args.now else clock.now(TZ)
-    report = purge_due(_db(settings), BlobStore(settings.blob_dir), settings.appliance_id,
-                       Retention.from_settings(settings), now, actor=args.actor)
+    report = purge_due(
+        _db(settings), BlobStore(settings.blob_dir), settings.appliance_id, Retention.from_settings(settings), now, actor=args.actor
+    )
     out = report.to_dict()
-    _emit(args, out, f"已加密擦除：{out['purged_blobs']} 个数据块，{out['purged_quarantine']} 个隔离文件，"
-                     f"{out['receipt_copies_destroyed']} 份回执副本")
+    _emit(
+        args,
+        out,
+        f"已加密擦除：{out['purged_blobs']} 个数据块，{out['purged_quarantine']} 个隔离文件，{out['receipt_copies_destroyed']} 份回执副本",
+    )
     return 0
 
 
@@ -484,8 +577,12 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     lock = single_instance(settings)  # noqa: F841 - never while `edge run` holds the old key
     rotation = rotate_kek(_db(settings), BlobStore(settings.blob_dir), settings.keys_dir, settings.appliance_id, args.actor)
-    _emit(args, rotation.to_dict(), f"密钥已更换：{rotation.old_key_id} → {rotation.new_key_id}，"
-                                    f"重写 {rotation.wraps} 个包装密钥、{rotation.vault_values} 个保险库数据，旧密钥已销毁")
+    _emit(
+        args,
+        rotation.to_dict(),
+        f"密钥已更换：{rotation.old_key_id} → {rotation.new_key_id}，"
+        f"重写 {rotation.wraps} 个包装密钥、{rotation.vault_values} 个保险库数据，旧密钥已销毁",
+    )
     return 0
 
 
@@ -495,10 +592,17 @@ def cmd_keys_renew(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     doc = request_renewal(_db(settings), settings.keys_dir, settings.home / IDENTITY_FILE, Path(args.out), args.actor)
-    _emit(args, {"appliance_id": doc["appliance_id"], "signing_public": doc["signing_public"], "out": args.out,
-                 "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json"},
-          f"已生成新的签名与 TLS 密钥，换钥申请写在 {args.out}（由旧密钥担保）",
-          f"下一步：在中心执行 central enroll --renew {args.out} --out enrolment.json，再执行 edge pair --enrolment enrolment.json")
+    _emit(
+        args,
+        {
+            "appliance_id": doc["appliance_id"],
+            "signing_public": doc["signing_public"],
+            "out": args.out,
+            "next": "在中心执行 central enroll --renew <此文件> --out enrolment.json，再执行 edge pair --enrolment enrolment.json",
+        },
+        f"已生成新的签名与 TLS 密钥，换钥申请写在 {args.out}（由旧密钥担保）",
+        f"下一步：在中心执行 central enroll --renew {args.out} --out enrolment.json，再执行 edge pair --enrolment enrolment.json",
+    )
     return 0
 
 
@@ -508,15 +612,26 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _db(settings).close()  # the database key exists (keys/ is read-only to the locked-down service)
-    out = lockdown(settings, Path(args.out).resolve(), apply=args.apply, root=Path(args.root),
-                   executable=Path(args.executable) if args.executable else None)
+    out = lockdown(
+        settings,
+        Path(args.out).resolve(),
+        apply=args.apply,
+        root=Path(args.root),
+        executable=Path(args.executable) if args.executable else None,
+    )
     if args.apply:
         from juanzong.edge.lockdown.media_rules import record_root
 
         record_root(_db(settings), Path(args.root))  # `edge media init` / `edge media rules` keep its udev rules in step
-        audit.record(_db(settings), place=settings.appliance_id, actor="admin", action=Action.LOCKDOWN_APPLY,
-                     target=str(args.root), files=len(out["files"]),
-                     exposure={unit: str(score) for unit, score in out["exposure"].items()})
+        audit.record(
+            _db(settings),
+            place=settings.appliance_id,
+            actor="admin",
+            action=Action.LOCKDOWN_APPLY,
+            target=str(args.root),
+            files=len(out["files"]),
+            exposure={unit: str(score) for unit, score in out["exposure"].items()},
+        )
     done = "已安装" if args.apply else "已生成（未安装）"
     _emit(args, out, f"设备加固配置{done}：{len(out['files'])} 个文件，写在 {args.out}；计划见 {args.out}/plan.json")
     return 0
@@ -537,13 +652,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 HOME_HELP = "设备目录（默认取环境变量 $JUANZONG_HOME）"
-ITEM_SYNTAX = ("名称:页数[:正卷|副卷][:复印件][:黑白][:目录=卷宗目录名]，"
-               "如 起诉状:5 或 证据材料:12:副卷:复印件 或 庭审笔录:8:目录=庭审笔录")
+ITEM_SYNTAX = "名称:页数[:正卷|副卷][:复印件][:黑白][:目录=卷宗目录名]，如 起诉状:5 或 证据材料:12:副卷:复印件 或 庭审笔录:8:目录=庭审笔录"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     edge = sub.add_parser("edge", help="扫描点设备", description="扫描点设备的命令").add_subparsers(
-        dest="edge_command", required=True, title="子命令", metavar="命令")
+        dest="edge_command", required=True, title="子命令", metavar="命令"
+    )
 
     def cmd(name: str, func, help: str, json: bool = True) -> argparse.ArgumentParser:
         p = edge.add_parser(name, help=help, description=help)
@@ -564,7 +679,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hot-folder", help="热文件夹（扫描仪写入的目录；默认取扫描仪配置，生产环境应为 tmpfs 挂载点）")
 
     config = edge.add_parser("config", help="查看或修改本设备的设置", description="查看或修改本设备的设置").add_subparsers(
-        dest="config_command", required=True, title="子命令", metavar="命令")
+        dest="config_command", required=True, title="子命令", metavar="命令"
+    )
     p = config.add_parser("show", help="列出全部设置及其说明")
     p.add_argument("--home", help=HOME_HELP)
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -581,7 +697,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--enrolment", help="central enroll --out 写出的登记文件")
 
     intake = edge.add_parser("intake", help="窗口收取登记", description="窗口收取登记").add_subparsers(
-        dest="intake_command", required=True, title="子命令", metavar="命令")
+        dest="intake_command", required=True, title="子命令", metavar="命令"
+    )
     p = intake.add_parser("add", help="登记一次收取并打印回执", description="登记一次收取并打印回执")
     p.add_argument("--home", help=HOME_HELP)
     p.add_argument("--case", required=True, help="案号，如（2026）京0102民初1234号")
@@ -590,8 +707,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--received", help="收取时间（ISO 格式，默认现在）")
     p.add_argument("--urgent", action="store_true", help="加急")
     p.add_argument("--classified", action="store_true", help="涉密材料（将被拒收）")
-    p.add_argument("--not-classified", action="store_true",
-                   help="确认名称含“秘密/机密”等字样的材料不是涉密材料（如商业秘密证据），记入审计")
+    p.add_argument(
+        "--not-classified", action="store_true", help="确认名称含“秘密/机密”等字样的材料不是涉密材料（如商业秘密证据），记入审计"
+    )
     p.add_argument("--clerk", help="经办人")
     p.add_argument("--no-print", action="store_true", help="不打印回执")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -637,7 +755,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--settle", type=float, help="文件静止多少秒后才处理（默认取扫描仪配置）")
 
     calendar = edge.add_parser("calendar", help="本设备的节假日安排", description="本设备的节假日安排").add_subparsers(
-        dest="calendar_command", required=True, title="子命令", metavar="命令")
+        dest="calendar_command", required=True, title="子命令", metavar="命令"
+    )
     p = calendar.add_parser("import", help="导入国务院放假安排，并重新计算暂定的办理时限")
     p.add_argument("--home", help=HOME_HELP)
     p.add_argument("file", metavar="安排文件", help="TOML 文件：[years.YYYY] source / holidays / workdays")
@@ -649,13 +768,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_calendar_status)
 
     op = edge.add_parser("operator", help="窗口操作员（收件员、扫描员、主管）", description="窗口操作员").add_subparsers(
-        dest="operator_command", required=True, title="子命令", metavar="命令")
+        dest="operator_command", required=True, title="子命令", metavar="命令"
+    )
     p = op.add_parser("add", help="添加操作员；PIN 取自 --pin 或标准输入")
     p.add_argument("--home", help=HOME_HELP)
     p.add_argument("--id", required=True, help="工号（2-16 位字母或数字）")
     p.add_argument("--name", required=True, help="姓名")
-    p.add_argument("--role", required=True, choices=["clerk", "operator", "supervisor"],
-                   help="角色：clerk 收件员，operator 扫描员，supervisor 主管")
+    p.add_argument(
+        "--role", required=True, choices=["clerk", "operator", "supervisor"], help="角色：clerk 收件员，operator 扫描员，supervisor 主管"
+    )
     p.add_argument("--pin", help="6-12 位数字（默认从标准输入读一行）")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_operator)
@@ -671,8 +792,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = cmd("run", cmd_run, "运行设备：监视热文件夹、入库、封包、同步、打印，并提供窗口收件页面", json=False)
     p.set_defaults(log_info=True)
-    p = cmd("documents-worker", cmd_documents_worker,
-            "后台生成 PDF 与文字识别的进程（由 edge run 管理；低优先级，按时限先后处理）", json=False)
+    p = cmd(
+        "documents-worker", cmd_documents_worker, "后台生成 PDF 与文字识别的进程（由 edge run 管理；低优先级，按时限先后处理）", json=False
+    )
     p.set_defaults(log_info=True)
     p = cmd("document", cmd_document, "把一件材料当前的 PDF 解密写到文件（抽查用，记入审计）")
     p.add_argument("item_id", metavar="材料编号")
@@ -686,7 +808,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--actor", default="admin", help="执行人（记入审计）")
 
     keys = edge.add_parser("keys", help="本设备的密钥", description="本设备的密钥").add_subparsers(
-        dest="keys_command", required=True, title="子命令", metavar="命令")
+        dest="keys_command", required=True, title="子命令", metavar="命令"
+    )
     p = keys.add_parser("rotate", help="更换密钥加密密钥：重写所有包装密钥和保险库数据，销毁旧密钥（记入审计）")
     p.add_argument("--home", help=HOME_HELP)
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -710,14 +833,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", help="把两个设备目录留在这个目录中")
     p.add_argument("--pages", type=int, default=0, help="每件材料额外的文字页数")
     p.add_argument("--kiosk", action="store_true", help="演示后在浏览器中保持窗口收件页面，直到按 Ctrl-C")
-    p.add_argument("--serve", action="store_true",
-                   help="演示后保持中心（档案室页面）和扫描设备（窗口收件、质检工作站）运行，并打印演示账号，直到按 Ctrl-C")
-    p.add_argument("--stack", choices=["sqlite-local", "postgres-s3"], default="sqlite-local",
-                   help="中心使用 SQLite + 本地磁盘，或由演示自行启动的 PostgreSQL 集群 + S3 存储")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="演示后保持中心（档案室页面）和扫描设备（窗口收件、质检工作站）运行，并打印演示账号，直到按 Ctrl-C",
+    )
+    p.add_argument(
+        "--stack",
+        choices=["sqlite-local", "postgres-s3"],
+        default="sqlite-local",
+        help="中心使用 SQLite + 本地磁盘，或由演示自行启动的 PostgreSQL 集群 + S3 存储",
+    )
     p.set_defaults(func=lambda a: __import__("juanzong.edge.tooling.demo", fromlist=["main"]).main(a))
 
     p = sub.add_parser("bench", help="性能测试", description="性能测试").add_subparsers(
-        dest="bench_command", required=True, title="子命令", metavar="命令")
+        dest="bench_command", required=True, title="子命令", metavar="命令"
+    )
     c = p.add_parser("central", help="中心在 SQLite + 磁盘与 PostgreSQL + S3 上的接收、校验、对账与内存")
     c.add_argument("--appliances", type=int, default=8, help="同时发送的模拟扫描设备数")
     c.add_argument("--batches", type=int, default=4, help="每台设备的批次数")
@@ -761,18 +892,24 @@ def _operator(args: argparse.Namespace) -> str:
 
 def cmd_media_init(args: argparse.Namespace) -> int:
     from juanzong.edge.keys import load_keys
-    from juanzong.edge.media import init_medium
-
     from juanzong.edge.lockdown.media_rules import refresh
+    from juanzong.edge.media import init_medium
 
     settings = _settings(args)
     db, now = _db(settings), clock.now(TZ)
-    medium = init_medium(db, settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration),
-                         Path(args.device), actor=_operator(args), now=now)
+    medium = init_medium(
+        db, settings.appliance_id, load_keys(settings.keys_dir), Path(args.registration), Path(args.device), actor=_operator(args), now=now
+    )
     rules = refresh(db, settings.appliance_id, now, actor=_operator(args), close_window=True)
     reg = medium.registration
-    out = {"medium_id": reg.medium_id, "label": reg.label, "valid_until": reg.valid_until, "fs_uuid": medium.fs_uuid,
-           "device": str(args.device), "udev_rules": rules.to_dict()}
+    out = {
+        "medium_id": reg.medium_id,
+        "label": reg.label,
+        "valid_until": reg.valid_until,
+        "fs_uuid": medium.fs_uuid,
+        "device": str(args.device),
+        "udev_rules": rules.to_dict(),
+    }
     if args.json:
         print_json(out)
     else:
@@ -794,8 +931,7 @@ def cmd_media_rules(args: argparse.Namespace) -> int:
     from juanzong.edge.lockdown.media_rules import refresh
 
     settings = _settings(args)
-    rules = refresh(_db(settings), settings.appliance_id, clock.now(TZ), actor=_operator(args),
-                    root=Path(args.root) if args.root else None)
+    rules = refresh(_db(settings), settings.appliance_id, clock.now(TZ), actor=_operator(args), root=Path(args.root) if args.root else None)
     _emit(args, rules.to_dict(), _rules_line(rules))
     return 0
 
@@ -806,16 +942,25 @@ def cmd_media_export(args: argparse.Namespace) -> int:
     from juanzong.edge.media import export
 
     settings = _settings(args)
-    report = export(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), BlobStore(settings.blob_dir),
-                    Path(args.to), actor=_operator(args), now=clock.now(TZ))
+    report = export(
+        _db(settings),
+        settings.appliance_id,
+        load_keys(settings.keys_dir),
+        BlobStore(settings.blob_dir),
+        Path(args.to),
+        actor=_operator(args),
+        now=clock.now(TZ),
+    )
     if args.json:
         print_json(report.to_dict())
     elif not report.batches:
         print(f"没有待送交的批次；介质 {shown(report.medium_id)} 的目录已更新")
     else:
         mb = report.bytes_written / 1e6
-        print(f"已写入介质 {shown(report.medium_id)} 并回读校验：{len(report.batches)} 个批次，"
-              f"新写 {report.blobs_written} 个数据块（{mb:.1f} MB），沿用 {report.blobs_reused} 个。请将介质送交档案室导入。")
+        print(
+            f"已写入介质 {shown(report.medium_id)} 并回读校验：{len(report.batches)} 个批次，"
+            f"新写 {report.blobs_written} 个数据块（{mb:.1f} MB），沿用 {report.blobs_reused} 个。请将介质送交档案室导入。"
+        )
     return 0
 
 
@@ -824,8 +969,9 @@ def cmd_media_receipts(args: argparse.Namespace) -> int:
     from juanzong.edge.media import take_receipts
 
     settings = _settings(args)
-    report = take_receipts(_db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.source),
-                           actor=_operator(args), now=clock.now(TZ))
+    report = take_receipts(
+        _db(settings), settings.appliance_id, load_keys(settings.keys_dir), Path(args.source), actor=_operator(args), now=clock.now(TZ)
+    )
     if args.json:
         print_json(report.to_dict())
     else:

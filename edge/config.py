@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from juanzong.edge.netpolicy import parse_networks
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.edge.netpolicy import parse_networks
 from juanzong.shared.settings import Setting, under
 from juanzong.shared.suites import SETTING_NAMES, Suite
-
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("appliance_id", "", "this appliance's id (written by edge init)"),
@@ -31,8 +30,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("keys_dir", "keys", "key directory: never beside data/ in production (TPM-unsealed ramfs)"),
     Setting("data_dir", "data", "database and encrypted blobs"),
     Setting("central_url", "", "central server base URL, e.g. https://archive.court.internal:8470"),
-    Setting("court_networks", ["127.0.0.0/8", "::1/128"],
-            "address ranges sync and a network receipt printer may connect to (CIDR; no catch-all, IPv4 /8 or narrower)"),
+    Setting(
+        "court_networks",
+        ["127.0.0.0/8", "::1/128"],
+        "address ranges sync and a network receipt printer may connect to (CIDR; no catch-all, IPv4 /8 or narrower)",
+    ),
     Setting("batch_idle_seconds", 10.0, "seal the open batch after this long without a new page"),
     Setting("batch_max_pages", 500, "seal the open batch when it holds this many pages"),
     Setting("sync_interval_seconds", 2.0, "how often the sync loop looks for sealed batches"),
@@ -55,8 +57,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_declared_pages", 5000, "intake: an item declaring more pages than this is refused as a likely typo"),
     Setting("loan_days", 7, "custody register: days a borrowed file may stay out before it is overdue"),
     Setting("ocr_threads", 2, "OCR worker threads (onnxruntime); 0 = no OCR worker: image-only PDFs only"),
-    Setting("qc_two_person", ["证据材料", "副卷"], "two-person QC (双人质检): a second operator checks an approved item "
-            "whose catalog directory or name contains one of these; '副卷' = every internal-volume item, '全部' = every item, [] = off"),
+    Setting(
+        "qc_two_person",
+        ["证据材料", "副卷"],
+        "two-person QC (双人质检): a second operator checks an approved item "
+        "whose catalog directory or name contains one of these; '副卷' = every internal-volume item, '全部' = every item, [] = off",
+    ),
 )
 
 
@@ -106,6 +112,7 @@ class EdgeSettings:
         host, port = self.kiosk_address
         shown = f"[{host}]" if ":" in host else host
         return f"{'https' if self.kiosk_tls else 'http'}://{shown}:{port}/"
+
     ocr_threads: int = 2
 
     @property

@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import math
 import unicodedata
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from juanzong.edge import audit, repo
-from juanzong.edge.config import SETTINGS, settings_from, config_path, render_config
+from juanzong.edge.config import SETTINGS, config_path, render_config, settings_from
 from juanzong.shared import settings as shared_settings
 from juanzong.shared.audit import Action
 from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
 # what `edge init` sets and people change later; the rest are tuning values
-SITE_SETTINGS = ("court", "name", "hot_folder", "scanner_profile", "printer_profile", "court_networks",
-                 "central_url", "max_declared_pages")
+SITE_SETTINGS = ("court", "name", "hot_folder", "scanner_profile", "printer_profile", "court_networks", "central_url", "max_declared_pages")
 FIXED = {"appliance_id", "keys_dir", "data_dir"}
 SITE_HELP = {  # what `edge config show` says about the settings a site changes (the rest keep config.toml's notes)
     "court": "法院名称，印在回执和封面页上",
@@ -68,8 +66,15 @@ def set_value(home: Path, name: str, texts: list[str], actor: str = "admin") -> 
     settings = settings_from(home, values)
     db = repo.connect(settings)
     try:
-        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.CONFIG_SET, target=name,
-                     old=_jsonable(old), new=_jsonable(values[name]))
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=actor,
+            action=Action.CONFIG_SET,
+            target=name,
+            old=_jsonable(old),
+            new=_jsonable(values[name]),
+        )
     finally:
         db.close()
     return values[name]

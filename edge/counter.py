@@ -22,15 +22,15 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit, intake
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
 from juanzong.edge.repo import counter as repo
+from juanzong.edge.repo import write_tx
 from juanzong.edge.vault import Purpose, Vault, mask_id_number, mask_phone
+from juanzong.shared.audit import Action
 from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.catalog import catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import make_payload
-from juanzong.shared.audit import Action
 
 if TYPE_CHECKING:
     from juanzong.edge.coversheet import CoverSheetInfo
@@ -43,8 +43,12 @@ class SubmitterRole(StrEnum):
     OTHER = "other"
 
 
-SUBMITTER_ROLES: dict[str, str] = {SubmitterRole.PARTY: "当事人", SubmitterRole.AGENT: "代理人",
-                   SubmitterRole.JUDGE_TEAM: "法官团队", SubmitterRole.OTHER: "其他"}
+SUBMITTER_ROLES: dict[str, str] = {
+    SubmitterRole.PARTY: "当事人",
+    SubmitterRole.AGENT: "代理人",
+    SubmitterRole.JUDGE_TEAM: "法官团队",
+    SubmitterRole.OTHER: "其他",
+}
 
 
 @dataclass(frozen=True)
@@ -67,23 +71,46 @@ class Handover:
     note: str = ""
 
 
-def register(db: Database, settings: EdgeSettings, vault: Vault, handover: Handover, *, received_at: datetime,
-             clerk: str, now: datetime | None = None) -> intake.Intake:
+def register(
+    db: Database,
+    settings: EdgeSettings,
+    vault: Vault,
+    handover: Handover,
+    *,
+    received_at: datetime,
+    clerk: str,
+    now: datetime | None = None,
+) -> intake.Intake:
     if handover.urgent and not handover.urgent_reason:
         raise AppError(ErrorCode.URGENT_REASON_REQUIRED)
 
     def details(tx: Database, registered: intake.Intake) -> None:
         sub = handover.submitter
         temporary = registered.case.canonical if handover.pending else None
-        repo.insert_details(tx, registered.intake_id, str(sub.role),
-                            vault.seal_text(Purpose.ID_NUMBER, registered.intake_id, sub.id_number),
-                            vault.seal_text(Purpose.PHONE, registered.intake_id, sub.phone),
-                            handover.urgent_reason, handover.note, temporary)
+        repo.insert_details(
+            tx,
+            registered.intake_id,
+            str(sub.role),
+            vault.seal_text(Purpose.ID_NUMBER, registered.intake_id, sub.id_number),
+            vault.seal_text(Purpose.PHONE, registered.intake_id, sub.phone),
+            handover.urgent_reason,
+            handover.note,
+            temporary,
+        )
 
     return intake.register(
-        db, settings, case_text=handover.case_text, submitter=handover.submitter.name, items=list(handover.items),
-        received_at=received_at, urgent=handover.urgent, classified=handover.classified, clerk=clerk,
-        pending=handover.pending, on_insert=details, now=now or received_at,
+        db,
+        settings,
+        case_text=handover.case_text,
+        submitter=handover.submitter.name,
+        items=list(handover.items),
+        received_at=received_at,
+        urgent=handover.urgent,
+        classified=handover.classified,
+        clerk=clerk,
+        pending=handover.pending,
+        on_insert=details,
+        now=now or received_at,
     )
 
 
@@ -115,14 +142,22 @@ def view(db: Database, vault: Vault, intake_id: str) -> IntakeView:
         raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
     case = json.loads(row["case_json"])
     return IntakeView(
-        id=row["id"], case_number=row["case_number"], pending=bool(case.get("pending")),
-        linked=row.get("linked_at") is not None, submitter=row["submitter"],
+        id=row["id"],
+        case_number=row["case_number"],
+        pending=bool(case.get("pending")),
+        linked=row.get("linked_at") is not None,
+        submitter=row["submitter"],
         submitter_role=SUBMITTER_ROLES.get(row.get("submitter_role") or "", "—"),
         id_number_masked=mask_id_number(vault.open_text(Purpose.ID_NUMBER, intake_id, row.get("id_number"))),
         phone_masked=mask_phone(vault.open_text(Purpose.PHONE, intake_id, row.get("phone"))),
-        received_at=row["received_at"], deadline=row["deadline"], provisional=bool(row.get("deadline_provisional")),
-        urgent=bool(row["urgent"]), urgent_reason=row.get("urgent_reason") or "", note=row.get("note") or "",
-        clerk=row.get("clerk_name") or row["clerk"], items=repo.items_of(db, intake_id),
+        received_at=row["received_at"],
+        deadline=row["deadline"],
+        provisional=bool(row.get("deadline_provisional")),
+        urgent=bool(row["urgent"]),
+        urgent_reason=row.get("urgent_reason") or "",
+        note=row.get("note") or "",
+        clerk=row.get("clerk_name") or row["clerk"],
+        items=repo.items_of(db, intake_id),
     )
 
 
@@ -135,11 +170,23 @@ def link_case(db: Database, settings: EdgeSettings, intake_id: str, case_text: s
             raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
         if not json.loads(row["case_json"]).get("pending"):
             raise AppError(ErrorCode.CASE_ALREADY_LINKED, intake_id=intake_id, case_number=row["case_number"])
-        repo.relink_case(db, intake_id, case.canonical, json.dumps({**case.to_dict(), "temporary": row["case_number"]},
-                                                                    ensure_ascii=False), now.isoformat())
+        repo.relink_case(
+            db,
+            intake_id,
+            case.canonical,
+            json.dumps({**case.to_dict(), "temporary": row["case_number"]}, ensure_ascii=False),
+            now.isoformat(),
+        )
         _catalogue_items(db, case, intake_id)
-        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.CASE_LINK, target=intake_id,
-                     temporary=row["case_number"], case_number=case.canonical)
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=actor,
+            action=Action.CASE_LINK,
+            target=intake_id,
+            temporary=row["case_number"],
+            case_number=case.canonical,
+        )
     return case.canonical
 
 
@@ -162,9 +209,17 @@ def _catalogue_items(db: Database, case: Any, intake_id: str) -> None:
 def _cover_info(v: IntakeView, item: dict[str, Any]) -> CoverSheetInfo:
     from juanzong.edge.coversheet import CoverSheetInfo  # drawn with numpy: loaded when a sheet is drawn
 
-    return CoverSheetInfo(item_id=item["id"], intake_id=v.id, case_number=v.case_number, item_name=item["name"],
-                          declared_pages=item["declared_pages"], volume=item["volume"], catalog_dir=item["catalog_dir"],
-                          item_seq=item["seq"], item_count=len(v.items))
+    return CoverSheetInfo(
+        item_id=item["id"],
+        intake_id=v.id,
+        case_number=v.case_number,
+        item_name=item["name"],
+        declared_pages=item["declared_pages"],
+        volume=item["volume"],
+        catalog_dir=item["catalog_dir"],
+        item_seq=item["seq"],
+        item_count=len(v.items),
+    )
 
 
 def covers_pdf(v: IntakeView) -> bytes:

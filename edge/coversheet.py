@@ -113,8 +113,7 @@ def code_band(payload: str) -> Image.Image:
     band.paste(qr, (0, 0))
     band.paste(c128, (qr.width + gap, 0))
     draw = ImageDraw.Draw(band)
-    draw.text((qr.width + gap + c128.width // 2, c128.height + 20), payload,
-              font=pillow_font(64), fill=0, anchor="mt")
+    draw.text((qr.width + gap + c128.width // 2, c128.height + 20), payload, font=pillow_font(64), fill=0, anchor="mt")
     return band
 
 

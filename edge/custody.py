@@ -20,12 +20,12 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.repo import write_tx
 from juanzong.edge.repo import custody as repo
+from juanzong.edge.repo import write_tx
 from juanzong.edge.vault import Purpose, Vault
+from juanzong.shared.audit import Action
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.audit import Action
 
 
 class EventKind(StrEnum):
@@ -45,7 +45,12 @@ class Condition(StrEnum):
     STAINED = "stained"
 
 
-CONDITION_NAMES: dict[str, str] = {Condition.COMPLETE: "完整", Condition.PAGES_MISSING: "缺页", Condition.ALTERED: "有改动", Condition.STAINED: "污损"}
+CONDITION_NAMES: dict[str, str] = {
+    Condition.COMPLETE: "完整",
+    Condition.PAGES_MISSING: "缺页",
+    Condition.ALTERED: "有改动",
+    Condition.STAINED: "污损",
+}
 
 
 @dataclass(frozen=True)
@@ -93,19 +98,36 @@ def record(db: Database, settings: EdgeSettings, vault: Vault, move: Movement, *
         if move.kind is EventKind.RETURN and move.loan_id:
             _check_open_loan(db, move.loan_id)
         row = {
-            "id": event_id, "case_number": move.case_number, "kind": str(move.kind), "at": at.isoformat(),
-            "from_party": move.from_party, "to_party": move.to_party,
+            "id": event_id,
+            "case_number": move.case_number,
+            "kind": str(move.kind),
+            "at": at.isoformat(),
+            "from_party": move.from_party,
+            "to_party": move.to_party,
             "from_signature": store_signature(db, vault, move.from_signature, "from", at),
             "to_signature": store_signature(db, vault, move.to_signature, "to", at),
-            "purpose": move.purpose, "due_back": move.due_back.isoformat() if move.due_back else None,
-            "loan_id": move.loan_id, "condition": str(move.condition) if move.condition else None,
-            "note": move.note, "clerk": clerk,
+            "purpose": move.purpose,
+            "due_back": move.due_back.isoformat() if move.due_back else None,
+            "loan_id": move.loan_id,
+            "condition": str(move.condition) if move.condition else None,
+            "note": move.note,
+            "clerk": clerk,
         }
         repo.insert_event(db, row, list(move.items))
-        audit.record(db, place=settings.appliance_id, actor=clerk, action=Action.CUSTODY, target=event_id, kind=str(move.kind),
-                     case_number=move.case_number, items=len(move.items), pages=sum(p for _, p in move.items),
-                     loan=move.loan_id, condition=str(move.condition) if move.condition else None,
-                     signatures=[move.from_signature.method, move.to_signature.method])
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=clerk,
+            action=Action.CUSTODY,
+            target=event_id,
+            kind=str(move.kind),
+            case_number=move.case_number,
+            items=len(move.items),
+            pages=sum(p for _, p in move.items),
+            loan=move.loan_id,
+            condition=str(move.condition) if move.condition else None,
+            signatures=[move.from_signature.method, move.to_signature.method],
+        )
     return event_id
 
 
@@ -164,27 +186,57 @@ def register_pdf(db: Database, vault: Vault, case_number: str, court: str, print
         items = "；".join(f"{i['name']}（{i['pages']}页）" for i in e["items"])
         extra = e["purpose"] + (f" 应还 {e['due_back'][:16].replace('T', ' ')}" if e["due_back"] else "")
         cond = CONDITION_NAMES.get(e["condition"] or "", "") + (f"：{e['note']}" if e["note"] else "")
-        rows.append([Paragraph(x, body) for x in (e["at"][:16].replace("T", " "), KIND_NAMES[EventKind(e["kind"])], items,
-                                                   e["from_party"], e["to_party"], extra, cond)]
-                    + [_sig_cell(db, vault, e[k], body) for k in ("from_signature", "to_signature")]
-                    + [Paragraph(e["clerk"], body)])
+        rows.append(
+            [
+                Paragraph(x, body)
+                for x in (
+                    e["at"][:16].replace("T", " "),
+                    KIND_NAMES[EventKind(e["kind"])],
+                    items,
+                    e["from_party"],
+                    e["to_party"],
+                    extra,
+                    cond,
+                )
+            ]
+            + [_sig_cell(db, vault, e[k], body) for k in ("from_signature", "to_signature")]
+            + [Paragraph(e["clerk"], body)]
+        )
     widths = [26 * mm, 16 * mm, 62 * mm, 24 * mm, 24 * mm, 30 * mm, 30 * mm, 30 * mm, 30 * mm, 18 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8"))]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+            ]
+        )
+    )
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=10 * mm, rightMargin=10 * mm, topMargin=12 * mm,
-                            bottomMargin=12 * mm, title=f"诉讼材料提交移交借阅退还清单 {case_number}")
-    story = [Paragraph("诉讼材料提交移交借阅退还清单", title),
-             Paragraph(f"{court}　案号：{case_number}　打印时间：{printed_at.strftime('%Y-%m-%d %H:%M')}", body),
-             Spacer(1, 4 * mm), table]
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=landscape(A4),
+        leftMargin=10 * mm,
+        rightMargin=10 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=f"诉讼材料提交移交借阅退还清单 {case_number}",
+    )
+    story = [
+        Paragraph("诉讼材料提交移交借阅退还清单", title),
+        Paragraph(f"{court}　案号：{case_number}　打印时间：{printed_at.strftime('%Y-%m-%d %H:%M')}", body),
+        Spacer(1, 4 * mm),
+        table,
+    ]
     doc.build(story)
     return buf.getvalue()
 
 
 def _sig_cell(db: Database, vault: Vault, signature_id: str, style: Any) -> Any:
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image as RLImage, Paragraph
+    from reportlab.platypus import Image as RLImage
+    from reportlab.platypus import Paragraph
 
     sig = open_signature(db, vault, signature_id)
     if sig.method == "typed":

@@ -226,12 +226,14 @@ _DIRTY = "INSERT INTO document_dirty(item_id, since) {} ON CONFLICT(item_id) DO 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ')"
 _DIRTY_TRIGGERS = (
     "CREATE TRIGGER documents_dirty_page_insert AFTER INSERT ON pages WHEN NEW.item_id IS NOT NULL BEGIN "
-    + _DIRTY.format(f"VALUES (NEW.item_id, {_NOW})") + " END",
+    + _DIRTY.format(f"VALUES (NEW.item_id, {_NOW})")
+    + " END",
     "CREATE TRIGGER documents_dirty_page_update AFTER UPDATE OF item_id, page_no, role, side, rotation ON pages BEGIN "
     + _DIRTY.format(f"SELECT x, {_NOW} FROM (SELECT NEW.item_id AS x UNION SELECT OLD.item_id) WHERE x IS NOT NULL")
     + " END",
     "CREATE TRIGGER documents_dirty_item_update AFTER UPDATE OF closed_at, name, volume, catalog_dir ON items BEGIN "
-    + _DIRTY.format(f"VALUES (NEW.id, {_NOW})") + " END",
+    + _DIRTY.format(f"VALUES (NEW.id, {_NOW})")
+    + " END",
 )
 
 

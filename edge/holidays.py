@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.repo import calendar_years, intakes, write_tx
-from juanzong.shared import crypto
+from juanzong.shared import clock, crypto
+from juanzong.shared.audit import Action
 from juanzong.shared.calendar_file import FileProblem, YearTable, parse_calendar_file
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.workdays import (
@@ -33,15 +33,13 @@ from juanzong.shared.workdays import (
     calendar_warnings,
     compute_deadline,
 )
-from juanzong.shared.audit import Action
 
 IMPORT_COMMAND = "juanzong edge calendar import --home {home} <放假安排文件.toml>"  # format with the home
 
 
 def imported_years(db: Database) -> list[YearTable]:
     rows = calendar_years.all_years(db)
-    return [YearTable.from_dict({"year": y, "source": s, "holidays": json.loads(h), "workdays": json.loads(w)})
-            for y, s, h, w in rows]
+    return [YearTable.from_dict({"year": y, "source": s, "holidays": json.loads(h), "workdays": json.loads(w)}) for y, s, h, w in rows]
 
 
 def work_calendar(settings: EdgeSettings, db: Database | None = None) -> WorkCalendar:
@@ -62,8 +60,14 @@ class DeadlineChange:
     provisional: bool  # still provisional (it also consulted another year not yet imported)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"intake_id": self.intake_id, "case_number": self.case_number, "old_due": self.old_due,
-                "new_due": self.new_due, "changed": self.old_due != self.new_due, "provisional": self.provisional}
+        return {
+            "intake_id": self.intake_id,
+            "case_number": self.case_number,
+            "old_due": self.old_due,
+            "new_due": self.new_due,
+            "changed": self.old_due != self.new_due,
+            "provisional": self.provisional,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,12 @@ class ImportResult:
     changes: tuple[DeadlineChange, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "sha256": self.sha256,
-                "years": [{"year": t.year, "source": t.source, "holidays": len(t.holidays), "workdays": len(t.workdays)}
-                          for t in self.years],
-                "recomputed": [c.to_dict() for c in self.changes]}
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "years": [{"year": t.year, "source": t.source, "holidays": len(t.holidays), "workdays": len(t.workdays)} for t in self.years],
+            "recomputed": [c.to_dict() for c in self.changes],
+        }
 
 
 def read_arrangement(path: Path) -> tuple[YearTable, ...]:
@@ -97,12 +103,12 @@ def read_arrangement(path: Path) -> tuple[YearTable, ...]:
 
 
 def _import_invalid(path: Path, detail: str, line: int | None) -> AppError:
-    return AppError(ErrorCode.CALENDAR_IMPORT_INVALID, path=str(path), line=line or 0,
-                    where=f" 第 {line} 行" if line else " ", detail=detail)
+    return AppError(
+        ErrorCode.CALENDAR_IMPORT_INVALID, path=str(path), line=line or 0, where=f" 第 {line} 行" if line else " ", detail=detail
+    )
 
 
-def import_arrangement(db: Database, settings: EdgeSettings, path: Path, rules: DeadlineRules,
-                       *, actor: str = "operator") -> ImportResult:
+def import_arrangement(db: Database, settings: EdgeSettings, path: Path, rules: DeadlineRules, *, actor: str = "operator") -> ImportResult:
     """Install the file's years and recompute the provisional deadlines they affect, in one transaction."""
     years = read_arrangement(path)
     sha256 = crypto.sha256_hex(path.read_bytes())
@@ -110,24 +116,39 @@ def import_arrangement(db: Database, settings: EdgeSettings, path: Path, rules: 
     with write_tx(db):
         for table in years:
             _store_year(db, table, path.name, sha256, now)
-        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.CALENDAR_IMPORT, target=path.name,
-                     sha256=sha256, years={str(t.year): t.source for t in years})
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=actor,
+            action=Action.CALENDAR_IMPORT,
+            target=path.name,
+            sha256=sha256,
+            years={str(t.year): t.source for t in years},
+        )
         changes = recompute(db, settings, {t.year for t in years}, rules, actor=actor)
     return ImportResult(str(path), sha256, years, tuple(changes))
 
 
 def _store_year(db: Database, table: YearTable, file_name: str, sha256: str, now: str) -> None:
     data = table.to_dict()
-    calendar_years.upsert(db, year=table.year, source=table.source, holidays_json=json.dumps(data["holidays"]),
-                          workdays_json=json.dumps(data["workdays"]), file_name=file_name, file_sha256=sha256,
-                          imported_at=now)
+    calendar_years.upsert(
+        db,
+        year=table.year,
+        source=table.source,
+        holidays_json=json.dumps(data["holidays"]),
+        workdays_json=json.dumps(data["workdays"]),
+        file_name=file_name,
+        file_sha256=sha256,
+        imported_at=now,
+    )
 
 
 # ---------------------------------------------------------------- recompute
 
 
-def recompute(db: Database, settings: EdgeSettings, years: set[int], rules: DeadlineRules,
-              *, actor: str = "operator") -> list[DeadlineChange]:
+def recompute(
+    db: Database, settings: EdgeSettings, years: set[int], rules: DeadlineRules, *, actor: str = "operator"
+) -> list[DeadlineChange]:
     """Recompute every provisional deadline that consulted one of `years`; caller holds the transaction."""
     calendar = work_calendar(settings, db)
     changes = []
@@ -139,8 +160,17 @@ def recompute(db: Database, settings: EdgeSettings, years: set[int], rules: Dead
         change = DeadlineChange(intake_id, case_number, old_due, deadline.isoformat(), deadline.provisional)
         # cleared batch_id: the intake travels to central again with the next batch
         intakes.set_deadline(db, intake_id, change.new_due, deadline.provisional, deadline.source)
-        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.DEADLINE_RECOMPUTE, target=intake_id,
-                     old=old_due, new=change.new_due, provisional=deadline.provisional, source=deadline.source)
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=actor,
+            action=Action.DEADLINE_RECOMPUTE,
+            target=intake_id,
+            old=old_due,
+            new=change.new_due,
+            provisional=deadline.provisional,
+            source=deadline.source,
+        )
         changes.append(change)
     return changes
 
@@ -159,8 +189,7 @@ def _local(moment: datetime, rules: DeadlineRules) -> datetime:
 def calendar_status(db: Database, settings: EdgeSettings, today: date) -> dict[str, Any]:
     """Each year's basis and source on this appliance, provisional deadlines, and the warnings."""
     calendar = work_calendar(settings, db)
-    imported = {r[0]: {"file": r[1], "sha256": r[2], "imported_at": r[3]} for r in
-                calendar_years.imports(db)}
+    imported = {r[0]: {"file": r[1], "sha256": r[2], "imported_at": r[3]} for r in calendar_years.imports(db)}
     return {
         "years": [_year_entry(y, imported.get(y.year)) for y in calendar.years_report(today)],
         "provisional_deadlines": intakes.provisional_count(db),

@@ -12,23 +12,33 @@ import json
 from pathlib import Path
 
 from juanzong.edge import audit, repo
-from juanzong.edge.config import SETTINGS, settings_from, config_path, load_settings, render_config
+from juanzong.edge.config import SETTINGS, config_path, load_settings, render_config, settings_from
 from juanzong.edge.configure import check_hot_folder, check_printed
-from juanzong.shared.settings import under
+from juanzong.edge.devices.profiles import get_printer, get_scanner
 from juanzong.edge.keys import create_keys, install_central_identity, install_enrolment
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action
 from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.edge.devices.profiles import get_printer, get_scanner
-from juanzong.shared.audit import Action
+from juanzong.shared.settings import under
 
 IDENTITY_FILE = "appliance-identity.json"
 
 
-def init_home(home: Path, *, profile: str, printer: str = "file-printer", central_identity: Path | None = None,
-              central_url: str = "", court_networks: list[str] | None = None, name: str = "扫描点",
-              extra: dict | None = None, court: str = "", hot_folder: str = "") -> dict:
+def init_home(
+    home: Path,
+    *,
+    profile: str,
+    printer: str = "file-printer",
+    central_identity: Path | None = None,
+    central_url: str = "",
+    court_networks: list[str] | None = None,
+    name: str = "扫描点",
+    extra: dict | None = None,
+    court: str = "",
+    hot_folder: str = "",
+) -> dict:
     """`court` is printed on receipts and cover sheets; `hot_folder` overrides the scanner
     profile's (a tmpfs mount point where the profile requires RAM)."""
     if config_path(home).exists():
@@ -38,8 +48,16 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
     check_printed("court", court)
     check_printed("name", name)
     appliance_id = new_id(Kind.APPLIANCE)
-    values = {"appliance_id": appliance_id, "name": name, "scanner_profile": profile, "printer_profile": printer,
-              "central_url": central_url, "court": court, "hot_folder": hot_folder, **(extra or {})}
+    values = {
+        "appliance_id": appliance_id,
+        "name": name,
+        "scanner_profile": profile,
+        "printer_profile": printer,
+        "central_url": central_url,
+        "court": court,
+        "hot_folder": hot_folder,
+        **(extra or {}),
+    }
     if court_networks:
         values["court_networks"] = court_networks
     settings_from(home, {**{s.name: s.default for s in SETTINGS}, **values})  # CIDRs and the rest, before writing
@@ -55,8 +73,13 @@ def init_home(home: Path, *, profile: str, printer: str = "file-printer", centra
     settings.hot_folder.mkdir(parents=True, exist_ok=True)
     repo.migrate(settings)  # data/ 0700, the database 0600 (repo.secure); keys/ is 0700 from create_keys
     db = repo.connect(settings)
-    identity = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
-                "profile": profile, "name": name, "tls_csr": csr}
+    identity = {
+        "appliance_id": appliance_id,
+        "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
+        "profile": profile,
+        "name": name,
+        "tls_csr": csr,
+    }
     write_durable(home / IDENTITY_FILE, json.dumps(identity, ensure_ascii=False, indent=2).encode("utf-8"))
     audit.record(db, place=appliance_id, actor="admin", action=Action.KEY_GENERATE, target=appliance_id, keys="kek,signing")
     db.close()

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge import audit, intake_rules
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.holidays import work_calendar
@@ -30,12 +29,13 @@ from juanzong.edge.repo import items as item_rows
 from juanzong.edge.repo import write_tx
 from juanzong.edge.repo.intakes import IntakeRow
 from juanzong.edge.repo.items import ItemRow
+from juanzong.shared import clock
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.caseno import CaseNumber, parse_case_number
 from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, format_id, new_id
 from juanzong.shared.workdays import Deadline, DeadlineRules, WorkCalendar, check_received, compute_deadline
-from juanzong.shared.audit import Action, Outcome
 
 _VOLUMES = {"正卷": "main", "副卷": "internal", "main": "main", "internal": "internal"}
 
@@ -98,11 +98,25 @@ class Intake:
 
     def to_dict(self) -> dict:
         return {
-            "intake_id": self.intake_id, "case_number": self.case.canonical, "submitter": self.submitter,
-            "received_at": self.received_at.isoformat(), "deadline": self.deadline.isoformat(),
-            "deadline_provisional": self.deadline_provisional, "deadline_source": self.deadline_source, "urgent": self.urgent,
-            "items": [{"item_id": i.item_id, "seq": i.seq, "name": i.name, "declared_pages": i.declared_pages,
-                       "volume": i.volume, "catalog_dir": i.catalog_dir} for i in self.items],
+            "intake_id": self.intake_id,
+            "case_number": self.case.canonical,
+            "submitter": self.submitter,
+            "received_at": self.received_at.isoformat(),
+            "deadline": self.deadline.isoformat(),
+            "deadline_provisional": self.deadline_provisional,
+            "deadline_source": self.deadline_source,
+            "urgent": self.urgent,
+            "items": [
+                {
+                    "item_id": i.item_id,
+                    "seq": i.seq,
+                    "name": i.name,
+                    "declared_pages": i.declared_pages,
+                    "volume": i.volume,
+                    "catalog_dir": i.catalog_dir,
+                }
+                for i in self.items
+            ],
             "warnings": [*self.case.warnings, *self.late_entry, *self.notes],
         }
 
@@ -118,8 +132,7 @@ def parse_item(text: str) -> ItemSpec:
     if unknown:
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text=text)
     volume = next((_VOLUMES[f] for f in flags if f in _VOLUMES), "main")
-    return ItemSpec(parts[0], int(parts[1]), volume, "复印件" not in flags, "黑白" not in flags,
-                    catalog_dir=chosen[-1] if chosen else "")
+    return ItemSpec(parts[0], int(parts[1]), volume, "复印件" not in flags, "黑白" not in flags, catalog_dir=chosen[-1] if chosen else "")
 
 
 def deadline_rules(settings: EdgeSettings) -> DeadlineRules:
@@ -136,36 +149,75 @@ def deadline_for(db: Database, settings: EdgeSettings, received_at: datetime, ur
 
 
 def register(
-    db: Database, settings: EdgeSettings, *, case_text: str, submitter: str, items: list[ItemSpec],
-    received_at: datetime, urgent: bool = False, classified: bool = False, clerk: str = "",
-    now: datetime | None = None, pending: bool = False, on_insert: Callable[[Database, Intake], None] | None = None,
+    db: Database,
+    settings: EdgeSettings,
+    *,
+    case_text: str,
+    submitter: str,
+    items: list[ItemSpec],
+    received_at: datetime,
+    urgent: bool = False,
+    classified: bool = False,
+    clerk: str = "",
+    now: datetime | None = None,
+    pending: bool = False,
+    on_insert: Callable[[Database, Intake], None] | None = None,
     confirmed_not_classified: bool = False,
 ) -> Intake:
     """`now` is the clock the received time is checked against (injected; default: the system's).
     `pending`: no case number yet (待立案), the intake gets a temporary number;
     `on_insert` runs inside the intake's transaction (the kiosk stores its details there)."""
     if classified:
-        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action=Action.INTAKE, target=case_text, outcome=Outcome.REFUSED, reason="classified")
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=clerk or "clerk",
+            action=Action.INTAKE,
+            target=case_text,
+            outcome=Outcome.REFUSED,
+            reason="classified",
+        )
         raise AppError(ErrorCode.CASE_CLASSIFIED_REFUSED)
     if not items:
         raise AppError(ErrorCode.INTAKE_ITEM_INVALID, text="")
     intake_id = new_id(Kind.INTAKE)
-    case: CaseNumber | PendingCase = (PendingCase(f"{PENDING_PREFIX}{format_id(intake_id)}") if pending
-                                      else parse_case_number(case_text))
+    case: CaseNumber | PendingCase = PendingCase(f"{PENDING_PREFIX}{format_id(intake_id)}") if pending else parse_case_number(case_text)
     catalog = None if isinstance(case, PendingCase) else _catalog_or_none(case)
     now = now if now is not None else clock.now(received_at.tzinfo)
     late = check_received(received_at, now)
-    notes = _checked(db, settings, clerk, case_text, intake_rules.IntakeFacts(
-        submitter, None if isinstance(case, PendingCase) else case.year, tuple((s.name, s.pages) for s in items),
-        now, settings.max_declared_pages, confirmed_not_classified))
+    notes = _checked(
+        db,
+        settings,
+        clerk,
+        case_text,
+        intake_rules.IntakeFacts(
+            submitter,
+            None if isinstance(case, PendingCase) else case.year,
+            tuple((s.name, s.pages) for s in items),
+            now,
+            settings.max_declared_pages,
+            confirmed_not_classified,
+        ),
+    )
     deadline = deadline_for(db, settings, received_at, urgent)
     registered = tuple(
         RegisteredItem(new_id(Kind.ITEM), n, spec.name, spec.pages, spec.volume, _catalog_dir(catalog, spec))
         for n, spec in enumerate(items, start=1)
     )
     notes += [n for spec, item in zip(items, registered) if (n := _placement_note(catalog, spec, item))]
-    intake = Intake(intake_id, case, submitter.strip(), received_at, deadline.due, urgent, registered,
-                    deadline.provisional, deadline.source, tuple(late), tuple(notes))
+    intake = Intake(
+        intake_id,
+        case,
+        submitter.strip(),
+        received_at,
+        deadline.due,
+        urgent,
+        registered,
+        deadline.provisional,
+        deadline.source,
+        tuple(late),
+        tuple(notes),
+    )
     _insert(db, settings, intake, items, clerk, now, on_insert)
     return intake
 
@@ -198,8 +250,16 @@ def _checked(db: Database, settings: EdgeSettings, clerk: str, case_text: str, f
         return intake_rules.check(facts)
     except AppError as err:
         if err.code is ErrorCode.ITEM_MAYBE_CLASSIFIED:
-            audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action=Action.INTAKE, target=case_text,
-                         outcome=Outcome.REFUSED, reason="maybe_classified", item=err.params.get("name", ""))
+            audit.record(
+                db,
+                place=settings.appliance_id,
+                actor=clerk or "clerk",
+                action=Action.INTAKE,
+                target=case_text,
+                outcome=Outcome.REFUSED,
+                reason="maybe_classified",
+                item=err.params.get("name", ""),
+            )
         raise
 
 
@@ -211,23 +271,66 @@ def _placement_note(catalog: Catalog | None, spec: ItemSpec, item: RegisteredIte
     return intake_rules.catalog_note(spec.name, spec.volume, item.catalog_dir, fell_back)
 
 
-def _insert(db: Database, settings: EdgeSettings, intake: Intake, specs: list[ItemSpec], clerk: str, at: datetime,
-            on_insert: Callable[[Database, Intake], None] | None = None) -> None:
+def _insert(
+    db: Database,
+    settings: EdgeSettings,
+    intake: Intake,
+    specs: list[ItemSpec],
+    clerk: str,
+    at: datetime,
+    on_insert: Callable[[Database, Intake], None] | None = None,
+) -> None:
     now = at.isoformat(timespec="seconds")
     with write_tx(db):
-        intake_rows.insert(db, IntakeRow(
-            intake.intake_id, intake.case.canonical, json.dumps(intake.case.to_dict(), ensure_ascii=False),
-            intake.submitter, intake.received_at.isoformat(), intake.deadline.isoformat(), intake.urgent, clerk,
-            intake.deadline_provisional, intake.deadline_source, bool(intake.late_entry)), now)
+        intake_rows.insert(
+            db,
+            IntakeRow(
+                intake.intake_id,
+                intake.case.canonical,
+                json.dumps(intake.case.to_dict(), ensure_ascii=False),
+                intake.submitter,
+                intake.received_at.isoformat(),
+                intake.deadline.isoformat(),
+                intake.urgent,
+                clerk,
+                intake.deadline_provisional,
+                intake.deadline_source,
+                bool(intake.late_entry),
+            ),
+            now,
+        )
         for item, spec in zip(intake.items, specs):
-            item_rows.insert(db, ItemRow(item.item_id, intake.intake_id, item.seq, item.name, item.declared_pages,
-                                         item.volume, item.catalog_dir, spec.original, spec.colour, spec.copies,
-                                         spec.return_original))
+            item_rows.insert(
+                db,
+                ItemRow(
+                    item.item_id,
+                    intake.intake_id,
+                    item.seq,
+                    item.name,
+                    item.declared_pages,
+                    item.volume,
+                    item.catalog_dir,
+                    spec.original,
+                    spec.colour,
+                    spec.copies,
+                    spec.return_original,
+                ),
+            )
         if on_insert is not None:
             on_insert(db, intake)
-        audit.record(db, place=settings.appliance_id, actor=clerk or "clerk", action=Action.INTAKE, target=intake.intake_id,
-                     case_number=intake.case.canonical, items=len(intake.items), deadline=intake.deadline.isoformat(),
-                     deadline_provisional=intake.deadline_provisional, late_entry=list(intake.late_entry), notes=list(intake.notes))
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=clerk or "clerk",
+            action=Action.INTAKE,
+            target=intake.intake_id,
+            case_number=intake.case.canonical,
+            items=len(intake.items),
+            deadline=intake.deadline.isoformat(),
+            deadline_provisional=intake.deadline_provisional,
+            late_entry=list(intake.late_entry),
+            notes=list(intake.notes),
+        )
 
 
 def load_item(db: Database, item_id: str) -> dict:

@@ -94,5 +94,4 @@ def catalog_note(item_name: str, volume: str, chosen: str, fell_back: bool) -> s
     if not fell_back:
         return None
     shown = "副卷" if volume == "internal" else "正卷"
-    return (f"材料“{item_name}”在{shown}目录中没有对应项，已暂归“{chosen}”；"
-            f"如不合适，请在材料后加“:目录=目录名称”重新登记")
+    return f"材料“{item_name}”在{shown}目录中没有对应项，已暂归“{chosen}”；如不合适，请在材料后加“:目录=目录名称”重新登记"

@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.ingest.context import PageRole, Severity, Side, count_findings
 from juanzong.edge.intake import load_item
@@ -22,8 +21,9 @@ from juanzong.edge.repo import items, pages, state, write_tx
 from juanzong.edge.repo import qc as qc_sql
 from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo.state import StateKey
-from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared import clock
 from juanzong.shared.audit import Action, Outcome
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator") -> dict:
@@ -33,12 +33,26 @@ def close_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
     with write_tx(db):
         scanned = pages.scanned_count(db, item_id)
         findings = [f.to_dict() for f in count_findings(item["declared_pages"], scanned)]
-        items.close(db, item_id, clock.iso("seconds"),
-                    json.dumps(findings, ensure_ascii=False))
-        audit.record(db, place=appliance_id, actor=actor, action=Action.CLOSE_ITEM, target=item_id,
-                     declared=item["declared_pages"], scanned=scanned, findings=[f["code"] for f in findings])
-    return {"item_id": item_id, "name": item["name"], "declared_pages": item["declared_pages"], "scanned_pages": scanned,
-            "blank_backs": pages.blank_backs(db, item_id), "findings": findings, "page_findings": page_findings(db, item_id)}
+        items.close(db, item_id, clock.iso("seconds"), json.dumps(findings, ensure_ascii=False))
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.CLOSE_ITEM,
+            target=item_id,
+            declared=item["declared_pages"],
+            scanned=scanned,
+            findings=[f["code"] for f in findings],
+        )
+    return {
+        "item_id": item_id,
+        "name": item["name"],
+        "declared_pages": item["declared_pages"],
+        "scanned_pages": scanned,
+        "blank_backs": pages.blank_backs(db, item_id),
+        "findings": findings,
+        "page_findings": page_findings(db, item_id),
+    }
 
 
 def page_findings(db: Database, item_id: str) -> list[dict]:
@@ -48,9 +62,10 @@ def page_findings(db: Database, item_id: str) -> list[dict]:
         if row["role"] != PageRole.PAGE:
             continue
         for f in open_findings(row["findings"], row["accepted"]):
-            out.append({"page_no": row["page_no"], "page_id": row["id"], "code": f["code"], "severity": f["severity"],
-                        "message": f["message"]})
-    return sorted(out, key=lambda f: (f["page_no"] or 0))
+            out.append(
+                {"page_no": row["page_no"], "page_id": row["id"], "code": f["code"], "severity": f["severity"], "message": f["message"]}
+            )
+    return sorted(out, key=lambda f: f["page_no"] or 0)
 
 
 def page_listing(db: Database, item_id: str | None) -> list[dict]:
@@ -58,15 +73,26 @@ def page_listing(db: Database, item_id: str | None) -> list[dict]:
     numbered pages first in page order, then covers, replaced and discarded images in scan order."""
     if item_id is not None:
         load_item(db, item_id)  # ITEM_NOT_FOUND for a mistyped id
-    rows = [{"page_no": r["page_no"], "page_id": r["id"], "side": r["side"], "role": r["role"],
-             "source_name": r["source_name"], "discard_reason": r["discard_reason"], "replaces": r["replaces"],
-             "findings": open_findings(r["findings"], r["accepted"])} for r in pages.of_item(db, item_id)]
+    rows = [
+        {
+            "page_no": r["page_no"],
+            "page_id": r["id"],
+            "side": r["side"],
+            "role": r["role"],
+            "source_name": r["source_name"],
+            "discard_reason": r["discard_reason"],
+            "replaces": r["replaces"],
+            "findings": open_findings(r["findings"], r["accepted"]),
+        }
+        for r in pages.of_item(db, item_id)
+    ]
     # numbered pages in page order (a replaced or assigned page sits at its number), then the rest in scan order
     return sorted(rows, key=lambda r: (r["page_no"] is None, r["page_no"] or 0))
 
 
-def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = "operator", *,
-                    duplex: bool = False, cancel: bool = False) -> dict:
+def arm_replacement(
+    db: Database, appliance_id: str, page_id: str, actor: str = "operator", *, duplex: bool = False, cancel: bool = False
+) -> dict:
     """The next scan replaces this page, keeping its number and side. One at a time: a
     second one while a rescan is pending is refused, unless `cancel` drops the first
     (on record). With a duplex scanner the rescanned sheet's two images take over both
@@ -84,8 +110,9 @@ def arm_replacement(db: Database, appliance_id: str, page_id: str, actor: str = 
         sheet = [page_id, partner] if side == Side.RECTO else [partner, page_id]
         plan = [p for p in sheet if p]
         state.put(db, StateKey.REPLACE_TARGET, ",".join(plan))
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="replace",
-                     page_no=page_no, sheet=plan)
+        audit.record(
+            db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=page_id, what="replace", page_no=page_no, sheet=plan
+        )
     return {"replace": page_id, "item_id": item_id, "page_no": page_no, "images": plan}
 
 
@@ -106,20 +133,19 @@ def _refuse_or_cancel_pending(db: Database, appliance_id: str, actor: str, cance
         item_id, _side, page_no = shown[page_id]
         raise AppError(ErrorCode.REPLACE_PENDING, item_id=item_id, page_no=page_no or "?", page_id=page_id)
     state.put(db, StateKey.REPLACE_TARGET, None)
-    audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=live[0], what="replace_cancel",
-                 sheet=live)
+    audit.record(db, place=appliance_id, actor=actor, action=Action.QC_OVERRIDE, target=live[0], what="replace_cancel", sheet=live)
     return live
 
 
-def assign_pages(db: Database, appliance_id: str, page_ids: list[str], item_id: str, at: int | None = None,
-                 actor: str = "operator") -> list[dict]:
+def assign_pages(
+    db: Database, appliance_id: str, page_ids: list[str], item_id: str, at: int | None = None, actor: str = "operator"
+) -> list[dict]:
     """File pages from the unassigned queue into an item, in the order given, gap-free
     (`edge assign`); a closed item must be reopened first."""
     item = load_item(db, item_id)
     if item["closed_at"]:
         raise AppError(ErrorCode.ITEM_CLOSED, item_id=item_id, name=item["name"], what="归入页面")
-    return [assign_page(db, appliance_id, page_id, item_id, None if at is None else at + i, actor)
-            for i, page_id in enumerate(page_ids)]
+    return [assign_page(db, appliance_id, page_id, item_id, None if at is None else at + i, actor) for i, page_id in enumerate(page_ids)]
 
 
 # ---- the QC station's page and item actions (edge/web/station.py calls these, as would a command)
@@ -199,13 +225,22 @@ def move_page(db: Database, appliance_id: str, page_id: str, position: int, acto
         order.remove(page_id)
         order.insert(position - 1, page_id)
         _renumber(db, page["item_id"], order)
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_MOVE, target=page_id, item=page["item_id"],
-                     page_no=page["page_no"], to=position)
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.QC_MOVE,
+            target=page_id,
+            item=page["item_id"],
+            page_no=page["page_no"],
+            to=position,
+        )
     return {"page_id": page_id, "item_id": page["item_id"], "from": page["page_no"], "to": position}
 
 
-def move_pages(db: Database, appliance_id: str, page_ids: list[str], to_item: str, actor: str = "operator",
-               position: int | None = None) -> dict:
+def move_pages(
+    db: Database, appliance_id: str, page_ids: list[str], to_item: str, actor: str = "operator", position: int | None = None
+) -> dict:
     """Move pages (in the order given) to another item, at `position` or after its last page."""
     if not page_ids:
         raise AppError(ErrorCode.QC_PAGE_NOT_MOVABLE, page_id="-", why="没有选择页面")
@@ -224,14 +259,21 @@ def move_pages(db: Database, appliance_id: str, page_ids: list[str], to_item: st
             qc_sql.move_to_item_unnumbered(db, p["id"], to_item)
         for source in sources:
             _renumber(db, source, numbered(db, source))
-        _renumber(db, to_item, target[: at - 1] + list(page_ids) + target[at - 1:])
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_MOVE_PAGES, target=to_item, pages=list(page_ids),
-                     sources=sources, position=at)
+        _renumber(db, to_item, target[: at - 1] + list(page_ids) + target[at - 1 :])
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.QC_MOVE_PAGES,
+            target=to_item,
+            pages=list(page_ids),
+            sources=sources,
+            position=at,
+        )
     return {"to_item": to_item, "pages": list(page_ids), "position": at}
 
 
-def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, position: int | None = None,
-                actor: str = "operator") -> dict:
+def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, position: int | None = None, actor: str = "operator") -> dict:
     """File a page from the unassigned queue into an item, at `position` or after its last page."""
     page = _page(db, page_id)
     if page["role"] != PageRole.PAGE or page["item_id"] is not None:
@@ -241,7 +283,7 @@ def assign_page(db: Database, appliance_id: str, page_id: str, item_id: str, pos
         order = numbered(db, item_id)
         at = len(order) + 1 if position is None else _position(position, len(order) + 1)
         qc_sql.file_into_item(db, page_id, item_id)
-        _renumber(db, item_id, order[: at - 1] + [page_id] + order[at - 1:])
+        _renumber(db, item_id, order[: at - 1] + [page_id] + order[at - 1 :])
         audit.record(db, place=appliance_id, actor=actor, action=Action.QC_ASSIGN, target=page_id, item=item_id, position=at)
     return {"page_id": page_id, "item_id": item_id, "position": at}
 
@@ -258,8 +300,16 @@ def discard_page(db: Database, appliance_id: str, page_id: str, reason: str, act
         qc_sql.discard(db, page_id, why, actor)
         if page["item_id"]:
             _renumber(db, page["item_id"], numbered(db, page["item_id"]))
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_DISCARD, target=page_id, item=page["item_id"],
-                     page_no=page["page_no"], reason=why)
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.QC_DISCARD,
+            target=page_id,
+            item=page["item_id"],
+            page_no=page["page_no"],
+            reason=why,
+        )
     return {"page_id": page_id, "item_id": page["item_id"], "reason": why}
 
 
@@ -309,8 +359,15 @@ def reopen_item(db: Database, appliance_id: str, item_id: str, reason: str, acto
         if item["closed_at"] is None:
             raise AppError(ErrorCode.QC_ITEM_NOT_CLOSED, name=item["name"])
         qc_sql.reopen(db, item_id)
-        audit.record(db, place=appliance_id, actor=actor, action=Action.REOPEN_ITEM, target=item_id, reason=why,
-                     was_approved=bool(item.get("approved_at")))
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.REOPEN_ITEM,
+            target=item_id,
+            reason=why,
+            was_approved=bool(item.get("approved_at")),
+        )
     return {"item_id": item_id, "reason": why}
 
 
@@ -324,8 +381,9 @@ def needs_two_person(item: dict, rules: tuple[str, ...]) -> bool:
     return False
 
 
-def approve_item(db: Database, appliance_id: str, item_id: str, actor: str = "operator", reason: str = "",
-                 two_person_rules: tuple[str, ...] = ()) -> dict:
+def approve_item(
+    db: Database, appliance_id: str, item_id: str, actor: str = "operator", reason: str = "", two_person_rules: tuple[str, ...] = ()
+) -> dict:
     """Approve an item (closing it first when still open). Declared ≠ scanned needs a written reason.
     Under the two-person rule the item then waits for another operator's `check_item`."""
     item = load_item(db, item_id)
@@ -336,14 +394,31 @@ def approve_item(db: Database, appliance_id: str, item_id: str, actor: str = "op
     why = " ".join((reason or "").split())[:500]
     scanned = len(numbered(db, item_id))
     if scanned != item["declared_pages"] and not why:
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_APPROVE, target=item_id, outcome=Outcome.REFUSED,
-                     declared=item["declared_pages"], scanned=scanned)
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.QC_APPROVE,
+            target=item_id,
+            outcome=Outcome.REFUSED,
+            declared=item["declared_pages"],
+            scanned=scanned,
+        )
         raise AppError(ErrorCode.QC_COUNT_MISMATCH, declared=item["declared_pages"], scanned=scanned)
     two = needs_two_person(item, two_person_rules)
     with write_tx(db):
         qc_sql.approve(db, item_id, _now(), actor, why, two)
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_APPROVE, target=item_id, declared=item["declared_pages"],
-                     scanned=scanned, reason=why, two_person=two)
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.QC_APPROVE,
+            target=item_id,
+            declared=item["declared_pages"],
+            scanned=scanned,
+            reason=why,
+            two_person=two,
+        )
     return {"item_id": item_id, "scanned": scanned, "two_person": two, "reason": why}
 
 
@@ -353,8 +428,9 @@ def check_item(db: Database, appliance_id: str, item_id: str, actor: str = "oper
     if not item.get("approved_at") or not item["two_person"] or item["checked_at"]:
         raise AppError(ErrorCode.QC_NOT_AWAITING_CHECK, name=item["name"])
     if item["approved_by"] == actor:
-        audit.record(db, place=appliance_id, actor=actor, action=Action.QC_CHECK, target=item_id, outcome=Outcome.REFUSED,
-                     reason="same operator")
+        audit.record(
+            db, place=appliance_id, actor=actor, action=Action.QC_CHECK, target=item_id, outcome=Outcome.REFUSED, reason="same operator"
+        )
         raise AppError(ErrorCode.QC_SAME_OPERATOR, operator=actor)
     with write_tx(db):
         qc_sql.check(db, item_id, _now(), actor)
@@ -374,9 +450,15 @@ class ItemState(StrEnum):
     SYNCED = "synced"  # 已同步: approved and acknowledged
 
 
-STATE_NAMES = {ItemState.WAITING: "待扫描", ItemState.SCANNING: "扫描中", ItemState.ATTENTION: "待处理",
-               ItemState.CLOSED: "已结束扫描", ItemState.AWAITING_CHECK: "待复核", ItemState.APPROVED: "已批准",
-               ItemState.SYNCED: "已同步"}
+STATE_NAMES = {
+    ItemState.WAITING: "待扫描",
+    ItemState.SCANNING: "扫描中",
+    ItemState.ATTENTION: "待处理",
+    ItemState.CLOSED: "已结束扫描",
+    ItemState.AWAITING_CHECK: "待复核",
+    ItemState.APPROVED: "已批准",
+    ItemState.SYNCED: "已同步",
+}
 
 
 def open_findings(findings_json: str, accepted_json: str) -> list[dict]:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
 from cryptography.x509.oid import NameOID
 
 from juanzong.shared import crypto, tlsca
@@ -112,8 +111,9 @@ def install_enrolment(keys_dir: Path, enrolment_file: Path, appliance_id: str) -
         raise AppError(ErrorCode.SETTINGS_INVALID, detail=f"登记文件中没有有效的客户端证书：{exc}") from exc
     names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     own = tlsca.load_key((keys_dir / CLIENT_KEY).read_bytes()).public_key()
-    renewing = (keys_dir / (CLIENT_KEY + ".new")).exists() and \
-        tlsca.load_key((keys_dir / (CLIENT_KEY + ".new")).read_bytes()).public_key() == cert.public_key()
+    renewing = (keys_dir / (CLIENT_KEY + ".new")).exists() and tlsca.load_key(
+        (keys_dir / (CLIENT_KEY + ".new")).read_bytes()
+    ).public_key() == cert.public_key()
     if raw.get("appliance_id") != appliance_id or names != [appliance_id] or (cert.public_key() != own and not renewing):
         raise AppError(ErrorCode.SETTINGS_INVALID, detail="登记文件不是本设备的（设备编号或密钥不符）")
     write_durable(keys_dir / CLIENT_CERT, pem.encode("ascii"))

@@ -110,23 +110,33 @@ def _audited(db: Database, appliance_id: str, actor: str, action: Action, target
         yield
     except AppError as err:
         refused = err.code not in (ErrorCode.MEDIA_WRITE_FAILED, ErrorCode.MEDIA_VERIFY_FAILED, ErrorCode.STORE_VERIFY_FAILED)
-        audit.record(db, place=appliance_id, actor=actor, action=action, target=target,
-                     outcome=Outcome.REFUSED if refused else Outcome.FAILED, code=str(err.code), detail=err.message)
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=action,
+            target=target,
+            outcome=Outcome.REFUSED if refused else Outcome.FAILED,
+            code=str(err.code),
+            detail=err.message,
+        )
         raise
 
 
 # --- init ---------------------------------------------------------------------------------
 
 
-def init_medium(db: Database, appliance_id: str, keys: ApplianceKeys, registration_file: Path, device: Path,
-                *, actor: str, now: datetime) -> Medium:
+def init_medium(
+    db: Database, appliance_id: str, keys: ApplianceKeys, registration_file: Path, device: Path, *, actor: str, now: datetime
+) -> Medium:
     """Check central's registration and prepare the mounted medium at `device`."""
     with _audited(db, appliance_id, actor, Action.MEDIA_INIT, str(device)):
         return _init_medium(db, appliance_id, keys, registration_file, device, actor=actor, now=now)
 
 
-def _init_medium(db: Database, appliance_id: str, keys: ApplianceKeys, registration_file: Path, device: Path,
-                 *, actor: str, now: datetime) -> Medium:
+def _init_medium(
+    db: Database, appliance_id: str, keys: ApplianceKeys, registration_file: Path, device: Path, *, actor: str, now: datetime
+) -> Medium:
     reg = _verified_registration(read_signed(registration_file, ErrorCode.MEDIA_REGISTRATION_INVALID), keys)
     _check_owner_and_time(reg, appliance_id, now)
     _require_writable_dir(device)
@@ -135,10 +145,25 @@ def _init_medium(db: Database, appliance_id: str, keys: ApplianceKeys, registrat
     on_medium = {"registration": signed.to_wire(), "fs_uuid": medium.fs_uuid, "initialised_at": now.isoformat()}
     _write(medium.layout.registration, json.dumps(on_medium, ensure_ascii=False, indent=2).encode("utf-8"))
     with write_tx(db):
-        media_rows.upsert_initialised(db, medium_id=reg.medium_id, label=reg.label, registration=signed.body.decode("utf-8"),
-                                      fs_uuid=medium.fs_uuid, valid_until=reg.valid_until, initialised_at=now.isoformat())
-        audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_INIT, target=reg.medium_id,
-                     label=reg.label, fs_uuid=medium.fs_uuid or "", device=str(device))
+        media_rows.upsert_initialised(
+            db,
+            medium_id=reg.medium_id,
+            label=reg.label,
+            registration=signed.body.decode("utf-8"),
+            fs_uuid=medium.fs_uuid,
+            valid_until=reg.valid_until,
+            initialised_at=now.isoformat(),
+        )
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.MEDIA_INIT,
+            target=reg.medium_id,
+            label=reg.label,
+            fs_uuid=medium.fs_uuid or "",
+            device=str(device),
+        )
     return medium
 
 
@@ -191,21 +216,26 @@ def filesystem_uuid(path: Path) -> str | None:
 def admitted_media(db: Database, now: datetime) -> tuple[AdmittedMedium, ...]:
     """Media the udev rules admit: prepared here (so registered for this appliance, checked at init),
     still valid at `now`, with a filesystem UUID (a plain directory has none: nothing to admit)."""
-    return tuple(AdmittedMedium(medium_id, uuid, until) for medium_id, uuid, until in media_rows.validity(db)
-                 if uuid and datetime.fromisoformat(until) > now)
+    return tuple(
+        AdmittedMedium(medium_id, uuid, until)
+        for medium_id, uuid, until in media_rows.validity(db)
+        if uuid and datetime.fromisoformat(until) > now
+    )
 
 
 # --- export -------------------------------------------------------------------------------
 
 
-def export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStore, device: Path,
-           *, actor: str, now: datetime) -> ExportReport:
+def export(
+    db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStore, device: Path, *, actor: str, now: datetime
+) -> ExportReport:
     with _audited(db, appliance_id, actor, Action.MEDIA_EXPORT, str(device)):
         return _export(db, appliance_id, keys, store, device, actor=actor, now=now)
 
 
-def _export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStore, device: Path,
-            *, actor: str, now: datetime) -> ExportReport:
+def _export(
+    db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobStore, device: Path, *, actor: str, now: datetime
+) -> ExportReport:
     medium = open_medium(db, appliance_id, keys, device, now)
     seal(db, appliance_id, keys)  # what was scanned up to now travels on this carry
     layout = medium.layout
@@ -219,11 +249,21 @@ def _export(db: Database, appliance_id: str, keys: ApplianceKeys, store: BlobSto
     report.toc_sha256 = crypto.sha256_hex(signed_bytes(toc))
     with write_tx(db):
         media_rows.mark_exported(db, report.medium_id, now.isoformat(), len(entries), max((e.seq for e in entries), default=None))
-        audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_EXPORT, target=report.medium_id,
-                     batches=report.batches, toc_sha256=report.toc_sha256, blobs_written=report.blobs_written,
-                     bytes_written=report.bytes_written, device=str(device), fs_uuid=medium.fs_uuid or "",
-                     manifests={e.batch_id: e.manifest_sha256 for e in entries},
-                     sealed_manifests={e.batch_id: e.manifest_file_sha256 for e in entries})
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.MEDIA_EXPORT,
+            target=report.medium_id,
+            batches=report.batches,
+            toc_sha256=report.toc_sha256,
+            blobs_written=report.blobs_written,
+            bytes_written=report.bytes_written,
+            device=str(device),
+            fs_uuid=medium.fs_uuid or "",
+            manifests={e.batch_id: e.manifest_sha256 for e in entries},
+            sealed_manifests={e.batch_id: e.manifest_file_sha256 for e in entries},
+        )
     return report
 
 
@@ -240,8 +280,9 @@ def _previous_toc(layout: MediumLayout, keys: ApplianceKeys) -> dict[str, TocBat
         return {}
 
 
-def _write_batch(layout: MediumLayout, store: BlobStore, keys: ApplianceKeys, batch: dict[str, Any],
-                 previous: dict[str, TocBatch], report: ExportReport) -> TocBatch:
+def _write_batch(
+    layout: MediumLayout, store: BlobStore, keys: ApplianceKeys, batch: dict[str, Any], previous: dict[str, TocBatch], report: ExportReport
+) -> TocBatch:
     manifest = json.loads(batch["manifest"])
     blobs = []
     for ref in blob_refs(manifest):
@@ -256,8 +297,9 @@ def _write_batch(layout: MediumLayout, store: BlobStore, keys: ApplianceKeys, ba
             report.bytes_written += len(data)
             crash_point("media_blob")
         blobs.append((ref.sha256, ref.size))
-    return TocBatch(batch["id"], batch["seq"], _sealed_manifest(layout, keys, batch, previous.get(batch["id"])),
-                    batch["manifest_sha256"], tuple(blobs))
+    return TocBatch(
+        batch["id"], batch["seq"], _sealed_manifest(layout, keys, batch, previous.get(batch["id"])), batch["manifest_sha256"], tuple(blobs)
+    )
 
 
 def _sealed_manifest(layout: MediumLayout, keys: ApplianceKeys, batch: dict[str, Any], earlier: TocBatch | None) -> str:
@@ -331,9 +373,19 @@ def take_receipts(db: Database, appliance_id: str, keys: ApplianceKeys, device: 
         files = sorted(layout.receipts.glob("*.json")) if layout.receipts.is_dir() else []
         for path in files:
             _take_one(db, appliance_id, keys, path, report)
-    audit.record(db, place=appliance_id, actor=actor, action=Action.MEDIA_RECEIPTS, target=report.medium_id or str(device),
-                 device=str(device), acknowledged=report.acknowledged, already=report.already, receipts=report.hashes,
-                 ignored=report.ignored, at=now.isoformat())
+    audit.record(
+        db,
+        place=appliance_id,
+        actor=actor,
+        action=Action.MEDIA_RECEIPTS,
+        target=report.medium_id or str(device),
+        device=str(device),
+        acknowledged=report.acknowledged,
+        already=report.already,
+        receipts=report.hashes,
+        ignored=report.ignored,
+        at=now.isoformat(),
+    )
     return report
 
 
@@ -365,8 +417,16 @@ def _take_one(db: Database, appliance_id: str, keys: ApplianceKeys, path: Path, 
     if row[1] == batch_rows.BatchState.ACKNOWLEDGED:
         report.already.append(batch_id)
     else:
-        acknowledge(db, appliance_id, row[0], receipt, via="media", medium_id=report.medium_id,
-                    manifest_sha256=row[2], receipt_sha256=receipt.sha256)
+        acknowledge(
+            db,
+            appliance_id,
+            row[0],
+            receipt,
+            via="media",
+            medium_id=report.medium_id,
+            manifest_sha256=row[2],
+            receipt_sha256=receipt.sha256,
+        )
         report.acknowledged.append(batch_id)
 
 
@@ -379,10 +439,15 @@ def carry_status(db: Database, now: datetime) -> dict[str, Any]:
     last = media_rows.last_export(db)
     media = sum(1 for _, _, until in media_rows.validity(db) if datetime.fromisoformat(until) > now)
     last_seq = last[4] if last and last[4] is not None else 0
-    batches = [{"id": b["id"], "seq": b["seq"], "pages": b["pages"], "sealed_at": b["sealed_at"], "on_medium": b["seq"] <= last_seq}
-               for b in batch_rows.sealed_overview(db)]
+    batches = [
+        {"id": b["id"], "seq": b["seq"], "pages": b["pages"], "sealed_at": b["sealed_at"], "on_medium": b["seq"] <= last_seq}
+        for b in batch_rows.sealed_overview(db)
+    ]
     return {
-        "waiting_batches": waiting[0], "oldest_waiting_since": waiting[1], "registered_media": media,
-        "on_medium_batches": sum(b["on_medium"] for b in batches), "batches": batches[:LISTED_BATCHES],
+        "waiting_batches": waiting[0],
+        "oldest_waiting_since": waiting[1],
+        "registered_media": media,
+        "on_medium_batches": sum(b["on_medium"] for b in batches),
+        "batches": batches[:LISTED_BATCHES],
         "last_export": None if last is None else {"medium_id": last[0], "label": last[1], "at": last[2], "batches": last[3]},
     }

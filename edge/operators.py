@@ -21,10 +21,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
 from juanzong.edge import audit
-from juanzong.edge.repo import write_tx
 from juanzong.edge.repo import operators as repo
-from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.edge.repo import write_tx
 from juanzong.shared.audit import Action, Outcome
+from juanzong.shared.errors import AppError, ErrorCode
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 5
@@ -73,8 +73,7 @@ class Operator:
         return permission in PERMISSIONS[self.role]
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "role": str(self.role), "role_name": self.role_name,
-                "disabled": self.disabled}
+        return {"id": self.id, "name": self.name, "role": str(self.role), "role_name": self.role_name, "disabled": self.disabled}
 
 
 def _operator(row: repo.OperatorRow) -> Operator:
@@ -87,8 +86,7 @@ def check_pin(pin: str) -> str:
     return pin.strip()
 
 
-def add(db: Database, place: str, *, operator_id: str, name: str, role: str, pin: str, now: datetime,
-        actor: str = "admin") -> Operator:
+def add(db: Database, place: str, *, operator_id: str, name: str, role: str, pin: str, now: datetime, actor: str = "admin") -> Operator:
     if not _ID_RE.fullmatch(operator_id or ""):
         raise AppError(ErrorCode.OPERATOR_ID_INVALID, text=operator_id)
     if not name.strip():
@@ -139,8 +137,15 @@ def authenticate(db: Database, place: str, operator_id: str, pin: str, now: date
 def _attempt(db: Database, place: str, operator_id: str, pin: str, now: datetime) -> Operator | AppError:
     row = repo.get(db, operator_id)
     if row is None or row.disabled_at is not None:
-        audit.record(db, place=place, actor=operator_id or "-", action=Action.LOGIN, target=operator_id or "-",
-                     outcome=Outcome.REFUSED, reason="unknown" if row is None else "disabled")
+        audit.record(
+            db,
+            place=place,
+            actor=operator_id or "-",
+            action=Action.LOGIN,
+            target=operator_id or "-",
+            outcome=Outcome.REFUSED,
+            reason="unknown" if row is None else "disabled",
+        )
         return AppError(ErrorCode.LOGIN_FAILED)
     if row.locked_until and datetime.fromisoformat(row.locked_until) > now:
         audit.record(db, place=place, actor=row.id, action=Action.LOGIN, target=row.id, outcome=Outcome.REFUSED, reason="locked")
@@ -165,11 +170,21 @@ def _count_failure(db: Database, place: str, row: repo.OperatorRow, now: datetim
     failures = row.failures + 1
     locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
     repo.set_failures(db, row.id, 0 if locked else failures, locked.isoformat() if locked else None)
-    audit.record(db, place=place, actor=row.id, action=Action.LOGIN, target=row.id, outcome=Outcome.REFUSED, reason="wrong_pin", failures=failures)
+    audit.record(
+        db, place=place, actor=row.id, action=Action.LOGIN, target=row.id, outcome=Outcome.REFUSED, reason="wrong_pin", failures=failures
+    )
     if locked is None:
         return AppError(ErrorCode.LOGIN_FAILED)
-    audit.record(db, place=place, actor=row.id, action=Action.LOGIN_LOCKED, target=row.id, outcome=Outcome.REFUSED,
-                 until=locked.isoformat(), minutes=LOCK_MINUTES)
+    audit.record(
+        db,
+        place=place,
+        actor=row.id,
+        action=Action.LOGIN_LOCKED,
+        target=row.id,
+        outcome=Outcome.REFUSED,
+        until=locked.isoformat(),
+        minutes=LOCK_MINUTES,
+    )
     return AppError(ErrorCode.LOGIN_LOCKED, until=_hhmm(locked))
 
 

@@ -25,15 +25,15 @@ from sqlite_utils import Database
 from juanzong.edge import audit, intake, printing
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.custody import Signature, open_signature, store_signature
-from juanzong.edge.repo import write_tx
 from juanzong.edge.devices.printer import PrintDocument, TextLine
 from juanzong.edge.repo import pickups as repo
+from juanzong.edge.repo import write_tx
 from juanzong.edge.vault import Purpose, Vault, mask_id_number
+from juanzong.shared.audit import Action
 from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.ids import Kind, format_id, make_payload, new_id
-from juanzong.shared.audit import Action
 from juanzong.shared.fonts import pillow_font
+from juanzong.shared.ids import Kind, format_id, make_payload, new_id
 
 RECEIPT_ITEM = "送达回证"
 
@@ -54,8 +54,9 @@ class Document:
     copies: int
 
 
-def register(db: Database, settings: EdgeSettings, *, case_text: str, addressee: str, documents: list[Document],
-             registered_by: str, at: datetime) -> str:
+def register(
+    db: Database, settings: EdgeSettings, *, case_text: str, addressee: str, documents: list[Document], registered_by: str, at: datetime
+) -> str:
     case = parse_case_number(case_text)
     if not documents:
         raise AppError(ErrorCode.FIELD_REQUIRED, field="文书（至少一项）")
@@ -63,8 +64,15 @@ def register(db: Database, settings: EdgeSettings, *, case_text: str, addressee:
     docs = json.dumps([{"name": d.name, "copies": d.copies} for d in documents], ensure_ascii=False)
     with write_tx(db):
         repo.insert(db, pickup_id, case.canonical, addressee, docs, registered_by, at.isoformat())
-        audit.record(db, place=settings.appliance_id, actor=registered_by, action=Action.PICKUP_REGISTER, target=pickup_id,
-                     case_number=case.canonical, documents=len(documents))
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=registered_by,
+            action=Action.PICKUP_REGISTER,
+            target=pickup_id,
+            case_number=case.canonical,
+            documents=len(documents),
+        )
     return pickup_id
 
 
@@ -79,16 +87,37 @@ def waiting(db: Database) -> list[dict[str, Any]]:
     return [{**r, "documents": json.loads(r["documents"])} for r in repo.waiting(db)]
 
 
-def hand_over(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: str, *, id_type: IdType, id_number: str,
-              signature: Signature, clerk: str, clerk_name: str, at: datetime) -> dict[str, Any]:
+def hand_over(
+    db: Database,
+    settings: EdgeSettings,
+    vault: Vault,
+    pickup_id: str,
+    *,
+    id_type: IdType,
+    id_number: str,
+    signature: Signature,
+    clerk: str,
+    clerk_name: str,
+    at: datetime,
+) -> dict[str, Any]:
     with write_tx(db):
         row = get(db, pickup_id)
         if row["handed_at"]:
             raise AppError(ErrorCode.PICKUP_ALREADY_HANDED, pickup_id=format_id(pickup_id), at=row["handed_at"][:16].replace("T", " "))
         sig_id = store_signature(db, vault, signature, "addressee", at)
-        repo.mark_handed(db, pickup_id, at.isoformat(), clerk, str(id_type), vault.seal_text(Purpose.ID_NUMBER, pickup_id, id_number), sig_id)
-        audit.record(db, place=settings.appliance_id, actor=clerk, action=Action.PICKUP_HANDOVER, target=pickup_id,
-                     case_number=row["case_number"], id_checked=str(id_type), signature=signature.method)
+        repo.mark_handed(
+            db, pickup_id, at.isoformat(), clerk, str(id_type), vault.seal_text(Purpose.ID_NUMBER, pickup_id, id_number), sig_id
+        )
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=clerk,
+            action=Action.PICKUP_HANDOVER,
+            target=pickup_id,
+            case_number=row["case_number"],
+            id_checked=str(id_type),
+            signature=signature.method,
+        )
     return file_receipt(db, settings, vault, pickup_id, clerk=clerk, clerk_name=clerk_name)
 
 
@@ -99,9 +128,16 @@ def file_receipt(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: 
     id_number = mask_id_number(vault.open_text(Purpose.ID_NUMBER, pickup_id, row["id_number"]))
     handed = datetime.fromisoformat(row["handed_at"])
     if not row["intake_id"]:
-        registered = intake.register(db, settings, case_text=row["case_number"], submitter=row["addressee"],
-                                     items=[intake.ItemSpec(RECEIPT_ITEM, 1, colour=False)], received_at=handed, clerk=clerk,
-                                     now=handed)
+        registered = intake.register(
+            db,
+            settings,
+            case_text=row["case_number"],
+            submitter=row["addressee"],
+            items=[intake.ItemSpec(RECEIPT_ITEM, 1, colour=False)],
+            received_at=handed,
+            clerk=clerk,
+            now=handed,
+        )
         with write_tx(db):
             repo.set_filed(db, pickup_id, registered.intake_id, None)
         row = get(db, pickup_id)
@@ -113,8 +149,16 @@ def file_receipt(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: 
         page_id = store_page(db, settings, item_id, page, f"{RECEIPT_ITEM}-{pickup_id}.jpg")
         with write_tx(db):
             repo.set_filed(db, pickup_id, None, page_id)
-        job = printing.queue(db, settings, printing.JobKind.SERVICE, row["intake_id"], service_slip(settings.court, row, signature, clerk_name),
-                             target=pickup_id, actor=clerk, vault=vault)
+        job = printing.queue(
+            db,
+            settings,
+            printing.JobKind.SERVICE,
+            row["intake_id"],
+            service_slip(settings.court, row, signature, clerk_name),
+            target=pickup_id,
+            actor=clerk,
+            vault=vault,
+        )
         return {"intake_id": row["intake_id"], "page_id": page_id, "job_id": job}
     return {"intake_id": row["intake_id"], "page_id": row["page_id"], "job_id": None}
 
@@ -124,8 +168,14 @@ def file_receipt(db: Database, settings: EdgeSettings, vault: Vault, pickup_id: 
 
 def _lines(court: str, row: dict[str, Any], clerk_name: str) -> list[str]:
     docs = "；".join(f"{d['name']} {d['copies']} 份" for d in row["documents"])
-    return [f"案号：{row['case_number']}", f"受送达人：{row['addressee']}", f"送达文书：{docs}", "送达方式：来院领取（直接送达）",
-            f"送达时间：{row['handed_at'][:16].replace('T', ' ')}", f"送达人（经办人）：{clerk_name}"]
+    return [
+        f"案号：{row['case_number']}",
+        f"受送达人：{row['addressee']}",
+        f"送达文书：{docs}",
+        "送达方式：来院领取（直接送达）",
+        f"送达时间：{row['handed_at'][:16].replace('T', ' ')}",
+        f"送达人（经办人）：{clerk_name}",
+    ]
 
 
 def receipt_page(court: str, row: dict[str, Any], signature: Signature, id_number: str, clerk_name: str) -> Image.Image:

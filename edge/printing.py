@@ -16,20 +16,19 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.config import EdgeSettings
 from juanzong.edge.devices.printer import PrintDocument, Receipt, ReceiptLine, TextLine, receipt_text, render_document, send
+from juanzong.edge.devices.profiles import get_printer
 from juanzong.edge.keys import load_kek
 from juanzong.edge.repo import intakes, items, write_tx
 from juanzong.edge.repo import print_jobs as repo
 from juanzong.edge.repo.print_jobs import JobKind, JobState
 from juanzong.edge.vault import Purpose, Vault
+from juanzong.shared import clock
+from juanzong.shared.audit import Action
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, make_payload, new_id
-from juanzong.edge.devices.profiles import get_printer
-from juanzong.shared.audit import Action
-
 
 JOB_NAMES = {JobKind.RECEIPT: "收取回执", JobKind.LABEL: "材料分隔标签", JobKind.SERVICE: "送达回证"}
 
@@ -42,9 +41,14 @@ def vault_for(settings: EdgeSettings) -> Vault:
 
 
 def _doc_json(doc: PrintDocument) -> bytes:
-    return json.dumps({"lines": [[ln.text, ln.style] for ln in doc.lines], "payload": doc.payload,
-                       "picture": base64.b64encode(doc.picture).decode() if doc.picture else None},
-                      ensure_ascii=False).encode("utf-8")
+    return json.dumps(
+        {
+            "lines": [[ln.text, ln.style] for ln in doc.lines],
+            "payload": doc.payload,
+            "picture": base64.b64encode(doc.picture).decode() if doc.picture else None,
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
 
 
 def _doc_from(raw: bytes, reprint: bool) -> PrintDocument:
@@ -62,15 +66,49 @@ def open_copy(vault: Vault, job: repo.JobRow) -> PrintDocument:
 # ---- queueing
 
 
-def queue(db: Database, settings: EdgeSettings, kind: JobKind, intake_id: str, doc: PrintDocument, *,
-          target: str | None = None, actor: str = "clerk", reprint: bool = False, vault: Vault | None = None) -> str:
+def queue(
+    db: Database,
+    settings: EdgeSettings,
+    kind: JobKind,
+    intake_id: str,
+    doc: PrintDocument,
+    *,
+    target: str | None = None,
+    actor: str = "clerk",
+    reprint: bool = False,
+    vault: Vault | None = None,
+) -> str:
     job_id = new_id(Kind.PRINT_JOB)
     sealed = (vault or vault_for(settings)).seal(Purpose.RECEIPT_COPY, job_id, _doc_json(doc))
     with write_tx(db):
-        repo.insert(db, repo.JobRow(job_id, str(kind), intake_id, target, settings.printer_profile, JobState.QUEUED, 0,
-                                    None, reprint, sealed, actor, _now(), None))
-        audit.record(db, place=settings.appliance_id, actor=actor, action=Action.PRINT_QUEUE, target=target or intake_id,
-                     job=job_id, kind=str(kind), reprint=reprint)
+        repo.insert(
+            db,
+            repo.JobRow(
+                job_id,
+                str(kind),
+                intake_id,
+                target,
+                settings.printer_profile,
+                JobState.QUEUED,
+                0,
+                None,
+                reprint,
+                sealed,
+                actor,
+                _now(),
+                None,
+            ),
+        )
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=actor,
+            action=Action.PRINT_QUEUE,
+            target=target or intake_id,
+            job=job_id,
+            kind=str(kind),
+            reprint=reprint,
+        )
     return job_id
 
 
@@ -114,8 +152,17 @@ def _print_one(db: Database, settings: EdgeSettings, vault: Vault, job: repo.Job
         return {"job_id": job.id, "printed": False, "error": str(err.code), "message": err.message}
     with write_tx(db):
         repo.printed(db, job.id, _now())
-        audit.record(db, place=settings.appliance_id, actor=job.actor or "clerk", action=Action.PRINT, target=job.target or job.intake_id,
-                     job=job.id, kind=job.kind, printer=job.printer, reprint=job.reprint)
+        audit.record(
+            db,
+            place=settings.appliance_id,
+            actor=job.actor or "clerk",
+            action=Action.PRINT,
+            target=job.target or job.intake_id,
+            job=job.id,
+            kind=job.kind,
+            printer=job.printer,
+            reprint=job.reprint,
+        )
     return {"job_id": job.id, "printed": True}
 
 
@@ -131,10 +178,16 @@ def receipt_for(db: Database, settings: EdgeSettings, intake_id: str) -> Receipt
     if head is None:
         raise AppError(ErrorCode.INTAKE_NOT_FOUND, intake_id=intake_id)
     return Receipt(
-        intake_id=intake_id, case_number=head.case_number, submitter=head.submitter,
-        received_at=datetime.fromisoformat(head.received_at), deadline=datetime.fromisoformat(head.deadline),
+        intake_id=intake_id,
+        case_number=head.case_number,
+        submitter=head.submitter,
+        received_at=datetime.fromisoformat(head.received_at),
+        deadline=datetime.fromisoformat(head.deadline),
         items=tuple(ReceiptLine(name=n, pages=p, copies=c, original=o) for n, p, o, c in items.receipt_lines(db, intake_id)),
-        court=settings.court, clerk=head.clerk, urgent=head.urgent, deadline_provisional=head.deadline_provisional,
+        court=settings.court,
+        clerk=head.clerk,
+        urgent=head.urgent,
+        deadline_provisional=head.deadline_provisional,
     )
 
 

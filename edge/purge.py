@@ -25,12 +25,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from juanzong.edge import audit
+from juanzong.edge import audit, repo
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge import repo
 from juanzong.edge.repo import blobs, print_jobs, write_tx
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action
+from juanzong.shared.errors import AppError, ErrorCode
+
 
 @dataclass(frozen=True)
 class Retention:
@@ -40,8 +40,11 @@ class Retention:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Retention:
-        return cls(timedelta(days=settings.purge_after_days), timedelta(days=settings.quarantine_retention_days),
-                   timedelta(days=settings.receipt_retention_days))
+        return cls(
+            timedelta(days=settings.purge_after_days),
+            timedelta(days=settings.quarantine_retention_days),
+            timedelta(days=settings.receipt_retention_days),
+        )
 
 
 @dataclass
@@ -51,8 +54,12 @@ class PurgeReport:
     receipt_copies: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"purged_blobs": len(self.blobs), "purged_quarantine": len(self.quarantine),
-                "receipt_copies_destroyed": self.receipt_copies, "blob_ids": self.blobs + self.quarantine}
+        return {
+            "purged_blobs": len(self.blobs),
+            "purged_quarantine": len(self.quarantine),
+            "receipt_copies_destroyed": self.receipt_copies,
+            "blob_ids": self.blobs + self.quarantine,
+        }
 
 
 def _iso(t: datetime) -> str:
@@ -61,8 +68,7 @@ def _iso(t: datetime) -> str:
     return t.isoformat(timespec="milliseconds")
 
 
-def purge_due(db: Database, store: BlobStore, appliance_id: str, retention: Retention, now: datetime,
-              actor: str = "system") -> PurgeReport:
+def purge_due(db: Database, store: BlobStore, appliance_id: str, retention: Retention, now: datetime, actor: str = "system") -> PurgeReport:
     """Shred everything whose retention has passed at `now` (injected: tests never read the clock)."""
     report = PurgeReport()
     for row in blobs.acknowledged_before(db, _iso(now - retention.after_ack)):
@@ -82,8 +88,17 @@ def shred(db: Database, store: BlobStore, appliance_id: str, row: tuple, now: da
     blob_id, kind, sha256 = row
     with write_tx(db):
         blobs.mark_purged(db, blob_id, _iso(now))
-        audit.record(db, place=appliance_id, actor=actor, action=Action.PURGE, target=blob_id, kind=kind,
-                     sha256=sha256, reason=reason, key_use="kek wrap destroyed")
+        audit.record(
+            db,
+            place=appliance_id,
+            actor=actor,
+            action=Action.PURGE,
+            target=blob_id,
+            kind=kind,
+            sha256=sha256,
+            reason=reason,
+            key_use="kek wrap destroyed",
+        )
     store.path(blob_id).unlink(missing_ok=True)
 
 
@@ -92,8 +107,9 @@ def _destroy_receipt_copies(db: Database, appliance_id: str, before: str, actor:
     if ids:
         with write_tx(db):
             print_jobs.drop_copies(db, ids)
-            audit.record(db, place=appliance_id, actor=actor, action=Action.PURGE, target="print_jobs", count=len(ids),
-                         reason="receipt_retention")
+            audit.record(
+                db, place=appliance_id, actor=actor, action=Action.PURGE, target="print_jobs", count=len(ids), reason="receipt_retention"
+            )
     return len(ids)
 
 

@@ -16,24 +16,25 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import blobs, write_tx
 from juanzong.edge.repo import quarantine as shelf_rows
+from juanzong.shared import clock
+from juanzong.shared.audit import Action
 from juanzong.shared.crypto import open_blob_local
 from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.audit import Action
 
 
 def shelf(db: Database) -> list[dict]:
     return shelf_rows.shelf(db)
 
 
-def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str,
-          actor: str = "operator") -> Path:
+def retry(
+    db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str, hot_folder: Path, qid: str, actor: str = "operator"
+) -> Path:
     found = shelf_rows.source_and_blob(db, qid)
     if found is None:
         raise AppError(ErrorCode.QUARANTINE_NOT_FOUND, qid=qid)
@@ -55,8 +56,9 @@ def retry(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str
     return target
 
 
-def discard(db: Database, store: BlobStore, appliance_id: str, qid: str, reason: str, actor: str = "operator",
-            now: datetime | None = None) -> dict:
+def discard(
+    db: Database, store: BlobStore, appliance_id: str, qid: str, reason: str, actor: str = "operator", now: datetime | None = None
+) -> dict:
     """Discard a quarantined file with a reason: the row stays as the record, the blob is shredded
     the way `edge purge` shreds (local key wrap destroyed, file removed, reported to central)."""
     from juanzong.edge.purge import shred

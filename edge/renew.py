@@ -25,11 +25,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
-from juanzong.shared.audit import Action
 from juanzong.edge import audit
-from juanzong.edge.repo import batches as repo_batches
 from juanzong.edge.keys import CLIENT_KEY, SIGNING_FILE, load_keys, write_secret
+from juanzong.edge.repo import batches as repo_batches
 from juanzong.shared import crypto, tlsca
+from juanzong.shared.audit import Action
 from juanzong.shared.durable import fsync_dir, write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import canonical_json
@@ -53,14 +53,25 @@ def request_renewal(db: Database, keys_dir: Path, identity_file: Path, out: Path
         (keys_dir / (name + NEW_SUFFIX)).unlink(missing_ok=True)  # an earlier request never completed
         write_secret(keys_dir / (name + NEW_SUFFIX), raw)
     fsync_dir(keys_dir)
-    doc = {**{k: identity[k] for k in ("appliance_id", "profile", "name") if k in identity},
-           "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
-           "tls_csr": tlsca.new_csr(tls_key, identity["appliance_id"]).decode("ascii")}
-    doc["renewal"] = {"previous_signing_public": crypto.b64(crypto.public_bytes(current.public_key())),
-                      "signature": crypto.sign(current, renewal_body(doc))}
+    doc = {
+        **{k: identity[k] for k in ("appliance_id", "profile", "name") if k in identity},
+        "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
+        "tls_csr": tlsca.new_csr(tls_key, identity["appliance_id"]).decode("ascii"),
+    }
+    doc["renewal"] = {
+        "previous_signing_public": crypto.b64(crypto.public_bytes(current.public_key())),
+        "signature": crypto.sign(current, renewal_body(doc)),
+    }
     write_durable(out, json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8"))
-    audit.record(db, place=identity["appliance_id"], actor=actor, action=Action.KEY_RENEW_REQUEST, target="signing,tls",
-                 new_signing_public=doc["signing_public"], key_use="signing")
+    audit.record(
+        db,
+        place=identity["appliance_id"],
+        actor=actor,
+        action=Action.KEY_RENEW_REQUEST,
+        target="signing,tls",
+        new_signing_public=doc["signing_public"],
+        key_use="signing",
+    )
     return doc
 
 

@@ -25,13 +25,13 @@ from sqlite_utils import Database
 
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge.repo import blobs, vault_columns, write_tx
 from juanzong.edge.keys import KEK_FILE, NEW_KEK_FILE, write_secret
+from juanzong.edge.repo import blobs, vault_columns, write_tx
 from juanzong.edge.vault import Purpose, Vault
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action
 from juanzong.shared.durable import commit_file, fsync_dir
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.audit import Action
 
 # (table, id column, sealed column, purpose): every value the vault keeps
 VAULT_COLUMNS = (
@@ -89,8 +89,17 @@ def rotate_kek(db: Database, store: BlobStore, keys_dir: Path, appliance_id: str
         with write_tx(db):
             wraps = _rewrap_blobs(db, store, appliance_id, old, new)
             values = _reseal_vault(db, Vault(old), Vault(new))
-            audit.record(db, place=appliance_id, actor=actor, action=Action.KEY_ROTATE, target="kek",
-                         old_key=key_id(old), new_key=key_id(new), wraps=wraps, vault_values=values)
+            audit.record(
+                db,
+                place=appliance_id,
+                actor=actor,
+                action=Action.KEY_ROTATE,
+                target="kek",
+                old_key=key_id(old),
+                new_key=key_id(new),
+                wraps=wraps,
+                vault_values=values,
+            )
     except BaseException:
         (keys_dir / NEW_KEK_FILE).unlink(missing_ok=True)  # nothing changed: the old key stays
         raise
@@ -105,8 +114,7 @@ def _rewrap_blobs(db: Database, store: BlobStore, appliance_id: str, old: bytes,
             data = store.get(blob_id)
         except FileNotFoundError as exc:
             raise AppError(ErrorCode.KEY_MISSING, key=f"blob {blob_id}") from exc
-        rewrapped = crypto.rewrap_local(data, wrapped, old_kek=old, new_kek=new, appliance_id=appliance_id,
-                                        blob_id=blob_id, kind=kind)
+        rewrapped = crypto.rewrap_local(data, wrapped, old_kek=old, new_kek=new, appliance_id=appliance_id, blob_id=blob_id, kind=kind)
         blobs.set_wrapped_local(db, blob_id, rewrapped)
     return len(rows)
 

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 
-from juanzong.shared import clock
 from juanzong.edge import batches, printing, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
@@ -30,6 +29,7 @@ from juanzong.edge.keys import load_keys
 from juanzong.edge.purge import Retention, purge_due
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
+from juanzong.shared import clock
 from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.run")
@@ -88,8 +88,10 @@ def documents_loop(settings: EdgeSettings, stop: threading.Event, recovered: thr
         stop.wait(0.1)
     backoff = 1.0
     while not stop.is_set():
-        proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker",
-                                 "--home", str(settings.home)], env={**os.environ, PARENT_ENV: str(os.getpid())})
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker", "--home", str(settings.home)],
+            env={**os.environ, PARENT_ENV: str(os.getpid())},
+        )
         while proc.poll() is None and not stop.is_set():
             stop.wait(0.5)
         if stop.is_set():

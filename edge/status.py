@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
-from juanzong.edge.media import carry_status
 from juanzong.edge.config import EdgeSettings
+from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
+from juanzong.edge.media import carry_status
 from juanzong.edge.repo import batches, documents, intakes, items, pages, print_jobs, quarantine, state
 from juanzong.edge.repo.state import StateKey
-from juanzong.edge.holidays import IMPORT_COMMAND, work_calendar
 from juanzong.edge.watch.layout import SPOOL
+from juanzong.shared import clock
 
 
 def status(db: Database, settings: EdgeSettings, today: date | None = None) -> dict:
@@ -42,8 +42,10 @@ def status(db: Database, settings: EdgeSettings, today: date | None = None) -> d
 def _calendar(db: Database, settings: EdgeSettings, today: date) -> dict:
     from juanzong.shared.workdays import calendar_warnings
 
-    return {"warnings": calendar_warnings(work_calendar(settings, db), today, IMPORT_COMMAND.format(home=settings.home)),
-            "provisional_deadlines": intakes.provisional_count(db)}
+    return {
+        "warnings": calendar_warnings(work_calendar(settings, db), today, IMPORT_COMMAND.format(home=settings.home)),
+        "provisional_deadlines": intakes.provisional_count(db),
+    }
 
 
 def _quarantine(db: Database) -> dict:
@@ -52,5 +54,16 @@ def _quarantine(db: Database) -> dict:
 
 
 def _batches(db: Database) -> list[dict]:
-    return [{"id": r[0], "seq": r[1], "state": r[2], "pages": len(json.loads(r[3])["pages"]), "attempts": r[4],
-             "last_error": r[5], "sealed_at": r[6], "acked_at": r[7]} for r in batches.overview(db)]
+    return [
+        {
+            "id": r[0],
+            "seq": r[1],
+            "state": r[2],
+            "pages": len(json.loads(r[3])["pages"]),
+            "attempts": r[4],
+            "last_error": r[5],
+            "sealed_at": r[6],
+            "acked_at": r[7],
+        }
+        for r in batches.overview(db)
+    ]

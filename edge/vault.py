@@ -52,7 +52,7 @@ class Vault:
     def open(self, purpose: Purpose, row_id: str, sealed: bytes) -> bytes:
         if not sealed.startswith(FORMAT) or len(sealed) < len(FORMAT) + NONCE_LEN + 16:
             raise AppError(ErrorCode.DECRYPT_FAILED, blob_id=f"{purpose}:{row_id}")
-        nonce, body = sealed[len(FORMAT):len(FORMAT) + NONCE_LEN], sealed[len(FORMAT) + NONCE_LEN:]
+        nonce, body = sealed[len(FORMAT) : len(FORMAT) + NONCE_LEN], sealed[len(FORMAT) + NONCE_LEN :]
         try:
             return AESGCM(self._key(purpose)).decrypt(nonce, body, f"{purpose}|{row_id}".encode())
         except InvalidTag as exc:

@@ -18,8 +18,8 @@ The run itself is audited.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlite_utils import Database
@@ -81,8 +81,14 @@ class EdgeVerifyResult:
         return not self.findings
 
     def to_dict(self) -> dict[str, Any]:
-        return {"audit_rows": self.audit_rows, "receipts": self.receipts, "blobs": self.blobs, "blobs_ok": self.blobs_ok,
-                "ok": self.ok, "findings": [asdict(f) for f in self.findings]}
+        return {
+            "audit_rows": self.audit_rows,
+            "receipts": self.receipts,
+            "blobs": self.blobs,
+            "blobs_ok": self.blobs_ok,
+            "ok": self.ok,
+            "findings": [asdict(f) for f in self.findings],
+        }
 
 
 def verify_appliance(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_id: str) -> EdgeVerifyResult:
@@ -90,8 +96,16 @@ def verify_appliance(db: Database, store: BlobStore, keys: ApplianceKeys, applia
     hashes = _check_chain(db, result)
     _check_receipts(db, keys, appliance_id, hashes, result)
     _check_blobs(db, store, keys, appliance_id, result)
-    audit.record(db, place=appliance_id, actor="system", action=Action.VERIFY, target="appliance",
-                 outcome=Outcome.OK if result.ok else Outcome.FAILED, findings=len(result.findings), key_use="kek")
+    audit.record(
+        db,
+        place=appliance_id,
+        actor="system",
+        action=Action.VERIFY,
+        target="appliance",
+        outcome=Outcome.OK if result.ok else Outcome.FAILED,
+        findings=len(result.findings),
+        key_use="kek",
+    )
     return result
 
 
@@ -114,17 +128,22 @@ def _check_receipts(db: Database, keys: ApplianceKeys, appliance_id: str, hashes
             result.findings.append(Finding(FindingKind.RECEIPT, batch_id, problem))
             continue
         if witnessed.seq > last_row and witnessed.seq != 0:
-            result.findings.append(Finding(FindingKind.AUDIT, str(last_row + 1), f"{BreakReason.TRUNCATED} (witnessed by receipt {batch_id})"))
+            result.findings.append(
+                Finding(FindingKind.AUDIT, str(last_row + 1), f"{BreakReason.TRUNCATED} (witnessed by receipt {batch_id})")
+            )
         elif witnessed.seq and hashes.get(witnessed.seq) != witnessed.hash:
-            result.findings.append(Finding(FindingKind.AUDIT, str(witnessed.seq), f"{BreakReason.RECHAINED} (witnessed by receipt {batch_id})"))
+            result.findings.append(
+                Finding(FindingKind.AUDIT, str(witnessed.seq), f"{BreakReason.RECHAINED} (witnessed by receipt {batch_id})")
+            )
         if central_head is not None:
             if central_head.seq < central_seq:
                 result.findings.append(Finding(FindingKind.RECEIPT, batch_id, ReceiptProblem.CENTRAL_HEAD_BACK))
             central_seq = max(central_seq, central_head.seq)
 
 
-def _receipt_problem(keys: ApplianceKeys, appliance_id: str, batch_id: str, body: str, signature: str, sha: str,
-                     receipt_json: str) -> tuple[str, Any, Any]:
+def _receipt_problem(
+    keys: ApplianceKeys, appliance_id: str, batch_id: str, body: str, signature: str, sha: str, receipt_json: str
+) -> tuple[str, Any, Any]:
     try:
         receipt = open_signed(Signed.from_wire(json.loads(receipt_json)), keys.central.signing_public, Receipt)
         manifest = open_signed(Signed(body.encode("utf-8"), signature), keys.signing.public_key(), Manifest)
@@ -150,8 +169,17 @@ def _check_blobs(db: Database, store: BlobStore, keys: ApplianceKeys, appliance_
             result.findings.append(Finding(FindingKind.BLOB, blob_id, outcome))
 
 
-def _blob_outcome(store: BlobStore, keys: ApplianceKeys, appliance_id: str, blob_id: str, kind: str, sha: str,
-                  wrapped: bytes | None, plain_sha: str, purged_at: str | None) -> BlobOutcome:
+def _blob_outcome(
+    store: BlobStore,
+    keys: ApplianceKeys,
+    appliance_id: str,
+    blob_id: str,
+    kind: str,
+    sha: str,
+    wrapped: bytes | None,
+    plain_sha: str,
+    purged_at: str | None,
+) -> BlobOutcome:
     if purged_at is not None and not store.exists(blob_id):
         return BlobOutcome.OK  # purged on record: nothing left to check
     if not store.exists(blob_id):
@@ -169,13 +197,19 @@ def _blob_outcome(store: BlobStore, keys: ApplianceKeys, appliance_id: str, blob
 
 
 _TEXT: dict[str, str] = {
-    BreakReason.MISSING: "缺失", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
+    BreakReason.MISSING: "缺失",
+    BreakReason.RELINKED: "链接被改动",
+    BreakReason.EDITED: "内容被改动",
     BreakReason.TRUNCATED: "已被删除（日志被截断，中心回执见证过）",
     BreakReason.RECHAINED: "与中心见证的链头不符（日志被改写后重算）",
-    BlobOutcome.MISSING: "缺失", BlobOutcome.HASH_MISMATCH: "密文哈希不符", BlobOutcome.DECRYPT_FAILED: "解密失败",
+    BlobOutcome.MISSING: "缺失",
+    BlobOutcome.HASH_MISMATCH: "密文哈希不符",
+    BlobOutcome.DECRYPT_FAILED: "解密失败",
     BlobOutcome.PLAINTEXT_MISMATCH: "解密后内容与记录不符",
-    ReceiptProblem.SIGNATURE_OR_FORMAT: "签名无效或格式不对", ReceiptProblem.OTHER_BATCH: "回执写的是另一个批次或设备",
-    ReceiptProblem.MANIFEST_CHANGED: "清单在回执之后被改动", ReceiptProblem.HEAD_DIFFERS: "回执见证的审计链头与清单不符",
+    ReceiptProblem.SIGNATURE_OR_FORMAT: "签名无效或格式不对",
+    ReceiptProblem.OTHER_BATCH: "回执写的是另一个批次或设备",
+    ReceiptProblem.MANIFEST_CHANGED: "清单在回执之后被改动",
+    ReceiptProblem.HEAD_DIFFERS: "回执见证的审计链头与清单不符",
     ReceiptProblem.CENTRAL_HEAD_BACK: "中心的审计链头比之前的回执更早（中心日志可能被截断）",
 }
 _HEADS = {FindingKind.AUDIT: "审计记录 第 {} 条", FindingKind.RECEIPT: "批次 {} 的回执", FindingKind.BLOB: "数据块 {}"}
@@ -187,7 +221,9 @@ def _outcome_text(outcome: str) -> str:
 
 
 def render_text(result: EdgeVerifyResult) -> str:
-    lines = [f"审计记录 {result.audit_rows} 条，中心回执 {result.receipts} 份，加密数据块 {result.blobs} 个（校验通过 {result.blobs_ok} 个）"]
+    lines = [
+        f"审计记录 {result.audit_rows} 条，中心回执 {result.receipts} 份，加密数据块 {result.blobs} 个（校验通过 {result.blobs_ok} 个）"
+    ]
     for f in result.findings:
         lines.append(f"  {_HEADS[f.kind].format(f.ident)}：{_outcome_text(f.outcome)}")
     lines.append("设备完整性检查通过" if result.ok else "设备完整性检查未通过")

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from collections.abc import Mapping
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TOP_KEYS = frozenset({"days_off", "workdays", "years"})
@@ -46,15 +46,21 @@ class YearTable:
         return day in self.workdays
 
     def to_dict(self) -> dict[str, Any]:
-        return {"year": self.year, "source": self.source,
-                "holidays": sorted(d.isoformat() for d in self.holidays),
-                "workdays": sorted(d.isoformat() for d in self.workdays)}
+        return {
+            "year": self.year,
+            "source": self.source,
+            "holidays": sorted(d.isoformat() for d in self.holidays),
+            "workdays": sorted(d.isoformat() for d in self.workdays),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> YearTable:
-        return cls(int(data["year"]), str(data["source"]),
-                   frozenset(date.fromisoformat(d) for d in data["holidays"]),
-                   frozenset(date.fromisoformat(d) for d in data["workdays"]))
+        return cls(
+            int(data["year"]),
+            str(data["source"]),
+            frozenset(date.fromisoformat(d) for d in data["holidays"]),
+            frozenset(date.fromisoformat(d) for d in data["workdays"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,7 @@ def _reject_unknown(table: Mapping[str, Any], allowed: frozenset[str], where: st
     # A misspelt key (`day_off`) would otherwise be ignored and the closure silently not applied.
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise FileProblem(f"{where}有未知的项 {', '.join(unknown)}（可用：{', '.join(sorted(allowed))}）",
-                          text.line_of(name, unknown[0]))
+        raise FileProblem(f"{where}有未知的项 {', '.join(unknown)}（可用：{', '.join(sorted(allowed))}）", text.line_of(name, unknown[0]))
 
 
 def _table(value: Any, where: str, text: _Text, name: str | None) -> Mapping[str, Any]:
@@ -168,7 +173,7 @@ def _table(value: Any, where: str, text: _Text, name: str | None) -> Mapping[str
 def _dates(value: Any, text: _Text, table: str | None, key: str) -> list[date]:
     where = key if table is None else f"[{table}] {key}"
     if not isinstance(value, list):
-        raise FileProblem(f"{where} 应为日期列表，如 [\"2026-12-31\"]", text.line_of(table, key))
+        raise FileProblem(f'{where} 应为日期列表，如 ["2026-12-31"]', text.line_of(table, key))
     return [_one_date(item, text, table, key, where) for item in value]
 
 
@@ -183,8 +188,7 @@ def _one_date(item: Any, text: _Text, table: str | None, key: str, where: str) -
     raise FileProblem(f"{where} 中的“{item}”不是有效日期（应为 YYYY-MM-DD）", text.line_of(table, key, str(item)))
 
 
-def _declare(declared: dict[date, tuple[bool, str]], day: date, workday: bool, text: _Text,
-             table: str | None, key: str) -> None:
+def _declare(declared: dict[date, tuple[bool, str]], day: date, workday: bool, text: _Text, table: str | None, key: str) -> None:
     before = declared.get(day)
     if before is not None and before[0] != workday:
         raise FileProblem(f"日期 {day} 同时被列为休息日和工作日（另见 {before[1]}）", text.line_of(table, key, day.isoformat()))
@@ -210,8 +214,9 @@ def _year_table(key: str, table: Any, text: _Text) -> YearTable:
             _in_year(year, field, day, text, name)
     both = sorted(set(holidays) & set(workdays))
     if both:
-        raise FileProblem(f"[{name}] 日期 {both[0]} 同时被列为放假（holidays）和上班（workdays）",
-                          text.line_of(name, "workdays", both[0].isoformat()))
+        raise FileProblem(
+            f"[{name}] 日期 {both[0]} 同时被列为放假（holidays）和上班（workdays）", text.line_of(name, "workdays", both[0].isoformat())
+        )
     for field, days in (("holidays", holidays), ("workdays", workdays)):
         for day in days:
             _weekday_fits(field, day, text, name)

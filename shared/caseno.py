@@ -32,9 +32,7 @@ COURT_DIGITS_LEVEL = {0: "high", 2: "intermediate", 4: "basic"}
 
 # Brackets people type around the year; the rule text uses full-width （）.
 _OPEN, _CLOSE = "（(〔[【［﹙〖", "）)〕]】］﹚〗"
-_TRANSLATE = str.maketrans(
-    {**{c: "（" for c in _OPEN}, **{c: "）" for c in _CLOSE}, **{chr(0xFF10 + i): str(i) for i in range(10)}}
-)
+_TRANSLATE = str.maketrans({**{c: "（" for c in _OPEN}, **{c: "）" for c in _CLOSE}, **{chr(0xFF10 + i): str(i) for i in range(10)}})
 # Not white space to str.split() but invisible in a pasted number.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _YEAR_RE = re.compile(r"（([^（）]*)）(.*)")
@@ -111,9 +109,7 @@ def case_types() -> dict[str, CaseType]:
     for cat in data["category"]:
         for t in cat["types"]:
             source = f"[{t['src']}]" if "src" in t else cat["source"]
-            table[t["code"]] = CaseType(
-                t["code"], t["name"], cat["name"], cat["code"], source, t.get("seq_digits"), t.get("warning")
-            )
+            table[t["code"]] = CaseType(t["code"], t["name"], cat["name"], cat["code"], source, t.get("seq_digits"), t.get("warning"))
     return table
 
 

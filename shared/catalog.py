@@ -71,12 +71,7 @@ class Catalog:
     def suggest(self, item_name: str) -> CatalogEntry:
         """Best entry for a material name a clerk typed; never fails (falls back to 其他…)."""
         text = "".join(item_name.split())
-        return (
-            self.find(text)
-            or self._by_keyword(text)
-            or self._by_overlap(text)
-            or self.entry(self.fallback, "main")
-        )
+        return self.find(text) or self._by_keyword(text) or self._by_overlap(text) or self.entry(self.fallback, "main")
 
     def _by_keyword(self, text: str) -> CatalogEntry | None:
         scored = []
@@ -225,9 +220,7 @@ def _parse_list(
     return Catalog(version, name, type_codes, source, main, internal, fallback, keywords)
 
 
-def _pick_fallback(
-    raw: dict[str, Any], main: tuple[CatalogEntry, ...], base: Catalog | None, name: str, path: Path
-) -> str:
+def _pick_fallback(raw: dict[str, Any], main: tuple[CatalogEntry, ...], base: Catalog | None, name: str, path: Path) -> str:
     names = [e.name for e in main]
     if "fallback" in raw:
         if raw["fallback"] not in names:
@@ -249,9 +242,7 @@ def _merge_override(base: _Base, data: dict[str, Any], path: Path) -> dict[str, 
         if not isinstance(raw, dict):
             raise _bad(path, "[[list]] 格式不正确")
         replaced = lists.get(str(raw.get("name")))
-        new = _parse_list(
-            raw, path, version=version, internal=base.internal, keywords=base.keywords, base=replaced
-        )
+        new = _parse_list(raw, path, version=version, internal=base.internal, keywords=base.keywords, base=replaced)
         lists = {k: _without_codes(c, new.type_codes) for k, c in lists.items()}
         lists[new.list_name] = new
     return {k: c for k, c in lists.items() if c.type_codes}

@@ -14,9 +14,8 @@ import logging
 import secrets
 import sqlite3
 import sys
-from typing import Any
 from collections.abc import Callable
-
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from juanzong.shared import clock
@@ -105,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="以 JSON 输出时限、是否暂定、依据和来源")
     p.set_defaults(func=cmd_deadline)
 
-    cal = sub.add_parser("calendar", help="节假日日历数据").add_subparsers(dest="calendar_command", required=True,
-                                                                           title="子命令", metavar="命令")
+    cal = sub.add_parser("calendar", help="节假日日历数据").add_subparsers(
+        dest="calendar_command", required=True, title="子命令", metavar="命令"
+    )
     p = cal.add_parser("status", help="各年份的日历依据（正式或暂定）和来源")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_calendar_status)
@@ -115,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_profiles)
 
-    from juanzong.edge import cli as edge_cli
     from juanzong.central import cli as central_cli
+    from juanzong.edge import cli as edge_cli
 
     edge_cli.register(sub)
     central_cli.register(sub)

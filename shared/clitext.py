@@ -72,16 +72,22 @@ class ChineseParser(argparse.ArgumentParser):
         for name, zh in _TYPES.items():
             message = message.replace(f"有效的{name}", f"有效的{zh}")
         self.print_usage(sys.stderr)
-        print(f"错误 {ErrorCode.USAGE_INVALID}: {AppError(ErrorCode.USAGE_INVALID, detail=message).message}",
-              file=sys.stderr)
+        print(f"错误 {ErrorCode.USAGE_INVALID}: {AppError(ErrorCode.USAGE_INVALID, detail=message).message}", file=sys.stderr)
         sys.exit(2)
 
 
 # --------------------------------------------------------------------------- failures
 
-_ERRNO = {errno.ENOSPC: "磁盘空间不足", errno.EROFS: "文件系统只读", errno.EIO: "读写出错（磁盘或介质故障）",
-          errno.EDQUOT: "超出磁盘配额", errno.EMFILE: "打开的文件过多", errno.ENAMETOOLONG: "路径过长",
-          errno.ELOOP: "路径中的符号链接循环", errno.EXDEV: "不能跨文件系统移动"}
+_ERRNO = {
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EROFS: "文件系统只读",
+    errno.EIO: "读写出错（磁盘或介质故障）",
+    errno.EDQUOT: "超出磁盘配额",
+    errno.EMFILE: "打开的文件过多",
+    errno.ENAMETOOLONG: "路径过长",
+    errno.ELOOP: "路径中的符号链接循环",
+    errno.EXDEV: "不能跨文件系统移动",
+}
 
 
 def os_failure(exc: OSError) -> AppError:
@@ -92,8 +98,9 @@ def os_failure(exc: OSError) -> AppError:
     if isinstance(exc, PermissionError):
         return AppError(ErrorCode.PATH_NO_PERMISSION, path=path)
     if isinstance(exc, (IsADirectoryError, NotADirectoryError, FileExistsError)):
-        kind = {IsADirectoryError: "是一个目录，不是文件", NotADirectoryError: "路径中有一段不是目录",
-                FileExistsError: "已经存在"}[type(exc)]
+        kind = {IsADirectoryError: "是一个目录，不是文件", NotADirectoryError: "路径中有一段不是目录", FileExistsError: "已经存在"}[
+            type(exc)
+        ]
         return AppError(ErrorCode.PATH_INVALID, path=path, detail=kind)
     return AppError(ErrorCode.DISK_ERROR, path=path, detail=_ERRNO.get(exc.errno or 0, f"错误号 {exc.errno}"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, tzinfo, UTC
+from datetime import UTC, datetime, timedelta, tzinfo
 
 Clock = Callable[[], datetime]  # returns an aware datetime
 

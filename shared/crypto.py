@@ -139,8 +139,7 @@ def unwrap_data_key(data: bytes, wrapped_local: bytes, *, kek: bytes, appliance_
         raise AppError(ErrorCode.DECRYPT_FAILED, blob_id=blob_id) from exc
 
 
-def rewrap_local(data: bytes, wrapped_local: bytes, *, old_kek: bytes, new_kek: bytes, appliance_id: str, blob_id: str,
-                 kind: str) -> bytes:
+def rewrap_local(data: bytes, wrapped_local: bytes, *, old_kek: bytes, new_kek: bytes, appliance_id: str, blob_id: str, kind: str) -> bytes:
     """The same data key wrapped under a new KEK (key rotation); the blob itself is untouched.
     The new wrap is proved by opening the blob with it before it is returned."""
     suite = blob_suite(data, blob_id)

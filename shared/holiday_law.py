@@ -34,18 +34,20 @@ class Festival:
 def statutory_festivals(year: int) -> tuple[Festival, ...]:
     """The law's holidays of `year`, in date order."""
     spring = _lunar(year, 1, 1)
-    return tuple(sorted(
-        (
-            Festival("元旦", (date(year, 1, 1),)),
-            Festival("春节", tuple(spring + timedelta(days=n) for n in range(-1, 3))),  # 除夕 to 初三
-            Festival("清明", (_qingming(year),)),
-            Festival("劳动节", (date(year, 5, 1), date(year, 5, 2))),
-            Festival("端午", (_lunar(year, 5, 5),)),
-            Festival("中秋", (_lunar(year, 8, 15),)),
-            Festival("国庆", tuple(date(year, 10, d) for d in (1, 2, 3))),
-        ),
-        key=lambda f: f.days[0],
-    ))
+    return tuple(
+        sorted(
+            (
+                Festival("元旦", (date(year, 1, 1),)),
+                Festival("春节", tuple(spring + timedelta(days=n) for n in range(-1, 3))),  # 除夕 to 初三
+                Festival("清明", (_qingming(year),)),
+                Festival("劳动节", (date(year, 5, 1), date(year, 5, 2))),
+                Festival("端午", (_lunar(year, 5, 5),)),
+                Festival("中秋", (_lunar(year, 8, 15),)),
+                Festival("国庆", tuple(date(year, 10, d) for d in (1, 2, 3))),
+            ),
+            key=lambda f: f.days[0],
+        )
+    )
 
 
 @cache

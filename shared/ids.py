@@ -117,7 +117,7 @@ def parse_payload(text: str) -> OurCode | None:
     head = f"{PAYLOAD_PREFIX}{PAYLOAD_VERSION}-"
     if not isinstance(text, str) or not text.startswith(head):
         return None
-    ident = text[len(head):]
+    ident = text[len(head) :]
     # exact match only: a payload we print is already normalised
     if not is_valid_id(ident) or normalise_id(ident) != ident:
         return None
@@ -154,7 +154,7 @@ def parse_page_stamp(text: str) -> PageStamp | None:
     head = f"{PAYLOAD_PREFIX}{PAYLOAD_VERSION}-"
     if not isinstance(text, str) or not text.startswith(head):
         return None
-    parts = text[len(head):].split("-")
+    parts = text[len(head) :].split("-")
     if len(parts) != 2 or len(parts[1]) != PAGE_NO_DIGITS + 1 or not parts[1][:-1].isdigit():
         return None
     ident, digits, check = parts[0], parts[1][:-1], parts[1][-1]

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import re
+import types
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-import types
 from typing import Annotated, Any, Final, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import msgspec
@@ -359,9 +359,13 @@ class Manifest(_Checked, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for what, ids in (("收取登记", [i.intake_id for i in self.intakes]), ("材料", [i.item_id for i in self.items]),
-                          ("页面", [p.page_id for p in self.pages]), ("文档", [d.document_id for d in self.documents]),
-                          ("入卷提醒", [n.notice_id for n in self.notices])):
+        for what, ids in (
+            ("收取登记", [i.intake_id for i in self.intakes]),
+            ("材料", [i.item_id for i in self.items]),
+            ("页面", [p.page_id for p in self.pages]),
+            ("文档", [d.document_id for d in self.documents]),
+            ("入卷提醒", [n.notice_id for n in self.notices]),
+        ):
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{what}编号重复")
 
@@ -504,9 +508,16 @@ def peek_appliance_id(signed: Signed) -> str:
 
 def build_receipt(manifest: Manifest, manifest_sha256: str, received_at: str, central_head: AuditHead | None) -> Receipt:
     return Receipt(
-        schema=SCHEMA_VERSION, kind="receipt", appliance_id=manifest.appliance_id, batch_id=manifest.batch_id,
-        seq=manifest.seq, manifest_sha256=manifest_sha256, pages=len(manifest.pages), received_at=received_at,
-        appliance_head=manifest.audit_head, central_head=central_head,
+        schema=SCHEMA_VERSION,
+        kind="receipt",
+        appliance_id=manifest.appliance_id,
+        batch_id=manifest.batch_id,
+        seq=manifest.seq,
+        manifest_sha256=manifest_sha256,
+        pages=len(manifest.pages),
+        received_at=received_at,
+        appliance_head=manifest.audit_head,
+        central_head=central_head,
     )
 
 
@@ -516,8 +527,35 @@ def json_schema() -> dict[str, Any]:
 
 
 __all__ = [
-    "Acceptance", "AuditHead", "BlobKind", "BlobRef", "CatalogPlace", "Checkpoint", "Document", "Finding", "Intake", "Item",
-    "ItemQc", "Manifest", "Notice", "NoticeKind", "Page", "PageRole", "QcCode", "Severity", "TRAVELLING_ROLES",
-    "Receipt", "SCHEMA_VERSION", "Side", "Signed", "Suite", "Volume", "build_receipt", "canonical_json", "decode",
-    "open_signed", "peek_appliance_id", "sign",
+    "Acceptance",
+    "AuditHead",
+    "BlobKind",
+    "BlobRef",
+    "CatalogPlace",
+    "Checkpoint",
+    "Document",
+    "Finding",
+    "Intake",
+    "Item",
+    "ItemQc",
+    "Manifest",
+    "Notice",
+    "NoticeKind",
+    "Page",
+    "PageRole",
+    "QcCode",
+    "Severity",
+    "TRAVELLING_ROLES",
+    "Receipt",
+    "SCHEMA_VERSION",
+    "Side",
+    "Signed",
+    "Suite",
+    "Volume",
+    "build_receipt",
+    "canonical_json",
+    "decode",
+    "open_signed",
+    "peek_appliance_id",
+    "sign",
 ]

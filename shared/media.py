@@ -93,9 +93,16 @@ class Registration:
     central_id: str
 
     def to_doc(self) -> dict[str, Any]:
-        return {"schema": MEDIA_SCHEMA, "kind": "media_registration", "medium_id": self.medium_id,
-                "appliance_id": self.appliance_id, "label": self.label, "issued_at": self.issued_at,
-                "valid_until": self.valid_until, "central_id": self.central_id}
+        return {
+            "schema": MEDIA_SCHEMA,
+            "kind": "media_registration",
+            "medium_id": self.medium_id,
+            "appliance_id": self.appliance_id,
+            "label": self.label,
+            "issued_at": self.issued_at,
+            "valid_until": self.valid_until,
+            "central_id": self.central_id,
+        }
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Registration:
@@ -124,8 +131,13 @@ class TocBatch:
     blobs: tuple[tuple[str, int], ...]  # (sha256, size)
 
     def to_doc(self) -> dict[str, Any]:
-        return {"batch_id": self.batch_id, "seq": self.seq, "manifest_file_sha256": self.manifest_file_sha256,
-                "manifest_sha256": self.manifest_sha256, "blobs": [[s, n] for s, n in self.blobs]}
+        return {
+            "batch_id": self.batch_id,
+            "seq": self.seq,
+            "manifest_file_sha256": self.manifest_file_sha256,
+            "manifest_sha256": self.manifest_sha256,
+            "blobs": [[s, n] for s, n in self.blobs],
+        }
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> TocBatch:
@@ -136,8 +148,14 @@ class TocBatch:
 
 
 def toc_doc(appliance_id: str, medium_id: str, written_at: str, batches: list[TocBatch]) -> dict[str, Any]:
-    return {"schema": MEDIA_SCHEMA, "kind": "media_toc", "appliance_id": appliance_id, "medium_id": medium_id,
-            "written_at": written_at, "batches": [b.to_doc() for b in batches]}
+    return {
+        "schema": MEDIA_SCHEMA,
+        "kind": "media_toc",
+        "appliance_id": appliance_id,
+        "medium_id": medium_id,
+        "written_at": written_at,
+        "batches": [b.to_doc() for b in batches],
+    }
 
 
 def toc_batches(doc: dict[str, Any]) -> list[TocBatch]:

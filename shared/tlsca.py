@@ -53,15 +53,20 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "卷宗 Juanzong"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "卷宗 Juanzong"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def _builder(subject: x509.Name, issuer: x509.Name, public_key: CertificatePublicKeyTypes, years: int) -> x509.CertificateBuilder:
     now = clock.now()
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=365 * years)))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * years))
+    )
 
 
 # RFC 5280 profile that strict verifiers (Python's VERIFY_X509_STRICT, the default from 3.13;
@@ -74,22 +79,27 @@ _LEAF_USAGE = x509.KeyUsage(True, False, False, False, False, False, False, Fals
 def new_ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = new_key()
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (_builder(_name(common_name), _name(common_name), key.public_key(), CA_YEARS)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_CA_USAGE, critical=True)
-            .add_extension(ski, critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        _builder(_name(common_name), _name(common_name), key.public_key(), CA_YEARS)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_CA_USAGE, critical=True)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     return key, cert
 
 
-def _leaf(builder: x509.CertificateBuilder, ca_cert: x509.Certificate, public_key: Any, usage: x509.ObjectIdentifier) -> x509.CertificateBuilder:
-    return (builder
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_LEAF_USAGE, critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(authority_key_id(ca_cert), critical=False))
+def _leaf(
+    builder: x509.CertificateBuilder, ca_cert: x509.Certificate, public_key: Any, usage: x509.ObjectIdentifier
+) -> x509.CertificateBuilder:
+    return (
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_LEAF_USAGE, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(authority_key_id(ca_cert), critical=False)
+    )
 
 
 def authority_key_id(ca_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
@@ -115,14 +125,19 @@ def check_ca(ca_key: Any, ca_cert: x509.Certificate) -> None:
     except x509.ExtensionNotFound:
         pass
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
-    if ca_key.public_key().public_bytes(serialization.Encoding.DER, pub) != ca_cert.public_key().public_bytes(serialization.Encoding.DER, pub):
+    if ca_key.public_key().public_bytes(serialization.Encoding.DER, pub) != ca_cert.public_key().public_bytes(
+        serialization.Encoding.DER, pub
+    ):
         raise AppError(ErrorCode.CA_INVALID, detail="私钥与 CA 证书不匹配")
 
 
-def issue_server(ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certificate, hosts: list[str]) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def issue_server(
+    ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certificate, hosts: list[str]
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = new_key()
-    builder = (_builder(_name(hosts[0]), ca_cert.subject, key.public_key(), LEAF_YEARS)
-               .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False))
+    builder = _builder(_name(hosts[0]), ca_cert.subject, key.public_key(), LEAF_YEARS).add_extension(
+        x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False
+    )
     cert = _leaf(builder, ca_cert, key.public_key(), ExtendedKeyUsageOID.SERVER_AUTH).sign(ca_key, hashes.SHA256())
     return key, cert
 
@@ -130,13 +145,16 @@ def issue_server(ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certifi
 def crl(ca_key: Any, ca_cert: x509.Certificate, revoked: dict[int, dt.datetime]) -> bytes:
     """The CA's certificate revocation list (PEM): every revoked serial with its date."""
     now = clock.now()
-    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca_cert.subject)
-               .last_update(now - dt.timedelta(minutes=5)).next_update(now + dt.timedelta(days=365 * CA_YEARS))
-               .add_extension(authority_key_id(ca_cert), critical=False)
-               .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False))
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - dt.timedelta(minutes=5))
+        .next_update(now + dt.timedelta(days=365 * CA_YEARS))
+        .add_extension(authority_key_id(ca_cert), critical=False)
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+    )
     for serial, when in sorted(revoked.items()):
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
+        builder = builder.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
     return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
@@ -157,7 +175,9 @@ def new_csr(key: ec.EllipticCurvePrivateKey, appliance_id: str) -> bytes:
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
-def issue_client(ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certificate, csr_pem: bytes, appliance_id: str) -> x509.Certificate:
+def issue_client(
+    ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certificate, csr_pem: bytes, appliance_id: str
+) -> x509.Certificate:
     """A client certificate for exactly the appliance that asked, after checking its CSR."""
     try:
         csr = x509.load_pem_x509_csr(csr_pem)
@@ -166,7 +186,7 @@ def issue_client(ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certifi
     names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not csr.is_signature_valid or not names or names[0].value != appliance_id:
         raise AppError(ErrorCode.APPLIANCE_IDENTITY_INVALID, path=appliance_id, detail="TLS 证书申请与设备编号不符")
-    builder = (_builder(_name(appliance_id), ca_cert.subject, csr.public_key(), LEAF_YEARS)
-               .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(f"urn:juanzong:appliance:{appliance_id}")]),
-                              critical=False))
+    builder = _builder(_name(appliance_id), ca_cert.subject, csr.public_key(), LEAF_YEARS).add_extension(
+        x509.SubjectAlternativeName([x509.UniformResourceIdentifier(f"urn:juanzong:appliance:{appliance_id}")]), critical=False
+    )
     return _leaf(builder, ca_cert, csr.public_key(), ExtendedKeyUsageOID.CLIENT_AUTH).sign(ca_key, hashes.SHA256())

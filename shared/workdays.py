@@ -17,14 +17,14 @@ and is shown （暂定） until the arrangement is imported. Only years outside 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache, cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import chinese_calendar

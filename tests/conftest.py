@@ -80,8 +80,11 @@ _LANE_MARKERS = {"e2e": lambda path: "e2e" in path.parts, "browser": lambda path
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    unmarked = [f"{item.nodeid} (needs @pytest.mark.{marker})" for item in items
-                for marker, applies in _LANE_MARKERS.items()
-                if applies(item.path) and item.get_closest_marker(marker) is None]
+    unmarked = [
+        f"{item.nodeid} (needs @pytest.mark.{marker})"
+        for item in items
+        for marker, applies in _LANE_MARKERS.items()
+        if applies(item.path) and item.get_closest_marker(marker) is None
+    ]
     if unmarked:
         raise pytest.UsageError("tests without their lane marker:\n" + "\n".join(unmarked))

@@ -28,8 +28,7 @@ def doc_text() -> str:
 
 def named_paths(text: str) -> set[str]:
     """Repository paths the document writes inside `code` spans (placeholders like <name> skipped)."""
-    return {m.rstrip(".") for span in CODE.findall(text) if "<" not in span and "NNN" not in span
-            for m in PATH.findall(span)}
+    return {m.rstrip(".") for span in CODE.findall(text) if "<" not in span and "NNN" not in span for m in PATH.findall(span)}
 
 
 def named_dotted(text: str) -> set[str]:

@@ -27,7 +27,13 @@ from juanzong.shared import cli
 from juanzong.shared.ids import Kind, new_id
 
 ERROR_LINE = re.compile(r"^错误 [A-Z][A-Z0-9_]+: .*[\u4e00-\u9fff]")
-NEVER = ("demo", "bench", "edge run", "edge documents-worker", "central serve")  # also central serve-office  # long-running or heavy: swept for usage only
+NEVER = (
+    "demo",
+    "bench",
+    "edge run",
+    "edge documents-worker",
+    "central serve",
+)  # also central serve-office  # long-running or heavy: swept for usage only
 HOSTILE = ("../../../../etc/passwd", "' OR 1=1 --", "x" * 5000, "（2026）京0102民初１号\u202e", "-")
 
 
@@ -49,9 +55,11 @@ def never(path: tuple[str, ...]) -> bool:
 
 
 def required(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [a for a in parser._actions
-            if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
-            and (not a.option_strings or a.required)]
+    return [
+        a
+        for a in parser._actions
+        if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and (not a.option_strings or a.required)
+    ]
 
 
 def fill(parser: argparse.ArgumentParser, value: str) -> list[str]:
@@ -96,8 +104,12 @@ def homes(tmp_path_factory) -> dict[str, Path]:
     central, edge = root / "central", root / "edge"
     base = [sys.executable, "-P", "-m", "juanzong.shared.cli"]
     subprocess.run([*base, "central", "init", "--home", str(central), "--no-tls"], check=True, capture_output=True, env=env)
-    subprocess.run([*base, "edge", "init", "--home", str(edge), "--profile", "simulated",
-                    "--central", str(central / "central-identity.json")], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [*base, "edge", "init", "--home", str(edge), "--profile", "simulated", "--central", str(central / "central-identity.json")],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     return {"edge": edge, "central": central, "root": root}
 
 
@@ -148,12 +160,12 @@ BAD_NUMBERS = ("0", "-3", "1e9", "abc", "99999999999999999999")
 
 def options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     """Options that take a value (flags and --home aside)."""
-    return [a for a in parser._actions if a.option_strings and a.nargs != 0 and a.dest != "home"
-            and not isinstance(a, argparse._HelpAction)]
+    return [
+        a for a in parser._actions if a.option_strings and a.nargs != 0 and a.dest != "home" and not isinstance(a, argparse._HelpAction)
+    ]
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if c[0][:1] == ("edge",) and c[0][1:2] and c[0][1] in OPERATOR],
-                         ids=command_id)
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[0][:1] == ("edge",) and c[0][1:2] and c[0][1] in OPERATOR], ids=command_id)
 def test_every_option_of_the_operator_commands_with_wrong_and_hostile_values(command, homes, tmp_path):
     """pages, assign (--item, --at), discard, reopen, replace, close, config, init (--court,
     --hot-folder, --printer, --court-network …): each option, one at a time, with hostile values,
@@ -204,9 +216,15 @@ def test_config_set_every_setting_with_hostile_values_keeps_the_home_usable(own_
 def test_wrong_kinds_of_id_are_named_in_chinese(homes):
     """A page id where an item belongs (and the reverse) is refused as such, not as a crash."""
     page, item = new_id(Kind.PAGE), new_id(Kind.ITEM)
-    for argv in (["edge", "pages", page], ["edge", "close", page], ["edge", "reopen", page, "--reason", "补扫"],
-                 ["edge", "discard", item, "--reason", "误扫"], ["edge", "replace", item],
-                 ["edge", "assign", item, "--item", page], ["edge", "assign", page, "--item", item, "--at", "0"]):
+    for argv in (
+        ["edge", "pages", page],
+        ["edge", "close", page],
+        ["edge", "reopen", page, "--reason", "补扫"],
+        ["edge", "discard", item, "--reason", "误扫"],
+        ["edge", "replace", item],
+        ["edge", "assign", item, "--item", page],
+        ["edge", "assign", page, "--item", item, "--at", "0"],
+    ):
         argv = [*argv[:2], "--home", str(homes["edge"]), *argv[2:]]
         rc, out, err = run_inprocess(argv)
         assert_clean(argv, rc, out, err)
@@ -218,17 +236,27 @@ def test_wrong_kinds_of_id_are_named_in_chinese(homes):
 
 def child(*args: str, stdout=subprocess.PIPE, **kw) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("JUANZONG_HOME", "JUANZONG_CENTRAL_HOME")}
-    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], stdout=stdout,
-                          stderr=subprocess.PIPE, text=True, timeout=120, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        env=env,
+        **kw,
+    )
 
 
-@pytest.mark.parametrize("argv", [
-    ("edge", "status", "--home", "{edge}"),
-    ("edge", "quarantine", "--home", "{edge}"),
-    ("edge", "--help"),
-    ("profiles",),
-    ("central", "report", "--home", "{central}"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("edge", "status", "--home", "{edge}"),
+        ("edge", "quarantine", "--home", "{edge}"),
+        ("edge", "--help"),
+        ("profiles",),
+        ("central", "report", "--home", "{central}"),
+    ],
+)
 def test_a_reader_that_closes_the_pipe_gets_no_traceback(argv, homes):
     """`juanzong … | head -1`: the first line, then nothing — no BrokenPipeError text."""
     args = [a.format(**homes) for a in argv]
@@ -265,33 +293,60 @@ def test_a_pipe_closed_before_the_first_write_gets_no_traceback(argv, homes):
     assert run.returncode == 0, run.stderr
 
 
-@pytest.mark.parametrize("argv", [("edge", "pages", "--home", "{edge}", "--unassigned"),
-                                  ("edge", "config", "show", "--home", "{edge}")])
+@pytest.mark.parametrize("argv", [("edge", "pages", "--home", "{edge}", "--unassigned"), ("edge", "config", "show", "--home", "{edge}")])
 def test_head_one_on_the_operator_commands(argv, homes):
     test_a_reader_that_closes_the_pipe_gets_no_traceback(argv, homes)
 
 
 def test_log_lines_never_come_before_the_chinese_error(homes, tmp_path):
     """Short commands log only warnings, so the first thing on the terminal is the error itself."""
-    runs = [child("edge", "cover-sheet", "--home", str(homes["edge"]), new_id(Kind.ITEM), "--out", str(tmp_path / "c.png")),
-            child("central", "report", "--home", str(tmp_path / "nowhere")),
-            child("edge", "intake", "add", "--home", str(homes["edge"]), "--case", "（2026）京0102民初1号",
-                  "--submitter", "王五", "--item", "起诉状:0")]
+    runs = [
+        child("edge", "cover-sheet", "--home", str(homes["edge"]), new_id(Kind.ITEM), "--out", str(tmp_path / "c.png")),
+        child("central", "report", "--home", str(tmp_path / "nowhere")),
+        child(
+            "edge",
+            "intake",
+            "add",
+            "--home",
+            str(homes["edge"]),
+            "--case",
+            "（2026）京0102民初1号",
+            "--submitter",
+            "王五",
+            "--item",
+            "起诉状:0",
+        ),
+    ]
     for run in runs:
         assert run.returncode == 1
         assert ERROR_LINE.match(run.stderr.splitlines()[0]), run.stderr
 
 
 # long-running services, tooling, and commands whose output is a file (their one line goes to stderr)
-NO_JSON = ("demo", "bench", "edge run", "edge documents-worker", "central serve", "central user add",
-           "central user disable", "central document", "central export-page", "central backup keygen")
+NO_JSON = (
+    "demo",
+    "bench",
+    "edge run",
+    "edge documents-worker",
+    "central serve",
+    "central user add",
+    "central user disable",
+    "central document",
+    "central export-page",
+    "central backup keygen",
+)
 
 
 def test_every_command_has_json_beside_its_chinese_summary():
     """Point 5: a short Chinese summary by default, the JSON a program reads with --json."""
-    missing = [" ".join(path) for path, parser in COMMANDS if path and parser.get_default("func")
-               and not any(" ".join(path).startswith(n) for n in NO_JSON)
-               and not any("--json" in a.option_strings for a in parser._actions)]
+    missing = [
+        " ".join(path)
+        for path, parser in COMMANDS
+        if path
+        and parser.get_default("func")
+        and not any(" ".join(path).startswith(n) for n in NO_JSON)
+        and not any("--json" in a.option_strings for a in parser._actions)
+    ]
     assert missing == []
 
 
@@ -299,9 +354,13 @@ def test_summaries_by_default_json_on_request(homes):
     """A few commands run both ways on a real home: Chinese lines by default, JSON with --json."""
     import json
 
-    for argv in (["edge", "status", "--home", str(homes["edge"])], ["edge", "config", "show", "--home", str(homes["edge"])],
-                 ["edge", "pages", "--unassigned", "--home", str(homes["edge"])],
-                 ["central", "migrate", "--home", str(homes["central"])], ["central", "report", "--home", str(homes["central"])]):
+    for argv in (
+        ["edge", "status", "--home", str(homes["edge"])],
+        ["edge", "config", "show", "--home", str(homes["edge"])],
+        ["edge", "pages", "--unassigned", "--home", str(homes["edge"])],
+        ["central", "migrate", "--home", str(homes["central"])],
+        ["central", "report", "--home", str(homes["central"])],
+    ):
         rc, out, err = run_inprocess(argv)
         assert rc == 0 and re.search(r"[\u4e00-\u9fff]", out) and not out.lstrip().startswith(("{", "[")), (argv, out)
         rc, out, err = run_inprocess([*argv, "--json"])

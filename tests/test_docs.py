@@ -31,10 +31,29 @@ def _commands(parser: argparse.ArgumentParser, prefix: str = ""):
 
 def test_every_command_has_help():
     commands = dict(_commands(build_parser()))
-    for expected in ("case-number", "deadline", "profiles", "demo", "bench ingest", "edge init", "edge intake add",
-                     "edge cover-sheet", "edge run", "edge ingest", "edge status", "edge active", "edge close",
-                     "edge replace", "edge pair", "central init", "central serve", "central enroll", "central report",
-                     "central verify", "central export-page"):
+    for expected in (
+        "case-number",
+        "deadline",
+        "profiles",
+        "demo",
+        "bench ingest",
+        "edge init",
+        "edge intake add",
+        "edge cover-sheet",
+        "edge run",
+        "edge ingest",
+        "edge status",
+        "edge active",
+        "edge close",
+        "edge replace",
+        "edge pair",
+        "central init",
+        "central serve",
+        "central enroll",
+        "central report",
+        "central verify",
+        "central export-page",
+    ):
         assert expected in commands, expected
     missing = [name for name, help_text in commands.items() if not help_text]
     assert missing == []

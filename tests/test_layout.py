@@ -6,8 +6,8 @@ current directory.
 from __future__ import annotations
 
 import ast
-import re
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -16,8 +16,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"edge": "juanzong.edge", "central": "juanzong.central", "shared": "juanzong.shared",
-           "firmware_profiles": "juanzong.firmware_profiles"}
+FOLDERS = {
+    "edge": "juanzong.edge",
+    "central": "juanzong.central",
+    "shared": "juanzong.shared",
+    "firmware_profiles": "juanzong.firmware_profiles",
+}
 CONSOLE_SCRIPT = Path(sys.executable).parent / "juanzong"
 
 
@@ -41,7 +45,7 @@ def _listed() -> dict[str, Path]:
     out = {}
     for name in _setuptools()["packages"]:
         top = max((m for m in mapping if name == m or name.startswith(m + ".")), key=len)
-        out[name] = mapping[top].joinpath(*name[len(top):].split(".")[1:])
+        out[name] = mapping[top].joinpath(*name[len(top) :].split(".")[1:])
     return out
 
 
@@ -107,9 +111,15 @@ def test_each_value_set_of_a_page_is_defined_once() -> None:
 
 # The stage modules that compute with numpy; the web apps take the stages' value types from the
 # stage contract (edge/ingest/context.py) and never load these to start.
-NUMPY_STAGES = ("juanzong.edge.ingest.analysis", "juanzong.edge.ingest.qc", "juanzong.edge.ingest.barcode",
-                "juanzong.edge.ingest.raster", "juanzong.edge.ingest.decode", "juanzong.edge.ingest.pipeline",
-                "juanzong.edge.coversheet")
+NUMPY_STAGES = (
+    "juanzong.edge.ingest.analysis",
+    "juanzong.edge.ingest.qc",
+    "juanzong.edge.ingest.barcode",
+    "juanzong.edge.ingest.raster",
+    "juanzong.edge.ingest.decode",
+    "juanzong.edge.ingest.pipeline",
+    "juanzong.edge.coversheet",
+)
 
 _WEB_IMPORTS = """
 import importlib, json, pkgutil, sys
@@ -180,8 +190,12 @@ def test_one_durable_write_helper() -> None:
     simulated scanner imitates a scanner driver; benchmarks hand scratch files between processes)."""
     allowed = {"shared/durable.py", "edge/watch/watcher.py"}
     pattern = re.compile(r"os\.fsync\(|O_EXCL|os\.replace\(|os\.rename\(|os\.link\(|\.rename\(|open\([^)]*[\"']x")
-    offenders = [f"{path.relative_to(ROOT)}:{n}" for folder in ("edge", "central", "shared")
-                 for path in sorted((ROOT / folder).rglob("*.py"))
-                 if str(path.relative_to(ROOT)) not in allowed and "tooling" not in path.relative_to(ROOT).parts
-                 for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1) if pattern.search(line)]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("edge", "central", "shared")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in allowed and "tooling" not in path.relative_to(ROOT).parts
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
     assert offenders == []

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.edge.devices.profiles import (
     SCHEMAS,
     ApplianceProfile,
@@ -24,6 +23,7 @@ from juanzong.edge.devices.profiles import (
     load_profiles,
     profiles_root,
 )
+from juanzong.shared.errors import AppError, ErrorCode
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "firmware_profiles"
@@ -123,9 +123,7 @@ BROKEN_SCANNERS = [
 
 
 @pytest.mark.parametrize(("case", "old", "new", "field"), BROKEN_SCANNERS, ids=[b[0] for b in BROKEN_SCANNERS])
-def test_broken_scanner_profile_is_refused_naming_the_field(
-    tmp_path: Path, case: str, old: str, new: str, field: str
-) -> None:
+def test_broken_scanner_profile_is_refused_naming_the_field(tmp_path: Path, case: str, old: str, new: str, field: str) -> None:
     path = write(tmp_path, "scanners", "simulated", edited(SIMULATED, old, new))
     with pytest.raises(AppError) as exc:
         load_profiles(tmp_path)
@@ -137,7 +135,7 @@ def test_broken_scanner_profile_is_refused_naming_the_field(
 
 BROKEN_PRINTERS = [
     ("transport without its table", 'transport = "file"', 'transport = "network"', "network"),
-    ("extra transport table", "[file]", '[usb]\nvendor_id = 1\nproduct_id = 2\n\n[file]', "usb"),
+    ("extra transport table", "[file]", "[usb]\nvendor_id = 1\nproduct_id = 2\n\n[file]", "usb"),
     ("absolute output path", 'path = "printer/receipts.escpos"', 'path = "/tmp/r.escpos"', "file.path"),
     ("odd print head width", "width_dots = 576", "width_dots = 500", "width_dots"),
     ("bad chinese mode", 'chinese = "raster"', 'chinese = "utf8"', "chinese"),
@@ -146,9 +144,7 @@ BROKEN_PRINTERS = [
 
 
 @pytest.mark.parametrize(("case", "old", "new", "field"), BROKEN_PRINTERS, ids=[b[0] for b in BROKEN_PRINTERS])
-def test_broken_printer_profile_is_refused_naming_the_field(
-    tmp_path: Path, case: str, old: str, new: str, field: str
-) -> None:
+def test_broken_printer_profile_is_refused_naming_the_field(tmp_path: Path, case: str, old: str, new: str, field: str) -> None:
     write(tmp_path, "printers", "file-printer", edited(FILE_PRINTER, old, new))
     with pytest.raises(AppError) as exc:
         get_printer("file-printer", tmp_path)
@@ -214,7 +210,11 @@ def test_readme_documents_every_schema_field() -> None:
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-P", "-m", "juanzong.shared.cli", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -222,9 +222,17 @@ def test_cli_lists_profiles_as_json() -> None:
     run = _cli("profiles", "--json", env={"JUANZONG_PROFILES": str(SHIPPED)})
     assert run.returncode == 0, run.stderr
     listed = {(p["kind"], p["name"]): p for p in json.loads(run.stdout)}
-    for key in [("scanner", "fujitsu-fi-7160"), ("scanner", "yingyuan-x3120"), ("scanner", "te680"),
-                ("scanner", "simulated"), ("scanner", "network-share"), ("printer", "escpos-80mm"),
-                ("printer", "escpos-58mm"), ("printer", "xprinter-gb18030"), ("printer", "file-printer")]:
+    for key in [
+        ("scanner", "fujitsu-fi-7160"),
+        ("scanner", "yingyuan-x3120"),
+        ("scanner", "te680"),
+        ("scanner", "simulated"),
+        ("scanner", "network-share"),
+        ("printer", "escpos-80mm"),
+        ("printer", "escpos-58mm"),
+        ("printer", "xprinter-gb18030"),
+        ("printer", "file-printer"),
+    ]:
         assert key in listed
     assert listed[("scanner", "te680")]["title"] == "TE680 高拍仪"
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from juanzong.edge.devices.profiles import profiles_root
 from juanzong.edge.tooling.demo import free_port
 from juanzong.edge.tooling.pages import blank_backside, text_page
 from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.shared.ids import format_id
-from juanzong.edge.devices.profiles import profiles_root
 
 REPO = Path(__file__).resolve().parents[1]
 SKIPPED = ("$J edge run", "$J central serve")  # long-running: the test runs ingest --once and its own server
@@ -44,19 +44,19 @@ def _commands(section: str) -> list[str]:
 
 def _using_it() -> str:
     text = (REPO / "README.md").read_text("utf-8")
-    return text[text.index("## Using it"):text.index("### What scanners and PDF tools may send")]
+    return text[text.index("## Using it") : text.index("### What scanners and PDF tools may send")]
 
 
 def walkthrough() -> list[str]:
     """Steps 1-7 of "Using it", in order."""
     section = _using_it()
-    return _commands(section[:section.index("**Reference**")])
+    return _commands(section[: section.index("**Reference**")])
 
 
 def reference() -> list[str]:
     """The reference block: every other command, with its optional parts."""
     section = _using_it()
-    return _commands(section[section.index("**Reference**"):])
+    return _commands(section[section.index("**Reference**") :])
 
 
 def test_the_readme_names_every_command():
@@ -91,11 +91,25 @@ def test_every_reference_command_is_one_the_program_accepts():
             pytest.fail(f"README: {line} — not accepted (exit {exc.code})")
         assert callable(getattr(args, "func", None)) or hasattr(args, "handler"), line
 
+
 def test_the_walkthrough_names_every_step():
     cmds = walkthrough()
-    for needed in ("central init", "edge init", "central enroll", "edge pair", "edge config set", "edge intake add",
-                   "edge cover-sheet", "edge pages", "edge replace", "edge close", "edge reopen", "edge assign",
-                   "edge discard", "edge sync"):
+    for needed in (
+        "central init",
+        "edge init",
+        "central enroll",
+        "edge pair",
+        "edge config set",
+        "edge intake add",
+        "edge cover-sheet",
+        "edge pages",
+        "edge replace",
+        "edge close",
+        "edge reopen",
+        "edge assign",
+        "edge discard",
+        "edge sync",
+    ):
         assert any(needed in c for c in cmds), needed
 
 
@@ -116,11 +130,17 @@ class Site:
         return target
 
     def substitute(self, line: str) -> list[str]:
-        subs = {"/srv/jz-central": str(self.root / "central"), "/var/lib/jz": str(self.root / "edge"),
-                "/run/juanzong/hot": str(self.root / "hot"), "10.1.2.3:8470": f"127.0.0.1:{self.port}",
-                "--host 10.1.2.3 --port 8470": f"--host 127.0.0.1 --port {self.port}",
-                "--printer escpos-80mm": "--printer file-printer", "10.9.0.0/16": "127.0.0.0/8",
-                "enrolment.json": str(self.root / "enrolment.json"), "--out cover-": f"--out {self.root}/cover-"}
+        subs = {
+            "/srv/jz-central": str(self.root / "central"),
+            "/var/lib/jz": str(self.root / "edge"),
+            "/run/juanzong/hot": str(self.root / "hot"),
+            "10.1.2.3:8470": f"127.0.0.1:{self.port}",
+            "--host 10.1.2.3 --port 8470": f"--host 127.0.0.1 --port {self.port}",
+            "--printer escpos-80mm": "--printer file-printer",
+            "10.9.0.0/16": "127.0.0.0/8",
+            "enrolment.json": str(self.root / "enrolment.json"),
+            "--out cover-": f"--out {self.root}/cover-",
+        }
         for old, new in sorted(subs.items(), key=lambda kv: -len(kv[0])):
             line = line.replace(old, new)
         for placeholder, real in self.ids.items():
@@ -129,8 +149,14 @@ class Site:
 
     def run(self, argv: list[str], *, summary: bool = True) -> subprocess.CompletedProcess:
         assert argv[0] == "$J"
-        run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *argv[1:]], capture_output=True,
-                             text=True, timeout=300, env=self.env, cwd=self.root)
+        run = subprocess.run(
+            [sys.executable, "-P", "-m", "juanzong.shared.cli", *argv[1:]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=self.env,
+            cwd=self.root,
+        )
         shown = " ".join(argv)
         assert run.returncode == 0, f"{shown}\n{run.stderr}"
         assert "Traceback" not in run.stdout + run.stderr, shown
@@ -144,8 +170,12 @@ class Site:
 
     def start_central(self) -> None:
         log = open(self.root / "central.log", "ab")
-        self.server = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "serve", "--home",
-                                        str(self.root / "central")], stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        self.server = subprocess.Popen(
+            [sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "serve", "--home", str(self.root / "central")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
 
     def scan(self) -> None:
         """Step 5, duplex: two loose pages before any cover sheet, then each item after the cover sheet step 4 printed.
@@ -176,9 +206,15 @@ class Site:
         items = self.json("edge", "status")["items"]
         first = [p for p in self.json("edge", "pages", items[0]["id"]) if p["role"] == "page"]
         loose = self.json("edge", "pages", "--unassigned")
-        self.ids.update({"M-XXXX-XXXX-1": items[0]["id"], "M-XXXX-XXXX-2": items[1]["id"],
-                         "P-XXXX-XXXX-2": next(p["page_id"] for p in first if p["page_no"] == 2),
-                         "P-XXXX-XXXX-9": loose[0]["page_id"], "P-XXXX-XXXX-8": loose[1]["page_id"]})
+        self.ids.update(
+            {
+                "M-XXXX-XXXX-1": items[0]["id"],
+                "M-XXXX-XXXX-2": items[1]["id"],
+                "P-XXXX-XXXX-2": next(p["page_id"] for p in first if p["page_no"] == 2),
+                "P-XXXX-XXXX-9": loose[0]["page_id"],
+                "P-XXXX-XXXX-8": loose[1]["page_id"],
+            }
+        )
 
 
 @pytest.mark.slow

@@ -36,8 +36,7 @@ def test_sql_takes_roles_and_states_as_parameters():
 
 
 def test_one_clock():
-    now = _hits(r"\bdatetime\.now\(|\bdatetime\.utcnow\(|\btime\.time\(\)|\bdate\.today\(\)",
-                [p for p in SOURCES if p.name != "clock.py"])
+    now = _hits(r"\bdatetime\.now\(|\bdatetime\.utcnow\(|\btime\.time\(\)|\bdate\.today\(\)", [p for p in SOURCES if p.name != "clock.py"])
     assert now == [], "read the time through shared.clock.now()"
 
 
@@ -45,10 +44,10 @@ def test_no_value_set_is_compared_with_a_string_literal():
     """Rows and values are compared with PageRole, BatchState, Severity, Action, Outcome, QcSignOff,
     BlobOutcome, BreakReason …, never with the bare string (a typo there would never match). A
     form's button (`request.form.get("action")`) is not a value set."""
-    fields = r'(role|state|batch_state|severity|outcome|action|qc_state|reason|code)'
+    fields = r"(role|state|batch_state|severity|outcome|action|qc_state|reason|code)"
     rows = _hits(r'\[\s*"' + fields + r'"\s*\]\s*(==|!=|in)\s*[(\["\']', SOURCES)
     gets = _hits(r'(?<!form)\.get\(\s*"' + fields + r'"\s*\)\s*(==|!=|in)\s*[(\["\']', SOURCES)
-    attrs = _hits(r'\.' + fields + r'\s*(==|!=)\s*["\']', SOURCES)
+    attrs = _hits(r"\." + fields + r'\s*(==|!=)\s*["\']', SOURCES)
     assert rows + gets + attrs == [], "compare with the StrEnum member"
 
 

@@ -22,8 +22,8 @@ from juanzong.central.export.model import ItemEntry, PageEntry
 from juanzong.central.home import Central
 from juanzong.central.pages import decrypt_page
 from juanzong.shared import crypto
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action
+from juanzong.shared.errors import AppError, ErrorCode
 
 NOTE_NO_DOCUMENT = "中心未存有扫描点生成的文档，已由页面原图组成（无文字层）"
 NOTE_STALE_DOCUMENT = "扫描点生成的文档与当前页面不一致（其后有补扫或改动），已由页面原图组成（无文字层）"
@@ -40,8 +40,12 @@ class ItemDocument:
     note: str = ""  # why it was assembled here
 
     def to_index(self) -> dict[str, object]:
-        return {"pdf_source": "appliance_document" if self.stored else "assembled_from_masters",
-                "document_id": self.document_id, "searchable": self.searchable, "note": self.note}
+        return {
+            "pdf_source": "appliance_document" if self.stored else "assembled_from_masters",
+            "document_id": self.document_id,
+            "searchable": self.searchable,
+            "note": self.note,
+        }
 
 
 _EXT = {b"\xff\xd8\xff": "jpg", b"\x89PNG": "png", b"II*\x00": "tif", b"MM\x00*": "tif", b"%PDF": "pdf"}
@@ -78,19 +82,38 @@ def item_pdf(masters: list[bytes]) -> bytes:
 def open_item(central: Central, item: ItemEntry, *, actor: str, purpose: str, destination: str, note: str = "") -> list[bytes]:
     """Every numbered page master of the item, in order; audited as one read of the item."""
     extra = {"note": note} if note else {}
-    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=item.item_id, purpose=purpose,
-                 destination=destination, pages=len(item.pages), key_use="hpke", **extra)
+    audit.record(
+        central.repo.engine,
+        actor=actor,
+        action=Action.EXPORT,
+        target=item.item_id,
+        purpose=purpose,
+        destination=destination,
+        pages=len(item.pages),
+        key_use="hpke",
+        **extra,
+    )
     return [page_master(central, p) for p in item.pages]
 
 
-def item_document(central: Central, item: ItemEntry, *, actor: str, purpose: str, destination: str,
-                  masters: list[bytes] | None = None) -> ItemDocument:
+def item_document(
+    central: Central, item: ItemEntry, *, actor: str, purpose: str, destination: str, masters: list[bytes] | None = None
+) -> ItemDocument:
     """The item's stored searchable PDF when central holds one for its current pages, else one assembled
     from the masters (given, or opened here) with a note; either way one audit row names the source."""
     ref = documents.current_document(central, item.item_id)
     if ref is not None and holds_current_pages(ref, item):
-        audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=item.item_id, purpose=purpose,
-                     destination=destination, document=ref.document_id, searchable=ref.searchable, key_use="hpke")
+        audit.record(
+            central.repo.engine,
+            actor=actor,
+            action=Action.EXPORT,
+            target=item.item_id,
+            purpose=purpose,
+            destination=destination,
+            document=ref.document_id,
+            searchable=ref.searchable,
+            key_use="hpke",
+        )
         return ItemDocument(documents.decrypt_document(central, ref), True, ref.document_id, ref.searchable)
     note = NOTE_NO_DOCUMENT if ref is None else NOTE_STALE_DOCUMENT
     if masters is None:

@@ -46,10 +46,17 @@ class TreeReport:
     unscanned: list[str] = field(default_factory=list)  # items declared but not scanned yet: in the index, no file
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "cases": self.cases, "items": self.items, "pages": self.pages, "files": len(self.files),
-                "files_sha256": files_digest((f["path"], f["sha256"]) for f in self.files),
-                "stored_documents": self.items - len(self.assembled) - len(self.unscanned), "assembled": self.assembled,
-                "unscanned": self.unscanned}
+        return {
+            "out": self.out,
+            "cases": self.cases,
+            "items": self.items,
+            "pages": self.pages,
+            "files": len(self.files),
+            "files_sha256": files_digest((f["path"], f["sha256"]) for f in self.files),
+            "stored_documents": self.items - len(self.assembled) - len(self.unscanned),
+            "assembled": self.assembled,
+            "unscanned": self.unscanned,
+        }
 
 
 def files_digest(files: Iterable[tuple[str, str]]) -> str:
@@ -77,8 +84,16 @@ def item_path(volume: VolumeEntry, item: ItemEntry, ascii_names: bool) -> str:
     return f"{volume.name}/{item.catalog_order:02d}-{safe_name(item.catalog_dir)}/{item.order:02d}-{safe_name(item.name)}.pdf"
 
 
-def export_tree(central: Central, dossiers: list[CaseDossier], out: Path, *, ascii_names: bool, xml: bool, actor: str,
-                tick: Callable[[str], None] = lambda _: None) -> TreeReport:
+def export_tree(
+    central: Central,
+    dossiers: list[CaseDossier],
+    out: Path,
+    *,
+    ascii_names: bool,
+    xml: bool,
+    actor: str,
+    tick: Callable[[str], None] = lambda _: None,
+) -> TreeReport:
     report = TreeReport(str(out))
     for dossier in dossiers:
         root = out / case_folder(dossier, ascii_names)
@@ -90,8 +105,9 @@ def export_tree(central: Central, dossiers: list[CaseDossier], out: Path, *, asc
     return report
 
 
-def _case_index(central: Central, dossier: CaseDossier, root: Path, ascii_names: bool, actor: str, report: TreeReport,
-                tick: Callable[[str], None]) -> dict[str, Any]:
+def _case_index(
+    central: Central, dossier: CaseDossier, root: Path, ascii_names: bool, actor: str, report: TreeReport, tick: Callable[[str], None]
+) -> dict[str, Any]:
     volumes = []
     for volume in dossier.volumes:
         items = []
@@ -110,31 +126,47 @@ def _case_index(central: Central, dossier: CaseDossier, root: Path, ascii_names:
                 report.assembled.append({"item_id": item.item_id, "note": doc.note})
             report.pages += len(item.pages)
         volumes.append({"volume": volume.volume, "name": volume.name, "pages": volume.page_count, "items": items})
-    return {"schema": INDEX_SCHEMA, "case_number": dossier.case_number, "type_code": dossier.type_code,
-            "court": dossier.court, "volumes": volumes}
+    return {
+        "schema": INDEX_SCHEMA,
+        "case_number": dossier.case_number,
+        "type_code": dossier.type_code,
+        "court": dossier.court,
+        "volumes": volumes,
+    }
 
 
 def _item_index(item: ItemEntry, rel: str | None, doc: ItemDocument | None) -> dict[str, Any]:
     first_last = item.page_range
     return {
-        "item_id": item.item_id, "order": item.order, "name": item.name, "catalog_dir": item.catalog_dir,
-        "catalog_order": item.catalog_order, "declared_pages": item.declared_pages, "pages": len(item.pages),
-        "start_page": first_last[0] if first_last else None, "end_page": first_last[1] if first_last else None,
-        "file": rel, "file_sha256": crypto.sha256_hex(doc.pdf) if doc else None,
-        **(doc.to_index() if doc else {"pdf_source": None, "note": UNSCANNED_NOTE}), "submitter": item.submitter, "received_at": item.received_at,
-        "page_list": [{"page_id": p.page_id, "page_no": p.page_no, "volume_page_no": p.volume_page_no, "side": p.side,
-                       "sha256": p.source_sha256} for p in item.pages],
+        "item_id": item.item_id,
+        "order": item.order,
+        "name": item.name,
+        "catalog_dir": item.catalog_dir,
+        "catalog_order": item.catalog_order,
+        "declared_pages": item.declared_pages,
+        "pages": len(item.pages),
+        "start_page": first_last[0] if first_last else None,
+        "end_page": first_last[1] if first_last else None,
+        "file": rel,
+        "file_sha256": crypto.sha256_hex(doc.pdf) if doc else None,
+        **(doc.to_index() if doc else {"pdf_source": None, "note": UNSCANNED_NOTE}),
+        "submitter": item.submitter,
+        "received_at": item.received_at,
+        "page_list": [
+            {"page_id": p.page_id, "page_no": p.page_no, "volume_page_no": p.volume_page_no, "side": p.side, "sha256": p.source_sha256}
+            for p in item.pages
+        ],
     }
 
 
 def index_xml(index: dict[str, Any]) -> bytes:
-    case = ET.Element("dossier", schema=INDEX_SCHEMA, case_number=index["case_number"], type_code=index["type_code"],
-                      court=index["court"])
+    case = ET.Element("dossier", schema=INDEX_SCHEMA, case_number=index["case_number"], type_code=index["type_code"], court=index["court"])
     for volume in index["volumes"]:
         v = ET.SubElement(case, "volume", volume=volume["volume"], name=volume["name"], pages=str(volume["pages"]))
         for item in volume["items"]:
-            attrs = {k: str(item[k]) for k in ("item_id", "order", "name", "catalog_dir", "pages", "file", "file_sha256")
-                     if item[k] is not None}
+            attrs = {
+                k: str(item[k]) for k in ("item_id", "order", "name", "catalog_dir", "pages", "file", "file_sha256") if item[k] is not None
+            }
             attrs |= {k: str(item[k]) for k in ("start_page", "end_page") if item[k] is not None}
             i = ET.SubElement(v, "item", attrs)
             for page in item["page_list"]:

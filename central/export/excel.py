@@ -9,9 +9,9 @@ Excel never turns a case number into a date or drops a leading zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -45,8 +45,23 @@ def catalogue_rows(dossiers: list[CaseDossier]) -> list[tuple[Any, ...]]:
                 first_last = item.page_range
                 page_range = f"{first_last[0]}-{first_last[1]}" if first_last else ""
                 note = "" if len(item.pages) == item.declared_pages else f"申报 {item.declared_pages} 页，实收 {len(item.pages)} 页"
-                rows.append((len(rows) + 1, item.name, item.submitter, item.received_at[:10], len(item.pages), page_range, "",
-                             dossier.case_number, volume.name, item.catalog_dir, note, item.item_id, item.intake_id))
+                rows.append(
+                    (
+                        len(rows) + 1,
+                        item.name,
+                        item.submitter,
+                        item.received_at[:10],
+                        len(item.pages),
+                        page_range,
+                        "",
+                        dossier.case_number,
+                        volume.name,
+                        item.catalog_dir,
+                        note,
+                        item.item_id,
+                        item.intake_id,
+                    )
+                )
     return rows
 
 

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from juanzong.central import audit
+from juanzong.central.config import SqlServerSettings
 from juanzong.central.export.dossier import export_tree
 from juanzong.central.export.excel import export_excel
 from juanzong.central.export.model import load_dossiers
-from juanzong.central.config import SqlServerSettings
 from juanzong.central.export.sql import export_sql
 from juanzong.central.export.sqlload import load_script, require_server
 from juanzong.central.export.zips import export_zips
 from juanzong.central.home import Central
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.errors import AppError, ErrorCode
 
 FORMATS = ("dossier", "sql", "excel", "zip")
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (Chinese): the office's progress bar
@@ -53,9 +53,21 @@ class Scope:
     since: str | None = None
 
 
-def run_export(central: Central, fmt: str, out: Path, scope: Scope, *, actor: str, now: datetime,
-               ascii_names: bool = False, xml: bool = False, utf16: bool = False, bcp: bool = False,
-               load: bool = False, progress: Progress = quiet) -> dict[str, Any]:
+def run_export(
+    central: Central,
+    fmt: str,
+    out: Path,
+    scope: Scope,
+    *,
+    actor: str,
+    now: datetime,
+    ascii_names: bool = False,
+    xml: bool = False,
+    utf16: bool = False,
+    bcp: bool = False,
+    load: bool = False,
+    progress: Progress = quiet,
+) -> dict[str, Any]:
     server = require_server(central.settings.sqlserver) if load and fmt == "sql" else None  # before anything is written
     dossiers = load_dossiers(central.repo, case=scope.case, since=scope.since)
     out = out.resolve()
@@ -69,14 +81,22 @@ def run_export(central: Central, fmt: str, out: Path, scope: Scope, *, actor: st
         if fmt == "dossier":
             result = export_tree(central, dossiers, out, ascii_names=ascii_names, xml=xml, actor=actor, tick=tick).to_dict()
         elif fmt == "sql":
-            result = export_sql(central, dossiers, out, utf16=utf16, bcp=bcp, exported_at=now.isoformat(), actor=actor,
-                                tick=tick).to_dict()
+            result = export_sql(central, dossiers, out, utf16=utf16, bcp=bcp, exported_at=now.isoformat(), actor=actor, tick=tick).to_dict()
         elif fmt == "zip":
             result = export_zips(central, dossiers, out, actor=actor, tick=tick).to_dict()
         else:
             raise AppError(ErrorCode.EXPORT_FAILED, detail=f"未知的导出格式 {fmt}")
-    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=str(out), format=fmt, case=scope.case or "",
-                 since=scope.since or "", cases=len(dossiers), summary=_summary(result))
+    audit.record(
+        central.repo.engine,
+        actor=actor,
+        action=Action.EXPORT,
+        target=str(out),
+        format=fmt,
+        case=scope.case or "",
+        since=scope.since or "",
+        cases=len(dossiers),
+        summary=_summary(result),
+    )
     if server is not None:
         progress(tick.total, tick.total, f"正在装载到 SQL Server {server.label}")
         result["loaded"] = _load(central, server, out / "index.sql", actor=actor)
@@ -90,11 +110,26 @@ def _load(central: Central, server: SqlServerSettings, script: Path, *, actor: s
     try:
         loaded = load_script(server, text).to_dict()
     except AppError as err:
-        audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=server.label, format="sql-load",
-                     outcome=Outcome.FAILED, code=str(err.code), script=str(script))
+        audit.record(
+            central.repo.engine,
+            actor=actor,
+            action=Action.EXPORT,
+            target=server.label,
+            format="sql-load",
+            outcome=Outcome.FAILED,
+            code=str(err.code),
+            script=str(script),
+        )
         raise
-    audit.record(central.repo.engine, actor=actor, action=Action.EXPORT, target=server.label, format="sql-load",
-                 script=str(script), script_sha256=sha256_hex(raw))
+    audit.record(
+        central.repo.engine,
+        actor=actor,
+        action=Action.EXPORT,
+        target=server.label,
+        format="sql-load",
+        script=str(script),
+        script_sha256=sha256_hex(raw),
+    )
     return loaded
 
 

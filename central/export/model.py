@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from juanzong.central import db
 from juanzong.central.repository import Repository
-from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.caseno import parse_case_number
+from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 
 VOLUME_NAMES = {"main": "正卷", "internal": "副卷"}
@@ -89,8 +89,10 @@ def load_dossiers(repo: Repository, *, case: str | None = None, since: str | Non
     with repo.engine.connect() as conn:
         intakes = [dict(r._mapping) for r in conn.execute(select(db.intakes).order_by(db.intakes.c.received_at))]
         items = [dict(r._mapping) for r in conn.execute(select(db.items))]
-        pages = [dict(r._mapping) for r in conn.execute(
-            select(db.pages).where(db.pages.c.page_no.is_not(None)).order_by(db.pages.c.item_id, db.pages.c.page_no))]
+        pages = [
+            dict(r._mapping)
+            for r in conn.execute(select(db.pages).where(db.pages.c.page_no.is_not(None)).order_by(db.pages.c.item_id, db.pages.c.page_no))
+        ]
     cases: dict[str, list[dict[str, Any]]] = {}
     for intake in intakes:
         if (wanted and intake["case_number"] != wanted) or (since and intake["received_at"] < since):
@@ -128,9 +130,22 @@ def _numbered(rows: list[tuple[dict, dict]], order: _CatalogOrder, by_item: dict
         for p in by_item.get(item["item_id"], []):
             pages.append(PageEntry(p["page_id"], p["page_no"], next_page, p["side"], p["blob_sha256"], p["source_sha256"], p["blob_kind"]))
             next_page += 1
-        out.append(ItemEntry(item["item_id"], intake["intake_id"], n, item["name"], _dir(item),
-                             order.of(item["volume"], _dir(item)), item["volume"], item["declared_pages"],
-                             intake["submitter"], intake["received_at"], item["appliance_id"], tuple(pages)))
+        out.append(
+            ItemEntry(
+                item["item_id"],
+                intake["intake_id"],
+                n,
+                item["name"],
+                _dir(item),
+                order.of(item["volume"], _dir(item)),
+                item["volume"],
+                item["declared_pages"],
+                intake["submitter"],
+                intake["received_at"],
+                item["appliance_id"],
+                tuple(pages),
+            )
+        )
     return tuple(out)
 
 

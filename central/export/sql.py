@@ -30,21 +30,63 @@ BATCH_ROWS = 1000
 # (table, [(column, type)], primary key) in load order: parents first
 TABLES: tuple[tuple[str, tuple[tuple[str, str], ...], str], ...] = (
     ("jz_schema", (("version", "INT NOT NULL"), ("exported_at", "NVARCHAR(40) NOT NULL")), "version"),
-    ("jz_cases", (("case_number", "NVARCHAR(64) NOT NULL"), ("type_code", "NVARCHAR(16) NOT NULL"),
-                  ("court", "NVARCHAR(32) NOT NULL")), "case_number"),
-    ("jz_volumes", (("volume_id", "NVARCHAR(80) NOT NULL"), ("case_number", "NVARCHAR(64) NOT NULL"),
-                    ("volume", "NVARCHAR(16) NOT NULL"), ("volume_name", "NVARCHAR(8) NOT NULL"),
-                    ("page_count", "INT NOT NULL")), "volume_id"),
-    ("jz_items", (("item_id", "NVARCHAR(16) NOT NULL"), ("volume_id", "NVARCHAR(80) NOT NULL"),
-                  ("order_no", "INT NOT NULL"), ("name", "NVARCHAR(200) NOT NULL"), ("catalog_dir", "NVARCHAR(100) NOT NULL"),
-                  ("catalog_order", "INT NOT NULL"), ("declared_pages", "INT NOT NULL"), ("pages", "INT NOT NULL"),
-                  ("start_page", "INT NULL"), ("end_page", "INT NULL"), ("submitter", "NVARCHAR(100) NOT NULL"),
-                  ("received_at", "NVARCHAR(40) NOT NULL")), "item_id"),
-    ("jz_pages", (("page_id", "NVARCHAR(16) NOT NULL"), ("item_id", "NVARCHAR(16) NOT NULL"), ("page_no", "INT NOT NULL"),
-                  ("volume_page_no", "INT NOT NULL"), ("side", "NVARCHAR(8) NOT NULL"), ("image_ref", "NVARCHAR(260) NOT NULL"),
-                  ("sha256", "CHAR(64) NOT NULL")), "page_id"),
-    ("jz_attachments", (("item_id", "NVARCHAR(16) NOT NULL"), ("document_ref", "NVARCHAR(260) NOT NULL"),
-                        ("sha256", "CHAR(64) NOT NULL"), ("pages", "INT NOT NULL")), "item_id"),
+    (
+        "jz_cases",
+        (("case_number", "NVARCHAR(64) NOT NULL"), ("type_code", "NVARCHAR(16) NOT NULL"), ("court", "NVARCHAR(32) NOT NULL")),
+        "case_number",
+    ),
+    (
+        "jz_volumes",
+        (
+            ("volume_id", "NVARCHAR(80) NOT NULL"),
+            ("case_number", "NVARCHAR(64) NOT NULL"),
+            ("volume", "NVARCHAR(16) NOT NULL"),
+            ("volume_name", "NVARCHAR(8) NOT NULL"),
+            ("page_count", "INT NOT NULL"),
+        ),
+        "volume_id",
+    ),
+    (
+        "jz_items",
+        (
+            ("item_id", "NVARCHAR(16) NOT NULL"),
+            ("volume_id", "NVARCHAR(80) NOT NULL"),
+            ("order_no", "INT NOT NULL"),
+            ("name", "NVARCHAR(200) NOT NULL"),
+            ("catalog_dir", "NVARCHAR(100) NOT NULL"),
+            ("catalog_order", "INT NOT NULL"),
+            ("declared_pages", "INT NOT NULL"),
+            ("pages", "INT NOT NULL"),
+            ("start_page", "INT NULL"),
+            ("end_page", "INT NULL"),
+            ("submitter", "NVARCHAR(100) NOT NULL"),
+            ("received_at", "NVARCHAR(40) NOT NULL"),
+        ),
+        "item_id",
+    ),
+    (
+        "jz_pages",
+        (
+            ("page_id", "NVARCHAR(16) NOT NULL"),
+            ("item_id", "NVARCHAR(16) NOT NULL"),
+            ("page_no", "INT NOT NULL"),
+            ("volume_page_no", "INT NOT NULL"),
+            ("side", "NVARCHAR(8) NOT NULL"),
+            ("image_ref", "NVARCHAR(260) NOT NULL"),
+            ("sha256", "CHAR(64) NOT NULL"),
+        ),
+        "page_id",
+    ),
+    (
+        "jz_attachments",
+        (
+            ("item_id", "NVARCHAR(16) NOT NULL"),
+            ("document_ref", "NVARCHAR(260) NOT NULL"),
+            ("sha256", "CHAR(64) NOT NULL"),
+            ("pages", "INT NOT NULL"),
+        ),
+        "item_id",
+    ),
 )
 FOREIGN_KEYS = {
     "jz_volumes": ("case_number", "jz_cases", "case_number"),
@@ -65,8 +107,17 @@ class SqlExport:
         return dict(self.__dict__)
 
 
-def export_sql(central: Central, dossiers: list[CaseDossier], out: Path, *, utf16: bool, bcp: bool, exported_at: str,
-               actor: str, tick: Callable[[str], None] = lambda _: None) -> SqlExport:
+def export_sql(
+    central: Central,
+    dossiers: list[CaseDossier],
+    out: Path,
+    *,
+    utf16: bool,
+    bcp: bool,
+    exported_at: str,
+    actor: str,
+    tick: Callable[[str], None] = lambda _: None,
+) -> SqlExport:
     rows = collect_rows(central, dossiers, out, exported_at, actor, tick)
     report = SqlExport(str(out), {t: len(r) for t, r in rows.items()})
     script = render_script(rows)
@@ -79,8 +130,9 @@ def export_sql(central: Central, dossiers: list[CaseDossier], out: Path, *, utf1
     return report
 
 
-def collect_rows(central: Central, dossiers: list[CaseDossier], out: Path, exported_at: str, actor: str,
-                 tick: Callable[[str], None] = lambda _: None) -> dict[str, list[tuple]]:
+def collect_rows(
+    central: Central, dossiers: list[CaseDossier], out: Path, exported_at: str, actor: str, tick: Callable[[str], None] = lambda _: None
+) -> dict[str, list[tuple]]:
     """Rows per table, writing every referenced file under out/files/ on the way."""
     rows: dict[str, list[tuple]] = {t[0]: [] for t in TABLES}
     rows["jz_schema"].append((SCHEMA_VERSION, exported_at))
@@ -93,14 +145,28 @@ def collect_rows(central: Central, dossiers: list[CaseDossier], out: Path, expor
             for item in volume.items:
                 masters = open_item(central, item, actor=actor, purpose="sql index", destination=str(out))
                 first_last = item.page_range or (None, None)
-                rows["jz_items"].append((item.item_id, volume_id, item.order, item.name, item.catalog_dir, item.catalog_order,
-                                         item.declared_pages, len(item.pages), first_last[0], first_last[1], item.submitter,
-                                         item.received_at))
+                rows["jz_items"].append(
+                    (
+                        item.item_id,
+                        volume_id,
+                        item.order,
+                        item.name,
+                        item.catalog_dir,
+                        item.catalog_order,
+                        item.declared_pages,
+                        len(item.pages),
+                        first_last[0],
+                        first_last[1],
+                        item.submitter,
+                        item.received_at,
+                    )
+                )
                 for page, master in zip(item.pages, masters):
                     ref = f"{folder}/{item.item_id}/{page.page_no:04d}.{extension(master)}"
                     _put(out / ref, master)
-                    rows["jz_pages"].append((page.page_id, item.item_id, page.page_no, page.volume_page_no, page.side, ref,
-                                             page.source_sha256))
+                    rows["jz_pages"].append(
+                        (page.page_id, item.item_id, page.page_no, page.volume_page_no, page.side, ref, page.source_sha256)
+                    )
                 if masters:
                     pdf = item_document(central, item, actor=actor, purpose="sql index", destination=str(out), masters=masters).pdf
                     ref = f"{folder}/{item.item_id}.pdf"
@@ -126,8 +192,12 @@ def literal(value: Any) -> str:
 
 
 def render_script(rows: dict[str, list[tuple]]) -> str:
-    lines = [f"-- 卷宗 Juanzong SQL Server index, schema version {SCHEMA_VERSION} (docs/sql-index.md)",
-             "SET XACT_ABORT ON;", "SET NOCOUNT ON;", "BEGIN TRANSACTION;"]
+    lines = [
+        f"-- 卷宗 Juanzong SQL Server index, schema version {SCHEMA_VERSION} (docs/sql-index.md)",
+        "SET XACT_ABORT ON;",
+        "SET NOCOUNT ON;",
+        "BEGIN TRANSACTION;",
+    ]
     for name, columns, key in TABLES:
         lines.append(_create(name, columns, key))
     for name, columns, _key in TABLES:

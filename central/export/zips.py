@@ -33,12 +33,17 @@ class ZipExport:
     packages: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "count": len(self.packages), "packages": self.packages,
-                "files_sha256": files_digest((p["file"], p["sha256"]) for p in self.packages)}
+        return {
+            "out": self.out,
+            "count": len(self.packages),
+            "packages": self.packages,
+            "files_sha256": files_digest((p["file"], p["sha256"]) for p in self.packages),
+        }
 
 
-def export_zips(central: Central, dossiers: list[CaseDossier], out: Path, *, actor: str,
-                tick: Callable[[str], None] = lambda _: None) -> ZipExport:
+def export_zips(
+    central: Central, dossiers: list[CaseDossier], out: Path, *, actor: str, tick: Callable[[str], None] = lambda _: None
+) -> ZipExport:
     report = ZipExport(str(out))
     ensure_dir(out)
     for dossier in dossiers:
@@ -61,12 +66,21 @@ def item_zip(central: Central, dossier: CaseDossier, volume: VolumeEntry, item: 
     for page, master in zip(item.pages, masters):
         members[f"pages/{page.page_no:04d}.{extension(master)}"] = master
     manifest = {
-        "schema": MANIFEST_SCHEMA, "case_number": dossier.case_number, "item_id": item.item_id, "name": item.name,
-        "volume": volume.volume, "volume_name": volume.name, "catalog_dir": item.catalog_dir, "order": item.order,
-        "declared_pages": item.declared_pages, "pages": len(item.pages),
+        "schema": MANIFEST_SCHEMA,
+        "case_number": dossier.case_number,
+        "item_id": item.item_id,
+        "name": item.name,
+        "volume": volume.volume,
+        "volume_name": volume.name,
+        "catalog_dir": item.catalog_dir,
+        "order": item.order,
+        "declared_pages": item.declared_pages,
+        "pages": len(item.pages),
         "members": {name: crypto.sha256_hex(data) for name, data in members.items()},
-        "page_list": [{"member": f"pages/{p.page_no:04d}.{extension(m)}", "page_id": p.page_id, "page_no": p.page_no,
-                       "side": p.side} for p, m in zip(item.pages, masters)],
+        "page_list": [
+            {"member": f"pages/{p.page_no:04d}.{extension(m)}", "page_id": p.page_id, "page_no": p.page_no, "side": p.side}
+            for p, m in zip(item.pages, masters)
+        ],
     }
     buf = BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:  # scans are compressed already

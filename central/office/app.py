@@ -29,13 +29,13 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from juanzong.shared import clock as shared_clock
 from juanzong.central.config import CentralSettings
 from juanzong.central.home import Central, open_central
 from juanzong.central.office import formatting
 from juanzong.central.office.repository import OfficeRepository
 from juanzong.central.office.tasks import Tasks
 from juanzong.central.office.users import User, session_user
+from juanzong.shared import clock as shared_clock
 from juanzong.shared.durable import write_durable
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -110,8 +110,11 @@ def may_audit(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRoute
 def page(request: Request[Any, Any, Any], name: str, status: int = 200, **context: Any) -> Template:
     user = getattr(request.state, "user", None)
     nav = [s for s in SCREENS if user is not None and _allowed(user, s.needs)]
-    return Template(template_name=name, status_code=status,
-                    context={"user": user, "nav": nav, "path": request.url.path, "now": office(request).now(), **context})
+    return Template(
+        template_name=name,
+        status_code=status,
+        context={"user": user, "nav": nav, "path": request.url.path, "now": office(request).now(), **context},
+    )
 
 
 def _allowed(user: User, needs: str) -> bool:
@@ -172,20 +175,29 @@ def csrf_secret(settings: CentralSettings) -> str:
     return path.read_text("ascii").strip()
 
 
-def create_office_app(settings: CentralSettings, clock: Callable[[], datetime] | None = None,
-                      secure: bool | None = None) -> Litestar:
+def create_office_app(settings: CentralSettings, clock: Callable[[], datetime] | None = None, secure: bool | None = None) -> Litestar:
     from juanzong.central.office import views
 
     central = open_central(settings)
-    state = OfficeState(central, OfficeRepository(central.repo.engine), clock or shared_clock.now,
-                        timedelta(minutes=settings.office_idle_minutes), settings.tls if secure is None else secure,
-                        Tasks(clock or shared_clock.now))
+    state = OfficeState(
+        central,
+        OfficeRepository(central.repo.engine),
+        clock or shared_clock.now,
+        timedelta(minutes=settings.office_idle_minutes),
+        settings.tls if secure is None else secure,
+        Tasks(clock or shared_clock.now),
+    )
     app = Litestar(
         route_handlers=[*views.HANDLERS, create_static_files_router(path="/static", directories=[HERE / "static"])],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
-                                       engine_callback=formatting.register),
-        csrf_config=CSRFConfig(secret=csrf_secret(settings), cookie_name="jz_csrf", cookie_secure=state.secure,
-                               cookie_samesite="strict", header_name="x-csrftoken", exclude=["/api/"]),
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=formatting.register),
+        csrf_config=CSRFConfig(
+            secret=csrf_secret(settings),
+            cookie_name="jz_csrf",
+            cookie_secure=state.secure,
+            cookie_samesite="strict",
+            header_name="x-csrftoken",
+            exclude=["/api/"],
+        ),
         exception_handlers={Exception: _failure},
         on_shutdown=[central.close],
         openapi_config=None,

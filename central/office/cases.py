@@ -29,11 +29,11 @@ class CaseHit:
     points: str
 
 
-def search(repo: Repository, *, q: str = "", submitter: str = "", date_from: str = "", date_to: str = "",
-           point: str = "") -> list[CaseHit]:
+def search(repo: Repository, *, q: str = "", submitter: str = "", date_from: str = "", date_to: str = "", point: str = "") -> list[CaseHit]:
     t = db.intakes
-    query = select(t.c.case_number, func.count().label("n"), func.min(t.c.received_at).label("first"),
-                   func.max(t.c.received_at).label("last")).group_by(t.c.case_number)
+    query = select(
+        t.c.case_number, func.count().label("n"), func.min(t.c.received_at).label("first"), func.max(t.c.received_at).label("last")
+    ).group_by(t.c.case_number)
     query = query.where(*_conditions(q, submitter, date_from, date_to, point)).order_by(func.max(t.c.received_at).desc())
     with repo.engine.connect() as conn:
         rows = conn.execute(query.limit(MAX_RESULTS)).all()
@@ -99,19 +99,31 @@ def case_details(repo: Repository, dossier: CaseDossier) -> dict[str, ItemDetail
     """Per item: its QC state as the appliance reported it, for the case page."""
     ids = [i.item_id for i in dossier.items()]
     with repo.engine.connect() as conn:
-        records = {r.item_id: json.loads(r.record) for r in conn.execute(select(db.items.c.item_id, db.items.c.record)
-                                                                        .where(db.items.c.item_id.in_(ids)))}
-        flagged: dict[str, int] = dict(conn.execute(select(db.pages.c.item_id, func.count()).where(
-            db.pages.c.item_id.in_(ids), db.pages.c.page_no.is_not(None), ~db.pages.c.record.contains('"findings":[]'))
-            .group_by(db.pages.c.item_id)).all())
+        records = {
+            r.item_id: json.loads(r.record)
+            for r in conn.execute(select(db.items.c.item_id, db.items.c.record).where(db.items.c.item_id.in_(ids)))
+        }
+        flagged: dict[str, int] = dict(
+            conn.execute(
+                select(db.pages.c.item_id, func.count())
+                .where(db.pages.c.item_id.in_(ids), db.pages.c.page_no.is_not(None), ~db.pages.c.record.contains('"findings":[]'))
+                .group_by(db.pages.c.item_id)
+            ).all()
+        )
     notices = repo.notices_by_item(ids)
     out = {}
     for item in dossier.items():
         record = records.get(item.item_id, {})
         qc, note = _qc(record.get("qc") or {})
-        out[item.item_id] = ItemDetail(_state(item, record), int(flagged.get(item.item_id, 0)), bool(record.get("closed")),
-                                       qc, note, int(record.get("discarded_pages", 0)),
-                                       tuple(_notice(n) for n in notices.get(item.item_id, [])))
+        out[item.item_id] = ItemDetail(
+            _state(item, record),
+            int(flagged.get(item.item_id, 0)),
+            bool(record.get("closed")),
+            qc,
+            note,
+            int(record.get("discarded_pages", 0)),
+            tuple(_notice(n) for n in notices.get(item.item_id, [])),
+        )
     return out
 
 
@@ -141,8 +153,11 @@ def _state(item: ItemEntry, record: dict[str, Any]) -> str:
 
 def item_entry(repo: Repository, item_id: str) -> ItemEntry:
     with repo.engine.connect() as conn:
-        case = conn.execute(select(db.intakes.c.case_number).select_from(
-            db.items.join(db.intakes, db.intakes.c.intake_id == db.items.c.intake_id)).where(db.items.c.item_id == item_id)).scalar()
+        case = conn.execute(
+            select(db.intakes.c.case_number)
+            .select_from(db.items.join(db.intakes, db.intakes.c.intake_id == db.items.c.intake_id))
+            .where(db.items.c.item_id == item_id)
+        ).scalar()
     if case is None:
         raise AppError(ErrorCode.ITEM_NOT_FOUND, item_id=item_id)
     (dossier,) = load_dossiers(repo, case=case)

@@ -49,14 +49,19 @@ def build(repo: Repository, office_repo: OfficeRepository, now: datetime) -> lis
             queue.extend(_qc_exceptions(intake.case_number, item))
     queue.extend(_page_decisions(repo))
     overdue = [s for s in item_statuses(repo) if s.received == 0 and s.overdue(now)]
-    queue.extend(Exception_("overdue", "超期未扫描", s.item_id, s.case_number, f"{s.name}：申报 {s.declared} 页，尚未扫描") for s in overdue)
+    queue.extend(
+        Exception_("overdue", "超期未扫描", s.item_id, s.case_number, f"{s.name}：申报 {s.declared} 页，尚未扫描") for s in overdue
+    )
     if report.unattached_pages:
         queue.append(Exception_("unattached", "未归属页面", "central", "全部扫描点", f"{report.unattached_pages} 页不属于任何材料"))
     for line in report.appliances:
         for lo, hi in line.seq_gaps:
             span = str(lo) if lo == hi else f"{lo}–{hi}"
-            queue.append(Exception_("seq_gap", "批次序号缺失", f"{line.appliance_id}:{span}", line.name or line.appliance_id,
-                                    f"批次序号 {span} 尚未收到"))
+            queue.append(
+                Exception_(
+                    "seq_gap", "批次序号缺失", f"{line.appliance_id}:{span}", line.name or line.appliance_id, f"批次序号 {span} 尚未收到"
+                )
+            )
     for appliance_id, count in refusals_by_appliance(repo.engine).items():
         queue.append(Exception_("refused", "拒收的批次", appliance_id, appliance_id, f"{count} 次拒收，见审计日志"))
     actions = office_repo.exception_actions()
@@ -66,9 +71,17 @@ def build(repo: Repository, office_repo: OfficeRepository, now: datetime) -> lis
 def _item_exceptions(case_number: str, item: Any) -> list[Exception_]:
     out = []
     if item.received_pages and item.missing:
-        out.append(Exception_("missing", "漏扫", item.item_id, case_number, f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页"))
+        out.append(
+            Exception_(
+                "missing", "漏扫", item.item_id, case_number, f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页"
+            )
+        )
     if item.extra:
-        out.append(Exception_("extra", "多扫", item.item_id, case_number, f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页"))
+        out.append(
+            Exception_(
+                "extra", "多扫", item.item_id, case_number, f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页"
+            )
+        )
     if item.duplicate_page_numbers:
         out.append(Exception_("duplicate_no", "重码", item.item_id, case_number, f"{item.name}：{item.duplicate_page_numbers} 处页号重复"))
     if item.skipped_page_numbers:
@@ -80,12 +93,26 @@ def _qc_exceptions(case_number: str, item: Any) -> list[Exception_]:
     """The item's QC sign-off: approved over a page-count difference, or waiting for the second check."""
     out = []
     if item.approved_by and item.approval_reason:
-        out.append(Exception_("qc_override", "质检放行", item.item_id, case_number,
-                              f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页，"
-                              f"{item.approved_by} 批准放行，原因：{item.approval_reason}"))
+        out.append(
+            Exception_(
+                "qc_override",
+                "质检放行",
+                item.item_id,
+                case_number,
+                f"{item.name}：申报 {item.declared_pages} 页，收到 {item.received_pages} 页，"
+                f"{item.approved_by} 批准放行，原因：{item.approval_reason}",
+            )
+        )
     if item.qc_state == QcSignOff.AWAITING_CHECK:
-        out.append(Exception_("qc_second_check", "待二次质检", item.item_id, case_number,
-                              f"{item.name}：{item.approved_by} 已批准，尚待第二人复核（双人质检）"))
+        out.append(
+            Exception_(
+                "qc_second_check",
+                "待二次质检",
+                item.item_id,
+                case_number,
+                f"{item.name}：{item.approved_by} 已批准，尚待第二人复核（双人质检）",
+            )
+        )
     return out
 
 
@@ -99,11 +126,25 @@ def _page_decisions(repo: Repository) -> list[Exception_]:
         messages = {f.get("code"): f.get("message", "") for f in record.get("findings", [])}
         for accepted in record.get("accepted", []):
             finding = messages.get(accepted["code"]) or accepted["code"]
-            out.append(Exception_("page_accepted", "质检放行（页面）", row["page_id"], where,
-                                  f"{place}：{finding}，{accepted['by']} 保留此页，原因：{accepted['reason']}"))
+            out.append(
+                Exception_(
+                    "page_accepted",
+                    "质检放行（页面）",
+                    row["page_id"],
+                    where,
+                    f"{place}：{finding}，{accepted['by']} 保留此页，原因：{accepted['reason']}",
+                )
+            )
         if record.get("discard_reason"):
-            out.append(Exception_("page_discarded", "作废页面", row["page_id"], where,
-                                  f"{place}（{record.get('source_name', '')}）已作废，原因：{record['discard_reason']}"))
+            out.append(
+                Exception_(
+                    "page_discarded",
+                    "作废页面",
+                    row["page_id"],
+                    where,
+                    f"{place}（{record.get('source_name', '')}）已作废，原因：{record['discard_reason']}",
+                )
+            )
     return out
 
 

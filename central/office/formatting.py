@@ -56,8 +56,9 @@ def sampling_scope(raw: str) -> str:
 
 def register(engine: Any) -> None:
     env = engine.engine
-    env.filters.update(zhdt=zh_datetime, duration=zh_duration, pct=percent, pid=pretty_id,
-                       volume=lambda v: VOLUMES.get(v, v), scope=sampling_scope)
+    env.filters.update(
+        zhdt=zh_datetime, duration=zh_duration, pct=percent, pid=pretty_id, volume=lambda v: VOLUMES.get(v, v), scope=sampling_scope
+    )
     env.autoescape = True
     # the value sets templates compare with, by name (never a bare 'ok' or 'pass')
     from juanzong.central.office.sampling import Verdict
@@ -66,5 +67,4 @@ def register(engine: Any) -> None:
     from juanzong.shared.audit import Action, BreakReason, Outcome
     from juanzong.shared.manifest import Side
 
-    env.globals.update(Action=Action, BreakReason=BreakReason, Outcome=Outcome, Role=Role, Side=Side, TaskState=TaskState,
-                       Verdict=Verdict)
+    env.globals.update(Action=Action, BreakReason=BreakReason, Outcome=Outcome, Role=Role, Side=Side, TaskState=TaskState, Verdict=Verdict)

@@ -40,10 +40,10 @@ from juanzong.central.office.repository import OfficeRepository
 from juanzong.central.pages import decrypt_page
 from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, is_valid_id, new_id
 from juanzong.shared.manifest import open_document
-from juanzong.shared.audit import Action, Outcome
 
 PROPERTIES = {"ZS": "真实性", "WZ": "完整性", "KY": "可用性", "AQ": "安全性"}
 
@@ -72,12 +72,17 @@ class CheckRun:
         return all(f.passed for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"batch_id": self.batch_id, "passed": self.passed, "formats": dict(self.formats),
-                "findings": [asdict(f) | {"property": f.prop} for f in self.findings]}
+        return {
+            "batch_id": self.batch_id,
+            "passed": self.passed,
+            "formats": dict(self.formats),
+            "findings": [asdict(f) | {"property": f.prop} for f in self.findings],
+        }
 
 
-def run_check(central: Central, office_repo: OfficeRepository, batch_id: str, *, actor: str, now: datetime,
-              clamav_db: str | None = None) -> str:
+def run_check(
+    central: Central, office_repo: OfficeRepository, batch_id: str, *, actor: str, now: datetime, clamav_db: str | None = None
+) -> str:
     batch = central.repo.batch(batch_id)
     if batch is None:
         raise AppError(ErrorCode.BATCH_NOT_FOUND, batch_id=batch_id)
@@ -86,11 +91,26 @@ def run_check(central: Central, office_repo: OfficeRepository, batch_id: str, *,
     plains = _integrity_and_usability(central, batch_id, doc, run)
     _security(central, plains, run, clamav_db)
     check_id = new_id(Kind.BATCH)
-    office_repo.add_check({"check_id": check_id, "batch_id": batch_id, "run_by": actor, "run_at": now.isoformat(),
-                           "passed": run.passed, "result": json.dumps(run.to_dict(), ensure_ascii=False)})
-    audit.record(central.repo.engine, actor=actor, action=Action.FOUR_PROPERTY_CHECK, target=batch_id,
-                 outcome=Outcome.OK if run.passed else Outcome.FAILED, check_id=check_id, key_use="hpke",
-                 failed=[f.code for f in run.findings if not f.passed])
+    office_repo.add_check(
+        {
+            "check_id": check_id,
+            "batch_id": batch_id,
+            "run_by": actor,
+            "run_at": now.isoformat(),
+            "passed": run.passed,
+            "result": json.dumps(run.to_dict(), ensure_ascii=False),
+        }
+    )
+    audit.record(
+        central.repo.engine,
+        actor=actor,
+        action=Action.FOUR_PROPERTY_CHECK,
+        target=batch_id,
+        outcome=Outcome.OK if run.passed else Outcome.FAILED,
+        check_id=check_id,
+        key_use="hpke",
+        failed=[f.code for f in run.findings if not f.passed],
+    )
     return check_id
 
 
@@ -100,16 +120,30 @@ def _authenticity(central: Central, batch: Any, run: CheckRun) -> dict[str, Any]
         if appliance is None:  # a batch's appliance is enrolled (foreign key); were it gone, no key to check with
             raise AppError(ErrorCode.APPLIANCE_UNKNOWN, appliance_id=batch.appliance_id)
         doc = open_document(batch.manifest, crypto.load_verify_key(crypto.unb64(appliance.signing_public)))
-        signed_ok = batch.receipt is not None and crypto.verify(central.keys.signing.public_key(), batch.receipt.body,
-                                                               batch.receipt.signature)
-        run.findings.append(Finding("YJ-ZS-1-1", "固化信息有效性（清单签名、中心回执签名）", signed_ok,
-                                    "扫描设备签名与中心回执签名均有效" if signed_ok else "中心回执签名缺失或无效"))
+        signed_ok = batch.receipt is not None and crypto.verify(
+            central.keys.signing.public_key(), batch.receipt.body, batch.receipt.signature
+        )
+        run.findings.append(
+            Finding(
+                "YJ-ZS-1-1",
+                "固化信息有效性（清单签名、中心回执签名）",
+                signed_ok,
+                "扫描设备签名与中心回执签名均有效" if signed_ok else "中心回执签名缺失或无效",
+            )
+        )
     except AppError:
         doc = json.loads(batch.manifest.body)
         run.findings.append(Finding("YJ-ZS-1-1", "固化信息有效性（清单签名、中心回执签名）", False, "扫描设备对清单的签名无效"))
     problems = _field_problems(doc)
-    run.findings.append(Finding("YJ-ZS-2-3", "元数据值域符合度（编号格式、取值范围）", not problems,
-                                f"检查 {len(doc.get('pages', []))} 个页面记录", problems[:50]))
+    run.findings.append(
+        Finding(
+            "YJ-ZS-2-3",
+            "元数据值域符合度（编号格式、取值范围）",
+            not problems,
+            f"检查 {len(doc.get('pages', []))} 个页面记录",
+            problems[:50],
+        )
+    )
     return doc
 
 
@@ -156,15 +190,21 @@ def _integrity_and_usability(central: Central, batch_id: str, doc: dict[str, Any
     manifest_bytes = sum(p["blob"]["size"] for p in declared.values())
     run.findings.append(Finding("YJ-ZS-3-1", "内容真实性（数据块哈希）", not bad_hash, f"复核 {len(refs)} 个数据块", bad_hash))
     counts_ok = not missing_rows and stored_bytes == manifest_bytes
-    run.findings.append(Finding("YJ-WZ-1-1", "数据总量（页数、字节数与清单一致）", counts_ok,
-                                f"清单 {len(declared)} 页 {manifest_bytes} 字节，中心 {len(refs)} 页 {stored_bytes} 字节",
-                                [f"清单中的页面 {p} 没有记录" for p in missing_rows]))
+    run.findings.append(
+        Finding(
+            "YJ-WZ-1-1",
+            "数据总量（页数、字节数与清单一致）",
+            counts_ok,
+            f"清单 {len(declared)} 页 {manifest_bytes} 字节，中心 {len(refs)} 页 {stored_bytes} 字节",
+            [f"清单中的页面 {p} 没有记录" for p in missing_rows],
+        )
+    )
     gaps = _numbering_problems(central, doc)
     run.findings.append(Finding("YJ-WZ-2-2", "连续编号无断号、重号（页号）", not gaps, "按材料逐一核对页号", gaps))
-    run.findings.append(Finding("YJ-WZ-3-1", "内容完整性（每条记录都有内容）", not missing_rows and not bad_hash,
-                                "每个页面记录都能找到其数据块"))
-    run.findings.append(Finding("YJ-KY-2-1", "内容可用性（解密并解码每一页）", not unreadable,
-                                f"格式：{dict(run.formats)}", unreadable))
+    run.findings.append(
+        Finding("YJ-WZ-3-1", "内容完整性（每条记录都有内容）", not missing_rows and not bad_hash, "每个页面记录都能找到其数据块")
+    )
+    run.findings.append(Finding("YJ-KY-2-1", "内容可用性（解密并解码每一页）", not unreadable, f"格式：{dict(run.formats)}", unreadable))
     run.findings.append(_pdf_check(plains, doc))
     return plains
 
@@ -235,8 +275,9 @@ def _security(central: Central, plains: list[tuple[str, bytes]], run: CheckRun, 
     run.findings.append(_virus_scan(plains, clamav_db))
     referenced = _referenced_blobs(central)
     stray = [name for name in central.store.names() if name not in referenced]
-    run.findings.append(Finding("YJ-AQ-2-1", "载体安全（存储中没有清单之外的文件）", not stray,
-                                f"存储中 {len(stray)} 个数据块不属于任何清单", stray[:50]))
+    run.findings.append(
+        Finding("YJ-AQ-2-1", "载体安全（存储中没有清单之外的文件）", not stray, f"存储中 {len(stray)} 个数据块不属于任何清单", stray[:50])
+    )
 
 
 def _virus_scan(plains: list[tuple[str, bytes]], clamav_db: str | None) -> Finding:
@@ -253,8 +294,7 @@ def _virus_scan(plains: list[tuple[str, bytes]], clamav_db: str | None) -> Findi
 
 
 def _infected(data: bytes, database: str) -> bool:
-    result = subprocess.run(["clamscan", "--no-summary", "--stdout", "-d", database, "-"], input=data,
-                            capture_output=True, timeout=300)
+    result = subprocess.run(["clamscan", "--no-summary", "--stdout", "-d", database, "-"], input=data, capture_output=True, timeout=300)
     if result.returncode == 2:
         raise AppError(ErrorCode.OFFICE_INTERNAL)
     return result.returncode == 1

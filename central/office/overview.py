@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from juanzong.central import db
-from juanzong.central.repository import Repository
 from juanzong.central.reconcile.report import sequence_gaps
+from juanzong.central.repository import Repository
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -86,12 +86,35 @@ def item_statuses(repo: Repository) -> list[ItemStatus]:
     i, t, p, b = db.items, db.intakes, db.pages, db.batches
     last_page = func.max(b.c.received_at)
     received = func.count(p.c.page_no)
-    query = (select(i.c.item_id, i.c.intake_id, i.c.appliance_id, i.c.name, i.c.declared_pages, t.c.case_number,
-                    t.c.deadline, t.c.received_at, t.c.record, received.label("received"), last_page.label("last_page"))
-             .select_from(i.join(t, t.c.intake_id == i.c.intake_id)
-                          .outerjoin(p, p.c.item_id == i.c.item_id).outerjoin(b, b.c.batch_id == p.c.batch_id))
-             .group_by(i.c.item_id, i.c.intake_id, i.c.appliance_id, i.c.name, i.c.declared_pages, t.c.case_number,
-                       t.c.deadline, t.c.received_at, t.c.record))
+    query = (
+        select(
+            i.c.item_id,
+            i.c.intake_id,
+            i.c.appliance_id,
+            i.c.name,
+            i.c.declared_pages,
+            t.c.case_number,
+            t.c.deadline,
+            t.c.received_at,
+            t.c.record,
+            received.label("received"),
+            last_page.label("last_page"),
+        )
+        .select_from(
+            i.join(t, t.c.intake_id == i.c.intake_id).outerjoin(p, p.c.item_id == i.c.item_id).outerjoin(b, b.c.batch_id == p.c.batch_id)
+        )
+        .group_by(
+            i.c.item_id,
+            i.c.intake_id,
+            i.c.appliance_id,
+            i.c.name,
+            i.c.declared_pages,
+            t.c.case_number,
+            t.c.deadline,
+            t.c.received_at,
+            t.c.record,
+        )
+    )
     with repo.engine.connect() as conn:
         rows = conn.execute(query).all()
     return [_status(r) for r in rows]
@@ -99,9 +122,19 @@ def item_statuses(repo: Repository) -> list[ItemStatus]:
 
 def _status(r: Any) -> ItemStatus:
     done = r.received >= r.declared_pages and r.last_page is not None
-    return ItemStatus(r.item_id, r.intake_id, r.appliance_id, r.case_number, r.name, r.declared_pages, r.received,
-                      _dt(r.deadline), bool(json.loads(r.record).get("deadline_provisional")), _dt(r.received_at),
-                      _dt(r.last_page) if done else None)
+    return ItemStatus(
+        r.item_id,
+        r.intake_id,
+        r.appliance_id,
+        r.case_number,
+        r.name,
+        r.declared_pages,
+        r.received,
+        _dt(r.deadline),
+        bool(json.loads(r.record).get("deadline_provisional")),
+        _dt(r.received_at),
+        _dt(r.last_page) if done else None,
+    )
 
 
 def _dt(text: str) -> datetime:
@@ -112,8 +145,7 @@ def _dt(text: str) -> datetime:
 def overview(repo: Repository, now: datetime, refusals: dict[str, int]) -> list[PointLine]:
     today = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - timedelta(days=today.weekday())
-    lines = {a.appliance_id: PointLine(a.appliance_id, a.name, revoked=bool(getattr(a, "revoked_at", None)))
-             for a in repo.appliances()}
+    lines = {a.appliance_id: PointLine(a.appliance_id, a.name, revoked=bool(getattr(a, "revoked_at", None))) for a in repo.appliances()}
     statuses = item_statuses(repo)
     intakes_seen: set[tuple[str, str]] = set()
     for s in statuses:

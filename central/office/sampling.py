@@ -18,8 +18,8 @@ import math
 import random
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from datetime import datetime
+from enum import StrEnum
 from io import BytesIO
 from typing import Any
 
@@ -30,9 +30,9 @@ from juanzong.central.export.model import VOLUME_NAMES, load_dossiers
 from juanzong.central.office.repository import OfficeRepository
 from juanzong.central.office.users import Role, User
 from juanzong.central.repository import Repository
+from juanzong.shared.audit import Action
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
-from juanzong.shared.audit import Action
 
 
 class Verdict(StrEnum):
@@ -79,7 +79,9 @@ def candidates(repo: Repository, *, batch_id: str = "", date_from: str = "", dat
     with repo.engine.connect() as conn:
         if batch_id:
             ids = set(conn.execute(select(db.items.c.item_id).where(db.items.c.batch_id == batch_id)).scalars())
-            ids |= set(conn.execute(select(db.pages.c.item_id).where(db.pages.c.batch_id == batch_id, db.pages.c.item_id.is_not(None))).scalars())
+            ids |= set(
+                conn.execute(select(db.pages.c.item_id).where(db.pages.c.batch_id == batch_id, db.pages.c.item_id.is_not(None))).scalars()
+            )
         else:
             t = db.intakes
             query = select(db.items.c.item_id).select_from(db.items.join(t, t.c.intake_id == db.items.c.intake_id))
@@ -92,8 +94,9 @@ def candidates(repo: Repository, *, batch_id: str = "", date_from: str = "", dat
     for dossier in load_dossiers(repo) if ids else []:
         for item in dossier.items():
             if item.item_id in ids and item.pages:
-                out.append(Candidate(item.item_id, f"{VOLUME_NAMES.get(item.volume, item.volume)}·{item.catalog_dir}",
-                                     item.catalog_order < 999))
+                out.append(
+                    Candidate(item.item_id, f"{VOLUME_NAMES.get(item.volume, item.volume)}·{item.catalog_dir}", item.catalog_order < 999)
+                )
     return out
 
 
@@ -110,8 +113,18 @@ def draw(pool: list[Candidate], percent: int, seed: str) -> list[Candidate]:
     return chosen
 
 
-def start_round(repo: Repository, office_repo: OfficeRepository, user: User, *, batch_id: str, date_from: str,
-                date_to: str, percent: int, seed: str, now: datetime) -> str:
+def start_round(
+    repo: Repository,
+    office_repo: OfficeRepository,
+    user: User,
+    *,
+    batch_id: str,
+    date_from: str,
+    date_to: str,
+    percent: int,
+    seed: str,
+    now: datetime,
+) -> str:
     if percent < MIN_PERCENT or percent > 100:
         raise AppError(ErrorCode.SAMPLING_INVALID, detail=f"抽检比例须在 {MIN_PERCENT}% 至 100% 之间")
     if not batch_id and not (date_from and date_to):
@@ -124,12 +137,27 @@ def start_round(repo: Repository, office_repo: OfficeRepository, user: User, *, 
     round_id = new_id(Kind.BATCH)  # a short checked id; rounds are not synced
     scope = {"batch_id": batch_id} if batch_id else {"from": date_from, "to": date_to}
     office_repo.add_round(
-        {"round_id": round_id, "scope": json.dumps(scope, ensure_ascii=False), "seed": seed, "percent": percent,
-         "drawn_by": user.user_id, "drawn_at": now.isoformat()},
+        {
+            "round_id": round_id,
+            "scope": json.dumps(scope, ensure_ascii=False),
+            "seed": seed,
+            "percent": percent,
+            "drawn_by": user.user_id,
+            "drawn_at": now.isoformat(),
+        },
         [{"round_id": round_id, "item_id": c.item_id, "category": _category_key(c), "defects": "[]", "note": ""} for c in sample],
     )
-    audit.record(repo.engine, actor=user.user_id, action=Action.SAMPLING_DRAW, target=round_id, scope=scope, seed=seed,
-                 percent=percent, pool=len(pool), sampled=len(sample))
+    audit.record(
+        repo.engine,
+        actor=user.user_id,
+        action=Action.SAMPLING_DRAW,
+        target=round_id,
+        scope=scope,
+        seed=seed,
+        percent=percent,
+        pool=len(pool),
+        sampled=len(sample),
+    )
     return round_id
 
 
@@ -141,8 +169,17 @@ def category_label(key: str) -> str:
     return key.split("|", 1)[1]
 
 
-def record_verdict(repo: Repository, office_repo: OfficeRepository, user: User, round_id: str, item_id: str,
-                   verdict: str, defects: list[str], note: str, now: datetime) -> None:
+def record_verdict(
+    repo: Repository,
+    office_repo: OfficeRepository,
+    user: User,
+    round_id: str,
+    item_id: str,
+    verdict: str,
+    defects: list[str],
+    note: str,
+    now: datetime,
+) -> None:
     head, items = _round(office_repo, round_id)
     if head["signed_off_at"]:
         raise AppError(ErrorCode.SAMPLING_INVALID, detail="该抽检已签核，不能再修改")
@@ -153,10 +190,18 @@ def record_verdict(repo: Repository, office_repo: OfficeRepository, user: User, 
     defects = [d for d in defects if d in DEFECTS]
     if verdict == Verdict.FAIL and not defects:
         raise AppError(ErrorCode.SAMPLING_INVALID, detail="不合格须选择至少一个缺陷类别")
-    office_repo.set_verdict(round_id, item_id, verdict=verdict, defects=json.dumps(defects), note=note[:500],
-                            inspected_by=user.user_id, inspected_at=now.isoformat())
-    audit.record(repo.engine, actor=user.user_id, action=Action.SAMPLING_VERDICT, target=item_id, round=round_id,
-                 verdict=verdict, defects=defects)
+    office_repo.set_verdict(
+        round_id,
+        item_id,
+        verdict=verdict,
+        defects=json.dumps(defects),
+        note=note[:500],
+        inspected_by=user.user_id,
+        inspected_at=now.isoformat(),
+    )
+    audit.record(
+        repo.engine, actor=user.user_id, action=Action.SAMPLING_VERDICT, target=item_id, round=round_id, verdict=verdict, defects=defects
+    )
 
 
 def sign_off(repo: Repository, office_repo: OfficeRepository, user: User, round_id: str, now: datetime) -> None:
@@ -167,8 +212,13 @@ def sign_off(repo: Repository, office_repo: OfficeRepository, user: User, round_
     if user.role is not Role.SUPERVISOR or user.user_id in {i["inspected_by"] for i in items}:
         raise AppError(ErrorCode.SAMPLING_SAME_PERSON)
     office_repo.sign_off(round_id, user.user_id, now.isoformat())
-    audit.record(repo.engine, actor=user.user_id, action=Action.SAMPLING_SIGNOFF, target=round_id,
-                 results={category_label(r.category): f"{r.passed}/{r.inspected}" for r in results(items)})
+    audit.record(
+        repo.engine,
+        actor=user.user_id,
+        action=Action.SAMPLING_SIGNOFF,
+        target=round_id,
+        results={category_label(r.category): f"{r.passed}/{r.inspected}" for r in results(items)},
+    )
 
 
 def _round(office_repo: OfficeRepository, round_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -185,8 +235,15 @@ def results(items: list[dict[str, Any]]) -> list[CategoryResult]:
     out = []
     for key, members in sorted(groups.items()):
         inspected = [m for m in members if m["verdict"]]
-        out.append(CategoryResult(key, len(members), len(inspected), sum(m["verdict"] == Verdict.PASS for m in inspected),
-                                  THRESHOLD_SAME if key.startswith("1|") else THRESHOLD_OTHER))
+        out.append(
+            CategoryResult(
+                key,
+                len(members),
+                len(inspected),
+                sum(m["verdict"] == Verdict.PASS for m in inspected),
+                THRESHOLD_SAME if key.startswith("1|") else THRESHOLD_OTHER,
+            )
+        )
     return out
 
 
@@ -218,12 +275,18 @@ def report_pdf(head: dict[str, Any], items: list[dict[str, Any]], names: dict[st
     for r in results(items):
         rate = "—" if r.rate is None else f"{r.rate * 100:.2f}%"
         verdict = {True: "达标", False: "未达标", None: "未检完"}[r.ok]
-        line(f"{category_label(r.category)}：抽 {r.sampled} 件，合格 {r.passed}/{r.inspected}，合格率 {rate}，要求 {r.threshold * 100:.2f}%，{verdict}")
+        line(
+            f"{category_label(r.category)}：抽 {r.sampled} 件，合格 {r.passed}/{r.inspected}，合格率 {rate}，要求 {r.threshold * 100:.2f}%，{verdict}"
+        )
     y -= 4 * mm
     for i in items:
         defects = "、".join(DEFECTS[d] for d in i["defects"]) or "—"
         verdict = VERDICT_NAMES.get(i["verdict"] or "", "未检")
-        line(f"{i['item_id']}  {names.get(i['item_id'], '')}  {verdict}  缺陷：{defects}  {i['note']}  检查人 {i['inspected_by'] or '—'}", 9, 5.5)
+        line(
+            f"{i['item_id']}  {names.get(i['item_id'], '')}  {verdict}  缺陷：{defects}  {i['note']}  检查人 {i['inspected_by'] or '—'}",
+            9,
+            5.5,
+        )
     pdf.save()
     return buf.getvalue()
 

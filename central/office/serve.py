@@ -20,8 +20,15 @@ def run(settings: CentralSettings, host: str, port: int) -> None:
 
     from juanzong.central.office.app import create_office_app
 
-    common: dict[str, Any] = {"host": host, "port": port, "loop": "uvloop", "http": "httptools", "log_config": None,
-                              "timeout_graceful_shutdown": 5, "timeout_keep_alive": 30}
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_config": None,
+        "timeout_graceful_shutdown": 5,
+        "timeout_keep_alive": 30,
+    }
     if settings.tls:
         common["ssl_context_factory"] = functools.partial(_office_tls, settings.keys_dir)
     for sig in (signal.SIGTERM, signal.SIGINT):  # graceful stop exits 0 (see central/serve.py)

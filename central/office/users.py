@@ -22,8 +22,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from juanzong.central import audit
 from juanzong.central.office.repository import OfficeRepository, UserRow
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.audit import Action, Outcome
+from juanzong.shared.errors import AppError, ErrorCode
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=5)
@@ -60,8 +60,9 @@ class User:
         return self.role in (Role.AUDITOR, Role.SUPERVISOR)
 
 
-def add_user(repo: OfficeRepository, engine, user_id: str, name: str, role: str, password: str | None, *, actor: str,
-             now: datetime) -> str | None:
+def add_user(
+    repo: OfficeRepository, engine, user_id: str, name: str, role: str, password: str | None, *, actor: str, now: datetime
+) -> str | None:
     """Create a user; returns the API token for a case-system client (shown once), else None."""
     if not _ID.fullmatch(user_id):
         raise AppError(ErrorCode.OFFICE_USER_INVALID, detail="账号应为 2 至 32 位字母、数字或 _ . -")
@@ -120,8 +121,15 @@ def _failed(repo: OfficeRepository, engine, row: UserRow, now: datetime, where: 
     failures = row.failures + 1
     locked = (now + LOCKOUT).isoformat() if failures >= MAX_FAILURES else None
     repo.update_user(row.user_id, failures=0 if locked else failures, locked_until=locked)
-    audit.record(engine, actor=row.user_id, action=Action.LOGIN, target=where, outcome=Outcome.REFUSED,
-                 reason="locked" if locked else "password", failures=failures)
+    audit.record(
+        engine,
+        actor=row.user_id,
+        action=Action.LOGIN,
+        target=where,
+        outcome=Outcome.REFUSED,
+        reason="locked" if locked else "password",
+        failures=failures,
+    )
     if locked:
         raise AppError(ErrorCode.LOGIN_LOCKED, until=_hhmm(locked))
     raise AppError(ErrorCode.LOGIN_FAILED)

@@ -18,19 +18,19 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from juanzong.central import audit, documents
-from juanzong.central.notices import api_notices
 from juanzong.central.export.content import holds_current_pages, item_pdf, page_master
 from juanzong.central.export.model import load_dossiers
+from juanzong.central.notices import api_notices
 from juanzong.central.office import batches as batch_view
 from juanzong.central.office import cases as case_search
-from juanzong.central.office import fourprops, sampling, tasks
 from juanzong.central.office import exceptions as exception_queue
+from juanzong.central.office import fourprops, sampling, tasks
 from juanzong.central.office.app import SESSION_COOKIE, current_user, logged_in, may_act, may_audit, office, page
 from juanzong.central.office.overview import overview
 from juanzong.central.office.users import authenticate, end_session, start_session
+from juanzong.shared.audit import Action
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, is_valid_id, normalise_id
-from juanzong.shared.audit import Action
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -49,8 +49,14 @@ def login(request: Request[Any, Any, Any], data: Form, next: str = "/") -> Respo
     state = office(request)
     user_id = data.get("user_id", "").strip()
     try:
-        user = authenticate(state.repo, state.central.repo.engine, user_id, data.get("password", ""), state.now(),
-                            where=request.client.host if request.client else "office")
+        user = authenticate(
+            state.repo,
+            state.central.repo.engine,
+            user_id,
+            data.get("password", ""),
+            state.now(),
+            where=request.client.host if request.client else "office",
+        )
     except AppError as err:
         return page(request, "office/login.html", status=401, next=_safe(next), user_id=user_id, error=err)
     token = start_session(state.repo, user, state.now())
@@ -98,8 +104,15 @@ def resolve_exception(request: Request[Any, Any, Any], data: Form) -> Response[A
     action = data.get("action", "").strip()
     if not action:
         raise AppError(ErrorCode.FIELD_REQUIRED, field="处理情况")
-    exception_queue.record_action(state.repo, state.central.repo.engine, data.get("kind", ""), data.get("target", ""),
-                                  action[:500], current_user(request).user_id, state.now())
+    exception_queue.record_action(
+        state.repo,
+        state.central.repo.engine,
+        data.get("kind", ""),
+        data.get("target", ""),
+        action[:500],
+        current_user(request).user_id,
+        state.now(),
+    )
     return Redirect(path="/exceptions", status_code=303)
 
 
@@ -116,25 +129,32 @@ class SearchForm:
 
 
 @get("/cases", guards=[logged_in], sync_to_thread=True)
-def cases(request: Request[Any, Any, Any], q: str = "", submitter: str = "", date_from: str = "", date_to: str = "",
-          point: str = "") -> Template:
+def cases(
+    request: Request[Any, Any, Any], q: str = "", submitter: str = "", date_from: str = "", date_to: str = "", point: str = ""
+) -> Template:
     state = office(request)
     form = SearchForm(q.strip(), submitter.strip(), date_from, date_to, point)
     asked = any(form.__dict__.values())
     results = case_search.search(state.central.repo, **form.__dict__) if asked else None
     if asked:
-        audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target="search",
-                     query={k: v for k, v in form.__dict__.items() if v}, results=len(results or []))
-    return page(request, "office/cases.html", form=form, results=results,
-                appliances=state.central.repo.appliances(), quote=quote)
+        audit.record(
+            state.central.repo.engine,
+            actor=current_user(request).user_id,
+            action=Action.READ,
+            target="search",
+            query={k: v for k, v in form.__dict__.items() if v},
+            results=len(results or []),
+        )
+    return page(request, "office/cases.html", form=form, results=results, appliances=state.central.repo.appliances(), quote=quote)
 
 
 @get("/cases/{case_number:str}", guards=[logged_in], sync_to_thread=True)
 def case_page(request: Request[Any, Any, Any], case_number: str) -> Template:
     state = office(request)
     (dossier,) = load_dossiers(state.central.repo, case=case_number)
-    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=dossier.case_number,
-                 what="dossier")
+    audit.record(
+        state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=dossier.case_number, what="dossier"
+    )
     details = case_search.case_details(state.central.repo, dossier)
     return page(request, "office/case.html", dossier=dossier, details=details)
 
@@ -145,8 +165,16 @@ def document(request: Request[Any, Any, Any], item_id: str) -> Response[bytes]:
     item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
     ref = documents.current_document(state.central, item.item_id)
     stored = ref if ref is not None and holds_current_pages(ref, item) else None
-    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=item.item_id,
-                 what="document", pages=len(item.pages), key_use="hpke", document=stored.document_id if stored else "")
+    audit.record(
+        state.central.repo.engine,
+        actor=current_user(request).user_id,
+        action=Action.READ,
+        target=item.item_id,
+        what="document",
+        pages=len(item.pages),
+        key_use="hpke",
+        document=stored.document_id if stored else "",
+    )
     # the appliance's stamped (searchable once OCR is done) PDF; assembled from the masters only without one
     pdf = documents.decrypt_document(state.central, stored) if stored else item_pdf([page_master(state.central, p) for p in item.pages])
     headers = {**NO_STORE, "Content-Disposition": f"inline; filename={item.item_id}.pdf"}
@@ -162,10 +190,18 @@ def page_image(request: Request[Any, Any, Any], page_id: str) -> Response[bytes]
     ref = state.central.repo.page(_id(page_id, Kind.PAGE))
     if ref is None:
         raise AppError(ErrorCode.PAGE_NOT_FOUND, page_id=page_id)
-    audit.record(state.central.repo.engine, actor=current_user(request).user_id, action=Action.READ, target=ref.page_id,
-                 what="page image", key_use="hpke")
+    audit.record(
+        state.central.repo.engine,
+        actor=current_user(request).user_id,
+        action=Action.READ,
+        target=ref.page_id,
+        what="page image",
+        key_use="hpke",
+    )
     data = page_master(state.central, PageEntry(ref.page_id, 0, 0, "", ref.blob_sha256, ref.source_sha256, ref.blob_kind))
-    media = {"jpg": "image/jpeg", "png": "image/png", "tif": "image/tiff", "pdf": "application/pdf"}.get(extension(data), "application/octet-stream")
+    media = {"jpg": "image/jpeg", "png": "image/png", "tif": "image/tiff", "pdf": "application/pdf"}.get(
+        extension(data), "application/octet-stream"
+    )
     return Response(data, media_type=media, headers=NO_STORE)
 
 
@@ -186,15 +222,30 @@ def audit_view(request: Request[Any, Any, Any], actor: str = "", action: str = "
     witnessed, _bad_lines = audit.witnesses(state.central)
     broken = audit.verify_chain(engine, witnessed)  # also truncation and re-chaining, against the witnessed heads
     shown = [rec for rec, _ in rows if _matches(rec, actor, action, case)]
-    audit.record(engine, actor=current_user(request).user_id, action=Action.READ, target="audit",
-                 filters={"actor": actor, "action": action, "case": case})
-    return page(request, "office/audit.html", records=list(reversed(shown))[:500], total=len(rows), broken=broken,
-                filters={"actor": actor, "action": action, "case": case}, actions=sorted({r.action for r, _ in rows}))
+    audit.record(
+        engine,
+        actor=current_user(request).user_id,
+        action=Action.READ,
+        target="audit",
+        filters={"actor": actor, "action": action, "case": case},
+    )
+    return page(
+        request,
+        "office/audit.html",
+        records=list(reversed(shown))[:500],
+        total=len(rows),
+        broken=broken,
+        filters={"actor": actor, "action": action, "case": case},
+        actions=sorted({r.action for r, _ in rows}),
+    )
 
 
 def _matches(rec: Any, actor: str, action: str, case: str) -> bool:
-    return ((not actor or actor in rec.actor) and (not action or rec.action == action)
-            and (not case or case in rec.target or case in str(rec.detail)))
+    return (
+        (not actor or actor in rec.actor)
+        and (not action or rec.action == action)
+        and (not case or case in rec.target or case in str(rec.detail))
+    )
 
 
 HANDLERS = [login_form, login, logout, index, batches, exceptions, resolve_exception, cases, case_page, document, page_image, audit_view]
@@ -214,9 +265,17 @@ def sampling_list(request: Request[Any, Any, Any]) -> Template:
 def sampling_draw(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     state = office(request)
     percent = _int(data.get("percent", ""), "抽检比例")
-    round_id = sampling.start_round(state.central.repo, state.repo, current_user(request), batch_id=data.get("batch_id", ""),
-                                    date_from=data.get("date_from", ""), date_to=data.get("date_to", ""), percent=percent,
-                                    seed=data.get("seed", ""), now=state.now())
+    round_id = sampling.start_round(
+        state.central.repo,
+        state.repo,
+        current_user(request),
+        batch_id=data.get("batch_id", ""),
+        date_from=data.get("date_from", ""),
+        date_to=data.get("date_to", ""),
+        percent=percent,
+        seed=data.get("seed", ""),
+        now=state.now(),
+    )
     return Redirect(path=f"/sampling/{round_id}", status_code=303)
 
 
@@ -224,18 +283,34 @@ def sampling_draw(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
 def sampling_round(request: Request[Any, Any, Any], round_id: str) -> Template:
     state = office(request)
     head, items = _round_or_404(state, round_id)
-    return page(request, "office/sampling_round.html", head=head, items=items, results=sampling.results(items),
-                names=_item_names(state, [i["item_id"] for i in items]), defects=sampling.DEFECTS,
-                label=sampling.category_label)
+    return page(
+        request,
+        "office/sampling_round.html",
+        head=head,
+        items=items,
+        results=sampling.results(items),
+        names=_item_names(state, [i["item_id"] for i in items]),
+        defects=sampling.DEFECTS,
+        label=sampling.category_label,
+    )
 
 
 @post("/sampling/{round_id:str}/verdict", guards=[may_act])
 async def sampling_verdict(request: Request[Any, Any, Any], round_id: str) -> Response[Any]:
     form = await request.form()
     state = office(request)
-    await _in_thread(sampling.record_verdict, state.central.repo, state.repo, current_user(request), round_id,
-                     str(form.get("item_id", "")), str(form.get("verdict", "")), [str(d) for d in form.getall("defects", [])],
-                     str(form.get("note", "")), state.now())
+    await _in_thread(
+        sampling.record_verdict,
+        state.central.repo,
+        state.repo,
+        current_user(request),
+        round_id,
+        str(form.get("item_id", "")),
+        str(form.get("verdict", "")),
+        [str(d) for d in form.getall("defects", [])],
+        str(form.get("note", "")),
+        state.now(),
+    )
     return Redirect(path=f"/sampling/{round_id}", status_code=303)
 
 
@@ -251,8 +326,9 @@ def sampling_report(request: Request[Any, Any, Any], round_id: str) -> Response[
     state = office(request)
     head, items = _round_or_404(state, round_id)
     pdf = sampling.report_pdf(head, items, _item_names(state, [i["item_id"] for i in items]))
-    return Response(pdf, media_type="application/pdf",
-                    headers={**NO_STORE, "Content-Disposition": f"inline; filename=sampling-{round_id}.pdf"})
+    return Response(
+        pdf, media_type="application/pdf", headers={**NO_STORE, "Content-Disposition": f"inline; filename=sampling-{round_id}.pdf"}
+    )
 
 
 def _round_or_404(state: Any, round_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -279,8 +355,9 @@ def _recent_batches(state: Any) -> list[dict[str, Any]]:
 
     b = db.batches
     with state.central.repo.engine.connect() as conn:
-        rows = conn.execute(select(b.c.batch_id, b.c.appliance_id, b.c.seq, b.c.page_count, b.c.received_at)
-                            .order_by(b.c.received_at.desc()).limit(200)).all()
+        rows = conn.execute(
+            select(b.c.batch_id, b.c.appliance_id, b.c.seq, b.c.page_count, b.c.received_at).order_by(b.c.received_at.desc()).limit(200)
+        ).all()
     return [dict(r._mapping) for r in rows]
 
 
@@ -310,8 +387,14 @@ def checks_list(request: Request[Any, Any, Any]) -> Template:
 def checks_run(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     state = office(request)
     batch_id = _id(data.get("batch_id", ""), Kind.BATCH)
-    check_id = fourprops.run_check(state.central, state.repo, batch_id, actor=current_user(request).user_id, now=state.now(),
-                                   clamav_db=state.central.settings.clamav_database or None)
+    check_id = fourprops.run_check(
+        state.central,
+        state.repo,
+        batch_id,
+        actor=current_user(request).user_id,
+        now=state.now(),
+        clamav_db=state.central.settings.clamav_database or None,
+    )
     return Redirect(path=f"/checks/{check_id}", status_code=303)
 
 
@@ -331,12 +414,25 @@ def check_export(request: Request[Any, Any, Any], check_id: str) -> Response[byt
     if row is None:
         raise AppError(ErrorCode.BATCH_NOT_FOUND, batch_id=check_id[:20])
     body = json.dumps({**row, "result": json.loads(row["result"]), "standard": "DA/T 70-2018"}, ensure_ascii=False, indent=2)
-    return Response(body.encode("utf-8"), media_type="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=four-property-{check_id}.json"})
+    return Response(
+        body.encode("utf-8"),
+        media_type="application/json",
+        headers={"Content-Disposition": f"attachment; filename=four-property-{check_id}.json"},
+    )
 
 
-HANDLERS += [sampling_list, sampling_draw, sampling_round, sampling_verdict, sampling_signoff, sampling_report,
-             checks_list, checks_run, check_report, check_export]
+HANDLERS += [
+    sampling_list,
+    sampling_draw,
+    sampling_round,
+    sampling_verdict,
+    sampling_signoff,
+    sampling_report,
+    checks_list,
+    checks_run,
+    check_report,
+    check_export,
+]
 
 
 # --- exports and backups ----------------------------------------------------------------------------
@@ -347,9 +443,16 @@ def exports_page(request: Request[Any, Any, Any]) -> Template:
     state = office(request)
     settings = state.central.settings
     runs = tasks.last_runs(audit.records(state.central.repo.engine))
-    return page(request, "office/exports.html", root=settings.office_export_dir, required=settings.backup_copies_required,
-                sqlserver=settings.sqlserver.label if settings.sqlserver else None, tasks=state.tasks.recent(),
-                backups=runs.backups, exports=runs.exports)
+    return page(
+        request,
+        "office/exports.html",
+        root=settings.office_export_dir,
+        required=settings.backup_copies_required,
+        sqlserver=settings.sqlserver.label if settings.sqlserver else None,
+        tasks=state.tasks.recent(),
+        backups=runs.backups,
+        exports=runs.exports,
+    )
 
 
 @post("/exports/{fmt:str}", guards=[may_act], sync_to_thread=True)
@@ -363,11 +466,19 @@ def exports_run(request: Request[Any, Any, Any], fmt: str, data: Form) -> Respon
     out = state.central.settings.office_export_dir / (f"{fmt}-{stamp}.xlsx" if fmt == "excel" else f"{fmt}-{stamp}")
     scope = Scope(data.get("case") or None, data.get("since") or None)
     actor, now = current_user(request).user_id, state.now()
-    options = {"ascii_names": bool(data.get("ascii")), "xml": bool(data.get("xml")), "bcp": bool(data.get("bcp")),
-               "load": bool(data.get("load"))}
-    task = state.tasks.start("export", f"导出：{tasks.EXPORT_LABELS[fmt]}", actor, str(out),
-                             lambda progress: run_export(state.central, fmt, out, scope, actor=actor, now=now,
-                                                         progress=progress, **options))
+    options = {
+        "ascii_names": bool(data.get("ascii")),
+        "xml": bool(data.get("xml")),
+        "bcp": bool(data.get("bcp")),
+        "load": bool(data.get("load")),
+    }
+    task = state.tasks.start(
+        "export",
+        f"导出：{tasks.EXPORT_LABELS[fmt]}",
+        actor,
+        str(out),
+        lambda progress: run_export(state.central, fmt, out, scope, actor=actor, now=now, progress=progress, **options),
+    )
     return Redirect(path=f"/jobs/{task.task_id}", status_code=303)
 
 
@@ -378,12 +489,17 @@ def backups_run(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     state = office(request)
     actor, now = current_user(request).user_id, state.now()
     to = state.central.settings.office_export_dir / "backups"
-    copies = check_copies(state.central, _int(data.get("copies") or str(state.central.settings.backup_copies_required), "副本数"),
-                          actor=actor, to=to)  # refused here, on the page, before anything starts
+    copies = check_copies(
+        state.central, _int(data.get("copies") or str(state.central.settings.backup_copies_required), "副本数"), actor=actor, to=to
+    )  # refused here, on the page, before anything starts
     public = load_recovery_public(state.central.settings.home / RECOVERY_PUBLIC_FILE)
-    task = state.tasks.start("backup", f"离线备份（{copies} 份）", actor, str(to),
-                             lambda progress: backup(state.central, to, copies, public, actor=actor, now=now,
-                                                     progress=progress).to_dict())
+    task = state.tasks.start(
+        "backup",
+        f"离线备份（{copies} 份）",
+        actor,
+        str(to),
+        lambda progress: backup(state.central, to, copies, public, actor=actor, now=now, progress=progress).to_dict(),
+    )
     return Redirect(path=f"/jobs/{task.task_id}", status_code=303)
 
 
@@ -442,8 +558,9 @@ def api_document(request: Request[Any, Any, Any], item_id: str) -> Response[byte
         _, pdf = documents.open_document(state.central, _id(item_id, Kind.ITEM), actor=user.user_id)
         return Response(pdf, media_type="application/pdf", headers=NO_STORE)
     item = case_search.item_entry(state.central.repo, _id(item_id, Kind.ITEM))
-    audit.record(state.central.repo.engine, actor=user.user_id, action=Action.READ, target=item.item_id, what="document",
-                 via="api", key_use="hpke")
+    audit.record(
+        state.central.repo.engine, actor=user.user_id, action=Action.READ, target=item.item_id, what="document", via="api", key_use="hpke"
+    )
     pdf = item_pdf([page_master(state.central, p) for p in item.pages])
     return Response(pdf, media_type="application/pdf", headers=NO_STORE)
 

@@ -46,8 +46,11 @@ def check_ownership(doc: Manifest, owners: Owners) -> None:
         _refuse_foreign(doc.appliance_id, owners(table, ids).items())
         unknown = referenced[table] - written[table] - set(owners(table, referenced[table] - written[table]))
         if unknown and table != "pages":  # a replaced page may have travelled in a batch not yet here
-            what = {"intakes": "材料引用了未知的收取登记", "items": "页面或文档引用了未知的材料",
-                    "documents": "入卷提醒引用了未知的文档"}.get(table, "引用了未知的记录")
+            what = {
+                "intakes": "材料引用了未知的收取登记",
+                "items": "页面或文档引用了未知的材料",
+                "documents": "入卷提醒引用了未知的文档",
+            }.get(table, "引用了未知的记录")
             raise AppError(ErrorCode.MANIFEST_SCHEMA_INVALID, detail=f"{what} {', '.join(sorted(unknown))}")
 
 

@@ -37,15 +37,19 @@ class BlobController(Controller):
     path = "/api/blobs"
     tags = ["sync"]
 
-    @head("/{sha256:str}", sync_to_thread=True,
-          responses={404: ResponseSpec(data_container=None, description="未存储，设备需要上传")})
+    @head("/{sha256:str}", sync_to_thread=True, responses={404: ResponseSpec(data_container=None, description="未存储，设备需要上传")})
     def head_blob(self, sha256: FromPath[str], receiver: NamedDependency[ReceiveService]) -> Response[None]:
         """200 if a blob with this SHA-256 is stored, 404 if not (the appliance skips what is here)."""
         return Response(None, status_code=HTTP_200_OK if receiver.has_blob(sha256) else HTTP_404_NOT_FOUND)
 
-    @put("/{sha256:str}", status_code=HTTP_201_CREATED,
-         responses={200: ResponseSpec(data_container=dict[str, bool], description="已存储过（重放）"),
-                    **error_responses(400, 403, 413, 422)})
+    @put(
+        "/{sha256:str}",
+        status_code=HTTP_201_CREATED,
+        responses={
+            200: ResponseSpec(data_container=dict[str, bool], description="已存储过（重放）"),
+            **error_responses(400, 403, 413, 422),
+        },
+    )
     async def put_blob(
         self,
         sha256: FromPath[str],
@@ -81,11 +85,18 @@ class ManifestController(Controller):
     path = "/api/manifests"
     tags = ["sync"]
 
-    @post("/", sync_to_thread=True, status_code=HTTP_201_CREATED,
-          responses={200: ResponseSpec(data_container=dict[str, dict[str, str]], description="重放：原回执"),
-                     **error_responses(400, 403, 409, 413)})
-    def post_manifest(self, data: JSONBody[SignedWire], request: Request[Any, Any, Any],
-                      receiver: NamedDependency[ReceiveService]) -> Response[dict[str, dict[str, str]]]:
+    @post(
+        "/",
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+        responses={
+            200: ResponseSpec(data_container=dict[str, dict[str, str]], description="重放：原回执"),
+            **error_responses(400, 403, 409, 413),
+        },
+    )
+    def post_manifest(
+        self, data: JSONBody[SignedWire], request: Request[Any, Any, Any], receiver: NamedDependency[ReceiveService]
+    ) -> Response[dict[str, dict[str, str]]]:
         """Verify and store a signed batch manifest; answer with central's signed receipt.
 
         201 for a new batch, 200 with the stored receipt for a replay.

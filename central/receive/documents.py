@@ -22,8 +22,10 @@ def store_entries(conn: Connection, doc: Manifest, received_at: str) -> int:
     for entry in doc.documents:
         if _insert_once(conn, db.documents, "document_id", _document_row(entry), doc):
             new += 1
-            conn.execute(insert(db.document_pages), [{"document_id": entry.document_id, "position": n, "page_id": pid}
-                                                     for n, pid in enumerate(entry.page_ids, start=1)])
+            conn.execute(
+                insert(db.document_pages),
+                [{"document_id": entry.document_id, "position": n, "page_id": pid} for n, pid in enumerate(entry.page_ids, start=1)],
+            )
     for notice in doc.notices:
         new += _insert_once(conn, db.notices, "notice_id", _notice_row(notice, received_at), doc)
     return new
@@ -41,13 +43,28 @@ def _record(obj: Any) -> str:
 
 
 def _document_row(entry: Document) -> dict[str, Any]:
-    return {"document_id": entry.document_id, "item_id": entry.item_id, "version": entry.version,
-            "searchable": entry.searchable, "page_count": len(entry.page_ids), "file_name": entry.file_name,
-            "blob_sha256": entry.blob.sha256, "blob_size": entry.blob.size, "blob_kind": str(entry.blob.kind),
-            "sealed_key": entry.blob.sealed_key, "record": _record(entry)}
+    return {
+        "document_id": entry.document_id,
+        "item_id": entry.item_id,
+        "version": entry.version,
+        "searchable": entry.searchable,
+        "page_count": len(entry.page_ids),
+        "file_name": entry.file_name,
+        "blob_sha256": entry.blob.sha256,
+        "blob_size": entry.blob.size,
+        "blob_kind": str(entry.blob.kind),
+        "sealed_key": entry.blob.sealed_key,
+        "record": _record(entry),
+    }
 
 
 def _notice_row(entry: Notice, received_at: str) -> dict[str, Any]:
-    return {"notice_id": entry.notice_id, "item_id": entry.item_id, "document_id": entry.document_id,
-            "case_number": entry.case_number, "created_at": entry.created_at, "received_at": received_at,
-            "record": _record(entry)}
+    return {
+        "notice_id": entry.notice_id,
+        "item_id": entry.item_id,
+        "document_id": entry.document_id,
+        "case_number": entry.case_number,
+        "created_at": entry.created_at,
+        "received_at": received_at,
+        "record": _record(entry),
+    }

@@ -39,9 +39,9 @@ from juanzong.central.home import Central
 from juanzong.central.receive.checks import check_ownership
 from juanzong.central.repository import Appliance, StoredBatch, utc_now
 from juanzong.shared import crypto, suites
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Manifest, Signed, Suite, build_receipt, decode, open_signed, peek_appliance_id, sign
-from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.central.receive")
 UNVERIFIED = "unverified"
@@ -91,8 +91,15 @@ class ReceiveService:
                 raise AppError(ErrorCode.BLOB_TOO_LARGE, limit=self.central.settings.max_blob_bytes)
             created = self.store.put_stream(sha256, body, size)
         except AppError as err:
-            audit.record(self.repo.engine, actor=actor, action=Action.BLOB, target=sha256[:64], outcome=Outcome.REFUSED,
-                         code=str(err.code), claimed=appliance_id)
+            audit.record(
+                self.repo.engine,
+                actor=actor,
+                action=Action.BLOB,
+                target=sha256[:64],
+                outcome=Outcome.REFUSED,
+                code=str(err.code),
+                claimed=appliance_id,
+            )
             err.audited = True
             raise
         if not created:
@@ -107,10 +114,24 @@ class ReceiveService:
         try:
             return self._receive(attempt)
         except AppError as err:
-            audit.record(self.repo.engine, actor=attempt.actor, action=Action.SYNC, target=signed.sha256,
-                         outcome=Outcome.REFUSED, code=str(err.code), claimed=attempt.claimed or None, tls=tls_name)
-            log.warning("manifest %s refused (%s) claimed=%s verified=%s tls=%s", signed.sha256[:12], err.code,
-                        attempt.claimed, attempt.verified, tls_name)
+            audit.record(
+                self.repo.engine,
+                actor=attempt.actor,
+                action=Action.SYNC,
+                target=signed.sha256,
+                outcome=Outcome.REFUSED,
+                code=str(err.code),
+                claimed=attempt.claimed or None,
+                tls=tls_name,
+            )
+            log.warning(
+                "manifest %s refused (%s) claimed=%s verified=%s tls=%s",
+                signed.sha256[:12],
+                err.code,
+                attempt.claimed,
+                attempt.verified,
+                tls_name,
+            )
             err.audited = True
             raise
 
@@ -201,8 +222,15 @@ class ReceiveService:
         """The appliance hands back central's head from its last receipt: our chain must still hold it."""
         if doc.central_head is not None and not audit.holds(self.repo.engine, doc.central_head):
             log.error("central audit chain does not hold the head %s witnessed by %s", doc.central_head, doc.appliance_id)
-            audit.record(self.repo.engine, actor=doc.appliance_id, action=Action.WITNESS, target=doc.batch_id, outcome=Outcome.MISMATCH,
-                         seq=doc.central_head.seq, hash=doc.central_head.hash)
+            audit.record(
+                self.repo.engine,
+                actor=doc.appliance_id,
+                action=Action.WITNESS,
+                target=doc.batch_id,
+                outcome=Outcome.MISMATCH,
+                seq=doc.central_head.seq,
+                hash=doc.central_head.hash,
+            )
 
     def _issue_receipt(self, doc: Manifest, manifest_sha256: str, received_at: str) -> Signed:
         head = audit.batch_head(self.repo.engine, doc.batch_id)

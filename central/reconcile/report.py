@@ -160,8 +160,11 @@ def build_report(repo: Repository) -> Report:
         line = ItemLine(**{f: row[f] for f in ItemLine.__dataclass_fields__ if f in row}, **_qc_fields(row["record"]))
         by_intake.setdefault(row["intake_id"], []).append(line)
     intakes = tuple(
-        IntakeLine(**{f: row[f] for f in IntakeLine.__dataclass_fields__ if f not in ("items", "deadline_provisional")},
-                   items=tuple(by_intake.get(row["intake_id"], [])), deadline_provisional=_provisional(row))
+        IntakeLine(
+            **{f: row[f] for f in IntakeLine.__dataclass_fields__ if f not in ("items", "deadline_provisional")},
+            items=tuple(by_intake.get(row["intake_id"], [])),
+            deadline_provisional=_provisional(row),
+        )
         for row in repo.intakes()
     )
     waiting, discarded = repo.unattached_pages()
@@ -174,8 +177,13 @@ def _qc_fields(record: str) -> dict[str, Any]:
     qc = item.get("qc") or {}
     complete = bool(qc) and (not qc.get("two_person") or qc.get("checked_by") is not None)
     state = QcSignOff.OPEN if not qc else QcSignOff.APPROVED if complete else QcSignOff.AWAITING_CHECK
-    return {"qc_state": state, "approved_by": qc.get("approved_by"), "checked_by": qc.get("checked_by"),
-            "approval_reason": qc.get("reason", ""), "discarded_pages": item.get("discarded_pages", 0)}
+    return {
+        "qc_state": state,
+        "approved_by": qc.get("approved_by"),
+        "checked_by": qc.get("checked_by"),
+        "approval_reason": qc.get("reason", ""),
+        "discarded_pages": item.get("discarded_pages", 0),
+    }
 
 
 def _appliance_lines(repo: Repository) -> tuple[ApplianceLine, ...]:
@@ -222,7 +230,9 @@ def render_text(report: Report) -> str:
     for intake in report.intakes:
         flag = "（加急）" if intake.urgent else ""
         provisional = "（暂定）" if intake.deadline_provisional else ""
-        lines.append(f"收取登记 {format_id(intake.intake_id)}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}{provisional}")
+        lines.append(
+            f"收取登记 {format_id(intake.intake_id)}{flag}  案号 {intake.case_number}  提交人 {intake.submitter}  办理时限 {intake.deadline}{provisional}"
+        )
         lines.extend(_item_text(item) for item in intake.items)
         if not intake.items:
             lines.append("  （尚无材料）")

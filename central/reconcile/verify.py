@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from dataclasses import dataclass, field
+from enum import StrEnum
 from itertools import groupby
 from typing import Any
 
@@ -24,8 +24,9 @@ from juanzong.central.home import Central
 from juanzong.central.pages import decrypt_page
 from juanzong.central.repository import PageRef
 from juanzong.shared import crypto
-from juanzong.shared.errors import AppError
 from juanzong.shared.audit import Action, BreakReason
+from juanzong.shared.errors import AppError
+
 
 class PageOutcome(StrEnum):
     """Exactly one per page."""
@@ -100,8 +101,15 @@ def verify_store(central: Central) -> VerifyResult:
         tally.failures.append(Failure(FailureKind.AUDIT, str(broken.seq), broken.reason, broken.source))
     tally.failures.extend(Failure(FailureKind.CHECKPOINT, str(n), CheckpointOutcome.SIGNATURE_INVALID) for n in bad_lines)
     pages = sum(tally.counts.values())
-    audit.record(central.repo.engine, actor="archive office", action=Action.VERIFY, target="store", key_use="hpke",
-                 pages=pages, failures=len(tally.failures))
+    audit.record(
+        central.repo.engine,
+        actor="archive office",
+        action=Action.VERIFY,
+        target="store",
+        key_use="hpke",
+        pages=pages,
+        failures=len(tally.failures),
+    )
     if broken is None:
         audit.checkpoint(central)  # a verified head is witnessed outside the database
     return VerifyResult(pages, dict(tally.counts), tally.blobs, tally.blobs_corrupt, tuple(tally.failures), tuple(tally.orphans))
@@ -204,18 +212,29 @@ def render_text(result: VerifyResult) -> str:
     ]
     lines.extend(_failure_text(f) for f in result.failures)
     if result.orphans:
-        lines.append(f"未被任何批次清单引用的数据块 {len(result.orphans)} 个（上传后清单未到或被拒收；"
-                     "超过保留期后可用 central orphans --remove 删除）：")
+        lines.append(
+            f"未被任何批次清单引用的数据块 {len(result.orphans)} 个（上传后清单未到或被拒收；"
+            "超过保留期后可用 central orphans --remove 删除）："
+        )
         lines.extend(f"  {name}" for name in result.orphans[:20])
     lines.append("完整性检查通过" if result.ok else "完整性检查未通过")
     return "\n".join(lines)
 
 
-_KIND_TEXT = {FailureKind.BLOB: "数据块", FailureKind.PAGE: "页面", FailureKind.AUDIT: "审计记录 第",
-              FailureKind.CHECKPOINT: "审计检查点文件 第"}
-_AUDIT_TEXT: dict[str, str] = {BreakReason.MISSING: "缺失（编号不连续）", BreakReason.RELINKED: "链接被改动", BreakReason.EDITED: "内容被改动",
-               BreakReason.TRUNCATED: "已被删除（日志被截断）", BreakReason.RECHAINED: "与见证的链头不符（日志被改写后重算）",
-               CheckpointOutcome.SIGNATURE_INVALID: "签名无效"}
+_KIND_TEXT = {
+    FailureKind.BLOB: "数据块",
+    FailureKind.PAGE: "页面",
+    FailureKind.AUDIT: "审计记录 第",
+    FailureKind.CHECKPOINT: "审计检查点文件 第",
+}
+_AUDIT_TEXT: dict[str, str] = {
+    BreakReason.MISSING: "缺失（编号不连续）",
+    BreakReason.RELINKED: "链接被改动",
+    BreakReason.EDITED: "内容被改动",
+    BreakReason.TRUNCATED: "已被删除（日志被截断）",
+    BreakReason.RECHAINED: "与见证的链头不符（日志被改写后重算）",
+    CheckpointOutcome.SIGNATURE_INVALID: "签名无效",
+}
 
 
 def _failure_text(f: Failure) -> str:

@@ -29,21 +29,21 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
 
-from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.shared.ids import format_id, make_payload
-from juanzong.edge.netpolicy import LOOPBACK, Network, resolve_allowed
 from juanzong.edge.devices.profiles import PrinterProfile
+from juanzong.edge.netpolicy import LOOPBACK, Network, resolve_allowed
 from juanzong.shared.durable import append_durable
+from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.fonts import find_cjk_font, pillow_font
+from juanzong.shared.ids import format_id, make_payload
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +202,11 @@ def receipt_text(receipt: Receipt) -> tuple[TextLine, ...]:
         kind = "原件" if item.original else "复印件"
         items += [TextLine(f"{n}. {item.name}"), TextLine(f"    份数 {item.copies}　页数 {item.pages}　{kind}")]
     total = sum(item.pages * item.copies for item in receipt.items)
-    deadline = (f"办理时限：{_minute(receipt.deadline)}" + ("（暂定）" if receipt.deadline_provisional else "")
-                + ("（加急）" if receipt.urgent else ""))
+    deadline = (
+        f"办理时限：{_minute(receipt.deadline)}"
+        + ("（暂定）" if receipt.deadline_provisional else "")
+        + ("（加急）" if receipt.urgent else "")
+    )
     tail = [
         rule,
         TextLine(f"材料 {len(receipt.items)} 项，合计页数：{total}", "strong"),
@@ -268,15 +271,23 @@ def _dummy(printer: PrinterProfile) -> Any:
     try:
         esc = _escpos.Dummy(profile=printer.escpos_profile)
     except KeyError:
-        raise AppError(ErrorCode.PROFILE_INVALID, path=str(printer.path), field="escpos_profile",
-                       detail=f"escpos_profile“{printer.escpos_profile}”不是 python-escpos 的打印机型号") from None
+        raise AppError(
+            ErrorCode.PROFILE_INVALID,
+            path=str(printer.path),
+            field="escpos_profile",
+            detail=f"escpos_profile“{printer.escpos_profile}”不是 python-escpos 的打印机型号",
+        ) from None
     # without barcodeB python-escpos falls back to a software barcode image, and
     # a narrower media width than ours makes image() refuse the raster
     missing = [f for f in ("barcodeB", "qrCode", "bitImageRaster") if not esc.profile.supports(f)]
     pixels = esc.profile.profile_data.get("media", {}).get("width", {}).get("pixels")
     if missing or (isinstance(pixels, int) and pixels < printer.width_dots):
-        raise AppError(ErrorCode.PROFILE_INVALID, path=str(printer.path), field="escpos_profile",
-                       detail=f"escpos_profile“{printer.escpos_profile}”不支持 {missing or ['width_dots']}")
+        raise AppError(
+            ErrorCode.PROFILE_INVALID,
+            path=str(printer.path),
+            field="escpos_profile",
+            detail=f"escpos_profile“{printer.escpos_profile}”不支持 {missing or ['width_dots']}",
+        )
     return esc
 
 
@@ -349,8 +360,7 @@ def _codes(esc: Any, payload: str, printer: PrinterProfile) -> None:
     esc.image(qr_raster(payload, printer.width_dots))
     esc.set(align="center")
     esc._raw(b"\n")
-    esc.barcode("{B" + payload, "CODE128", height=72, width=_code128_module(payload, printer.width_dots),
-                pos="BELOW", function_type="B")
+    esc.barcode("{B" + payload, "CODE128", height=72, width=_code128_module(payload, printer.width_dots), pos="BELOW", function_type="B")
     esc._raw(b"\n\n")
 
 
@@ -395,8 +405,7 @@ def _device(printer: PrinterProfile, address: str = "") -> Any:
         if not getattr(_escpos, cls).is_usable():
             raise RuntimeError(f"未安装 {package}")
     if printer.transport == "network":
-        return _escpos.Network(address or printer.host, printer.port, timeout=printer.timeout_seconds,
-                               profile=printer.escpos_profile)
+        return _escpos.Network(address or printer.host, printer.port, timeout=printer.timeout_seconds, profile=printer.escpos_profile)
     if printer.transport == "usb":
         return _escpos.Usb(printer.usb_vendor_id, printer.usb_product_id, profile=printer.escpos_profile)
     return _escpos.Serial(printer.serial_device, baudrate=printer.baudrate, profile=printer.escpos_profile)
@@ -409,8 +418,9 @@ def allowed_address(printer: PrinterProfile, networks: Sequence[Network] = LOOPB
         return resolve_allowed(printer.host, printer.port, networks)
     except AppError as err:
         if err.code is ErrorCode.SYNC_TARGET_FORBIDDEN:
-            raise AppError(ErrorCode.PRINTER_TARGET_FORBIDDEN, printer=printer.name, host=printer.host,
-                           address=err.params.get("address", "")) from err
+            raise AppError(
+                ErrorCode.PRINTER_TARGET_FORBIDDEN, printer=printer.name, host=printer.host, address=err.params.get("address", "")
+            ) from err
         raise AppError(ErrorCode.PRINTER_OFFLINE, printer=printer.name, detail=err.message) from err
 
 

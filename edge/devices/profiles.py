@@ -21,10 +21,10 @@ import builtins
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
-from collections.abc import Callable
 
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -127,72 +127,97 @@ def _common(kind: str) -> dict[str, Field | Table]:
     }
 
 
-SCANNER_SCHEMA = Table({
-    **_common("scanner"),
-    "hot_folder": Table({
-        "path": Field(str, check=_hot_folder_path),
-        "poll": Field(bool),
-        "poll_interval_seconds": Field(float, check=_positive),
-        "settle_seconds": Field(float, check=_not_negative),
-        "tmpfs_required": Field(bool),
-        # a file of a type not accepted, or one that never completes, is quarantined
-        # after staying unchanged this long (default: 10 settle delays, at least 2 s)
-        "grace_seconds": Field(float, required=False, default=0.0, check=_not_negative),
-    }),
-    "files": Table({
-        "types": Field(list, item=str, choices=tuple(FILE_TYPES), check=_unique_non_empty),
-        "naming": Field(str, check=_regex),
-        "ignore": Field(list, item=str, check=_regex_list),
-    }),
-    "image": Table({
-        "dpi": Field(int, check=_between(50, 2400)),
-        "colour": Field(str, choices=("colour", "grey", "bw")),
-        "max_pixels": Field(int, check=_positive),
-    }),
-    "duplex": Table({
-        "enabled": Field(bool),
-        "order": Field(str, choices=("simplex", "alternating")),
-    }),
-    "blank_backside": Table({"policy": Field(str, choices=("flag", "drop"))}),
-    "barcode": Table({"backend": Field(str, choices=("zxing", "pyzbar"))}),
-    # an item whose last page is this old is complete: its PDF is assembled (edge/documents)
-    "document": Table({"idle_seconds": Field(float, required=False, default=300.0, check=_positive)}, required=False),
-})
+SCANNER_SCHEMA = Table(
+    {
+        **_common("scanner"),
+        "hot_folder": Table(
+            {
+                "path": Field(str, check=_hot_folder_path),
+                "poll": Field(bool),
+                "poll_interval_seconds": Field(float, check=_positive),
+                "settle_seconds": Field(float, check=_not_negative),
+                "tmpfs_required": Field(bool),
+                # a file of a type not accepted, or one that never completes, is quarantined
+                # after staying unchanged this long (default: 10 settle delays, at least 2 s)
+                "grace_seconds": Field(float, required=False, default=0.0, check=_not_negative),
+            }
+        ),
+        "files": Table(
+            {
+                "types": Field(list, item=str, choices=tuple(FILE_TYPES), check=_unique_non_empty),
+                "naming": Field(str, check=_regex),
+                "ignore": Field(list, item=str, check=_regex_list),
+            }
+        ),
+        "image": Table(
+            {
+                "dpi": Field(int, check=_between(50, 2400)),
+                "colour": Field(str, choices=("colour", "grey", "bw")),
+                "max_pixels": Field(int, check=_positive),
+            }
+        ),
+        "duplex": Table(
+            {
+                "enabled": Field(bool),
+                "order": Field(str, choices=("simplex", "alternating")),
+            }
+        ),
+        "blank_backside": Table({"policy": Field(str, choices=("flag", "drop"))}),
+        "barcode": Table({"backend": Field(str, choices=("zxing", "pyzbar"))}),
+        # an item whose last page is this old is complete: its PDF is assembled (edge/documents)
+        "document": Table({"idle_seconds": Field(float, required=False, default=300.0, check=_positive)}, required=False),
+    }
+)
 
-PRINTER_SCHEMA = Table({
-    **_common("printer"),
-    "transport": Field(str, choices=TRANSPORTS),
-    "width_dots": Field(int, check=_width_dots),
-    "chinese": Field(str, choices=("raster", "gb18030")),
-    "escpos_profile": Field(str, check=_non_empty),
-    "font_px": Field(int, required=False, default=24, check=_between(12, 64)),
-    "usb": Table({
-        "vendor_id": Field(int, check=_between(0, 0xFFFF)),
-        "product_id": Field(int, check=_between(0, 0xFFFF)),
-    }, required=False),
-    "network": Table({
-        "host": Field(str, check=_non_empty),
-        "port": Field(int, required=False, default=9100, check=_between(1, 65535)),
-        "timeout_seconds": Field(float, required=False, default=5.0, check=_positive),
-    }, required=False),
-    "serial": Table({
-        "device": Field(str, check=_non_empty),
-        "baudrate": Field(int, required=False, default=9600, check=_positive),
-    }, required=False),
-    "file": Table({"path": Field(str, check=_relative_path)}, required=False),
-})
+PRINTER_SCHEMA = Table(
+    {
+        **_common("printer"),
+        "transport": Field(str, choices=TRANSPORTS),
+        "width_dots": Field(int, check=_width_dots),
+        "chinese": Field(str, choices=("raster", "gb18030")),
+        "escpos_profile": Field(str, check=_non_empty),
+        "font_px": Field(int, required=False, default=24, check=_between(12, 64)),
+        "usb": Table(
+            {
+                "vendor_id": Field(int, check=_between(0, 0xFFFF)),
+                "product_id": Field(int, check=_between(0, 0xFFFF)),
+            },
+            required=False,
+        ),
+        "network": Table(
+            {
+                "host": Field(str, check=_non_empty),
+                "port": Field(int, required=False, default=9100, check=_between(1, 65535)),
+                "timeout_seconds": Field(float, required=False, default=5.0, check=_positive),
+            },
+            required=False,
+        ),
+        "serial": Table(
+            {
+                "device": Field(str, check=_non_empty),
+                "baudrate": Field(int, required=False, default=9600, check=_positive),
+            },
+            required=False,
+        ),
+        "file": Table({"path": Field(str, check=_relative_path)}, required=False),
+    }
+)
 
-APPLIANCE_SCHEMA = Table({
-    **_common("appliance"),
-    "cpu_cores": Field(int, check=_between(1, 256)),
-    "ram_mb": Field(int, check=_positive),
-    "scanner": Field(str, check=_non_empty),
-    "printer": Field(str, check=_non_empty),
-    "tmpfs": Table({
-        "hot_folder_mb": Field(int, check=_positive),
-        "spool_mb": Field(int, check=_positive),
-    }),
-})
+APPLIANCE_SCHEMA = Table(
+    {
+        **_common("appliance"),
+        "cpu_cores": Field(int, check=_between(1, 256)),
+        "ram_mb": Field(int, check=_positive),
+        "scanner": Field(str, check=_non_empty),
+        "printer": Field(str, check=_non_empty),
+        "tmpfs": Table(
+            {
+                "hot_folder_mb": Field(int, check=_positive),
+                "spool_mb": Field(int, check=_positive),
+            }
+        ),
+    }
+)
 
 SCHEMAS = {"scanner": SCANNER_SCHEMA, "printer": PRINTER_SCHEMA, "appliance": APPLIANCE_SCHEMA}
 
@@ -340,9 +365,19 @@ class ScannerProfile:
         return re.search(self.naming, filename) is not None
 
     def summary(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "title": self.title, "vendor": self.vendor,
-                "model": self.model, "dpi": self.dpi, "colour": self.colour, "duplex": self.duplex,
-                "poll": self.poll, "hot_folder": self.hot_folder, "path": str(self.path)}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "title": self.title,
+            "vendor": self.vendor,
+            "model": self.model,
+            "dpi": self.dpi,
+            "colour": self.colour,
+            "duplex": self.duplex,
+            "poll": self.poll,
+            "hot_folder": self.hot_folder,
+            "path": str(self.path),
+        }
 
 
 @dataclass(frozen=True)
@@ -382,9 +417,18 @@ class PrinterProfile:
         return self.serial_device if self.transport == "serial" else self.file_path
 
     def summary(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "title": self.title, "vendor": self.vendor,
-                "model": self.model, "transport": self.transport, "target": self.target,
-                "width_dots": self.width_dots, "chinese": self.chinese, "path": str(self.path)}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "title": self.title,
+            "vendor": self.vendor,
+            "model": self.model,
+            "transport": self.transport,
+            "target": self.target,
+            "width_dots": self.width_dots,
+            "chinese": self.chinese,
+            "path": str(self.path),
+        }
 
 
 @dataclass(frozen=True)
@@ -405,9 +449,16 @@ class ApplianceProfile:
     kind: str = field(default="appliance", init=False)
 
     def summary(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "title": self.title, "vendor": self.vendor,
-                "model": self.model, "scanner": self.scanner, "printer": self.printer,
-                "path": str(self.path)}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "title": self.title,
+            "vendor": self.vendor,
+            "model": self.model,
+            "scanner": self.scanner,
+            "printer": self.printer,
+            "path": str(self.path),
+        }
 
 
 Profile = ScannerProfile | PrinterProfile | ApplianceProfile
@@ -416,14 +467,26 @@ _P = TypeVar("_P", ScannerProfile, PrinterProfile, ApplianceProfile)
 
 def _scanner(v: dict[str, Any], path: Path) -> ScannerProfile:
     return ScannerProfile(
-        name=v["name"], title=v["title"], path=path, vendor=v["vendor"], model=v["model"],
-        hot_folder=v["hot_folder.path"], poll=v["hot_folder.poll"],
+        name=v["name"],
+        title=v["title"],
+        path=path,
+        vendor=v["vendor"],
+        model=v["model"],
+        hot_folder=v["hot_folder.path"],
+        poll=v["hot_folder.poll"],
         poll_interval_seconds=v["hot_folder.poll_interval_seconds"],
-        settle_seconds=v["hot_folder.settle_seconds"], tmpfs_required=v["hot_folder.tmpfs_required"],
-        file_types=v["files.types"], naming=v["files.naming"], ignore=v["files.ignore"],
-        dpi=v["image.dpi"], colour=v["image.colour"], max_pixels=v["image.max_pixels"],
-        duplex=v["duplex.enabled"], duplex_order=v["duplex.order"],
-        blank_backside=v["blank_backside.policy"], barcode_backend=v["barcode.backend"],
+        settle_seconds=v["hot_folder.settle_seconds"],
+        tmpfs_required=v["hot_folder.tmpfs_required"],
+        file_types=v["files.types"],
+        naming=v["files.naming"],
+        ignore=v["files.ignore"],
+        dpi=v["image.dpi"],
+        colour=v["image.colour"],
+        max_pixels=v["image.max_pixels"],
+        duplex=v["duplex.enabled"],
+        duplex_order=v["duplex.order"],
+        blank_backside=v["blank_backside.policy"],
+        barcode_backend=v["barcode.backend"],
         grace_setting=v["hot_folder.grace_seconds"],
         document_idle_seconds=v.get("document.idle_seconds", 300.0),
     )
@@ -432,28 +495,45 @@ def _scanner(v: dict[str, Any], path: Path) -> ScannerProfile:
 def _printer(v: dict[str, Any], path: Path) -> PrinterProfile:
     transport: dict[str, Any] = {
         "usb": {"usb_vendor_id": v.get("usb.vendor_id"), "usb_product_id": v.get("usb.product_id")},
-        "network": {"host": v.get("network.host"), "port": v.get("network.port"),
-                    "timeout_seconds": v.get("network.timeout_seconds")},
+        "network": {"host": v.get("network.host"), "port": v.get("network.port"), "timeout_seconds": v.get("network.timeout_seconds")},
         "serial": {"serial_device": v.get("serial.device"), "baudrate": v.get("serial.baudrate")},
         "file": {"file_path": v.get("file.path")},
     }[v["transport"]]
     return PrinterProfile(
-        name=v["name"], title=v["title"], path=path, vendor=v["vendor"], model=v["model"],
-        transport=v["transport"], width_dots=v["width_dots"], chinese=v["chinese"],
-        escpos_profile=v["escpos_profile"], font_px=v["font_px"], **transport,
+        name=v["name"],
+        title=v["title"],
+        path=path,
+        vendor=v["vendor"],
+        model=v["model"],
+        transport=v["transport"],
+        width_dots=v["width_dots"],
+        chinese=v["chinese"],
+        escpos_profile=v["escpos_profile"],
+        font_px=v["font_px"],
+        **transport,
     )
 
 
 def _appliance(v: dict[str, Any], path: Path) -> ApplianceProfile:
     return ApplianceProfile(
-        name=v["name"], title=v["title"], path=path, vendor=v["vendor"], model=v["model"],
-        cpu_cores=v["cpu_cores"], ram_mb=v["ram_mb"], scanner=v["scanner"], printer=v["printer"],
-        tmpfs_hot_folder_mb=v["tmpfs.hot_folder_mb"], tmpfs_spool_mb=v["tmpfs.spool_mb"],
+        name=v["name"],
+        title=v["title"],
+        path=path,
+        vendor=v["vendor"],
+        model=v["model"],
+        cpu_cores=v["cpu_cores"],
+        ram_mb=v["ram_mb"],
+        scanner=v["scanner"],
+        printer=v["printer"],
+        tmpfs_hot_folder_mb=v["tmpfs.hot_folder_mb"],
+        tmpfs_spool_mb=v["tmpfs.spool_mb"],
     )
 
 
 _BUILDERS: dict[str, Callable[[dict[str, Any], Path], Profile]] = {
-    "scanner": _scanner, "printer": _printer, "appliance": _appliance,
+    "scanner": _scanner,
+    "printer": _printer,
+    "appliance": _appliance,
 }
 
 
@@ -496,11 +576,7 @@ def load_profile(path: Path, kind: str) -> Profile:
 def load_profiles(root: Path | None = None) -> list[Profile]:
     """Every profile under `root`, sorted by kind then name; the first bad file raises."""
     root = Path(root) if root is not None else profiles_root()
-    profiles = [
-        load_profile(path, kind)
-        for kind, sub in KIND_DIRS.items()
-        for path in sorted((root / sub).glob("*.toml"))
-    ]
+    profiles = [load_profile(path, kind) for kind, sub in KIND_DIRS.items() for path in sorted((root / sub).glob("*.toml"))]
     _check_appliance_refs(profiles)
     return sorted(profiles, key=lambda p: (p.kind, p.name))
 

@@ -117,8 +117,9 @@ def _layout(width_px: int, height_px: int, ndpi: tuple[float, float]) -> tuple[f
     return w, h, w, h
 
 
-def _overlay(pdf: pikepdf.Pdf, page: pikepdf.Page, src: SourcePage, info: stamp.StampInfo,
-             text: PageText | None, font: pikepdf.Object | None) -> bool:
+def _overlay(
+    pdf: pikepdf.Pdf, page: pikepdf.Page, src: SourcePage, info: stamp.StampInfo, text: PageText | None, font: pikepdf.Object | None
+) -> bool:
     rotation = src.rotation % 360
     if rotation not in ROTATIONS:
         raise AppError(ErrorCode.DOCUMENT_BUILD_FAILED, detail=f"rotation {src.rotation}")
@@ -138,8 +139,9 @@ def _overlay(pdf: pikepdf.Pdf, page: pikepdf.Page, src: SourcePage, info: stamp.
 
 def _display_to_user(rotation: int, width: float, height: float) -> str:
     """The matrix taking display coordinates (after /Rotate, clockwise) to the page's own."""
-    return {0: "1 0 0 1 0 0", 90: f"0 1 -1 0 {width:.3f} 0", 180: f"-1 0 0 -1 {width:.3f} {height:.3f}",
-            270: f"0 -1 1 0 0 {height:.3f}"}[rotation]
+    return {0: "1 0 0 1 0 0", 90: f"0 1 -1 0 {width:.3f} 0", 180: f"-1 0 0 -1 {width:.3f} {height:.3f}", 270: f"0 -1 1 0 0 {height:.3f}"}[
+        rotation
+    ]
 
 
 def display_image(src: SourcePage, draft_scale: int = 4) -> Image.Image:

@@ -19,24 +19,23 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from collections.abc import Mapping
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
-from juanzong.shared.audit import Action
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
-from juanzong.edge.repo import blobs, write_tx
-from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.assemble import Assembled, CatalogPlace, DocumentMeta, SourcePage, assemble
-from juanzong.edge.repo.documents import DocumentRow, ItemRow, PageRow
 from juanzong.edge.documents.textlayer import PageText
 from juanzong.edge.keys import ApplianceKeys
-from juanzong.shared import crypto
+from juanzong.edge.repo import blobs, write_tx
+from juanzong.edge.repo import documents as store
+from juanzong.edge.repo.documents import DocumentRow, ItemRow, PageRow
+from juanzong.shared import clock, crypto
+from juanzong.shared.audit import Action
 from juanzong.shared.catalog import catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
@@ -128,28 +127,49 @@ def catalog_place(db: Database, item: ItemRow) -> CatalogPlace:
 
 
 def signature(item: ItemRow, pages: list[PageRow], place: CatalogPlace) -> str:
-    body = {"pages": [[p.page_id, p.page_no, p.side, p.rotation] for p in pages], "place": place.to_dict(),
-            "name": item.name, "case_number": item.case_number}
+    body = {
+        "pages": [[p.page_id, p.page_no, p.side, p.rotation] for p in pages],
+        "place": place.to_dict(),
+        "name": item.name,
+        "case_number": item.case_number,
+    }
     return crypto.sha256_hex(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
 
 def masters(ctx: DocumentContext, pages: list[PageRow]) -> list[SourcePage]:
-    return [SourcePage(p.page_id, p.page_no, open_local(ctx, p.blob_id, p.blob_kind, p.wrapped_local), p.side, p.rotation, p.dpi)
-            for p in pages]
+    return [
+        SourcePage(p.page_id, p.page_no, open_local(ctx, p.blob_id, p.blob_kind, p.wrapped_local), p.side, p.rotation, p.dpi) for p in pages
+    ]
 
 
 def open_local(ctx: DocumentContext, blob_id: str, kind: str, wrapped: bytes) -> bytes:
-    return crypto.open_blob_local(ctx.blobs.get(blob_id), wrapped, kek=ctx.keys.kek, appliance_id=ctx.appliance_id,
-                                  blob_id=blob_id, kind=kind)
+    return crypto.open_blob_local(
+        ctx.blobs.get(blob_id), wrapped, kek=ctx.keys.kek, appliance_id=ctx.appliance_id, blob_id=blob_id, kind=kind
+    )
 
 
-def save(ctx: DocumentContext, item: ItemRow, meta: DocumentMeta, sig: str, version: int, built: Assembled,
-         gen: int | None = None, replaces: str | None = None) -> DocumentRow | None:
+def save(
+    ctx: DocumentContext,
+    item: ItemRow,
+    meta: DocumentMeta,
+    sig: str,
+    version: int,
+    built: Assembled,
+    gen: int | None = None,
+    replaces: str | None = None,
+) -> DocumentRow | None:
     """Encrypt and store the PDF, then one transaction: row, queue, audit. A searchable
     document (`replaces` = the image-only one) is dropped if the item moved on meanwhile."""
     doc_id = new_id(Kind.DOCUMENT)
-    sealed = crypto.seal_blob(built.pdf, appliance_id=ctx.appliance_id, blob_id=doc_id, kind=BLOB_KIND,
-                              kek=ctx.keys.kek, central_public=ctx.keys.central.hpke_public, suite=ctx.suite)
+    sealed = crypto.seal_blob(
+        built.pdf,
+        appliance_id=ctx.appliance_id,
+        blob_id=doc_id,
+        kind=BLOB_KIND,
+        kek=ctx.keys.kek,
+        central_public=ctx.keys.central.hpke_public,
+        suite=ctx.suite,
+    )
     ctx.blobs.put(doc_id, sealed.data)
     doc = DocumentRow(doc_id, item.item_id, version, built.searchable, doc_id, sig, built.page_ids, meta.file_name, meta.place.to_dict())
     now = store.utc_iso()
@@ -164,13 +184,24 @@ def save(ctx: DocumentContext, item: ItemRow, meta: DocumentMeta, sig: str, vers
             store.enqueue(ctx.db, doc_id, item, now)
         if gen is not None:
             store.clear_dirty(ctx.db, item.item_id, gen)
-        audit.record(ctx.db, place=ctx.appliance_id, actor="system", action=Action.DOCUMENT, target=doc_id, item=item.item_id,
-                     version=version, searchable=built.searchable, pages=len(built.page_ids),
-                     stamped_over_content=list(built.stamped_over_content))
+        audit.record(
+            ctx.db,
+            place=ctx.appliance_id,
+            actor="system",
+            action=Action.DOCUMENT,
+            target=doc_id,
+            item=item.item_id,
+            version=version,
+            searchable=built.searchable,
+            pages=len(built.page_ids),
+            stamped_over_content=list(built.stamped_over_content),
+        )
     return doc
 
 
-def build_searchable(ctx: DocumentContext, image_only: DocumentRow, texts: Mapping[str, PageText], sources: list[SourcePage]) -> DocumentRow | None:
+def build_searchable(
+    ctx: DocumentContext, image_only: DocumentRow, texts: Mapping[str, PageText], sources: list[SourcePage]
+) -> DocumentRow | None:
     item = _item(ctx.db, image_only.item_id)
     meta = DocumentMeta(item.item_id, item.case_number, item.name, CatalogPlace(**image_only.place))
     built = assemble(sources, meta, texts)
@@ -186,12 +217,29 @@ def file_notices(ctx: DocumentContext) -> list[dict[str, Any]]:
             raise AppError(ErrorCode.DOCUMENT_NOT_FOUND, item_id=item_id)
         notice_id = new_id(Kind.NOTICE)
         kind = "updated" if store.has_notice(ctx.db, item_id) else "filed"
-        notice = {"notice_id": notice_id, "item_id": item_id, "document_id": document_id, "kind": kind, "case_number": item.case_number,
-                  "item_name": item.name, "place": doc.place, "pages": len(doc.page_ids), "created_at": store.utc_iso()}
+        notice = {
+            "notice_id": notice_id,
+            "item_id": item_id,
+            "document_id": document_id,
+            "kind": kind,
+            "case_number": item.case_number,
+            "item_name": item.name,
+            "place": doc.place,
+            "pages": len(doc.page_ids),
+            "created_at": store.utc_iso(),
+        }
         with write_tx(ctx.db):
             store.insert_notice(ctx.db, notice)
-            audit.record(ctx.db, place=ctx.appliance_id, actor="system", action=Action.NOTICE, target=notice_id,
-                         item=item_id, document=document_id, kind=kind)
+            audit.record(
+                ctx.db,
+                place=ctx.appliance_id,
+                actor="system",
+                action=Action.NOTICE,
+                target=notice_id,
+                item=item_id,
+                document=document_id,
+                kind=kind,
+            )
         made.append(notice)
     return made
 
@@ -202,6 +250,5 @@ def read_current(ctx: DocumentContext, item_id: str, actor: str) -> tuple[Docume
     if doc is None:
         raise AppError(ErrorCode.DOCUMENT_NOT_FOUND, item_id=item_id)
     kind, wrapped = store.blob_key(ctx.db, doc.blob_id)
-    audit.record(ctx.db, place=ctx.appliance_id, actor=actor, action=Action.EXPORT, target=doc.document_id, item=item_id,
-                 key_use="kek")
+    audit.record(ctx.db, place=ctx.appliance_id, actor=actor, action=Action.EXPORT, target=doc.document_id, item=item_id, key_use="kek")
     return doc, open_local(ctx, doc.blob_id, kind, wrapped)

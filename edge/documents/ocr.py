@@ -139,8 +139,12 @@ class OcrEngine:
         except ImportError as exc:
             raise AppError(ErrorCode.OCR_ENGINE_MISSING, detail=str(exc)) from exc
         refuse_downloads()
-        params = {**settings.rapidocr_params(), "Det.model_path": str(models["det"]),
-                  "Rec.model_path": str(models["rec"]), "Cls.model_path": str(models["cls"])}
+        params = {
+            **settings.rapidocr_params(),
+            "Det.model_path": str(models["det"]),
+            "Rec.model_path": str(models["rec"]),
+            "Cls.model_path": str(models["cls"]),
+        }
         self.settings = settings
         self._engine = RapidOCR(params=params)
         with session_options(spinning=settings.spinning):

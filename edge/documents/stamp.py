@@ -163,9 +163,13 @@ def stamp_ops(info: StampInfo, placement: Placement) -> str:
     text_x = placement.x + qr + TEXT_GAP_MM * MM
     line_gap = placement.height / 2
     upper, lower = info.lines
-    return ("q\n" + qr_ops(info.payload, placement.x, placement.y)
-            + text_path_ops(upper, text_x, placement.y + line_gap + 1.2 * MM)
-            + text_path_ops(lower, text_x, placement.y + 1.8 * MM) + "Q\n")
+    return (
+        "q\n"
+        + qr_ops(info.payload, placement.x, placement.y)
+        + text_path_ops(upper, text_x, placement.y + line_gap + 1.2 * MM)
+        + text_path_ops(lower, text_x, placement.y + 1.8 * MM)
+        + "Q\n"
+    )
 
 
 # --- glyph outlines ---------------------------------------------------------------------------

@@ -32,9 +32,19 @@ import pikepdf
 ASCENT, DESCENT = 880, -120
 CJK_WIDTH, OTHER_WIDTH = 1000, 500
 # code point ranges drawn full width (1000 units) in Chinese print
-_WIDE = ((0x1100, 0x115F), (0x2E80, 0x303E), (0x3041, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
-         (0xA000, 0xA4CF), (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFF60),
-         (0xFFE0, 0xFFE6))
+_WIDE = (
+    (0x1100, 0x115F),
+    (0x2E80, 0x303E),
+    (0x3041, 0x33FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xA000, 0xA4CF),
+    (0xAC00, 0xD7A3),
+    (0xF900, 0xFAFF),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFF60),
+    (0xFFE0, 0xFFE6),
+)
 FONT_RESOURCE = "/JZOcr"
 
 
@@ -89,8 +99,7 @@ def glyphless_ttf() -> bytes:
     fb.setupHorizontalMetrics({".notdef": (OTHER_WIDTH, 0), "blank": (CJK_WIDTH, 0)})
     fb.setupHorizontalHeader(ascent=ASCENT, descent=DESCENT)
     fb.setupNameTable({"familyName": "JuanzongGlyphless", "styleName": "Regular"})
-    fb.setupOS2(sTypoAscender=ASCENT, sTypoDescender=DESCENT, usWinAscent=ASCENT, usWinDescent=-DESCENT,
-                sxHeight=500, sCapHeight=700)
+    fb.setupOS2(sTypoAscender=ASCENT, sTypoDescender=DESCENT, usWinAscent=ASCENT, usWinDescent=-DESCENT, sxHeight=500, sCapHeight=700)
     fb.setupPost()
     out = io.BytesIO()
     fb.font.save(out)
@@ -100,7 +109,7 @@ def glyphless_ttf() -> bytes:
 @lru_cache(maxsize=1)
 def to_unicode_cmap() -> bytes:
     ranges = [f"<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>" for hi in range(256) if not 0xD8 <= hi <= 0xDF]
-    chunks = [ranges[i:i + 100] for i in range(0, len(ranges), 100)]
+    chunks = [ranges[i : i + 100] for i in range(0, len(ranges), 100)]
     body = "".join(f"{len(c)} beginbfrange\n" + "\n".join(c) + "\nendbfrange\n" for c in chunks)
     return (
         "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
@@ -124,18 +133,42 @@ def add_font(pdf: pikepdf.Pdf) -> pikepdf.Object:
     font_file.Length1 = len(glyphless_ttf())
     cid_to_gid = pdf.make_stream(zlib.compress(b"\x00\x01" * 65536, 9))
     cid_to_gid.Filter = pikepdf.Name.FlateDecode
-    descriptor = pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name("/JuanzongGlyphless"), Flags=5,
-        FontBBox=pikepdf.Array([0, DESCENT, CJK_WIDTH, ASCENT]), ItalicAngle=0, Ascent=ASCENT, Descent=DESCENT,
-        CapHeight=700, StemV=80, FontFile2=font_file))
-    cid_font = pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=pikepdf.Name("/JuanzongGlyphless"),
-        CIDSystemInfo=pikepdf.Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0),
-        FontDescriptor=descriptor, DW=OTHER_WIDTH, W=_widths(), CIDToGIDMap=cid_to_gid))
-    return pdf.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=pikepdf.Name("/JuanzongGlyphless"),
-        Encoding=pikepdf.Name("/Identity-H"), DescendantFonts=pikepdf.Array([cid_font]),
-        ToUnicode=pdf.make_stream(to_unicode_cmap())))
+    descriptor = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.FontDescriptor,
+            FontName=pikepdf.Name("/JuanzongGlyphless"),
+            Flags=5,
+            FontBBox=pikepdf.Array([0, DESCENT, CJK_WIDTH, ASCENT]),
+            ItalicAngle=0,
+            Ascent=ASCENT,
+            Descent=DESCENT,
+            CapHeight=700,
+            StemV=80,
+            FontFile2=font_file,
+        )
+    )
+    cid_font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.CIDFontType2,
+            BaseFont=pikepdf.Name("/JuanzongGlyphless"),
+            CIDSystemInfo=pikepdf.Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0),
+            FontDescriptor=descriptor,
+            DW=OTHER_WIDTH,
+            W=_widths(),
+            CIDToGIDMap=cid_to_gid,
+        )
+    )
+    return pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type0,
+            BaseFont=pikepdf.Name("/JuanzongGlyphless"),
+            Encoding=pikepdf.Name("/Identity-H"),
+            DescendantFonts=pikepdf.Array([cid_font]),
+            ToUnicode=pdf.make_stream(to_unicode_cmap()),
+        )
+    )
 
 
 # --- the content stream -----------------------------------------------------------------------
@@ -155,8 +188,7 @@ def line_ops(line: TextLine, scale: float, page_height: float) -> str:
     tz = 100 * (line.x1 - line.x0) * scale / natural
     x, y = line.x0 * scale, page_height - line.y1 * scale - DESCENT / 1000 * size
     hexcodes = text.encode("utf-16-be").hex().upper()
-    return (f"BT\n3 Tr\n{FONT_RESOURCE} {_num(size)} Tf\n{_num(tz)} Tz\n"
-            f"1 0 0 1 {_num(x)} {_num(y)} Tm\n<{hexcodes}> Tj\nET\n")
+    return f"BT\n3 Tr\n{FONT_RESOURCE} {_num(size)} Tf\n{_num(tz)} Tz\n1 0 0 1 {_num(x)} {_num(y)} Tm\n<{hexcodes}> Tj\nET\n"
 
 
 def text_ops(page_text: PageText, page_width: float, page_height: float) -> str:

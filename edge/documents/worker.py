@@ -38,19 +38,19 @@ from pathlib import Path
 
 import psutil
 
-from juanzong.shared import clock
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge.repo import connect, migrate, write_tx
+from juanzong.edge.devices.profiles import get_scanner
 from juanzong.edge.documents import builder
-from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.assemble import SourcePage
 from juanzong.edge.documents.builder import DocumentContext
 from juanzong.edge.documents.ocr import TUNED, OcrEngine, OcrSettings
 from juanzong.edge.documents.textlayer import PageText
 from juanzong.edge.keys import load_keys
+from juanzong.edge.repo import connect, migrate, write_tx
+from juanzong.edge.repo import documents as store
+from juanzong.shared import clock
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.edge.devices.profiles import get_scanner
 
 log = logging.getLogger("juanzong.ocr.worker")
 NICE = 10
@@ -80,8 +80,9 @@ class Progress:
 
 
 class OcrWorker:
-    def __init__(self, ctx: DocumentContext, ocr_settings: OcrSettings = TUNED, limits: WorkerLimits | None = None,
-                 engine_factory=OcrEngine) -> None:
+    def __init__(
+        self, ctx: DocumentContext, ocr_settings: OcrSettings = TUNED, limits: WorkerLimits | None = None, engine_factory=OcrEngine
+    ) -> None:
         self.ctx = ctx
         self.limits = limits or WorkerLimits()
         self.ocr_settings = ocr_settings
@@ -190,9 +191,14 @@ def lower_priority() -> int:
 
 def context_for(settings: EdgeSettings) -> DocumentContext:
     migrate(settings)
-    return DocumentContext(connect(settings), BlobStore(settings.blob_dir), load_keys(settings.keys_dir),
-                           settings.appliance_id, get_scanner(settings.scanner_profile).document_idle_seconds,
-                           settings.crypto_suite)
+    return DocumentContext(
+        connect(settings),
+        BlobStore(settings.blob_dir),
+        load_keys(settings.keys_dir),
+        settings.appliance_id,
+        get_scanner(settings.scanner_profile).document_idle_seconds,
+        settings.crypto_suite,
+    )
 
 
 PARENT_ENV = "JUANZONG_EDGE_RUN_PID"  # set by `edge run` for the worker it starts
@@ -266,4 +272,3 @@ def main(settings: EdgeSettings, stop: threading.Event | None = None) -> int:
     worker = OcrWorker(context_for(settings), replace(TUNED, threads=settings.ocr_threads))
     log.info("documents worker for %s (nice %d)", settings.appliance_id, os.nice(0))
     return worker.run(stop, parent=parent)
-

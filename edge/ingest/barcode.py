@@ -92,8 +92,7 @@ def read_pyzbar(img: Image.Image, quick: bool = False) -> Reading:
     from pyzbar.pyzbar import ZBarSymbol
 
     results = pyzbar.decode(img, symbols=[ZBarSymbol.CODE128, ZBarSymbol.QRCODE])
-    codes = [_barcode(r.data.decode("utf-8", errors="replace"), PYZBAR_NAMES.get(r.type, r.type))
-             for r in results]
+    codes = [_barcode(r.data.decode("utf-8", errors="replace"), PYZBAR_NAMES.get(r.type, r.type)) for r in results]
     # zbar reports no failed symbols, so only a JZ near-miss makes a pyzbar page suspicious
     return _reading(codes, errored=False)
 
@@ -154,8 +153,9 @@ def _add_new(found: list[Barcode], codes: tuple[Barcode, ...]) -> None:
             found.append(code)
 
 
-def read_codes(source: bytes | Path | Image.Image, *, backend: str = "zxing", thorough: bool = False,
-               half: Image.Image | None = None) -> BarcodeScan:
+def read_codes(
+    source: bytes | Path | Image.Image, *, backend: str = "zxing", thorough: bool = False, half: Image.Image | None = None
+) -> BarcodeScan:
     """Our and foreign Code128/QR codes on one page, by the cascade above; never raises for a bad page.
 
     `half` is the page already decoded at 1/2 scale (the decode stage has it), so

@@ -20,9 +20,9 @@ from juanzong.shared.manifest import PageRole, QcCode, Severity, Side  # noqa: F
 from juanzong.shared.suites import Suite
 
 if TYPE_CHECKING:
+    from juanzong.edge.devices.profiles import ScannerProfile
     from juanzong.edge.keys import ApplianceKeys
     from juanzong.shared.crypto import SealedBlob
-    from juanzong.edge.devices.profiles import ScannerProfile
 
 
 # --- QC: findings, rules, result (edge/ingest/qc.py computes them) -----------------------
@@ -33,8 +33,7 @@ SEVERITIES = tuple(Severity)
 MESSAGES: dict[str, str] = {
     QcCode.DPI_MISSING: "图像文件没有记录分辨率（dpi），无法确认是否达到要求的 {min_dpi} dpi，请检查扫描仪设置",
     QcCode.DPI_LOW: "分辨率 {dpi} dpi，低于要求的 {min_dpi} dpi",
-    "dpi_low_pixels": "图像只有 {width}×{height} 像素，按 A4 幅面折算约 {dpi} dpi，"
-                      "低于要求的 {min_dpi} dpi（文件标称 {declared} dpi）",
+    "dpi_low_pixels": "图像只有 {width}×{height} 像素，按 A4 幅面折算约 {dpi} dpi，低于要求的 {min_dpi} dpi（文件标称 {declared} dpi）",
     QcCode.COLOUR_EXPECTED: "原件为彩色，但图像是{kind}（{mode}），请用彩色模式重新扫描",
     QcCode.SKEW: "页面倾斜 {degrees}°（{direction}），超过允许的 {limit}°，请摆正后重新扫描",
     QcCode.BLANK: "疑似空白页（几乎没有文字或图形），请确认是否应当保留",
@@ -45,9 +44,8 @@ MESSAGES: dict[str, str] = {
     QcCode.OVER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，多扫 {diff} 页",
     QcCode.UNDER_SCAN: "申报 {declared} 页，实际扫描 {scanned} 页，漏扫 {diff} 页",
     QcCode.ITEM_CLOSED: "材料 {item} 已结束扫描，此页未归入该材料，在未归属队列等候；"
-                        "如需补扫，请先 edge reopen 重新打开材料，再用 edge assign 归入",
-    QcCode.COVER_FOREIGN: "封面页条码 {item} 不是本设备登记的材料（可能是另一台扫描设备打印的封面页），"
-                          "其后的页面进入未归属队列，请核对",
+    "如需补扫，请先 edge reopen 重新打开材料，再用 edge assign 归入",
+    QcCode.COVER_FOREIGN: "封面页条码 {item} 不是本设备登记的材料（可能是另一台扫描设备打印的封面页），其后的页面进入未归属队列，请核对",
 }
 
 
@@ -67,30 +65,29 @@ class Finding:
 @dataclass(frozen=True)
 class QcRules:
     min_dpi: int = 300
-    skew_limit_centideg: int = 100          # 1.00°: flag (warning) from here
-    skew_error_centideg: int = 300          # 3.00°: DA/T 31 limit, an error from here
-    expect_colour: bool | None = None       # True when the item/profile says the original is colour
-    blank_ink_ratio: float = 0.0001         # ink share below which a page is blank (see module doc)
+    skew_limit_centideg: int = 100  # 1.00°: flag (warning) from here
+    skew_error_centideg: int = 300  # 3.00°: DA/T 31 limit, an error from here
+    expect_colour: bool | None = None  # True when the item/profile says the original is colour
+    blank_ink_ratio: float = 0.0001  # ink share below which a page is blank (see module doc)
     dark_mean: int = 80
     light_mean: int = 250
     light_ink_level: int = 160
     ink_contrast: int = 45
-    margin_share: float = 0.025             # edge band ignored when counting ink (2.5 % ≈ 5–7 mm on A4)
-    border_min_mm: int = 2                  # dark edge band at least this deep is a black border
-    duplicate_distance: int = 6             # max Hamming distance of 64-bit perceptual hashes
+    margin_share: float = 0.025  # edge band ignored when counting ink (2.5 % ≈ 5–7 mm on A4)
+    border_min_mm: int = 2  # dark edge band at least this deep is a black border
+    duplicate_distance: int = 6  # max Hamming distance of 64-bit perceptual hashes
 
 
 @dataclass(frozen=True)
 class QcResult:
     findings: tuple[Finding, ...]
-    phash: str                  # 16 hex chars, DCT perceptual hash of the page
-    skew_centideg: int | None   # None when the page has no line structure (blank, photo)
+    phash: str  # 16 hex chars, DCT perceptual hash of the page
+    skew_centideg: int | None  # None when the page has no line structure (blank, photo)
     is_blank: bool
-    ink_ratio_ppm: int          # despeckled ink pixels per million inside the margins
+    ink_ratio_ppm: int  # despeckled ink pixels per million inside the margins
 
 
-def finding(code: QcCode, severity: Severity, value: int | str | None = None, *, template: str | None = None,
-            **params: object) -> Finding:
+def finding(code: QcCode, severity: Severity, value: int | str | None = None, *, template: str | None = None, **params: object) -> Finding:
     """Build a finding with its Chinese message; `template` picks a variant wording of `code`."""
     message = MESSAGES[template or code].format(**params)
     return Finding(code=code, severity=severity, message=message, value=value)
@@ -111,6 +108,7 @@ def count_findings(declared: int, scanned: int) -> tuple[Finding, ...]:
 
 
 # --- barcodes (edge/ingest/barcode.py reads them) ---------------------------------------
+
 
 @dataclass(frozen=True)
 class Barcode:
@@ -141,6 +139,7 @@ class BarcodeScan:
 
 
 # --- routing (edge/ingest/route.py decides; edge/appliance.py gives the view) ------------
+
 
 @dataclass(frozen=True)
 class ReplaceTarget:
@@ -227,9 +226,31 @@ class IngestContext:
     suite: Suite = Suite.AES  # crypto_suite: blobs sealed with it
 
 
-def new_page(claimed: Claimed, index: int, data: bytes, fmt: str, size: tuple[int, int], dpi: int | None,
-             mode: str, half: Image.Image, *, grey_source: bool) -> Page:
+def new_page(
+    claimed: Claimed,
+    index: int,
+    data: bytes,
+    fmt: str,
+    size: tuple[int, int],
+    dpi: int | None,
+    mode: str,
+    half: Image.Image,
+    *,
+    grey_source: bool,
+) -> Page:
     """A decoded page: its stored bytes, their hash, and the analysis image."""
-    return Page(claimed=claimed, index=index, data=data, source_sha256=sha256_hex(data), source_size=len(data),
-                fmt=fmt, width=size[0], height=size[1], dpi=dpi, mode=mode, half=half, page_id=new_id(Kind.PAGE),
-                grey_source=grey_source)
+    return Page(
+        claimed=claimed,
+        index=index,
+        data=data,
+        source_sha256=sha256_hex(data),
+        source_size=len(data),
+        fmt=fmt,
+        width=size[0],
+        height=size[1],
+        dpi=dpi,
+        mode=mode,
+        half=half,
+        page_id=new_id(Kind.PAGE),
+        grey_source=grey_source,
+    )

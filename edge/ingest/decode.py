@@ -28,13 +28,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from juanzong.edge.crashpoints import crash_point
+from juanzong.edge.devices.profiles import FILE_TYPES
 from juanzong.edge.ingest import raster
 from juanzong.edge.ingest.context import Claimed, IngestContext, Page
 from juanzong.edge.ingest.faults import FORMAT_NAMES, megabytes
 from juanzong.edge.ingest.pdfpages import pdf_pages
 from juanzong.edge.watch.layout import OVERSIZE_DIR, byte_cap
 from juanzong.shared.errors import AppError, ErrorCode
-from juanzong.edge.devices.profiles import FILE_TYPES
 
 _MAGIC = (
     (b"\xff\xd8\xff", "jpeg"),
@@ -48,9 +48,19 @@ _MAGIC = (
     (b"\xff\x4f\xff\x51", "jp2"),  # bare JPEG 2000 codestream
 )
 # Not scanner output, but named when they arrive, so the reason is specific.
-_OTHER_MAGIC = ((b"GIF8", "GIF 图像"), (b"BM", "BMP 图像"), (b"RIFF", "WebP/RIFF 文件"), (b"PK\x03\x04", "ZIP/Office 文档"),
-                (b"\xd0\xcf\x11\xe0", "旧版 Office 文档"), (b"\x97JB2", "JBIG2 图像"), (b"AT&TFORM", "DjVu 文档"),
-                (b"\x00\x00\x00\x0cJXL ", "JPEG XL 图像"), (b"\xff\x0a", "JPEG XL 图像"))
+_OTHER_MAGIC = (
+    (b"GIF8", "GIF 图像"),
+    (b"BM", "BMP 图像"),
+    (b"RIFF", "WebP/RIFF 文件"),
+    (b"PK\x03\x04", "ZIP/Office 文档"),
+    (b"\xd0\xcf\x11\xe0", "旧版 Office 文档"),
+    (b"\x97JB2", "JBIG2 图像"),
+    (b"AT&TFORM", "DjVu 文档"),
+    (b"\x00\x00\x00\x0cJXL ", "JPEG XL 图像"),
+    (b"\xff\x0a", "JPEG XL 图像"),
+)
+
+
 def sha256_file(path: Path, chunk: int = 1024 * 1024) -> str:
     """The hash of a file too big to hold in memory, read in 1 MB pieces."""
     digest = hashlib.sha256()
@@ -91,8 +101,12 @@ def decode(claimed: Claimed, ctx: IngestContext) -> Iterator[Page]:
         raise AppError(ErrorCode.FILE_EMPTY, name=name)
     fmt = sniff(raw[:16])
     if fmt is None or fmt not in profile.file_types or not profile.accepts(name):
-        raise AppError(ErrorCode.FILE_TYPE_NOT_ACCEPTED, name=name, kind=kind_of(raw[:16]),
-                       accepted="、".join(FORMAT_NAMES[t] + f"（{'/'.join(FILE_TYPES[t])}）" for t in profile.file_types))
+        raise AppError(
+            ErrorCode.FILE_TYPE_NOT_ACCEPTED,
+            name=name,
+            kind=kind_of(raw[:16]),
+            accepted="、".join(FORMAT_NAMES[t] + f"（{'/'.join(FILE_TYPES[t])}）" for t in profile.file_types),
+        )
     return _pages(claimed, raw, fmt, ctx.max_pixels)
 
 
@@ -121,4 +135,3 @@ def decode_file(path: Path, max_pixels: int = 90_000_000) -> tuple[Page, ...]:
 def decode_all(claimed: Claimed, ctx: IngestContext) -> tuple[Page, ...]:
     """Every page at once (tests and tools; ingest takes them one at a time)."""
     return tuple(decode(claimed, ctx))
-

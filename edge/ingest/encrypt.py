@@ -14,8 +14,11 @@ from juanzong.shared.crypto import seal_blob
 from juanzong.shared.manifest import BlobKind
 
 BLOB_KIND = {
-    PageRole.PAGE: BlobKind.PAGE, PageRole.COVER: BlobKind.COVER, PageRole.COVER_UNKNOWN: BlobKind.COVER,
-    PageRole.COVER_BACK: BlobKind.COVER, PageRole.BLANK_DROPPED: BlobKind.PAGE,
+    PageRole.PAGE: BlobKind.PAGE,
+    PageRole.COVER: BlobKind.COVER,
+    PageRole.COVER_UNKNOWN: BlobKind.COVER,
+    PageRole.COVER_BACK: BlobKind.COVER,
+    PageRole.BLANK_DROPPED: BlobKind.PAGE,
 }
 
 

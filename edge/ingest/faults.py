@@ -16,8 +16,10 @@ import struct
 import zlib
 from pathlib import Path
 
-from PIL import Image
-from PIL import _imaging  # noqa: F401 - maps the libtiff this process decodes with
+from PIL import (
+    Image,
+    _imaging,  # noqa: F401 - maps the libtiff this process decodes with
+)
 
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -47,37 +49,103 @@ def silence_libtiff() -> bool:
 silence_libtiff()
 
 # Codes that mean "the file itself cannot become pages": quarantine it.
-FILE_FAULTS = frozenset({
-    ErrorCode.FILE_UNREADABLE, ErrorCode.FILE_TRUNCATED, ErrorCode.FILE_UNSUPPORTED,
-    ErrorCode.FILE_TOO_LARGE, ErrorCode.FILE_EMPTY, ErrorCode.FILE_SIZE_TOO_LARGE,
-    ErrorCode.FILE_TYPE_NOT_ACCEPTED, ErrorCode.FILE_NEVER_COMPLETE, ErrorCode.FILE_ENCRYPTED,
-    ErrorCode.FILE_NOT_A_SCAN, ErrorCode.FILE_LAYERED_PDF, ErrorCode.FILE_PDF_LAYOUT,
-    ErrorCode.FILE_PIXEL_FORMAT, ErrorCode.FILE_COMPRESSION, ErrorCode.FILE_DECODER_MISSING,
-    ErrorCode.FILE_MEMORY_LIMIT,
-})
+FILE_FAULTS = frozenset(
+    {
+        ErrorCode.FILE_UNREADABLE,
+        ErrorCode.FILE_TRUNCATED,
+        ErrorCode.FILE_UNSUPPORTED,
+        ErrorCode.FILE_TOO_LARGE,
+        ErrorCode.FILE_EMPTY,
+        ErrorCode.FILE_SIZE_TOO_LARGE,
+        ErrorCode.FILE_TYPE_NOT_ACCEPTED,
+        ErrorCode.FILE_NEVER_COMPLETE,
+        ErrorCode.FILE_ENCRYPTED,
+        ErrorCode.FILE_NOT_A_SCAN,
+        ErrorCode.FILE_LAYERED_PDF,
+        ErrorCode.FILE_PDF_LAYOUT,
+        ErrorCode.FILE_PIXEL_FORMAT,
+        ErrorCode.FILE_COMPRESSION,
+        ErrorCode.FILE_DECODER_MISSING,
+        ErrorCode.FILE_MEMORY_LIMIT,
+    }
+)
 
-FORMAT_NAMES = {"jpeg": "JPEG 图像", "tiff": "TIFF 图像", "bigtiff": "BigTIFF 图像", "png": "PNG 图像",
-                "pdf": "PDF 文档", "jp2": "JPEG 2000 图像"}
+FORMAT_NAMES = {
+    "jpeg": "JPEG 图像",
+    "tiff": "TIFF 图像",
+    "bigtiff": "BigTIFF 图像",
+    "png": "PNG 图像",
+    "pdf": "PDF 文档",
+    "jp2": "JPEG 2000 图像",
+}
 
 TIFF_COMPRESSIONS = {
-    1: "无压缩", 2: "CCITT 一维（修正霍夫曼）", 3: "CCITT G3 传真", 4: "CCITT G4 传真", 5: "LZW",
-    6: "旧式 JPEG（TIFF 压缩方式 6）", 7: "JPEG", 8: "Deflate", 32946: "Deflate", 32773: "PackBits",
-    34661: "JBIG", 34712: "JPEG 2000", 34887: "LERC", 34925: "LZMA", 50000: "Zstandard",
-    50001: "WebP", 34676: "SGILog", 34677: "SGILog24", 32809: "ThunderScan", 32895: "IT8",
+    1: "无压缩",
+    2: "CCITT 一维（修正霍夫曼）",
+    3: "CCITT G3 传真",
+    4: "CCITT G4 传真",
+    5: "LZW",
+    6: "旧式 JPEG（TIFF 压缩方式 6）",
+    7: "JPEG",
+    8: "Deflate",
+    32946: "Deflate",
+    32773: "PackBits",
+    34661: "JBIG",
+    34712: "JPEG 2000",
+    34887: "LERC",
+    34925: "LZMA",
+    50000: "Zstandard",
+    50001: "WebP",
+    34676: "SGILog",
+    34677: "SGILog24",
+    32809: "ThunderScan",
+    32895: "IT8",
 }
 TIFF_PHOTOMETRICS = {
-    0: "黑白/灰度（白为 0）", 1: "黑白/灰度", 2: "RGB 彩色", 3: "调色板彩色", 4: "透明蒙版", 5: "CMYK 分色",
-    6: "YCbCr 彩色", 8: "CIELAB 彩色", 9: "ICC LAB 彩色", 10: "ITU LAB 彩色", 32803: "相机原始数据（CFA）",
-    32844: "LogL", 32845: "LogLuv", 34892: "线性原始数据",
+    0: "黑白/灰度（白为 0）",
+    1: "黑白/灰度",
+    2: "RGB 彩色",
+    3: "调色板彩色",
+    4: "透明蒙版",
+    5: "CMYK 分色",
+    6: "YCbCr 彩色",
+    8: "CIELAB 彩色",
+    9: "ICC LAB 彩色",
+    10: "ITU LAB 彩色",
+    32803: "相机原始数据（CFA）",
+    32844: "LogL",
+    32845: "LogLuv",
+    34892: "线性原始数据",
 }
-PDF_FILTERS = {"/DCTDecode": "JPEG", "/JPXDecode": "JPEG 2000", "/JBIG2Decode": "JBIG2",
-               "/CCITTFaxDecode": "CCITT 传真", "/FlateDecode": "Flate", "/LZWDecode": "LZW",
-               "/RunLengthDecode": "RunLength", "/Crypt": "加密过滤器"}
+PDF_FILTERS = {
+    "/DCTDecode": "JPEG",
+    "/JPXDecode": "JPEG 2000",
+    "/JBIG2Decode": "JBIG2",
+    "/CCITTFaxDecode": "CCITT 传真",
+    "/FlateDecode": "Flate",
+    "/LZWDecode": "LZW",
+    "/RunLengthDecode": "RunLength",
+    "/Crypt": "加密过滤器",
+}
 # what Pillow's own image modes mean, for the operator
-MODE_NAMES = {"1": "黑白", "L": "8 位灰度", "LA": "带透明通道的灰度", "P": "调色板彩色", "PA": "带透明通道的调色板",
-              "RGB": "RGB 彩色", "RGBA": "带透明通道的 RGB", "CMYK": "CMYK 分色", "YCbCr": "YCbCr 彩色",
-              "LAB": "CIELAB 彩色", "I;16": "16 位灰度", "I;16B": "16 位灰度", "I;16L": "16 位灰度",
-              "I": "32 位整数灰度", "F": "32 位浮点灰度", "I;16S": "16 位有符号灰度"}
+MODE_NAMES = {
+    "1": "黑白",
+    "L": "8 位灰度",
+    "LA": "带透明通道的灰度",
+    "P": "调色板彩色",
+    "PA": "带透明通道的调色板",
+    "RGB": "RGB 彩色",
+    "RGBA": "带透明通道的 RGB",
+    "CMYK": "CMYK 分色",
+    "YCbCr": "YCbCr 彩色",
+    "LAB": "CIELAB 彩色",
+    "I;16": "16 位灰度",
+    "I;16B": "16 位灰度",
+    "I;16L": "16 位灰度",
+    "I": "32 位整数灰度",
+    "F": "32 位浮点灰度",
+    "I;16S": "16 位有符号灰度",
+}
 UNSUPPORTED_MODES = {"I;16S", "HSV"}
 
 TRUNCATION = (EOFError, struct.error, zlib.error)

@@ -48,9 +48,14 @@ _COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceRGB": 3, "/CalRGB": 3, "
 _SPOT = {"/Separation": "专色（Separation）", "/DeviceN": "多专色（DeviceN）", "/Pattern": "图案色彩空间"}
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _TURNS = {  # signs of the transform → the lossless transpose that draws the image upright
-    "a+d+": None, "a-d-": Image.Transpose.ROTATE_180, "a+d-": Image.Transpose.FLIP_TOP_BOTTOM,
-    "a-d+": Image.Transpose.FLIP_LEFT_RIGHT, "b+c+": Image.Transpose.TRANSVERSE,
-    "b+c-": Image.Transpose.ROTATE_90, "b-c+": Image.Transpose.ROTATE_270, "b-c-": Image.Transpose.TRANSPOSE,
+    "a+d+": None,
+    "a-d-": Image.Transpose.ROTATE_180,
+    "a+d-": Image.Transpose.FLIP_TOP_BOTTOM,
+    "a-d+": Image.Transpose.FLIP_LEFT_RIGHT,
+    "b+c+": Image.Transpose.TRANSVERSE,
+    "b+c-": Image.Transpose.ROTATE_90,
+    "b-c+": Image.Transpose.ROTATE_270,
+    "b-c-": Image.Transpose.TRANSPOSE,
 }
 _PAGE_ROTATE = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
@@ -226,8 +231,7 @@ def _check_image(image: Placed, name: str, number: int, max_pixels: int, banded:
     components = 1 if image.stencil else _components(image.image, name, number)
     need = _decode_cost(image, components)
     if need > raster.DECODE_BUDGET and not banded:
-        raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number, need=megabytes(need),
-                       limit=megabytes(raster.DECODE_BUDGET))
+        raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number, need=megabytes(need), limit=megabytes(raster.DECODE_BUDGET))
 
 
 def _components(obj, name: str, number: int) -> int:
@@ -286,8 +290,7 @@ def _signs(ctm: tuple[float, ...]) -> str:
 def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
     a, b, c, d, e, f = m
     a2, b2, c2, d2, e2, f2 = n
-    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
-            e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
+    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2, e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
 
 
 _JBIG2: list[bool] = []
@@ -326,20 +329,26 @@ def _decode_page(claimed: Claimed, plan: PagePlan, max_pixels: int) -> Page:
         canvas = canvas.transpose(_PAGE_ROTATE[plan.rotate])
     half = analysis.half_grey(canvas)
     data = raster.lossless_tiff(canvas, dpi)
-    return new_page(claimed, index, data, "tiff", canvas.size, round(dpi), canvas.mode, half,
-                    grey_source=analysis.grey_source(canvas))
+    return new_page(claimed, index, data, "tiff", canvas.size, round(dpi), canvas.mode, half, grey_source=analysis.grey_source(canvas))
 
 
 def _dpi(image: Placed) -> float:
-    w, h = (image.width, image.height) if image.turn in (None, Image.Transpose.ROTATE_180,
-                                                         Image.Transpose.FLIP_TOP_BOTTOM,
-                                                         Image.Transpose.FLIP_LEFT_RIGHT) else (image.height, image.width)
+    w, h = (
+        (image.width, image.height)
+        if image.turn in (None, Image.Transpose.ROTATE_180, Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.FLIP_LEFT_RIGHT)
+        else (image.height, image.width)
+    )
     return min(w / image.extent[0], h / image.extent[1]) * 72
 
 
 def _covers(image: Placed, box: tuple[float, ...]) -> bool:
-    return (image.turn is None and not image.masked and not image.stencil
-            and image.extent[0] >= COVER * (box[2] - box[0]) and image.extent[1] >= COVER * (box[3] - box[1]))
+    return (
+        image.turn is None
+        and not image.masked
+        and not image.stencil
+        and image.extent[0] >= COVER * (box[2] - box[0])
+        and image.extent[1] >= COVER * (box[3] - box[1])
+    )
 
 
 def _jpeg_bytes(image: Placed, box: tuple[float, ...]) -> bytes | None:
@@ -352,8 +361,12 @@ def _jpeg_bytes(image: Placed, box: tuple[float, ...]) -> bytes | None:
     obj, filters = image.image, list(image.filters)
     if not isinstance(obj, pikepdf.Stream) or not _covers(image, box):
         return None
-    plain = (filters[-1:] == ["/DCTDecode"] and set(filters[:-1]) <= _WRAPPERS
-             and "/Decode" not in obj and obj.get("/ColorSpace") != "/DeviceCMYK")
+    plain = (
+        filters[-1:] == ["/DCTDecode"]
+        and set(filters[:-1]) <= _WRAPPERS
+        and "/Decode" not in obj
+        and obj.get("/ColorSpace") != "/DeviceCMYK"
+    )
     if not plain or (len(filters) > 1 and "/DecodeParms" in obj):
         return None
     data = obj.read_raw_bytes()
@@ -385,8 +398,11 @@ def _ascii85(data: bytes) -> bytes:
     return base64.a85decode(body)
 
 
-_UNWRAP: dict[str, Callable[[bytes], bytes]] = {"/ASCII85Decode": _ascii85, "/FlateDecode": zlib.decompress,
-           "/ASCIIHexDecode": lambda d: bytes.fromhex(d.decode("ascii").split(">")[0])}
+_UNWRAP: dict[str, Callable[[bytes], bytes]] = {
+    "/ASCII85Decode": _ascii85,
+    "/FlateDecode": zlib.decompress,
+    "/ASCIIHexDecode": lambda d: bytes.fromhex(d.decode("ascii").split(">")[0]),
+}
 
 
 def _pil(image: Placed) -> Image.Image:

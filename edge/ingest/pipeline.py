@@ -1,6 +1,5 @@
 """The per-page stages, listed once, in order (see edge.ingest for the whole flow)."""
 
-
 from __future__ import annotations
 
 import logging

@@ -53,7 +53,15 @@ import numpy as np
 from PIL import Image
 
 from juanzong.edge.ingest.context import (  # the stage contract: QC's value types and texts
-    Finding, PageRole, QcCode, QcResult, QcRules, Severity, Side, duplicate_finding, finding,
+    Finding,
+    PageRole,
+    QcCode,
+    QcResult,
+    QcRules,
+    Severity,
+    Side,
+    duplicate_finding,
+    finding,
 )
 from juanzong.shared.ids import format_id
 
@@ -61,22 +69,22 @@ if TYPE_CHECKING:
     from juanzong.edge.ingest.context import IngestContext, Page
 
 A4_INCHES = (8.27, 11.69)
-_STRIPS = 16            # vertical strips for the skew projection profiles
+_STRIPS = 16  # vertical strips for the skew projection profiles
 _SKEW_RANGE_DEG = 10.0  # search ±10°; the contract cares about 0.3–7°
-_SKEW_MIN_PEAK = 6.0    # best / median edge energy over the coarse angles: text ≥ 9, photos ≈ 5
-_CELL = 8               # ink despeckle cell at 1/2 size
-_CELL_MIN_INK = 6       # ink pixels a cell needs to count (of 64)
+_SKEW_MIN_PEAK = 6.0  # best / median edge energy over the coarse angles: text ≥ 9, photos ≈ 5
+_CELL = 8  # ink despeckle cell at 1/2 size
+_CELL_MIN_INK = 6  # ink pixels a cell needs to count (of 64)
 
 _EDGE_NAMES = {"top": "上", "bottom": "下", "left": "左", "right": "右"}
 
 
 @dataclass(frozen=True)
 class QcInput:
-    gray: Image.Image                 # mode "L", the page at 1/2 size (decode's analysis image)
-    grey_source: bool                 # the scan holds no colour (edge.ingest.analysis.grey_source)
-    source_mode: str                  # PIL mode of the source file
-    dpi: tuple[int, int] | None       # from the file header; None when absent
-    pixel_size: tuple[int, int]       # full-size width, height
+    gray: Image.Image  # mode "L", the page at 1/2 size (decode's analysis image)
+    grey_source: bool  # the scan holds no colour (edge.ingest.analysis.grey_source)
+    source_mode: str  # PIL mode of the source file
+    dpi: tuple[int, int] | None  # from the file header; None when absent
+    pixel_size: tuple[int, int]  # full-size width, height
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,8 @@ class _Tones:
     """Grey-level statistics of the page inside the margins (from one histogram)."""
 
     mean: int
-    paper: int            # histogram mode: the paper's grey level
-    ink_threshold: int    # below this a pixel is ink
+    paper: int  # histogram mode: the paper's grey level
+    ink_threshold: int  # below this a pixel is ink
     ink_level: int | None  # 10th percentile of the ink pixels (how dark the print is)
 
 
@@ -114,6 +122,7 @@ def analyse(inp: QcInput, rules: QcRules) -> QcResult:
 
 # ---- tones, ink, blank -------------------------------------------------------------------
 
+
 def _inside_margins(gray: Image.Image, share: float) -> tuple[Image.Image, tuple[int, int]]:
     w, h = gray.size
     mx, my = round(w * share), round(h * share)
@@ -131,8 +140,7 @@ def _tones(hist: list[int], ink_contrast: int) -> _Tones:
     ink_level = None
     if ink.sum() > 0:
         ink_level = int(np.searchsorted(np.cumsum(ink), 0.10 * ink.sum()))
-    return _Tones(mean=round(float((counts * levels).sum()) / total), paper=paper,
-                  ink_threshold=threshold, ink_level=ink_level)
+    return _Tones(mean=round(float((counts * levels).sum()) / total), paper=paper, ink_threshold=threshold, ink_level=ink_level)
 
 
 @lru_cache(maxsize=256)
@@ -154,8 +162,12 @@ def _ink_box(cells: np.ndarray, offset: tuple[int, int], scale: float) -> tuple[
     if rows.size < 2 or cols.size < 2:
         return None
     ox, oy = offset[0] / 4, offset[1] / 4
-    return (round(ox + cols[0] * scale), round(oy + rows[0] * scale),
-            round(ox + (cols[-1] + 1) * scale), round(oy + (rows[-1] + 1) * scale))
+    return (
+        round(ox + cols[0] * scale),
+        round(oy + rows[0] * scale),
+        round(ox + (cols[-1] + 1) * scale),
+        round(oy + (rows[-1] + 1) * scale),
+    )
 
 
 def _blank_findings(is_blank: bool) -> tuple[Finding, ...]:
@@ -163,6 +175,7 @@ def _blank_findings(is_blank: bool) -> tuple[Finding, ...]:
 
 
 # ---- skew -------------------------------------------------------------------------------
+
 
 def estimate_skew(ink: Image.Image) -> int | None:
     """Text-line skew in centidegrees (positive = counter-clockwise), None without line structure.
@@ -175,9 +188,8 @@ def estimate_skew(ink: Image.Image) -> int | None:
     """
     w, h = ink.size
     h -= h % 8
-    profiles = np.asarray(ink.resize((_STRIPS, h), Image.Resampling.BOX, box=(0, 0, w, h)),
-                          dtype=np.float32).T
-    if profiles.sum() < 255 * 2 * h / _STRIPS:   # far too little ink for any line structure
+    profiles = np.asarray(ink.resize((_STRIPS, h), Image.Resampling.BOX, box=(0, 0, w, h)), dtype=np.float32).T
+    if profiles.sum() < 255 * 2 * h / _STRIPS:  # far too little ink for any line structure
         return None
     xs = ((np.arange(_STRIPS) + 0.5) * (w / _STRIPS) - w / 2).astype(np.float32)
     angles = np.arange(-_SKEW_RANGE_DEG, _SKEW_RANGE_DEG + 0.01, 0.5)
@@ -203,11 +215,11 @@ def _profile_energy(profiles: np.ndarray, xs: np.ndarray, angles_deg: np.ndarray
     shifts = np.rint(np.tan(np.radians(angles_deg))[:, None] * xs[None, :]).astype(np.intp)
     pad = int(np.abs(shifts).max()) + 1
     padded = np.zeros((k, h + 2 * pad), dtype=np.float32)
-    padded[:, pad:pad + h] = profiles
-    starts = np.arange(k)[None, :] * (h + 2 * pad) + pad - shifts          # angle × strip
+    padded[:, pad : pad + h] = profiles
+    starts = np.arange(k)[None, :] * (h + 2 * pad) + pad - shifts  # angle × strip
     flat = (starts[:, :, None] + np.arange(h)[None, None, :]).ravel()
     summed = padded.ravel().take(flat).reshape(len(angles_deg), k, h).sum(axis=1)
-    edges = np.diff(summed, axis=1)   # line edges, not mass: a photo's blobs barely count
+    edges = np.diff(summed, axis=1)  # line edges, not mass: a photo's blobs barely count
     return np.einsum("ij,ij->i", edges, edges, dtype=np.float64)
 
 
@@ -225,12 +237,20 @@ def _skew_findings(skew: int | None, rules: QcRules) -> tuple[Finding, ...]:
     if skew is None or abs(skew) < rules.skew_limit_centideg:
         return ()
     severity = Severity.ERROR if abs(skew) >= rules.skew_error_centideg else Severity.WARNING
-    return (finding(QcCode.SKEW, severity, skew, degrees=f"{abs(skew) / 100:.2f}",
-                    direction="逆时针" if skew > 0 else "顺时针",
-                    limit=f"{rules.skew_limit_centideg / 100:.2f}"),)
+    return (
+        finding(
+            QcCode.SKEW,
+            severity,
+            skew,
+            degrees=f"{abs(skew) / 100:.2f}",
+            direction="逆时针" if skew > 0 else "顺时针",
+            limit=f"{rules.skew_limit_centideg / 100:.2f}",
+        ),
+    )
 
 
 # ---- dpi and colour ---------------------------------------------------------------------
+
 
 def _dpi_findings(inp: QcInput, rules: QcRules) -> tuple[Finding, ...]:
     if inp.dpi is None:
@@ -241,8 +261,19 @@ def _dpi_findings(inp: QcInput, rules: QcRules) -> tuple[Finding, ...]:
     implied = a4_implied_dpi(inp.pixel_size)
     if implied is not None and implied < rules.min_dpi * 0.9:
         w, h = inp.pixel_size
-        return (finding(QcCode.DPI_LOW, Severity.WARNING, implied, template="dpi_low_pixels", width=w, height=h,
-                        dpi=implied, min_dpi=rules.min_dpi, declared=declared),)
+        return (
+            finding(
+                QcCode.DPI_LOW,
+                Severity.WARNING,
+                implied,
+                template="dpi_low_pixels",
+                width=w,
+                height=h,
+                dpi=implied,
+                min_dpi=rules.min_dpi,
+                declared=declared,
+            ),
+        )
     return ()
 
 
@@ -268,8 +299,10 @@ def _colour_findings(inp: QcInput, rules: QcRules) -> tuple[Finding, ...]:
 
 # ---- borders and exposure ---------------------------------------------------------------
 
-def _border_findings(thumb: Image.Image, tones: _Tones, full_px_per_thumb_px: float,
-                     dpi: tuple[int, int] | None, min_mm: int) -> tuple[Finding, ...]:
+
+def _border_findings(
+    thumb: Image.Image, tones: _Tones, full_px_per_thumb_px: float, dpi: tuple[int, int] | None, min_mm: int
+) -> tuple[Finding, ...]:
     depths = border_depths(np.asarray(thumb), dark_level=min(90, tones.paper // 2))
     mm_per_px = 25.4 * full_px_per_thumb_px / (min(dpi) if dpi else 300)
     deep = {edge: round(px * mm_per_px) for edge, px in depths.items() if px * mm_per_px >= min_mm}
@@ -303,6 +336,7 @@ def _exposure_findings(tones: _Tones, is_blank: bool, rules: QcRules) -> tuple[F
 
 # ---- duplicates and page counts ---------------------------------------------------------
 
+
 @lru_cache(maxsize=4)
 def _dct_matrix(n: int) -> np.ndarray:
     k, x = np.arange(n)[:, None], np.arange(n)[None, :]
@@ -324,9 +358,9 @@ def perceptual_hash(img: Image.Image) -> str:
     0.4° rotation, noise, JPEG q70) 0–4 bits apart, different pages ≥ 10.
     """
     small = np.asarray(img.convert("L").resize((16, 128), Image.Resampling.BOX), dtype=np.float64)
-    block = (_dct_matrix(128) @ small @ _dct_matrix(16).T)[:16, :4].ravel()   # DC first
+    block = (_dct_matrix(128) @ small @ _dct_matrix(16).T)[:16, :4].ravel()  # DC first
     bits = block > np.median(block)
-    bits[0] = False   # the DC term only says "paper is lighter than ink": carries nothing
+    bits[0] = False  # the DC term only says "paper is lighter than ink": carries nothing
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
 
 
@@ -350,11 +384,17 @@ def duplicate_of(phash: str, earlier: Mapping[str, str], rules: QcRules) -> str 
 
 # ---- the analysis input of a decoded page ----------------------------------------------
 
+
 def qc_input(page: Page) -> QcInput:
     """What QC reads of a page: decode's half-size grey image and what it learnt of the file."""
     assert page.half is not None, "QC runs before the analysis image is dropped"
-    return QcInput(gray=page.half, grey_source=page.grey_source, source_mode=page.mode,
-                   dpi=(page.dpi, page.dpi) if page.dpi else None, pixel_size=(page.width, page.height))
+    return QcInput(
+        gray=page.half,
+        grey_source=page.grey_source,
+        source_mode=page.mode,
+        dpi=(page.dpi, page.dpi) if page.dpi else None,
+        pixel_size=(page.width, page.height),
+    )
 
 
 def make_qc_input(path: Path) -> QcInput:
@@ -365,6 +405,7 @@ def make_qc_input(path: Path) -> QcInput:
 
 
 # ---- ingest stage -----------------------------------------------------------------------
+
 
 def run(page: Page, ctx: IngestContext) -> Page:
     """Ingest stage: attach the QC result to the page (our own cover sheets are not checked).
@@ -387,13 +428,13 @@ def run(page: Page, ctx: IngestContext) -> Page:
         if twin:
             result = replace(result, findings=result.findings + (duplicate_finding(twin),))
     if page.held:
-        result = replace(result, findings=result.findings + (
-            finding(QcCode.ITEM_CLOSED, Severity.ERROR, page.held, item=format_id(page.held)),))
+        result = replace(
+            result, findings=result.findings + (finding(QcCode.ITEM_CLOSED, Severity.ERROR, page.held, item=format_id(page.held)),)
+        )
     if page.role == PageRole.COVER_BACK:  # printed on the back of our cover sheet: a page after all
         return replace(page, qc=result, role=PageRole.COVER_BACK if result.is_blank else PageRole.PAGE)
     # a rescan taking over a numbered image stays a page: dropping it would leave a gap (跳码)
-    drop = (result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop"
-            and not page.replaces)
+    drop = result.is_blank and page.side == Side.VERSO and ctx.profile.blank_backside == "drop" and not page.replaces
     return replace(page, qc=result, role=PageRole.BLANK_DROPPED if drop else page.role)
 
 
@@ -401,5 +442,10 @@ def _foreign_cover(page: Page) -> QcResult:
     """Reported, not silently ignored: our code, but not an item of this appliance."""
     named = page.cover_item or ""
     shown = format_id(named) if named else "?"
-    return QcResult(findings=(finding(QcCode.COVER_FOREIGN, Severity.ERROR, named, item=shown),),
-                    phash="", skew_centideg=None, is_blank=False, ink_ratio_ppm=0)
+    return QcResult(
+        findings=(finding(QcCode.COVER_FOREIGN, Severity.ERROR, named, item=shown),),
+        phash="",
+        skew_centideg=None,
+        is_blank=False,
+        ink_ratio_ppm=0,
+    )

@@ -23,8 +23,7 @@ from PIL import Image
 
 from juanzong.edge.ingest import analysis, tiffdir
 from juanzong.edge.ingest.context import Claimed, Page, new_page
-from juanzong.edge.ingest.faults import (MODE_NAMES, TIFF_COMPRESSIONS, TIFF_PHOTOMETRICS, UNSUPPORTED_MODES,
-                                         megabytes, pillow_error, refuse)
+from juanzong.edge.ingest.faults import MODE_NAMES, TIFF_COMPRESSIONS, TIFF_PHOTOMETRICS, UNSUPPORTED_MODES, megabytes, pillow_error, refuse
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -47,8 +46,7 @@ def check_budget(name: str, number: int, mode: str, size: tuple[int, int], max_p
         raise AppError(ErrorCode.FILE_TOO_LARGE, name=name, pixels=pixels, limit=max_pixels)
     need = decoded_bytes(mode, size)
     if need > DECODE_BUDGET:
-        raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number, need=megabytes(need),
-                       limit=megabytes(DECODE_BUDGET))
+        raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number, need=megabytes(need), limit=megabytes(DECODE_BUDGET))
 
 
 def open_image(data: bytes, fmt: str, name: str, what: str = "") -> Image.Image:
@@ -96,20 +94,17 @@ def jp2_page(claimed: Claimed, index: int, data: bytes, im: Image.Image, dpi: in
     im.reduce = 1  # type: ignore[method-assign,assignment]  # Jpeg2KImageFile's resolution level (half size) shadows Image.reduce
     load(im, claimed.source_name, "JPEG 2000")
     half = analysis.grey(im)
-    return new_page(claimed, index, data, "jp2", size, dpi or header_dpi(im), mode, half,
-                    grey_source=analysis.grey_source(im))
+    return new_page(claimed, index, data, "jp2", size, dpi or header_dpi(im), mode, half, grey_source=analysis.grey_source(im))
 
 
-def analysed(claimed: Claimed, index: int, data: bytes, fmt: str, im: Image.Image, what: str = "",
-              dpi: int | None = None) -> Page:
+def analysed(claimed: Claimed, index: int, data: bytes, fmt: str, im: Image.Image, what: str = "", dpi: int | None = None) -> Page:
     name = claimed.source_name
     load(im, name, what)
     try:
         half = analysis.half_grey(im)
     except (ValueError, OSError) as exc:  # a mode the analysis cannot map: a fact about the file
         raise pillow_error(name, exc, what=what or MODE_NAMES.get(im.mode, im.mode)) from exc
-    return new_page(claimed, index, data, fmt, im.size, dpi or header_dpi(im), im.mode, half,
-                    grey_source=analysis.grey_source(im))
+    return new_page(claimed, index, data, fmt, im.size, dpi or header_dpi(im), im.mode, half, grey_source=analysis.grey_source(im))
 
 
 def header_dpi(im: Image.Image) -> int | None:
@@ -159,8 +154,7 @@ def jpeg_page(claimed: Claimed, index: int, raw: bytes, max_pixels: int, dpi: in
         raise pillow_error(name, exc, what="JPEG") from exc
     if _grey_filled(half):
         raise AppError(ErrorCode.FILE_TRUNCATED, name=name)
-    return new_page(claimed, index, raw, "jpeg", (w, h), dpi or header, mode, half,
-                    grey_source=analysis.grey_mode(mode))
+    return new_page(claimed, index, raw, "jpeg", (w, h), dpi or header, mode, half, grey_source=analysis.grey_mode(mode))
 
 
 def _grey_filled(half: Image.Image, rows: int = 8) -> bool:
@@ -215,8 +209,7 @@ def _check_directory(name: str, lay: tiffdir.Layout, d: tiffdir.Directory, numbe
         raise AppError(ErrorCode.FILE_PIXEL_FORMAT, name=name, detail=describe(lay, d)[1])
     need = _tiff_decoded_bytes(lay, d)
     if need > DECODE_BUDGET and not tiffdir.bandable(lay, d):
-        raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number,
-                       need=megabytes(need), limit=megabytes(DECODE_BUDGET))
+        raise AppError(ErrorCode.FILE_MEMORY_LIMIT, name=name, page=number, need=megabytes(need), limit=megabytes(DECODE_BUDGET))
 
 
 def _tiff_decoded_bytes(lay: tiffdir.Layout, d: tiffdir.Directory) -> int:
@@ -225,24 +218,30 @@ def _tiff_decoded_bytes(lay: tiffdir.Layout, d: tiffdir.Directory) -> int:
     return d.get(256, lay.order) * d.get(257, lay.order) * per_pixel
 
 
-def _tiff_page(claimed: Claimed, index: int, data: bytes, image_bytes: bytes, frame: int,
-               lay: tiffdir.Layout, d: tiffdir.Directory, raw: bytes | None = None) -> Page:
+def _tiff_page(
+    claimed: Claimed,
+    index: int,
+    data: bytes,
+    image_bytes: bytes,
+    frame: int,
+    lay: tiffdir.Layout,
+    d: tiffdir.Directory,
+    raw: bytes | None = None,
+) -> Page:
     compression, colour = describe(lay, d)
     if d.get(tiffdir.COMPRESSION, lay.order) == OLD_JPEG:
         return _old_jpeg_page(claimed, index, data, lay, d, compression)
     if _tiff_decoded_bytes(lay, d) > BAND_ABOVE:
         bands = tiffdir.strip_bands(raw if raw is not None else image_bytes, lay, d, analysis.BAND_ROWS)
         if bands:
-            return _banded_page(claimed, index, data, bands, (d.get(256, lay.order), d.get(257, lay.order)),
-                                f"{compression}，{colour}")
+            return _banded_page(claimed, index, data, bands, (d.get(256, lay.order), d.get(257, lay.order)), f"{compression}，{colour}")
     im = open_image(image_bytes, "tiff", claimed.source_name, what=f"{compression}，{colour}")
     if frame:
         im.seek(frame)
     return analysed(claimed, index, data, "tiff", im, what=f"{compression}，{colour}")
 
 
-def _banded_page(claimed: Claimed, index: int, data: bytes, bands: list[tuple[int, bytes]],
-                 size: tuple[int, int], what: str) -> Page:
+def _banded_page(claimed: Claimed, index: int, data: bytes, bands: list[tuple[int, bytes]], size: tuple[int, int], what: str) -> Page:
     """A large strip TIFF decoded a band of whole strips at a time: every strip is
     decoded (a damaged one fails the file), the full page never is in memory at once."""
     half = analysis.HalfGrey(size)
@@ -255,8 +254,7 @@ def _banded_page(claimed: Claimed, index: int, data: bytes, bands: list[tuple[in
     return new_page(claimed, index, data, "tiff", size, dpi, mode, half.image, grey_source=grey)
 
 
-def _old_jpeg_page(claimed: Claimed, index: int, data: bytes, lay: tiffdir.Layout, d: tiffdir.Directory,
-                   compression: str) -> Page:
+def _old_jpeg_page(claimed: Claimed, index: int, data: bytes, lay: tiffdir.Layout, d: tiffdir.Directory, compression: str) -> Page:
     """Old-style JPEG (compression 6): Pillow's libtiff has no decoder for it (nor have
     most readers), but the common variant keeps a whole JFIF stream behind
     JPEGInterchangeFormat. That stream, unchanged, is the page: the scanner's JPEG
@@ -265,11 +263,10 @@ def _old_jpeg_page(claimed: Claimed, index: int, data: bytes, lay: tiffdir.Layou
     if not (start and length):
         raise AppError(ErrorCode.FILE_COMPRESSION, name=claimed.source_name, detail=f"{compression}，无完整 JPEG 数据流")
     tiff_dpi = header_dpi(open_image(data, "tiff", claimed.source_name, what=compression))
-    return jpeg_page(claimed, index, data[start:start + length], 1 << 62, dpi=tiff_dpi)
+    return jpeg_page(claimed, index, data[start : start + length], 1 << 62, dpi=tiff_dpi)
 
 
-def _reencoded(claimed: Claimed, index: int, raw: bytes, frame: int, lay: tiffdir.Layout,
-               d: tiffdir.Directory) -> Page:
+def _reencoded(claimed: Claimed, index: int, raw: bytes, frame: int, lay: tiffdir.Layout, d: tiffdir.Directory) -> Page:
     """A page that cannot be split byte for byte: decoded, then kept losslessly."""
     compression, colour = describe(lay, d)
     what = f"{compression}，{colour}"

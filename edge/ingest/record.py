@@ -15,13 +15,13 @@ import json
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.crashpoints import crash_point
 from juanzong.edge.ingest.context import IngestContext, Page, PageRole
 from juanzong.edge.repo import blobs, pages, state, write_tx
 from juanzong.edge.repo.state import StateKey
+from juanzong.shared import clock
 from juanzong.shared.audit import Action
 
 
@@ -33,8 +33,13 @@ def commit(db: Database, store: BlobStore, scanned: tuple[Page, ...], ctx: Inges
     with write_tx(db):
         numbered = tuple(_insert(db, page, now) for page in scanned)
         audit.record(
-            db, place=ctx.appliance_id, actor="scanner", action=Action.SCAN, target=scanned[0].claimed.source_name,
-            pages=[p.page_id for p in numbered], roles=[p.role for p in numbered],
+            db,
+            place=ctx.appliance_id,
+            actor="scanner",
+            action=Action.SCAN,
+            target=scanned[0].claimed.source_name,
+            pages=[p.page_id for p in numbered],
+            roles=[p.role for p in numbered],
         )
         crash_point("commit")
     return numbered

@@ -28,14 +28,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from juanzong.edge.ingest.context import (  # the stage contract: routing's value types
-    IngestContext, ItemInfo, Page, PageRole, ReplaceTarget, RoutingView, Side, Sides,
+    IngestContext,
+    ItemInfo,
+    Page,
+    PageRole,
+    ReplaceTarget,
+    RoutingView,
+    Side,
+    Sides,
 )
 
 
 class FileRouting:
     """The database's view plus the earlier pages of the same file: a multi-page
     TIFF may hold a cover sheet followed by its item's pages."""
-
 
     def __init__(self, base: RoutingView) -> None:
         self.base = base
@@ -58,7 +64,7 @@ class FileRouting:
 
     def replace_targets(self) -> list[ReplaceTarget]:
         # each image of the rescan takes the next target; later pages of the same file route normally
-        return self.base.replace_targets()[self._replaced:]
+        return self.base.replace_targets()[self._replaced :]
 
     def note(self, page: Page) -> None:
         if page.replaces:

@@ -17,9 +17,24 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 # type code → (struct code, byte width); types not listed are read as bytes
-_TYPES = {1: ("B", 1), 2: ("B", 1), 3: ("H", 2), 4: ("I", 4), 5: ("I", 8), 6: ("b", 1), 7: ("B", 1),
-          8: ("h", 2), 9: ("i", 4), 10: ("i", 8), 11: ("f", 4), 12: ("d", 8), 13: ("I", 4),
-          16: ("Q", 8), 17: ("q", 8), 18: ("Q", 8)}
+_TYPES = {
+    1: ("B", 1),
+    2: ("B", 1),
+    3: ("H", 2),
+    4: ("I", 4),
+    5: ("I", 8),
+    6: ("b", 1),
+    7: ("B", 1),
+    8: ("h", 2),
+    9: ("i", 4),
+    10: ("i", 8),
+    11: ("f", 4),
+    12: ("d", 8),
+    13: ("I", 4),
+    16: ("Q", 8),
+    17: ("q", 8),
+    18: ("Q", 8),
+}
 STRIP_OFFSETS, STRIP_COUNTS, TILE_OFFSETS, TILE_COUNTS = 273, 279, 324, 325
 COMPRESSION, PHOTOMETRIC, BITS, SAMPLES = 259, 262, 258, 277
 JPEG_IF_OFFSET, JPEG_IF_LENGTH = 513, 514
@@ -78,8 +93,7 @@ class Directory:
     def extents(self, order: str) -> list[tuple[int, int]]:
         """(offset, length) of every strip or tile, plus an old-style JPEG stream."""
         out = []
-        for off_tag, len_tag in ((STRIP_OFFSETS, STRIP_COUNTS), (TILE_OFFSETS, TILE_COUNTS),
-                                 (JPEG_IF_OFFSET, JPEG_IF_LENGTH)):
+        for off_tag, len_tag in ((STRIP_OFFSETS, STRIP_COUNTS), (TILE_OFFSETS, TILE_COUNTS), (JPEG_IF_OFFSET, JPEG_IF_LENGTH)):
             if off_tag in self.entries and len_tag in self.entries:
                 offs = self.entries[off_tag].values(order)
                 lens = self.entries[len_tag].values(order)
@@ -133,9 +147,9 @@ def _directory(f: BinaryIO, size: int, lay: Layout, offset: int) -> tuple[Direct
     body = f.read(count * lay.entry_size + lay.inline)
     entries = {}
     for i in range(count):
-        entry = _entry(f, size, lay, body[i * lay.entry_size:(i + 1) * lay.entry_size])
+        entry = _entry(f, size, lay, body[i * lay.entry_size : (i + 1) * lay.entry_size])
         entries[entry.tag] = entry
-    (next_offset,) = struct.unpack(lay.order + lay.offset_fmt, body[-lay.inline:])
+    (next_offset,) = struct.unpack(lay.order + lay.offset_fmt, body[-lay.inline :])
     directory = Directory(entries)
     extents = directory.extents(lay.order)
     if not extents:
@@ -204,8 +218,7 @@ def split_page(src: bytes, lay: Layout, directory: Directory, extra: tuple[Entry
     return _rebuilt(src, lay.order, directory, pieces, {e.tag: e for e in extra})
 
 
-def _rebuilt(src: bytes, order: str, directory: Directory, pieces: list[tuple[int, int]],
-             extra: dict[int, Entry]) -> bytes | None:
+def _rebuilt(src: bytes, order: str, directory: Directory, pieces: list[tuple[int, int]], extra: dict[int, Entry]) -> bytes | None:
     """A one-directory classic TIFF: `pieces` of `src` as its strips (or tiles), the
     directory's other tags copied, `extra` tags added or replaced."""
     off_tag, len_tag = (TILE_OFFSETS, TILE_COUNTS) if TILE_OFFSETS in directory.entries else (STRIP_OFFSETS, STRIP_COUNTS)
@@ -214,7 +227,7 @@ def _rebuilt(src: bytes, order: str, directory: Directory, pieces: list[tuple[in
     for off, length in pieces:
         offsets.append(len(out))
         lengths.append(length)
-        out += src[off:off + length]
+        out += src[off : off + length]
         if len(out) % 2:
             out += b"\x00"
     if len(out) >= 2**32 - 2**20:
@@ -235,7 +248,7 @@ def _narrow(entry: Entry, order: str) -> Entry | None:
         return entry
     typ, code = _WIDE[entry.type]
     values = struct.unpack(f"{order}{entry.count}{'q' if code == 'i' else 'Q'}", entry.raw)
-    if any(not -2**31 <= v < 2**32 for v in values):
+    if any(not -(2**31) <= v < 2**32 for v in values):
         return None
     return Entry(entry.tag, typ, entry.count, struct.pack(f"{order}{entry.count}{code}", *values))
 

@@ -65,8 +65,13 @@ def exposure(unit_file: Path) -> UnitScore:
     tool = shutil.which("systemd-analyze")
     if tool is None:
         raise _failed("找不到 systemd-analyze")
-    proc = subprocess.run([tool, "security", "--offline=true", "--no-pager", str(unit_file)],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "SYSTEMD_COLORS": "0"})
+    proc = subprocess.run(
+        [tool, "security", "--offline=true", "--no-pager", str(unit_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SYSTEMD_COLORS": "0"},
+    )
     found = _OVERALL.search(proc.stdout)
     if found is None:
         raise _failed(f"systemd-analyze 未给出 {unit_file.name} 的评分：{(proc.stderr or proc.stdout).strip()[-500:]}")
@@ -91,10 +96,10 @@ _UNRESOLVED = re.compile(r"Unknown (user|group) '")
 # our files under the namespace's /etc/udev/rules.d; udevadm logs "PATH:LINE message" for each problem
 _RULES_DIRS = ("/usr/lib/udev/rules.d", "/usr/local/lib/udev/rules.d", "/lib/udev/rules.d")
 _NS_SCRIPT = (
-    'set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /run; mkdir -p /run/udev; '
+    "set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /run; mkdir -p /run/udev; "
     'mount --bind "$1" /etc/udev/rules.d; shift; '
     'for d in "$@"; do if [ -d "$d" ] && [ ! -L "$d" ]; then mount --bind /run/udev "$d"; fi; done; '
-    'exec udevadm test --action=add /sys/class/net/lo'
+    "exec udevadm test --action=add /sys/class/net/lo"
 )
 
 
@@ -113,8 +118,9 @@ def udev_problems(rules_dir: Path) -> list[str]:
     if version is None:
         raise _failed("找不到 udevadm")
     if version >= _VERIFY_MIN_SYSTEMD:
-        proc = subprocess.run(["udevadm", "verify", "--resolve-names=never", *(str(rules_dir / n) for n in names)],
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            ["udevadm", "verify", "--resolve-names=never", *(str(rules_dir / n) for n in names)], capture_output=True, text=True, timeout=60
+        )
         return [] if proc.returncode == 0 else [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
     command = ["unshare", "--mount", "--fork", "sh", "-c", _NS_SCRIPT, "sh", str(rules_dir.resolve()), *_RULES_DIRS]
     if os.geteuid() != 0:

@@ -13,8 +13,7 @@ def render_all(inp: LockdownInputs) -> list[systemd.RenderedFile]:
     return [*systemd.render(inp), nftables.render(inp), *udev.render(inp)]
 
 
-def lockdown(settings: EdgeSettings, out: Path, *, apply: bool = False, root: Path = Path("/"),
-             executable: Path | None = None) -> dict:
+def lockdown(settings: EdgeSettings, out: Path, *, apply: bool = False, root: Path = Path("/"), executable: Path | None = None) -> dict:
     inp = gather(settings, executable=executable)
     files = render_all(inp)
     the_plan = install.plan(inp, files)

@@ -97,7 +97,9 @@ class LockdownInputs:
         if not self.dns:
             out.append("未配置 court_dns：设备无法解析域名，central_url 须写 IP 地址")
         if self.kiosk_on_counter:
-            out.append(f"窗口登记界面在 {self.counter_interface} 的 {self.kiosk_host}:{self.kiosk_port} 上监听：窗口电脑的地址须在 court_networks 内")
+            out.append(
+                f"窗口登记界面在 {self.counter_interface} 的 {self.kiosk_host}:{self.kiosk_port} 上监听：窗口电脑的地址须在 court_networks 内"
+            )
         if not self.tmpfs_required:
             out.append(f"扫描仪配置 {self.scanner_profile} 不要求 tmpfs：不生成热文件夹的内存文件系统挂载")
         return out
@@ -112,8 +114,13 @@ def _invalid(detail: str) -> AppError:
     return AppError(ErrorCode.LOCKDOWN_INVALID, detail=detail)
 
 
-def gather(settings: EdgeSettings, *, executable: Path | None = None, commands: frozenset[str] | None = None,
-           media: tuple[AdmittedMedium, ...] | None = None) -> LockdownInputs:
+def gather(
+    settings: EdgeSettings,
+    *,
+    executable: Path | None = None,
+    commands: frozenset[str] | None = None,
+    media: tuple[AdmittedMedium, ...] | None = None,
+) -> LockdownInputs:
     appliance = get_appliance(settings.appliance_profile)
     scanner = get_scanner(settings.scanner_profile)
     exe = Path(executable) if executable is not None else default_executable()

@@ -107,8 +107,13 @@ def apply(the_plan: Plan, root: Path = Path("/")) -> dict:
         os.chmod(target, f.mode)  # exactly the plan's mode, whatever the umask
     swap_lines = comment_out_swap(root / "etc" / "fstab")
     ran = [_run(c) for c in the_plan.commands] if live else []
-    return {"root": str(root), "installed": [f.target for f in the_plan.files], "fstab_swap_lines_disabled": swap_lines,
-            "commands_run": ran, "commands_skipped": [] if live else [" ".join(c) for c in the_plan.commands]}
+    return {
+        "root": str(root),
+        "installed": [f.target for f in the_plan.files],
+        "fstab_swap_lines_disabled": swap_lines,
+        "commands_run": ran,
+        "commands_skipped": [] if live else [" ".join(c) for c in the_plan.commands],
+    }
 
 
 def _run(command: tuple[str, ...]) -> str:

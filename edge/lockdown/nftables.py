@@ -39,12 +39,14 @@ def _by_family(values: list[IPNetwork] | list[IPAddress], family: int) -> list[s
 def _sets(inp: LockdownInputs) -> str:
     court = list(inp.court_networks)
     dns = list(inp.dns)
-    return "".join((
-        _set("court4", 4, _by_family(court, 4), True),
-        _set("court6", 6, _by_family(court, 6), True),
-        _set("dns4", 4, _by_family(dns, 4), False),
-        _set("dns6", 6, _by_family(dns, 6), False),
-    ))
+    return "".join(
+        (
+            _set("court4", 4, _by_family(court, 4), True),
+            _set("court6", 6, _by_family(court, 6), True),
+            _set("dns4", 4, _by_family(dns, 4), False),
+            _set("dns6", 6, _by_family(dns, 6), False),
+        )
+    )
 
 
 def _family(address: IPAddress) -> str:
@@ -56,7 +58,7 @@ def _printer_rule(inp: LockdownInputs) -> list[str]:
     if address is None:
         return []
     family = _family(address)
-    return [f"{family} daddr {address} tcp dport {inp.printer.port} accept comment \"receipt printer ({inp.printer_profile})\""]
+    return [f'{family} daddr {address} tcp dport {inp.printer.port} accept comment "receipt printer ({inp.printer_profile})"']
 
 
 def _output(inp: LockdownInputs) -> list[str]:
@@ -77,8 +79,14 @@ def _output(inp: LockdownInputs) -> list[str]:
 
 
 def _input(inp: LockdownInputs) -> list[str]:
-    kiosk = ([f'iifname "{inp.counter_interface}" {_family(inp.kiosk_host)} daddr {inp.kiosk_host} '
-              f'tcp dport {inp.kiosk_port} accept comment "counter kiosk"'] if inp.kiosk_on_counter else [])
+    kiosk = (
+        [
+            f'iifname "{inp.counter_interface}" {_family(inp.kiosk_host)} daddr {inp.kiosk_host} '
+            f'tcp dport {inp.kiosk_port} accept comment "counter kiosk"'
+        ]
+        if inp.kiosk_on_counter
+        else []
+    )
     return [
         "ct state invalid drop",
         "ct state established,related accept",

@@ -164,8 +164,10 @@ def edge_unit(inp: LockdownInputs) -> RenderedFile:
     ]
     body = [*_writable(inp, hot=True), *_devices(inp), ("RestrictAddressFamilies", _families(inp)), *_ip_allow(inp)]
     service = _service(inp, "run", body)
-    text = _unit(f"卷宗 appliance: `edge run` for {inp.appliance_id} ({inp.appliance_profile}).",
-                 [("Unit", unit), ("Service", service), ("Install", [("WantedBy", "multi-user.target")])])
+    text = _unit(
+        f"卷宗 appliance: `edge run` for {inp.appliance_id} ({inp.appliance_profile}).",
+        [("Unit", unit), ("Service", service), ("Install", [("WantedBy", "multi-user.target")])],
+    )
     return RenderedFile(f"{UNIT_DIR}/{EDGE_UNIT}", text)
 
 
@@ -184,8 +186,10 @@ def ocr_unit(inp: LockdownInputs) -> RenderedFile | None:
         ("IOSchedulingClass", "idle"),
     ]
     service = _service(inp, inp.ocr_command, body)
-    text = _unit(f"卷宗 appliance: the OCR worker (`edge {inp.ocr_command}`), no network.",
-                 [("Unit", unit), ("Service", service), ("Install", [("WantedBy", "multi-user.target")])])
+    text = _unit(
+        f"卷宗 appliance: the OCR worker (`edge {inp.ocr_command}`), no network.",
+        [("Unit", unit), ("Service", service), ("Install", [("WantedBy", "multi-user.target")])],
+    )
     return RenderedFile(f"{UNIT_DIR}/{OCR_UNIT}", text)
 
 
@@ -198,9 +202,11 @@ def hot_mount(inp: LockdownInputs) -> RenderedFile | None:
     text = _unit(
         "The scanner's hot folder and the appliance's spool: RAM only, so plaintext scans never reach flash.\n"
         "The scanning software's user joins the group of the same name to write here (umask 007).",
-        [("Unit", [("Description", "卷宗热文件夹（内存文件系统，明文扫描件不落盘）"), ("Before", EDGE_UNIT)]),
-         ("Mount", [("What", "tmpfs"), ("Where", _q(where)), ("Type", "tmpfs"), ("Options", options)]),
-         ("Install", [("WantedBy", "local-fs.target")])],
+        [
+            ("Unit", [("Description", "卷宗热文件夹（内存文件系统，明文扫描件不落盘）"), ("Before", EDGE_UNIT)]),
+            ("Mount", [("What", "tmpfs"), ("Where", _q(where)), ("Type", "tmpfs"), ("Options", options)]),
+            ("Install", [("WantedBy", "local-fs.target")]),
+        ],
     )
     return RenderedFile(f"{UNIT_DIR}/{mount_unit_name(where)}", text)
 
@@ -209,10 +215,19 @@ def swapoff_unit() -> RenderedFile:
     text = _unit(
         "Swap stays off: the kernel could page the hot folder's tmpfs and the services' memory out to disk.\n"
         "`edge run` also refuses to start while swap is on.",
-        [("Unit", [("Description", "卷宗：关闭交换分区"), ("DefaultDependencies", "no"),
-                   ("After", "swap.target"), ("Before", "sysinit.target")]),
-         ("Service", [("Type", "oneshot"), ("RemainAfterExit", "yes"), ("ExecStart", "/sbin/swapoff -a")]),
-         ("Install", [("WantedBy", "sysinit.target")])],
+        [
+            (
+                "Unit",
+                [
+                    ("Description", "卷宗：关闭交换分区"),
+                    ("DefaultDependencies", "no"),
+                    ("After", "swap.target"),
+                    ("Before", "sysinit.target"),
+                ],
+            ),
+            ("Service", [("Type", "oneshot"), ("RemainAfterExit", "yes"), ("ExecStart", "/sbin/swapoff -a")]),
+            ("Install", [("WantedBy", "sysinit.target")]),
+        ],
     )
     return RenderedFile(f"{UNIT_DIR}/{SWAPOFF_UNIT}", text)
 
@@ -225,18 +240,32 @@ def media_rules_units(inp: LockdownInputs) -> list[RenderedFile]:
         ("Environment", "PYTHONDONTWRITEBYTECODE=1"),
         ("ProtectSystem", "strict"),
         ("ReadWritePaths", f"/etc/udev/rules.d {_q(inp.home)}"),
-        ("ProtectHome", "yes"), ("PrivateTmp", "yes"), ("PrivateNetwork", "yes"), ("PrivateDevices", "yes"),
-        ("NoNewPrivileges", "yes"), ("ProtectKernelModules", "yes"), ("ProtectKernelTunables", "yes"),
-        ("ProtectControlGroups", "yes"), ("RestrictAddressFamilies", "AF_UNIX"), ("LockPersonality", "yes"),
-        ("MemoryDenyWriteExecute", "yes"), ("SystemCallArchitectures", "native"), ("UMask", "0022"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateNetwork", "yes"),
+        ("PrivateDevices", "yes"),
+        ("NoNewPrivileges", "yes"),
+        ("ProtectKernelModules", "yes"),
+        ("ProtectKernelTunables", "yes"),
+        ("ProtectControlGroups", "yes"),
+        ("RestrictAddressFamilies", "AF_UNIX"),
+        ("LockPersonality", "yes"),
+        ("MemoryDenyWriteExecute", "yes"),
+        ("SystemCallArchitectures", "native"),
+        ("UMask", "0022"),
     ]
-    unit = _unit("The udev rules for removable media registered for this appliance, kept in step with their validity.",
-                 [("Unit", [("Description", "卷宗：按登记介质的有效期更新 udev 规则"), ("After", EDGE_UNIT)]),
-                  ("Service", service)])
-    timer = _unit("Runs juanzong-media-rules.service hourly (and at boot if a run was missed).",
-                  [("Unit", [("Description", "卷宗：每小时更新登记介质的 udev 规则")]),
-                   ("Timer", [("OnCalendar", "hourly"), ("Persistent", "true"), ("Unit", MEDIA_RULES_UNIT)]),
-                   ("Install", [("WantedBy", "timers.target")])])
+    unit = _unit(
+        "The udev rules for removable media registered for this appliance, kept in step with their validity.",
+        [("Unit", [("Description", "卷宗：按登记介质的有效期更新 udev 规则"), ("After", EDGE_UNIT)]), ("Service", service)],
+    )
+    timer = _unit(
+        "Runs juanzong-media-rules.service hourly (and at boot if a run was missed).",
+        [
+            ("Unit", [("Description", "卷宗：每小时更新登记介质的 udev 规则")]),
+            ("Timer", [("OnCalendar", "hourly"), ("Persistent", "true"), ("Unit", MEDIA_RULES_UNIT)]),
+            ("Install", [("WantedBy", "timers.target")]),
+        ],
+    )
     return [RenderedFile(f"{UNIT_DIR}/{MEDIA_RULES_UNIT}", unit), RenderedFile(f"{UNIT_DIR}/{MEDIA_RULES_TIMER}", timer)]
 
 
@@ -254,5 +283,8 @@ def render(inp: LockdownInputs) -> list[RenderedFile]:
 
 
 def service_units(files: list[RenderedFile]) -> list[RenderedFile]:
-    return [f for f in files if f.target.endswith(".service") and f.target.startswith(UNIT_DIR + "/juanzong-")
-            and not f.target.endswith(ROOT_ONESHOTS)]
+    return [
+        f
+        for f in files
+        if f.target.endswith(".service") and f.target.startswith(UNIT_DIR + "/juanzong-") and not f.target.endswith(ROOT_ONESHOTS)
+    ]

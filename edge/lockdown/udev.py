@@ -52,8 +52,14 @@ REFUSED_CLASSES = {
     "0a": "CDC data",
     "e0": "wireless controller (RNDIS, Bluetooth)",
 }
-ALLOWED_CLASSES = {"03": "HID (键盘、扫码枪)", "06": "still image (扫描仪、高拍仪)", "07": "printer (打印机)",
-                   "09": "hub", "0e": "video (高拍仪)", "ff": "vendor specific (多数扫描仪与热敏打印机)"}
+ALLOWED_CLASSES = {
+    "03": "HID (键盘、扫码枪)",
+    "06": "still image (扫描仪、高拍仪)",
+    "07": "printer (打印机)",
+    "09": "hub",
+    "0e": "video (高拍仪)",
+    "ff": "vendor specific (多数扫描仪与热敏打印机)",
+}
 
 
 def _refuse(cls: str, what: str) -> str:
@@ -77,15 +83,19 @@ def _printer_rule(inp: LockdownInputs) -> str:
         )
     if printer.transport is PrinterTransport.SERIAL:
         name = printer.serial_device.removeprefix("/dev/")
-        return (f"# the receipt printer ({inp.printer_profile}) on a serial port\n"
-                f'ACTION=="add", KERNEL=="{name}", GROUP="{inp.user}", MODE="0660"\n')
+        return (
+            f"# the receipt printer ({inp.printer_profile}) on a serial port\n"
+            f'ACTION=="add", KERNEL=="{name}", GROUP="{inp.user}", MODE="0660"\n'
+        )
     return ""
 
 
 # A USB block device not admitted by 69: its nearest USB interface is de-authorised (the block
 # device goes away). `$$`/`%%` are udev's escapes for the shell's `$` and `%`.
-_DEAUTHORISE = ("/bin/sh -c 'd=/sys$env{DEVPATH}; while [ $${#d} -gt 5 ]; do "
-                "if [ -f $$d/bInterfaceClass ]; then echo 0 > $$d/authorized; exit 0; fi; d=$${d%%/*}; done'")
+_DEAUTHORISE = (
+    "/bin/sh -c 'd=/sys$env{DEVPATH}; while [ $${#d} -gt 5 ]; do "
+    "if [ -f $$d/bInterfaceClass ]; then echo 0 > $$d/authorized; exit 0; fi; d=$${d%%/*}; done'"
+)
 
 
 def _refuse_block() -> str:
@@ -104,10 +114,14 @@ def render_refuse(inp: LockdownInputs) -> RenderedFile:
     allowed = "".join(f"#   {c}  {w}\n" for c, w in ALLOWED_CLASSES.items())
     text = (
         "# 卷宗 appliance: no USB storage. Rendered by `juanzong edge lockdown`.\n"
-        "# Left alone (scanner, printer, keyboard classes):\n" + allowed + "\n"
+        "# Left alone (scanner, printer, keyboard classes):\n"
+        + allowed
+        + "\n"
         + "".join(_refuse(c, w) for c, w in REFUSED_CLASSES.items())
-        + "\n" + _refuse_block()
-        + "\n" + _printer_rule(inp)
+        + "\n"
+        + _refuse_block()
+        + "\n"
+        + _printer_rule(inp)
     )
     return RenderedFile(f"{RULES_DIR}/{REFUSE_RULES}", text)
 
@@ -140,7 +154,8 @@ def media_rules_text(appliance_id: str, media: Sequence[AdmittedMedium]) -> str:
         f"# 卷宗 appliance {appliance_id}: removable media registered for it and still valid.\n"
         "# Rendered by `juanzong edge lockdown`, `edge media init` and `edge media rules` (hourly timer);\n"
         "# rendered again, not edited. Read before 70-juanzong-usb.rules, which refuses what is not marked here.\n\n"
-        + _prepare_window() + "\n"
+        + _prepare_window()
+        + "\n"
     )
     if not media:
         return head + "# no registered medium: every mass-storage interface stays refused at the USB level\n"

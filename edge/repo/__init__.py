@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from juanzong.edge.repo import cipher
 from juanzong.edge.db import MIGRATIONS
+from juanzong.edge.repo import cipher
 
 if TYPE_CHECKING:
     from juanzong.edge.config import EdgeSettings

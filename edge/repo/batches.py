@@ -76,11 +76,9 @@ def assign_unreported_purges(db: Database, batch_id: str) -> None:
     db.execute("UPDATE blobs SET purge_batch_id = ? WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL", [batch_id])
 
 
-def insert_sealed(db: Database, *, batch_id: str, seq: int, manifest: str, signature: str, manifest_sha256: str,
-                  now: str) -> None:
+def insert_sealed(db: Database, *, batch_id: str, seq: int, manifest: str, signature: str, manifest_sha256: str, now: str) -> None:
     db.execute(
-        "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) "
-        "VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO batches(id, seq, state, manifest, signature, manifest_sha256, created_at, sealed_at) VALUES (?,?,?,?,?,?,?,?)",
         [batch_id, seq, BatchState.SEALED, manifest, signature, manifest_sha256, now, now],
     )
 
@@ -95,9 +93,12 @@ def manifest(db: Database, batch_id: str) -> str | None:
 def pages_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
     """Every page column plus its blob's sha256, size, kind, sealed_central, suite and SM3
     (b_sha, b_size, b_kind, sealed_central, b_suite, b_sm3)."""
-    return dicts(db, """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+    return dicts(
+        db,
+        """SELECT p.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
         b.suite AS b_suite, b.sm3 AS b_sm3 FROM pages p JOIN blobs b ON b.id = p.blob_id WHERE p.batch_id = :b ORDER BY p.item_id, p.page_no""",
-                 {"b": batch_id})
+        {"b": batch_id},
+    )
 
 
 # the items whose pages, documents or notices are in the batch
@@ -106,21 +107,32 @@ _BATCH_ITEMS = """SELECT item_id FROM pages WHERE batch_id = :b UNION SELECT ite
 
 
 def items_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = :discarded) AS discarded_pages
+    return dicts(
+        db,
+        f"""SELECT i.*, (SELECT COUNT(*) FROM pages d WHERE d.item_id = i.id AND d.role = :discarded) AS discarded_pages
         FROM items i WHERE i.batch_id = :b OR i.id IN ({_BATCH_ITEMS}) ORDER BY i.intake_id, i.seq""",
-                 {"b": batch_id, "discarded": PageRole.DISCARDED})
+        {"b": batch_id, "discarded": PageRole.DISCARDED},
+    )
 
 
 def intakes_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
-    return dicts(db, f"""SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
-        WHERE batch_id = :b OR id IN ({_BATCH_ITEMS})) ORDER BY received_at, id""", {"b": batch_id})
+    return dicts(
+        db,
+        f"""SELECT * FROM intakes WHERE batch_id = :b OR id IN (SELECT intake_id FROM items
+        WHERE batch_id = :b OR id IN ({_BATCH_ITEMS})) ORDER BY received_at, id""",
+        {"b": batch_id},
+    )
 
 
 def documents_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
     """The batch's current documents (superseded ones never travel) with their blob columns as pages_of."""
-    return dicts(db, """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
+    return dicts(
+        db,
+        """SELECT d.*, b.sha256 AS b_sha, b.size AS b_size, b.kind AS b_kind, b.sealed_central,
         b.suite AS b_suite, b.sm3 AS b_sm3 FROM documents d JOIN blobs b ON b.id = d.blob_id
-        WHERE d.batch_id = :b AND d.superseded_by IS NULL ORDER BY d.item_id, d.version""", {"b": batch_id})
+        WHERE d.batch_id = :b AND d.superseded_by IS NULL ORDER BY d.item_id, d.version""",
+        {"b": batch_id},
+    )
 
 
 def notices_of(db: Database, batch_id: str) -> list[dict[str, Any]]:
@@ -137,8 +149,11 @@ def due(db: Database, now_iso: str) -> list[dict[str, Any]]:
     """Sealed batches whose turn has come, oldest first, up to the first one still waiting
     out its back-off: central takes an appliance's batches only in rising sequence, so a
     later batch never overtakes an earlier one."""
-    rows = dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256, attempts, next_try_at FROM batches "
-                     "WHERE state = ? ORDER BY seq", [BatchState.SEALED])
+    rows = dicts(
+        db,
+        "SELECT id, seq, manifest, signature, manifest_sha256, attempts, next_try_at FROM batches WHERE state = ? ORDER BY seq",
+        [BatchState.SEALED],
+    )
     turn = []
     for row in rows:
         if (row.pop("next_try_at") or "") > now_iso:
@@ -148,32 +163,33 @@ def due(db: Database, now_iso: str) -> list[dict[str, Any]]:
 
 
 def mark_acknowledged(db: Database, batch_id: str, receipt_json: str, acked_at: str) -> None:
-    db.execute("UPDATE batches SET state = ?, receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
-               [BatchState.ACKNOWLEDGED, receipt_json, acked_at, batch_id])
+    db.execute(
+        "UPDATE batches SET state = ?, receipt = ?, acked_at = ?, last_error = NULL WHERE id = ?",
+        [BatchState.ACKNOWLEDGED, receipt_json, acked_at, batch_id],
+    )
 
 
 def mark_failed(db: Database, batch_id: str, *, rejected: bool, attempts: int, error: str, next_try_at: str) -> None:
     """Another failed attempt: back to `sealed` with a back-off, or parked as `rejected`."""
-    db.execute("UPDATE batches SET state = ?, attempts = ?, last_error = ?, next_try_at = ? WHERE id = ?",
-               [BatchState.REJECTED if rejected else BatchState.SEALED, attempts, error, next_try_at, batch_id])
+    db.execute(
+        "UPDATE batches SET state = ?, attempts = ?, last_error = ?, next_try_at = ? WHERE id = ?",
+        [BatchState.REJECTED if rejected else BatchState.SEALED, attempts, error, next_try_at, batch_id],
+    )
 
 
 def overview(db: Database) -> list[tuple]:
     """(id, seq, state, manifest, attempts, last_error, sealed_at, acked_at) of every batch."""
-    return db.execute("SELECT id, seq, state, manifest, attempts, last_error, sealed_at, acked_at "
-                      "FROM batches ORDER BY seq").fetchall()
+    return db.execute("SELECT id, seq, state, manifest, attempts, last_error, sealed_at, acked_at FROM batches ORDER BY seq").fetchall()
 
 
 def sealed(db: Database) -> list[dict[str, Any]]:
     """Every batch still waiting for central's receipt (id, seq, manifest, signature, manifest_sha256)."""
-    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = ? ORDER BY seq",
-                 [BatchState.SEALED])
+    return dicts(db, "SELECT id, seq, manifest, signature, manifest_sha256 FROM batches WHERE state = ? ORDER BY seq", [BatchState.SEALED])
 
 
 def sealed_overview(db: Database) -> list[dict[str, Any]]:
     """Batches waiting for central's receipt, oldest first: id, seq, sealed_at and their page count."""
-    rows = db.execute("SELECT id, seq, sealed_at, manifest FROM batches WHERE state = ? ORDER BY seq",
-                      [BatchState.SEALED]).fetchall()
+    rows = db.execute("SELECT id, seq, sealed_at, manifest FROM batches WHERE state = ? ORDER BY seq", [BatchState.SEALED]).fetchall()
     return [{"id": r[0], "seq": r[1], "sealed_at": r[2], "pages": len(json.loads(r[3]).get("pages", []))} for r in rows]
 
 
@@ -190,5 +206,6 @@ def waiting(db: Database) -> tuple[int, str | None]:
 
 def acknowledged(db: Database) -> list[tuple[str, int, str, str, str, str]]:
     """(id, seq, manifest, signature, manifest_sha256, receipt) of every batch holding a receipt."""
-    return db.execute("SELECT id, seq, manifest, signature, manifest_sha256, receipt FROM batches "
-                      "WHERE receipt IS NOT NULL ORDER BY seq").fetchall()
+    return db.execute(
+        "SELECT id, seq, manifest, signature, manifest_sha256, receipt FROM batches WHERE receipt IS NOT NULL ORDER BY seq"
+    ).fetchall()

@@ -12,8 +12,18 @@ def insert(db: Database, sealed: SealedBlob, now: str) -> None:
     db.execute(
         "INSERT INTO blobs(id, kind, sha256, size, wrapped_local, sealed_central, plain_sha256, created_at, suite, sm3) "
         "VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [sealed.blob_id, sealed.kind, sealed.sha256, sealed.size, sealed.wrapped_local, sealed.sealed_central,
-         sealed.plain_sha256, now, str(sealed.suite), sealed.sm3],
+        [
+            sealed.blob_id,
+            sealed.kind,
+            sealed.sha256,
+            sealed.size,
+            sealed.wrapped_local,
+            sealed.sealed_central,
+            sealed.plain_sha256,
+            now,
+            str(sealed.suite),
+            sealed.sm3,
+        ],
     )
 
 
@@ -55,8 +65,9 @@ def mark_purged(db: Database, blob_id: str, at: str) -> None:
 
 def unreported_purges(db: Database) -> list[tuple[str, str, str, str]]:
     """(id, kind, sha256, purged_at) of purges no sealed batch has reported yet."""
-    return db.execute("SELECT id, kind, sha256, purged_at FROM blobs WHERE purged_at IS NOT NULL "
-                      "AND purge_batch_id IS NULL ORDER BY purged_at, id").fetchall()
+    return db.execute(
+        "SELECT id, kind, sha256, purged_at FROM blobs WHERE purged_at IS NOT NULL AND purge_batch_id IS NULL ORDER BY purged_at, id"
+    ).fetchall()
 
 
 def locally_wrapped(db: Database) -> list[tuple[str, str, bytes]]:

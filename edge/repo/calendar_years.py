@@ -10,8 +10,9 @@ def all_years(db: Database) -> list[tuple[int, str, str, str]]:
     return db.execute("SELECT year, source, holidays, workdays FROM calendar_years ORDER BY year").fetchall()
 
 
-def upsert(db: Database, *, year: int, source: str, holidays_json: str, workdays_json: str, file_name: str,
-           file_sha256: str, imported_at: str) -> None:
+def upsert(
+    db: Database, *, year: int, source: str, holidays_json: str, workdays_json: str, file_name: str, file_sha256: str, imported_at: str
+) -> None:
     """Install a year's arrangement; importing the year again replaces it."""
     db.execute(
         "INSERT INTO calendar_years(year, source, holidays, workdays, file_name, file_sha256, imported_at) "

@@ -10,8 +10,9 @@ from juanzong.edge.repo.counter import _dicts
 
 
 def insert_signature(db: Database, signature_id: str, method: str, role: str, sealed: bytes, at: str) -> None:
-    db.execute("INSERT INTO signatures(id, method, signer, sealed, created_at) VALUES (?,?,?,?,?)",
-               [signature_id, method, role, sealed, at])
+    db.execute(
+        "INSERT INTO signatures(id, method, signer, sealed, created_at) VALUES (?,?,?,?,?)", [signature_id, method, role, sealed, at]
+    )
 
 
 def signature(db: Database, signature_id: str) -> tuple[str, bytes] | None:
@@ -35,8 +36,12 @@ def events_of_case(db: Database, case_number: str) -> list[dict[str, Any]]:
 
 
 def items_of_event(db: Database, event_id: str) -> list[dict[str, Any]]:
-    return _dicts(db, """SELECT c.item_id, c.pages, i.name, i.seq, i.volume FROM custody_items c
-                         JOIN items i ON i.id = c.item_id WHERE c.event_id = ? ORDER BY i.intake_id, i.seq""", [event_id])
+    return _dicts(
+        db,
+        """SELECT c.item_id, c.pages, i.name, i.seq, i.volume FROM custody_items c
+                         JOIN items i ON i.id = c.item_id WHERE c.event_id = ? ORDER BY i.intake_id, i.seq""",
+        [event_id],
+    )
 
 
 _OPEN_LOANS = """SELECT * FROM custody_events b WHERE b.kind = 'borrow'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
@@ -78,8 +78,9 @@ def dirty_items(db: Database) -> list[tuple[str, int]]:
 
 
 def mark_dirty(db: Database, item_id: str) -> None:
-    db.execute("INSERT INTO document_dirty(item_id, since) VALUES (?, ?) ON CONFLICT(item_id) DO UPDATE SET gen = gen + 1",
-               [item_id, utc_iso()])
+    db.execute(
+        "INSERT INTO document_dirty(item_id, since) VALUES (?, ?) ON CONFLICT(item_id) DO UPDATE SET gen = gen + 1", [item_id, utc_iso()]
+    )
 
 
 def clear_dirty(db: Database, item_id: str, gen: int) -> None:
@@ -117,8 +118,7 @@ def order_in_directory(db: Database, item: ItemRow) -> int:
     sql = """SELECT COUNT(*) FROM items i JOIN intakes t ON t.id = i.intake_id
              WHERE t.case_number = ? AND i.volume = ? AND i.catalog_dir = ?
                AND (t.received_at < ? OR (t.received_at = ? AND (i.intake_id < ? OR (i.intake_id = ? AND i.seq <= ?))))"""
-    args = [item.case_number, item.volume, item.catalog_dir, item.received_at, item.received_at,
-            item.intake_id, item.intake_id, item.seq]
+    args = [item.case_number, item.volume, item.catalog_dir, item.received_at, item.received_at, item.intake_id, item.intake_id, item.seq]
     return db.execute(sql, args).fetchone()[0]
 
 
@@ -165,9 +165,20 @@ def insert_document(db: Database, doc: DocumentRow, page_count: int, over_conten
     db.execute(
         """INSERT INTO documents(id, item_id, version, searchable, blob_id, signature, page_ids, page_count, file_name,
                place, over_content, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [doc.document_id, doc.item_id, doc.version, int(doc.searchable), doc.blob_id, doc.signature,
-         json.dumps(list(doc.page_ids)), page_count, doc.file_name, json.dumps(doc.place, ensure_ascii=False),
-         json.dumps(list(over_content)), now],
+        [
+            doc.document_id,
+            doc.item_id,
+            doc.version,
+            int(doc.searchable),
+            doc.blob_id,
+            doc.signature,
+            json.dumps(list(doc.page_ids)),
+            page_count,
+            doc.file_name,
+            json.dumps(doc.place, ensure_ascii=False),
+            json.dumps(list(over_content)),
+            now,
+        ],
     )
 
 
@@ -177,8 +188,10 @@ def insert_document(db: Database, doc: DocumentRow, page_count: int, over_conten
 def enqueue(db: Database, document_id: str, item: ItemRow, now: str) -> None:
     db.execute("DELETE FROM ocr_queue WHERE item_id = ?", [item.item_id])  # an older version's job is moot
     deadline = utc_iso(datetime.fromisoformat(item.deadline))
-    db.execute("INSERT INTO ocr_queue(document_id, item_id, deadline_utc, urgent, queued_at) VALUES (?,?,?,?,?)",
-               [document_id, item.item_id, deadline, int(item.urgent), now])
+    db.execute(
+        "INSERT INTO ocr_queue(document_id, item_id, deadline_utc, urgent, queued_at) VALUES (?,?,?,?,?)",
+        [document_id, item.item_id, deadline, int(item.urgent), now],
+    )
 
 
 def next_job(db: Database, now: str) -> Job | None:
@@ -189,8 +202,9 @@ def next_job(db: Database, now: str) -> Job | None:
 
 
 def job_failed(db: Database, document_id: str, error: str, retry_at: str) -> None:
-    db.execute("UPDATE ocr_queue SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE document_id = ?",
-               [error, retry_at, document_id])
+    db.execute(
+        "UPDATE ocr_queue SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE document_id = ?", [error, retry_at, document_id]
+    )
 
 
 def job_attempts(db: Database, document_id: str) -> int:
@@ -223,9 +237,11 @@ def has_notice(db: Database, item_id: str) -> bool:
 
 
 def insert_notice(db: Database, notice: dict) -> None:
-    db.execute("""INSERT INTO notices(id, item_id, document_id, kind, case_number, item_name, place, pages, created_at)
+    db.execute(
+        """INSERT INTO notices(id, item_id, document_id, kind, case_number, item_name, place, pages, created_at)
                   VALUES (:notice_id, :item_id, :document_id, :kind, :case_number, :item_name, :place, :pages, :created_at)""",
-               {**notice, "place": json.dumps(notice["place"], ensure_ascii=False)})
+        {**notice, "place": json.dumps(notice["place"], ensure_ascii=False)},
+    )
 
 
 def summary(db: Database) -> dict:

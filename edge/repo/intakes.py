@@ -22,16 +22,26 @@ class IntakeRow:
     late_entry: bool = False  # 补登
 
 
-_COLUMNS = ("id, case_number, case_json, submitter, received_at, deadline, urgent, clerk, "
-            "deadline_provisional, deadline_source, late_entry")
+_COLUMNS = "id, case_number, case_json, submitter, received_at, deadline, urgent, clerk, deadline_provisional, deadline_source, late_entry"
 
 
 def insert(db: Database, row: IntakeRow, created_at: str) -> None:
     db.execute(
         f"INSERT INTO intakes({_COLUMNS}, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [row.intake_id, row.case_number, row.case_json, row.submitter, row.received_at, row.deadline,
-         int(row.urgent), row.clerk, int(row.deadline_provisional), row.deadline_source, int(row.late_entry),
-         created_at],
+        [
+            row.intake_id,
+            row.case_number,
+            row.case_json,
+            row.submitter,
+            row.received_at,
+            row.deadline,
+            int(row.urgent),
+            row.clerk,
+            int(row.deadline_provisional),
+            row.deadline_source,
+            int(row.late_entry),
+            created_at,
+        ],
     )
 
 
@@ -54,9 +64,11 @@ class ReceiptHead:
 
 
 def receipt_head(db: Database, intake_id: str) -> ReceiptHead | None:
-    row = db.execute("SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk),"
-                     " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
-                     [intake_id]).fetchone()
+    row = db.execute(
+        "SELECT t.case_number, t.submitter, t.received_at, t.deadline, t.urgent, COALESCE(o.name, t.clerk),"
+        " t.deadline_provisional FROM intakes t LEFT JOIN operators o ON o.id = t.clerk WHERE t.id = ?",
+        [intake_id],
+    ).fetchone()
     return ReceiptHead(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bool(row[6])) if row else None
 
 
@@ -67,11 +79,14 @@ def provisional_count(db: Database) -> int:
 
 def provisional_not_urgent(db: Database) -> list[tuple[str, str, str, str]]:
     """(id, case_number, received_at, deadline) of provisional, non-urgent intakes, oldest first."""
-    return db.execute("SELECT id, case_number, received_at, deadline FROM intakes "
-                      "WHERE deadline_provisional = 1 AND urgent = 0 ORDER BY received_at, id").fetchall()
+    return db.execute(
+        "SELECT id, case_number, received_at, deadline FROM intakes WHERE deadline_provisional = 1 AND urgent = 0 ORDER BY received_at, id"
+    ).fetchall()
 
 
 def set_deadline(db: Database, intake_id: str, deadline: str, provisional: bool, source: str) -> None:
     """A recomputed deadline; the intake travels to central again with the next batch."""
-    db.execute("UPDATE intakes SET deadline = ?, deadline_provisional = ?, deadline_source = ?, batch_id = NULL "
-               "WHERE id = ?", [deadline, int(provisional), source, intake_id])
+    db.execute(
+        "UPDATE intakes SET deadline = ?, deadline_provisional = ?, deadline_source = ?, batch_id = NULL WHERE id = ?",
+        [deadline, int(provisional), source, intake_id],
+    )

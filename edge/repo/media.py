@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 
-def upsert_initialised(db: Database, *, medium_id: str, label: str, registration: str, fs_uuid: str | None,
-                       valid_until: str, initialised_at: str) -> None:
+def upsert_initialised(
+    db: Database, *, medium_id: str, label: str, registration: str, fs_uuid: str | None, valid_until: str, initialised_at: str
+) -> None:
     """Record a medium prepared here; preparing it again updates its filesystem and time."""
     db.execute(
         "INSERT INTO media(medium_id, label, registration, fs_uuid, valid_until, initialised_at) VALUES (?,?,?,?,?,?) "

@@ -32,8 +32,10 @@ def all_rows(db: Database) -> list[OperatorRow]:
 
 
 def insert(db: Database, row: OperatorRow) -> None:
-    db.execute(f"INSERT INTO operators({_COLS}) VALUES (?,?,?,?,?,?,?,?)",
-               [row.id, row.name, row.role, row.pin_hash, row.disabled_at, row.failures, row.locked_until, row.created_at])
+    db.execute(
+        f"INSERT INTO operators({_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+        [row.id, row.name, row.role, row.pin_hash, row.disabled_at, row.failures, row.locked_until, row.created_at],
+    )
 
 
 def set_disabled(db: Database, operator_id: str, at: str) -> None:
@@ -52,8 +54,7 @@ def set_failures(db: Database, operator_id: str, failures: int, locked_until: st
 
 
 def open_session(db: Database, session_id: str, operator_id: str, at: str) -> None:
-    db.execute("INSERT INTO kiosk_sessions(id, operator_id, started_at, last_seen) VALUES (?,?,?,?)",
-               [session_id, operator_id, at, at])
+    db.execute("INSERT INTO kiosk_sessions(id, operator_id, started_at, last_seen) VALUES (?,?,?,?)", [session_id, operator_id, at, at])
 
 
 def session(db: Database, session_id: str) -> tuple[str, str, str | None] | None:
@@ -66,10 +67,10 @@ def touch_session(db: Database, session_id: str, at: str) -> None:
 
 
 def end_session(db: Database, session_id: str, at: str, reason: str) -> None:
-    db.execute("UPDATE kiosk_sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
-               [at, reason, session_id])
+    db.execute("UPDATE kiosk_sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL", [at, reason, session_id])
 
 
 def end_sessions_of(db: Database, operator_id: str, at: str, reason: str) -> None:
-    db.execute("UPDATE kiosk_sessions SET ended_at = ?, end_reason = ? WHERE operator_id = ? AND ended_at IS NULL",
-               [at, reason, operator_id])
+    db.execute(
+        "UPDATE kiosk_sessions SET ended_at = ?, end_reason = ? WHERE operator_id = ? AND ended_at IS NULL", [at, reason, operator_id]
+    )

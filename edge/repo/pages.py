@@ -28,9 +28,26 @@ def insert(db: Database, page: Page, page_no: int | None, findings_json: str, no
         """INSERT INTO pages(id, claim, item_id, page_no, side, role, source_name, source_sha256, source_size,
                blob_id, width, height, dpi, mode, findings, phash, scanned_at, replaces)
            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [page.page_id, page.claim_key, page.item_id, page_no, page.side, page.role, page.claimed.source_name,
-         page.source_sha256, page.source_size, page.sealed.blob_id, page.width, page.height, page.dpi, page.mode,
-         findings_json, page.qc.phash if page.qc else None, now, page.replaces],
+        [
+            page.page_id,
+            page.claim_key,
+            page.item_id,
+            page_no,
+            page.side,
+            page.role,
+            page.claimed.source_name,
+            page.source_sha256,
+            page.source_size,
+            page.sealed.blob_id,
+            page.width,
+            page.height,
+            page.dpi,
+            page.mode,
+            findings_json,
+            page.qc.phash if page.qc else None,
+            now,
+            page.replaces,
+        ],
     )
 
 
@@ -43,8 +60,10 @@ def give_up_number(db: Database, page_id: str, replaced_by: str) -> int | None:
     """The replaced page keeps its row (role `replaced`, numberless) and travels again;
     returns the number it held (None for an image that had none: a dropped blank back)."""
     number = db.execute("SELECT page_no FROM pages WHERE id = ?", [page_id]).fetchone()[0]
-    db.execute("UPDATE pages SET page_no = NULL, role = ?, replaced_by = ?, batch_id = NULL WHERE id = ?",
-               [PageRole.REPLACED, replaced_by, page_id])
+    db.execute(
+        "UPDATE pages SET page_no = NULL, role = ?, replaced_by = ?, batch_id = NULL WHERE id = ?",
+        [PageRole.REPLACED, replaced_by, page_id],
+    )
     return number
 
 
@@ -66,8 +85,7 @@ def item_page(db: Database, page_id: str) -> tuple[str, str, int | None] | None:
 
 def phashes(db: Database, item_id: str) -> dict[str, str]:
     """Perceptual hashes of the item's pages that are not blank (for the duplicate check)."""
-    sql = ("SELECT id, phash FROM pages WHERE item_id = ? AND role = ? AND phash IS NOT NULL "
-           "AND findings NOT LIKE ?")
+    sql = "SELECT id, phash FROM pages WHERE item_id = ? AND role = ? AND phash IS NOT NULL AND findings NOT LIKE ?"
     return dict(db.execute(sql, [item_id, PageRole.PAGE, f'%"{QcCode.BLANK}"%']).fetchall())
 
 
@@ -80,10 +98,8 @@ def scanned_count(db: Database, item_id: str) -> int:
 
 def blank_backs(db: Database, item_id: str) -> int:
     """Blank back sides of the item (kept as pages or dropped): recorded, not counted."""
-    sql = ("SELECT COUNT(*) FROM pages WHERE item_id = ? AND side = ? AND "
-           "(role = ? OR (role = ? AND findings LIKE ?))")
-    return int(db.execute(sql, [item_id, Side.VERSO, PageRole.BLANK_DROPPED, PageRole.PAGE,
-                                f'%"{QcCode.BLANK}"%']).fetchone()[0])
+    sql = "SELECT COUNT(*) FROM pages WHERE item_id = ? AND side = ? AND (role = ? OR (role = ? AND findings LIKE ?))"
+    return int(db.execute(sql, [item_id, Side.VERSO, PageRole.BLANK_DROPPED, PageRole.PAGE, f'%"{QcCode.BLANK}"%']).fetchone()[0])
 
 
 def sheet_partner(db: Database, page_id: str) -> str | None:
@@ -94,11 +110,9 @@ def sheet_partner(db: Database, page_id: str) -> str | None:
         return None
     rowid, item_id, side = row
     if side == Side.RECTO:
-        sql = ("SELECT id, side FROM pages WHERE item_id = ? AND rowid > ? AND replaces IS NULL "
-               "ORDER BY rowid LIMIT 1")
+        sql = "SELECT id, side FROM pages WHERE item_id = ? AND rowid > ? AND replaces IS NULL ORDER BY rowid LIMIT 1"
     else:
-        sql = ("SELECT id, side FROM pages WHERE item_id = ? AND rowid < ? AND replaces IS NULL "
-               "ORDER BY rowid DESC LIMIT 1")
+        sql = "SELECT id, side FROM pages WHERE item_id = ? AND rowid < ? AND replaces IS NULL ORDER BY rowid DESC LIMIT 1"
     found = db.execute(sql, [item_id, rowid]).fetchone()
     want = Side.VERSO if side == Side.RECTO else Side.RECTO
     return found[0] if found and found[1] == want else None
@@ -132,8 +146,9 @@ def unassigned_count(db: Database) -> int:
 
 def with_blobs(db: Database) -> list[tuple[str, str, str, str, str, bytes]]:
     """(source_name, source_sha256, role, blob id, blob kind, sealed_central) of every page."""
-    return db.execute("SELECT p.source_name, p.source_sha256, p.role, b.id, b.kind, b.sealed_central "
-                      "FROM pages p JOIN blobs b ON b.id = p.blob_id").fetchall()
+    return db.execute(
+        "SELECT p.source_name, p.source_sha256, p.role, b.id, b.kind, b.sealed_central FROM pages p JOIN blobs b ON b.id = p.blob_id"
+    ).fetchall()
 
 
 def brief(db: Database, page_ids: list[str]) -> list[dict]:

@@ -10,8 +10,10 @@ from juanzong.edge.repo.counter import _dicts
 
 
 def insert(db: Database, pickup_id: str, case_number: str, addressee: str, documents: str, registered_by: str, at: str) -> None:
-    db.execute("INSERT INTO pickups(id, case_number, addressee, documents, registered_by, registered_at) VALUES (?,?,?,?,?,?)",
-               [pickup_id, case_number, addressee, documents, registered_by, at])
+    db.execute(
+        "INSERT INTO pickups(id, case_number, addressee, documents, registered_by, registered_at) VALUES (?,?,?,?,?,?)",
+        [pickup_id, case_number, addressee, documents, registered_by, at],
+    )
 
 
 def get(db: Database, pickup_id: str) -> dict[str, Any] | None:
@@ -28,13 +30,17 @@ def handed_between(db: Database, start: str, end: str) -> list[dict[str, Any]]:
 
 
 def mark_handed(db: Database, pickup_id: str, at: str, by: str, id_checked: str, id_number: bytes | None, signature: str) -> None:
-    db.execute("UPDATE pickups SET handed_at = ?, handed_by = ?, id_checked = ?, id_number = ?, signature = ? WHERE id = ?",
-               [at, by, id_checked, id_number, signature, pickup_id])
+    db.execute(
+        "UPDATE pickups SET handed_at = ?, handed_by = ?, id_checked = ?, id_number = ?, signature = ? WHERE id = ?",
+        [at, by, id_checked, id_number, signature, pickup_id],
+    )
 
 
 def set_filed(db: Database, pickup_id: str, intake_id: str | None, page_id: str | None) -> None:
-    db.execute("UPDATE pickups SET intake_id = COALESCE(?, intake_id), page_id = COALESCE(?, page_id) WHERE id = ?",
-               [intake_id, page_id, pickup_id])
+    db.execute(
+        "UPDATE pickups SET intake_id = COALESCE(?, intake_id), page_id = COALESCE(?, page_id) WHERE id = ?",
+        [intake_id, page_id, pickup_id],
+    )
 
 
 def first_item_of(db: Database, intake_id: str) -> str:

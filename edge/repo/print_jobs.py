@@ -45,9 +45,24 @@ def _row(r: tuple[Any, ...]) -> JobRow:
 
 
 def insert(db: Database, job: JobRow) -> None:
-    db.execute(f"INSERT INTO print_jobs({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               [job.id, job.kind, job.intake_id, job.target, job.printer, job.state, job.attempts, job.last_error,
-                int(job.reprint), job.copy, job.actor, job.created_at, job.printed_at])
+    db.execute(
+        f"INSERT INTO print_jobs({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            job.id,
+            job.kind,
+            job.intake_id,
+            job.target,
+            job.printer,
+            job.state,
+            job.attempts,
+            job.last_error,
+            int(job.reprint),
+            job.copy,
+            job.actor,
+            job.created_at,
+            job.printed_at,
+        ],
+    )
 
 
 def get(db: Database, job_id: str) -> JobRow | None:
@@ -56,12 +71,17 @@ def get(db: Database, job_id: str) -> JobRow | None:
 
 
 def queued(db: Database) -> list[JobRow]:
-    return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE state = ? ORDER BY created_at, rowid",
-                                        [JobState.QUEUED]).fetchall()]
+    return [
+        _row(r)
+        for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE state = ? ORDER BY created_at, rowid", [JobState.QUEUED]).fetchall()
+    ]
 
 
 def of_intake(db: Database, intake_id: str) -> list[JobRow]:
-    return [_row(r) for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE intake_id = ? ORDER BY created_at, rowid", [intake_id]).fetchall()]
+    return [
+        _row(r)
+        for r in db.execute(f"SELECT {_COLS} FROM print_jobs WHERE intake_id = ? ORDER BY created_at, rowid", [intake_id]).fetchall()
+    ]
 
 
 def recent(db: Database, limit: int = 20) -> list[JobRow]:
@@ -73,8 +93,10 @@ def failed_attempt(db: Database, job_id: str, error: str) -> None:
 
 
 def printed(db: Database, job_id: str, at: str) -> None:
-    db.execute("UPDATE print_jobs SET state = ?, attempts = attempts + 1, printed_at = ?, last_error = NULL WHERE id = ?",
-               [JobState.PRINTED, at, job_id])
+    db.execute(
+        "UPDATE print_jobs SET state = ?, attempts = attempts + 1, printed_at = ?, last_error = NULL WHERE id = ?",
+        [JobState.PRINTED, at, job_id],
+    )
 
 
 def state_counts(db: Database) -> dict[str, int]:
@@ -83,8 +105,9 @@ def state_counts(db: Database) -> dict[str, int]:
 
 def printed_copies_before(db: Database, before: str) -> list[str]:
     """Ids of printed jobs still holding their encrypted copy, printed at or before `before`."""
-    rows = db.execute("SELECT id FROM print_jobs WHERE copy IS NOT NULL AND state = ? AND printed_at <= ?",
-                      [JobState.PRINTED, before]).fetchall()
+    rows = db.execute(
+        "SELECT id FROM print_jobs WHERE copy IS NOT NULL AND state = ? AND printed_at <= ?", [JobState.PRINTED, before]
+    ).fetchall()
     return [r[0] for r in rows]
 
 

@@ -19,8 +19,12 @@ def page_row(db: Database, page_id: str) -> dict[str, Any] | None:
 
 
 def numbered_ids(db: Database, item_id: str) -> list[str]:
-    return [r[0] for r in db.execute("SELECT id FROM pages WHERE item_id = ? AND role = ? AND page_no IS NOT NULL "
-                                     "ORDER BY page_no", [item_id, PageRole.PAGE])]
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM pages WHERE item_id = ? AND role = ? AND page_no IS NOT NULL ORDER BY page_no", [item_id, PageRole.PAGE]
+        )
+    ]
 
 
 def page_numbers(db: Database, item_id: str) -> dict[str, int | None]:
@@ -52,8 +56,10 @@ def file_into_item(db: Database, page_id: str, item_id: str) -> None:
 
 
 def discard(db: Database, page_id: str, reason: str, actor: str) -> None:
-    db.execute("UPDATE pages SET role = ?, page_no = NULL, discard_reason = ?, discarded_by = ?, batch_id = NULL WHERE id = ?",
-               [PageRole.DISCARDED, reason, actor, page_id])
+    db.execute(
+        "UPDATE pages SET role = ?, page_no = NULL, discard_reason = ?, discarded_by = ?, batch_id = NULL WHERE id = ?",
+        [PageRole.DISCARDED, reason, actor, page_id],
+    )
 
 
 def set_rotation(db: Database, page_id: str, rotation: int) -> None:
@@ -65,14 +71,19 @@ def set_accepted(db: Database, page_id: str, accepted_json: str) -> None:
 
 
 def reopen(db: Database, item_id: str) -> None:
-    db.execute("UPDATE items SET closed_at = NULL, count_findings = '[]', approved_at = NULL, approved_by = NULL, "
-               "approval_reason = '', two_person = 0, checked_at = NULL, checked_by = NULL, batch_id = NULL WHERE id = ?",
-               [item_id])
+    db.execute(
+        "UPDATE items SET closed_at = NULL, count_findings = '[]', approved_at = NULL, approved_by = NULL, "
+        "approval_reason = '', two_person = 0, checked_at = NULL, checked_by = NULL, batch_id = NULL WHERE id = ?",
+        [item_id],
+    )
 
 
 def approve(db: Database, item_id: str, at: str, actor: str, reason: str, two_person: bool) -> None:
-    db.execute("UPDATE items SET approved_at = ?, approved_by = ?, approval_reason = ?, two_person = ?, checked_at = NULL, "
-               "checked_by = NULL, batch_id = NULL WHERE id = ? AND approved_at IS NULL", [at, actor, reason, int(two_person), item_id])
+    db.execute(
+        "UPDATE items SET approved_at = ?, approved_by = ?, approval_reason = ?, two_person = ?, checked_at = NULL, "
+        "checked_by = NULL, batch_id = NULL WHERE id = ? AND approved_at IS NULL",
+        [at, actor, reason, int(two_person), item_id],
+    )
 
 
 def check(db: Database, item_id: str, at: str, actor: str) -> None:

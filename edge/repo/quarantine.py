@@ -45,17 +45,32 @@ def source_and_blob(db: Database, qid: str) -> tuple[str, str | None] | None:
 
 
 def shelf(db: Database) -> list[dict[str, Any]]:
-    cur = db.execute("SELECT id, source_name, source_size, code, reason, blob_id IS NOT NULL, created_at, discarded_at, "
-                     "discard_reason, discarded_by, retried_at, retried_to FROM quarantine ORDER BY created_at")
-    cols = ("id", "source_name", "size", "code", "reason", "encrypted", "at", "discarded_at", "discard_reason", "discarded_by",
-            "retried_at", "retried_to")
+    cur = db.execute(
+        "SELECT id, source_name, source_size, code, reason, blob_id IS NOT NULL, created_at, discarded_at, "
+        "discard_reason, discarded_by, retried_at, retried_to FROM quarantine ORDER BY created_at"
+    )
+    cols = (
+        "id",
+        "source_name",
+        "size",
+        "code",
+        "reason",
+        "encrypted",
+        "at",
+        "discarded_at",
+        "discard_reason",
+        "discarded_by",
+        "retried_at",
+        "retried_to",
+    )
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
 def discard_target(db: Database, qid: str) -> tuple[str | None, str | None, str | None, str | None] | None:
     """(blob_id, discarded_at, blob kind, blob sha256) of a shelf entry, or None."""
-    return db.execute("SELECT q.blob_id, q.discarded_at, b.kind, b.sha256 FROM quarantine q LEFT JOIN blobs b ON b.id = q.blob_id "
-                      "WHERE q.id = ?", [qid]).fetchone()
+    return db.execute(
+        "SELECT q.blob_id, q.discarded_at, b.kind, b.sha256 FROM quarantine q LEFT JOIN blobs b ON b.id = q.blob_id WHERE q.id = ?", [qid]
+    ).fetchone()
 
 
 def retried(db: Database, qid: str) -> tuple[str, str] | None:

@@ -15,32 +15,40 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from juanzong.shared import clock
 from juanzong.edge import audit
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.keys import ApplianceKeys
 from juanzong.edge.repo import batches, write_tx
 from juanzong.edge.sync.payload import blob_refs
 from juanzong.edge.sync.transport import Rejected, Transport
+from juanzong.shared import clock
+from juanzong.shared.audit import Action, Outcome
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Receipt, Signed, open_signed
-from juanzong.shared.audit import Action, Outcome
 
 log = logging.getLogger("juanzong.sync")
 # central's refusals a retry cannot fix: the batch is parked as rejected for a person
-FINAL_REJECTIONS = frozenset({
-    ErrorCode.MANIFEST_SIGNATURE_INVALID, ErrorCode.MANIFEST_SCHEMA_INVALID, ErrorCode.MANIFEST_CONFLICT,
-    ErrorCode.APPLIANCE_UNKNOWN, ErrorCode.MANIFEST_RECORD_FOREIGN, ErrorCode.MANIFEST_SEQ_BACKWARDS,
-    ErrorCode.MANIFEST_SEQ_REUSED, ErrorCode.AUDIT_HEAD_REGRESSED, ErrorCode.APPLIANCE_REVOKED,
-    ErrorCode.SENDER_MISMATCH,
-})
+FINAL_REJECTIONS = frozenset(
+    {
+        ErrorCode.MANIFEST_SIGNATURE_INVALID,
+        ErrorCode.MANIFEST_SCHEMA_INVALID,
+        ErrorCode.MANIFEST_CONFLICT,
+        ErrorCode.APPLIANCE_UNKNOWN,
+        ErrorCode.MANIFEST_RECORD_FOREIGN,
+        ErrorCode.MANIFEST_SEQ_BACKWARDS,
+        ErrorCode.MANIFEST_SEQ_REUSED,
+        ErrorCode.AUDIT_HEAD_REGRESSED,
+        ErrorCode.APPLIANCE_REVOKED,
+        ErrorCode.SENDER_MISMATCH,
+    }
+)
 
 
 class SyncState(StrEnum):
@@ -63,7 +71,9 @@ def due_batches(db: Database, now: datetime) -> list[dict]:
     return batches.due(db, now.isoformat())
 
 
-def sync_due(db: Database, store: BlobStore, transport: Transport, keys: ApplianceKeys, appliance_id: str, backoff_max: float) -> list[SyncResult]:
+def sync_due(
+    db: Database, store: BlobStore, transport: Transport, keys: ApplianceKeys, appliance_id: str, backoff_max: float
+) -> list[SyncResult]:
     results = []
     for batch in due_batches(db, clock.now()):
         result = sync_one(db, store, transport, keys, appliance_id, batch, backoff_max)
@@ -91,8 +101,7 @@ def sync_one(db, store, transport, keys, appliance_id, batch: dict, backoff_max:
 def acknowledge(db: Database, appliance_id: str, batch_id: str, receipt: Signed, *, via: str, **detail: Any) -> None:
     """The one place a batch becomes acknowledged: a verified receipt, however it arrived."""
     with write_tx(db):
-        batches.mark_acknowledged(db, batch_id, json.dumps(receipt.to_wire(), ensure_ascii=False),
-                                  clock.now().isoformat())
+        batches.mark_acknowledged(db, batch_id, json.dumps(receipt.to_wire(), ensure_ascii=False), clock.now().isoformat())
         audit.record(db, place=appliance_id, actor="system", action=Action.SYNC, target=batch_id, via=via, **detail)
 
 
@@ -133,8 +142,21 @@ def _failed(db, appliance_id: str, batch: dict, err: AppError, state: SyncState,
     delay = min(backoff_max, 0.5 * 2 ** min(attempts, 16)) * random.uniform(0.8, 1.2)
     next_try = clock.now() + timedelta(seconds=delay)
     with write_tx(db):
-        batches.mark_failed(db, batch["id"], rejected=state == SyncState.REJECTED, attempts=attempts,
-                            error=f"{err.code}: {err.message}", next_try_at=next_try.isoformat())
-        audit.record(db, place=appliance_id, actor="system", action=Action.SYNC, target=batch["id"], outcome=Outcome.FAILED, code=str(err.code))
-    log.warning("batch %s not synced (%s), %s", batch["id"], err.code, "parked as rejected" if state == SyncState.REJECTED else f"retry in {delay:.1f}s")
+        batches.mark_failed(
+            db,
+            batch["id"],
+            rejected=state == SyncState.REJECTED,
+            attempts=attempts,
+            error=f"{err.code}: {err.message}",
+            next_try_at=next_try.isoformat(),
+        )
+        audit.record(
+            db, place=appliance_id, actor="system", action=Action.SYNC, target=batch["id"], outcome=Outcome.FAILED, code=str(err.code)
+        )
+    log.warning(
+        "batch %s not synced (%s), %s",
+        batch["id"],
+        err.code,
+        "parked as rejected" if state == SyncState.REJECTED else f"retry in {delay:.1f}s",
+    )
     return SyncResult(batch["id"], state, error=str(err.code))

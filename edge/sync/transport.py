@@ -14,18 +14,17 @@ the network edge.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit, urlunsplit
-
-import ipaddress
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from juanzong.edge.keys import TlsFiles
+from juanzong.edge.netpolicy import Network, resolve_allowed
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed
-from juanzong.edge.netpolicy import Network, resolve_allowed
 
 if TYPE_CHECKING:
     from juanzong.edge.config import EdgeSettings
@@ -51,8 +50,9 @@ class _PinnedAdapter(HTTPAdapter):
 
 
 class HttpTransport:
-    def __init__(self, base_url: str, appliance_id: str, networks: tuple[Network, ...], timeout: float,
-                 tls: TlsFiles | None = None) -> None:
+    def __init__(
+        self, base_url: str, appliance_id: str, networks: tuple[Network, ...], timeout: float, tls: TlsFiles | None = None
+    ) -> None:
         parts = urlsplit(base_url)
         host = parts.hostname
         if parts.scheme not in ("http", "https") or not host:
@@ -137,5 +137,10 @@ def transport_for(settings: EdgeSettings, networks: tuple[Network, ...] | None =
     from juanzong.edge.keys import load_central, tls_files
 
     tls = tls_files(settings.keys_dir, load_central(settings.keys_dir))
-    return HttpTransport(settings.central_url, settings.appliance_id,
-                         settings.court_networks if networks is None else networks, settings.sync_timeout_seconds, tls)
+    return HttpTransport(
+        settings.central_url,
+        settings.appliance_id,
+        settings.court_networks if networks is None else networks,
+        settings.sync_timeout_seconds,
+        tls,
+    )

@@ -56,8 +56,7 @@ if TYPE_CHECKING:
 
 # One block of 20 pages, in scanner order: the cover sheet first, then its item.
 BLOCK = ("cover", *["text"] * 7, "blank", "photo", *["text"] * 7, "waybill", "photo", "blank")
-KIND_NAMES = {"cover": "cover sheets", "text": "text", "photo": "photo sheets", "blank": "blank backsides",
-              "waybill": "waybills"}
+KIND_NAMES = {"cover": "cover sheets", "text": "text", "photo": "photo sheets", "blank": "blank backsides", "waybill": "waybills"}
 TARGET_PAGES_PER_S = 20.0  # ten times the fastest scanner in the contract (120 images a minute)
 TARGET_RSS_MB = 300
 JPEG_QUALITY = 85
@@ -143,8 +142,10 @@ def _run(args: argparse.Namespace) -> int:
     default = _default_backend()
     baseline = [] if getattr(args, "no_baseline", False) else [b for b in ("zxing", "pyzbar") if b != default]
     cpu = max(os.sched_getaffinity(0))
-    with tempfile.TemporaryDirectory(prefix="juanzong-bench-") as tmp, \
-            tempfile.TemporaryDirectory(prefix="juanzong-bench-hot-", dir=_hot_parent(args, n)) as hot:
+    with (
+        tempfile.TemporaryDirectory(prefix="juanzong-bench-") as tmp,
+        tempfile.TemporaryDirectory(prefix="juanzong-bench-hot-", dir=_hot_parent(args, n)) as hot,
+    ):
         ws = prepare(Path(tmp), Path(hot), n)
         _print_header(ws, cpu)
         results = {b: run_backend(ws, b, cpu) for b in [default, *baseline]}
@@ -178,8 +179,7 @@ def prepare(root: Path, hot: Path, n: int) -> Workspace:
     template = root / "template"
     covers = _template_home(template, identity, -(-n // len(BLOCK)))
     specs = tuple(plan_pages(n, covers))
-    return Workspace(root=root, hot=hot, template=template, specs=specs,
-                     hashes=render_all(specs, root / "pages"), central_private=private)
+    return Workspace(root=root, hot=hot, template=template, specs=specs, hashes=render_all(specs, root / "pages"), central_private=private)
 
 
 def make_central(root: Path):
@@ -190,8 +190,12 @@ def make_central(root: Path):
     from juanzong.shared import crypto
 
     hpke, signing = X25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    ident = {"central_id": "C-BENCH", "url": "", "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
-             "signing_public": crypto.b64(crypto.public_bytes(signing.public_key()))}
+    ident = {
+        "central_id": "C-BENCH",
+        "url": "",
+        "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
+        "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
+    }
     path = root / "central-identity.json"
     root.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(ident), "utf-8")
@@ -209,14 +213,28 @@ def _template_home(home: Path, identity: Path, n_items: int) -> list:
     settings = load_settings(home)
     db = repo.connect(settings)
     try:
-        registered = intake.register(db, settings, case_text=BENCH_CASE, submitter="张三",
-                                     items=[intake.ItemSpec(f"证据材料{k + 1}", len(BLOCK) - 1) for k in range(n_items)],
-                                     received_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+        registered = intake.register(
+            db,
+            settings,
+            case_text=BENCH_CASE,
+            submitter="张三",
+            items=[intake.ItemSpec(f"证据材料{k + 1}", len(BLOCK) - 1) for k in range(n_items)],
+            received_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
+        )
     finally:
         db.close()
-    return [CoverSheetInfo(item_id=it.item_id, intake_id=registered.intake_id, case_number=registered.case.canonical,
-                           item_name=it.name, declared_pages=it.declared_pages, item_seq=it.seq, item_count=n_items)
-            for it in registered.items]
+    return [
+        CoverSheetInfo(
+            item_id=it.item_id,
+            intake_id=registered.intake_id,
+            case_number=registered.case.canonical,
+            item_name=it.name,
+            declared_pages=it.declared_pages,
+            item_seq=it.seq,
+            item_count=n_items,
+        )
+        for it in registered.items
+    ]
 
 
 def plan_pages(n: int, covers: list) -> list[PageSpec]:
@@ -239,8 +257,8 @@ def render_all(specs: tuple[PageSpec, ...], out: Path) -> dict[str, str]:
 
 def render_page(spec: PageSpec, out: Path) -> str:
     """Write one page as the scanner would (colour JPEG q85, 300 dpi); returns its sha256."""
-    from juanzong.edge.tooling import pages
     from juanzong.edge.coversheet import render_cover_sheet
+    from juanzong.edge.tooling import pages
 
     def cover() -> Image.Image:
         if spec.cover is None:
@@ -269,10 +287,16 @@ def run_backend(ws: Workspace, backend: str, cpu: int, *, profile: bool = False,
     shutil.copytree(ws.template, home)
     _set_hot_folder(home, ws.hot / name)
     env = {**os.environ, "JUANZONG_PROFILES": str(_profiles_root(ws.root, backend))}
-    job: dict[str, Any] = {"home": str(home), "pages": str(ws.pages_dir), "cpu": cpu, "profile": profile,
-           "out": str(ws.root / f"{name}.json")}
-    proc = subprocess.run([sys.executable, "-P", "-m", "juanzong.edge.tooling.bench", "--child", json.dumps(job)], env=env,
-                          capture_output=True, text=True)
+    job: dict[str, Any] = {
+        "home": str(home),
+        "pages": str(ws.pages_dir),
+        "cpu": cpu,
+        "profile": profile,
+        "out": str(ws.root / f"{name}.json"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.edge.tooling.bench", "--child", json.dumps(job)], env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise BenchFailed(f"{name} run exited {proc.returncode}: {proc.stderr.strip()[-2000:]}")
     return RunResult(**json.loads(Path(job["out"]).read_text("utf-8")))
@@ -299,8 +323,7 @@ def _set_hot_folder(home: Path, hot: Path) -> None:
 
     hot.mkdir(parents=True)
     path = config_path(home)
-    text, count = re.subn(r'(?m)^hot_folder = .*$', lambda _m: f"hot_folder = {json.dumps(str(hot))}",
-                          path.read_text("utf-8"))
+    text, count = re.subn(r"(?m)^hot_folder = .*$", lambda _m: f"hot_folder = {json.dumps(str(hot))}", path.read_text("utf-8"))
     if count != 1:
         raise BenchFailed(f"cannot set hot_folder in {path}")
     path.write_text(text, "utf-8")
@@ -331,15 +354,13 @@ def verify(ws: Workspace, name: str) -> Verified:
     stored = {r[0]: r[1] for r in rows}
     if len(rows) != len(ws.hashes) or stored != ws.hashes or quarantined:
         wrong = sum(1 for k, v in ws.hashes.items() if stored.get(k) != v)
-        raise BenchFailed(f"{name}: {len(rows)} pages stored of {len(ws.hashes)}, {wrong} missing or altered, "
-                          f"{quarantined} quarantined")
+        raise BenchFailed(f"{name}: {len(rows)} pages stored of {len(ws.hashes)}, {wrong} missing or altered, {quarantined} quarantined")
     left = [p.name for p in settings.hot_folder.rglob("*") if p.is_file()]
     if left:
         raise BenchFailed(f"{name}: files left in the hot folder or spool: {left[:5]}")
     _open_all(settings, rows, ws.central_private, name)
     roles = dict(Counter(r[2] for r in rows))
-    return Verified(pages=len(rows), decrypted=len(rows), covers=roles.get("cover", 0), expected_covers=ws.covers,
-                    roles=roles)
+    return Verified(pages=len(rows), decrypted=len(rows), covers=roles.get("cover", 0), expected_covers=ws.covers, roles=roles)
 
 
 def _stored(settings) -> tuple[list[tuple], int]:
@@ -361,8 +382,9 @@ def _open_all(settings, rows: list[tuple], central_private, name: str) -> None:
     store = BlobStore(settings.blob_dir)
     for source, digest, _role, blob_id, kind, sealed in rows:
         try:
-            plain = open_blob_central(store.get(blob_id), sealed, private_key=central_private,
-                                      appliance_id=settings.appliance_id, blob_id=blob_id, kind=kind)
+            plain = open_blob_central(
+                store.get(blob_id), sealed, private_key=central_private, appliance_id=settings.appliance_id, blob_id=blob_id, kind=kind
+            )
         except (AppError, OSError) as exc:
             raise BenchFailed(f"{name}: the blob of {source} does not open: {exc}") from exc
         if sha256_hex(plain) != digest:
@@ -377,11 +399,15 @@ def _print_header(ws: Workspace, cpu: int) -> None:
     mix = ", ".join(f"{KIND_NAMES[k]} {kinds[k]}" for k in KIND_NAMES if kinds[k])
     mb = sum(p.stat().st_size for p in ws.pages_dir.iterdir()) / len(ws.specs) / 1e6
     print(f"juanzong bench ingest: {len(ws.specs)} pages ({mix})")
-    print(f"A4 300 dpi colour JPEG q{JPEG_QUALITY}, {mb:.2f} MB a page on average; one core (cpu {cpu}), "
-          "a fresh appliance home per backend, no OCR")
+    print(
+        f"A4 300 dpi colour JPEG q{JPEG_QUALITY}, {mb:.2f} MB a page on average; one core (cpu {cpu}), "
+        "a fresh appliance home per backend, no OCR"
+    )
     print(f"hot folder and spool in {ws.hot} ({_fs_type(ws.hot)}), data and blobs in {ws.root} ({_fs_type(ws.root)})")
-    print("timed: files in the hot folder -> durable encrypted pages (claim, decode, barcode, route, qc, "
-          "encrypt, blob fsync, commit, release)")
+    print(
+        "timed: files in the hot folder -> durable encrypted pages (claim, decode, barcode, route, qc, "
+        "encrypt, blob fsync, commit, release)"
+    )
     print()
 
 
@@ -396,8 +422,7 @@ def _fs_type(path: Path) -> str:
     return best[1]
 
 
-def _print_results(results: dict[str, RunResult], checks: dict[str, Verified], default: str,
-                   specs: tuple[PageSpec, ...]) -> None:
+def _print_results(results: dict[str, RunResult], checks: dict[str, Verified], default: str, specs: tuple[PageSpec, ...]) -> None:
     _print_table(results, checks, default)
     print()
     kinds = {s.name: s.kind for s in specs}
@@ -419,19 +444,25 @@ def _print_table(results: dict[str, RunResult], checks: dict[str, Verified], def
         print(f"{backend:<9}{r.pages:>7}{r.seconds:>10.2f}{r.pages_per_s:>10.1f}{r.rss_mb:>13.0f}{covers:>13}")
     for backend, r in results.items():
         if backend != default:
-            print(f"{default} vs {backend} (baseline in the same run): "
-                  f"{results[default].pages_per_s / r.pages_per_s:.2f}x the pages per second")
+            print(
+                f"{default} vs {backend} (baseline in the same run): "
+                f"{results[default].pages_per_s / r.pages_per_s:.2f}x the pages per second"
+            )
 
 
 def _print_details(r: RunResult, kinds: dict[str, str]) -> None:
     """Where one backend's time went: stage times, file times by page kind, barcode escalations."""
-    print(f"stage ms per page, {r.backend} (median / mean): " + ", ".join(
-        f"{s} {r.stage_median_ms[s]:.1f}/{r.stage_mean_ms[s]:.1f}" for s in STAGE_ORDER if s in r.stage_mean_ms))
+    print(
+        f"stage ms per page, {r.backend} (median / mean): "
+        + ", ".join(f"{s} {r.stage_median_ms[s]:.1f}/{r.stage_mean_ms[s]:.1f}" for s in STAGE_ORDER if s in r.stage_mean_ms)
+    )
     by_kind: dict[str, list[float]] = {}
     for name, ms in r.file_ms.items():
         by_kind.setdefault(kinds[name], []).append(ms)
-    print(f"ms per file by kind, {r.backend} (mean / max): " + ", ".join(
-        f"{k} {statistics.mean(by_kind[k]):.0f}/{max(by_kind[k]):.0f}" for k in KIND_NAMES if k in by_kind))
+    print(
+        f"ms per file by kind, {r.backend} (mean / max): "
+        + ", ".join(f"{k} {statistics.mean(by_kind[k]):.0f}/{max(by_kind[k]):.0f}" for k in KIND_NAMES if k in by_kind)
+    )
     print(f"barcode stages per page, {r.backend}: " + ", ".join(f"{c} {n}" for c, n in sorted(r.cascades.items())))
 
 
@@ -514,8 +545,7 @@ def _take_all(app, paths: list[Path], profiler: cProfile.Profile | None) -> tupl
     return outcomes, file_ms, time.perf_counter() - started
 
 
-def _result(backend: str, outcomes: list, seconds: float, clock: StageClock, profiler,
-            file_ms: dict[str, float]) -> RunResult:
+def _result(backend: str, outcomes: list, seconds: float, clock: StageClock, profiler, file_ms: dict[str, float]) -> RunResult:
     pages = sum(o.pages for o in outcomes if o is not None)
     totals = {k: sum(v) for k, v in clock.times.items()}
     other = max(seconds - sum(totals.values()), 0.0) / max(pages, 1)  # claim, release, replay check
@@ -523,19 +553,26 @@ def _result(backend: str, outcomes: list, seconds: float, clock: StageClock, pro
     mean = {k: totals[k] / max(pages, 1) * 1000 for k, v in clock.times.items() if v}
     median["other"], mean["other"] = other * 1000, other * 1000
     return RunResult(
-        backend=backend, pages=pages, seconds=seconds,
+        backend=backend,
+        pages=pages,
+        seconds=seconds,
         rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        stage_median_ms=median, stage_mean_ms=mean,
-        outcomes=dict(Counter(o.status if o else "vanished" for o in outcomes)), file_ms=file_ms,
-        cascades=dict(clock.cascades), profile=_top_functions(profiler, pages) if profiler else [],
+        stage_median_ms=median,
+        stage_mean_ms=mean,
+        outcomes=dict(Counter(o.status if o else "vanished" for o in outcomes)),
+        file_ms=file_ms,
+        cascades=dict(clock.cascades),
+        profile=_top_functions(profiler, pages) if profiler else [],
     )
 
 
 def _top_functions(profiler: cProfile.Profile, pages: int, top: int = 20) -> list[dict]:
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # undocumented, stable, not in typeshed; (file, line, function) → (primitive calls, calls, own, cumulative, callers)
     rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-    return [{"where": _where(key), "calls": nc, "own_ms": tt * 1000 / max(pages, 1), "cum_ms": ct * 1000 / max(pages, 1)}
-            for key, (_cc, nc, tt, ct, _callers) in rows]
+    return [
+        {"where": _where(key), "calls": nc, "own_ms": tt * 1000 / max(pages, 1), "cum_ms": ct * 1000 / max(pages, 1)}
+        for key, (_cc, nc, tt, ct, _callers) in rows
+    ]
 
 
 def _where(key: tuple[str, int, str]) -> str:
@@ -543,7 +580,7 @@ def _where(key: tuple[str, int, str]) -> str:
     if file == "~":
         return func  # a C function: cProfile names it "<method 'x' of 'y' objects>"
     parts = Path(file).parts
-    short = "/".join(parts[-2:]) if "site-packages" not in parts else "/".join(parts[parts.index("site-packages") + 1:])
+    short = "/".join(parts[-2:]) if "site-packages" not in parts else "/".join(parts[parts.index("site-packages") + 1 :])
     return f"{short}:{line} {func}"
 
 

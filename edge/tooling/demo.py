@@ -38,8 +38,13 @@ class DemoHomes:
 
 
 def juanzong(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True, check=check,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def free_port() -> int:
@@ -50,8 +55,9 @@ def free_port() -> int:
 
 def start(args: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
     out = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], stdout=out, stderr=subprocess.STDOUT,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", *args], stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
 
 
 def stop(proc: subprocess.Popen | None) -> None:
@@ -85,9 +91,22 @@ def setup_homes(root: Path, port: int, central_args: Sequence[str] = ()) -> Demo
     """Both homes, enrolled and paired; `central_args` are further `central init` options (the stack)."""
     homes = DemoHomes(root, root / "central", root / "edge")
     juanzong("central", "init", "--home", str(homes.central), "--host", "127.0.0.1", "--port", str(port), *central_args)
-    juanzong("edge", "init", "--home", str(homes.edge), "--profile", "simulated", "--printer", "file-printer",
-             "--central", str(homes.central / "central-identity.json"), "--central-url", f"https://127.0.0.1:{port}",
-             "--name", "演示扫描点")
+    juanzong(
+        "edge",
+        "init",
+        "--home",
+        str(homes.edge),
+        "--profile",
+        "simulated",
+        "--printer",
+        "file-printer",
+        "--central",
+        str(homes.central / "central-identity.json"),
+        "--central-url",
+        f"https://127.0.0.1:{port}",
+        "--name",
+        "演示扫描点",
+    )
     _tune_for_demo(homes.edge)
     enrolment = root / "enrolment.json"
     juanzong("central", "enroll", "--home", str(homes.central), str(homes.edge / "appliance-identity.json"), "--out", str(enrolment))
@@ -95,8 +114,7 @@ def setup_homes(root: Path, port: int, central_args: Sequence[str] = ()) -> Demo
     return homes
 
 
-DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("O01", "赵扫描", "operator", "112233"),
-                  ("S01", "王主管", "supervisor", "135790"))
+DEMO_OPERATORS = (("C01", "李四", "clerk", "246810"), ("O01", "赵扫描", "operator", "112233"), ("S01", "王主管", "supervisor", "135790"))
 
 
 def add_operators(edge_home: Path, kiosk_port: int) -> str:
@@ -105,8 +123,10 @@ def add_operators(edge_home: Path, kiosk_port: int) -> str:
         juanzong("edge", "operator", "add", "--home", str(edge_home), "--id", oid, "--name", name, "--role", role, "--pin", pin)
     config = edge_home / "config.toml"
     text = config.read_text("utf-8")
-    text = "\n".join(f'kiosk_listen = "127.0.0.1:{kiosk_port}"' if line.startswith("kiosk_listen =") else line
-                     for line in text.splitlines()) + "\n"
+    text = (
+        "\n".join(f'kiosk_listen = "127.0.0.1:{kiosk_port}"' if line.startswith("kiosk_listen =") else line for line in text.splitlines())
+        + "\n"
+    )
     config.write_text(text, "utf-8")
     return f"http://127.0.0.1:{kiosk_port}/"
 
@@ -122,8 +142,9 @@ def _tune_for_demo(edge_home: Path) -> None:
 
 def register_intake(edge_home: Path) -> dict:
     items = [arg for name, pages in DEMO_ITEMS for arg in ("--item", f"{name}:{pages}")]
-    out = juanzong("edge", "intake", "add", "--json", "--home", str(edge_home), "--case", DEMO_CASE, "--submitter", "张三",
-                   "--clerk", "李四", *items)
+    out = juanzong(
+        "edge", "intake", "add", "--json", "--home", str(edge_home), "--case", DEMO_CASE, "--submitter", "张三", "--clerk", "李四", *items
+    )
     return json.loads(out.stdout)
 
 
@@ -137,9 +158,17 @@ def scan_pages(edge_home: Path, intake: dict, extra_pages: int = 0) -> dict[str,
     scanner = SimulatedScanner(edge_home / "hot", start=_next_scan_number(edge_home))
     pages: dict[str, str] = {}
     for n, item in enumerate(intake["items"], start=1):
-        info = CoverSheetInfo(item_id=item["item_id"], intake_id=intake["intake_id"], case_number=intake["case_number"],
-                              item_name=item["name"], declared_pages=item["declared_pages"], volume=item["volume"],
-                              catalog_dir=item["catalog_dir"], item_seq=n, item_count=len(intake["items"]))
+        info = CoverSheetInfo(
+            item_id=item["item_id"],
+            intake_id=intake["intake_id"],
+            case_number=intake["case_number"],
+            item_name=item["name"],
+            declared_pages=item["declared_pages"],
+            volume=item["volume"],
+            catalog_dir=item["catalog_dir"],
+            item_seq=n,
+            item_count=len(intake["items"]),
+        )
         scanner.write(render_cover_sheet(info))
         for k in range(item["declared_pages"] + extra_pages):
             seed = n * 100 + k
@@ -228,21 +257,47 @@ def figures(central_home: Path, scanned: int) -> dict:
     return {"scanned": scanned, "received": received, "missing": missing, "duplicate": duplicate}
 
 
-DEMO_OFFICE_USERS = (("archive", "档案员演示", "clerk", "demo-archive-2026"),
-                     ("chief", "档案室主管演示", "supervisor", "demo-chief-2026"),
-                     ("audit", "审计员演示", "auditor", "demo-audit-2026"))
+DEMO_OFFICE_USERS = (
+    ("archive", "档案员演示", "clerk", "demo-archive-2026"),
+    ("chief", "档案室主管演示", "supervisor", "demo-chief-2026"),
+    ("audit", "审计员演示", "auditor", "demo-audit-2026"),
+)
 
 
 def add_office_users(central_home: Path, office_port: int) -> str:
     """Demo archive-office logins, and the office pages on a free loopback port; returns their URL."""
     config = central_home / "config.toml"
-    text = "\n".join(f"office_port = {office_port}" if line.startswith("office_port =") else line
-                     for line in config.read_text("utf-8").splitlines()) + "\n"
+    text = (
+        "\n".join(
+            f"office_port = {office_port}" if line.startswith("office_port =") else line for line in config.read_text("utf-8").splitlines()
+        )
+        + "\n"
+    )
     config.write_text(text, "utf-8")
     for uid, name, role, password in DEMO_OFFICE_USERS:
-        subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "user", "add", "--home", str(central_home),
-                        "--id", uid, "--name", name, "--role", role], input=password + "\n", text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-P",
+                "-m",
+                "juanzong.shared.cli",
+                "central",
+                "user",
+                "add",
+                "--home",
+                str(central_home),
+                "--id",
+                uid,
+                "--name",
+                name,
+                "--role",
+                role,
+            ],
+            input=password + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
     return f"https://127.0.0.1:{office_port}/"
 
 
@@ -286,10 +341,18 @@ def main(args: argparse.Namespace) -> int:
         f = figures(homes.central, scanned)
         d = fetch_documents(homes.central, intake, root / "documents")
         items = len(intake["items"])
-        ok = (f["received"] == scanned and f["missing"] == 0 and f["duplicate"] == 0
-              and d["documents"] == items and d["searchable"] == items and d["stamped_pages"] == scanned)
-        print(f"demo: {f['scanned']} pages scanned, {f['received']} received at central, {f['missing']} missing, {f['duplicate']} duplicate; "
-              f"{d['documents']} of {items} items catalogued as stamped PDFs at central, {d['searchable']} searchable")
+        ok = (
+            f["received"] == scanned
+            and f["missing"] == 0
+            and f["duplicate"] == 0
+            and d["documents"] == items
+            and d["searchable"] == items
+            and d["stamped_pages"] == scanned
+        )
+        print(
+            f"demo: {f['scanned']} pages scanned, {f['received']} received at central, {f['missing']} missing, {f['duplicate']} duplicate; "
+            f"{d['documents']} of {items} items catalogued as stamped PDFs at central, {d['searchable']} searchable"
+        )
         if getattr(args, "kiosk", False) or getattr(args, "serve", False):
             _serve_kiosk(kiosk_url, office_url, homes.central / "keys" / "ca.crt")
         return 0 if ok else 1

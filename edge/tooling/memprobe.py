@@ -61,14 +61,25 @@ def _repeated_page_pdf(size: tuple[int, int], pages: int) -> bytes:
 
     pdf = pikepdf.new()
     img = Image.new("RGB", size, "white")
-    stream = pikepdf.Stream(pdf, zlib.compress(img.tobytes(), 9), Type=pikepdf.Name.XObject,
-                            Subtype=pikepdf.Name.Image, Width=size[0], Height=size[1],
-                            ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode)
+    stream = pikepdf.Stream(
+        pdf,
+        zlib.compress(img.tobytes(), 9),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=size[0],
+        Height=size[1],
+        ColorSpace=pikepdf.Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+    )
     w, h = size[0] * 72 / 300, size[1] * 72 / 300
     for _ in range(pages):
-        page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
-                                  Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
-                                  Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, w, h],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+            Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)),
+        )
         pdf.pages.append(pikepdf.Page(page))
     out = io.BytesIO()
     pdf.save(out)
@@ -82,9 +93,12 @@ def _image_pdf(image: Callable, pages: int, size: tuple[int, int]) -> bytes:
     pdf = pikepdf.new()
     w, h = size[0] * 72 / 300, size[1] * 72 / 300
     for n in range(pages):
-        page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
-                                  Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image(pdf, n))),
-                                  Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, w, h],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image(pdf, n))),
+            Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)),
+        )
         pdf.pages.append(pikepdf.Page(page))
     out = io.BytesIO()
     pdf.save(out)
@@ -97,24 +111,34 @@ def _jbig2(pdf, bits) -> object:
     import struct
 
     import pikepdf
-    from PIL import Image, ImageOps
-
-    from PIL import TiffImagePlugin
+    from PIL import Image, ImageOps, TiffImagePlugin
 
     g4 = _save(ImageOps.invert(bits.convert("L")).convert("1"), "TIFF", compression="group4")
     tif = Image.open(io.BytesIO(g4))
     assert isinstance(tif, TiffImagePlugin.TiffImageFile)
     tags = tif.tag_v2
-    mmr = g4[tags[273][0]:tags[273][0] + tags[279][0]]
+    mmr = g4[tags[273][0] : tags[273][0] + tags[279][0]]
     w, h = bits.size
 
     def segment(number: int, kind: int, data: bytes) -> bytes:
         return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
 
-    data = (segment(0, 48, struct.pack(">IIIIBH", w, h, 0, 0, 0, 0))
-            + segment(1, 39, struct.pack(">IIIIB", w, h, 0, 0, 0) + b"\x01" + mmr) + segment(2, 49, b""))
-    return pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=w, Height=h,
-                          ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1, Filter=pikepdf.Name.JBIG2Decode)
+    data = (
+        segment(0, 48, struct.pack(">IIIIBH", w, h, 0, 0, 0, 0))
+        + segment(1, 39, struct.pack(">IIIIB", w, h, 0, 0, 0) + b"\x01" + mmr)
+        + segment(2, 49, b"")
+    )
+    return pikepdf.Stream(
+        pdf,
+        data,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=w,
+        Height=h,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=1,
+        Filter=pikepdf.Name.JBIG2Decode,
+    )
 
 
 def _masked(pdf, img) -> object:
@@ -122,9 +146,18 @@ def _masked(pdf, img) -> object:
     import pikepdf
 
     def flate(data: bytes, space, **kw):
-        return pikepdf.Stream(pdf, zlib.compress(data, 6), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                              Width=img.width, Height=img.height, ColorSpace=space, BitsPerComponent=8,
-                              Filter=pikepdf.Name.FlateDecode, **kw)
+        return pikepdf.Stream(
+            pdf,
+            zlib.compress(data, 6),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=img.width,
+            Height=img.height,
+            ColorSpace=space,
+            BitsPerComponent=8,
+            Filter=pikepdf.Name.FlateDecode,
+            **kw,
+        )
 
     mask = flate(img.convert("L").point(lambda v: 255 if v > 40 else 200).tobytes(), pikepdf.Name.DeviceGray)
     return flate(img.convert("RGB").tobytes(), pikepdf.Name.DeviceRGB, SMask=mask)
@@ -151,10 +184,16 @@ def probes(big: bool = True) -> list[Probe]:
         Probe("JPEG colour A4 300 dpi", "scan_0001.jpg", lambda: _save(a4(), "JPEG", quality=85, dpi=(300, 300))),
         Probe("JPEG CMYK A4 300 dpi", "scan_0002.jpg", lambda: _save(a4().convert("CMYK"), "JPEG", dpi=(300, 300))),
         Probe("TIFF G4 A4 300 dpi", "scan_0003.tif", lambda: _save(bw(), "TIFF", compression="group4", dpi=(300, 300))),
-        Probe("TIFF G4 ×20 pages", "scan_0004.tif", lambda: _save(bw(), "TIFF", compression="group4", save_all=True,
-                                                                   append_images=[bw(i) for i in range(1, 20)])),
-        Probe("TIFF JPEG colour ×10 pages", "scan_0005.tif", lambda: _save(a4(), "TIFF", compression="jpeg", save_all=True,
-                                                                           append_images=[a4(i) for i in range(1, 10)])),
+        Probe(
+            "TIFF G4 ×20 pages",
+            "scan_0004.tif",
+            lambda: _save(bw(), "TIFF", compression="group4", save_all=True, append_images=[bw(i) for i in range(1, 20)]),
+        ),
+        Probe(
+            "TIFF JPEG colour ×10 pages",
+            "scan_0005.tif",
+            lambda: _save(a4(), "TIFF", compression="jpeg", save_all=True, append_images=[a4(i) for i in range(1, 10)]),
+        ),
         Probe("TIFF LZW colour A4", "scan_0006.tif", lambda: _save(a4(), "TIFF", compression="tiff_lzw", dpi=(300, 300))),
         Probe("TIFF 16-bit grey A4", "scan_0007.tif", lambda: _save(grey16(a4()), "TIFF", compression="tiff_lzw", dpi=(300, 300))),
         Probe("TIFF CMYK A4", "scan_0008.tif", lambda: _save(a4().convert("CMYK"), "TIFF", compression="tiff_lzw")),
@@ -164,7 +203,11 @@ def probes(big: bool = True) -> list[Probe]:
         Probe("PNG palette A4", "scan_0012.png", lambda: _save(a4().quantize(64), "PNG")),
         Probe("JPEG 2000 A4", "scan_0013.jp2", lambda: _save(a4(), "JPEG2000", quality_mode="rates", quality_layers=[20])),
         Probe("PDF JPEG ×10 pages", "scan_0014.pdf", lambda: img2pdf.convert([_save(a4(i), "JPEG", dpi=(300, 300)) for i in range(10)])),
-        Probe("PDF CCITT ×10 pages", "scan_0015.pdf", lambda: img2pdf.convert([_save(bw(i), "TIFF", compression="group4", dpi=(300, 300)) for i in range(10)])),
+        Probe(
+            "PDF CCITT ×10 pages",
+            "scan_0015.pdf",
+            lambda: img2pdf.convert([_save(bw(i), "TIFF", compression="group4", dpi=(300, 300)) for i in range(10)]),
+        ),
         Probe("PDF Flate colour A4", "scan_0016.pdf", lambda: img2pdf.convert([_save(a4(), "PNG", dpi=(300, 300))])),
         Probe("PDF one A4 image ×10 pages", "scan_0017.pdf", lambda: _repeated_page_pdf(A4_300, 10)),
         Probe("TIFF G3 fax A4", "scan_0018.tif", lambda: _save(bw(), "TIFF", compression="group3", dpi=(204, 196))),
@@ -173,16 +216,20 @@ def probes(big: bool = True) -> list[Probe]:
         Probe("PDF colour A4 with soft mask", "scan_0025.pdf", lambda: _image_pdf(lambda pdf, n: _masked(pdf, a4(n)), 1, A4_300)),
     ]
     if shutil.which("jbig2dec"):
-        out.append(Probe("PDF JBIG2 A4 ×10 pages", "scan_0026.pdf",
-                         lambda: _image_pdf(lambda pdf, n: _jbig2(pdf, bw(n)), 10, A4_300)))
+        out.append(Probe("PDF JBIG2 A4 ×10 pages", "scan_0026.pdf", lambda: _image_pdf(lambda pdf, n: _jbig2(pdf, bw(n)), 10, A4_300)))
     if big:
+
         def a3():
             return plain_page(0, A3_600, grain=4)
 
         out += [
             Probe("JPEG colour A3 600 dpi", "scan_0020.jpg", lambda: _save(a3(), "JPEG", quality=85, dpi=(600, 600))),
             Probe("TIFF LZW colour A3 600 dpi", "scan_0021.tif", lambda: _save(a3(), "TIFF", compression="tiff_lzw", dpi=(600, 600))),
-            Probe("TIFF G4 A3 600 dpi", "scan_0022.tif", lambda: _save(a3().convert("L").point(lambda v: 255 if v > 128 else 0).convert("1"), "TIFF", compression="group4")),
+            Probe(
+                "TIFF G4 A3 600 dpi",
+                "scan_0022.tif",
+                lambda: _save(a3().convert("L").point(lambda v: 255 if v > 128 else 0).convert("1"), "TIFF", compression="group4"),
+            ),
             Probe("PDF one A3 600 dpi image ×10 pages", "scan_0023.pdf", lambda: _repeated_page_pdf(A3_600, 10)),
         ]
     return out
@@ -198,10 +245,12 @@ def _profiles(root: Path) -> Path:
     target = root / "profiles"
     shutil.copytree(profiles_root(), target)
     text = (target / "scanners" / "simulated.toml").read_text("utf-8")
-    text = (text.replace('name = "simulated"', f'name = "{PROFILE}"')
-                .replace('types = ["jpeg", "tiff", "png"]', 'types = ["jpeg", "tiff", "png", "pdf", "jp2"]')
-                .replace("naming = '^scan_\\d{4,}\\.(jpg|jpeg|tif|tiff|png)$'", "naming = '^scan_'")
-                .replace("max_pixels = 40_000_000", "max_pixels = 72_000_000"))
+    text = (
+        text.replace('name = "simulated"', f'name = "{PROFILE}"')
+        .replace('types = ["jpeg", "tiff", "png"]', 'types = ["jpeg", "tiff", "png", "pdf", "jp2"]')
+        .replace("naming = '^scan_\\d{4,}\\.(jpg|jpeg|tif|tiff|png)$'", "naming = '^scan_'")
+        .replace("max_pixels = 40_000_000", "max_pixels = 72_000_000")
+    )
     (target / "scanners" / f"{PROFILE}.toml").write_text(text, "utf-8")
     return target
 
@@ -211,8 +260,20 @@ def _home(root: Path, env: dict) -> Path:
 
     _, identity = make_central(root)
     home = root / "edge"
-    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "init", "--home", str(home),
-           "--profile", PROFILE, "--central", str(identity)]
+    cmd = [
+        sys.executable,
+        "-P",
+        "-m",
+        "juanzong.shared.cli",
+        "edge",
+        "init",
+        "--home",
+        str(home),
+        "--profile",
+        PROFILE,
+        "--central",
+        str(identity),
+    ]
     subprocess.run(cmd, env=env, check=True, capture_output=True)
     return home
 
@@ -234,8 +295,7 @@ sys.exit(main(sys.argv[1:]))
 def measure_file(home: Path, env: dict, name: str, data: bytes, filename: str) -> Measured:
     hot = home / "hot"
     (hot / filename).write_bytes(data)
-    cmd = [sys.executable, "-P", "-c", _CHILD, "edge", "ingest", "--once", "--json",
-           "--home", str(home), "--settle", "0.05"]
+    cmd = [sys.executable, "-P", "-c", _CHILD, "edge", "ingest", "--once", "--json", "--home", str(home), "--settle", "0.05"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     text, errors = proc.stdout, proc.stderr
     peaks = [int(line.split()[1]) for line in errors.splitlines() if line.startswith(_PEAK)]

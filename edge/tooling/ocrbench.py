@@ -160,8 +160,10 @@ def child(engine_name: str, folder: Path, out: Path, n: int, every: int) -> None
         if k % every == 0 or k == n:
             tally.rss_series.append((k, rss_mb()))
             tally.write(out)
-            print(f"  {engine_name}: {k} pages, RSS {tally.rss_series[-1][1]:.0f} MB, "
-                  f"{sum(tally.times) / len(tally.times):.2f} s/page", flush=True)
+            print(
+                f"  {engine_name}: {k} pages, RSS {tally.rss_series[-1][1]:.0f} MB, {sum(tally.times) / len(tally.times):.2f} s/page",
+                flush=True,
+            )
     for k in range(len(FIGURES_PX)):  # not timed: a check of what the court pages have few of
         data, printed = read_page(folder.parent / "figures", k)
         tally.figures.append(char_accuracy(printed, engine.read_bytes(data).text))
@@ -184,8 +186,9 @@ def run_child(engine_name: str, tmp: Path, n: int, every: int, render: bool = Fa
     if render:
         write_figures(tmp / "figures")
         write_pages(0, min(n, PRERENDER) + 1, tmp / "pages")
-    proc = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.edge.tooling.ocrbench", engine_name,
-                             str(tmp / "pages"), str(out), str(n), str(every)])
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", "juanzong.edge.tooling.ocrbench", engine_name, str(tmp / "pages"), str(out), str(n), str(every)]
+    )
     try:
         if render:
             write_pages(min(n, PRERENDER) + 1, n + 1, tmp / "pages")
@@ -227,8 +230,10 @@ def extraction(worker: dict, tmp: Path) -> dict:
         "pdfminer.six": extract_text(str(path), laparams=LAParams(boxes_flow=None)),
     }
     # a space the OCR itself reported (a printed 　 gap such as 审判员　张三) is text, not an extractor's insertion
-    return {name: {"accuracy": char_accuracy(printed, text), "cjk_spaces": spaces_between_cjk(text), "ocr_spaces": ocr_spaces}
-            for name, text in got.items()}
+    return {
+        name: {"accuracy": char_accuracy(printed, text), "cjk_spaces": spaces_between_cjk(text), "ocr_spaces": ocr_spaces}
+        for name, text in got.items()
+    }
 
 
 def _median(values: list[float]) -> float:
@@ -238,37 +243,47 @@ def _median(values: list[float]) -> float:
 
 def report(results: dict, checks: dict, n: int, loads: tuple[float, float]) -> None:
     read = len(results["worker"]["times"])
-    print(f"{read} of {n} generated court pages (A4 300 dpi colour JPEG, known text), {os.cpu_count()} cores, "
-          f"load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end")
+    print(
+        f"{read} of {n} generated court pages (A4 300 dpi colour JPEG, known text), {os.cpu_count()} cores, "
+        f"load average {loads[0]:.1f} at the start, {loads[1]:.1f} at the end"
+    )
     if read < n:
         print(f"the run was stopped after {read} pages: the figures are those of the pages read")
     print(f"{'engine':<10} {'s/page':>7} {'median':>7} {'pages/h':>8} {'CPU s/p':>8} {'chars':>8} {'peak RSS':>9} {'load s':>7}")
     for r in results.values():
         mean = sum(r["times"]) / len(r["times"])
-        print(f"{r['engine']:<10} {mean:7.2f} {_median(r['times']):7.2f} {3600 / mean:8.0f} {r['cpu_s'] / len(r['times']):8.2f} "
-              f"{100 * r['accuracy']:7.2f}% {r['rss_mb']:6.0f} MB {r['load_s']:7.1f}")
+        print(
+            f"{r['engine']:<10} {mean:7.2f} {_median(r['times']):7.2f} {3600 / mean:8.0f} {r['cpu_s'] / len(r['times']):8.2f} "
+            f"{100 * r['accuracy']:7.2f}% {r['rss_mb']:6.0f} MB {r['load_s']:7.1f}"
+        )
     w = results["worker"]
-    print(f"worker: stamped searchable PDF written every {DOC_PAGES} pages, {w['pdf_s'] / read:.2f} s/page of that "
-          f"(not in s/page above)")
+    print(f"worker: stamped searchable PDF written every {DOC_PAGES} pages, {w['pdf_s'] / read:.2f} s/page of that (not in s/page above)")
     for r in results.values():
         series = ", ".join(f"{k}: {mb:.0f}" for k, mb in r["rss_series"])
         print(f"RSS {r['engine']} (pages read: MB): {series}")
     if len(w["rss_series"]) > 2:
         after_first = [mb for k, mb in w["rss_series"] if k > 0]
-        print(f"RSS worker after the first {w['rss_series'][1][0]} pages: {min(after_first):.0f}–{max(after_first):.0f} MB "
-              f"(growth {after_first[-1] - after_first[0]:+.0f} MB from then to the last sample)")
-    figures = ", ".join(f"{r['engine']} " + " / ".join(f"{100 * a:.2f}" for a in r["figures"]) + " %"
-                        for r in results.values() if r["figures"])
+        print(
+            f"RSS worker after the first {w['rss_series'][1][0]} pages: {min(after_first):.0f}–{max(after_first):.0f} MB "
+            f"(growth {after_first[-1] - after_first[0]:+.0f} MB from then to the last sample)"
+        )
+    figures = ", ".join(
+        f"{r['engine']} " + " / ".join(f"{100 * a:.2f}" for a in r["figures"]) + " %" for r in results.values() if r["figures"]
+    )
     if figures:
         print(f"figures pages (amounts, rates, IDs, runs of one digit; {' / '.join(map(str, FIGURES_PX))} px): {figures}")
     for name, c in checks.items():
         added = c["cjk_spaces"] - c["ocr_spaces"]
-        print(f"extraction {name:<13} {100 * c['accuracy']:.2f}% of the printed characters ({len(w['texts'])} pages), "
-              f"{added} spaces between CJK added ({c['cjk_spaces']} found, {c['ocr_spaces']} in the OCR text itself: printed 　 gaps)")
+        print(
+            f"extraction {name:<13} {100 * c['accuracy']:.2f}% of the printed characters ({len(w['texts'])} pages), "
+            f"{added} spaces between CJK added ({c['cjk_spaces']} found, {c['ocr_spaces']} in the OCR text itself: printed 　 gaps)"
+        )
     mean = sum(w["times"]) / read
     ok = mean <= TARGET_S_PER_PAGE and w["accuracy"] >= TARGET_ACCURACY and w["rss_mb"] < TARGET_RSS_MB
-    print(f"targets: ≤ {TARGET_S_PER_PAGE} s/page, ≥ {100 * TARGET_ACCURACY:.0f} % characters, RSS < {TARGET_RSS_MB} MB: "
-          f"{'met' if ok else 'NOT met'}")
+    print(
+        f"targets: ≤ {TARGET_S_PER_PAGE} s/page, ≥ {100 * TARGET_ACCURACY:.0f} % characters, RSS < {TARGET_RSS_MB} MB: "
+        f"{'met' if ok else 'NOT met'}"
+    )
     print(f"ocr: {mean:.2f} s/page, {100 * w['accuracy']:.2f} % characters, RSS {w['rss_mb']:.0f} MB")
 
 

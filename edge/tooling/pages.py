@@ -42,28 +42,67 @@ WHITE = 255
 PAPER_TINTS = ((255, 251, 240), (252, 250, 244), (250, 246, 236), (255, 253, 248))
 TITLES = ("民事起诉状", "民事答辩状", "证据清单", "授权委托书", "民事判决书", "调解协议", "情况说明", "上诉状")
 PHRASES = (
-    "原告与被告之间的买卖合同关系依法成立", "双方均应按照约定全面履行各自的义务", "被告未按期支付货款",
-    "经原告多次催告仍拒不履行", "根据《中华人民共和国民法典》第五百七十七条之规定", "本院依法适用普通程序",
-    "公开开庭进行了审理", "原告的委托诉讼代理人到庭参加诉讼", "被告经本院合法传唤无正当理由拒不到庭",
-    "现已审理终结", "请求判令被告支付货款人民币壹拾贰万元整", "并承担本案全部诉讼费用",
-    "事实与理由如下", "二〇二四年三月十五日", "双方签订《设备采购合同》一份", "约定交货后三十日内付清全部款项",
-    "原告已于当月交付全部设备", "被告出具收货确认单予以确认", "截至起诉之日尚欠货款及利息",
-    "上述事实有合同、送货单及银行转账记录为证", "被告的行为已构成违约", "应当承担继续履行及赔偿损失的责任",
-    "为维护原告的合法权益", "特向贵院提起诉讼", "望判如所请", "本院认为", "当事人对自己提出的主张",
-    "有责任提供证据", "对方当事人对此不予认可", "且未提交相反证据予以反驳", "本院对该证据的真实性予以确认",
-    "依照《中华人民共和国民事诉讼法》第六十七条", "判决如下", "如不服本判决", "可在判决书送达之日起十五日内",
-    "向本院递交上诉状", "并按对方当事人的人数提出副本", "案件受理费二千七百元", "由被告负担", "逾期利息按照全国银行间同业拆借中心公布的贷款市场报价利率计算",
+    "原告与被告之间的买卖合同关系依法成立",
+    "双方均应按照约定全面履行各自的义务",
+    "被告未按期支付货款",
+    "经原告多次催告仍拒不履行",
+    "根据《中华人民共和国民法典》第五百七十七条之规定",
+    "本院依法适用普通程序",
+    "公开开庭进行了审理",
+    "原告的委托诉讼代理人到庭参加诉讼",
+    "被告经本院合法传唤无正当理由拒不到庭",
+    "现已审理终结",
+    "请求判令被告支付货款人民币壹拾贰万元整",
+    "并承担本案全部诉讼费用",
+    "事实与理由如下",
+    "二〇二四年三月十五日",
+    "双方签订《设备采购合同》一份",
+    "约定交货后三十日内付清全部款项",
+    "原告已于当月交付全部设备",
+    "被告出具收货确认单予以确认",
+    "截至起诉之日尚欠货款及利息",
+    "上述事实有合同、送货单及银行转账记录为证",
+    "被告的行为已构成违约",
+    "应当承担继续履行及赔偿损失的责任",
+    "为维护原告的合法权益",
+    "特向贵院提起诉讼",
+    "望判如所请",
+    "本院认为",
+    "当事人对自己提出的主张",
+    "有责任提供证据",
+    "对方当事人对此不予认可",
+    "且未提交相反证据予以反驳",
+    "本院对该证据的真实性予以确认",
+    "依照《中华人民共和国民事诉讼法》第六十七条",
+    "判决如下",
+    "如不服本判决",
+    "可在判决书送达之日起十五日内",
+    "向本院递交上诉状",
+    "并按对方当事人的人数提出副本",
+    "案件受理费二千七百元",
+    "由被告负担",
+    "逾期利息按照全国银行间同业拆借中心公布的贷款市场报价利率计算",
 )
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = ("伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "秀兰", "霞", "平")
-CITIES = ("北京市朝阳区建国路", "上海市浦东新区世纪大道", "广州市天河区体育西路", "深圳市南山区科技园", "杭州市西湖区文三路", "成都市武侯区人民南路")
-CARRIERS = (("顺丰速运", "SF", "https://www.sf-express.com/we/ow/chn/sc/waybill/waybill-detail/"),
-            ("圆通速递", "YT", "https://www.yto.net.cn/track?no="),
-            ("京东物流", "JD", "https://www.jdl.com/orderSearch/?waybillCodes="),
-            ("中通快递", "ZT", "https://www.zto.com/express/expressCheck.html?txtBill="))
+CITIES = (
+    "北京市朝阳区建国路",
+    "上海市浦东新区世纪大道",
+    "广州市天河区体育西路",
+    "深圳市南山区科技园",
+    "杭州市西湖区文三路",
+    "成都市武侯区人民南路",
+)
+CARRIERS = (
+    ("顺丰速运", "SF", "https://www.sf-express.com/we/ow/chn/sc/waybill/waybill-detail/"),
+    ("圆通速递", "YT", "https://www.yto.net.cn/track?no="),
+    ("京东物流", "JD", "https://www.jdl.com/orderSearch/?waybillCodes="),
+    ("中通快递", "ZT", "https://www.zto.com/express/expressCheck.html?txtBill="),
+)
 
 
 # ---------------------------------------------------------------- primitives
+
 
 def _np_rng(rng: random.Random) -> np.random.Generator:
     return np.random.default_rng(rng.getrandbits(64))
@@ -106,7 +145,7 @@ def _body_lines(rng: random.Random, count: int, per_line: int) -> list[str]:
     lines: list[str] = []
     while len(lines) < count:
         paragraph = "　　" + "".join(_sentence(rng) for _ in range(rng.randint(1, 3)))
-        lines += [paragraph[i:i + per_line] for i in range(0, len(paragraph), per_line)]
+        lines += [paragraph[i : i + per_line] for i in range(0, len(paragraph), per_line)]
     return lines[:count]
 
 
@@ -118,8 +157,7 @@ def _phone(rng: random.Random) -> str:
     return f"1{rng.choice('3578')}{rng.randint(0, 9)}****{rng.randint(0, 9999):04d}"
 
 
-def _paste_code(ink: Image.Image, dark: np.ndarray, xy: tuple[int, int], module_px: int,
-                height: int | None = None) -> Image.Image:
+def _paste_code(ink: Image.Image, dark: np.ndarray, xy: tuple[int, int], module_px: int, height: int | None = None) -> Image.Image:
     """Paste module-exact code ink (255 = dark) into an ink mask; returns the code image."""
     code = modules_to_image(dark, module_px, height)
     ink.paste(code.point([WHITE - v for v in range(256)]), xy)
@@ -127,6 +165,7 @@ def _paste_code(ink: Image.Image, dark: np.ndarray, xy: tuple[int, int], module_
 
 
 # ---------------------------------------------------------------- pages
+
 
 def _ink_text(rng: random.Random, title: str, lines: int = 30) -> Image.Image:
     """Ink mask (255 = black) of a titled page of Chinese legal text."""
@@ -149,8 +188,13 @@ def _seal(page: Image.Image, rng: random.Random) -> None:
     draw = ImageDraw.Draw(mask)
     draw.ellipse((10, 10, size - 10, size - 10), outline=215, width=16)
     r, c = 70, size // 2
-    star = [(c + (r if k % 2 == 0 else r * 0.4) * math.sin(k * math.pi / 5),
-             c - 40 - (r if k % 2 == 0 else r * 0.4) * math.cos(k * math.pi / 5)) for k in range(10)]
+    star = [
+        (
+            c + (r if k % 2 == 0 else r * 0.4) * math.sin(k * math.pi / 5),
+            c - 40 - (r if k % 2 == 0 else r * 0.4) * math.cos(k * math.pi / 5),
+        )
+        for k in range(10)
+    ]
     draw.polygon(star, fill=215)
     draw.text((c, c + 70), "人民法院", font=pillow_font(72), fill=215, anchor="mm")
     draw.text((c, c + 160), "诉讼专用章", font=pillow_font(44), fill=200, anchor="mm")
@@ -204,8 +248,10 @@ def photo_page(seed: int) -> Image.Image:
 
 def _label_grid(draw: ImageDraw.ImageDraw, rng: random.Random, left: int, top: int, width: int) -> int:
     """Sender/recipient boxes of a waybill; returns the bottom y."""
-    rows = (("收件人", f"{_name(rng)}  {_phone(rng)}", f"{rng.choice(CITIES)}{rng.randint(1, 999)}号"),
-            ("寄件人", f"{_name(rng)}  {_phone(rng)}", f"{rng.choice(CITIES)}{rng.randint(1, 999)}号"))
+    rows = (
+        ("收件人", f"{_name(rng)}  {_phone(rng)}", f"{rng.choice(CITIES)}{rng.randint(1, 999)}号"),
+        ("寄件人", f"{_name(rng)}  {_phone(rng)}", f"{rng.choice(CITIES)}{rng.randint(1, 999)}号"),
+    )
     y = top
     for label, who, where in rows:
         draw.rectangle((left, y, left + width, y + 300), outline=255, width=5)
@@ -213,8 +259,11 @@ def _label_grid(draw: ImageDraw.ImageDraw, rng: random.Random, left: int, top: i
         draw.text((left + 260, y + 40), who, font=pillow_font(52), fill=255)
         draw.text((left + 260, y + 150), where, font=pillow_font(46), fill=255)
         y += 300
-    for text in (f"托寄物：{rng.choice(('文件', '合同原件', '设备配件', '样品'))}", "付款方式：寄付月结",
-                 "签收人：__________   日期：____年__月__日"):
+    for text in (
+        f"托寄物：{rng.choice(('文件', '合同原件', '设备配件', '样品'))}",
+        "付款方式：寄付月结",
+        "签收人：__________   日期：____年__月__日",
+    ):
         draw.text((left + 30, y + 40), text, font=pillow_font(48), fill=255)
         y += 110
     draw.rectangle((left, top, left + width, y + 20), outline=255, width=5)
@@ -232,8 +281,13 @@ def waybill_page(seed: int) -> Image.Image:
     draw.text((left, top), carrier, font=pillow_font(110), fill=255)
     draw.text((left + width, top + 20), "标准快递", font=pillow_font(70), fill=255, anchor="ra")
     bars = _paste_code(ink, code128_modules(number), (left + 60, top + 200), 4, 220)
-    draw.text((left + 60 + bars.width // 2, top + 440), " ".join(number[i:i + 4] for i in range(0, 15, 4)),
-              font=pillow_font(64), fill=255, anchor="mt")
+    draw.text(
+        (left + 60 + bars.width // 2, top + 440),
+        " ".join(number[i : i + 4] for i in range(0, 15, 4)),
+        font=pillow_font(64),
+        fill=255,
+        anchor="mt",
+    )
     qr_top = _label_grid(draw, rng, left, top + 560, width) + 80
     _paste_code(ink, qr_modules(url + number, error="m"), (left + width - 500, qr_top), 8)
     draw.text((left, qr_top + 40), "扫码查询物流信息", font=pillow_font(56), fill=255)
@@ -252,10 +306,15 @@ def invoice_page(seed: int) -> Image.Image:
     text = ImageDraw.Draw(ink)
     text.text((1700, 480), f"发票号码：{number}", font=pillow_font(40), fill=255)
     text.text((1700, 540), f"开票日期：2024年{rng.randint(1, 12)}月{rng.randint(1, 28)}日", font=pillow_font(40), fill=255)
-    rows = ("购买方信息  名称：" + _name(rng) + "  统一社会信用代码：91110105MA01XXXXXX",
-            "销售方信息  名称：某某科技有限公司  统一社会信用代码：91440300MA5XXXXXXX",
-            "项目名称  *信息技术服务*技术服务费     单价  数量 1  税率 6%",
-            f"合　　计  ¥{amount}", f"价税合计（小写） ¥{amount}", "备注", f"开票人：{_name(rng)}")
+    rows = (
+        "购买方信息  名称：" + _name(rng) + "  统一社会信用代码：91110105MA01XXXXXX",
+        "销售方信息  名称：某某科技有限公司  统一社会信用代码：91440300MA5XXXXXXX",
+        "项目名称  *信息技术服务*技术服务费     单价  数量 1  税率 6%",
+        f"合　　计  ¥{amount}",
+        f"价税合计（小写） ¥{amount}",
+        "备注",
+        f"开票人：{_name(rng)}",
+    )
     for k, row in enumerate(rows):
         text.text((240, 800 + k * 260), row, font=pillow_font(48), fill=255)
     page = _tint(ImageChops.subtract(_paper(rng, 6), ink), rng.choice(PAPER_TINTS))
@@ -296,6 +355,7 @@ def barcode_page(seed: int, codes: Sequence[tuple[str, str]], *, module_px: int 
 
 
 # ---------------------------------------------------------------- degradations
+
 
 def _rotate(img: Image.Image, angle: float) -> Image.Image:
     return img.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=_white(img))
@@ -356,12 +416,12 @@ def _worn(img: Image.Image, rng: random.Random) -> Image.Image:
 def _skew(img: Image.Image, degrees: float) -> Image.Image:
     """A sheet that slid sideways in the rollers: rows shear by tan(degrees), white fill."""
     t = math.tan(math.radians(degrees))
-    return img.transform(img.size, Image.Transform.AFFINE, (1, t, -t * img.height / 2, 0, 1, 0),
-                         resample=Image.Resampling.BILINEAR, fillcolor=_white(img))
+    return img.transform(
+        img.size, Image.Transform.AFFINE, (1, t, -t * img.height / 2, 0, 1, 0), resample=Image.Resampling.BILINEAR, fillcolor=_white(img)
+    )
 
 
-DEGRADATIONS = ("rot1", "rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper",
-                "blur1", "jpeg30", "worn", "skew2")
+DEGRADATIONS = ("rot1", "rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper", "blur1", "jpeg30", "worn", "skew2")
 
 
 def degrade(img: Image.Image, kind: str, seed: int = 0) -> Image.Image:
@@ -392,6 +452,7 @@ def degrade(img: Image.Image, kind: str, seed: int = 0) -> Image.Image:
 
 
 # ---------------------------------------------------------------- files
+
 
 def jpeg_bytes(img: Image.Image, *, quality: int = 85, dpi: int | None = DPI, mode: str | None = None) -> bytes:
     """The page as a JFIF file's bytes: dpi in the header unless None (a scanner that writes none)."""
@@ -554,8 +615,9 @@ def draw_seal(img: Image.Image, centre: tuple[int, int], radius: int = 170) -> N
     cx, cy = centre
     colour = SEAL_RED + (215,)
     d.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], outline=colour, width=12)
-    star = [(cx + 60 * math.cos(math.pi / 2 + k * 4 * math.pi / 5),
-             cy - 60 * math.sin(math.pi / 2 + k * 4 * math.pi / 5)) for k in range(5)]
+    star = [
+        (cx + 60 * math.cos(math.pi / 2 + k * 4 * math.pi / 5), cy - 60 * math.sin(math.pi / 2 + k * 4 * math.pi / 5)) for k in range(5)
+    ]
     d.polygon(star, fill=colour)
     f = font(44)
     for i, ch in enumerate("北京市某区人民法院"):
@@ -579,8 +641,9 @@ def draw_photo(img: Image.Image, box: tuple[int, int, int, int], seed: int) -> N
     img.paste(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB"), (x0, y0))
 
 
-def judgment_page(seed: int = 1, *, lines: int = 18, table: bool = True, seal: bool = True,
-              photo: bool = True, title: bool = True) -> Image.Image:
+def judgment_page(
+    seed: int = 1, *, lines: int = 18, table: bool = True, seal: bool = True, photo: bool = True, title: bool = True
+) -> Image.Image:
     """A typical court page: title, body text, a ruled table, a red seal, an evidence photo."""
     rng = random.Random(seed)
     img = Image.new("RGB", A4, PAPER)
@@ -627,11 +690,11 @@ def bleed_backside(seed: int = 5) -> Image.Image:
     front = judgment_page(seed, table=False, seal=False, photo=False).convert("L")
     ghost = front.transpose(Image.Transpose.FLIP_LEFT_RIGHT).filter(ImageFilter.GaussianBlur(3))
     g = np.asarray(ghost, dtype=np.float32)
-    paper = np.full(g.shape, 240.0, dtype=np.float32) - (255 - g) * 0.12   # ≤ ~25 levels of show-through
+    paper = np.full(g.shape, 240.0, dtype=np.float32) - (255 - g) * 0.12  # ≤ ~25 levels of show-through
     rng = np.random.default_rng(seed)
-    for _ in range(25):   # dust: specks a few pixels wide
+    for _ in range(25):  # dust: specks a few pixels wide
         y, x = rng.integers(200, A4[1] - 200), rng.integers(200, A4[0] - 200)
-        paper[y:y + 3, x:x + 3] = 60
+        paper[y : y + 3, x : x + 3] = 60
     return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8), "L").convert("RGB")
 
 
@@ -666,11 +729,11 @@ def tone(img: Image.Image, gain: float, offset: float) -> Image.Image:
 
 
 def underexposed(img: Image.Image) -> Image.Image:
-    return tone(img, 0.3, 0)                # paper ≈ 73, text ≈ 8
+    return tone(img, 0.3, 0)  # paper ≈ 73, text ≈ 8
 
 
 def washed_out(img: Image.Image) -> Image.Image:
-    return tone(img, 0.35, 175)             # paper clips to 255, text ≈ 185
+    return tone(img, 0.35, 175)  # paper clips to 255, text ≈ 185
 
 
 def lid_open(img: Image.Image, top: int = 140, right: int = 110) -> Image.Image:
@@ -722,13 +785,15 @@ def bilevel_page(seed: int = 0, size: tuple[int, int] = SMALL) -> Image.Image:
 def _figures_line(rng: random.Random) -> str:
     """A line of the figures a judgment is full of, with runs of one digit (500000000, 77777)."""
     zeros, run = "0" * rng.randint(3, 8), rng.choice("123456789") * rng.randint(2, 6)
-    return rng.choice((
-        f"判令被告支付货款人民币{rng.randint(1, 9)}{zeros}元，另付违约金{run}元",
-        f"利息按年利率{rng.randint(1, 9)}.{'0' * rng.randint(2, 4)}{rng.randint(1, 9)}%计算，合计{rng.randint(1, 9)}{run}{zeros}元",
-        f"自{rng.randint(2000, 2026)}年{rng.randint(1, 12)}月{rng.choice(('1', '11', '10', '20'))}日起至清偿之日止",
-        f"身份证号{rng.randint(10**17, 10**18 - 1)}，电话{rng.randint(13000000000, 13999999999)}",
-        f"合同编号HT-{rng.randint(2019, 2026)}-{rng.randint(1, 9999):04d}，账号6222{run}{rng.randint(10**5, 10**6 - 1)}",
-    ))
+    return rng.choice(
+        (
+            f"判令被告支付货款人民币{rng.randint(1, 9)}{zeros}元，另付违约金{run}元",
+            f"利息按年利率{rng.randint(1, 9)}.{'0' * rng.randint(2, 4)}{rng.randint(1, 9)}%计算，合计{rng.randint(1, 9)}{run}{zeros}元",
+            f"自{rng.randint(2000, 2026)}年{rng.randint(1, 12)}月{rng.choice(('1', '11', '10', '20'))}日起至清偿之日止",
+            f"身份证号{rng.randint(10**17, 10**18 - 1)}，电话{rng.randint(13000000000, 13999999999)}",
+            f"合同编号HT-{rng.randint(2019, 2026)}-{rng.randint(1, 9999):04d}，账号6222{run}{rng.randint(10**5, 10**6 - 1)}",
+        )
+    )
 
 
 def figures_page(seed: int, *, font_px: int | None = None) -> KnownPage:

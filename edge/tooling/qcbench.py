@@ -30,10 +30,12 @@ COLOUR = QcRules(expect_colour=True)
 
 def page_set() -> dict[str, Callable[[], Image.Image]]:
     base = q.judgment_page(1)
-    return {"clean": lambda: q.scan_noise(base, 1),
-            "skew_3.0": lambda: q.scan_noise(q.rotate(base, 3.0), 2),
-            "backside": lambda: q.scan_noise(q.bleed_backside(), 3, sigma=6),
-            "other_text": lambda: q.scan_noise(q.judgment_page(2), 1)}
+    return {
+        "clean": lambda: q.scan_noise(base, 1),
+        "skew_3.0": lambda: q.scan_noise(q.rotate(base, 3.0), 2),
+        "backside": lambda: q.scan_noise(q.bleed_backside(), 3, sigma=6),
+        "other_text": lambda: q.scan_noise(q.judgment_page(2), 1),
+    }
 
 
 def write_pages(folder: Path) -> list[Path]:
@@ -62,6 +64,8 @@ def main(args: argparse.Namespace) -> int:
         paths = write_pages(Path(tmp))
         decode_ms, analyse_ms = measure(paths, args.repeat)
     print(f"{len(paths)} pages ({', '.join(p.stem for p in paths)}), {args.repeat} rounds each")
-    print(f"qc: {statistics.median(analyse_ms):.1f} ms/page analyse, {statistics.median(decode_ms):.1f} ms/page decode for QC"
-          f" (median of {len(analyse_ms)})")
+    print(
+        f"qc: {statistics.median(analyse_ms):.1f} ms/page analyse, {statistics.median(decode_ms):.1f} ms/page decode for QC"
+        f" (median of {len(analyse_ms)})"
+    )
     return 0

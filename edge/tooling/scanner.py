@@ -34,8 +34,9 @@ class SimulatedScanner:
     chunks with sleeps, like a network scanner over SMB, to exercise settling.
     """
 
-    def __init__(self, hot_folder: Path, *, prefix: str = "scan_", start: int = 1,
-                 chunk_bytes: int = 256 * 1024, chunk_delay: float = 0.05) -> None:
+    def __init__(
+        self, hot_folder: Path, *, prefix: str = "scan_", start: int = 1, chunk_bytes: int = 256 * 1024, chunk_delay: float = 0.05
+    ) -> None:
         self.hot_folder = Path(hot_folder)
         self.prefix = prefix
         self.next_number = start
@@ -57,7 +58,7 @@ class SimulatedScanner:
         if slow:
             with open(path, "wb") as f:
                 for i in range(0, len(data), self.chunk_bytes):
-                    f.write(data[i:i + self.chunk_bytes])
+                    f.write(data[i : i + self.chunk_bytes])
                     f.flush()
                     time.sleep(self.chunk_delay)
             return path

@@ -32,19 +32,26 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import (EVENT_TYPE_CLOSED, EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED,
-                             EVENT_TYPE_MOVED, FileSystemEvent, FileSystemEventHandler)
+from watchdog.events import (
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from juanzong.shared.durable import fsync_dir
 from juanzong.edge.crashpoints import crash_point
+from juanzong.edge.devices.profiles import ScannerProfile
 from juanzong.edge.ingest.context import Claimed
 from juanzong.edge.watch.complete import looks_complete
 from juanzong.edge.watch.layout import OVERSIZE_DIR, SPOOL, byte_cap
 from juanzong.edge.watch.tracker import StabilityTracker, natural_key
-from juanzong.edge.devices.profiles import ScannerProfile
+from juanzong.shared.durable import fsync_dir
 
 log = logging.getLogger("juanzong.watch")
 CLAIM_SEP = "__"
@@ -171,8 +178,14 @@ class _Handler(FileSystemEventHandler):
 
 
 class FolderWatcher:
-    def __init__(self, folder: HotFolder, settle_seconds: float, rescan_seconds: float,
-                 incomplete_grace: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        folder: HotFolder,
+        settle_seconds: float,
+        rescan_seconds: float,
+        incomplete_grace: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.folder = folder
         self.lock = threading.Lock()
         self.clock = clock  # settling, grace and rescans are counted on it (a test passes its own)

@@ -55,8 +55,7 @@ def _screens() -> tuple[Screen, ...]:
     )
 
 
-def create_app(settings: EdgeSettings, *, clock: Callable[[], datetime] | None = None,
-               extra_screens: Sequence[Screen] = ()) -> Flask:
+def create_app(settings: EdgeSettings, *, clock: Callable[[], datetime] | None = None, extra_screens: Sequence[Screen] = ()) -> Flask:
     from juanzong.edge.web.context import install
 
     # instance_path given: Flask cannot find it for a namespace package (juanzong.*)

@@ -34,17 +34,16 @@ from markupsafe import Markup
 from sqlite_utils import Database
 from werkzeug.exceptions import HTTPException
 
-from juanzong.shared import clock
-from juanzong.edge import audit, operators
+from juanzong.edge import audit, operators, repo
 from juanzong.edge.config import EdgeSettings
-from juanzong.edge import repo
-from juanzong.edge.repo import write_tx
 from juanzong.edge.keys import load_kek
 from juanzong.edge.operators import Operator, Permission
 from juanzong.edge.repo import operators as sessions
+from juanzong.edge.repo import write_tx
 from juanzong.edge.vault import Vault
-from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared import clock
 from juanzong.shared.audit import Action, Outcome
+from juanzong.shared.errors import AppError, ErrorCode
 
 if TYPE_CHECKING:
     from juanzong.edge.web import Screen
@@ -113,8 +112,12 @@ def _secret(kek: bytes) -> bytes:
 def install(app: Flask, cfg: EdgeSettings, clock: Callable[[], datetime] | None, screens: Sequence[Screen]) -> None:
     kek = load_kek(cfg.keys_dir)
     app.config.update(
-        SECRET_KEY=_secret(kek), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=cfg.kiosk_tls, SESSION_COOKIE_NAME="juanzong_kiosk", MAX_CONTENT_LENGTH=MAX_UPLOAD,
+        SECRET_KEY=_secret(kek),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=cfg.kiosk_tls,
+        SESSION_COOKIE_NAME="juanzong_kiosk",
+        MAX_CONTENT_LENGTH=MAX_UPLOAD,
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.session_interface = _Sessions()
@@ -260,5 +263,12 @@ def _internal_error(err: Exception) -> Any:
 
 def _template_globals() -> dict[str, Any]:
     cfg = settings()
-    return {"csrf_field": csrf_field, "operator": operator(), "nav": nav_entries(), "court": cfg.court,
-            "station": cfg.name, "idle_seconds": cfg.kiosk_idle_minutes * 60, "now": now()}
+    return {
+        "csrf_field": csrf_field,
+        "operator": operator(),
+        "nav": nav_entries(),
+        "court": cfg.court,
+        "station": cfg.name,
+        "idle_seconds": cfg.kiosk_idle_minutes * 60,
+        "now": now(),
+    }

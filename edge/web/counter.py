@@ -18,11 +18,11 @@ from juanzong.edge.intake import ItemSpec
 from juanzong.edge.repo import counter as counter_repo
 from juanzong.edge.web.context import actor, db, kiosk, now, record, settings
 from juanzong.edge.web.forms import DIGITS, ID_CHARS, Form
+from juanzong.shared.audit import Action
 from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.catalog import Catalog, catalog_for
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, require_id
-from juanzong.shared.audit import Action
 
 bp = Blueprint("counter", __name__, url_prefix="/counter")
 
@@ -73,8 +73,17 @@ def _safe_catalog(type_code: str, court: str | None = None) -> Catalog | None:
 def _render_form(values: dict[str, str], rows: list[dict[str, str]], errors: dict[str, str], status: int = 200) -> Any:
     catalog, case_line = _catalog(values.get("case", ""), values.get("pending") == "1")
     return render_template(
-        "intake_form.html", values=values, rows=rows, errors=errors, catalog=catalog, case_line=case_line,
-        roles=SUBMITTER_ROLES, volumes=VOLUMES, original=ORIGINAL, colour=COLOUR, keep_open=True,
+        "intake_form.html",
+        values=values,
+        rows=rows,
+        errors=errors,
+        catalog=catalog,
+        case_line=case_line,
+        roles=SUBMITTER_ROLES,
+        volumes=VOLUMES,
+        original=ORIGINAL,
+        colour=COLOUR,
+        keep_open=True,
     ), status
 
 
@@ -110,8 +119,7 @@ def submit_intake() -> Any:
 
 def _refuse_classified(form: Form, values: dict[str, str], rows: list[dict[str, str]]) -> Any:
     """涉密: refused before anything is stored, through edge.intake (which audits the refusal)."""
-    refused = Handover(form.text("case", "案号"), Submitter(form.text("submitter", "提交人"), SubmitterRole.OTHER), (),
-                       classified=True)
+    refused = Handover(form.text("case", "案号"), Submitter(form.text("submitter", "提交人"), SubmitterRole.OTHER), (), classified=True)
     try:
         counter.register(db(), settings(), kiosk().vault, refused, received_at=now(), clerk=actor(), now=now())
     except AppError as err:
@@ -121,8 +129,12 @@ def _refuse_classified(form: Form, values: dict[str, str], rows: list[dict[str, 
 
 
 def _field_of(err: AppError) -> str:
-    return {ErrorCode.CASE_CLASSIFIED_REFUSED: "classified", ErrorCode.URGENT_REASON_REQUIRED: "urgent_reason",
-            ErrorCode.CATALOG_DIR_UNKNOWN: "items", ErrorCode.INTAKE_ITEM_INVALID: "items"}.get(err.code, "case")
+    return {
+        ErrorCode.CASE_CLASSIFIED_REFUSED: "classified",
+        ErrorCode.URGENT_REASON_REQUIRED: "urgent_reason",
+        ErrorCode.CATALOG_DIR_UNKNOWN: "items",
+        ErrorCode.INTAKE_ITEM_INVALID: "items",
+    }.get(err.code, "case")
 
 
 def _check_case(form: Form, handover: Handover | None) -> None:
@@ -161,16 +173,18 @@ def _read_items(form: Form, rows: list[dict[str, str]]) -> list[ItemSpec]:
         if not row["name"].strip() and not row["pages"].strip():
             continue
         p = f"items-{i}-"
-        items.append(ItemSpec(
-            name=form.text(p + "name", f"第 {i + 1} 行材料名称", required=True, max_len=100),
-            pages=form.number(p + "pages", f"第 {i + 1} 行页数", high=MAX_PAGES),
-            volume=form.choice(p + "volume", f"第 {i + 1} 行卷别", VOLUMES, "main"),
-            original=form.choice(p + "original", f"第 {i + 1} 行原件/复印件", ORIGINAL, "original") == "original",
-            colour=form.choice(p + "colour", f"第 {i + 1} 行彩色/黑白", COLOUR, "colour") == "colour",
-            copies=form.number(p + "copies", f"第 {i + 1} 行份数", high=100, default=1),
-            return_original=form.flag(p + "return"),
-            catalog_dir=form.text(p + "catalog", f"第 {i + 1} 行目录", max_len=100),
-        ))
+        items.append(
+            ItemSpec(
+                name=form.text(p + "name", f"第 {i + 1} 行材料名称", required=True, max_len=100),
+                pages=form.number(p + "pages", f"第 {i + 1} 行页数", high=MAX_PAGES),
+                volume=form.choice(p + "volume", f"第 {i + 1} 行卷别", VOLUMES, "main"),
+                original=form.choice(p + "original", f"第 {i + 1} 行原件/复印件", ORIGINAL, "original") == "original",
+                colour=form.choice(p + "colour", f"第 {i + 1} 行彩色/黑白", COLOUR, "colour") == "colour",
+                copies=form.number(p + "copies", f"第 {i + 1} 行份数", high=100, default=1),
+                return_original=form.flag(p + "return"),
+                catalog_dir=form.text(p + "catalog", f"第 {i + 1} 行目录", max_len=100),
+            )
+        )
     if not items:
         form.fail("items-0-name", AppError(ErrorCode.FIELD_REQUIRED, field="材料（至少一项）"))
     return items
@@ -203,8 +217,16 @@ def print_receipt(intake_id: str) -> Any:
 def print_labels(intake_id: str) -> Any:
     v = counter.view(db(), kiosk().vault, _intake_id(intake_id))
     for item in v.items:
-        printing.queue(db(), settings(), printing.JobKind.LABEL, v.id, counter.cover_label(v, item), target=item["id"],
-                       actor=actor(), vault=kiosk().vault)
+        printing.queue(
+            db(),
+            settings(),
+            printing.JobKind.LABEL,
+            v.id,
+            counter.cover_label(v, item),
+            target=item["id"],
+            actor=actor(),
+            vault=kiosk().vault,
+        )
     _flush_and_tell()
     return redirect(url_for("counter.show_intake", intake_id=v.id))
 
@@ -214,8 +236,11 @@ def covers(intake_id: str) -> Any:
     v = counter.view(db(), kiosk().vault, _intake_id(intake_id))
     pdf = counter.covers_pdf(v)
     record(Action.PRINT, v.id, what="cover_sheets_pdf", items=len(v.items))
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="covers-{v.id}.pdf"', "Cache-Control": "no-store"})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="covers-{v.id}.pdf"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.post("/intake/<intake_id>/link")
@@ -231,8 +256,7 @@ def link(intake_id: str) -> Any:
         except AppError as err:
             form.fail("case", err)
     jobs = printing.repo.of_intake(db(), v.id)
-    return render_template("intake.html", v=v, jobs=jobs, job_names=printing.JOB_NAMES, link_errors=form.errors,
-                           link_value=case_text), 400
+    return render_template("intake.html", v=v, jobs=jobs, job_names=printing.JOB_NAMES, link_errors=form.errors, link_value=case_text), 400
 
 
 # ---- print queue

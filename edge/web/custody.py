@@ -12,10 +12,10 @@ from juanzong.edge.custody import CONDITION_NAMES, KIND_NAMES, Condition, EventK
 from juanzong.edge.repo import counter as counter_repo
 from juanzong.edge.web.context import actor, db, kiosk, now, operator, record, settings
 from juanzong.edge.web.forms import Form, signature
+from juanzong.shared.audit import Action
 from juanzong.shared.caseno import parse_case_number
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, require_id
-from juanzong.shared.audit import Action
 
 bp = Blueprint("custody", __name__, url_prefix="/custody")
 
@@ -43,10 +43,18 @@ def index() -> Any:
 def _case_page(case: str, values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
     due = (now() + timedelta(days=settings().loan_days)).strftime("%Y-%m-%dT%H:%M")
     return render_template(
-        "custody.html", case=case, raw=case, items=counter_repo.items_of_case(db(), case), events=custody.register_of(db(), case),
-        loans=custody.open_loans(db(), case), kinds=NEW_KINDS, kind_names=KIND_NAMES, condition_names=CONDITION_NAMES,
+        "custody.html",
+        case=case,
+        raw=case,
+        items=counter_repo.items_of_case(db(), case),
+        events=custody.register_of(db(), case),
+        loans=custody.open_loans(db(), case),
+        kinds=NEW_KINDS,
+        kind_names=KIND_NAMES,
+        condition_names=CONDITION_NAMES,
         values={"kind": "borrow", "due_back": due, "from_party": op.name if (op := operator()) else "", **values},
-        errors=errors, keep_open=True,
+        errors=errors,
+        keep_open=True,
     ), status
 
 
@@ -96,8 +104,9 @@ def _items(form: Form, case_items: list[dict[str, Any]]) -> list[tuple[str, int]
     chosen = []
     for item in case_items:
         if form.flag(f"item-{item['id']}"):
-            pages = form.number(f"pages-{item['id']}", f"{item['name']}的页数", high=100_000,
-                                default=item["declared_pages"] * item["copies"])
+            pages = form.number(
+                f"pages-{item['id']}", f"{item['name']}的页数", high=100_000, default=item["declared_pages"] * item["copies"]
+            )
             chosen.append((item["id"], pages))
     if not chosen:
         form.fail("items", AppError(ErrorCode.CUSTODY_ITEMS_REQUIRED))
@@ -118,8 +127,9 @@ def return_form(loan_id: str) -> Any:
 
 
 def _return_page(loan: dict[str, Any], values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
-    return render_template("custody_return.html", loan=loan, values=values, errors=errors,
-                           condition_names=CONDITION_NAMES, keep_open=True), status
+    return render_template(
+        "custody_return.html", loan=loan, values=values, errors=errors, condition_names=CONDITION_NAMES, keep_open=True
+    ), status
 
 
 @bp.post("/return/<loan_id>")
@@ -129,14 +139,26 @@ def return_submit(loan_id: str) -> Any:
     condition = Condition(form.choice("condition", "材料状况", CONDITION_NAMES, "complete"))
     note = form.text("note", "状况说明", required=condition is not Condition.COMPLETE, max_len=500)
     to_party = form.text("to_party", "接收人", required=True, max_len=60)
-    pages = {i["item_id"]: form.number(f"pages-{i['item_id']}", f"{i['name']}归还页数", low=0, high=100_000, default=i["pages"])
-             for i in loan["items"]}
+    pages = {
+        i["item_id"]: form.number(f"pages-{i['item_id']}", f"{i['name']}归还页数", low=0, high=100_000, default=i["pages"])
+        for i in loan["items"]
+    }
     sig_from, sig_to = _signatures(form, loan["to_party"], to_party)
     values = {k: str(v) for k, v in request.form.items() if not k.startswith("sig_")}
     if not form.ok or sig_from is None or sig_to is None:
         return _return_page(loan, values, form.errors, 400)
-    move = Movement(EventKind.RETURN, loan["case_number"], loan["to_party"], to_party, tuple(pages.items()),
-                    sig_from, sig_to, loan_id=loan["id"], condition=condition, note=note)
+    move = Movement(
+        EventKind.RETURN,
+        loan["case_number"],
+        loan["to_party"],
+        to_party,
+        tuple(pages.items()),
+        sig_from,
+        sig_to,
+        loan_id=loan["id"],
+        condition=condition,
+        note=note,
+    )
     custody.record(db(), settings(), kiosk().vault, move, at=now(), clerk=actor())
     flash(f"已登记归还（{CONDITION_NAMES[condition]}）", "ok")
     return redirect(url_for("custody.index", case=loan["case_number"]))
@@ -147,5 +169,8 @@ def register_pdf() -> Any:
     case = _case(request.args.get("case", ""))
     pdf = custody.register_pdf(db(), kiosk().vault, case, settings().court, now())
     record(Action.PRINT, case, what="custody_register_pdf")
-    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": 'inline; filename="custody-register.pdf"',
-                                                              "Cache-Control": "no-store"})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="custody-register.pdf"', "Cache-Control": "no-store"},
+    )

@@ -15,15 +15,15 @@ from flask import Blueprint, render_template
 
 from juanzong.edge import custody
 from juanzong.edge.devices.printer import probe
+from juanzong.edge.devices.profiles import get_printer, get_scanner
 from juanzong.edge.holidays import work_calendar
 from juanzong.edge.media import carry_status
-from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.repo import counter as counter_repo
 from juanzong.edge.repo import print_jobs
+from juanzong.edge.repo.batches import BatchState
 from juanzong.edge.status import status
 from juanzong.edge.web.context import db, now, settings
 from juanzong.edge.web.counter import today_range
-from juanzong.edge.devices.profiles import get_printer, get_scanner
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -39,8 +39,12 @@ def printer_state() -> dict[str, Any]:
         cached = (time.monotonic(), probe(get_printer(cfg.printer_profile), cfg.home, cfg.court_networks))
         _probes[key] = cached
     queued = [j for j in print_jobs.queued(db())]
-    return {**cached[1], "queued": len(queued), "last_error": queued[0].last_error if queued else None,
-            "ok": cached[1]["ok"] and not any(j.last_error for j in queued)}
+    return {
+        **cached[1],
+        "queued": len(queued),
+        "last_error": queued[0].last_error if queued else None,
+        "ok": cached[1]["ok"] and not any(j.last_error for j in queued),
+    }
 
 
 WARN_FROM_MONTH = 11  # the State Council publishes next year's arrangement in November or December
@@ -54,8 +58,10 @@ def calendar_warning() -> str | None:
     year = today.year + 1
     if not work_calendar(settings(), db()).year_basis(year).provisional:
         return None
-    return (f"{year} 年放假安排尚未导入，{year} 年的办理时限为暂定（回执上标注“暂定”）。"
-            f"国务院办公厅通知发布后，请由主管执行 juanzong edge calendar import 导入。")
+    return (
+        f"{year} 年放假安排尚未导入，{year} 年的办理时限为暂定（回执上标注“暂定”）。"
+        f"国务院办公厅通知发布后，请由主管执行 juanzong edge calendar import 导入。"
+    )
 
 
 def carry_state() -> dict[str, Any] | None:
@@ -73,14 +79,27 @@ def index() -> Any:
     start, end = today_range()
     batches = st["batches"]
     pending = [b for b in batches if b["state"] == BatchState.SEALED]
-    sync = {"configured": bool(cfg.central_url), "pending": len(pending),
-            "acknowledged": sum(b["state"] == BatchState.ACKNOWLEDGED for b in batches),
-            "last_error": next((b["last_error"] for b in reversed(pending) if b["last_error"]), None)}
-    scanner = {"title": get_scanner(cfg.scanner_profile).title, "waiting": st["hot_folder"]["waiting"],
-               "in_progress": st["hot_folder"]["in_progress"], "quarantine": st["quarantine"]["count"],
-               "hot_folder_ok": cfg.hot_folder.exists()}
+    sync = {
+        "configured": bool(cfg.central_url),
+        "pending": len(pending),
+        "acknowledged": sum(b["state"] == BatchState.ACKNOWLEDGED for b in batches),
+        "last_error": next((b["last_error"] for b in reversed(pending) if b["last_error"]), None),
+    }
+    scanner = {
+        "title": get_scanner(cfg.scanner_profile).title,
+        "waiting": st["hot_folder"]["waiting"],
+        "in_progress": st["hot_folder"]["in_progress"],
+        "quarantine": st["quarantine"]["count"],
+        "hot_folder_ok": cfg.hot_folder.exists(),
+    }
     return render_template(
-        "dashboard.html", intakes=counter_repo.intakes_between(db(), start, end), waiting=counter_repo.waiting_items(db()),
-        printer=printer_state(), scanner=scanner, sync=sync, overdue=custody.overdue_loans(db(), now()),
-        calendar_warning=calendar_warning(), carry=carry_state(),
+        "dashboard.html",
+        intakes=counter_repo.intakes_between(db(), start, end),
+        waiting=counter_repo.waiting_items(db()),
+        printer=printer_state(),
+        scanner=scanner,
+        sync=sync,
+        overdue=custody.overdue_loans(db(), now()),
+        calendar_warning=calendar_warning(),
+        carry=carry_state(),
     )

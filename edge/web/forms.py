@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
@@ -108,7 +108,7 @@ def _png_from_data_url(text: str) -> bytes | None:
     if not text.startswith(head) or len(text) > MAX_SIGNATURE_BYTES * 4 // 3 + len(head) + 4:
         return None
     try:
-        raw = base64.b64decode(text[len(head):], validate=True)
+        raw = base64.b64decode(text[len(head) :], validate=True)
         with Image.open(io.BytesIO(raw)) as im:
             if im.format != "PNG" or im.width * im.height > 4_000_000:
                 return None

@@ -52,9 +52,14 @@ def register() -> Any:
         except AppError as err:
             form.fail("case", err)
     addressee = form.text("addressee", "受送达人", required=True, max_len=60)
-    documents = [Document(form.text(f"doc-{i}-name", f"第 {i + 1} 行文书名称", required=True, max_len=100),
-                          form.number(f"doc-{i}-copies", f"第 {i + 1} 行份数", high=100, default=1))
-                 for i, r in enumerate(rows) if r["name"].strip()]  # copies is prefilled with 1 on empty rows
+    documents = [
+        Document(
+            form.text(f"doc-{i}-name", f"第 {i + 1} 行文书名称", required=True, max_len=100),
+            form.number(f"doc-{i}-copies", f"第 {i + 1} 行份数", high=100, default=1),
+        )
+        for i, r in enumerate(rows)
+        if r["name"].strip()
+    ]  # copies is prefilled with 1 on empty rows
     if not documents:
         form.fail("doc-0-name", AppError(ErrorCode.FIELD_REQUIRED, field="文书（至少一项）"))
     if not form.ok:
@@ -76,8 +81,16 @@ def show(pickup_id: str) -> Any:
 
 def _show(row: dict[str, Any], values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
     jobs = [j for j in printing.repo.of_intake(db(), row["intake_id"])] if row.get("intake_id") else []
-    return render_template("pickup_handover.html", p=row, values=values, errors=errors, id_types=ID_TYPES, jobs=jobs,
-                           job_names=printing.JOB_NAMES, keep_open=not row["handed_at"]), status
+    return render_template(
+        "pickup_handover.html",
+        p=row,
+        values=values,
+        errors=errors,
+        id_types=ID_TYPES,
+        jobs=jobs,
+        job_names=printing.JOB_NAMES,
+        keep_open=not row["handed_at"],
+    ), status
 
 
 @bp.post("/<pickup_id>/handover")
@@ -93,8 +106,18 @@ def handover(pickup_id: str) -> Any:
     if not form.ok or sig is None:
         return _show(row, values, form.errors, 400)
     op = operator()
-    pickup.hand_over(db(), settings(), kiosk().vault, row["id"], id_type=id_type, id_number=id_number,
-                     signature=Signature(sig.method, sig.data), clerk=actor(), clerk_name=op.name if op else actor(), at=now())
+    pickup.hand_over(
+        db(),
+        settings(),
+        kiosk().vault,
+        row["id"],
+        id_type=id_type,
+        id_number=id_number,
+        signature=Signature(sig.method, sig.data),
+        clerk=actor(),
+        clerk_name=op.name if op else actor(),
+        at=now(),
+    )
     _flush_and_tell()
     flash("已交付并签收，送达回证已归入案件卷宗", "ok")
     return redirect(url_for("pickup.show", pickup_id=row["id"]))

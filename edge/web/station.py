@@ -64,9 +64,17 @@ def index() -> Any:
     counts = {s: sum(r["state"] == s for r in rows) for s in items.ItemState}
     wanted = request.args.get("state", "")
     shown = [r for r in rows if not wanted or r["state"] == wanted]
-    return render_template("qc_index.html", rows=shown, counts=counts, total=len(rows), wanted=wanted,
-                           states=items.STATE_NAMES, unassigned=repo.unassigned(db()),
-                           shelf=[q for q in quarantine.shelf(db()) if not q["discarded_at"]], carry=carry_state())
+    return render_template(
+        "qc_index.html",
+        rows=shown,
+        counts=counts,
+        total=len(rows),
+        wanted=wanted,
+        states=items.STATE_NAMES,
+        unassigned=repo.unassigned(db()),
+        shelf=[q for q in quarantine.shelf(db()) if not q["discarded_at"]],
+        carry=carry_state(),
+    )
 
 
 # ---- an item and its pages
@@ -93,9 +101,15 @@ def _item_view(item_id: str) -> dict[str, Any]:
 def item(item_id: str) -> Any:
     view = _item_view(item_id)
     record(Action.QC_VIEW, item_id)
-    return render_template("qc_item.html", **view, states=items.STATE_NAMES, poll_seconds=POLL_SECONDS,
-                           targets=repo.other_items(db(), item_id), unassigned=repo.unassigned(db()),
-                           discarded=repo.discarded_pages(db(), item_id))
+    return render_template(
+        "qc_item.html",
+        **view,
+        states=items.STATE_NAMES,
+        poll_seconds=POLL_SECONDS,
+        targets=repo.other_items(db(), item_id),
+        unassigned=repo.unassigned(db()),
+        discarded=repo.discarded_pages(db(), item_id),
+    )
 
 
 def passive(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -126,9 +140,16 @@ def page(page_id: str) -> Any:
     item_row = load_item(db(), row["item_id"]) if row["item_id"] else None
     order = items.numbered(db(), row["item_id"]) if row["item_id"] else []
     record(Action.PAGE_VIEW, page_id, item=row["item_id"])
-    return render_template("qc_page.html", page=row, item=item_row, count=len(order),
-                           prev=_neighbour(order, page_id, -1), next=_neighbour(order, page_id, 1),
-                           accepted=_accepted(row["accepted"]), findings=_findings(row["findings"]))
+    return render_template(
+        "qc_page.html",
+        page=row,
+        item=item_row,
+        count=len(order),
+        prev=_neighbour(order, page_id, -1),
+        next=_neighbour(order, page_id, 1),
+        accepted=_accepted(row["accepted"]),
+        findings=_findings(row["findings"]),
+    )
 
 
 def _neighbour(order: list[str], page_id: str, step: int) -> str | None:
@@ -175,8 +196,14 @@ def _render(row: dict[str, Any], box: tuple[int, int]) -> bytes:
     cfg = settings()
     try:
         kind = repo_blobs.kind(db(), row["blob_id"])
-        plain = open_blob_local(BlobStore(cfg.blob_dir).get(row["blob_id"]), row["wrapped_local"], kek=_kek(),
-                                appliance_id=cfg.appliance_id, blob_id=row["blob_id"], kind=kind)
+        plain = open_blob_local(
+            BlobStore(cfg.blob_dir).get(row["blob_id"]),
+            row["wrapped_local"],
+            kek=_kek(),
+            appliance_id=cfg.appliance_id,
+            blob_id=row["blob_id"],
+            kind=kind,
+        )
         im: Image.Image = Image.open(io.BytesIO(plain))
         im.draft("RGB", (box[0] * 2, box[1] * 2))  # JPEG: decode at a fraction of the size
         im = im.convert("RGB")
@@ -323,8 +350,7 @@ def reopen(item_id: str) -> tuple[str, str]:
 @bp.post("/item/<item_id>/approve")
 @action
 def approve(item_id: str) -> tuple[str, str]:
-    done = items.approve_item(db(), settings().appliance_id, item_id, actor(), request.form.get("reason", ""),
-                              settings().qc_two_person)
+    done = items.approve_item(db(), settings().appliance_id, item_id, actor(), request.form.get("reason", ""), settings().qc_two_person)
     if done["two_person"]:
         return "已批准；按双人质检规定，须由另一名操作员复核后才作为已批准材料同步", _item_url(item_id)
     return "已批准，将随下一批次同步", _item_url(item_id)

@@ -14,10 +14,10 @@ from litestar.testing import TestClient
 from PIL import Image
 
 from juanzong.shared import crypto, tlsca
-from juanzong.shared.suites import SETTING_NAMES
 from juanzong.shared.crypto import SealedBlob
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.manifest import Signed, canonical_json
+from juanzong.shared.suites import SETTING_NAMES
 
 CASE_NUMBER = "（2024）京0102民初1234号"
 
@@ -145,7 +145,13 @@ def make_scanner(tmp_path: Path, central_identity: dict[str, Any], name: str = "
     path = tmp_path / f"appliance-{appliance_id}.json"
     tls_key = tlsca.new_key()
     csr = tlsca.new_csr(tls_key, appliance_id).decode("ascii")
-    ident = {"appliance_id": appliance_id, "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())), "profile": "default", "name": name, "tls_csr": csr}
+    ident = {
+        "appliance_id": appliance_id,
+        "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
+        "profile": "default",
+        "name": name,
+        "tls_csr": csr,
+    }
     path.write_text(json.dumps(ident, ensure_ascii=False), "utf-8")
     return Scanner(appliance_id, signing, crypto.new_kek(), central_identity, path, tlsca.key_pem(tls_key))
 

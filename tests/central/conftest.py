@@ -8,14 +8,14 @@ are small real JPEGs sealed with `seal_blob` to central's HPKE public key.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 import pytest
 from central_kit import Scanner, make_scanner
-from stacks import Stack
 from litestar.testing import TestClient
+from stacks import Stack
 
 from juanzong.central.app import create_app
 from juanzong.central.appliances import enroll, read_identity

@@ -85,8 +85,10 @@ def rechain(settings: CentralSettings, from_seq: int, actor: str) -> None:
                     rec = AuditRecord(rec.seq, rec.at, actor, rec.action, rec.target, rec.outcome, rec.detail, rec.where, prev)
                 else:
                     rec = AuditRecord(rec.seq, rec.at, rec.actor, rec.action, rec.target, rec.outcome, rec.detail, rec.where, prev)
-                conn.execute(text("UPDATE audit SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
-                             {"a": rec.actor, "p": prev, "h": rec.digest(), "s": rec.seq})
+                conn.execute(
+                    text("UPDATE audit SET actor = :a, prev_hash = :p, hash = :h WHERE seq = :s"),
+                    {"a": rec.actor, "p": prev, "h": rec.digest(), "s": rec.seq},
+                )
                 prev = rec.digest()
         assert audit.verify_chain(central.repo.engine) is None  # the chain alone looks intact
     finally:
@@ -102,8 +104,9 @@ def two_batches(client: TestClient, scanner: Scanner) -> None:
         assert submit(client, scanner.sign(scanner.manifest(seq, [intake], [item], pages))).status_code == 201
 
 
-def test_verify_names_the_edited_row_exactly(client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_names_the_edited_row_exactly(
+    client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     two_batches(client, scanner)
     central = open_central(settings)
     try:
@@ -115,8 +118,9 @@ def test_verify_names_the_edited_row_exactly(client: TestClient, scanner: Scanne
     assert rc == 1 and failures == [{"kind": "audit", "ident": "2", "outcome": "edited"}]
 
 
-def test_deleting_the_last_rows_is_caught_by_the_signed_checkpoints(client: TestClient, scanner: Scanner, settings: CentralSettings,
-                                                                    home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deleting_the_last_rows_is_caught_by_the_signed_checkpoints(
+    client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     two_batches(client, scanner)
     central = open_central(settings)
     try:
@@ -135,8 +139,9 @@ def test_deleting_the_last_rows_is_caught_by_the_signed_checkpoints(client: Test
     assert f"审计记录 第 {last_sync}条" in text_out and "完整性检查未通过" in text_out
 
 
-def test_a_rechained_log_is_caught_by_the_checkpoints(client: TestClient, scanner: Scanner, settings: CentralSettings,
-                                                      home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_rechained_log_is_caught_by_the_checkpoints(
+    client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     two_batches(client, scanner)
     rechain(settings, 2, "someone else")
     rc, failures = verify_json(home, capsys)
@@ -144,8 +149,9 @@ def test_a_rechained_log_is_caught_by_the_checkpoints(client: TestClient, scanne
     assert int(failures[0]["ident"]) >= 2  # the first checkpoint at or after the re-written row
 
 
-def test_a_forged_checkpoint_line_is_reported(client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_forged_checkpoint_line_is_reported(
+    client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     two_batches(client, scanner)
     with settings.checkpoint_file.open("a", encoding="utf-8") as f:
         f.write(_json.dumps({"body": '{"kind":"checkpoint"}', "signature": "AAAA"}) + "\n")
@@ -154,7 +160,8 @@ def test_a_forged_checkpoint_line_is_reported(client: TestClient, scanner: Scann
 
 
 def test_receipts_carry_central_head_and_a_rewritten_head_the_appliance_hands_back_is_flagged(
-        client: TestClient, scanner: Scanner, settings: CentralSettings, central_identity: dict[str, Any]) -> None:
+    client: TestClient, scanner: Scanner, settings: CentralSettings, central_identity: dict[str, Any]
+) -> None:
     from juanzong.shared import crypto
     from juanzong.shared.manifest import Receipt, open_signed
 

@@ -7,8 +7,8 @@ import hashlib
 from pathlib import Path
 
 from central_kit import Scanner
-from store_kit import raw_blob, stored_names
 from litestar.testing import TestClient
+from store_kit import raw_blob, stored_names
 
 from juanzong.central.app import create_app
 from juanzong.central.config import CentralSettings

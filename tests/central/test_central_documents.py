@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pikepdf
@@ -14,14 +15,12 @@ from central_kit import CASE_NUMBER, Scanner, run_cli, submit, upload
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from datetime import datetime, UTC
-
 from juanzong.central import db
+from juanzong.central.audit import records
+from juanzong.central.home import open_central
 from juanzong.central.office.app import create_office_app
 from juanzong.central.office.repository import OfficeRepository
 from juanzong.central.office.users import add_user
-from juanzong.central.audit import records
-from juanzong.central.home import open_central
 from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
 from juanzong.shared import crypto
 from juanzong.shared.ids import Kind, new_id
@@ -31,19 +30,41 @@ def document_entry(scanner: Scanner, item: dict, pages: list) -> tuple[dict, byt
     meta = DocumentMeta(item["item_id"], CASE_NUMBER, item["name"], CatalogPlace("main", "起诉状", 3, 1))
     built = assemble([SourcePage(p.record["page_id"], n, p.plain) for n, p in enumerate(pages, start=1)], meta)
     doc_id = new_id(Kind.DOCUMENT)
-    sealed = crypto.seal_blob(built.pdf, appliance_id=scanner.appliance_id, blob_id=doc_id, kind="document", kek=scanner.kek,
-                              central_public=crypto.load_hpke_public(crypto.unb64(scanner.central_identity["hpke_public"])))
-    entry = {"document_id": doc_id, "item_id": item["item_id"], "version": 1, "searchable": False,
-             "page_ids": [p.record["page_id"] for p in pages], "file_name": meta.file_name, "place": meta.place.to_dict(),
-             "stamped_over_content": [], "created_at": "2026-03-02T12:00:00+00:00",
-             "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "document", "sealed_key": crypto.b64(sealed.sealed_central)}}
+    sealed = crypto.seal_blob(
+        built.pdf,
+        appliance_id=scanner.appliance_id,
+        blob_id=doc_id,
+        kind="document",
+        kek=scanner.kek,
+        central_public=crypto.load_hpke_public(crypto.unb64(scanner.central_identity["hpke_public"])),
+    )
+    entry = {
+        "document_id": doc_id,
+        "item_id": item["item_id"],
+        "version": 1,
+        "searchable": False,
+        "page_ids": [p.record["page_id"] for p in pages],
+        "file_name": meta.file_name,
+        "place": meta.place.to_dict(),
+        "stamped_over_content": [],
+        "created_at": "2026-03-02T12:00:00+00:00",
+        "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "document", "sealed_key": crypto.b64(sealed.sealed_central)},
+    }
     return entry, built.pdf, sealed
 
 
 def notice_entry(item: dict, entry: dict) -> dict:
-    return {"notice_id": new_id(Kind.NOTICE), "item_id": item["item_id"], "document_id": entry["document_id"], "kind": "filed",
-            "case_number": CASE_NUMBER, "item_name": item["name"], "place": entry["place"], "pages": len(entry["page_ids"]),
-            "created_at": "2026-03-02T12:00:00+00:00"}
+    return {
+        "notice_id": new_id(Kind.NOTICE),
+        "item_id": item["item_id"],
+        "document_id": entry["document_id"],
+        "kind": "filed",
+        "case_number": CASE_NUMBER,
+        "item_name": item["name"],
+        "place": entry["place"],
+        "pages": len(entry["page_ids"]),
+        "created_at": "2026-03-02T12:00:00+00:00",
+    }
 
 
 @pytest.fixture
@@ -105,10 +126,12 @@ def test_notices_are_listed_and_served_only_to_the_case_system_with_its_token(re
     central = open_central(settings)
     try:
         repo = OfficeRepository(central.repo.engine)
-        token = add_user(repo, central.repo.engine, "cms", "案件系统", "case_system", None, actor="test",
-                         now=datetime(2026, 3, 1, tzinfo=UTC))
-        add_user(repo, central.repo.engine, "wang", "王档案", "clerk", "archive-2026-pass", actor="test",
-                 now=datetime(2026, 3, 1, tzinfo=UTC))
+        token = add_user(
+            repo, central.repo.engine, "cms", "案件系统", "case_system", None, actor="test", now=datetime(2026, 3, 1, tzinfo=UTC)
+        )
+        add_user(
+            repo, central.repo.engine, "wang", "王档案", "clerk", "archive-2026-pass", actor="test", now=datetime(2026, 3, 1, tzinfo=UTC)
+        )
     finally:
         central.close()
     with TestClient(create_office_app(settings, secure=False)) as office:
@@ -122,8 +145,7 @@ def test_notices_are_listed_and_served_only_to_the_case_system_with_its_token(re
         assert pdf.status_code == 200 and pdf.content == received["pdf"]
         # the office's document viewer streams the same stored document
         office.get("/login")
-        office.post("/login", data={"user_id": "wang", "password": "archive-2026-pass",
-                                    "_csrf_token": office.cookies.get("jz_csrf")})
+        office.post("/login", data={"user_id": "wang", "password": "archive-2026-pass", "_csrf_token": office.cookies.get("jz_csrf")})
         viewed = office.get(f"/items/{received['item']['item_id']}/document")
         assert viewed.status_code == 200 and viewed.content == received["pdf"]
         case = office.get(f"/cases/{CASE_NUMBER}").text  # the item's filing notice and QC state on the case page

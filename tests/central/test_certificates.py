@@ -46,8 +46,10 @@ def test_the_issued_chain_passes_strict_verification(tmp_path: Path) -> None:
     live = start_live(tmp_path)
     try:
         scanner = live.enrol("一号")
-        with (socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw,
-              strict_context(live, scanner).wrap_socket(raw, server_hostname="127.0.0.1") as tls):
+        with (
+            socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw,
+            strict_context(live, scanner).wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
             tls.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert tls.recv(100).startswith(b"HTTP/1.1 200")
         rfc5280_verify(live.home, (live.home / "keys" / "tls.crt").read_bytes(), server=True)
@@ -92,8 +94,10 @@ def test_a_revoked_appliance_is_refused_at_once_and_in_the_handshake_after_a_res
     try:
         ctx = ssl.create_default_context(cafile=live.ca)
         ctx.load_cert_chain(*live.cert(scanner))
-        with (socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw,
-              ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls):
+        with (
+            socket.create_connection(("127.0.0.1", live.port), timeout=10) as raw,
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
             tls.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
             with pytest.raises((ssl.SSLError, ConnectionResetError)) as err:
                 if not tls.recv(100):
@@ -147,18 +151,29 @@ def test_a_courts_existing_ca_is_imported_at_init(tmp_path: Path, capsys) -> Non
     key = tlsca.new_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "某某市中级人民法院 CA")])
     now = dt.datetime.now(dt.UTC)
-    ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-          .not_valid_after(now + dt.timedelta(days=3650))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-          .sign(key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "court-ca.crt").write_bytes(tlsca.cert_pem(ca))
     (tmp_path / "court-ca.key").write_bytes(tlsca.key_pem(key))
     home = tmp_path / "central"
-    rc, out = run_cli(["init", "--home", str(home), "--json", "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")], capsys)
-    assert rc == 0 and "某某市中级人民法院 CA" in x509.load_pem_x509_certificate(json.loads(out)["ca_cert"].encode()).subject.rfc4514_string()
+    rc, out = run_cli(
+        ["init", "--home", str(home), "--json", "--ca-cert", str(tmp_path / "court-ca.crt"), "--ca-key", str(tmp_path / "court-ca.key")],
+        capsys,
+    )
+    assert (
+        rc == 0 and "某某市中级人民法院 CA" in x509.load_pem_x509_certificate(json.loads(out)["ca_cert"].encode()).subject.rfc4514_string()
+    )
     rfc5280_verify(home, (home / "keys" / "tls.crt").read_bytes(), server=True)
     not_a_ca_key, not_a_ca = tlsca.issue_server(key, ca, ["127.0.0.1"])
     (tmp_path / "leaf.crt").write_bytes(tlsca.cert_pem(not_a_ca))
@@ -166,7 +181,10 @@ def test_a_courts_existing_ca_is_imported_at_init(tmp_path: Path, capsys) -> Non
     from juanzong.shared.errors import AppError
 
     with pytest.raises(AppError) as err:
-        run_cli(["init", "--home", str(tmp_path / "other"), "--ca-cert", str(tmp_path / "leaf.crt"), "--ca-key", str(tmp_path / "leaf.key")], capsys)
+        run_cli(
+            ["init", "--home", str(tmp_path / "other"), "--ca-cert", str(tmp_path / "leaf.crt"), "--ca-key", str(tmp_path / "leaf.key")],
+            capsys,
+        )
     assert err.value.code == "CA_INVALID" and not (tmp_path / "other" / "keys").exists()
 
 

@@ -29,19 +29,26 @@ def feed(client: TestClient, scanner: Scanner) -> dict[str, Any]:
     complaint = scanner.item(first, 2, seq=2, name="起诉状")
     later = {**scanner.intake(submitter="张三"), "received_at": "2026-03-03T09:00:00+08:00"}
     notes = {**scanner.item(later, 1, seq=1, name="合议庭评议笔录、汇报笔录"), "volume": "internal"}
-    other = {**scanner.intake(submitter="李四"), "case_number": OTHER_CASE,
-             "case": {"year": 2025, "court": "京0105", "type_code": "民初", "number": 77}}
+    other = {
+        **scanner.intake(submitter="李四"),
+        "case_number": OTHER_CASE,
+        "case": {"year": 2025, "court": "京0105", "type_code": "民初", "number": 77},
+    }
     other_item = scanner.item(other, 1, seq=1, name="起诉状")
-    pages = ([scanner.page(evidence, n) for n in (1, 2, 3)] + [scanner.page(complaint, n) for n in (1, 2)]
-             + [scanner.page(notes, 1), scanner.page(other_item, 1)])
+    pages = (
+        [scanner.page(evidence, n) for n in (1, 2, 3)]
+        + [scanner.page(complaint, n) for n in (1, 2)]
+        + [scanner.page(notes, 1), scanner.page(other_item, 1)]
+    )
     doc = scanner.manifest(1, [first, later, other], [evidence, complaint, notes, other_item], pages)
     upload(client, scanner, pages)
     assert submit(client, scanner.sign(doc)).status_code == 201
     return {"pages": {p.record["page_id"]: p for p in pages}, "items": {i["item_id"]: i for i in (evidence, complaint, notes, other_item)}}
 
 
-def test_dossier_tree_in_catalog_order_with_index(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_dossier_tree_in_catalog_order_with_index(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fed = feed(client, scanner)
     out = tmp_path / "dossier"
     rc, text = run_cli(["export", "dossier", "--home", str(home), "--case", "(2024)京0102民初1234号", "--out", str(out), "--xml"], capsys)
@@ -65,8 +72,9 @@ def test_dossier_tree_in_catalog_order_with_index(client: TestClient, scanner: S
     assert b"<dossier" in (case_dir / "index.xml").read_bytes()
 
 
-def test_dossier_pdf_embeds_the_masters_untouched(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_dossier_pdf_embeds_the_masters_untouched(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import pikepdf
 
     fed = feed(client, scanner)
@@ -82,8 +90,9 @@ def test_dossier_pdf_embeds_the_masters_untouched(client: TestClient, scanner: S
                 assert image.read_raw_bytes() in masters
 
 
-def test_sql_index_parses_as_tsql_and_attaches_every_page(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_index_parses_as_tsql_and_attaches_every_page(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fed = feed(client, scanner)
     out = tmp_path / "sql"
     rc, text = run_cli(["export", "sql", "--home", str(home), "--out", str(out), "--bcp"], capsys)
@@ -119,8 +128,9 @@ def _value(node: sqlglot.exp.Expression) -> Any:
     return None
 
 
-def test_sql_index_utf16_with_bom(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_index_utf16_with_bom(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     feed(client, scanner)
     out = tmp_path / "sql16"
     assert run_cli(["export", "sql", "--home", str(home), "--out", str(out), "--utf16"], capsys)[0] == 0
@@ -129,8 +139,9 @@ def test_sql_index_utf16_with_bom(client: TestClient, scanner: Scanner, home: Pa
     assert sqlglot.parse(raw.decode("utf-16"), read="tsql")
 
 
-def test_excel_catalogue_reads_back_with_text_cells(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_excel_catalogue_reads_back_with_text_cells(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from openpyxl import load_workbook
 
     feed(client, scanner)
@@ -146,8 +157,9 @@ def test_excel_catalogue_reads_back_with_text_cells(client: TestClient, scanner:
     assert ws.cell(row=2, column=header.index("案号") + 1).number_format == "@"
 
 
-def test_per_item_zips_have_ascii_members_and_pass_unzip(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_per_item_zips_have_ascii_members_and_pass_unzip(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fed = feed(client, scanner)
     out = tmp_path / "zips"
     assert run_cli(["export", "zip", "--home", str(home), "--out", str(out)], capsys)[0] == 0
@@ -165,8 +177,9 @@ def test_per_item_zips_have_ascii_members_and_pass_unzip(client: TestClient, sca
             assert subprocess.run(["unzip", "-t", str(path)], capture_output=True).returncode == 0
 
 
-def test_exports_refuse_a_used_destination_and_an_unknown_case(client: TestClient, scanner: Scanner, home: Path,
-                                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_exports_refuse_a_used_destination_and_an_unknown_case(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from juanzong.shared.errors import AppError, ErrorCode
 
     feed(client, scanner)
@@ -181,8 +194,9 @@ def test_exports_refuse_a_used_destination_and_an_unknown_case(client: TestClien
     assert err.value.code is ErrorCode.CASE_NOT_FOUND
 
 
-def test_every_export_is_audited_with_its_destination(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_export_is_audited_with_its_destination(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from juanzong.central import audit
     from juanzong.central.config import load_settings
     from juanzong.central.home import open_central
@@ -217,7 +231,8 @@ def _digest(folder: Path) -> str:
 
 
 def test_dossier_uses_the_appliances_searchable_document_and_notes_the_items_without_one(
-        client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The 起诉状 arrives with its stamped, searchable PDF (built by the appliance's own assembler with an
     OCR text layer); the dossier carries those bytes. The 证据材料 has no document: assembled, with a note."""
     from juanzong.edge.documents.assemble import CatalogPlace, DocumentMeta, SourcePage, assemble
@@ -232,13 +247,26 @@ def test_dossier_uses_the_appliances_searchable_document_and_notes_the_items_wit
     texts = {p.record["page_id"]: PageText(64, 48, (TextLine("民事起诉状原告张三", 4, 10, 60, 20),)) for p in pages[:2]}
     built = assemble([SourcePage(p.record["page_id"], n, p.plain) for n, p in enumerate(pages[:2], start=1)], meta, texts)
     doc_id = new_id(Kind.DOCUMENT)
-    sealed = crypto.seal_blob(built.pdf, appliance_id=scanner.appliance_id, blob_id=doc_id, kind="document", kek=scanner.kek,
-                              central_public=crypto.load_hpke_public(crypto.unb64(scanner.central_identity["hpke_public"])))
-    entry = {"document_id": doc_id, "item_id": complaint["item_id"], "version": 2, "searchable": True,
-             "page_ids": [p.record["page_id"] for p in pages[:2]], "file_name": meta.file_name, "place": meta.place.to_dict(),
-             "stamped_over_content": [], "created_at": "2026-03-02T12:00:00+00:00",
-             "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "document",
-                      "sealed_key": crypto.b64(sealed.sealed_central)}}
+    sealed = crypto.seal_blob(
+        built.pdf,
+        appliance_id=scanner.appliance_id,
+        blob_id=doc_id,
+        kind="document",
+        kek=scanner.kek,
+        central_public=crypto.load_hpke_public(crypto.unb64(scanner.central_identity["hpke_public"])),
+    )
+    entry = {
+        "document_id": doc_id,
+        "item_id": complaint["item_id"],
+        "version": 2,
+        "searchable": True,
+        "page_ids": [p.record["page_id"] for p in pages[:2]],
+        "file_name": meta.file_name,
+        "place": meta.place.to_dict(),
+        "stamped_over_content": [],
+        "created_at": "2026-03-02T12:00:00+00:00",
+        "blob": {"sha256": sealed.sha256, "size": sealed.size, "kind": "document", "sealed_key": crypto.b64(sealed.sealed_central)},
+    }
     manifest = scanner.manifest(1, [intake], [complaint, evidence], pages) | {"documents": [entry]}
     upload(client, scanner, pages)
     client.put(f"/api/blobs/{sealed.sha256}", content=sealed.data, headers={"X-Appliance-Id": scanner.appliance_id})
@@ -254,8 +282,9 @@ def test_dossier_uses_the_appliances_searchable_document_and_notes_the_items_wit
     exported = (case_dir / stored["file"]).read_bytes()
     assert exported == built.pdf  # the appliance's document, decrypted, byte for byte
     assert stored["pdf_source"] == "appliance_document" and stored["document_id"] == doc_id and stored["searchable"]
-    found = subprocess.run(["pdftotext", "-enc", "UTF-8", str(case_dir / stored["file"]), "-"], capture_output=True,
-                           text=True, check=True).stdout
+    found = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(case_dir / stored["file"]), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "民事起诉状原告张三" in found
     assert assembled["pdf_source"] == "assembled_from_masters" and "无文字层" in assembled["note"]
     assert (case_dir / assembled["file"]).read_bytes().startswith(b"%PDF")
@@ -273,8 +302,9 @@ def _set(home: Path, name: str, value: str) -> None:
     config.write_text(text if n else text + f"\n{name} = {value}\n", "utf-8")
 
 
-def test_sql_load_needs_a_configured_server(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_load_needs_a_configured_server(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from juanzong.shared.errors import AppError, ErrorCode
 
     feed(client, scanner)
@@ -284,8 +314,9 @@ def test_sql_load_needs_a_configured_server(client: TestClient, scanner: Scanner
     assert not (tmp_path / "sql").exists()  # refused before anything was written
 
 
-def test_sql_load_names_an_unreachable_server_and_keeps_the_script(client: TestClient, scanner: Scanner, home: Path,
-                                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_load_names_an_unreachable_server_and_keeps_the_script(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """No SQL Server runs on this machine, so only the failure paths are real here: a loopback port
     nothing listens on, and a loopback listener that hangs up without speaking TDS."""
     import socket
@@ -302,9 +333,14 @@ def test_sql_load_names_an_unreachable_server_and_keeps_the_script(client: TestC
     port = closed.getsockname()[1]
     closed.close()  # nothing listens on it now
     (tmp_path / "sa.pw").write_text("not-a-real-password\n")
-    for name, value in (("sqlserver_host", '"127.0.0.1"'), ("sqlserver_port", str(port)), ("sqlserver_database", '"jz_index"'),
-                        ("sqlserver_user", '"jz_loader"'), ("sqlserver_password_file", f'"{tmp_path / "sa.pw"}"'),
-                        ("sqlserver_timeout_seconds", "1")):
+    for name, value in (
+        ("sqlserver_host", '"127.0.0.1"'),
+        ("sqlserver_port", str(port)),
+        ("sqlserver_database", '"jz_index"'),
+        ("sqlserver_user", '"jz_loader"'),
+        ("sqlserver_password_file", f'"{tmp_path / "sa.pw"}"'),
+        ("sqlserver_timeout_seconds", "1"),
+    ):
         _set(home, name, value)
     with pytest.raises(AppError) as err:
         run_cli(["export", "sql", "--home", str(home), "--out", str(tmp_path / "sql"), "--load"], capsys)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from juanzong.shared.ids import format_id
-
 import json
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+from central_kit import make_scanner
+from central_kit import run_cli as run
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from juanzong.central.config import load_settings
@@ -17,7 +17,7 @@ from juanzong.central.home import open_central
 from juanzong.central.keys import central_id_for
 from juanzong.shared import crypto, tlsca
 from juanzong.shared.errors import AppError, ErrorCode
-from central_kit import make_scanner, run_cli as run
+from juanzong.shared.ids import format_id
 
 
 def test_init_writes_identity_config_and_owner_only_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,7 +56,9 @@ def test_home_from_environment(home: Path, monkeypatch: pytest.MonkeyPatch, caps
     assert rc == 0 and json.loads(out)["totals"]["intakes"] == 0
 
 
-def test_enroll_is_idempotent_for_the_same_key(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_enroll_is_idempotent_for_the_same_key(
+    tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     kit = make_scanner(tmp_path, central_identity, name="立案庭扫描点")
     rc, out = run(["enroll", "--home", str(home), str(kit.identity_path), "--json"], capsys)
     first = json.loads(out)
@@ -76,7 +78,9 @@ def test_enroll_is_idempotent_for_the_same_key(tmp_path: Path, home: Path, centr
         central.close()
 
 
-def test_enroll_refuses_an_identity_without_a_tls_request(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_enroll_refuses_an_identity_without_a_tls_request(
+    tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     kit = make_scanner(tmp_path, central_identity)
     ident = json.loads(kit.identity_path.read_text("utf-8"))
     del ident["tls_csr"]
@@ -91,7 +95,9 @@ def test_enroll_refuses_an_identity_without_a_tls_request(tmp_path: Path, home: 
         central.close()
 
 
-def test_enroll_refuses_the_same_id_with_another_key(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_enroll_refuses_the_same_id_with_another_key(
+    tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     kit = make_scanner(tmp_path, central_identity)
     run(["enroll", "--home", str(home), str(kit.identity_path)], capsys)
     impostor = json.loads(kit.identity_path.read_text("utf-8"))
@@ -104,7 +110,9 @@ def test_enroll_refuses_the_same_id_with_another_key(tmp_path: Path, home: Path,
     assert format_id(kit.appliance_id) in err.value.message  # one printed spelling
 
 
-def test_enroll_refuses_a_broken_identity_file(tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_enroll_refuses_a_broken_identity_file(
+    tmp_path: Path, home: Path, central_identity: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     kit = make_scanner(tmp_path, central_identity)
     raw = json.loads(kit.identity_path.read_text("utf-8"))
     bad_id = {**raw, "appliance_id": raw["appliance_id"][:-1] + ("0" if raw["appliance_id"][-1] != "0" else "1")}
@@ -119,7 +127,12 @@ def test_enroll_refuses_a_broken_identity_file(tmp_path: Path, home: Path, centr
 
 def test_a_broken_config_is_refused_with_the_setting_named(home: Path) -> None:
     path = home / "config.toml"
-    for line, fragment in (('port = "8470"', "port"), ("port = 70000", "port"), ("max_blob_bytes = 0", "max_blob_bytes"), ("colour = 1", "colour")):
+    for line, fragment in (
+        ('port = "8470"', "port"),
+        ("port = 70000", "port"),
+        ("max_blob_bytes = 0", "max_blob_bytes"),
+        ("colour = 1", "colour"),
+    ):
         text = path.read_text("utf-8")
         key = line.split(" = ")[0]
         kept = [ln for ln in text.splitlines() if not ln.startswith(f"{key} =")]

@@ -124,14 +124,17 @@ def test_a_refused_signature_is_audited_as_unverified_not_as_the_claimed_applian
 # --- 2. every id and field is validated before anything is stored ------------------------------
 
 
-@pytest.mark.parametrize("where, value", [
-    ("batch_id", "../../../etc/passwd"),
-    ("batch_id", "<img src=x onerror=alert(1)>"),
-    ("intake_id", "T../x"),
-    ("page_id", "P<script>"),
-    ("blob_kind", "../../page"),
-    ("submitter", "<script>" * 40),
-])
+@pytest.mark.parametrize(
+    "where, value",
+    [
+        ("batch_id", "../../../etc/passwd"),
+        ("batch_id", "<img src=x onerror=alert(1)>"),
+        ("intake_id", "T../x"),
+        ("page_id", "P<script>"),
+        ("blob_kind", "../../page"),
+        ("submitter", "<script>" * 40),
+    ],
+)
 def test_hostile_ids_and_texts_are_refused_and_nothing_is_stored(live: LiveCentral, where: str, value: str) -> None:
     a = live.enrol("一号")
     intake = a.intake()
@@ -139,8 +142,13 @@ def test_hostile_ids_and_texts_are_refused_and_nothing_is_stored(live: LiveCentr
     page = a.page(item, 1)
     upload(live, a, [page])
     doc = a.manifest(1, [intake], [item], [page])
-    target = {"batch_id": doc, "intake_id": doc["intakes"][0], "page_id": doc["pages"][0],
-              "blob_kind": doc["pages"][0]["blob"], "submitter": doc["intakes"][0]}[where]
+    target = {
+        "batch_id": doc,
+        "intake_id": doc["intakes"][0],
+        "page_id": doc["pages"][0],
+        "blob_kind": doc["pages"][0]["blob"],
+        "submitter": doc["intakes"][0],
+    }[where]
     target[where.removeprefix("blob_")] = value
     before = counts(live)
     refused(post(live, a, a.sign(doc)), 400, "MANIFEST_SCHEMA_INVALID")
@@ -185,7 +193,7 @@ def test_deeply_nested_json_gets_a_400_with_a_code_and_an_audit_row(live: LiveCe
     body = refused(post(live, a, {"body": inner, "signature": "AAAA"}), 400, "MANIFEST_SCHEMA_INVALID")
     assert body["params"]["detail"]
     signed_deep = sign_raw({"schema": 1}, a.signing)
-    signed_deep = Signed(("{\"appliance_id\":\"" + a.appliance_id + "\",\"x\":" + deep + "}").encode(), "")
+    signed_deep = Signed(('{"appliance_id":"' + a.appliance_id + '","x":' + deep + "}").encode(), "")
     from juanzong.shared import crypto
 
     signed_deep = Signed(signed_deep.body, crypto.sign(a.signing, signed_deep.body))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from juanzong.shared.ids import format_id
-
 import json
 from typing import Any
 
-from central_kit import report_json, CASE_NUMBER, Scanner, make_scanner, sign_raw, submit, upload
+from central_kit import CASE_NUMBER, Scanner, make_scanner, report_json, sign_raw, submit, upload
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.testing import TestClient
 from sqlalchemy import update
@@ -18,6 +16,7 @@ from juanzong.central.appliances import enroll, read_identity
 from juanzong.central.config import CentralSettings
 from juanzong.central.home import open_central
 from juanzong.shared import crypto
+from juanzong.shared.ids import format_id
 from juanzong.shared.manifest import Receipt, Signed, open_signed
 
 
@@ -36,7 +35,9 @@ def page_count(settings: CentralSettings) -> int:
         central.close()
 
 
-def test_happy_path_returns_a_receipt_signed_by_central(client: TestClient, scanner: Scanner, central_identity: dict[str, Any], settings: CentralSettings) -> None:
+def test_happy_path_returns_a_receipt_signed_by_central(
+    client: TestClient, scanner: Scanner, central_identity: dict[str, Any], settings: CentralSettings
+) -> None:
     doc, pages = one_item_batch(scanner)
     upload(client, scanner, pages)
     signed = scanner.sign(doc)
@@ -169,7 +170,9 @@ def test_page_resent_in_a_later_batch_is_not_duplicated(client: TestClient, scan
     assert (line["received_pages"], line["missing"]) == (3, 0)
 
 
-def test_another_appliance_cannot_overwrite_a_foreign_record(tmp_path: Any, client: TestClient, scanner: Scanner, settings: CentralSettings, central_identity: dict[str, Any]) -> None:
+def test_another_appliance_cannot_overwrite_a_foreign_record(
+    tmp_path: Any, client: TestClient, scanner: Scanner, settings: CentralSettings, central_identity: dict[str, Any]
+) -> None:
     doc, pages = one_item_batch(scanner)
     upload(client, scanner, pages)
     assert submit(client, scanner.sign(doc)).status_code == 201
@@ -237,7 +240,8 @@ def test_manifest_over_the_size_cap_is_413(settings: CentralSettings, scanner: S
 
 
 def test_a_mixed_suite_batch_is_taken_and_an_sm_blob_whose_sm3_or_header_lies_is_refused(
-        client: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+    client: TestClient, scanner: Scanner, settings: CentralSettings
+) -> None:
     intake = scanner.intake()
     item = scanner.item(intake, 3)
     pages = [scanner.page(item, 1), scanner.page(item, 2, suite="sm"), scanner.page(item, 3, suite="sm")]
@@ -265,7 +269,9 @@ def crypto_sm3(data: bytes) -> str:
     return sm3_hex(data)
 
 
-def test_a_revoked_appliance_manifest_and_blobs_are_refused_and_audited(client: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+def test_a_revoked_appliance_manifest_and_blobs_are_refused_and_audited(
+    client: TestClient, scanner: Scanner, settings: CentralSettings
+) -> None:
     from juanzong.central import audit
 
     doc, pages = one_item_batch(scanner)
@@ -274,7 +280,9 @@ def test_a_revoked_appliance_manifest_and_blobs_are_refused_and_audited(client: 
         central.repo.revoke(scanner.appliance_id, "设备丢失", "2026-03-02T00:00:00+00:00")
     finally:
         central.close()
-    resp = client.put(f"/api/blobs/{pages[0].sealed.sha256}", content=pages[0].sealed.data, headers={"X-Appliance-Id": scanner.appliance_id})
+    resp = client.put(
+        f"/api/blobs/{pages[0].sealed.sha256}", content=pages[0].sealed.data, headers={"X-Appliance-Id": scanner.appliance_id}
+    )
     assert resp.status_code == 403 and resp.json()["error"] == "APPLIANCE_REVOKED"
     resp = submit(client, scanner.sign(doc))
     assert resp.status_code == 403 and resp.json()["error"] == "APPLIANCE_REVOKED"

@@ -9,23 +9,23 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from central_kit import Scanner, submit, upload
 from hash_once import hashed_once
-from store_kit import overwrite_blob, raw_blob
 from litestar.testing import TestClient
+from store_kit import overwrite_blob, raw_blob
 
 from juanzong.central import audit
 from juanzong.central.app import create_app
 from juanzong.central.config import CentralSettings
 from juanzong.central.home import open_central
+from juanzong.central.office import users as office_users
 from juanzong.central.office.app import create_office_app
 from juanzong.central.office.repository import OfficeRepository
-from juanzong.central.office import users as office_users
 from juanzong.central.office.users import add_user
 
 PASSWORD = "archive-2026-pass"
@@ -46,10 +46,17 @@ def people(settings: CentralSettings) -> dict[str, str | None]:
     repo, now = OfficeRepository(central.repo.engine), datetime(2026, 3, 1, tzinfo=UTC)
     try:
         with hashed_once(office_users, "_hasher"):
-            tokens = {uid: add_user(repo, central.repo.engine, uid, name, role, None if role == "case_system" else PASSWORD,
-                                    actor="test", now=now)
-                      for uid, name, role in (("wang", "王档案", "clerk"), ("li", "李主管", "supervisor"),
-                                              ("zhao", "赵审计", "auditor"), ("case", "案件系统", "case_system"))}
+            tokens = {
+                uid: add_user(
+                    repo, central.repo.engine, uid, name, role, None if role == "case_system" else PASSWORD, actor="test", now=now
+                )
+                for uid, name, role in (
+                    ("wang", "王档案", "clerk"),
+                    ("li", "李主管", "supervisor"),
+                    ("zhao", "赵审计", "auditor"),
+                    ("case", "案件系统", "case_system"),
+                )
+            }
     finally:
         central.close()
     return tokens
@@ -68,8 +75,9 @@ def office(settings: CentralSettings, people: Any, clock: Clock):
 
 def login(client: TestClient, user: str, password: str = PASSWORD) -> Any:
     client.get("/login")
-    return client.post("/login", data={"user_id": user, "password": password, "_csrf_token": client.cookies.get("jz_csrf")},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"user_id": user, "password": password, "_csrf_token": client.cookies.get("jz_csrf")}, follow_redirects=False
+    )
 
 
 def post(client: TestClient, path: str, data: dict[str, Any]) -> Any:
@@ -116,8 +124,9 @@ def test_login_lockout_and_idle_logout(office: TestClient, clock: Clock, setting
 def test_forms_need_the_csrf_token_and_roles_are_enforced(office: TestClient) -> None:
     login(office, "zhao")
     assert office.get("/audit").status_code == 200  # auditor: the audit view
-    refused = office.post("/exceptions/resolve", data={"kind": "x", "target": "y", "action": "z",
-                                                        "_csrf_token": office.cookies.get("jz_csrf")})
+    refused = office.post(
+        "/exceptions/resolve", data={"kind": "x", "target": "y", "action": "z", "_csrf_token": office.cookies.get("jz_csrf")}
+    )
     assert refused.status_code == 403 and "ROLE_FORBIDDEN" in refused.text
     login(office, "wang")
     assert office.get("/audit").status_code == 403  # a clerk does not read the audit view
@@ -138,8 +147,9 @@ def test_overview_marks_the_overdue_item_and_a_sequence_gap(office: TestClient, 
     assert "批次序号缺失" in queue and "漏扫" in queue
 
 
-def test_case_search_in_any_bracket_form_and_reading_is_audited(office: TestClient, sync: TestClient, scanner: Scanner,
-                                                                settings: CentralSettings) -> None:
+def test_case_search_in_any_bracket_form_and_reading_is_audited(
+    office: TestClient, sync: TestClient, scanner: Scanner, settings: CentralSettings
+) -> None:
     fed = feed(sync, scanner)
     login(office, "wang")
     for query in ("(2024)京0102民初1234号", "〔2024〕京0102民初1234号", "[2024]京0102民初1234号", fed["intake"]["intake_id"]):
@@ -159,8 +169,7 @@ def test_case_search_in_any_bracket_form_and_reading_is_audited(office: TestClie
     assert ("wang", fed["pages"][0].record["page_id"], "page image") in reads
 
 
-def test_sampling_round_with_a_failed_sample_and_a_supervisors_sign_off(office: TestClient, sync: TestClient,
-                                                                         scanner: Scanner) -> None:
+def test_sampling_round_with_a_failed_sample_and_a_supervisors_sign_off(office: TestClient, sync: TestClient, scanner: Scanner) -> None:
     feed(sync, scanner)
     login(office, "wang")
     assert "比例须在" in post(office, "/sampling/draw", {"percent": "3", "date_from": "2026-03-01", "date_to": "2026-03-03"}).text
@@ -197,9 +206,9 @@ def test_same_seed_draws_the_same_sample(sync: TestClient, scanner: Scanner, set
 
 
 @pytest.mark.skipif(not shutil.which("clamscan"), reason="ClamAV is installed by make test (Makefile DEBS)")
-def test_four_property_check_flags_a_corrupted_blob_and_a_virus_signature(office: TestClient, sync: TestClient,
-                                                                          scanner: Scanner, settings: CentralSettings,
-                                                                          tmp_path: Path) -> None:
+def test_four_property_check_flags_a_corrupted_blob_and_a_virus_signature(
+    office: TestClient, sync: TestClient, scanner: Scanner, settings: CentralSettings, tmp_path: Path
+) -> None:
     fed = feed(sync, scanner)
     sample = tmp_path / "sample.jpg"
     sample.write_bytes(fed["pages"][1].plain)
@@ -272,8 +281,9 @@ def test_user_commands(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "chen\t陈档案\t档案员\t已停用" in out and "cms\t案件系统\t案件系统接口\t正常" in out
 
 
-def test_case_system_reads_a_document_with_its_token_only(office: TestClient, sync: TestClient, scanner: Scanner,
-                                                          people: dict[str, Any], settings: CentralSettings) -> None:
+def test_case_system_reads_a_document_with_its_token_only(
+    office: TestClient, sync: TestClient, scanner: Scanner, people: dict[str, Any], settings: CentralSettings
+) -> None:
     fed = feed(sync, scanner)
     path = f"/api/documents/{fed['item']['item_id']}"
     refused = office.get(path, headers={"Authorization": "Bearer not-a-token"})
@@ -289,18 +299,22 @@ def test_case_system_reads_a_document_with_its_token_only(office: TestClient, sy
 
 
 def test_exception_queue_shows_qc_overrides_and_second_checks_with_the_action_taken(
-        office: TestClient, sync: TestClient, scanner: Scanner, settings: CentralSettings) -> None:
+    office: TestClient, sync: TestClient, scanner: Scanner, settings: CentralSettings
+) -> None:
     """The QC station's decisions travel inside the item and page records through the sync path."""
     intake = scanner.intake()
     overridden = scanner.item(intake, 3, seq=1, name="起诉状") | {
         "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:30:00+08:00", "reason": "原件缺第3页，当事人确认"},
-        "discarded_pages": 1}
+        "discarded_pages": 1,
+    }
     waiting = scanner.item(intake, 1, seq=2, name="证据目录") | {
-        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:40:00+08:00", "two_person": True}}
+        "qc": {"approved_by": "op-sun", "approved_at": "2026-03-02T11:40:00+08:00", "two_person": True}
+    }
     kept, second, third = scanner.page(overridden, 1), scanner.page(overridden, 2), scanner.page(waiting, 1)
-    kept.record |= {"findings": [{"code": "blank_page", "severity": "warning", "message": "疑似空白页"}],
-                    "accepted": [{"code": "blank_page", "reason": "原件此页确为空白", "by": "op-sun",
-                                  "at": "2026-03-02T11:20:00+08:00"}]}
+    kept.record |= {
+        "findings": [{"code": "blank_page", "severity": "warning", "message": "疑似空白页"}],
+        "accepted": [{"code": "blank_page", "reason": "原件此页确为空白", "by": "op-sun", "at": "2026-03-02T11:20:00+08:00"}],
+    }
     dropped = scanner.page(overridden, None)
     dropped.record |= {"role": "discarded", "discard_reason": "误扫的隔页纸"}
     pages = [kept, second, third, dropped]
@@ -315,23 +329,23 @@ def test_exception_queue_shows_qc_overrides_and_second_checks_with_the_action_ta
     case = office.get("/cases/（2024）京0102民初1234号").text  # the case page shows the same sign-offs
     assert "op-sun 批准；批准原因：原件缺第3页，当事人确认" in case and "作废 1 页" in case
     assert "待二次质检" in case and "op-sun 已批准" in case
-    done = post(office, "/exceptions/resolve", {"kind": "qc_second_check", "target": waiting["item_id"],
-                                                 "action": "已通知质检组长复核"})
+    done = post(office, "/exceptions/resolve", {"kind": "qc_second_check", "target": waiting["item_id"], "action": "已通知质检组长复核"})
     assert done.status_code == 303
     row = re.search(r"待二次质检.*?</tr>", office.get("/exceptions").text, re.S).group(0)
     assert "已通知质检组长复核" in row and "wang" in row
     central = open_central(settings)
     try:
-        actions = [(r.actor, r.target, r.detail.get("note")) for r, _ in audit.records(central.repo.engine)
-                   if r.action == "exception_action"]
+        actions = [
+            (r.actor, r.target, r.detail.get("note")) for r, _ in audit.records(central.repo.engine) if r.action == "exception_action"
+        ]
     finally:
         central.close()
     assert ("wang", waiting["item_id"], "已通知质检组长复核") in actions
 
 
-def test_exports_page_shows_the_required_backup_copies_and_refuses_fewer(office: TestClient, settings: CentralSettings,
-                                                                          tmp_path: Path,
-                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_exports_page_shows_the_required_backup_copies_and_refuses_fewer(
+    office: TestClient, settings: CentralSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from central_kit import run_cli
 
     run_cli(["backup", "keygen", "--home", str(settings.home), "--out", str(tmp_path / "recovery.key")], capsys)
@@ -342,10 +356,9 @@ def test_exports_page_shows_the_required_backup_copies_and_refuses_fewer(office:
     assert refused.status_code == 400 and "BACKUP_COPIES_TOO_FEW" in refused.text and "至少 2 份" in refused.text
 
 
-def test_export_and_backup_buttons_run_in_the_background_with_progress(office: TestClient, sync: TestClient,
-                                                                        scanner: Scanner, settings: CentralSettings,
-                                                                        tmp_path: Path,
-                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_and_backup_buttons_run_in_the_background_with_progress(
+    office: TestClient, sync: TestClient, scanner: Scanner, settings: CentralSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from central_kit import run_cli
 
     fed = feed(sync, scanner)
@@ -356,7 +369,7 @@ def test_export_and_backup_buttons_run_in_the_background_with_progress(office: T
     assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
     task = tasks.wait(started.headers["location"].rsplit("/", 1)[1], timeout=120)
     done = office.get(started.headers["location"]).text
-    assert "已完成" in done and "100%" in done and "http-equiv=\"refresh\"" not in done
+    assert "已完成" in done and "100%" in done and 'http-equiv="refresh"' not in done
     assert task.result["items"] == 2 and Path(task.out, "（2024）京0102民初1234号", "index.xml").exists()
     assert task.result["unscanned"] == [fed["late"]["item_id"]]  # 证据材料: 待扫描, in the index without a file
 

@@ -33,8 +33,16 @@ from juanzong.central.office.users import add_user
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--lang=zh-CN"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=zh-CN",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "archive-2026-pass"
 
@@ -94,9 +102,10 @@ class Office:
             # the QC station approved 起诉状 under 双人质检 (the second check is still due) and kept a page it flagged
             complaint["qc"] = {"approved_by": "op-sun", "approved_at": "2026-03-02T11:30:00+08:00", "two_person": True}
             pages = [s.page(complaint, 1), s.page(complaint, 2), s.page(evidence, 1)]
-            pages[1].record |= {"findings": [{"code": "skew", "severity": "warning", "message": "页面倾斜 2.5°"}],
-                                "accepted": [{"code": "skew", "reason": "原件装订所致，已核对", "by": "op-sun",
-                                              "at": "2026-03-02T11:20:00+08:00"}]}
+            pages[1].record |= {
+                "findings": [{"code": "skew", "severity": "warning", "message": "页面倾斜 2.5°"}],
+                "accepted": [{"code": "skew", "reason": "原件装订所致，已核对", "by": "op-sun", "at": "2026-03-02T11:20:00+08:00"}],
+            }
             upload(sync, s, pages)
             assert submit(sync, s.sign(s.manifest(1, [intake], [complaint, evidence], pages))).status_code == 201
             later = {**s.intake(submitter="张三"), "received_at": "2026-03-02T15:00:00+08:00", "deadline": "2026-03-03T12:00:00+08:00"}

@@ -9,10 +9,15 @@ from central_kit import Scanner, report_json, run_cli, submit
 from litestar.testing import TestClient
 
 
-def test_provisional_then_recomputed_deadline_in_the_report(client: TestClient, scanner: Scanner, home: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    intake = {**scanner.intake(), "received_at": "2027-02-04T15:00:00+08:00",
-              "deadline": "2027-02-11T12:00:00+08:00", "deadline_provisional": True}
+def test_provisional_then_recomputed_deadline_in_the_report(
+    client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    intake = {
+        **scanner.intake(),
+        "received_at": "2027-02-04T15:00:00+08:00",
+        "deadline": "2027-02-11T12:00:00+08:00",
+        "deadline_provisional": True,
+    }
     legacy = scanner.intake()  # an older appliance: no such field → official
     assert submit(client, scanner.sign(scanner.manifest(1, [intake, legacy], [], []))).status_code == 201
     lines = {i["intake_id"]: i for i in report_json(client)["intakes"]}

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_kit import report_json, Scanner, run_cli, submit, upload
+from central_kit import Scanner, report_json, run_cli, submit, upload
 from litestar.testing import TestClient
 
 from juanzong.central.reconcile.report import sequence_gaps
@@ -32,12 +32,30 @@ def test_missing_and_extra_pages_per_item_and_in_totals(client: TestClient, scan
     (intake,) = report["intakes"]
     assert intake["submitter"] == "北京某某律师事务所" and intake["deadline"] == "2026-03-02T18:00:00+08:00"
     lines = {i["name"]: i for i in intake["items"]}
-    assert (lines["起诉状"]["declared_pages"], lines["起诉状"]["received_pages"], lines["起诉状"]["missing"], lines["起诉状"]["extra"]) == (3, 2, 1, 0)
-    assert (lines["证据材料"]["declared_pages"], lines["证据材料"]["received_pages"], lines["证据材料"]["missing"], lines["证据材料"]["extra"]) == (3, 4, 0, 1)
+    assert (lines["起诉状"]["declared_pages"], lines["起诉状"]["received_pages"], lines["起诉状"]["missing"], lines["起诉状"]["extra"]) == (
+        3,
+        2,
+        1,
+        0,
+    )
+    assert (
+        lines["证据材料"]["declared_pages"],
+        lines["证据材料"]["received_pages"],
+        lines["证据材料"]["missing"],
+        lines["证据材料"]["extra"],
+    ) == (3, 4, 0, 1)
     assert report["totals"] == {
-        "intakes": 1, "items": 2, "declared_pages": 6, "received_pages": 6, "missing": 1, "extra": 1, "unattached_pages": 0,
+        "intakes": 1,
+        "items": 2,
+        "declared_pages": 6,
+        "received_pages": 6,
+        "missing": 1,
+        "extra": 1,
+        "unattached_pages": 0,
         "discarded_unassigned_pages": 0,
-        "duplicate_pages": 0, "duplicate_page_numbers": 0, "skipped_page_numbers": 0,
+        "duplicate_pages": 0,
+        "duplicate_page_numbers": 0,
+        "skipped_page_numbers": 0,
     }
 
 
@@ -56,7 +74,9 @@ def test_cli_report_in_chinese_and_as_json(client: TestClient, scanner: Scanner,
     assert from_cli == from_api
 
 
-def test_sequence_gap_is_recorded_and_a_late_lower_seq_is_refused(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sequence_gap_is_recorded_and_a_late_lower_seq_is_refused(
+    client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     intake = scanner.intake()
     item = scanner.item(intake, 3)
     pages = {seq: scanner.page(item, seq) for seq in (1, 2, 3)}
@@ -75,7 +95,9 @@ def test_sequence_gap_is_recorded_and_a_late_lower_seq_is_refused(client: TestCl
     assert line["seq_gaps"] == [[2, 2]] and line["batches"] == 2
 
 
-def test_numbering_defects_and_a_file_stored_twice(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_numbering_defects_and_a_file_stored_twice(
+    client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     intake = scanner.intake()
     item = scanner.item(intake, 3)
     first = scanner.page(item, 1)
@@ -141,8 +163,7 @@ def test_a_page_replaced_by_a_rescan_is_no_longer_counted(client: TestClient, sc
     assert totals["duplicate_page_numbers"] == 0 and totals["skipped_page_numbers"] == 0
 
 
-def test_blank_backs_are_numbered_but_never_counted_and_discarded_loose_pages_are_counted(
-        client: TestClient, scanner: Scanner) -> None:
+def test_blank_backs_are_numbered_but_never_counted_and_discarded_loose_pages_are_counted(client: TestClient, scanner: Scanner) -> None:
     """Two single-sided sheets through a duplex scanner: 4 numbered images, 2 pages declared,
     no 多扫 (issue 8 point 4); a loose page discarded at the scanning point is counted as such."""
     intake = scanner.intake()

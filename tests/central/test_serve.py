@@ -24,13 +24,12 @@ def free_port() -> int:
 
 def client_files(home: Path, tmp: Path) -> tuple[str, tuple[str, str]]:
     """A client certificate from central's CA, as enrolment issues one."""
-    from juanzong.central.tls import issue_client
-    from juanzong.shared import tlsca
-    from juanzong.shared.ids import Kind, new_id
-
     from juanzong.central.config import load_settings
     from juanzong.central.home import open_central
     from juanzong.central.repository import Appliance
+    from juanzong.central.tls import issue_client
+    from juanzong.shared import tlsca
+    from juanzong.shared.ids import Kind, new_id
 
     appliance_id, key = new_id(Kind.APPLIANCE), tlsca.new_key()
     cert = issue_client(home / "keys", tlsca.new_csr(key, appliance_id).decode("ascii"), appliance_id)
@@ -62,7 +61,9 @@ def test_serve_answers_health_and_exits_cleanly_on_sigterm(home: Path, central_i
                 break
             except requests.ConnectionError:
                 time.sleep(0.05)
-        assert body == {"status": "ok", "central_id": central_identity["central_id"]}, proc.stderr.read1().decode() if proc.poll() is not None else body
+        assert body == {"status": "ok", "central_id": central_identity["central_id"]}, (
+            proc.stderr.read1().decode() if proc.poll() is not None else body
+        )
         print(f"central serve answered after {elapsed:.2f} s")  # a figure, not a timed assertion
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
 from central_kit import Page, Scanner, run_cli, submit, upload
-from store_kit import delete_blob, overwrite_blob, raw_blob
 from litestar.testing import TestClient
+from store_kit import delete_blob, overwrite_blob, raw_blob
 
 from juanzong.central.config import CentralSettings
-from datetime import UTC
 
 
 def stored_batch(client: TestClient, scanner: Scanner, n: int = 3) -> list[Page]:
@@ -29,12 +29,18 @@ def verify(home: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[st
     return rc, json.loads(out)
 
 
-def test_every_page_decrypts_to_the_scanned_bytes(client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_page_decrypts_to_the_scanned_bytes(
+    client: TestClient, scanner: Scanner, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pages = stored_batch(client, scanner)
     rc, result = verify(home, capsys)
     assert rc == 0
     assert {k: result[k] for k in ("pages", "decrypted_ok", "hash_mismatch", "decrypt_failed", "missing_blobs")} == {
-        "pages": 3, "decrypted_ok": 3, "hash_mismatch": 0, "decrypt_failed": 0, "missing_blobs": 0,
+        "pages": 3,
+        "decrypted_ok": 3,
+        "hash_mismatch": 0,
+        "decrypt_failed": 0,
+        "missing_blobs": 0,
     }
     out = tmp_path / "page.jpg"
     assert run_cli(["export-page", "--home", str(home), pages[1].record["page_id"], "--out", str(out)], capsys)[0] == 0
@@ -44,7 +50,9 @@ def test_every_page_decrypts_to_the_scanned_bytes(client: TestClient, scanner: S
     assert "解密校验通过 3" in text and "完整性检查通过" in text
 
 
-def test_a_corrupted_blob_file_is_detected(client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_corrupted_blob_file_is_detected(
+    client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pages = stored_batch(client, scanner)
     raw = bytearray(raw_blob(settings, pages[0].sealed.sha256))
     raw[len(raw) // 2] ^= 0x40  # one flipped bit in storage
@@ -57,14 +65,18 @@ def test_a_corrupted_blob_file_is_detected(client: TestClient, scanner: Scanner,
     assert "完整性检查未通过" in text
 
 
-def test_a_deleted_blob_file_is_counted_missing(client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_deleted_blob_file_is_counted_missing(
+    client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pages = stored_batch(client, scanner)
     delete_blob(settings, pages[2].sealed.sha256)
     rc, result = verify(home, capsys)
     assert rc == 1 and result["missing_blobs"] == 1 and result["decrypted_ok"] == 2
 
 
-def test_a_blob_attached_to_the_wrong_page_fails_to_open(client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_blob_attached_to_the_wrong_page_fails_to_open(
+    client: TestClient, scanner: Scanner, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An appliance bug that points page B at page A's ciphertext: the AAD binds the blob to A, so B never shows A's image."""
     intake = scanner.intake()
     item = scanner.item(intake, 2)
@@ -76,8 +88,9 @@ def test_a_blob_attached_to_the_wrong_page_fails_to_open(client: TestClient, sca
     assert rc == 1 and (result["decrypted_ok"], result["decrypt_failed"]) == (1, 1)
 
 
-def test_orphan_blobs_are_listed_and_removed_only_after_the_grace_period(client: TestClient, scanner: Scanner, settings: CentralSettings,
-                                                                         home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_orphan_blobs_are_listed_and_removed_only_after_the_grace_period(
+    client: TestClient, scanner: Scanner, settings: CentralSettings, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from datetime import datetime, timedelta
 
     from central_kit import upload as put

@@ -43,8 +43,12 @@ def _signed_batch(url: str, scanner: Scanner, seq: int) -> dict[str, str]:
     item = scanner.item(intake, PAGES)
     pages = [scanner.page(item, n) for n in range(1, PAGES + 1)]
     for p in pages:  # a new connection each time: the kernel spreads them over the workers
-        resp = requests.put(f"{url}/api/blobs/{p.sealed.sha256}", data=p.sealed.data,
-                            headers={"X-Appliance-Id": scanner.appliance_id, "Connection": "close"}, timeout=60)
+        resp = requests.put(
+            f"{url}/api/blobs/{p.sealed.sha256}",
+            data=p.sealed.data,
+            headers={"X-Appliance-Id": scanner.appliance_id, "Connection": "close"},
+            timeout=60,
+        )
         assert resp.status_code in (200, 201), resp.text
     return scanner.sign(scanner.manifest(seq, [intake], [item], pages)).to_wire()
 
@@ -71,7 +75,9 @@ def _burst(url: str, scanner: Scanner) -> dict[int, str]:
     return {seq: "stored" if r.status_code == 201 else r.json()["error"] for seq, r in zip(order, replies)}
 
 
-def test_concurrent_appliances_against_several_workers_verify_clean(tmp_path: Path, stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_concurrent_appliances_against_several_workers_verify_clean(
+    tmp_path: Path, stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = demo.free_port()
     home = tmp_path / "central"
     init_home(home, "127.0.0.1", port, tls=False, extra=stack.settings)

@@ -39,8 +39,18 @@ def make_site(tmp_path: Path) -> Site:
     for name in ("a", "b"):
         home = tmp_path / f"edge-{name}"
         # air-gapped: no --central-url, so nothing ever tries the network
-        juanzong("edge", "init", "--home", str(home), "--profile", "simulated",
-                 "--central", str(central / "central-identity.json"), "--name", f"无网扫描点{name}")
+        juanzong(
+            "edge",
+            "init",
+            "--home",
+            str(home),
+            "--profile",
+            "simulated",
+            "--central",
+            str(central / "central-identity.json"),
+            "--name",
+            f"无网扫描点{name}",
+        )
         juanzong("central", "enroll", "--home", str(central), str(home / "appliance-identity.json"))
         homes[name] = home
     return Site(central, homes["a"], homes["b"], tmp_path)
@@ -86,14 +96,26 @@ class Medium:
 
 def register(site: Site, home: Path, label: str, days: int = 30) -> Path:
     out = site.root / f"registration-{label}.json"
-    juanzong("central", "media", "register", "--home", str(site.central), "--appliance", appliance_id(home),
-             "--label", label, "--days", str(days), "--out", str(out))
+    juanzong(
+        "central",
+        "media",
+        "register",
+        "--home",
+        str(site.central),
+        "--appliance",
+        appliance_id(home),
+        "--label",
+        label,
+        "--days",
+        str(days),
+        "--out",
+        str(out),
+    )
     return out
 
 
 def prepared(site: Site, home: Path, medium: Medium, label: str) -> Medium:
-    juanzong("edge", "media", "init", "--home", str(home), "--registration", str(register(site, home, label)),
-             "--device", str(medium.path))
+    juanzong("edge", "media", "init", "--home", str(home), "--registration", str(register(site, home, label)), "--device", str(medium.path))
     return medium
 
 
@@ -102,8 +124,7 @@ def export(home: Path, medium: Medium, env: dict | None = None) -> subprocess.Co
 
 
 def import_(site: Site, medium: Medium) -> subprocess.CompletedProcess:
-    return cli("central", "media", "import", "--home", str(site.central), "--from", str(medium.path), "--json",
-               "--operator", "档案员甲")
+    return cli("central", "media", "import", "--home", str(site.central), "--from", str(medium.path), "--json", "--operator", "档案员甲")
 
 
 def receipts(home: Path, medium: Medium) -> subprocess.CompletedProcess:

@@ -30,17 +30,38 @@ def test_a_closed_item_reaches_central_as_a_stamped_searchable_pdf_with_a_notice
     edge = None
     try:
         demo.wait_central(homes.edge)
-        out = demo.juanzong("edge", "intake", "add", "--home", str(homes.edge), "--case", demo.DEMO_CASE,
-                            "--submitter", "张三", "--item", "起诉状:1", "--no-print", "--json")
+        out = demo.juanzong(
+            "edge",
+            "intake",
+            "add",
+            "--home",
+            str(homes.edge),
+            "--case",
+            demo.DEMO_CASE,
+            "--submitter",
+            "张三",
+            "--item",
+            "起诉状:1",
+            "--no-print",
+            "--json",
+        )
         intake = json.loads(out.stdout)
         item = intake["items"][0]
         edge = demo.start(["edge", "run", "--home", str(homes.edge)], tmp_path / "edge.log")
         from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 
         scanner = SimulatedScanner(homes.edge / "hot")
-        scanner.write(render_cover_sheet(CoverSheetInfo(item_id=item["item_id"], intake_id=intake["intake_id"],
-                                                        case_number=intake["case_number"], item_name=item["name"],
-                                                        declared_pages=1)))
+        scanner.write(
+            render_cover_sheet(
+                CoverSheetInfo(
+                    item_id=item["item_id"],
+                    intake_id=intake["intake_id"],
+                    case_number=intake["case_number"],
+                    item_name=item["name"],
+                    declared_pages=1,
+                )
+            )
+        )
         page = court_page(21)
         scanner.write(page.image)
         demo.wait_synced(homes.edge, 1)

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from juanzong.edge import batches
-from juanzong.edge.tooling import demo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings
-from juanzong.edge.repo import connect
 from juanzong.edge.keys import load_keys
+from juanzong.edge.repo import connect
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
+from juanzong.edge.tooling import demo
 from juanzong.shared.audit import GENESIS, AuditRecord
 
 pytestmark = pytest.mark.e2e

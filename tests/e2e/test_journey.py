@@ -34,8 +34,17 @@ def homes(tmp_path: Path, stack: Stack):
     def start_edge():
         procs["edge"] = demo.start(["edge", "run", "--home", str(homes.edge)], tmp_path / "edge.log")
 
-    homes_ctl = type("Ctl", (), {"homes": homes, "port": port, "start_central": staticmethod(start_central),
-                                 "start_edge": staticmethod(start_edge), "procs": procs})
+    homes_ctl = type(
+        "Ctl",
+        (),
+        {
+            "homes": homes,
+            "port": port,
+            "start_central": staticmethod(start_central),
+            "start_edge": staticmethod(start_edge),
+            "procs": procs,
+        },
+    )
     yield homes_ctl
     for proc in procs.values():
         demo.stop(proc)

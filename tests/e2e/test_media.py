@@ -122,14 +122,25 @@ def _office_overview_rows(site: Site) -> dict[str, str]:
     settings = load_settings(site.central)
     central = open_central(settings)
     try:
-        add_user(OfficeRepository(central.repo.engine), central.repo.engine, "wang", "王档案", "clerk", "archive-2026-pass",
-                 actor="test", now=clock.now())
+        add_user(
+            OfficeRepository(central.repo.engine),
+            central.repo.engine,
+            "wang",
+            "王档案",
+            "clerk",
+            "archive-2026-pass",
+            actor="test",
+            now=clock.now(),
+        )
     finally:
         central.close()
     with TestClient(create_office_app(settings, secure=False)) as office:
         office.get("/login")
-        office.post("/login", data={"user_id": "wang", "password": "archive-2026-pass",
-                                    "_csrf_token": office.cookies.get("jz_csrf")}, follow_redirects=False)
+        office.post(
+            "/login",
+            data={"user_id": "wang", "password": "archive-2026-pass", "_csrf_token": office.cookies.get("jz_csrf")},
+            follow_redirects=False,
+        )
         page = office.get("/").text
     rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
     return {re.search(r"<strong>([^<]+)</strong>", r).group(1): r for r in rows}
@@ -141,8 +152,18 @@ def test_nothing_readable_on_the_medium(site: Site, media) -> None:
     assert export(site.a, medium).returncode == 0
     assert import_(site, medium).returncode == 0  # the medium comes back holding central's receipts too
     # text markers long enough that random ciphertext cannot contain them by chance (≥ 5 bytes)
-    markers = [CASE.encode("utf-8"), "京0102民初".encode(), SUBMITTER.encode("utf-8"), "起诉状".encode(),
-               CASE.encode("gb18030"), b"JFIF\x00", b"Exif\x00\x00", b"%PDF-", b"case_number", b"submitter"]
+    markers = [
+        CASE.encode("utf-8"),
+        "京0102民初".encode(),
+        SUBMITTER.encode("utf-8"),
+        "起诉状".encode(),
+        CASE.encode("gb18030"),
+        b"JFIF\x00",
+        b"Exif\x00\x00",
+        b"%PDF-",
+        b"case_number",
+        b"submitter",
+    ]
     image_heads = (b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"\x89PNG", b"%PDF")
     files = medium.files()
     assert len(files) > 5 and any(p.parent.name == "receipts" for p in files)
@@ -180,8 +201,17 @@ def test_medium_of_another_appliance_and_unregistered_media_are_refused(site: Si
     assert out.returncode == 1 and "MEDIA_NOT_REGISTERED" in out.stderr
 
     # a copied registration file (another stick) is not the registered medium
-    out = cli("edge", "media", "init", "--home", str(site.b), "--registration",
-              str(site.root / "registration-甲的介质.json"), "--device", str(stray.path))
+    out = cli(
+        "edge",
+        "media",
+        "init",
+        "--home",
+        str(site.b),
+        "--registration",
+        str(site.root / "registration-甲的介质.json"),
+        "--device",
+        str(stray.path),
+    )
     assert out.returncode == 1 and "MEDIA_WRONG_APPLIANCE" in out.stderr
 
     # the registration file copied from the registered medium onto another filesystem: not that medium
@@ -287,18 +317,26 @@ def test_expired_and_unknown_media_are_refused_and_audited(site: Site, media) ->
 
         # signed with this central's key but not on its record (say, issued after the backup it was restored from)
         issued = datetime.now(UTC)
-        ghost = Registration(new_id(Kind.MEDIUM), appliance_id(site.a), "无记录", issued.isoformat(timespec="seconds"),
-                             (issued + timedelta(days=30)).isoformat(timespec="seconds"), central.central_id)
+        ghost = Registration(
+            new_id(Kind.MEDIUM),
+            appliance_id(site.a),
+            "无记录",
+            issued.isoformat(timespec="seconds"),
+            (issued + timedelta(days=30)).isoformat(timespec="seconds"),
+            central.central_id,
+        )
         unknown = media("unknown")
         (unknown.path / "JUANZONG-MEDIUM.json").write_text(
-            json.dumps({"registration": sign_document(ghost.to_doc(), central.keys.signing).to_wire()}), "utf-8")
+            json.dumps({"registration": sign_document(ghost.to_doc(), central.keys.signing).to_wire()}), "utf-8"
+        )
         with pytest.raises(AppError) as err:
             import_medium(central, unknown.path, actor="档案员", now=issued)
         assert err.value.code is ErrorCode.MEDIA_UNKNOWN
     finally:
         central.close()
-    refusals = [r["detail"]["code"] for r in audit_records(site.central / "data" / "central.db", "media_import")
-                if r["outcome"] == "refused"]
+    refusals = [
+        r["detail"]["code"] for r in audit_records(site.central / "data" / "central.db", "media_import") if r["outcome"] == "refused"
+    ]
     assert refusals == ["MEDIA_EXPIRED", "MEDIA_UNKNOWN"]
 
     other = site.root / "other-central"
@@ -319,8 +357,7 @@ def test_batch_delivered_both_ways_is_stored_once(site: Site, media, tmp_path: P
     config = site.a / "config.toml"
     text = config.read_text("utf-8").replace('central_url = ""', f'central_url = "http://127.0.0.1:{port}"')
     config.write_text(text, "utf-8")
-    server = start(["central", "serve", "--home", str(site.central), "--host", "127.0.0.1", "--port", str(port)],
-                   tmp_path / "central.log")
+    server = start(["central", "serve", "--home", str(site.central), "--host", "127.0.0.1", "--port", str(port)], tmp_path / "central.log")
     try:
         wait_central(site.a)
         synced = juanzong("edge", "sync", "--home", str(site.a), "--json")
@@ -353,8 +390,18 @@ def test_media_init_admits_the_medium_in_the_installed_udev_rules(site: Site, me
     flag.parent.mkdir(parents=True)
     flag.write_text("", "utf-8")
     medium = media("udev")
-    out = cli("edge", "media", "init", "--home", str(site.a), "--registration", str(register(site, site.a, "规则")),
-              "--device", str(medium.path), "--json")
+    out = cli(
+        "edge",
+        "media",
+        "init",
+        "--home",
+        str(site.a),
+        "--registration",
+        str(register(site, site.a, "规则")),
+        "--device",
+        str(medium.path),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     done = json.loads(out.stdout)
     assert done["udev_rules"]["written"] and done["udev_rules"]["window_closed"] and not flag.exists()

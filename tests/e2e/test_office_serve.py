@@ -23,11 +23,36 @@ def test_office_listener_beside_sync(tmp_path: Path) -> None:
     juanzong("central", "init", "--home", str(home), "--host", "127.0.0.1", "--port", str(free_port()))
     office_port = free_port()
     config = home / "config.toml"
-    config.write_text("\n".join(f"office_port = {office_port}" if line.startswith("office_port =") else line
-                                for line in config.read_text("utf-8").splitlines()) + "\n", "utf-8")
-    subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "user", "add", "--home", str(home),
-                    "--id", "wang", "--name", "王档案", "--role", "clerk"], input="a-long-password-9\n", text=True, check=True,
-                   capture_output=True)
+    config.write_text(
+        "\n".join(
+            f"office_port = {office_port}" if line.startswith("office_port =") else line for line in config.read_text("utf-8").splitlines()
+        )
+        + "\n",
+        "utf-8",
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "juanzong.shared.cli",
+            "central",
+            "user",
+            "add",
+            "--home",
+            str(home),
+            "--id",
+            "wang",
+            "--name",
+            "王档案",
+            "--role",
+            "clerk",
+        ],
+        input="a-long-password-9\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     server = start(["central", "serve", "--home", str(home)], tmp_path / "central.log")
     ctx = ssl.create_default_context(cafile=str(home / "keys" / "ca.crt"))
     ctx.check_hostname = False  # the server certificate names the sync host; the office is reached by address here

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from juanzong.edge import audit, batches, purge
-from juanzong.edge.tooling import demo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings
-from juanzong.edge.repo import connect
 from juanzong.edge.keys import load_keys
+from juanzong.edge.repo import connect
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
+from juanzong.edge.tooling import demo
 from juanzong.shared import crypto
 from juanzong.shared.errors import AppError
 
@@ -63,8 +63,9 @@ def test_purge_after_ack_and_retention_shreds_on_record_and_tells_central(runnin
     assert batches.seal(db, settings.appliance_id, keys)
     _sync(settings, db, keys)
     acked_at = datetime.fromisoformat(db.execute("SELECT acked_at FROM batches").fetchone()[0])
-    blobs = db.execute("SELECT b.id, b.kind, b.wrapped_local FROM blobs b JOIN pages p ON p.blob_id = b.id "
-                       "WHERE p.item_id IS NOT NULL").fetchall()
+    blobs = db.execute(
+        "SELECT b.id, b.kind, b.wrapped_local FROM blobs b JOIN pages p ON p.blob_id = b.id WHERE p.item_id IS NOT NULL"
+    ).fetchall()
     roles = {r[0] for r in db.execute("SELECT role FROM pages")}
     assert {"page", "cover"} <= roles  # cover sheets' scans go with their item's batch
     kept = tmp_path / "flash-remnant.jzb"  # what an un-erased flash block could still hold
@@ -87,8 +88,9 @@ def test_purge_after_ack_and_retention_shreds_on_record_and_tells_central(runnin
     wrap = db.execute("SELECT wrapped_local FROM blobs WHERE id = ?", [blobs[0][0]]).fetchone()[0]
     assert wrap is None
     with pytest.raises(AppError):
-        crypto.open_blob_local(kept.read_bytes(), b"\0" * 40, kek=keys.kek, appliance_id=settings.appliance_id,
-                               blob_id=blobs[0][0], kind=blobs[0][1])
+        crypto.open_blob_local(
+            kept.read_bytes(), b"\0" * 40, kek=keys.kek, appliance_id=settings.appliance_id, blob_id=blobs[0][0], kind=blobs[0][1]
+        )
 
     # the next batch carries the purge records to central, which puts them on its own record
     assert batches.due(db, settings.batch_idle_seconds, settings.batch_max_pages)

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from juanzong.edge import batches
-from juanzong.edge.tooling import demo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
 from juanzong.edge.config import load_settings
-from juanzong.edge.repo import connect
 from juanzong.edge.keys import load_keys
+from juanzong.edge.repo import connect
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import HttpTransport, transport_for
+from juanzong.edge.tooling import demo
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.manifest import Signed
 
@@ -91,8 +91,9 @@ def sync_until_acked(settings, db, keys, transport, rounds: int = 10) -> list[st
 def test_retry_after_a_fault_stores_every_page_once(running, fault):
     settings, db, keys, scanned = ingest_and_seal(running)
     inner = transport_for(settings)
-    flaky = FlakyTransport(inner, fail_put_after=3 if fault == "cut_mid_upload" else None,
-                           lose_manifest_reply=fault == "reply_lost_after_commit")
+    flaky = FlakyTransport(
+        inner, fail_put_after=3 if fault == "cut_mid_upload" else None, lose_manifest_reply=fault == "reply_lost_after_commit"
+    )
 
     states = sync_until_acked(settings, db, keys, flaky)
 

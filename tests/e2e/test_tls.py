@@ -7,18 +7,18 @@ plain-HTTP one, which the appliance refuses before it opens a connection.
 from __future__ import annotations
 
 import dataclasses
-import ssl
 import socket
+import ssl
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from juanzong.edge.tooling import demo
 from juanzong.edge.config import load_settings
 from juanzong.edge.keys import TlsFiles, load_central, tls_files
 from juanzong.edge.sync.transport import HttpTransport, transport_for
+from juanzong.edge.tooling import demo
 from juanzong.shared import tlsca
 from juanzong.shared.errors import AppError, ErrorCode
 
@@ -39,6 +39,7 @@ def running(tmp_path_factory):
 def handled(homes) -> int:
     """Requests central's handlers answered so far (its access log), once the log has
     stopped growing: the server writes its line a moment after the client has the reply."""
+
     def count() -> int:
         return (homes.root / "central.log").read_text("utf-8", errors="replace").count("GET /api/health")
 
@@ -108,8 +109,11 @@ def test_tls_1_2_is_not_accepted(running):
     ctx = ssl.create_default_context(cafile=str(tls.ca))
     ctx.load_cert_chain(str(tls.cert), str(tls.key))
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    with (socket.create_connection(("127.0.0.1", port), timeout=5) as raw, pytest.raises(ssl.SSLError),
-          ctx.wrap_socket(raw, server_hostname="127.0.0.1")):
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        pytest.raises(ssl.SSLError),
+        ctx.wrap_socket(raw, server_hostname="127.0.0.1"),
+    ):
         pass
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from edge_kit import make_home
 
 from juanzong.shared import crypto
-from edge_kit import make_home
+
 
 @dataclass
 class CentralKeys:
@@ -23,8 +24,12 @@ class CentralKeys:
 @pytest.fixture
 def central_keys(tmp_path: Path) -> CentralKeys:
     hpke, signing = X25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    ident = {"central_id": "C-TEST", "url": "", "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
-             "signing_public": crypto.b64(crypto.public_bytes(signing.public_key()))}
+    ident = {
+        "central_id": "C-TEST",
+        "url": "",
+        "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
+        "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
+    }
     path = tmp_path / "central-identity.json"
     path.write_text(json.dumps(ident), "utf-8")
     return CentralKeys(hpke, signing, path)

@@ -42,8 +42,9 @@ def saved(img: Image.Image, fmt: str, **kw) -> bytes:
 # --------------------------------------------------------------------------- hand-made TIFFs
 
 
-def tiff_by_hand(width: int, height: int, tags: dict[int, tuple[int, list | bytes]], strips: list[bytes],
-                 extra_blocks: dict[int, bytes] | None = None) -> bytes:
+def tiff_by_hand(
+    width: int, height: int, tags: dict[int, tuple[int, list | bytes]], strips: list[bytes], extra_blocks: dict[int, bytes] | None = None
+) -> bytes:
     """A little-endian classic TIFF with these tags ({tag: (type, values)}) and strips.
 
     `extra_blocks` maps a tag to bytes stored in the file whose offset becomes the
@@ -89,8 +90,9 @@ def _res(dpi: int) -> dict:
 def tiff_rgb48(img: Image.Image) -> bytes:
     """16 bits per channel RGB, uncompressed (what a scanner's 48-bit mode writes)."""
     arr = np.asarray(img.convert("RGB")).astype("<u2") * 257
-    return tiff_by_hand(img.width, img.height, {258: (3, [16, 16, 16]), 259: (3, [1]), 262: (3, [2]), 277: (3, [3]), **_res(300)},
-                        [arr.tobytes()])
+    return tiff_by_hand(
+        img.width, img.height, {258: (3, [16, 16, 16]), 259: (3, [1]), 262: (3, [2]), 277: (3, [3]), **_res(300)}, [arr.tobytes()]
+    )
 
 
 def tiff_old_jpeg(img: Image.Image) -> bytes:
@@ -98,8 +100,12 @@ def tiff_old_jpeg(img: Image.Image) -> bytes:
     the variant libtiff reads; the one strip is the same stream (it starts right after the header)."""
     grey = img.convert("L")
     jfif = saved(grey, "JPEG", quality=90)
-    return tiff_by_hand(grey.width, grey.height, {258: (3, [8]), 259: (3, [6]), 262: (3, [1]), 277: (3, [1]),
-                                                  513: (4, [8]), 514: (4, [len(jfif)]), **_res(300)}, [jfif])
+    return tiff_by_hand(
+        grey.width,
+        grey.height,
+        {258: (3, [8]), 259: (3, [6]), 262: (3, [1]), 277: (3, [1]), 513: (4, [8]), 514: (4, [len(jfif)]), **_res(300)},
+        [jfif],
+    )
 
 
 def png_rgb48(img: Image.Image) -> bytes:
@@ -125,12 +131,11 @@ def with_thumbnail(page: bytes) -> bytes:
     full = Image.open(io.BytesIO(page))
     thumb = full.convert("RGB").reduce(8)
     frames = io.BytesIO()
-    full.convert("RGB").save(frames, "TIFF", compression="tiff_lzw", save_all=True, append_images=[thumb],
-                             dpi=(300, 300))
+    full.convert("RGB").save(frames, "TIFF", compression="tiff_lzw", save_all=True, append_images=[thumb], dpi=(300, 300))
     data = bytearray(frames.getvalue())
     second = _ifd_offsets(bytes(data))[1]
-    count = struct.unpack("<H", data[second:second + 2])[0]
-    entries = [data[second + 2 + 12 * i: second + 14 + 12 * i] for i in range(count)]
+    count = struct.unpack("<H", data[second : second + 2])[0]
+    entries = [data[second + 2 + 12 * i : second + 14 + 12 * i] for i in range(count)]
     assert struct.unpack("<H", entries[0][:2])[0] > 254  # Pillow writes no 254: add it
     # replace the first entry's slot is not possible; rebuild this directory at the end instead
     new_entries = sorted(entries + [struct.pack("<HHII", 254, 4, 1, 1)], key=lambda e: struct.unpack("<H", e[:2])[0])
@@ -138,8 +143,8 @@ def with_thumbnail(page: bytes) -> bytes:
     data += b"\x00" * (len(data) % 2)
     data += struct.pack("<H", len(new_entries)) + b"".join(new_entries) + b"\x00\x00\x00\x00"
     first = _ifd_offsets(bytes(data))[0]
-    first_count = struct.unpack("<H", data[first:first + 2])[0]
-    data[first + 2 + 12 * first_count:first + 6 + 12 * first_count] = struct.pack("<I", at)
+    first_count = struct.unpack("<H", data[first : first + 2])[0]
+    data[first + 2 + 12 * first_count : first + 6 + 12 * first_count] = struct.pack("<I", at)
     return bytes(data)
 
 
@@ -147,8 +152,8 @@ def _ifd_offsets(data: bytes) -> list[int]:
     offsets, at = [], struct.unpack("<I", data[4:8])[0]
     while at:
         offsets.append(at)
-        count = struct.unpack("<H", data[at:at + 2])[0]
-        at = struct.unpack("<I", data[at + 2 + 12 * count:at + 6 + 12 * count])[0]
+        count = struct.unpack("<H", data[at : at + 2])[0]
+        at = struct.unpack("<I", data[at + 2 + 12 * count : at + 6 + 12 * count])[0]
     return offsets
 
 
@@ -192,18 +197,30 @@ def pdf_with(draw: Callable[[pikepdf.Pdf], tuple[dict, bytes, tuple[float, float
     """One page: `draw` returns (XObject resources, content stream, page size in points)."""
     pdf = pikepdf.new()
     xobjects, content, (w, h) = draw(pdf)
-    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
-                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(xobjects)),
-                              Contents=pikepdf.Stream(pdf, content))
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, w, h],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(xobjects)),
+        Contents=pikepdf.Stream(pdf, content),
+    )
     pdf.pages.append(pikepdf.Page(page))
     return pdf_bytes(pdf)
 
 
 def _image_stream(pdf: pikepdf.Pdf, img: Image.Image, **extra) -> pikepdf.Stream:
     space = {"L": pikepdf.Name.DeviceGray, "RGB": pikepdf.Name.DeviceRGB, "CMYK": pikepdf.Name.DeviceCMYK}[img.mode]
-    return pikepdf.Stream(pdf, zlib.compress(img.tobytes()), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                          Width=img.width, Height=img.height, ColorSpace=space, BitsPerComponent=8,
-                          Filter=pikepdf.Name.FlateDecode, **extra)
+    return pikepdf.Stream(
+        pdf,
+        zlib.compress(img.tobytes()),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=img.width,
+        Height=img.height,
+        ColorSpace=space,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+        **extra,
+    )
 
 
 def _points(img: Image.Image, dpi: int = 150) -> tuple[float, float]:
@@ -212,67 +229,98 @@ def _points(img: Image.Image, dpi: int = 150) -> tuple[float, float]:
 
 def pdf_form_image(img: Image.Image) -> bytes:
     """The scan drawn through a Form XObject (some capture tools wrap every page so)."""
+
     def draw(pdf):
         w, h = _points(img)
-        form = pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), Type=pikepdf.Name.XObject,
-                              Subtype=pikepdf.Name.Form, BBox=[0, 0, w, h],
-                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=_image_stream(pdf, img))))
+        form = pikepdf.Stream(
+            pdf,
+            b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Form,
+            BBox=[0, 0, w, h],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=_image_stream(pdf, img))),
+        )
         return {"/Fm0": form}, b"q /Fm0 Do Q", (w, h)
+
     return pdf_with(draw)
 
 
 def pdf_inline_image(img: Image.Image) -> bytes:
     """The scan as an inline image (BI … ID … EI) in the page's content."""
+
     def draw(pdf):
         w, h = _points(img)
         cs = {"L": b"/G", "RGB": b"/RGB"}[img.mode]
         data = zlib.compress(img.tobytes())
-        content = (b"q %f 0 0 %f 0 0 cm\nBI /W %d /H %d /CS %s /BPC 8 /F /Fl ID " % (w, h, img.width, img.height, cs)
-                   + data + b"\nEI Q")
+        content = b"q %f 0 0 %f 0 0 cm\nBI /W %d /H %d /CS %s /BPC 8 /F /Fl ID " % (w, h, img.width, img.height, cs) + data + b"\nEI Q"
         return {}, content, (w, h)
+
     return pdf_with(draw)
 
 
 def pdf_smask(img: Image.Image, mask_size: tuple[int, int] | None = None) -> bytes:
     """An image with a soft mask: of its own size (kept as alpha) or another (layered)."""
+
     def draw(pdf):
         w, h = _points(img)
         alpha = Image.new("L", mask_size or img.size, 255)
         ImageDraw.Draw(alpha).rectangle((0, 0, alpha.width // 4, alpha.height // 4), fill=0)
         smask = _image_stream(pdf, alpha)
         return {"/Im0": _image_stream(pdf, img, SMask=smask)}, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+
     return pdf_with(draw)
 
 
 def pdf_stencil(bits: Image.Image, fill: bytes = b"0 g") -> bytes:
     """A bilevel page written as a stencil mask (/ImageMask) painted in the fill colour."""
+
     def draw(pdf):
         w, h = _points(bits, 300)
         packed = bits.convert("1").tobytes()  # Pillow: 1 = white; a stencil paints where the sample is 0
-        mask = pikepdf.Stream(pdf, zlib.compress(packed), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                              Width=bits.width, Height=bits.height, ImageMask=True, Filter=pikepdf.Name.FlateDecode)
+        mask = pikepdf.Stream(
+            pdf,
+            zlib.compress(packed),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=bits.width,
+            Height=bits.height,
+            ImageMask=True,
+            Filter=pikepdf.Name.FlateDecode,
+        )
         return {"/Im0": mask}, fill + b" q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+
     return pdf_with(draw)
 
 
 def pdf_mrc(background: Image.Image, text: Image.Image) -> bytes:
     """Layered (MRC) compression: a low-resolution colour background under a full-resolution stencil."""
+
     def draw(pdf):
         w, h = _points(text, 300)
         bg = _image_stream(pdf, background)
-        mask = pikepdf.Stream(pdf, zlib.compress(text.convert("1").tobytes()), Type=pikepdf.Name.XObject,
-                              Subtype=pikepdf.Name.Image, Width=text.width, Height=text.height, ImageMask=True,
-                              Filter=pikepdf.Name.FlateDecode)
+        mask = pikepdf.Stream(
+            pdf,
+            zlib.compress(text.convert("1").tobytes()),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=text.width,
+            Height=text.height,
+            ImageMask=True,
+            Filter=pikepdf.Name.FlateDecode,
+        )
         content = b"q %f 0 0 %f 0 0 cm /Bg Do Q 0 g q %f 0 0 %f 0 0 cm /Fg Do Q" % (w, h, w, h)
         return {"/Bg": bg, "/Fg": mask}, content, (w, h)
+
     return pdf_with(draw)
 
 
 def pdf_quarter_turn(img: Image.Image) -> bytes:
     """A portrait scan drawn turned a quarter by the content stream (landscape page)."""
+
     def draw(pdf):
         w, h = _points(img)
         return {"/Im0": _image_stream(pdf, img)}, b"q 0 %f %f 0 0 0 cm /Im0 Do Q" % (-w, h), (h, w)
+
     # matrix [0 -w h 0 0 0] puts the image's top edge on the left, turned clockwise
     return pdf_with(draw)
 
@@ -281,6 +329,7 @@ def pdf_skewed(img: Image.Image) -> bytes:
     def draw(pdf):
         w, h = _points(img)
         return {"/Im0": _image_stream(pdf, img)}, b"q %f 10 -10 %f 20 20 cm /Im0 Do Q" % (w, h), (w + 40, h + 40)
+
     return pdf_with(draw)
 
 
@@ -289,10 +338,19 @@ def pdf_separation(img: Image.Image) -> bytes:
         w, h = _points(img)
         tint = pikepdf.Dictionary(FunctionType=2, Domain=[0, 1], C0=[0, 0, 0, 0], C1=[0, 1, 1, 0], N=1)
         space = pikepdf.Array([pikepdf.Name.Separation, pikepdf.Name("/Red"), pikepdf.Name.DeviceCMYK, tint])
-        im = pikepdf.Stream(pdf, zlib.compress(img.convert("L").tobytes()), Type=pikepdf.Name.XObject,
-                            Subtype=pikepdf.Name.Image, Width=img.width, Height=img.height, ColorSpace=space,
-                            BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode)
+        im = pikepdf.Stream(
+            pdf,
+            zlib.compress(img.convert("L").tobytes()),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=img.width,
+            Height=img.height,
+            ColorSpace=space,
+            BitsPerComponent=8,
+            Filter=pikepdf.Name.FlateDecode,
+        )
         return {"/Im0": im}, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+
     return pdf_with(draw)
 
 
@@ -300,6 +358,7 @@ def pdf_cmyk_flate(img: Image.Image) -> bytes:
     def draw(pdf):
         w, h = _points(img)
         return {"/Im0": _image_stream(pdf, img.convert("CMYK"))}, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+
     return pdf_with(draw)
 
 
@@ -307,10 +366,19 @@ def pdf_grey16(img: Image.Image) -> bytes:
     def draw(pdf):
         w, h = _points(img)
         arr = np.asarray(img.convert("L")).astype(">u2") * 257
-        im = pikepdf.Stream(pdf, zlib.compress(arr.tobytes()), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                            Width=img.width, Height=img.height, ColorSpace=pikepdf.Name.DeviceGray,
-                            BitsPerComponent=16, Filter=pikepdf.Name.FlateDecode)
+        im = pikepdf.Stream(
+            pdf,
+            zlib.compress(arr.tobytes()),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=img.width,
+            Height=img.height,
+            ColorSpace=pikepdf.Name.DeviceGray,
+            BitsPerComponent=16,
+            Filter=pikepdf.Name.FlateDecode,
+        )
         return {"/Im0": im}, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+
     return pdf_with(draw)
 
 
@@ -331,7 +399,7 @@ def jbig2_generic_mmr(bits: Image.Image) -> bytes:
     g4 = saved(ImageOps.invert(bits.convert("L")).convert("1"), "TIFF", compression="group4")
     tif = Image.open(io.BytesIO(g4))
     offset, length = tif.tag_v2[273][0], tif.tag_v2[279][0]
-    mmr = g4[offset:offset + length]
+    mmr = g4[offset : offset + length]
     w, h = bits.size
 
     def segment(number: int, kind: int, data: bytes) -> bytes:
@@ -346,25 +414,44 @@ def pdf_ccitt(bits: Image.Image, k: int) -> bytes:
     """A fax PDF: the CCITT data of a TIFF strip (K=0: G3 one-dimensional, K<0: G4) as the page's image."""
     tif = saved(bits, "TIFF", compression="group3" if k >= 0 else "group4")
     tags = Image.open(io.BytesIO(tif)).tag_v2
-    strip = b"".join(tif[o:o + c] for o, c in zip(tags[273], tags[279]))
+    strip = b"".join(tif[o : o + c] for o, c in zip(tags[273], tags[279]))
 
     def draw(pdf):
         w, h = _points(bits, 300)
         parms = pikepdf.Dictionary(K=k, Columns=bits.width, Rows=bits.height, BlackIs1=tags.get(262) == 1)
-        im = pikepdf.Stream(pdf, strip, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=bits.width,
-                            Height=bits.height, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1,
-                            Filter=pikepdf.Name.CCITTFaxDecode, DecodeParms=parms)
+        im = pikepdf.Stream(
+            pdf,
+            strip,
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=bits.width,
+            Height=bits.height,
+            ColorSpace=pikepdf.Name.DeviceGray,
+            BitsPerComponent=1,
+            Filter=pikepdf.Name.CCITTFaxDecode,
+            DecodeParms=parms,
+        )
         return {"/Im0": im}, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+
     return pdf_with(draw)
 
 
 def pdf_jbig2(bits: Image.Image) -> bytes:
     def draw(pdf):
         w, h = _points(bits, 300)
-        im = pikepdf.Stream(pdf, jbig2_generic_mmr(bits), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                            Width=bits.width, Height=bits.height, ColorSpace=pikepdf.Name.DeviceGray,
-                            BitsPerComponent=1, Filter=pikepdf.Name.JBIG2Decode)
+        im = pikepdf.Stream(
+            pdf,
+            jbig2_generic_mmr(bits),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=bits.width,
+            Height=bits.height,
+            ColorSpace=pikepdf.Name.DeviceGray,
+            BitsPerComponent=1,
+            Filter=pikepdf.Name.JBIG2Decode,
+        )
         return {"/Im0": im}, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h), (w, h)
+
     return pdf_with(draw)
 
 
@@ -411,8 +498,15 @@ def cases() -> list[Case]:
         Case("png-16bit-grey", "scan_0014.png", saved(grey16(doc), "PNG", dpi=(300, 300)), Pages(1, "png", "I;16", True)),
         Case("png-48bit", "scan_0015.png", png_rgb48(doc), Pages(1, "png", "RGB", True, dpi=300)),
         Case("tiff-g4", "scan_0020.tif", g4, Pages(1, "tiff", "1", True, (bw,), dpi=300)),
-        Case("tiff-g3", "scan_0021.tif", saved(bw, "TIFF", compression="group3", dpi=(204, 196)), Pages(1, "tiff", "1", True, (bw,), dpi=196)),
-        Case("tiff-lzw-rgb", "scan_0022.tif", saved(doc, "TIFF", compression="tiff_lzw", dpi=(300, 300)), Pages(1, "tiff", "RGB", True, (doc,))),
+        Case(
+            "tiff-g3", "scan_0021.tif", saved(bw, "TIFF", compression="group3", dpi=(204, 196)), Pages(1, "tiff", "1", True, (bw,), dpi=196)
+        ),
+        Case(
+            "tiff-lzw-rgb",
+            "scan_0022.tif",
+            saved(doc, "TIFF", compression="tiff_lzw", dpi=(300, 300)),
+            Pages(1, "tiff", "RGB", True, (doc,)),
+        ),
         Case("tiff-jpeg", "scan_0023.tif", saved(doc, "TIFF", compression="jpeg", dpi=(300, 300)), Pages(1, "tiff", "RGB", True)),
         Case("tiff-old-jpeg", "scan_0024.tif", tiff_old_jpeg(doc), Pages(1, "jpeg", "L", False, dpi=300)),
         Case("tiff-16bit-grey", "scan_0025.tif", saved(grey16(doc), "TIFF", compression="tiff_lzw"), Pages(1, "tiff", "I;16", True)),
@@ -421,15 +515,30 @@ def cases() -> list[Case]:
         Case("tiff-cielab", "scan_0028.tif", saved(doc.convert("LAB"), "TIFF"), Pages(1, "tiff", "LAB", True)),
         Case("tiff-palette", "scan_0029.tif", saved(doc.quantize(32), "TIFF", compression="tiff_lzw"), Pages(1, "tiff", "P", True)),
         Case("tiff-rgba", "scan_0030.tif", saved(doc.convert("RGBA"), "TIFF", compression="tiff_lzw"), Pages(1, "tiff", "RGBA", True)),
-        Case("bigtiff", "scan_0031.tif", saved(doc, "TIFF", compression="tiff_lzw", big_tiff=True, dpi=(300, 300)), Pages(1, "tiff", "RGB", True, (doc,))),
-        Case("bigtiff-multipage", "scan_0032.tif",
-             saved(bw, "TIFF", compression="group4", big_tiff=True, save_all=True, append_images=[bilevel_page(3), bilevel_page(4)]),
-             Pages(3, "tiff", "1", False, (bw, bilevel_page(3), bilevel_page(4)))),
-        Case("tiff-multipage-jpeg", "scan_0033.tif",
-             saved(doc, "TIFF", compression="jpeg", save_all=True, append_images=[plain_page(5), plain_page(6)]),
-             Pages(3, "tiff", "RGB", False)),
-        Case("tiff-with-thumbnail", "scan_0034.tif", with_thumbnail(saved(doc, "TIFF", compression="tiff_lzw")),
-             Pages(1, "tiff", "RGB", False, (doc,))),
+        Case(
+            "bigtiff",
+            "scan_0031.tif",
+            saved(doc, "TIFF", compression="tiff_lzw", big_tiff=True, dpi=(300, 300)),
+            Pages(1, "tiff", "RGB", True, (doc,)),
+        ),
+        Case(
+            "bigtiff-multipage",
+            "scan_0032.tif",
+            saved(bw, "TIFF", compression="group4", big_tiff=True, save_all=True, append_images=[bilevel_page(3), bilevel_page(4)]),
+            Pages(3, "tiff", "1", False, (bw, bilevel_page(3), bilevel_page(4))),
+        ),
+        Case(
+            "tiff-multipage-jpeg",
+            "scan_0033.tif",
+            saved(doc, "TIFF", compression="jpeg", save_all=True, append_images=[plain_page(5), plain_page(6)]),
+            Pages(3, "tiff", "RGB", False),
+        ),
+        Case(
+            "tiff-with-thumbnail",
+            "scan_0034.tif",
+            with_thumbnail(saved(doc, "TIFF", compression="tiff_lzw")),
+            Pages(1, "tiff", "RGB", False, (doc,)),
+        ),
         Case("jp2", "scan_0035.jp2", saved(doc, "JPEG2000"), Refused("FILE_TYPE_NOT_ACCEPTED", "JPEG 2000")),
         Case("gif", "scan_0036.gif", saved(doc.quantize(16), "GIF"), Refused("FILE_TYPE_NOT_ACCEPTED", "GIF")),
         Case("tiff-cut", "scan_0037.tif", g4[: len(g4) // 2], Refused("FILE_TRUNCATED")),
@@ -437,7 +546,12 @@ def cases() -> list[Case]:
         # PDFs
         Case("pdf-jpeg", "scan_0040.pdf", img2pdf.convert([saved(doc, "JPEG", dpi=(150, 150))]), Pages(1, "jpeg", "RGB", dpi=150)),
         Case("pdf-ccitt", "scan_0041.pdf", img2pdf.convert([g4]), Pages(1, "tiff", "1", False, (bw,), dpi=300)),
-        Case("pdf-flate-png", "scan_0042.pdf", img2pdf.convert([saved(doc, "PNG", dpi=(200, 200))]), Pages(1, "tiff", "RGB", False, (doc,), dpi=200)),
+        Case(
+            "pdf-flate-png",
+            "scan_0042.pdf",
+            img2pdf.convert([saved(doc, "PNG", dpi=(200, 200))]),
+            Pages(1, "tiff", "RGB", False, (doc,), dpi=200),
+        ),
         Case("pdf-jpx", "scan_0043.pdf", img2pdf.convert([saved(doc, "JPEG2000")]), Pages(1, "jp2", "RGB")),
         Case("pdf-ccitt-g3", "scan_0058.pdf", pdf_ccitt(bw, 0), Pages(1, "tiff", "1", False, (bw,), dpi=300)),
         Case("pdf-jbig2", "scan_0044.pdf", pdf_jbig2(bw), Pages(1, "tiff", "1", False, (bw,), dpi=300), needs=("jbig2dec",)),
@@ -448,7 +562,12 @@ def cases() -> list[Case]:
         Case("pdf-stencil", "scan_0049.pdf", pdf_stencil(bw), Pages(1, "tiff", "1", False, (bw,), dpi=300)),
         Case("pdf-stencil-red", "scan_0050.pdf", pdf_stencil(bw, b"1 0 0 rg"), Refused("FILE_LAYERED_PDF", "彩色")),
         Case("pdf-mrc", "scan_0051.pdf", pdf_mrc(doc.reduce(4), bilevel_page(7, doc.size)), Refused("FILE_LAYERED_PDF", "蒙版层")),
-        Case("pdf-quarter-turn", "scan_0052.pdf", pdf_quarter_turn(doc), Pages(1, "tiff", "RGB", False, (doc.transpose(Image.Transpose.ROTATE_270),))),
+        Case(
+            "pdf-quarter-turn",
+            "scan_0052.pdf",
+            pdf_quarter_turn(doc),
+            Pages(1, "tiff", "RGB", False, (doc.transpose(Image.Transpose.ROTATE_270),)),
+        ),
         Case("pdf-skewed", "scan_0053.pdf", pdf_skewed(doc), Refused("FILE_PDF_LAYOUT", "倾斜")),
         Case("pdf-separation", "scan_0054.pdf", pdf_separation(doc), Refused("FILE_PIXEL_FORMAT", "专色")),
         Case("pdf-cmyk-flate", "scan_0055.pdf", pdf_cmyk_flate(doc), Pages(1, "tiff", "CMYK", False, (doc.convert("CMYK"),))),
@@ -459,9 +578,23 @@ def cases() -> list[Case]:
         rgb = saved(doc, "TIFF", compression="tiff_lzw", dpi=(300, 300))
         out += [
             Case("tiffcp-g3-2d", "scan_0060.tif", tiffcp([g4], "-c", "g3:2d"), Pages(1, "tiff", "1", True, (bw,)), needs=("tiffcp",)),
-            Case("tiffcp-tiled", "scan_0061.tif", tiffcp([rgb], "-t", "-w", "128", "-l", "128", "-c", "zip"), Pages(1, "tiff", "RGB", True, (doc,)), needs=("tiffcp",)),
-            Case("tiffcp-bigtiff", "scan_0062.tif", tiffcp([rgb], "-8", "-c", "lzw:2"), Pages(1, "tiff", "RGB", True, (doc,)), needs=("tiffcp",)),
-            Case("tiffcp-multipage", "scan_0063.tif", tiffcp([g4, rgb, g4]), Pages(3, "tiff", "*", False, (bw, doc, bw)), needs=("tiffcp",)),
+            Case(
+                "tiffcp-tiled",
+                "scan_0061.tif",
+                tiffcp([rgb], "-t", "-w", "128", "-l", "128", "-c", "zip"),
+                Pages(1, "tiff", "RGB", True, (doc,)),
+                needs=("tiffcp",),
+            ),
+            Case(
+                "tiffcp-bigtiff",
+                "scan_0062.tif",
+                tiffcp([rgb], "-8", "-c", "lzw:2"),
+                Pages(1, "tiff", "RGB", True, (doc,)),
+                needs=("tiffcp",),
+            ),
+            Case(
+                "tiffcp-multipage", "scan_0063.tif", tiffcp([g4, rgb, g4]), Pages(3, "tiff", "*", False, (bw, doc, bw)), needs=("tiffcp",)
+            ),
             Case("tiff2bw", "scan_0064.tif", tiff2bw(rgb), Pages(1, "tiff", "L", True), needs=("tiff2bw",)),
         ]
     return out

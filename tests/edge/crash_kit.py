@@ -36,6 +36,7 @@ READY_LINE = "watching"  # runner.run logs "appliance … watching …" once the
 
 # ---------------------------------------------------------------- the scan set (oracle)
 
+
 @dataclass(frozen=True)
 class ScanFile:
     name: str  # the name the scanner gives it in the hot folder
@@ -61,23 +62,32 @@ class Template:
 
 def make_template(root: Path, items: tuple[tuple[str, int], ...]) -> Template:
     from juanzong.edge.config import load_settings
-    from juanzong.edge.repo import connect
     from juanzong.edge.home import init_home
     from juanzong.edge.intake import ItemSpec, register
+    from juanzong.edge.repo import connect
 
     hpke = X25519PrivateKey.generate()
-    ident = {"central_id": "C-CRASH", "url": "", "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
-             "signing_public": crypto.b64(crypto.public_bytes(Ed25519PrivateKey.generate().public_key()))}
+    ident = {
+        "central_id": "C-CRASH",
+        "url": "",
+        "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
+        "signing_public": crypto.b64(crypto.public_bytes(Ed25519PrivateKey.generate().public_key())),
+    }
     ident_file = root / "central-identity.json"
     ident_file.write_text(json.dumps(ident), "utf-8")
     home = root / "template"
     init_home(home, profile="simulated", central_identity=ident_file)
     settings = load_settings(home)
     db = connect(settings.db_path)
-    intake = register(db, settings, case_text="（2026）京0102民初1234号", submitter="张三",
-                      items=[ItemSpec(n, p) for n, p in items],
-                      received_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
-                      now=datetime(2026, 3, 2, 10, 5, tzinfo=ZoneInfo("Asia/Shanghai")))  # the test's clock, not today's
+    intake = register(
+        db,
+        settings,
+        case_text="（2026）京0102民初1234号",
+        submitter="张三",
+        items=[ItemSpec(n, p) for n, p in items],
+        received_at=datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")),
+        now=datetime(2026, 3, 2, 10, 5, tzinfo=ZoneInfo("Asia/Shanghai")),
+    )  # the test's clock, not today's
     db.close()
     return Template(home, intake, hpke)
 
@@ -110,8 +120,7 @@ def write_scan_file(root: Path, name: str, data: bytes, kind: str, item: int | N
 
 def renamed(files: list[ScanFile] | tuple[ScanFile, ...]) -> tuple[ScanFile, ...]:
     """The same files as the scanner would number them in a new run: scan_0001.jpg, …"""
-    return tuple(ScanFile(f"scan_{i:04d}.jpg", f.source, f.sha256, f.size, f.kind, f.item)
-                 for i, f in enumerate(files, start=1))
+    return tuple(ScanFile(f"scan_{i:04d}.jpg", f.source, f.sha256, f.size, f.kind, f.item) for i, f in enumerate(files, start=1))
 
 
 def hot_folder(home: Path) -> Path:
@@ -130,6 +139,7 @@ def feed(hot: Path, files: list[ScanFile] | tuple[ScanFile, ...]) -> None:
 
 # ---------------------------------------------------------------- the appliance as a process
 
+
 def _env(crash_at: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "JUANZONG_CRASH_AT"}
     if crash_at:
@@ -138,7 +148,20 @@ def _env(crash_at: str | None) -> dict[str, str]:
 
 
 def ingest_once(home: Path, crash_at: str | None = None, settle: float = 0.05, timeout: float = 120) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "ingest", "--home", str(home), "--once", "--settle", str(settle), "--json"]
+    cmd = [
+        sys.executable,
+        "-P",
+        "-m",
+        "juanzong.shared.cli",
+        "edge",
+        "ingest",
+        "--home",
+        str(home),
+        "--once",
+        "--settle",
+        str(settle),
+        "--json",
+    ]
     return subprocess.run(cmd, cwd=REPO, env=_env(crash_at), capture_output=True, text=True, timeout=timeout)
 
 
@@ -174,6 +197,7 @@ def stop(proc: subprocess.Popen, timeout: float = 30) -> int:
 
 
 # ---------------------------------------------------------------- what is on disk
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -232,15 +256,18 @@ def look(home: Path) -> DiskState:
     finally:
         db.close()
     files, temps = _blob_files(settings.blob_dir)
-    return DiskState(_hot(settings.hot_folder), _spool(settings.hot_folder / SPOOL), stored, blob_rows,
-                     files, temps, integrity, audit_break, actions)
+    return DiskState(
+        _hot(settings.hot_folder), _spool(settings.hot_folder / SPOOL), stored, blob_rows, files, temps, integrity, audit_break, actions
+    )
 
 
 def _stored_rows(db) -> tuple[Stored, ...]:
     pages = db.execute("SELECT claim, id, source_name, source_sha256, blob_id, item_id, page_no, role FROM pages").fetchall()
     quarantined = db.execute("SELECT claim, id, source_name, source_sha256, blob_id FROM quarantine").fetchall()
-    return (*(Stored(r[0].rsplit("#", 1)[0], "pages", *r[1:]) for r in pages),
-            *(Stored(r[0], "quarantine", *r[1:], None, None, "quarantined") for r in quarantined))
+    return (
+        *(Stored(r[0].rsplit("#", 1)[0], "pages", *r[1:]) for r in pages),
+        *(Stored(r[0], "quarantine", *r[1:], None, None, "quarantined") for r in quarantined),
+    )
 
 
 def waiting(hot: Path) -> bool:
@@ -269,6 +296,7 @@ def _blob_files(root: Path) -> tuple[frozenset[str], frozenset[str]]:
 
 
 # ---------------------------------------------------------------- the invariants
+
 
 def check_consistent(state: DiskState, fed: tuple[ScanFile, ...], item_ids: tuple[str, ...]) -> None:
     """What must hold after any crash, before recovery has run."""
@@ -317,7 +345,9 @@ def _check_numbering(state: DiskState, fed: tuple[ScanFile, ...], item_ids: tupl
         f = expected[s.source_sha256]
         want_item = item_ids[f.item] if f.item is not None and f.kind != "damaged" else None
         want_role = {"cover": "cover", "page": "page", "damaged": "quarantined"}[f.kind]
-        assert (s.role, s.item_id) == (want_role, want_item), f"{f.name} recorded as {s.role} of {s.item_id}, expected {want_role} of {want_item}"
+        assert (s.role, s.item_id) == (want_role, want_item), (
+            f"{f.name} recorded as {s.role} of {s.item_id}, expected {want_role} of {want_item}"
+        )
 
 
 def _check_audit_counts(state: DiskState) -> None:
@@ -366,8 +396,8 @@ def check_blobs_open(home: Path, central_hpke: X25519PrivateKey) -> int:
     """Every stored blob opens, with the appliance KEK and at central, to the scanner's bytes."""
     from juanzong.edge.blobstore import BlobStore
     from juanzong.edge.config import load_settings
-    from juanzong.edge.repo import connect
     from juanzong.edge.keys import load_keys
+    from juanzong.edge.repo import connect
 
     settings = load_settings(home)
     kek, store = load_keys(settings.keys_dir).kek, BlobStore(settings.blob_dir)
@@ -379,7 +409,8 @@ def check_blobs_open(home: Path, central_hpke: X25519PrivateKey) -> int:
     for sha, blob_id, kind, wrapped, sealed in rows:
         data = store.get(blob_id)
         local = crypto.open_blob_local(data, wrapped, kek=kek, appliance_id=settings.appliance_id, blob_id=blob_id, kind=kind)
-        central = crypto.open_blob_central(data, sealed, private_key=central_hpke, appliance_id=settings.appliance_id,
-                                           blob_id=blob_id, kind=kind)
+        central = crypto.open_blob_central(
+            data, sealed, private_key=central_hpke, appliance_id=settings.appliance_id, blob_id=blob_id, kind=kind
+        )
         assert crypto.sha256_hex(local) == crypto.sha256_hex(central) == sha, f"blob {blob_id} does not open to its source"
     return len(rows)

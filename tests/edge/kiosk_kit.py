@@ -45,8 +45,9 @@ class Kiosk:
 
     def login(self, operator_id: str = "C01", pin: str | None = None):
         self.client.get("/login")
-        return self.client.post("/login", data={"csrf_token": self.csrf(), "operator_id": operator_id,
-                                                "pin": PINS.get(operator_id, "") if pin is None else pin})
+        return self.client.post(
+            "/login", data={"csrf_token": self.csrf(), "operator_id": operator_id, "pin": PINS.get(operator_id, "") if pin is None else pin}
+        )
 
     def post(self, url: str, data: dict | None = None, **kw: Any):
         return self.client.post(url, data={"csrf_token": self.csrf(), **(data or {})}, **kw)
@@ -84,10 +85,22 @@ def kiosk(tmp_path: Path, central_keys: Any) -> Kiosk:
 
 def intake_form(case: str = CASE, rows: int = 3, **values: str) -> dict[str, str]:
     """A handover with three items; override or add fields with keyword arguments."""
-    form = {"rows": str(rows), "case": case, "submitter": "张三", "submitter_role": "party", "action": "save",
-            "items-0-name": "起诉状", "items-0-pages": "5", "items-0-copies": "1",
-            "items-1-name": "证据材料", "items-1-pages": "12", "items-1-copies": "2", "items-1-original": "copy",
-            "items-2-name": "授权委托书", "items-2-pages": "1"}
+    form = {
+        "rows": str(rows),
+        "case": case,
+        "submitter": "张三",
+        "submitter_role": "party",
+        "action": "save",
+        "items-0-name": "起诉状",
+        "items-0-pages": "5",
+        "items-0-copies": "1",
+        "items-1-name": "证据材料",
+        "items-1-pages": "12",
+        "items-1-copies": "2",
+        "items-1-original": "copy",
+        "items-2-name": "授权委托书",
+        "items-2-pages": "1",
+    }
     form.update(values)
     return form
 

@@ -10,9 +10,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from juanzong.edge.tooling import pages
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
 from juanzong.edge.ingest.barcode import read_codes
+from juanzong.edge.tooling import pages
 from juanzong.shared.ids import Kind, luhn_check_char, make_payload
 
 BACKENDS = ("zxing", "pyzbar")
@@ -39,9 +39,15 @@ def half_of(data: bytes) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def cover() -> Image.Image:
-    return render_cover_sheet(CoverSheetInfo(item_id=ITEM, intake_id=fixed_id(Kind.INTAKE, "0H3JW8RA"),
-                                             case_number="（2024）京0102民初1234号", item_name="证据材料",
-                                             declared_pages=20))
+    return render_cover_sheet(
+        CoverSheetInfo(
+            item_id=ITEM,
+            intake_id=fixed_id(Kind.INTAKE, "0H3JW8RA"),
+            case_number="（2024）京0102民初1234号",
+            item_name="证据材料",
+            declared_pages=20,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +57,7 @@ def degraded_covers(cover) -> dict[str, bytes]:
 
 
 # ---- cover sheets read as ours
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_clean_cover_sheet_reads_as_ours_from_the_half_size_image(cover, backend: str):
@@ -81,6 +88,7 @@ def test_half_image_from_decode_is_used_and_the_file_not_decoded_again(cover):
 
 
 # ---- foreign codes never count as ours
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("page", ["waybill", "invoice"])
@@ -136,6 +144,7 @@ def test_the_same_id_in_both_symbologies_is_one_item():
 
 # ---- the budget: plain pages stop after the half-size look
 
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("page", ["text", "photo", "blank"])
 def test_pages_without_codes_cost_one_half_size_look(page: str, backend: str):
@@ -156,6 +165,7 @@ def test_a_cleanly_read_foreign_code_costs_the_full_page_but_not_the_median_filt
 
 
 # ---- the cascade finds small damaged codes of ours
+
 
 def _small_noisy(fmt: str, module_px: int, seed: int) -> bytes:
     page = pages.barcode_page(seed, [(make_payload(ITEM), fmt)], module_px=module_px)
@@ -183,6 +193,7 @@ def test_thorough_finds_what_the_budget_skipped():
 
 
 # ---- a bad page never stops ingest
+
 
 def test_undecodable_file_returns_an_empty_scan_with_the_error(caplog):
     with caplog.at_level(logging.WARNING, logger="juanzong.edge.ingest.barcode"):

@@ -22,8 +22,13 @@ LAST_LINE = re.compile(r"^ingest: (\d+\.\d) pages/s, peak RSS (\d+) MB$")
 
 @pytest.fixture(scope="module")
 def short_run() -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "bench", "ingest", "--pages", "20"],
-                          capture_output=True, text=True, timeout=240, env={**os.environ})
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", "bench", "ingest", "--pages", "20"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ},
+    )
 
 
 @pytest.mark.slow  # runs `bench ingest --pages 20` in a child process

@@ -4,8 +4,6 @@ real `juanzong` process), so nothing depends on today's date."""
 
 from __future__ import annotations
 
-from juanzong.shared.ids import format_id  # ids are printed one way (issue 8)
-
 import json
 import os
 import shutil
@@ -21,6 +19,7 @@ from juanzong.edge import intake
 from juanzong.edge.devices.printer import receipt_text
 from juanzong.edge.printing import receipt_for
 from juanzong.shared.errors import AppError, ErrorCode
+from juanzong.shared.ids import format_id  # ids are printed one way (issue 8)
 
 TZ = ZoneInfo("Asia/Shanghai")
 CASE = "（2026）京0102民初1234号"
@@ -32,16 +31,25 @@ def at(text: str) -> datetime:
 
 
 def register(db, settings, received: str, now: str, urgent: bool = False):
-    return intake.register(db, settings, case_text=CASE, submitter="张三", items=[intake.ItemSpec("起诉状", 2)],
-                           received_at=at(received), now=at(now), urgent=urgent)
+    return intake.register(
+        db,
+        settings,
+        case_text=CASE,
+        submitter="张三",
+        items=[intake.ItemSpec("起诉状", 2)],
+        received_at=at(received),
+        now=at(now),
+        urgent=urgent,
+    )
 
 
 def jz(*args: str, clock: str, check: bool = True) -> subprocess.CompletedProcess:
     """A real `juanzong` process whose system clock reads `clock` (libfaketime, Debian `faketime`)."""
     assert FAKETIME, "faketime missing: make setup installs it (Makefile DEBS)"
     env = {**os.environ, "TZ": "Asia/Shanghai"}
-    return subprocess.run([FAKETIME, clock, sys.executable, "-P", "-m", "juanzong.shared.cli", *args],
-                          capture_output=True, text=True, check=check, env=env)
+    return subprocess.run(
+        [FAKETIME, clock, sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True, check=check, env=env
+    )
 
 
 # ---------------------------------------------------------------- the counter is never refused
@@ -90,14 +98,30 @@ def test_out_of_range_year_refused(db, settings) -> None:
 @pytest.mark.skipif(FAKETIME is None, reason="needs Debian faketime (make setup)")
 def test_cli_intake_at_a_faked_new_year_eve(edge_home: Path) -> None:
     home = ["--home", str(edge_home)]
-    proc = jz("edge", "intake", "add", *home, "--json", "--case", CASE, "--submitter", "王五", "--item", "起诉状:3",
-              clock="2026-12-31 13:00:00")
+    proc = jz(
+        "edge", "intake", "add", *home, "--json", "--case", CASE, "--submitter", "王五", "--item", "起诉状:3", clock="2026-12-31 13:00:00"
+    )
     out = json.loads(proc.stdout)
     assert out["received_at"].startswith("2026-12-31T13:00")
     assert out["deadline"] == "2027-01-04T12:00:00+08:00" and out["deadline_provisional"] is True
     assert out["receipt"][0]["printed"] is True
-    late = jz("edge", "intake", "add", *home, "--json", "--case", CASE, "--submitter", "王五", "--item", "起诉状:3",
-              "--received", "2027-01-05T10:00", clock="2026-12-31 13:00:00", check=False)
+    late = jz(
+        "edge",
+        "intake",
+        "add",
+        *home,
+        "--json",
+        "--case",
+        CASE,
+        "--submitter",
+        "王五",
+        "--item",
+        "起诉状:3",
+        "--received",
+        "2027-01-05T10:00",
+        clock="2026-12-31 13:00:00",
+        check=False,
+    )
     assert late.returncode == 1 and "RECEIVED_IN_FUTURE" in late.stderr and "设备时钟" in late.stderr
 
 
@@ -145,7 +169,9 @@ def test_import_makes_the_year_official_and_recomputes_audited(db, settings, tmp
     changes = {c.intake_id: c for c in result.changes}
     assert set(changes) == {new_year.intake_id, spring.intake_id}  # only the provisional ones
     assert (changes[spring.intake_id].old_due, changes[spring.intake_id].new_due) == (
-        "2027-02-11T12:00:00+08:00", "2027-02-12T12:00:00+08:00")
+        "2027-02-11T12:00:00+08:00",
+        "2027-02-12T12:00:00+08:00",
+    )
     assert changes[new_year.intake_id].new_due == "2027-01-04T12:00:00+08:00"  # same time, now official
     assert not any(c.provisional for c in result.changes)
 
@@ -159,6 +185,7 @@ def test_import_makes_the_year_official_and_recomputes_audited(db, settings, tmp
     assert recomputed[spring.intake_id]["new"] == "2027-02-12T12:00:00+08:00"
     assert recomputed[spring.intake_id]["provisional"] is False
     from juanzong.edge.audit import verify_chain
+
     assert verify_chain(db) is None
 
     # from now on 2027 is official here: a new intake is not provisional, and the receipt says so
@@ -202,8 +229,7 @@ def test_import_from_the_command_line_lists_the_changes(edge_home: Path, db, set
         ('[years.2027]\nsource = "x"\nholidays = ["2027-02-30"]\n', 3, "2027-02-30"),
     ],
 )
-def test_bad_arrangement_refused_naming_the_line_nothing_applied(db, settings, tmp_path: Path, text: str, line: int,
-                                                                 needle: str) -> None:
+def test_bad_arrangement_refused_naming_the_line_nothing_applied(db, settings, tmp_path: Path, text: str, line: int, needle: str) -> None:
     from juanzong.edge import holidays
 
     provisional = register(db, settings, "2027-02-04T15:00", now="2027-02-04T15:00")

@@ -21,9 +21,17 @@ def fixed_id(kind: Kind, body: str) -> str:
 
 
 ITEM = fixed_id(Kind.ITEM, "4K7Q9X2M")
-INFO = CoverSheetInfo(item_id=ITEM, intake_id=fixed_id(Kind.INTAKE, "0H3JW8RA"),
-                      case_number="（2024）京0102民初1234号", item_name="起诉状", declared_pages=12,
-                      volume="main", catalog_dir="起诉状、上诉状", item_seq=2, item_count=5)
+INFO = CoverSheetInfo(
+    item_id=ITEM,
+    intake_id=fixed_id(Kind.INTAKE, "0H3JW8RA"),
+    case_number="（2024）京0102民初1234号",
+    item_name="起诉状",
+    declared_pages=12,
+    volume="main",
+    catalog_dir="起诉状、上诉状",
+    item_seq=2,
+    item_count=5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +69,11 @@ def test_code128_has_tall_bars_and_wide_modules(sheet):
     top = c128.position.top_left.y
     row = np.asarray(sheet)[top + 50]
     x0, x1 = c128.position.top_left.x, c128.position.top_right.x
-    bars = row[x0 - 5:x1 + 5] < 128
+    bars = row[x0 - 5 : x1 + 5] < 128
     edges = np.flatnonzero(np.diff(bars.astype(int)))
     assert np.diff(edges).min() >= 4  # narrowest bar or space ≥ 4 px
     column = np.asarray(sheet)[:, x0 + 2] < 128  # the start character's first bar, top to bottom
-    height = int(column[top:top + 1200].sum())
+    height = int(column[top : top + 1200].sum())
     assert height >= 0.25 * (x1 - x0)
 
 

@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import crash_kit as kit
+import pytest
+from edge_kit import cover_for
+
 from juanzong.edge.crashpoints import STEPS
 from juanzong.edge.tooling.pages import invoice_page, jpeg_bytes, text_page, waybill_page
-from edge_kit import cover_for
 
 ITEMS = (("起诉状", 99), ("证据材料", 98))
 KILLS = 50
@@ -73,8 +73,10 @@ def world(tmp_path_factory) -> World:
     # cover, 3 pages, the damaged file, cover, 2 pages: the 5th time a blob step is
     # reached is the damaged file's quarantine, the 5th encrypt/commit the second cover
     small = kit.renamed([batch[0], *batch[1:4], batch[DAMAGED_AT - 1], batch[100], *batch[101:103]])
-    print(f"\ncrash world: {len(batch)} scan files, {sum(f.size for f in batch) / 1e6:.0f} MB, "
-          f"generated in {time.perf_counter() - started:.1f} s")
+    print(
+        f"\ncrash world: {len(batch)} scan files, {sum(f.size for f in batch) / 1e6:.0f} MB, "
+        f"generated in {time.perf_counter() - started:.1f} s"
+    )
     return World(template, batch, small)
 
 
@@ -83,8 +85,16 @@ def world(tmp_path_factory) -> World:
 # What the first crash (at the first cover sheet, fresh start) must leave behind:
 # the claimed file is always in the spool; besides it, nothing, a temp blob, a
 # complete blob no row knows (orphan), or the committed rows.
-LEFT_BEHIND = {"hash": "nothing", "encrypt": "nothing", "write": "nothing", "fsync": "temp", "rename": "temp",
-               "dir_fsync": "orphan", "commit": "orphan", "remove_source": "stored"}
+LEFT_BEHIND = {
+    "hash": "nothing",
+    "encrypt": "nothing",
+    "write": "nothing",
+    "fsync": "temp",
+    "rename": "temp",
+    "dir_fsync": "orphan",
+    "commit": "orphan",
+    "remove_source": "stored",
+}
 FIFTH_HIT = {"encrypt": 6, "commit": 6}  # the damaged file is never encrypted or committed as a page
 
 
@@ -160,7 +170,7 @@ def _top_up(hot: Path, files: tuple[kit.ScanFile, ...], fed: int) -> int:
     """The scanner goes on scanning while the appliance is down: keep BACKLOG files waiting."""
     waiting = sum(1 for p in hot.iterdir() if p.is_file())
     more = min(max(BACKLOG - waiting, 0), len(files) - fed)
-    kit.feed(hot, files[fed:fed + more])
+    kit.feed(hot, files[fed : fed + more])
     return fed + more
 
 
@@ -214,8 +224,10 @@ def test_kill_9_at_random_moments_during_a_200_page_ingest(world, tmp_path):
     kit.check_complete(final, files, items)
     kit.check_recovered(before, final)
     assert kit.check_blobs_open(home, world.template.central_hpke) == len(files)
-    print(f"kill -9 loop: {tally.kills} kills in {time.monotonic() - started:.0f} s (seed {seed}); "
-          f"{stored_by_kills}/{len(files)} files stored between kills, {len(files) - stored_by_kills} by the clean run; at the kill: "
-          f"{tally.claimed} with a file claimed ({tally.committed_unreleased} committed, not yet released), "
-          f"{tally.temp_blobs} a temp blob, {tally.orphan_blobs} an orphan blob; "
-          f"{tally.recoveries_checked} recoveries checked; 0 lost, 0 stored twice")
+    print(
+        f"kill -9 loop: {tally.kills} kills in {time.monotonic() - started:.0f} s (seed {seed}); "
+        f"{stored_by_kills}/{len(files)} files stored between kills, {len(files) - stored_by_kills} by the clean run; at the kill: "
+        f"{tally.claimed} with a file claimed ({tally.committed_unreleased} committed, not yet released), "
+        f"{tally.temp_blobs} a temp blob, {tally.orphan_blobs} an orphan blob; "
+        f"{tally.recoveries_checked} recoveries checked; 0 lost, 0 stored twice"
+    )

@@ -19,13 +19,13 @@ import pikepdf
 import pytest
 from PIL import Image, ImageChops
 
-from juanzong.edge.ingest import decode as dec
-from juanzong.edge.watch import complete
-from juanzong.edge.ingest.context import Claimed, IngestContext
-from juanzong.shared.crypto import sha256_hex
-from juanzong.edge.ingest.faults import megabytes
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.edge.devices.profiles import get_scanner
+from juanzong.edge.ingest import decode as dec
+from juanzong.edge.ingest.context import Claimed, IngestContext
+from juanzong.edge.ingest.faults import megabytes
+from juanzong.edge.watch import complete
+from juanzong.shared.crypto import sha256_hex
+from juanzong.shared.errors import AppError, ErrorCode
 
 MAX_PIXELS = 40_000_000
 
@@ -111,14 +111,24 @@ def strips_pdf(img: Image.Image, strips: int, dpi: int = 200) -> bytes:
     xobjects, ops, step = {}, [], -(-h // strips)
     for k, top in enumerate(range(0, h, step)):
         part = img.crop((0, top, w, min(h, top + step)))
-        xobjects[f"/S{k}"] = pikepdf.Stream(pdf, zlib.compress(part.tobytes()), Type=pikepdf.Name.XObject,
-                                            Subtype=pikepdf.Name.Image, Width=w, Height=part.height,
-                                            ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
-                                            Filter=pikepdf.Name.FlateDecode)
+        xobjects[f"/S{k}"] = pikepdf.Stream(
+            pdf,
+            zlib.compress(part.tobytes()),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=w,
+            Height=part.height,
+            ColorSpace=pikepdf.Name.DeviceRGB,
+            BitsPerComponent=8,
+            Filter=pikepdf.Name.FlateDecode,
+        )
         ops.append(f"q {w * pt:.4f} 0 0 {part.height * pt:.4f} 0 {(h - top - part.height) * pt:.4f} cm /S{k} Do Q")
-    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w * pt, h * pt],
-                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(xobjects)),
-                              Contents=pikepdf.Stream(pdf, "\n".join(ops).encode()))
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, w * pt, h * pt],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(xobjects)),
+        Contents=pikepdf.Stream(pdf, "\n".join(ops).encode()),
+    )
     pdf.pages.append(pikepdf.Page(page))
     return save(pdf)
 
@@ -128,8 +138,8 @@ def ifd_offsets(data: bytes) -> list[int]:
     offsets, at = [], struct.unpack("<I", data[4:8])[0]
     while at:
         offsets.append(at)
-        count = struct.unpack("<H", data[at:at + 2])[0]
-        at = struct.unpack("<I", data[at + 2 + 12 * count:at + 6 + 12 * count])[0]
+        count = struct.unpack("<H", data[at : at + 2])[0]
+        at = struct.unpack("<I", data[at + 2 + 12 * count : at + 6 + 12 * count])[0]
     return offsets
 
 
@@ -151,7 +161,7 @@ def test_pdf_dpi_comes_from_the_page_size_not_the_jpeg_header(tmp_path, ctx):
     # the JPEG says 72 dpi; the page is A4-ish at 620 px → the scan is 75 dpi wide
     data = jpeg(scan_like(1), dpi=72)
     layout = img2pdf.get_fixed_dpi_layout_fun((75, 75))
-    page, = run(tmp_path, "scan.pdf", img2pdf.convert([data], layout_fun=layout), ctx)
+    (page,) = run(tmp_path, "scan.pdf", img2pdf.convert([data], layout_fun=layout), ctx)
     assert page.data == data and page.dpi == 75
 
 
@@ -170,7 +180,7 @@ def test_searchable_pdf_text_layer_does_not_stop_passthrough(tmp_path, ctx):
     c.drawText(text)
     c.showPage()
     c.save()
-    page, = run(tmp_path, "ocr.pdf", out.getvalue(), ctx)
+    (page,) = run(tmp_path, "ocr.pdf", out.getvalue(), ctx)
     assert page.fmt == "jpeg" and page.data == data
 
 
@@ -189,14 +199,14 @@ def test_flate_and_ccitt_pages_are_extracted_losslessly(tmp_path, ctx):
 def test_fax_resolution_page_is_kept_as_it_is(tmp_path, ctx):
     # 204×98 dpi CCITT: not square pixels; extracted unchanged, the lower dpi reported
     fax = scan_like(7, (1728, 1100), mode="L").point(lambda v: 255 if v > 110 else 0).convert("1")
-    page, = run(tmp_path, "fax.pdf", img2pdf.convert([g4(fax)], layout_fun=img2pdf.get_fixed_dpi_layout_fun((204, 98))), ctx)
+    (page,) = run(tmp_path, "fax.pdf", img2pdf.convert([g4(fax)], layout_fun=img2pdf.get_fixed_dpi_layout_fun((204, 98))), ctx)
     assert (page.width, page.height, page.dpi, page.mode) == (1728, 1100, 98, "1")
     assert same_pixels(Image.open(io.BytesIO(page.data)), fax)
 
 
 def test_a_page_written_as_strips_is_reassembled_pixel_for_pixel(tmp_path, ctx):
     img = scan_like(5, (500, 701))
-    page, = run(tmp_path, "strips.pdf", strips_pdf(img, strips=3), ctx)
+    (page,) = run(tmp_path, "strips.pdf", strips_pdf(img, strips=3), ctx)
     assert page.fmt == "tiff" and (page.width, page.height) == (500, 701) and page.dpi == 200
     assert same_pixels(Image.open(io.BytesIO(page.data)), img)
 
@@ -205,7 +215,7 @@ def test_page_rotate_is_applied_losslessly(tmp_path, ctx):
     data = jpeg(scan_like(6), dpi=150)
     pdf = pikepdf.open(io.BytesIO(img2pdf.convert([data])))
     pdf.pages[0].obj.Rotate = 90
-    page, = run(tmp_path, "landscape.pdf", save(pdf), ctx)
+    (page,) = run(tmp_path, "landscape.pdf", save(pdf), ctx)
     # shown turned clockwise: the stored page is what a reader sees, not the raw JPEG
     assert page.fmt == "tiff" and (page.width, page.height) == (877, 620)
     upright = Image.open(io.BytesIO(data)).transpose(Image.Transpose.ROTATE_270)
@@ -228,7 +238,7 @@ def test_one_vector_page_refuses_the_whole_pdf(tmp_path, ctx):
 @pytest.mark.parametrize("cut", [0.3, 0.5, 0.9, -12])
 def test_pdf_cut_short_is_truncated_and_not_complete(tmp_path, ctx, cut):
     whole = img2pdf.convert([jpeg(scan_like(i)) for i in range(3)])
-    data = whole[:cut] if cut < 0 else whole[:int(len(whole) * cut)]
+    data = whole[:cut] if cut < 0 else whole[: int(len(whole) * cut)]
     assert refused(tmp_path, "cut.pdf", data, ctx).code == "FILE_TRUNCATED"
     assert not complete.looks_complete(tmp_path / "cut.pdf")
     (tmp_path / "whole.pdf").write_bytes(whole)
@@ -249,7 +259,7 @@ def test_pdf_with_pages_tree_first_cut_short_is_truncated(tmp_path, ctx):
     c.save()
     whole = out.getvalue()
     assert len(run(tmp_path, "whole.pdf", whole, ctx)) == 3
-    assert refused(tmp_path, "cut.pdf", whole[:int(len(whole) * 0.8)], ctx).code == "FILE_TRUNCATED"
+    assert refused(tmp_path, "cut.pdf", whole[: int(len(whole) * 0.8)], ctx).code == "FILE_TRUNCATED"
 
 
 def test_pdf_is_refused_where_the_profile_does_not_list_it(tmp_path, ctx):
@@ -262,8 +272,11 @@ def test_pdf_is_refused_where_the_profile_does_not_list_it(tmp_path, ctx):
 
 
 def test_multi_page_tiff_becomes_one_page_per_frame_in_order(tmp_path, ctx):
-    frames = [scan_like(1, (300, 420)), scan_like(2, (300, 420), mode="L"),
-              scan_like(3, (600, 840), mode="L").point(lambda v: 255 if v > 110 else 0).convert("1")]
+    frames = [
+        scan_like(1, (300, 420)),
+        scan_like(2, (300, 420), mode="L"),
+        scan_like(3, (600, 840), mode="L").point(lambda v: 255 if v > 110 else 0).convert("1"),
+    ]
     pages = run(tmp_path, "adf.tif", tiff(frames), ctx)
 
     assert [p.index for p in pages] == [0, 1, 2]
@@ -276,7 +289,7 @@ def test_multi_page_tiff_becomes_one_page_per_frame_in_order(tmp_path, ctx):
 
 def test_single_page_tiff_is_stored_byte_for_byte(tmp_path, ctx):
     data = tiff([scan_like(1, (300, 420))])
-    page, = run(tmp_path, "one.tif", data, ctx)
+    (page,) = run(tmp_path, "one.tif", data, ctx)
     assert page.data == data and page.source_sha256 == sha256_hex(data)
 
 
@@ -294,11 +307,11 @@ def test_a_single_strip_tiff_over_the_decode_budget_is_a_memory_limit(tmp_path, 
     budget is refused before any pixel is decoded (the header claims 9000 × 9000 RGB)."""
     data = bytearray(tiff([scan_like(1, size=(16, 16))]))
     at = ifd_offsets(bytes(data))[0]
-    for k in range(struct.unpack("<H", data[at:at + 2])[0]):
+    for k in range(struct.unpack("<H", data[at : at + 2])[0]):
         entry = at + 2 + 12 * k
-        tag, kind = struct.unpack("<HH", data[entry:entry + 4])
+        tag, kind = struct.unpack("<HH", data[entry : entry + 4])
         if tag in (256, 257):  # ImageWidth, ImageLength
-            data[entry + 8:entry + 12] = struct.pack("<H2x" if kind == 3 else "<I", 9000)
+            data[entry + 8 : entry + 12] = struct.pack("<H2x" if kind == 3 else "<I", 9000)
     err = refused(tmp_path, "huge.tif", bytes(data), replace(ctx, max_pixels=90_000_000))
     assert err.code is ErrorCode.FILE_MEMORY_LIMIT and err.params["page"] == 1
     assert err.params["need"] == megabytes(9000 * 9000 * 4)
@@ -309,8 +322,8 @@ def test_tiff_frame_count_reads_only_the_directories(tmp_path):
     assert complete.tiff_frame_count(io.BytesIO(data), len(data)) == 4
     looped = bytearray(data)
     last = ifd_offsets(data)[-1]
-    count = struct.unpack("<H", data[last:last + 2])[0]
-    looped[last + 2 + 12 * count:last + 6 + 12 * count] = struct.pack("<I", ifd_offsets(data)[0])
+    count = struct.unpack("<H", data[last : last + 2])[0]
+    looped[last + 2 + 12 * count : last + 6 + 12 * count] = struct.pack("<I", ifd_offsets(data)[0])
     assert complete.tiff_frame_count(io.BytesIO(bytes(looped)), len(looped)) is None  # a cycle is not a file
 
 
@@ -319,18 +332,28 @@ def test_tiff_frame_count_reads_only_the_directories(tmp_path):
 
 def test_jpeg_completeness_tolerates_padding_and_sees_a_missing_end(tmp_path):
     data = jpeg(scan_like(1))
-    cases = {"ok.jpg": data, "padded.jpg": data + b"\x00" * 5000, "cut.jpg": data[:-300], "empty.jpg": b"",
-             "junk.jpg": b"not an image at all, still being written"}
+    cases = {
+        "ok.jpg": data,
+        "padded.jpg": data + b"\x00" * 5000,
+        "cut.jpg": data[:-300],
+        "empty.jpg": b"",
+        "junk.jpg": b"not an image at all, still being written",
+    }
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
     assert {n: complete.looks_complete(tmp_path / n) for n in cases} == {
-        "ok.jpg": True, "padded.jpg": True, "cut.jpg": False, "empty.jpg": False, "junk.jpg": False}
+        "ok.jpg": True,
+        "padded.jpg": True,
+        "cut.jpg": False,
+        "empty.jpg": False,
+        "junk.jpg": False,
+    }
 
 
 def test_truncated_jpeg_and_png_are_refused(tmp_path, ctx):
     assert refused(tmp_path, "cut.jpg", jpeg(scan_like(1))[:-300], ctx).code == "FILE_TRUNCATED"
     data = png(scan_like(1))
-    assert refused(tmp_path, "cut.png", data[:len(data) // 2], ctx).code in ("FILE_TRUNCATED", "FILE_UNREADABLE")
+    assert refused(tmp_path, "cut.png", data[: len(data) // 2], ctx).code in ("FILE_TRUNCATED", "FILE_UNREADABLE")
 
 
 def test_pdf_page_over_the_pixel_cap_is_refused_before_decoding(tmp_path, ctx):
@@ -371,12 +394,14 @@ def test_cut_multi_page_tiff_is_quarantined_whole_and_nothing_of_it_stored(setti
     frames = [scan_like(i, (300, 420)) for i in range(3)]
     good, cut = tiff(frames), tiff(frames[::-1])
     (settings.hot_folder / "scan_0001.tif").write_bytes(good)
-    (settings.hot_folder / "scan_0002.tif").write_bytes(cut[:ifd_offsets(cut)[2] + 6])
+    (settings.hot_folder / "scan_0002.tif").write_bytes(cut[: ifd_offsets(cut)[2] + 6])
 
     outcomes = Appliance(settings).ingest_once(settle=0.05)
 
     assert [(o.source_name, o.status, o.pages, o.code) for o in outcomes] == [
-        ("scan_0001.tif", "stored", 3, ""), ("scan_0002.tif", "quarantined", 0, "FILE_TRUNCATED")]
+        ("scan_0001.tif", "stored", 3, ""),
+        ("scan_0002.tif", "quarantined", 0, "FILE_TRUNCATED"),
+    ]
     rows = db.execute("SELECT claim, source_name, source_sha256 FROM pages ORDER BY claim").fetchall()
     assert [r[0].rsplit("#", 1)[1] for r in rows] == ["0", "1", "2"]
     assert {r[1] for r in rows} == {"scan_0001.tif"}
@@ -406,10 +431,11 @@ def test_oversized_file_is_set_aside_unread_and_ingest_goes_on(settings, db):
         tracemalloc.stop()
 
     assert [(o.source_name, o.status, o.code) for o in outcomes] == [
-        ("scan_0001.jpg", "quarantined", "FILE_SIZE_TOO_LARGE"), ("scan_0002.jpg", "stored", "")]
+        ("scan_0001.jpg", "quarantined", "FILE_SIZE_TOO_LARGE"),
+        ("scan_0002.jpg", "stored", ""),
+    ]
     assert peak < 64 * 1024 * 1024  # the good A4 page costs ~30 MB; the 256 MB file is never in memory
-    claim, sha, size, blob, reason = db.execute(
-        "SELECT claim, source_sha256, source_size, blob_id, reason FROM quarantine").fetchone()
+    claim, sha, size, blob, reason = db.execute("SELECT claim, source_sha256, source_size, blob_id, reason FROM quarantine").fetchone()
     assert (sha, size, blob) == (expected, dec.byte_cap(MAX_PIXELS) + 1, None)
     assert dec.OVERSIZE_DIR in reason
     kept = settings.hot_folder / dec.OVERSIZE_DIR / claim
@@ -428,9 +454,9 @@ def _idat(png: bytes) -> bytes:
     """The concatenated IDAT data of a PNG (read independently of the code under test)."""
     at, out = 8, b""
     while at < len(png):
-        length, kind = struct.unpack(">I4s", png[at:at + 8])
+        length, kind = struct.unpack(">I4s", png[at : at + 8])
         if kind == b"IDAT":
-            out += png[at + 8:at + 8 + length]
+            out += png[at + 8 : at + 8 + length]
         at += 12 + length
     return out
 
@@ -461,13 +487,25 @@ def _flate_pdf(img: Image.Image, predictor: bool, dpi: int = 600) -> tuple[bytes
         extra = {"DecodeParms": pikepdf.Dictionary(Predictor=15, Colors=3, BitsPerComponent=8, Columns=img.width)}
     else:
         data, extra = zlib.compress(img.tobytes(), 1), {}
-    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=img.width,
-                            Height=img.height, ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
-                            Filter=pikepdf.Name.FlateDecode, **extra)
+    stream = pikepdf.Stream(
+        pdf,
+        data,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=img.width,
+        Height=img.height,
+        ColorSpace=pikepdf.Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+        **extra,
+    )
     w, h = img.width * 72 / dpi, img.height * 72 / dpi
-    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h],
-                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
-                              Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, w, h],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+        Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)),
+    )
     pdf.pages.append(pikepdf.Page(page))
     return save(pdf), data
 
@@ -490,7 +528,7 @@ def test_an_a3_600dpi_colour_flate_page_is_decoded_in_bands(tmp_path, predictor)
         assert (page.fmt, _idat(page.data)) == ("png", stream)
     else:
         offsets = ifd_offsets(page.data)
-        assert page.fmt == "tiff" and len(offsets) == 1 and page.data[8:8 + len(stream)] == stream
+        assert page.fmt == "tiff" and len(offsets) == 1 and page.data[8 : 8 + len(stream)] == stream
     assert page.source_sha256 == sha256_hex(page.data)
     with Image.open(io.BytesIO(page.data)) as master:
         assert ImageChops.difference(master.convert("RGB"), img).getbbox() is None
@@ -506,8 +544,11 @@ def test_a_cover_sheet_on_an_a3_flate_page_is_read(tmp_path):
     from juanzong.shared.ids import Kind, new_id
 
     item = new_id(Kind.ITEM)
-    cover = render_cover_sheet(CoverSheetInfo(item_id=item, intake_id=new_id(Kind.INTAKE),
-                                              case_number="（2026）京0102民初1号", item_name="起诉状", declared_pages=1))
+    cover = render_cover_sheet(
+        CoverSheetInfo(
+            item_id=item, intake_id=new_id(Kind.INTAKE), case_number="（2026）京0102民初1号", item_name="起诉状", declared_pages=1
+        )
+    )
     data, _ = _flate_pdf(_a3_page(cover), predictor=True)
     (tmp_path / "cover.pdf").write_bytes(data)
     (page,) = dec.decode_file(tmp_path / "cover.pdf", max_pixels=90_000_000)
@@ -519,13 +560,24 @@ def test_a_large_flate_page_in_another_colour_space_keeps_the_memory_refusal(tmp
     """CMYK Flate (not band-decoded) over the budget: still FILE_MEMORY_LIMIT, planned before decoding."""
     pdf = pikepdf.new()
     w, h = A3_600
-    stream = pikepdf.Stream(pdf, zlib.compress(b"\x00" * 16), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                            Width=w, Height=h, ColorSpace=pikepdf.Name.DeviceCMYK, BitsPerComponent=8,
-                            Filter=pikepdf.Name.FlateDecode)
+    stream = pikepdf.Stream(
+        pdf,
+        zlib.compress(b"\x00" * 16),
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=w,
+        Height=h,
+        ColorSpace=pikepdf.Name.DeviceCMYK,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+    )
     pw, ph = w * 72 / 600, h * 72 / 600
-    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, pw, ph],
-                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
-                              Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (pw, ph)))
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, pw, ph],
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+        Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (pw, ph)),
+    )
     pdf.pages.append(pikepdf.Page(page))
     (tmp_path / "cmyk.pdf").write_bytes(save(pdf))
     with pytest.raises(AppError) as err:
@@ -560,12 +612,29 @@ def test_flate_bands_undo_every_predictor(tmp_path, monkeypatch, mode, predictor
     data, parms = _predicted(img, predictor)
     pdf = pikepdf.new()
     space = pikepdf.Name.DeviceRGB if mode == "RGB" else pikepdf.Name.DeviceGray
-    stream = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=img.width,
-                            Height=img.height, ColorSpace=space, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode, **parms)
+    stream = pikepdf.Stream(
+        pdf,
+        data,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=img.width,
+        Height=img.height,
+        ColorSpace=space,
+        BitsPerComponent=8,
+        Filter=pikepdf.Name.FlateDecode,
+        **parms,
+    )
     w, h = img.width * 72 / 200, img.height * 72 / 200
-    pdf.pages.append(pikepdf.Page(pikepdf.Dictionary(
-        Type=pikepdf.Name.Page, MediaBox=[0, 0, w, h], Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
-        Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)))))
+    pdf.pages.append(
+        pikepdf.Page(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Page,
+                MediaBox=[0, 0, w, h],
+                Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=stream)),
+                Contents=pikepdf.Stream(pdf, b"q %f 0 0 %f 0 0 cm /Im0 Do Q" % (w, h)),
+            )
+        )
+    )
     (tmp_path / "p.pdf").write_bytes(save(pdf))
     (page,) = dec.decode_file(tmp_path / "p.pdf")
     assert (page.fmt, page.mode, page.dpi, page.grey_source) == ("png" if predictor > 2 else "tiff", mode, 200, mode == "L")

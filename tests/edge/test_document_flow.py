@@ -10,22 +10,22 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 import pikepdf
 import pytest
+from edge_kit import cover_for, register
 
 from juanzong.edge.appliance import Appliance
-from juanzong.edge.repo import write_tx
 from juanzong.edge.documents import builder
-from juanzong.edge.repo import documents as store
 from juanzong.edge.documents.textlayer import PageText, TextLine
 from juanzong.edge.documents.worker import OcrWorker, context_for
 from juanzong.edge.items import arm_replacement, close_item, reopen_item
+from juanzong.edge.repo import documents as store
+from juanzong.edge.repo import write_tx
+from juanzong.edge.status import status
 from juanzong.edge.tooling.pages import court_page
 from juanzong.edge.tooling.scanner import SimulatedScanner
-from juanzong.edge.status import status
-from edge_kit import cover_for, register
 
 
 class PrintedText:
@@ -168,12 +168,20 @@ def test_rotate_assign_discard_and_reopen_at_the_qc_station_rebuild_only_on_a_ch
 
 
 def test_the_queue_is_earliest_deadline_first_urgent_before_all(settings, db):
-    from juanzong.edge import intake as intake_mod
     from edge_kit import TZ
 
+    from juanzong.edge import intake as intake_mod
+
     def item_with(received: datetime, urgent: bool):
-        reg = intake_mod.register(db, settings, case_text="（2026）京0102民初1234号", submitter="张三",
-                                  items=[intake_mod.ItemSpec("起诉状", 1)], received_at=received, urgent=urgent)
+        reg = intake_mod.register(
+            db,
+            settings,
+            case_text="（2026）京0102民初1234号",
+            submitter="张三",
+            items=[intake_mod.ItemSpec("起诉状", 1)],
+            received_at=received,
+            urgent=urgent,
+        )
         return reg, reg.items[0].item_id
 
     late = item_with(datetime(2026, 3, 4, 9, 0, tzinfo=TZ), False)
@@ -210,8 +218,11 @@ def test_the_real_worker_runs_niced_and_ingest_goes_on_beside_it(settings, db):
     scan_item(scanner, intake, 0, (1, 2, 3))
     Appliance(settings).ingest_once()
     close_item(db, settings.appliance_id, intake.items[0].item_id)
-    worker = subprocess.Popen([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker",
-                               "--home", str(settings.home)], stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker", "--home", str(settings.home)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         end = time.monotonic() + 600  # a loaded 2-core machine: the niced worker waits its turn
         while store.queue_summary(db)["length"] == 0 and time.monotonic() < end:
@@ -234,8 +245,16 @@ def test_the_real_worker_runs_niced_and_ingest_goes_on_beside_it(settings, db):
 
 @pytest.mark.slow
 def test_bench_ocr_runs_and_ends_with_its_figures():
-    out = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "bench", "ocr", "--pages", "1", "--no-baseline"],
-                         capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    out = (
+        subprocess.run(
+            [sys.executable, "-P", "-m", "juanzong.shared.cli", "bench", "ocr", "--pages", "1", "--no-baseline"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()
+    )
     assert any(line.startswith("extraction pdftotext") for line in out)
     import re
 

@@ -12,8 +12,8 @@ import pytest
 from test_printer import network_printer, receipt
 
 from juanzong.edge.devices.printer import probe, render_receipt, send
-from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.edge.netpolicy import LOOPBACK, parse_networks
+from juanzong.shared.errors import AppError, ErrorCode
 
 
 @pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0", "0.0.0.0/1", "10.0.0.0/7", "2000::/3", "::ffff:0:0/96", "::/1"])
@@ -31,8 +31,9 @@ def test_court_sized_networks_are_accepted() -> None:
 def test_an_appliance_configured_with_a_catch_all_does_not_start(tmp_path: Path) -> None:
     from juanzong.edge.tooling import demo
 
-    result = demo.juanzong("edge", "init", "--home", str(tmp_path / "a"), "--profile", "simulated",
-                           "--court-network", "0.0.0.0/0", check=False)
+    result = demo.juanzong(
+        "edge", "init", "--home", str(tmp_path / "a"), "--profile", "simulated", "--court-network", "0.0.0.0/0", check=False
+    )
     assert result.returncode == 1 and "COURT_NETWORK_TOO_WIDE" in result.stderr and "过宽" in result.stderr
 
 

@@ -15,14 +15,14 @@ import shutil
 from dataclasses import replace
 
 import pytest
+from corpus import Case, Pages, Refused, cases
 from PIL import Image, ImageChops
 
-from corpus import Case, Pages, Refused, cases
+from juanzong.edge.devices.profiles import get_scanner
 from juanzong.edge.ingest import decode as dec
 from juanzong.edge.ingest.context import Claimed, IngestContext
 from juanzong.shared.crypto import sha256_hex
 from juanzong.shared.errors import AppError
-from juanzong.edge.devices.profiles import get_scanner
 
 CASES = cases()
 LIBRARY_TEXT = re.compile(r"object at 0x|Error|Exception|Traceback|errno|<[a-z_.]+ |\bcannot\b|\bnot\b|\bunsupported\b", re.I)
@@ -30,8 +30,7 @@ LIBRARY_TEXT = re.compile(r"object at 0x|Error|Exception|Traceback|errno|<[a-z_.
 
 @pytest.fixture(scope="module")
 def ctx() -> IngestContext:
-    profile = replace(get_scanner("simulated"), file_types=("jpeg", "tiff", "png", "pdf"),
-                      naming=r".*", ignore=(r"^\.", r"\.tmp$"))
+    profile = replace(get_scanner("simulated"), file_types=("jpeg", "tiff", "png", "pdf"), naming=r".*", ignore=(r"^\.", r"\.tmp$"))
     return IngestContext(appliance_id="A1", profile=profile, keys=None, qc_rules=None, max_pixels=40_000_000, view=None)
 
 
@@ -100,7 +99,7 @@ def test_multi_page_tiff_is_split_without_re_encoding(tmp_path, ctx):
         single = Image.open(io.BytesIO(page.data))
         assert single.info["compression"] == "jpeg" and getattr(single, "n_frames", 1) == 1
         strip = single.tag_v2[273][0], single.tag_v2[279][0]
-        assert page.data[strip[0]:strip[0] + strip[1]] in case.data  # the scanner's compressed bytes
+        assert page.data[strip[0] : strip[0] + strip[1]] in case.data  # the scanner's compressed bytes
 
 
 @pytest.mark.parametrize("compression", ["tiff_lzw", "jpeg", "packbits"])
@@ -131,7 +130,7 @@ def test_a_damaged_strip_in_a_banded_tiff_refuses_the_file(tmp_path, ctx, monkey
     data = bytearray(saved(plain_page(9, (700, 1500)), "TIFF", compression="tiff_lzw"))
     tif = Image.open(io.BytesIO(bytes(data)))
     at = tif.tag_v2[273][3]
-    data[at:at + 200] = b"\xff" * 200
+    data[at : at + 200] = b"\xff" * 200
     monkeypatch.setattr(raster, "BAND_ABOVE", 0)
     with pytest.raises(AppError) as info:
         decode_case(tmp_path, Case("bad", "scan_0001.tif", bytes(data), Pages(1, "tiff", "RGB")), ctx)
@@ -176,8 +175,13 @@ def test_a_jbig2_pdf_without_jbig2dec_is_quarantined_then_retried_once_it_is_ins
 
     def jz(*args: str, path: str) -> subprocess.CompletedProcess:
         env = {**{k: v for k, v in os.environ.items() if k != "JUANZONG_HOME"}, "PATH": path}
-        return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", args[0], "--home", str(home),
-                               *args[1:]], capture_output=True, text=True, timeout=120, env=env)
+        return subprocess.run(
+            [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", args[0], "--home", str(home), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
 
     drained = jz("ingest", "--once", "--settle", "0.05", "--json", path=str(no_tools))
     assert drained.returncode == 0, drained.stderr

@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from edge_kit import cover_for, register
 
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.repo import integrity_ok
+from juanzong.edge.status import status
 from juanzong.edge.tooling.pages import blank_backside, invoice_page, jpeg_bytes, text_page, waybill_page
 from juanzong.edge.tooling.scanner import SimulatedScanner
-from juanzong.edge.status import status
 from juanzong.shared.crypto import open_blob_central, sha256_hex
-from edge_kit import cover_for, register
 
 
 def pages_of(db, item_id):
-    return db.execute("SELECT page_no, source_name, source_sha256 FROM pages WHERE item_id = ? AND role = 'page' ORDER BY page_no", [item_id]).fetchall()
+    return db.execute(
+        "SELECT page_no, source_name, source_sha256 FROM pages WHERE item_id = ? AND role = 'page' ORDER BY page_no", [item_id]
+    ).fetchall()
 
 
 def test_cover_sheets_route_pages_and_foreign_barcodes_do_not(settings, db):
@@ -126,8 +128,10 @@ def test_ingest_once_drains_temporary_names_and_foreign_types_to_quarantine(sett
     (settings.hot_folder / "scan_0003.docx").write_bytes(b"PK\x03\x04 a document")
     drained = Appliance(settings).ingest_once(settle=0.05)
     assert {o.source_name: o.code for o in drained} == {
-        "scan_0002.jpg.tmp": "FILE_NEVER_COMPLETE", "~$scan.jpg": "FILE_NEVER_COMPLETE",
-        "scan_0003.docx": "FILE_TYPE_NOT_ACCEPTED"}
+        "scan_0002.jpg.tmp": "FILE_NEVER_COMPLETE",
+        "~$scan.jpg": "FILE_NEVER_COMPLETE",
+        "scan_0003.docx": "FILE_TYPE_NOT_ACCEPTED",
+    }
     assert drained.unfinished == ()
     assert [p.name for p in settings.hot_folder.iterdir() if p.is_file()] == [".scan_0001.jpg"]
     reasons = {q["source_name"]: q["reason"] for q in status(db, settings)["quarantine"]["files"]}
@@ -144,7 +148,7 @@ def test_ingest_once_waits_for_a_file_still_settling_then_stores_it(settings, db
 
     def finish() -> None:  # the scanner completes the file while the drain is waiting
         with open(path, "ab") as f:
-            f.write(data[len(data) // 2:])
+            f.write(data[len(data) // 2 :])
 
     timer = threading.Timer(0.8, finish)
     timer.start()
@@ -173,9 +177,25 @@ def test_ingest_once_lists_a_file_still_being_written_and_exits_non_zero(setting
     writer = threading.Thread(target=trickle)
     writer.start()
     try:
-        run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "ingest", "--once",
-                              "--home", str(settings.home), "--settle", "0.05", "--json"],
-                             capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-P",
+                "-m",
+                "juanzong.shared.cli",
+                "edge",
+                "ingest",
+                "--once",
+                "--home",
+                str(settings.home),
+                "--settle",
+                "0.05",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         stop.set()
         writer.join()
@@ -221,8 +241,24 @@ def test_a_quarantined_file_can_be_put_back_through_ingest(settings, db):
     (shelved,) = quarantine.shelf(db)
     assert shelved["code"] == "FILE_TYPE_NOT_ACCEPTED" and shelved["encrypted"]
 
-    out = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "quarantine", "--home", str(settings.home), "--retry", shelved["id"], "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "juanzong.shared.cli",
+            "edge",
+            "quarantine",
+            "--home",
+            str(settings.home),
+            "--retry",
+            shelved["id"],
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     written = json.loads(out.stdout)["written"]
     assert open(written, "rb").read() == bad
     assert any(r.action == "quarantine_retry" and r.detail["key_use"] == "kek" for r in audit.records(db))

@@ -40,13 +40,16 @@ def test_a_handover_without_a_submitter_is_refused(settings, db, submitter):
     assert err.code == "INTAKE_SUBMITTER_MISSING" and "提交人" in err.message
 
 
-@pytest.mark.parametrize("submitter, name, what", [
-    ("张\n三", "起诉状", "提交人"),
-    ("张三", "起诉状\n（第二份）", "材料名称"),  # a newline broke the cover sheet's centred title
-    ("张三", "起诉状\u202e", "材料名称"),  # a direction override hides what is printed
-    ("北京某某律师事务所" * 12, "起诉状", "提交人"),
-    ("张三", "证据" * 51, "材料名称"),
-])
+@pytest.mark.parametrize(
+    "submitter, name, what",
+    [
+        ("张\n三", "起诉状", "提交人"),
+        ("张三", "起诉状\n（第二份）", "材料名称"),  # a newline broke the cover sheet's centred title
+        ("张三", "起诉状\u202e", "材料名称"),  # a direction override hides what is printed
+        ("北京某某律师事务所" * 12, "起诉状", "提交人"),
+        ("张三", "证据" * 51, "材料名称"),
+    ],
+)
 def test_printed_names_are_one_line_of_at_most_100_characters(settings, db, submitter, name, what):
     err = refused(db, settings, [ItemSpec(name, 3)], submitter=submitter)
     assert err.code == "INTAKE_TEXT_INVALID" and what in err.message and "一行文字" in err.message
@@ -59,8 +62,9 @@ def test_a_long_but_real_item_name_is_accepted_and_its_cover_sheet_renders(setti
     name = "北京某某科技有限公司与北京某某贸易有限公司买卖合同纠纷一案原告提交的补充证据材料（第二组）"
     registered = register(db, settings, [ItemSpec(name, 3)])
     item = registered.items[0]
-    sheet = render_cover_sheet(CoverSheetInfo(item_id=item.item_id, intake_id=registered.intake_id, case_number=CASE,
-                                              item_name=item.name, declared_pages=3))
+    sheet = render_cover_sheet(
+        CoverSheetInfo(item_id=item.item_id, intake_id=registered.intake_id, case_number=CASE, item_name=item.name, declared_pages=3)
+    )
     assert sheet.size == (2480, 3508)
 
 
@@ -76,6 +80,7 @@ def test_zero_pages_never_parse_and_absurd_counts_are_refused_with_the_limit(set
 
 def test_the_page_limit_is_a_setting(tmp_path, central_keys):
     from edge_kit import make_home
+
     from juanzong.edge import repo
     from juanzong.edge.config import load_settings
 
@@ -90,8 +95,7 @@ def test_a_case_year_after_the_current_year_is_refused_at_the_injected_clock(set
     assert register(db, settings, [ItemSpec("起诉状", 3)], case="（2026）京0102民初1号")
 
 
-@pytest.mark.parametrize("name, word", [("涉密文件", "涉密"), ("机密材料", "机密"), ("绝密电报", "绝密"),
-                                        ("商业秘密鉴定报告", "秘密")])
+@pytest.mark.parametrize("name, word", [("涉密文件", "涉密"), ("机密材料", "机密"), ("绝密电报", "绝密"), ("商业秘密鉴定报告", "秘密")])
 def test_a_name_suggesting_classified_material_needs_an_explicit_confirmation(settings, db, name, word):
     err = refused(db, settings, [ItemSpec(name, 3)])
     assert err.code == "ITEM_MAYBE_CLASSIFIED" and f"“{word}”" in err.message and "--not-classified" in err.message
@@ -129,13 +133,28 @@ def test_refusals_on_the_command_line_are_chinese_with_their_code(settings):
     import subprocess
     import sys
 
-    base = [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "intake", "add", "--home", str(settings.home),
-            "--no-print", "--case", CASE, "--received", NOW.isoformat()]
+    base = [
+        sys.executable,
+        "-P",
+        "-m",
+        "juanzong.shared.cli",
+        "edge",
+        "intake",
+        "add",
+        "--home",
+        str(settings.home),
+        "--no-print",
+        "--case",
+        CASE,
+        "--received",
+        NOW.isoformat(),
+    ]
     run = subprocess.run([*base, "--submitter", " ", "--item", "起诉状:3"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stderr.startswith("错误 INTAKE_SUBMITTER_MISSING: ")
     run = subprocess.run([*base, "--submitter", "王五", "--item", "商业秘密证据:3"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stderr.startswith("错误 ITEM_MAYBE_CLASSIFIED: ")
-    run = subprocess.run([*base, "--submitter", "王五", "--item", "商业秘密证据:3", "--not-classified", "--json"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [*base, "--submitter", "王五", "--item", "商业秘密证据:3", "--not-classified", "--json"], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stderr
     assert any("已确认不是涉密材料" in w for w in json.loads(run.stdout)["warnings"])

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from kiosk_kit import PINS, Kiosk, kiosk  # noqa: F401
 
 from juanzong.edge import operators
@@ -121,14 +120,17 @@ def test_pins_are_argon2id_hashes(kiosk: Kiosk) -> None:
     assert not any(pin in h for h in hashes for pin in PINS.values())
 
 
-@pytest.mark.parametrize("kwargs, code", [
-    ({"operator_id": "C01"}, ErrorCode.OPERATOR_EXISTS),
-    ({"pin": "1234"}, ErrorCode.OPERATOR_PIN_WEAK),
-    ({"pin": "12345a"}, ErrorCode.OPERATOR_PIN_WEAK),
-    ({"operator_id": "工号1"}, ErrorCode.OPERATOR_ID_INVALID),
-    ({"role": "judge"}, ErrorCode.OPERATOR_ROLE_INVALID),
-    ({"name": " "}, ErrorCode.OPERATOR_NAME_REQUIRED),
-])
+@pytest.mark.parametrize(
+    "kwargs, code",
+    [
+        ({"operator_id": "C01"}, ErrorCode.OPERATOR_EXISTS),
+        ({"pin": "1234"}, ErrorCode.OPERATOR_PIN_WEAK),
+        ({"pin": "12345a"}, ErrorCode.OPERATOR_PIN_WEAK),
+        ({"operator_id": "工号1"}, ErrorCode.OPERATOR_ID_INVALID),
+        ({"role": "judge"}, ErrorCode.OPERATOR_ROLE_INVALID),
+        ({"name": " "}, ErrorCode.OPERATOR_NAME_REQUIRED),
+    ],
+)
 def test_operator_add_refusals(kiosk: Kiosk, kwargs: dict, code: ErrorCode) -> None:
     args = {"operator_id": "C09", "name": "某", "role": "clerk", "pin": "123456", **kwargs}
     with pytest.raises(AppError) as err:
@@ -137,8 +139,9 @@ def test_operator_add_refusals(kiosk: Kiosk, kwargs: dict, code: ErrorCode) -> N
 
 
 def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", *args], input=stdin, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_operator_commands(kiosk: Kiosk) -> None:

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import shutil
 import threading
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-
 from kiosk_kit import PINS, Kiosk, make_kiosk
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--lang=zh-CN"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=zh-CN",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CASE = "（2026）京0102民初1234号"
 
@@ -121,7 +128,12 @@ def test_login_and_lockout(page, served: Served) -> None:
     login(page, served, "C01")
     assert page.url.endswith("/dashboard/")
     assert page.get_by_role("navigation", name="主菜单").get_by_role("link").all_inner_texts() == [
-        "工作台", "收取登记", "今日收件", "材料流转登记", "文书领取"]
+        "工作台",
+        "收取登记",
+        "今日收件",
+        "材料流转登记",
+        "文书领取",
+    ]
 
 
 def test_handover_with_three_items_and_printing(page, served: Served) -> None:
@@ -151,7 +163,6 @@ def test_handover_with_three_items_and_printing(page, served: Served) -> None:
 
 def _check_printed_receipt(served: Served) -> None:
     import zxingcpp
-
     from test_printer import raster_blocks
 
     from juanzong.shared.ids import make_payload
@@ -233,8 +244,9 @@ def test_pickup_of_served_documents(page, served: Served) -> None:
     page.get_by_role("button", name="签收并打印送达回证").click()
     assert "已归入案件卷宗" in page.locator("#filed").inner_text()
     assert page.get_by_text("已打印").first.is_visible()
-    row = served.kiosk.db.execute("SELECT p.page_no, i.name FROM pickups k JOIN pages p ON p.id = k.page_id "
-                                  "JOIN items i ON i.id = p.item_id").fetchone()
+    row = served.kiosk.db.execute(
+        "SELECT p.page_no, i.name FROM pickups k JOIN pages p ON p.id = k.page_id JOIN items i ON i.id = p.item_id"
+    ).fetchone()
     assert row == (1, "送达回证")
 
 

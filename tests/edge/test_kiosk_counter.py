@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 
 import pytest
-
 from kiosk_kit import CASE, TZ, Kiosk, field_error, intake_form, intake_id_of, kiosk  # noqa: F401
 
 
@@ -52,25 +51,31 @@ def test_a_handover_with_three_items_is_registered(clerk: Kiosk) -> None:
     assert clerk.audit("intake")[0][0] == "C01"
 
 
-@pytest.mark.parametrize("values, field, message", [
-    ({"case": ""}, "case", "请填写“案号”"),
-    ({"case": "2026京0102民初1234"}, "case", "格式不正确"),
-    ({"case": "（2026）京0102民民民1234号"}, "case", "类型代字"),
-    ({"submitter": ""}, "submitter", "请填写“提交人姓名”"),
-    ({"submitter_role": "judge"}, "submitter_role", "请从列表中选择"),
-    ({"id_number": "11010119900101123$"}, "id_number", "只能包含数字和字母 X"),
-    ({"phone": "138-abc"}, "phone", "只能包含数字"),
-    ({"urgent": "1"}, "urgent_reason", "请填写“加急理由”"),
-    ({"items-0-pages": "0"}, "items-0-pages", "应为 1 至 5000 的整数"),
-    ({"items-0-pages": "5001"}, "items-0-pages", "应为 1 至 5000 的整数"),
-    ({"items-1-pages": "十二"}, "items-1-pages", "应为 1 至 5000 的整数"),
-    ({"items-1-pages": ""}, "items-1-pages", "请填写“第 2 行页数”"),
-    ({"items-2-name": ""}, "items-2-name", "请填写“第 3 行材料名称”"),
-    ({"items-1-copies": "0"}, "items-1-copies", "应为 1 至 100 的整数"),
-    ({"items-0-volume": "secret"}, "items-0-volume", "请从列表中选择"),
-    ({"items-0-name": "", "items-0-pages": "", "items-1-name": "", "items-1-pages": "", "items-2-name": "", "items-2-pages": ""},
-     "items-0-name", "材料（至少一项）"),
-])
+@pytest.mark.parametrize(
+    "values, field, message",
+    [
+        ({"case": ""}, "case", "请填写“案号”"),
+        ({"case": "2026京0102民初1234"}, "case", "格式不正确"),
+        ({"case": "（2026）京0102民民民1234号"}, "case", "类型代字"),
+        ({"submitter": ""}, "submitter", "请填写“提交人姓名”"),
+        ({"submitter_role": "judge"}, "submitter_role", "请从列表中选择"),
+        ({"id_number": "11010119900101123$"}, "id_number", "只能包含数字和字母 X"),
+        ({"phone": "138-abc"}, "phone", "只能包含数字"),
+        ({"urgent": "1"}, "urgent_reason", "请填写“加急理由”"),
+        ({"items-0-pages": "0"}, "items-0-pages", "应为 1 至 5000 的整数"),
+        ({"items-0-pages": "5001"}, "items-0-pages", "应为 1 至 5000 的整数"),
+        ({"items-1-pages": "十二"}, "items-1-pages", "应为 1 至 5000 的整数"),
+        ({"items-1-pages": ""}, "items-1-pages", "请填写“第 2 行页数”"),
+        ({"items-2-name": ""}, "items-2-name", "请填写“第 3 行材料名称”"),
+        ({"items-1-copies": "0"}, "items-1-copies", "应为 1 至 100 的整数"),
+        ({"items-0-volume": "secret"}, "items-0-volume", "请从列表中选择"),
+        (
+            {"items-0-name": "", "items-0-pages": "", "items-1-name": "", "items-1-pages": "", "items-2-name": "", "items-2-pages": ""},
+            "items-0-name",
+            "材料（至少一项）",
+        ),
+    ],
+)
 def test_every_field_error_is_shown_at_its_field(clerk: Kiosk, values: dict, field: str, message: str) -> None:
     r = _post(clerk, **values)
     assert r.status_code == 400

@@ -8,9 +8,8 @@ import json
 
 import pikepdf
 import pytest
-from PIL import Image, ImageDraw
-
 from kiosk_kit import CASE, Kiosk, field_error, intake_form, kiosk  # noqa: F401
+from PIL import Image, ImageDraw
 
 
 @pytest.fixture
@@ -34,9 +33,20 @@ def _drawn() -> str:
 
 def _borrow(k: Kiosk, **over: str):
     a, b, _ = _items(k)
-    form = {"case": CASE, "kind": "borrow", "from_party": "李文", "to_party": "陈法官", "purpose": "庭审阅卷",
-            "due_back": "2026-03-05T17:00", f"item-{a}": "1", f"pages-{a}": "5", f"item-{b}": "1", f"pages-{b}": "24",
-            "sig_from-drawn": _drawn(), "sig_to-typed": "陈法官"}
+    form = {
+        "case": CASE,
+        "kind": "borrow",
+        "from_party": "李文",
+        "to_party": "陈法官",
+        "purpose": "庭审阅卷",
+        "due_back": "2026-03-05T17:00",
+        f"item-{a}": "1",
+        f"pages-{a}": "5",
+        f"item-{b}": "1",
+        f"pages-{b}": "24",
+        "sig_from-drawn": _drawn(),
+        "sig_to-typed": "陈法官",
+    }
     form.update(over)
     return k.post("/custody/event", form)
 
@@ -64,15 +74,18 @@ def test_borrow_with_a_drawn_and_a_typed_signature(case: Kiosk) -> None:
     assert detail["kind"] == "borrow" and detail["signatures"] == ["drawn", "typed"]
 
 
-@pytest.mark.parametrize("over, field, message", [
-    ({"sig_to-typed": ""}, "sig_to-typed", "请接收方在屏幕上签名，或输入姓名确认"),
-    ({"sig_to-typed": "陈某"}, "sig_to-typed", "与登记的“陈法官”不一致"),
-    ({"sig_from-drawn": "data:image/png;base64,AAAA"}, "sig_from-typed", "请交出方在屏幕上签名"),
-    ({"to_party": ""}, "to_party", "请填写“接收方”"),
-    ({"purpose": ""}, "purpose", "请填写“用途”"),
-    ({"due_back": "2026-03-01T10:00"}, "due_back", "应晚于现在"),
-    ({"due_back": "下周一"}, "due_back", "格式应为"),
-])
+@pytest.mark.parametrize(
+    "over, field, message",
+    [
+        ({"sig_to-typed": ""}, "sig_to-typed", "请接收方在屏幕上签名，或输入姓名确认"),
+        ({"sig_to-typed": "陈某"}, "sig_to-typed", "与登记的“陈法官”不一致"),
+        ({"sig_from-drawn": "data:image/png;base64,AAAA"}, "sig_from-typed", "请交出方在屏幕上签名"),
+        ({"to_party": ""}, "to_party", "请填写“接收方”"),
+        ({"purpose": ""}, "purpose", "请填写“用途”"),
+        ({"due_back": "2026-03-01T10:00"}, "due_back", "应晚于现在"),
+        ({"due_back": "下周一"}, "due_back", "格式应为"),
+    ],
+)
 def test_borrow_refusals(case: Kiosk, over: dict, field: str, message: str) -> None:
     r = _borrow(case, **over)
     assert r.status_code == 400

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +36,18 @@ def test_no_carry_state_without_media_or_waiting_batches(kiosk: Kiosk) -> None:
 def _registered_medium(k: Kiosk, central_keys: Any, device: Path, label: str) -> None:
     """A medium central registered for this appliance, prepared by `edge media init`'s function."""
     issued = k.clock.now.astimezone(UTC)
-    reg = Registration(new_id(Kind.MEDIUM), k.settings.appliance_id, label, issued.isoformat(timespec="seconds"),
-                       (issued + timedelta(days=30)).isoformat(timespec="seconds"), "C-TEST")
+    reg = Registration(
+        new_id(Kind.MEDIUM),
+        k.settings.appliance_id,
+        label,
+        issued.isoformat(timespec="seconds"),
+        (issued + timedelta(days=30)).isoformat(timespec="seconds"),
+        "C-TEST",
+    )
     registration = device.parent / "registration.json"
     registration.write_bytes(signed_bytes(sign_document(reg.to_doc(), central_keys.signing)))
     device.mkdir()
-    media.init_medium(k.db, k.settings.appliance_id, load_keys(k.settings.keys_dir), registration, device,
-                      actor="S01", now=k.clock.now)
+    media.init_medium(k.db, k.settings.appliance_id, load_keys(k.settings.keys_dir), registration, device, actor="S01", now=k.clock.now)
 
 
 def test_carry_state_after_a_media_export(kiosk: Kiosk, central_keys: Any, tmp_path: Path) -> None:
@@ -55,8 +60,15 @@ def test_carry_state_after_a_media_export(kiosk: Kiosk, central_keys: Any, tmp_p
 
     kiosk.clock.advance(minutes=5)  # within the session idle limit
     with clock.use(lambda: kiosk.clock.now):  # the batch is sealed by the same clock
-        report = media.export(kiosk.db, kiosk.settings.appliance_id, load_keys(kiosk.settings.keys_dir),
-                              BlobStore(kiosk.settings.blob_dir), device, actor="O01", now=kiosk.clock.now)
+        report = media.export(
+            kiosk.db,
+            kiosk.settings.appliance_id,
+            load_keys(kiosk.settings.keys_dir),
+            BlobStore(kiosk.settings.blob_dir),
+            device,
+            actor="O01",
+            now=kiosk.clock.now,
+        )
     assert len(report.batches) == 1
     card = kiosk.client.get("/dashboard/").text.split('id="carry-state"')[1].split("</section>")[0]
     assert "待送交批次 1 个（1 个已写入介质，待中心回执），最早封存于 2026-03-02 10:05" in card

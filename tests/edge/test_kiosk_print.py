@@ -9,15 +9,14 @@ import shutil
 import pikepdf
 import pytest
 import zxingcpp
-from PIL import Image, ImageChops
-
 from kiosk_kit import CASE, Kiosk, intake_form, intake_id_of, kiosk  # noqa: F401
+from PIL import Image, ImageChops
 from test_printer import raster_blocks
 
 from juanzong.edge.devices import printer as prn
 from juanzong.edge.devices.printer import TextLine
-from juanzong.shared.ids import make_payload
 from juanzong.edge.devices.profiles import get_printer
+from juanzong.shared.ids import make_payload
 
 
 @pytest.fixture
@@ -65,8 +64,16 @@ def test_receipt_bytes_decode_to_the_receipt_and_its_qr(kiosk: Kiosk, intake: st
 
     lines = prn.receipt_text(receipt_for(kiosk.db, kiosk.settings, intake))
     words = [ln.text for ln in lines]
-    for expected in ("北京市西城区人民法院", f"案号：{CASE}", "2. 证据材料", "份数 2　页数 12　复印件", "收件时间：2026-03-02 10:00",
-                     "办理时限：2026-03-02 18:00", "经办人：李文", "提交人签名："):
+    for expected in (
+        "北京市西城区人民法院",
+        f"案号：{CASE}",
+        "2. 证据材料",
+        "份数 2　页数 12　复印件",
+        "收件时间：2026-03-02 10:00",
+        "办理时限：2026-03-02 18:00",
+        "经办人：李文",
+        "提交人签名：",
+    ):
         assert any(expected in w for w in words), expected
     assert ImageChops.difference(_text_block(data), _expected(lines)).getbbox() is None
     page = kiosk.client.get(f"/counter/intake/{intake}").text

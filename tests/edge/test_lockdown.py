@@ -55,8 +55,7 @@ def _home(tmp_path: Path, central_keys, *, printer: str, scanner: str = "fujitsu
     from juanzong.edge.home import init_home
 
     home = tmp_path / f"home-{printer}"
-    values = {"hot_folder": str(tmp_path / f"hot-{printer}"), "court_networks": ["127.0.10.0/24"],
-              "court_dns": ["127.0.30.53"], **extra}
+    values = {"hot_folder": str(tmp_path / f"hot-{printer}"), "court_networks": ["127.0.10.0/24"], "court_dns": ["127.0.30.53"], **extra}
     init_home(home, profile=scanner, printer=printer, central_identity=central_keys.identity_file, extra=values)
     return load_settings(home)
 
@@ -96,12 +95,21 @@ def test_units_say_what_the_issue_asks(tmp_path, central_keys, profiles):
     settings = _home(tmp_path, central_keys, printer="lab-net")
     inp, files, units = _render(settings, tmp_path / "out")
     edge = (tmp_path / "out/etc/systemd/system/juanzong-edge.service").read_text("utf-8")
-    for line in ("User=juanzong", "ProtectSystem=strict", "PrivateTmp=yes", "NoNewPrivileges=yes",
-                 "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service", "IPAddressDeny=any",
-                 f"ReadWritePaths={settings.home} {settings.hot_folder}", f"ReadOnlyPaths={settings.keys_dir}",
-                 "IPAddressAllow=localhost 127.0.10.0/24 127.0.40.9/32 127.0.30.53",
-                 f"ExecStart=/opt/juanzong/bin/juanzong edge run --home {settings.home}",
-                 f"RequiresMountsFor={settings.hot_folder}", "Requires=juanzong-swapoff.service"):
+    for line in (
+        "User=juanzong",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "NoNewPrivileges=yes",
+        "CapabilityBoundingSet=\n",
+        "SystemCallFilter=@system-service",
+        "IPAddressDeny=any",
+        f"ReadWritePaths={settings.home} {settings.hot_folder}",
+        f"ReadOnlyPaths={settings.keys_dir}",
+        "IPAddressAllow=localhost 127.0.10.0/24 127.0.40.9/32 127.0.30.53",
+        f"ExecStart=/opt/juanzong/bin/juanzong edge run --home {settings.home}",
+        f"RequiresMountsFor={settings.hot_folder}",
+        "Requires=juanzong-swapoff.service",
+    ):
         assert line in edge, line
     ocr = (tmp_path / "out/etc/systemd/system/juanzong-ocr.service").read_text("utf-8")
     assert "PrivateNetwork=yes" in ocr and "edge documents-worker --home" in ocr and str(settings.hot_folder) not in ocr
@@ -150,9 +158,15 @@ def _medium(db, uuid: str | None, valid_until: datetime) -> str:
 
     medium_id = new_id(Kind.MEDIUM)
     with write_tx(db):
-        media_rows.upsert_initialised(db, medium_id=medium_id, label="U盘", registration="{}", fs_uuid=uuid,
-                                      valid_until=valid_until.isoformat(timespec="seconds"),
-                                      initialised_at=NOW.isoformat())
+        media_rows.upsert_initialised(
+            db,
+            medium_id=medium_id,
+            label="U盘",
+            registration="{}",
+            fs_uuid=uuid,
+            valid_until=valid_until.isoformat(timespec="seconds"),
+            initialised_at=NOW.isoformat(),
+        )
     return medium_id
 
 
@@ -220,13 +234,16 @@ def test_registered_media_rules_follow_init_and_expiry(tmp_path, central_keys, p
     assert any("71-broken.rules:1" in p for p in checks.udev_problems(rules_dir))  # the parser does report mistakes
 
 
-@pytest.mark.parametrize("extra, fragment", [
-    ({"court_dns": ["dns.court.internal"]}, "court_dns"),
-    ({"service_user": "root"}, "root"),
-    ({"counter_interface": "eth0; rm"}, "counter_interface"),
-    ({"kiosk_listen": "0.0.0.0:8080", "counter_interface": "enp2s0"}, "所有网卡"),
-    ({"kiosk_listen": "10.20.1.5:8080"}, "counter_interface"),
-])
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        ({"court_dns": ["dns.court.internal"]}, "court_dns"),
+        ({"service_user": "root"}, "root"),
+        ({"counter_interface": "eth0; rm"}, "counter_interface"),
+        ({"kiosk_listen": "0.0.0.0:8080", "counter_interface": "enp2s0"}, "所有网卡"),
+        ({"kiosk_listen": "10.20.1.5:8080"}, "counter_interface"),
+    ],
+)
 def test_settings_that_would_make_the_profile_a_lie_are_refused(tmp_path, central_keys, profiles, extra, fragment):
     settings = _home(tmp_path, central_keys, printer="file-printer", **extra)
     with pytest.raises(AppError) as err:
@@ -358,9 +375,30 @@ def test_the_command_renders_checks_and_applies_to_a_staging_root(tmp_path, cent
     (root / "etc").mkdir(parents=True)
     (root / "etc/fstab").write_text("UUID=abc / ext4 defaults 0 1\nUUID=def none swap sw 0 0\n# old swap\n", "utf-8")
     env = {**os.environ, "JUANZONG_PROFILES": str(profiles)}
-    run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "lockdown", "--home", str(settings.home),
-                          "--out", str(tmp_path / "out"), "--apply", "--root", str(root), "--executable", "/opt/juanzong/bin/juanzong", "--json"],
-                         capture_output=True, text=True, timeout=300, env=env)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "juanzong.shared.cli",
+            "edge",
+            "lockdown",
+            "--home",
+            str(settings.home),
+            "--out",
+            str(tmp_path / "out"),
+            "--apply",
+            "--root",
+            str(root),
+            "--executable",
+            "/opt/juanzong/bin/juanzong",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["nft_check"] is True and out["skipped"] == []
@@ -368,13 +406,15 @@ def test_the_command_renders_checks_and_applies_to_a_staging_root(tmp_path, cent
     assert out["exposure"]["juanzong-edge.service"] <= 2.0
     assert out["exposure"]["juanzong-ocr.service"] <= 2.0  # this build's documents worker, found by the command
     print("exposure", out["exposure"])
-    assert (root / "etc/systemd/system/juanzong-edge.service").read_text("utf-8") == \
-        (tmp_path / "out/etc/systemd/system/juanzong-edge.service").read_text("utf-8")
+    assert (root / "etc/systemd/system/juanzong-edge.service").read_text("utf-8") == (
+        tmp_path / "out/etc/systemd/system/juanzong-edge.service"
+    ).read_text("utf-8")
     assert (root / "etc/nftables.conf").exists() and (root / "etc/udev/rules.d/70-juanzong-usb.rules").exists()
     assert (root / "etc/udev/rules.d/69-juanzong-registered-media.rules").exists()
     timer = (root / "etc/systemd/system/juanzong-media-rules.timer").read_text("utf-8")
-    assert "OnCalendar=hourly" in timer and "edge media rules --home" in \
-        (root / "etc/systemd/system/juanzong-media-rules.service").read_text("utf-8")
+    assert "OnCalendar=hourly" in timer and "edge media rules --home" in (
+        root / "etc/systemd/system/juanzong-media-rules.service"
+    ).read_text("utf-8")
     fstab = (root / "etc/fstab").read_text("utf-8")
     assert "\n# juanzong: swap off # UUID=def none swap sw 0 0\n" in fstab and fstab.startswith("UUID=abc / ext4")
     applied = out["applied"]

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from juanzong.edge import batches
-from juanzong.edge.repo import cipher as dbcipher
+from juanzong.edge import batches, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.coversheet import CoverSheetInfo, render_cover_sheet
-from juanzong.edge import repo
 from juanzong.edge.keys import load_keys
+from juanzong.edge.repo import cipher as dbcipher
 from juanzong.edge.tooling.pages import text_page
 from juanzong.edge.tooling.scanner import SimulatedScanner
 
@@ -27,6 +26,7 @@ from juanzong.edge.tooling.scanner import SimulatedScanner
 def open_db(path: Path):
     repo.migrate(path)
     return repo.connect(path)
+
 
 CASE = "（2026）京0102民初7788号"
 NAME = "欧阳娜娜"
@@ -39,8 +39,7 @@ def _needles() -> list[bytes]:
 
 def _files_with_plaintext(home: Path) -> list[str]:
     needles = _needles()
-    return sorted(str(p.relative_to(home)) for p in home.rglob("*")
-                  if p.is_file() and any(n in p.read_bytes() for n in needles))
+    return sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and any(n in p.read_bytes() for n in needles))
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -48,15 +47,39 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_no_file_under_the_home_holds_a_case_number_or_a_name(edge_home, settings):
-    added = _cli("edge", "intake", "add", "--home", str(edge_home), "--case", CASE, "--submitter", NAME,
-                 "--item", "起诉状:1", "--received", "2026-03-02T10:00", "--json")
+    added = _cli(
+        "edge",
+        "intake",
+        "add",
+        "--home",
+        str(edge_home),
+        "--case",
+        CASE,
+        "--submitter",
+        NAME,
+        "--item",
+        "起诉状:1",
+        "--received",
+        "2026-03-02T10:00",
+        "--json",
+    )
     assert added.returncode == 0, added.stderr
     intake = json.loads(added.stdout)
     item = intake["items"][0]
     scanner = SimulatedScanner(settings.hot_folder)
-    scanner.write(render_cover_sheet(CoverSheetInfo(item_id=item["item_id"], intake_id=intake["intake_id"],
-                                                    case_number=intake["case_number"], item_name=item["name"],
-                                                    declared_pages=1, item_seq=1, item_count=1)))
+    scanner.write(
+        render_cover_sheet(
+            CoverSheetInfo(
+                item_id=item["item_id"],
+                intake_id=intake["intake_id"],
+                case_number=intake["case_number"],
+                item_name=item["name"],
+                declared_pages=1,
+                item_seq=1,
+                item_count=1,
+            )
+        )
+    )
     scanner.write(text_page(1))
     Appliance(settings).ingest_once(settle=0.05)
     db = open_db(settings.db_path)

@@ -7,16 +7,16 @@ import subprocess
 import sys
 
 import pytest
+from edge_kit import cover_for, register
 
 from juanzong.edge import batches
 from juanzong.edge.appliance import Appliance
-from juanzong.edge.repo import state, write_tx
-from juanzong.edge.repo.state import StateKey
 from juanzong.edge.items import arm_replacement, close_item
 from juanzong.edge.keys import load_keys
+from juanzong.edge.repo import state, write_tx
+from juanzong.edge.repo.state import StateKey
 from juanzong.edge.tooling.pages import degrade, text_page
 from juanzong.edge.tooling.scanner import SimulatedScanner
-from edge_kit import cover_for, register
 
 
 def numbers(db, item_id):
@@ -59,7 +59,9 @@ def test_a_rescan_replaces_one_page_and_keeps_every_other_number(settings, db):
     old = db.execute("SELECT role, page_no, replaced_by FROM pages WHERE id = ?", [old_id]).fetchone()
     assert old == ("replaced", None, new[0])  # kept, never deleted, numberless
     # the replacement travels to central with the old page marked replaced
-    second = json.loads(db.execute("SELECT manifest FROM batches WHERE id = ?", [batches.seal(db, settings.appliance_id, keys)]).fetchone()[0])
+    second = json.loads(
+        db.execute("SELECT manifest FROM batches WHERE id = ?", [batches.seal(db, settings.appliance_id, keys)]).fetchone()[0]
+    )
     assert first_batch and {(p["page_id"], p["role"]) for p in second["pages"]} >= {(old_id, "replaced"), (new[0], "page")}
 
 
@@ -104,8 +106,9 @@ def test_concurrent_writers_never_share_or_skip_a_page_number(settings, db, edge
         state.put(db, StateKey.ACTIVE_ITEM, item)
     paths = SimulatedScanner(settings.hot_folder).write_many([text_page(i % 7, colour=False) for i in range(60)], quality=60)
     names = [p.name for p in paths]
-    workers = [subprocess.Popen([sys.executable, "-P", "-c", RECORDER, str(edge_home), *names[k::2]], stderr=subprocess.PIPE)
-               for k in range(2)]
+    workers = [
+        subprocess.Popen([sys.executable, "-P", "-c", RECORDER, str(edge_home), *names[k::2]], stderr=subprocess.PIPE) for k in range(2)
+    ]
     errors = [w.communicate(timeout=240)[1].decode() for w in workers]
     assert [w.returncode for w in workers] == [0, 0], errors
 

@@ -43,7 +43,9 @@ def test_rapidocr_can_never_download():
 
     ocr.refuse_downloads()
     with pytest.raises(AppError) as err:
-        DownloadFile.run(DownloadFileInput(file_url="https://example.invalid/m.onnx", sha256=None, save_path="/nonexistent/m.onnx", logger=None))
+        DownloadFile.run(
+            DownloadFileInput(file_url="https://example.invalid/m.onnx", sha256=None, save_path="/nonexistent/m.onnx", logger=None)
+        )
     assert err.value.code is ErrorCode.OCR_DOWNLOAD_REFUSED
 
 
@@ -59,8 +61,11 @@ def test_one_page_through_rapidocr_into_a_searchable_pdf(tmp_path):
         hits = [t for t in text.lines if t.y0 < centre < t.y1 and t.x0 < line.box[2] and t.x1 > line.box[0]]
         got = (min(t.x0 for t in hits), min(t.y0 for t in hits), max(t.x1 for t in hits), max(t.y1 for t in hits))
         assert max(abs(a - b) for a, b in zip(got, line.box)) <= MM_PX, (line.text, got, line.box)
-    doc = assemble([SourcePage("P1", 1, master)], DocumentMeta(new_id(Kind.ITEM), "（2026）京0102民初1234号", "判决书",
-                                                              CatalogPlace("main", "判决书", 9, 1)), {"P1": text})
+    doc = assemble(
+        [SourcePage("P1", 1, master)],
+        DocumentMeta(new_id(Kind.ITEM), "（2026）京0102民初1234号", "判决书", CatalogPlace("main", "判决书", 9, 1)),
+        {"P1": text},
+    )
     path = tmp_path / "s.pdf"
     path.write_bytes(doc.pdf)
     extracted = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True).stdout

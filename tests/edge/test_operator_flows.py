@@ -17,23 +17,26 @@ import sys
 from pathlib import Path
 
 import pytest
+from edge_kit import cover_for, make_home, register
+from test_duplex import DUPLEX
 
 from juanzong.edge import audit, batches, repo
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
+from juanzong.edge.devices.profiles import profiles_root
 from juanzong.edge.keys import load_keys
 from juanzong.edge.tooling.pages import blank_backside, text_page
 from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.shared.ids import Kind, format_id, new_id
-from juanzong.edge.devices.profiles import profiles_root
-
-from edge_kit import cover_for, make_home, register
-from test_duplex import DUPLEX
 
 
 def jz(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", args[0], "--home", str(home), *args[1:]],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", args[0], "--home", str(home), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check:
         assert run.returncode == 0, run.stderr
     return run
@@ -91,8 +94,17 @@ def test_blank_backs_from_duplex_never_count_against_declared_pages(duplex_setti
     db = repo.connect(settings)
     intake = register(db, settings, items=(("起诉状", 3),))
     SimulatedScanner(settings.hot_folder).write_many(
-        [cover_for(intake, 0), blank_backside(0), text_page(1), blank_backside(1), text_page(2), blank_backside(2),
-         text_page(3), blank_backside(3)])
+        [
+            cover_for(intake, 0),
+            blank_backside(0),
+            text_page(1),
+            blank_backside(1),
+            text_page(2),
+            blank_backside(2),
+            text_page(3),
+            blank_backside(3),
+        ]
+    )
     ingest(settings)
     closed = jz_json(settings.home, "close", intake.items[0].item_id)
     assert (closed["declared_pages"], closed["scanned_pages"], closed["findings"]) == (3, 3, [])
@@ -124,8 +136,12 @@ def test_a_closed_item_takes_no_more_pages_until_reopened_then_assign_files_them
     assert jz(settings.home, "reopen", item, check=False).returncode == 2  # the reason is required
     jz(settings.home, "reopen", item, "--reason", "补扫遗漏的两页")
     jz(settings.home, "assign", waiting[1]["page_id"], waiting[0]["page_id"], "--item", format_id(item), "--at", "2")
-    assert numbered(db, item) == [(1, "recto", "scan_0002.jpg"), (2, "recto", "scan_0006.jpg"),
-                                  (3, "recto", "scan_0004.jpg"), (4, "recto", "scan_0003.jpg")]
+    assert numbered(db, item) == [
+        (1, "recto", "scan_0002.jpg"),
+        (2, "recto", "scan_0006.jpg"),
+        (3, "recto", "scan_0004.jpg"),
+        (4, "recto", "scan_0003.jpg"),
+    ]
     assert jz_json(settings.home, "pages", "--unassigned") == []
     actions = [r.action for r in audit.records(db)]
     assert {"close_item", "reopen_item", "qc_assign"} <= set(actions)
@@ -172,8 +188,12 @@ def test_the_misfiling_sequence_two_replaces_then_a_duplex_rescan(duplex_setting
     scanner.write_many([text_page(11), text_page(12)])  # the rescanned sheet 1: front and back
     scanner.write_many([cover_for(intake, 1), blank_backside(5), text_page(21), text_page(22)])
     ingest(settings)
-    assert numbered(db, first) == [(1, "recto", "scan_0007.jpg"), (2, "verso", "scan_0008.jpg"),
-                                   (3, "recto", "scan_0005.jpg"), (4, "verso", "scan_0006.jpg")]
+    assert numbered(db, first) == [
+        (1, "recto", "scan_0007.jpg"),
+        (2, "verso", "scan_0008.jpg"),
+        (3, "recto", "scan_0005.jpg"),
+        (4, "verso", "scan_0006.jpg"),
+    ]
     assert numbered(db, second) == [(1, "recto", "scan_0011.jpg"), (2, "verso", "scan_0012.jpg")]
     replaced = db.execute("SELECT COUNT(*) FROM pages WHERE role = 'replaced' AND item_id = ?", [first]).fetchone()[0]
     assert replaced == 2 and db.execute("SELECT value FROM settings_state WHERE key = 'replace_target'").fetchone() is None
@@ -206,8 +226,11 @@ def test_a_cover_sheet_from_another_appliance_is_reported_and_its_pages_wait(set
 
     intake = register(db, settings, items=(("起诉状", 2),))
     stranger = new_id(Kind.ITEM)  # printed by another appliance: ours in form, unknown here
-    foreign = render_cover_sheet(CoverSheetInfo(item_id=stranger, intake_id=new_id(Kind.INTAKE),
-                                                case_number="（2026）京0105民初9号", item_name="答辩状", declared_pages=1))
+    foreign = render_cover_sheet(
+        CoverSheetInfo(
+            item_id=stranger, intake_id=new_id(Kind.INTAKE), case_number="（2026）京0105民初9号", item_name="答辩状", declared_pages=1
+        )
+    )
     scanner = SimulatedScanner(settings.hot_folder)
     scanner.write_many([cover_for(intake, 0), text_page(1), foreign, text_page(2)])
     ingest(settings)

@@ -96,8 +96,7 @@ def _rasterise(pdf: bytes, tmp_path, page: int, dpi: int = 300) -> Image.Image:
     path.write_bytes(pdf)
     out = tmp_path / f"r{page}"
     # PGM, not PNG: poppler's PNG encoder takes ~15 s CPU on a noisy 300 dpi page
-    subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile", "-gray",
-                    str(path), str(out)], check=True)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile", "-gray", str(path), str(out)], check=True)
     return Image.open(f"{out}.pgm")
 
 
@@ -137,8 +136,12 @@ def test_stamp_moves_off_text_and_says_when_there_is_no_blank_margin(tmp_path):
     img = _rasterise(doc.pdf, tmp_path, 1)
     stamp, pos = _stamp_reads(img)
     assert stamp.page_no == 1
-    box = (min(pos.top_left.x, pos.bottom_left.x), min(pos.top_left.y, pos.top_right.y),
-           max(pos.top_right.x, pos.bottom_right.x), max(pos.bottom_left.y, pos.bottom_right.y))
+    box = (
+        min(pos.top_left.x, pos.bottom_left.x),
+        min(pos.top_left.y, pos.top_right.y),
+        max(pos.top_right.x, pos.bottom_right.x),
+        max(pos.bottom_left.y, pos.bottom_right.y),
+    )
     overlaps = not (box[2] < w - 1000 or box[0] > w - 40 or box[3] < h - 260 or box[1] > h - 40)
     assert not overlaps
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from edge_kit import make_home
 
 
@@ -46,8 +45,13 @@ def test_a_loosened_home_is_tightened_at_the_next_start(tmp_path, central_keys, 
     os.chmod(settings.keys_dir, 0o755)
     os.chmod(settings.db_path, 0o644)
     env = {**os.environ, "JUANZONG_HOME": str(settings.home)}
-    run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "status", "--json"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert (mode(settings.data_dir), mode(settings.keys_dir), mode(settings.db_path)) == (0o700, 0o700, 0o600)
     assert all(mode(p) == 0o600 for p in settings.data_dir.glob("edge.db*"))

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, UTC
-from pathlib import Path
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,9 +22,9 @@ from PIL import Image, ImageChops
 
 from juanzong.edge.devices import printer as prn
 from juanzong.edge.devices.printer import Receipt, ReceiptLine, probe, render_receipt, send
+from juanzong.edge.devices.profiles import PrinterProfile, get_printer, load_profiles
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, format_id, make_payload, new_id
-from juanzong.edge.devices.profiles import PrinterProfile, get_printer, load_profiles
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "firmware_profiles"
@@ -34,9 +34,16 @@ CASE = "（2026）京0102民初1234号"
 def receipt(n_items: int = 2, **kw: object) -> Receipt:
     items = (ReceiptLine("起诉状", 5), ReceiptLine("证据材料（银行流水）", 12, copies=2, original=False))
     items += tuple(ReceiptLine(f"补充证据{i}", 3) for i in range(n_items - 2))
-    fields = dict(intake_id=new_id(Kind.INTAKE), case_number=CASE, submitter="张三",
-                  received_at=datetime(2026, 3, 2, 10, 30, 59), deadline=datetime(2026, 3, 2, 17, 0),
-                  items=items[:n_items], court="北京市东城区人民法院", clerk="李四")
+    fields = dict(
+        intake_id=new_id(Kind.INTAKE),
+        case_number=CASE,
+        submitter="张三",
+        received_at=datetime(2026, 3, 2, 10, 30, 59),
+        deadline=datetime(2026, 3, 2, 17, 0),
+        items=items[:n_items],
+        court="北京市东城区人民法院",
+        clerk="李四",
+    )
     return Receipt(**{**fields, **kw})  # type: ignore[arg-type]
 
 
@@ -48,9 +55,9 @@ def raster_blocks(data: bytes) -> list[Image.Image]:
     """Every `GS v 0` block, decoded into an image where ink is black."""
     blocks, i = [], 0
     while (i := data.find(b"\x1dv0", i)) >= 0:
-        xbytes = int.from_bytes(data[i + 4:i + 6], "little")
-        height = int.from_bytes(data[i + 6:i + 8], "little")
-        bits = data[i + 8:i + 8 + xbytes * height]
+        xbytes = int.from_bytes(data[i + 4 : i + 6], "little")
+        height = int.from_bytes(data[i + 6 : i + 8], "little")
+        bits = data[i + 8 : i + 8 + xbytes * height]
         assert len(bits) == xbytes * height, "raster block truncated"
         blocks.append(ImageChops.invert(Image.frombytes("1", (xbytes * 8, height), bits).convert("L")))
         i += 8 + len(bits)  # skip the raster data: it may contain anything
@@ -97,9 +104,22 @@ def test_raster_is_exactly_the_rendered_text(tmp_path: Path) -> None:
 def test_receipt_text_carries_what_the_submitter_needs() -> None:
     r = receipt(urgent=True)
     text = "\n".join(line.text for line in prn.receipt_text(r))
-    for expected in ("诉讼材料收取回执", f"案号：{CASE}", f"收取编号：{format_id(r.intake_id)}", "提交人：张三",
-                     "收件时间：2026-03-02 10:30", "起诉状", "份数 2", "页数 12", "原件", "复印件",
-                     "合计页数：29", "办理时限：2026-03-02 17:00", "加急", "经办人：李四"):
+    for expected in (
+        "诉讼材料收取回执",
+        f"案号：{CASE}",
+        f"收取编号：{format_id(r.intake_id)}",
+        "提交人：张三",
+        "收件时间：2026-03-02 10:30",
+        "起诉状",
+        "份数 2",
+        "页数 12",
+        "原件",
+        "复印件",
+        "合计页数：29",
+        "办理时限：2026-03-02 17:00",
+        "加急",
+        "经办人：李四",
+    ):
         assert expected in text, expected
     assert "10:30:59" not in text and "加急" not in "\n".join(t.text for t in prn.receipt_text(receipt()))
 
@@ -124,12 +144,10 @@ def test_long_names_wrap_within_the_paper() -> None:
     blocks = raster_blocks(render_receipt(r, p))
     assert all(b.width == p.width_dots for b in blocks)
     # the rightmost column stays clear: text was wrapped, not clipped at the edge
-    assert all(b.crop((p.width_dots - 3, 0, p.width_dots, b.height)).getbbox() is None
-               for b in (ImageChops.invert(b) for b in blocks))
+    assert all(b.crop((p.width_dots - 3, 0, p.width_dots, b.height)).getbbox() is None for b in (ImageChops.invert(b) for b in blocks))
 
 
-@pytest.mark.parametrize("profile", [p for p in load_profiles(SHIPPED) if isinstance(p, PrinterProfile)],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("profile", [p for p in load_profiles(SHIPPED) if isinstance(p, PrinterProfile)], ids=lambda p: p.name)
 def test_every_shipped_printer_profile_renders(profile: PrinterProfile) -> None:
     assert render_receipt(receipt(), profile).startswith(b"\x1b@")
 
@@ -160,7 +178,7 @@ def test_gb18030_profile_sends_chinese_mode_and_gb18030_text() -> None:
     for line in prn.receipt_text(r):
         if line.text:
             assert line.text.encode("gb18030") in data, line.text
-    text = data[:data.find(b"\x1dv0")]  # what precedes the raster QR
+    text = data[: data.find(b"\x1dv0")]  # what precedes the raster QR
     assert b"?" not in text  # no MagicEncode substitution of （２０２６） and friends
     assert len(raster_blocks(data)) == 1  # everything fit the resident font: only the QR is raster
 
@@ -212,8 +230,7 @@ def test_unreachable_network_printer_is_offline() -> None:
     assert "排队" in exc.value.message
 
 
-def test_unreachable_network_printer_keeps_the_job_queued(settings, db, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_network_printer_keeps_the_job_queued(settings, db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The behaviour, not a stopwatch: the attempt ends offline and the receipt waits in the queue."""
     from edge_kit import register
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from edge_kit import register
+
 from juanzong.edge import audit, purge
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
@@ -39,8 +39,21 @@ def test_receipt_copies_go_after_their_retention_and_the_command_reports_it(edge
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True, timeout=120)
 
-    added = cli("edge", "intake", "add", "--home", str(edge_home), "--case", "（2026）京0102民初1234号", "--submitter", "张三",
-                "--item", "起诉状:2", "--received", "2026-03-02T10:00")
+    added = cli(
+        "edge",
+        "intake",
+        "add",
+        "--home",
+        str(edge_home),
+        "--case",
+        "（2026）京0102民初1234号",
+        "--submitter",
+        "张三",
+        "--item",
+        "起诉状:2",
+        "--received",
+        "2026-03-02T10:00",
+    )
     assert added.returncode == 0, added.stderr
     from juanzong.edge.config import load_settings
     from juanzong.edge.repo import connect

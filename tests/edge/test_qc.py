@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -78,7 +78,7 @@ def test_findings_are_canonical_json_without_floats(scans: Scans) -> None:
 def test_skew_is_measured_with_sign_and_flagged_from_one_degree(scans: Scans, degrees: float, flagged: bool) -> None:
     result = scans.result(f"skew_{degrees}", lambda: q.scan_noise(q.rotate(scans.base, degrees), 2))
     assert result.skew_centideg is not None
-    assert abs(result.skew_centideg - round(degrees * 100)) <= 30   # ±0.3°
+    assert abs(result.skew_centideg - round(degrees * 100)) <= 30  # ±0.3°
     if flagged:
         skew = only(result, "skew")
         assert skew.value == result.skew_centideg
@@ -119,7 +119,7 @@ def test_open_lid_black_bands_are_a_black_border(scans: Scans) -> None:
     result = scans.result("lid_open", lambda: q.scan_noise(q.lid_open(scans.base), 4))
     border = only(result, "black_border")
     assert "上" in border.message and "右" in border.message
-    assert border.value == round(140 * 25.4 / 300)   # the deeper band, in mm
+    assert border.value == round(140 * 25.4 / 300)  # the deeper band, in mm
 
 
 def test_content_touching_the_edge_in_a_thin_line_is_not_a_border(scans: Scans) -> None:
@@ -187,8 +187,7 @@ def test_colour_original_scanned_bitonal_is_an_error(scans: Scans) -> None:
 
 def test_same_page_scanned_twice_is_a_duplicate_different_page_is_not(scans: Scans) -> None:
     first = scans.result("dup_first", lambda: q.scan_noise(scans.base, 1))
-    again = scans.result("dup_again", lambda: q.scan_noise(q.rotate(q.shift(scans.base, 12, -9), 0.4), 8),
-                         quality=70)
+    again = scans.result("dup_again", lambda: q.scan_noise(q.rotate(q.shift(scans.base, 12, -9), 0.4), 8), quality=70)
     other = scans.result("dup_other", lambda: q.scan_noise(q.judgment_page(2), 1))
     earlier = {"P1": first.phash, "P2": other.phash}
     assert duplicate_of(again.phash, earlier, COLOUR) == "P1"
@@ -199,8 +198,7 @@ def test_same_page_scanned_twice_is_a_duplicate_different_page_is_not(scans: Sca
 
 
 def test_text_pages_of_one_layout_do_not_collide(scans: Scans) -> None:
-    hashes = [scans.result(f"layout_{s}", lambda s=s: q.scan_noise(q.judgment_page(s, photo=False), s)).phash
-              for s in (21, 22, 23)]
+    hashes = [scans.result(f"layout_{s}", lambda s=s: q.scan_noise(q.judgment_page(s, photo=False), s)).phash for s in (21, 22, 23)]
     assert duplicate_of(hashes[0], {"a": hashes[1], "b": hashes[2]}, COLOUR) is None
     assert duplicate_of(hashes[1], {"b": hashes[2]}, COLOUR) is None
 
@@ -214,10 +212,10 @@ def test_duplicate_of_returns_the_closest_earlier_page() -> None:
 
 def test_page_counts_against_the_declared_number() -> None:
     assert count_findings(10, 10) == ()
-    over, = count_findings(10, 12)
+    (over,) = count_findings(10, 12)
     assert (over.code, over.severity, over.value) == ("over_scan", "error", 2)
     assert over.message == "申报 10 页，实际扫描 12 页，多扫 2 页"
-    under, = count_findings(10, 9)
+    (under,) = count_findings(10, 9)
     assert (under.code, under.value) == ("under_scan", 1) and "漏扫 1 页" in under.message
 
 
@@ -231,15 +229,21 @@ def test_make_qc_input_decodes_at_half_size(scans: Scans) -> None:
 def test_ingest_stage_attaches_qc_and_drops_blank_verso_only_when_the_profile_says_so(scans: Scans) -> None:
     from dataclasses import replace
 
+    from juanzong.edge.devices.profiles import get_scanner
     from juanzong.edge.ingest import decode, qc
     from juanzong.edge.ingest.context import Claimed, IngestContext
-    from juanzong.edge.devices.profiles import get_scanner
 
-    profile = get_scanner("fujitsu-fi-7160")   # blank_backside.policy = "flag"
+    profile = get_scanner("fujitsu-fi-7160")  # blank_backside.policy = "flag"
     path = scans.file("backside", lambda: q.scan_noise(q.bleed_backside(), 3, sigma=6))
-    ctx = IngestContext(appliance_id="A1", profile=profile, keys=None, qc_rules=COLOUR,  # QC needs no keys
-                        max_pixels=90_000_000, view=None)
-    page, = decode.decode_all(Claimed(claim="0001", path=path, source_name=path.name), ctx)
+    ctx = IngestContext(
+        appliance_id="A1",
+        profile=profile,
+        keys=None,
+        qc_rules=COLOUR,  # QC needs no keys
+        max_pixels=90_000_000,
+        view=None,
+    )
+    (page,) = decode.decode_all(Claimed(claim="0001", path=path, source_name=path.name), ctx)
     verso = replace(page, role="page", side="verso")
     flagged = qc.run(verso, ctx)
     assert flagged.role == "page" and flagged.qc is not None and codes(flagged.qc) == ["blank"]

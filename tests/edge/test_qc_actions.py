@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from edge_kit import cover_for, register
+
 from juanzong.edge import batches, items, quarantine
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
@@ -108,7 +108,7 @@ def test_changes_travel_with_the_next_batch_and_central_reconciliation_sees_them
     assert qc[a]["approved_by"] == "O01" and qc[a]["reason"] == "当事人少交一页" and not qc[a]["two_person"]
     assert qc[b]["two_person"] and qc[b]["checked_by"] is None
 
-    from juanzong.central.reconcile.report import _qc_fields, _item_text, ItemLine
+    from juanzong.central.reconcile.report import ItemLine, _item_text, _qc_fields
 
     fields = _qc_fields(json.dumps(next(i for i in second["items"] if i["item_id"] == b)))
     assert fields["qc_state"] == "awaiting_check"

@@ -27,8 +27,16 @@ from juanzong.edge.tooling.scanner import SimulatedScanner
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--lang=zh-CN"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=zh-CN",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -79,8 +87,11 @@ class Station:
     def files(self) -> set[tuple[str, int]]:
         """Every file of the appliance's home (name, size); the database files change size on writes, not names."""
         home = self.settings.home
-        return {(str(p.relative_to(home)), 0 if p.name.startswith("juanzong.db") or ".db" in p.name else p.stat().st_size)
-                for p in home.rglob("*") if p.is_file()}
+        return {
+            (str(p.relative_to(home)), 0 if p.name.startswith("juanzong.db") or ".db" in p.name else p.stat().st_size)
+            for p in home.rglob("*")
+            if p.is_file()
+        }
 
 
 def _central(root: Path) -> SimpleNamespace:
@@ -92,8 +103,17 @@ def _central(root: Path) -> SimpleNamespace:
 
     hpke, signing = X25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     path = root / "central-identity.json"
-    path.write_text(json.dumps({"central_id": "C-TEST", "url": "", "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
-                                "signing_public": crypto.b64(crypto.public_bytes(signing.public_key()))}), "utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "central_id": "C-TEST",
+                "url": "",
+                "hpke_public": crypto.b64(crypto.public_bytes(hpke.public_key())),
+                "signing_public": crypto.b64(crypto.public_bytes(signing.public_key())),
+            }
+        ),
+        "utf-8",
+    )
     return SimpleNamespace(hpke=hpke, signing=signing, identity_file=path)
 
 
@@ -241,8 +261,7 @@ def test_reorder_rotate_accept_and_discard(page, station: Station) -> None:
     assert station.numbered(item) == [second, first, third]
     assert page.locator("#discarded").inner_text().count("重复扫描") == 1
 
-    for action, target in (("qc_move", first), ("qc_rotate", first), ("qc_move", skewed), ("qc_override", skewed),
-                           ("qc_discard", skewed)):
+    for action, target in (("qc_move", first), ("qc_rotate", first), ("qc_move", skewed), ("qc_override", skewed), ("qc_discard", skewed)):
         assert ("O01", "ok") in station.audited(action, target), action
 
 
@@ -284,8 +303,9 @@ def test_quarantine_retry_and_discard(page, station: Station) -> None:
     for name in ("jam-1.jpg", "jam-2.jpg"):
         (station.settings.hot_folder / name).write_bytes(b"\xff\xd8\xff\xe0 torn off by a paper jam")
     Appliance(station.settings).ingest_once()
-    retry, drop = (r[0] for r in station.db.execute(
-        "SELECT id FROM quarantine WHERE source_name IN ('jam-1.jpg', 'jam-2.jpg') ORDER BY source_name"))
+    retry, drop = (
+        r[0] for r in station.db.execute("SELECT id FROM quarantine WHERE source_name IN ('jam-1.jpg', 'jam-2.jpg') ORDER BY source_name")
+    )
     login(page, station)
     page.goto(station.url + "/qc/")
     assert "jam-1.jpg" in page.locator(f'tr[data-qid="{retry}"]').inner_text()
@@ -318,8 +338,14 @@ def test_the_station_shows_batches_waiting_to_be_carried_and_the_last_carry(page
 
     cfg, keys = station.settings, load_keys(station.settings.keys_dir)
     issued = station.kiosk.clock.now.astimezone(UTC)
-    reg = Registration(new_id(Kind.MEDIUM), cfg.appliance_id, "一号U盘", issued.isoformat(timespec="seconds"),
-                       (issued + timedelta(days=30)).isoformat(timespec="seconds"), "C-TEST")
+    reg = Registration(
+        new_id(Kind.MEDIUM),
+        cfg.appliance_id,
+        "一号U盘",
+        issued.isoformat(timespec="seconds"),
+        (issued + timedelta(days=30)).isoformat(timespec="seconds"),
+        "C-TEST",
+    )
     registration = tmp_path / "registration.json"
     registration.write_bytes(signed_bytes(sign_document(reg.to_doc(), station.central.signing)))
     device = tmp_path / "stick"
@@ -328,8 +354,9 @@ def test_the_station_shows_batches_waiting_to_be_carried_and_the_last_carry(page
     station.scan([cover_for(intake, 0), *station.pages(2)])
     with clock.use(lambda: station.kiosk.clock.now):
         media.init_medium(station.db, cfg.appliance_id, keys, registration, device, actor="S01", now=station.kiosk.clock.now)
-        carried = media.export(station.db, cfg.appliance_id, keys, BlobStore(cfg.blob_dir), device, actor="O01",
-                               now=station.kiosk.clock.now).batches
+        carried = media.export(
+            station.db, cfg.appliance_id, keys, BlobStore(cfg.blob_dir), device, actor="O01", now=station.kiosk.clock.now
+        ).batches
         station.kiosk.clock.advance(minutes=5)
         later = station.handover((("答辩状", 1),))
         station.scan([cover_for(later, 0), *station.pages(1)])

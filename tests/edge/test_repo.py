@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ import pytest
 from juanzong.edge import repo
 from juanzong.edge.repo import state
 from juanzong.edge.repo.state import StateKey
-from datetime import UTC
 
 EDGE = Path(__file__).resolve().parents[2] / "edge"
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b|\.execute\(|PRAGMA\s")
@@ -108,10 +108,10 @@ def test_a_later_batch_never_overtakes_one_waiting_out_its_back_off(db):
 
     with repo.write_tx(db):
         for seq, bid in ((1, "B1"), (2, "B2")):
-            batches.insert_sealed(db, batch_id=bid, seq=seq, manifest="{}", signature="s", manifest_sha256="h",
-                                  now="2026-03-02T10:00:00+00:00")
-        batches.mark_failed(db, "B1", rejected=False, attempts=1, error="SYNC_NETWORK_DOWN",
-                            next_try_at="2026-03-02T10:00:05+00:00")
+            batches.insert_sealed(
+                db, batch_id=bid, seq=seq, manifest="{}", signature="s", manifest_sha256="h", now="2026-03-02T10:00:00+00:00"
+            )
+        batches.mark_failed(db, "B1", rejected=False, attempts=1, error="SYNC_NETWORK_DOWN", next_try_at="2026-03-02T10:00:05+00:00")
     assert batches.due(db, "2026-03-02T10:00:01+00:00") == []
     assert [b["id"] for b in batches.due(db, "2026-03-02T10:00:06+00:00")] == ["B1", "B2"]
     with repo.write_tx(db):

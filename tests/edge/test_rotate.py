@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from edge_kit import register
+
 from juanzong.edge import audit, rotate
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.blobstore import BlobStore
@@ -33,8 +33,10 @@ def _fill(settings, db) -> None:
     scanner.write(text_page(2))
     (settings.hot_folder / "scan_0099.jpg").write_bytes(b"\xff\xd8 broken")
     Appliance(replace(settings, crypto_suite=Suite.SM)).ingest_once(settle=0.05)
-    db.execute("INSERT INTO print_jobs(id, intake_id, printer, state, created_at, copy) VALUES ('J1', 'I', 'p', 'printed', 'x', ?)",
-               [Vault(load_keys(settings.keys_dir).kek).seal(Purpose.RECEIPT_COPY, "J1", "回执副本".encode())])
+    db.execute(
+        "INSERT INTO print_jobs(id, intake_id, printer, state, created_at, copy) VALUES ('J1', 'I', 'p', 'printed', 'x', ?)",
+        [Vault(load_keys(settings.keys_dir).kek).seal(Purpose.RECEIPT_COPY, "J1", "回执副本".encode())],
+    )
 
 
 def _wraps(db) -> list[tuple]:
@@ -45,8 +47,7 @@ def _opens(settings, db, kek: bytes) -> bool:
     store = BlobStore(settings.blob_dir)
     try:
         for blob_id, kind, wrapped, _ in _wraps(db):
-            crypto.open_blob_local(store.get(blob_id), wrapped, kek=kek, appliance_id=settings.appliance_id,
-                                   blob_id=blob_id, kind=kind)
+            crypto.open_blob_local(store.get(blob_id), wrapped, kek=kek, appliance_id=settings.appliance_id, blob_id=blob_id, kind=kind)
     except AppError:
         return False
     return True
@@ -58,8 +59,12 @@ def test_rotation_rewrites_every_wrap_and_vault_value_and_destroys_the_old_key(s
     before = _wraps(db)
     assert {w[3] for w in before} == {str(Suite.AES), str(Suite.SM)} and len(before) >= 3
 
-    result = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "keys", "rotate", "--home",
-                             str(settings.home)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "keys", "rotate", "--home", str(settings.home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
     new = load_keys(settings.keys_dir).kek

@@ -77,10 +77,20 @@ def test_start_up_sweep_leaves_blobs_alone_while_a_worker_holds_the_lock(setting
     orphan = settings.blob_dir / "ab" / "Dabcdefgh.jzb"
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"sealed bytes of a document whose row is about to commit")
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, sys, time\n"
-        f"h = open({str(lock_path(settings))!r}, 'a'); fcntl.flock(h, fcntl.LOCK_EX)\n"
-        "print('held', flush=True); sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, sys, time\n"
+                f"h = open({str(lock_path(settings))!r}, 'a'); fcntl.flock(h, fcntl.LOCK_EX)\n"
+                "print('held', flush=True); sys.stdin.read()\n"
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         from juanzong.edge.documents import worker

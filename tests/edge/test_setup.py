@@ -21,8 +21,7 @@ from juanzong.edge.hostcheck import filesystem_type
 
 def jz(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "JUANZONG_HOME"}
-    run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True,
-                         timeout=120, env=env)
+    run = subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], capture_output=True, text=True, timeout=120, env=env)
     if check:
         assert run.returncode == 0, run.stderr
     return run
@@ -34,8 +33,22 @@ def init(home: Path, *extra: str, check: bool = True) -> subprocess.CompletedPro
 
 def test_init_takes_court_hot_folder_printer_and_court_networks(tmp_path):
     home, hot = tmp_path / "edge", tmp_path / "scanner-hot"
-    out = json.loads(init(home, "--court", "北京市东城区人民法院", "--hot-folder", str(hot), "--printer", "file-printer",
-                          "--court-network", "10.20.0.0/16", "--court-network", "192.168.8.0/24", "--json").stdout)
+    out = json.loads(
+        init(
+            home,
+            "--court",
+            "北京市东城区人民法院",
+            "--hot-folder",
+            str(hot),
+            "--printer",
+            "file-printer",
+            "--court-network",
+            "10.20.0.0/16",
+            "--court-network",
+            "192.168.8.0/24",
+            "--json",
+        ).stdout
+    )
     settings = load_settings(home)
     assert settings.court == "北京市东城区人民法院" and settings.hot_folder == hot and hot.is_dir()
     assert [str(n) for n in settings.court_networks] == ["10.20.0.0/16", "192.168.8.0/24"]
@@ -43,14 +56,17 @@ def test_init_takes_court_hot_folder_printer_and_court_networks(tmp_path):
     assert "设备目录已建立" in init(tmp_path / "second").stdout  # the Chinese summary without --json
 
 
-@pytest.mark.parametrize("extra, code", [
-    (("--court-network", "10.0.0.0/33"), "SETTINGS_INVALID"),
-    (("--court-network", "0.0.0.0/0"), "COURT_NETWORK_TOO_WIDE"),
-    (("--printer", "no-such-printer"), "PROFILE_NOT_FOUND"),
-    (("--court", "北京市东城区\n人民法院"), "CONFIG_VALUE_INVALID"),  # one printed line: a newline broke the cover sheet
-    (("--court", "法" * 51), "CONFIG_VALUE_INVALID"),
-    (("--name", "扫描点\u202e"), "CONFIG_VALUE_INVALID"),
-])
+@pytest.mark.parametrize(
+    "extra, code",
+    [
+        (("--court-network", "10.0.0.0/33"), "SETTINGS_INVALID"),
+        (("--court-network", "0.0.0.0/0"), "COURT_NETWORK_TOO_WIDE"),
+        (("--printer", "no-such-printer"), "PROFILE_NOT_FOUND"),
+        (("--court", "北京市东城区\n人民法院"), "CONFIG_VALUE_INVALID"),  # one printed line: a newline broke the cover sheet
+        (("--court", "法" * 51), "CONFIG_VALUE_INVALID"),
+        (("--name", "扫描点\u202e"), "CONFIG_VALUE_INVALID"),
+    ],
+)
 def test_init_refuses_bad_values_before_writing_anything(tmp_path, extra, code):
     run = init(tmp_path / "edge", *extra, check=False)
     assert run.returncode == 1 and run.stderr.startswith(f"错误 {code}: ")
@@ -61,8 +77,9 @@ def test_a_hot_folder_off_ram_is_refused_where_the_profile_requires_tmpfs(tmp_pa
     disk = Path(__file__).resolve().parent / ".."  # the repository's own disk, never tmpfs here
     if filesystem_type(disk) in ("tmpfs", "ramfs"):
         pytest.skip("the repository lies on tmpfs here")
-    run = jz("edge", "init", "--home", str(tmp_path / "edge"), "--profile", "fujitsu-fi-7160",
-             "--hot-folder", str(tmp_path / "hot"), check=False)
+    run = jz(
+        "edge", "init", "--home", str(tmp_path / "edge"), "--profile", "fujitsu-fi-7160", "--hot-folder", str(tmp_path / "hot"), check=False
+    )
     if filesystem_type(tmp_path) in ("tmpfs", "ramfs"):
         assert run.returncode == 0, run.stderr
     else:
@@ -87,19 +104,21 @@ def test_config_show_and_set_validate_then_write_on_record(tmp_path):
     assert [c["new"] for c in changes] == ["北京市东城区人民法院", ["10.20.0.0/16", "10.30.0.0/16"], 800]
 
     before = (home / "config.toml").read_bytes()
-    for args, code in ((("court_networks", "10.0.0.0/33"), "SETTINGS_INVALID"),
-                       (("court_networks", "0.0.0.0/0"), "COURT_NETWORK_TOO_WIDE"),
-                       (("printer_profile", "no-such-printer"), "PROFILE_NOT_FOUND"),
-                       (("max_declared_pages", "很多"), "CONFIG_VALUE_INVALID"),
-                       (("max_declared_pages", "0"), "CONFIG_VALUE_INVALID"),
-                       (("central_url", "ftp://x"), "CONFIG_VALUE_INVALID"),
-                       (("court", " "), "CONFIG_VALUE_INVALID"),
-                       (("court", "北京市东城区\n人民法院"), "CONFIG_VALUE_INVALID"),
-                       (("court", "法" * 51), "CONFIG_VALUE_INVALID"),
-                       (("name", "立案庭\t扫描点"), "CONFIG_VALUE_INVALID"),
-                       (("appliance_id", "A-0000-0000-0"), "CONFIG_FIXED"),
-                       (("no_such_setting", "1"), "CONFIG_UNKNOWN"),
-                       (("hot_folder", str(home / "config.toml")), "CONFIG_VALUE_INVALID")):
+    for args, code in (
+        (("court_networks", "10.0.0.0/33"), "SETTINGS_INVALID"),
+        (("court_networks", "0.0.0.0/0"), "COURT_NETWORK_TOO_WIDE"),
+        (("printer_profile", "no-such-printer"), "PROFILE_NOT_FOUND"),
+        (("max_declared_pages", "很多"), "CONFIG_VALUE_INVALID"),
+        (("max_declared_pages", "0"), "CONFIG_VALUE_INVALID"),
+        (("central_url", "ftp://x"), "CONFIG_VALUE_INVALID"),
+        (("court", " "), "CONFIG_VALUE_INVALID"),
+        (("court", "北京市东城区\n人民法院"), "CONFIG_VALUE_INVALID"),
+        (("court", "法" * 51), "CONFIG_VALUE_INVALID"),
+        (("name", "立案庭\t扫描点"), "CONFIG_VALUE_INVALID"),
+        (("appliance_id", "A-0000-0000-0"), "CONFIG_FIXED"),
+        (("no_such_setting", "1"), "CONFIG_UNKNOWN"),
+        (("hot_folder", str(home / "config.toml")), "CONFIG_VALUE_INVALID"),
+    ):
         run = jz("edge", "config", "set", "--home", str(home), *args, check=False)
         assert run.returncode == 1 and run.stderr.startswith(f"错误 {code}: "), (args, run.stderr)
     assert (home / "config.toml").read_bytes() == before
@@ -114,7 +133,14 @@ def test_the_longest_court_name_allowed_prints_on_the_cover_sheet(tmp_path):
     init(home, "--court", "新疆维吾尔自治区高级人民法院生产建设兵团分院" + "法" * 28)
     court = load_settings(home).court
     assert len(court) == 50
-    sheet = render_cover_sheet(CoverSheetInfo(item_id=new_id(Kind.ITEM), intake_id=new_id(Kind.INTAKE),
-                                              case_number="（2026）京0102民初1号", item_name="起诉状", declared_pages=1,
-                                              court=court))
+    sheet = render_cover_sheet(
+        CoverSheetInfo(
+            item_id=new_id(Kind.ITEM),
+            intake_id=new_id(Kind.INTAKE),
+            case_number="（2026）京0102民初1号",
+            item_name="起诉状",
+            declared_pages=1,
+            court=court,
+        )
+    )
     assert sheet.size == (2480, 3508)

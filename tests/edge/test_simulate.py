@@ -12,8 +12,18 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from juanzong.edge.tooling.pages import (DEGRADATIONS, H, W, blank_backside, degrade, invoice_page, photo_page, save_jpeg,
-                                         text_page, waybill_page)
+from juanzong.edge.tooling.pages import (
+    DEGRADATIONS,
+    H,
+    W,
+    blank_backside,
+    degrade,
+    invoice_page,
+    photo_page,
+    save_jpeg,
+    text_page,
+    waybill_page,
+)
 from juanzong.edge.tooling.scanner import ScanJob, SimulatedScanner
 from juanzong.shared.ids import parse_payload
 
@@ -146,7 +156,7 @@ def test_slow_write_grows_the_file_in_visible_steps(tmp_path: Path):
     assert len({s for s in sizes if s < final}) >= 2  # a watcher sees a partial file, more than once
     assert target.read_bytes()[-2:] == b"\xff\xd9"
 
+
 def test_module_exposes_every_documented_degradation():
-    assert set(DEGRADATIONS) == {"rot1", "rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper",
-                                 "blur1", "jpeg30", "worn", "skew2"}
+    assert set(DEGRADATIONS) == {"rot1", "rot3", "rot7", "rot90", "rot180", "lowcontrast", "saltpepper", "blur1", "jpeg30", "worn", "skew2"}
     assert (W, H) == (2480, 3508)

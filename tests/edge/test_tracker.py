@@ -118,8 +118,7 @@ def test_ready_files_come_out_in_natural_name_order(tmp_path, clock, tracker):
     for name in names:
         tracker.touch(write(tmp_path / name, b"x"))
     clock.advance(DELAY)
-    assert [p.name for p in tracker.ready()] == ["scan_1.jpg", "scan_2.jpg", "Scan_3.jpg", "scan_10.jpg",
-                                                 "scan_20.jpg", "scan_100.jpg"]
+    assert [p.name for p in tracker.ready()] == ["scan_1.jpg", "scan_2.jpg", "Scan_3.jpg", "scan_10.jpg", "scan_20.jpg", "scan_100.jpg"]
 
 
 def test_only_the_settled_files_are_ready_the_others_wait(tmp_path, clock, tracker):
@@ -142,12 +141,15 @@ def test_a_zero_delay_takes_a_file_at_the_next_look(tmp_path, clock):
     assert tracker.ready() == [path]
 
 
-@pytest.mark.parametrize("names", [
-    ["a", "a1", "a.jpg", "1", "b2c3", "b2c10"],          # text vs digits at the same position
-    ["scan²_1.jpg", "scan²_2.jpg", "scan_1.jpg"],       # '²' is isdigit() but not a decimal digit
-    ["扫描_１２.jpg", "扫描_３.jpg", "扫描_2.jpg"],         # full-width digits compare as numbers too
-    ["scan_01.jpg", "scan_1.jpg", "SCAN_1.jpg"],        # equal numbers: the exact name breaks the tie
-])
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["a", "a1", "a.jpg", "1", "b2c3", "b2c10"],  # text vs digits at the same position
+        ["scan²_1.jpg", "scan²_2.jpg", "scan_1.jpg"],  # '²' is isdigit() but not a decimal digit
+        ["扫描_１２.jpg", "扫描_３.jpg", "扫描_2.jpg"],  # full-width digits compare as numbers too
+        ["scan_01.jpg", "scan_1.jpg", "SCAN_1.jpg"],  # equal numbers: the exact name breaks the tie
+    ],
+)
 def test_natural_key_orders_any_names_without_error(names):
     ordered = sorted((Path(n) for n in names), key=natural_key)
     assert len(ordered) == len(names)

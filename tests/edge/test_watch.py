@@ -22,19 +22,18 @@ from pathlib import Path
 import img2pdf
 import numpy as np
 import pytest
+from edge_kit import make_home
 from PIL import Image
 
 from juanzong.edge.appliance import Appliance
 from juanzong.edge.config import load_settings
+from juanzong.edge.devices.profiles import get_scanner
 from juanzong.edge.repo import connect
 from juanzong.edge.tooling.pages import jpeg_bytes
 from juanzong.edge.tooling.scanner import SimulatedScanner
 from juanzong.edge.watch import watcher as watch_mod
 from juanzong.edge.watch.watcher import FolderWatcher, HotFolder
 from juanzong.shared.crypto import sha256_hex
-from juanzong.edge.devices.profiles import get_scanner
-
-from edge_kit import make_home
 
 REPO_PROFILES = Path(__file__).resolve().parents[2] / "firmware_profiles"
 DEADLINE = 15.0
@@ -207,8 +206,12 @@ def test_strays_wait_out_the_grace_then_are_quarantined_and_hidden_files_are_nev
     renamed) is left alone while it may still change, then quarantined with its reason:
     nothing waits in the hot folder forever. Hidden dot-files are never touched."""
     hidden = {".scan_0001.jpg": b"\xff\xd8\xff partial"}
-    strays = {"scan_0002.jpg.tmp": "FILE_NEVER_COMPLETE", "scan_0004.part": "FILE_NEVER_COMPLETE",
-              "notes.txt": "FILE_TYPE_NOT_ACCEPTED", "scan_0006.bmp": "FILE_TYPE_NOT_ACCEPTED"}
+    strays = {
+        "scan_0002.jpg.tmp": "FILE_NEVER_COMPLETE",
+        "scan_0004.part": "FILE_NEVER_COMPLETE",
+        "notes.txt": "FILE_TYPE_NOT_ACCEPTED",
+        "scan_0006.bmp": "FILE_TYPE_NOT_ACCEPTED",
+    }
     with watching(settings):
         for name, data in hidden.items():
             (settings.hot_folder / name).write_bytes(data)
@@ -245,7 +248,7 @@ def test_a_truncated_file_completed_within_the_grace_is_stored_not_quarantined(s
         path.write_bytes(data[: len(data) // 2])
         time.sleep(1.2)  # stalled SMB write: settled, incomplete, inside the 2 s grace
         with open(path, "ab") as f:
-            f.write(data[len(data) // 2:])
+            f.write(data[len(data) // 2 :])
         wait_for(lambda: len(rows.stored()) == 1)
     assert rows.stored() == [("scan_0001.jpg", sha256_hex(data))] and rows.quarantined() == []
 
@@ -260,9 +263,11 @@ def share_settings(tmp_path, central_keys, monkeypatch):
     shutil.copytree(REPO_PROFILES, root)
     profile = root / "scanners" / "network-share.toml"
     text = profile.read_text("utf-8")
-    for old, new in (('path = "/mnt/scanner-share"', f'path = "{tmp_path / "share"}"'),
-                     ("poll_interval_seconds = 2.0", "poll_interval_seconds = 0.1"),
-                     ("settle_seconds = 5.0", "settle_seconds = 0.3")):
+    for old, new in (
+        ('path = "/mnt/scanner-share"', f'path = "{tmp_path / "share"}"'),
+        ("poll_interval_seconds = 2.0", "poll_interval_seconds = 0.1"),
+        ("settle_seconds = 5.0", "settle_seconds = 0.3"),
+    ):
         assert old in text
         text = text.replace(old, new)
     profile.write_text(text, "utf-8")

@@ -294,9 +294,7 @@ def test_to_dict_is_json_ready_and_complete() -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "juanzong.shared.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([sys.executable, "-P", "-m", "juanzong.shared.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
 
 
 def test_cli_prints_the_parsed_number_in_chinese_and_as_json() -> None:

@@ -19,11 +19,13 @@ def test_sm3_and_sm4_gcm_give_the_published_answers():
     key = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
     nonce = bytes.fromhex("00001234567800000000ABCD")
     aad = bytes.fromhex("FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2")
-    plain = bytes.fromhex("AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD"
-                          "EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA")
+    plain = bytes.fromhex(
+        "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDDEEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA"
+    )
     out = suites.aead_encrypt(Suite.SM, key, nonce, plain, aad)
-    assert out[:-16].hex().upper() == ("17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735"
-                                       "D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D")
+    assert out[:-16].hex().upper() == (
+        "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D"
+    )
     assert out[-16:].hex().upper() == "83DE3541E4C2B58177E065A9BF7B62EC"
     assert suites.aead_decrypt(Suite.SM, key, nonce, out, aad) == plain
     assert len(suites.mac(Suite.SM, b"k", b"x")) == 32 and suites.mac(Suite.SM, b"k", b"x") != suites.mac(Suite.AES, b"k", b"x")
@@ -33,42 +35,45 @@ def test_sm3_and_sm4_gcm_give_the_published_answers():
 def test_each_suite_round_trips_locally_and_at_central(suite):
     central = X25519PrivateKey.generate()
     plain = b"\xff\xd8 a page " * 1000
-    sealed = crypto.seal_blob(plain, appliance_id=APPLIANCE, blob_id="P1", kind="page", kek=KEK,
-                              central_public=central.public_key(), suite=suite)
+    sealed = crypto.seal_blob(
+        plain, appliance_id=APPLIANCE, blob_id="P1", kind="page", kek=KEK, central_public=central.public_key(), suite=suite
+    )
     assert sealed.suite is suite and sealed.data[:4] == suites.SPECS[suite].magic
     assert (sealed.sm3 is not None) == (suite is Suite.SM)
-    assert crypto.open_blob_local(sealed.data, sealed.wrapped_local, kek=KEK, appliance_id=APPLIANCE,
-                                  blob_id="P1", kind="page") == plain
-    assert crypto.open_blob_central(sealed.data, sealed.sealed_central, private_key=central, appliance_id=APPLIANCE,
-                                    blob_id="P1", kind="page") == plain
+    assert crypto.open_blob_local(sealed.data, sealed.wrapped_local, kek=KEK, appliance_id=APPLIANCE, blob_id="P1", kind="page") == plain
+    assert (
+        crypto.open_blob_central(sealed.data, sealed.sealed_central, private_key=central, appliance_id=APPLIANCE, blob_id="P1", kind="page")
+        == plain
+    )
 
 
 @pytest.mark.parametrize("suite", list(Suite))
 def test_a_relabelled_moved_or_altered_blob_does_not_open(suite):
     central = X25519PrivateKey.generate()
-    sealed = crypto.seal_blob(b"page bytes", appliance_id=APPLIANCE, blob_id="P1", kind="page", kek=KEK,
-                              central_public=central.public_key(), suite=suite)
+    sealed = crypto.seal_blob(
+        b"page bytes", appliance_id=APPLIANCE, blob_id="P1", kind="page", kek=KEK, central_public=central.public_key(), suite=suite
+    )
     other = Suite.AES if suite is Suite.SM else Suite.SM
     relabelled = suites.SPECS[other].magic + sealed.data[4:]
     flipped = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
     for data, blob_id in ((relabelled, "P1"), (flipped, "P1"), (sealed.data, "P2")):
         with pytest.raises(AppError) as err:
-            crypto.open_blob_central(data, sealed.sealed_central, private_key=central, appliance_id=APPLIANCE,
-                                     blob_id=blob_id, kind="page")
+            crypto.open_blob_central(data, sealed.sealed_central, private_key=central, appliance_id=APPLIANCE, blob_id=blob_id, kind="page")
         assert err.value.code == ErrorCode.DECRYPT_FAILED
     with pytest.raises(AppError):
-        crypto.open_blob_local(sealed.data, sealed.wrapped_local, kek=bytes(32), appliance_id=APPLIANCE,
-                               blob_id="P1", kind="page")
+        crypto.open_blob_local(sealed.data, sealed.wrapped_local, kek=bytes(32), appliance_id=APPLIANCE, blob_id="P1", kind="page")
 
 
 @pytest.mark.parametrize("suite", list(Suite))
 def test_rewrap_moves_a_blob_to_a_new_kek_and_the_old_kek_no_longer_opens_the_new_wrap(suite):
     central = X25519PrivateKey.generate()
-    sealed = crypto.seal_blob(b"page", appliance_id=APPLIANCE, blob_id="P1", kind="page", kek=KEK,
-                              central_public=central.public_key(), suite=suite)
+    sealed = crypto.seal_blob(
+        b"page", appliance_id=APPLIANCE, blob_id="P1", kind="page", kek=KEK, central_public=central.public_key(), suite=suite
+    )
     new_kek = crypto.new_kek()
-    wrap = crypto.rewrap_local(sealed.data, sealed.wrapped_local, old_kek=KEK, new_kek=new_kek,
-                               appliance_id=APPLIANCE, blob_id="P1", kind="page")
+    wrap = crypto.rewrap_local(
+        sealed.data, sealed.wrapped_local, old_kek=KEK, new_kek=new_kek, appliance_id=APPLIANCE, blob_id="P1", kind="page"
+    )
     assert crypto.open_blob_local(sealed.data, wrap, kek=new_kek, appliance_id=APPLIANCE, blob_id="P1", kind="page") == b"page"
     with pytest.raises(AppError):
         crypto.open_blob_local(sealed.data, wrap, kek=KEK, appliance_id=APPLIANCE, blob_id="P1", kind="page")

@@ -50,8 +50,10 @@ def test_2027_as_the_issue_states() -> None:
     assert festival(2027, "中秋") == (date(2027, 9, 15),)  # Wednesday
     off = provisional_days_off(2027)
     # 补假: 初一/初二 (Sat/Sun) → Tue 02-09, Wed 02-10; 05-01/02 (Sat/Sun) → Mon/Tue; 10-02/03 → Mon/Tue
-    assert sorted(off) == [date(2027, m, d) for m, d in (
-        (1, 1), (2, 5), (2, 8), (2, 9), (2, 10), (4, 5), (5, 3), (5, 4), (6, 9), (9, 15), (10, 1), (10, 4), (10, 5))]
+    assert sorted(off) == [
+        date(2027, m, d)
+        for m, d in ((1, 1), (2, 5), (2, 8), (2, 9), (2, 10), (4, 5), (5, 3), (5, 4), (6, 9), (9, 15), (10, 1), (10, 4), (10, 5))
+    ]
 
 
 def test_make_up_days_follow_weekend_holidays() -> None:

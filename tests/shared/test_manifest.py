@@ -11,23 +11,73 @@ from juanzong.shared import crypto
 from juanzong.shared.errors import AppError, ErrorCode
 from juanzong.shared.ids import Kind, new_id
 from juanzong.shared.manifest import (
-    TRAVELLING_ROLES, AuditHead, BlobKind, BlobRef, DEFAULT_SUITE, Intake, Item, Manifest, Page, PageRole, Side, Signed, Volume,
+    DEFAULT_SUITE,
+    TRAVELLING_ROLES,
+    AuditHead,
+    BlobKind,
+    BlobRef,
+    Intake,
+    Item,
+    Manifest,
+    Page,
+    PageRole,
+    Side,
+    Signed,
+    Volume,
     canonical_json,
-    decode, open_signed, sign,
+    decode,
+    open_signed,
+    sign,
 )
 
 
 def manifest() -> Manifest:
-    intake = Intake(intake_id=new_id(Kind.INTAKE), case_number="（2024）京0102民初1234号", case={"year": 2024, "warnings": []},
-                    submitter="张三", received_at="2026-03-02T10:30:00+08:00", deadline="2026-03-02T18:00:00+08:00", urgent=False)
-    item = Item(item_id=new_id(Kind.ITEM), intake_id=intake.intake_id, seq=1, name="起诉状", declared_pages=1,
-                volume=Volume.MAIN, catalog_dir="起诉状", original=True, colour=False)
-    page = Page(page_id=new_id(Kind.PAGE), item_id=item.item_id, page_no=1, side=Side.RECTO, source_name="a.jpg",
-                source_sha256="a" * 64, source_size=10, width=10, height=10, dpi=300, mode="RGB", scanned_at="2026-03-02T11:00:00+08:00",
-                blob=BlobRef(sha256="b" * 64, size=100, kind=BlobKind.PAGE, sealed_key=crypto.b64(b"k" * 80)))
-    return Manifest(schema=1, appliance_id=new_id(Kind.APPLIANCE), batch_id=new_id(Kind.BATCH), seq=1,
-                    created_at="2026-03-02T12:00:00+08:00", intakes=[intake], items=[item], pages=[page],
-                    audit_head=AuditHead(seq=3, hash="c" * 64))
+    intake = Intake(
+        intake_id=new_id(Kind.INTAKE),
+        case_number="（2024）京0102民初1234号",
+        case={"year": 2024, "warnings": []},
+        submitter="张三",
+        received_at="2026-03-02T10:30:00+08:00",
+        deadline="2026-03-02T18:00:00+08:00",
+        urgent=False,
+    )
+    item = Item(
+        item_id=new_id(Kind.ITEM),
+        intake_id=intake.intake_id,
+        seq=1,
+        name="起诉状",
+        declared_pages=1,
+        volume=Volume.MAIN,
+        catalog_dir="起诉状",
+        original=True,
+        colour=False,
+    )
+    page = Page(
+        page_id=new_id(Kind.PAGE),
+        item_id=item.item_id,
+        page_no=1,
+        side=Side.RECTO,
+        source_name="a.jpg",
+        source_sha256="a" * 64,
+        source_size=10,
+        width=10,
+        height=10,
+        dpi=300,
+        mode="RGB",
+        scanned_at="2026-03-02T11:00:00+08:00",
+        blob=BlobRef(sha256="b" * 64, size=100, kind=BlobKind.PAGE, sealed_key=crypto.b64(b"k" * 80)),
+    )
+    return Manifest(
+        schema=1,
+        appliance_id=new_id(Kind.APPLIANCE),
+        batch_id=new_id(Kind.BATCH),
+        seq=1,
+        created_at="2026-03-02T12:00:00+08:00",
+        intakes=[intake],
+        items=[item],
+        pages=[page],
+        audit_head=AuditHead(seq=3, hash="c" * 64),
+    )
 
 
 def test_signed_bytes_are_sorted_utf8_json_and_decode_to_the_same_struct() -> None:
@@ -49,18 +99,21 @@ def refused(body: dict | bytes) -> AppError:
     return err.value
 
 
-@pytest.mark.parametrize("path, value", [
-    (("batch_id",), "../../etc/passwd"),
-    (("batch_id",), "<script>alert(1)</script>"),
-    (("pages", 0, "page_id"), ["P1234"]),  # a list where an id belongs
-    (("items", 0, "item_id"), "T" + "0" * 9),  # an intake id where an item id belongs
-    (("pages", 0, "blob", "kind"), "../page"),
-    (("pages", 0, "blob", "suite"), "rot13"),
-    (("intakes", 0, "submitter"), "张" * 101),
-    (("items", 0, "declared_pages"), True),
-    (("seq",), 0),
-    (("pages", 0, "unknown_field"), 1),
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("batch_id",), "../../etc/passwd"),
+        (("batch_id",), "<script>alert(1)</script>"),
+        (("pages", 0, "page_id"), ["P1234"]),  # a list where an id belongs
+        (("items", 0, "item_id"), "T" + "0" * 9),  # an intake id where an item id belongs
+        (("pages", 0, "blob", "kind"), "../page"),
+        (("pages", 0, "blob", "suite"), "rot13"),
+        (("intakes", 0, "submitter"), "张" * 101),
+        (("items", 0, "declared_pages"), True),
+        (("seq",), 0),
+        (("pages", 0, "unknown_field"), 1),
+    ],
+)
 def test_hostile_fields_are_refused_with_their_path(path: tuple, value: object) -> None:
     doc = json.loads(canonical_json(manifest()))
     target = doc

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time as clock
-from datetime import date, datetime, time, timedelta, UTC
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,9 +108,7 @@ def test_urgent_is_wall_clock_hours_any_day() -> None:
     assert due("2026-03-02T10:30:00", urgent=True) == "2026-03-02T12:30:00+08:00"
     # on a holiday night too: urgent ignores the calendar
     assert due("2026-02-16T23:00:00", urgent=True) == "2026-02-17T01:00:00+08:00"
-    assert due("2026-03-02T10:30:00", urgent=True, rules=DeadlineRules(urgent_hours=4)) == (
-        "2026-03-02T14:30:00+08:00"
-    )
+    assert due("2026-03-02T10:30:00", urgent=True, rules=DeadlineRules(urgent_hours=4)) == ("2026-03-02T14:30:00+08:00")
 
 
 def test_configurable_times() -> None:
@@ -156,8 +154,12 @@ def test_new_year_eve_afternoon_is_due_after_the_provisional_new_year() -> None:
     assert deadline.isoformat() == "2027-01-04T12:00:00+08:00"
     assert deadline.provisional and deadline.label() == "2027-01-04T12:00:00+08:00（暂定）"
     assert deadline.source.startswith("2027 年：")
-    assert deadline.to_dict() == {"due": "2027-01-04T12:00:00+08:00", "provisional": True,
-                                  "basis": "provisional", "source": deadline.source}
+    assert deadline.to_dict() == {
+        "due": "2027-01-04T12:00:00+08:00",
+        "provisional": True,
+        "basis": "provisional",
+        "source": deadline.source,
+    }
 
 
 @pytest.mark.parametrize("text", ["2003-12-31T10:00", "2100-01-04T10:00", "1999-03-01T10:00+08:00"])
@@ -182,9 +184,7 @@ def test_override_year_covers_2027(tmp_path: Path) -> None:
     cal = WorkCalendar([write(tmp_path, OVERRIDE_2027)])
     assert cal.covered(2027)
     # 2027-01-01 (Fri) is a holiday, then the weekend → Monday 01-04
-    assert compute_deadline(parse_received("2026-12-31T15:00"), calendar=cal).isoformat() == (
-        "2027-01-04T12:00:00+08:00"
-    )
+    assert compute_deadline(parse_received("2026-12-31T15:00"), calendar=cal).isoformat() == ("2027-01-04T12:00:00+08:00")
     assert cal.is_workday(date(2027, 2, 6))  # Saturday worked
     assert not cal.is_workday(date(2027, 2, 7))  # ordinary Sunday
     assert not cal.covered(2028)
@@ -286,7 +286,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     for _ in range(5):
         proc = subprocess.run(
             [sys.executable, "-P", "-m", "juanzong.shared.cli", "deadline", *args],
-            cwd=REPO, capture_output=True, text=True, timeout=60,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if "Traceback" not in proc.stderr:
             return proc
@@ -308,8 +311,12 @@ def test_cli_provisional_plain_and_json() -> None:
     first, second = proc.stdout.splitlines()
     assert first == "2027-01-04T12:00:00+08:00" and second.startswith("（暂定）")
     proc = run_cli("2026-12-31T15:00", "--json")
-    assert json.loads(proc.stdout) == {"due": "2027-01-04T12:00:00+08:00", "provisional": True, "basis": "provisional",
-                                       "source": json.loads(proc.stdout)["source"]}
+    assert json.loads(proc.stdout) == {
+        "due": "2027-01-04T12:00:00+08:00",
+        "provisional": True,
+        "basis": "provisional",
+        "source": json.loads(proc.stdout)["source"],
+    }
     official = json.loads(run_cli("2026-02-13T15:00", "--json").stdout)
     assert official["due"] == "2026-02-14T12:00:00+08:00" and official["provisional"] is False
     assert official["basis"] == "official" and "chinese-calendar" in official["source"]

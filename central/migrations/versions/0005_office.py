@@ -87,6 +87,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("exception_actions", "property_checks", "sampling_items", "sampling_rounds", "office_tokens",
-                 "office_sessions", "office_users"):
+    for name in (
+        "exception_actions",
+        "property_checks",
+        "sampling_items",
+        "sampling_rounds",
+        "office_tokens",
+        "office_sessions",
+        "office_users",
+    ):
         op.drop_table(name)
