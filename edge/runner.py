@@ -30,6 +30,7 @@ from juanzong.edge.purge import Retention, purge_due
 from juanzong.edge.sync.client import sync_due
 from juanzong.edge.sync.transport import transport_for
 from juanzong.shared import clock
+from juanzong.shared.children import bound_to_parent
 from juanzong.shared.errors import AppError, ErrorCode
 
 log = logging.getLogger("juanzong.run")
@@ -91,6 +92,7 @@ def documents_loop(settings: EdgeSettings, stop: threading.Event, recovered: thr
         proc = subprocess.Popen(
             [sys.executable, "-P", "-m", "juanzong.shared.cli", "edge", "documents-worker", "--home", str(settings.home)],
             env={**os.environ, PARENT_ENV: str(os.getpid())},
+            preexec_fn=bound_to_parent(),  # dies with us, even by kill -9: see shared.children
         )
         while proc.poll() is None and not stop.is_set():
             stop.wait(0.5)

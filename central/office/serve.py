@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from juanzong.central.config import CentralSettings
+from juanzong.shared.children import bound_to_parent
 
 
 def run(settings: CentralSettings, host: str, port: int) -> None:
@@ -52,7 +53,7 @@ def start_child(settings: CentralSettings) -> subprocess.Popen[bytes] | None:
     if not settings.office_port:
         return None
     cmd = [sys.executable, "-P", "-m", "juanzong.shared.cli", "central", "serve-office", "--home", str(settings.home)]
-    return subprocess.Popen(cmd)
+    return subprocess.Popen(cmd, preexec_fn=bound_to_parent())  # an orphan would keep the office port
 
 
 def stop_child(proc: subprocess.Popen[bytes] | None) -> None:

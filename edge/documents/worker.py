@@ -23,7 +23,6 @@ the page: it rests on disk only inside the encrypted PDF).
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -202,7 +201,6 @@ def context_for(settings: EdgeSettings) -> DocumentContext:
 
 
 PARENT_ENV = "JUANZONG_EDGE_RUN_PID"  # set by `edge run` for the worker it starts
-PR_SET_PDEATHSIG = 1
 
 
 def lock_path(settings: EdgeSettings) -> Path:
@@ -245,25 +243,16 @@ def no_worker_running(settings: EdgeSettings, wait_seconds: float = 30.0) -> Ite
         yield True  # closing the handle releases the lock for the worker `edge run` starts next
 
 
-def die_with_parent() -> int | None:
-    """Have the kernel kill this worker when `edge run` dies, even by kill -9 (a worker
-    outliving it would race the next start's blob sweep and keep ~1 GB of models).
-    Returns the parent's pid when `edge run` started us, else None (run by hand)."""
+def started_by() -> int | None:
+    """The pid of the `edge run` that started this worker (its Popen binds us to it, see
+    shared.children), or None when run by hand."""
     raw = os.environ.get(PARENT_ENV)
-    if not raw or not raw.isdigit():
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    parent = int(raw)
-    if os.getppid() != parent:  # `edge run` died before prctl took effect
-        raise SystemExit(0)
-    return parent
+    return int(raw) if raw and raw.isdigit() else None
 
 
 def main(settings: EdgeSettings, stop: threading.Event | None = None) -> int:
     """`edge documents-worker`: the process `edge run` supervises; it stops when its parent does."""
-    parent = die_with_parent()
+    parent = started_by()
     lock = single_worker(settings)  # noqa: F841 - held for the process's life
     lower_priority()
     stop = stop or threading.Event()

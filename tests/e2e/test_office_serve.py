@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from juanzong.edge.tooling.demo import free_port, juanzong, start, stop
@@ -18,7 +19,7 @@ from juanzong.edge.tooling.demo import free_port, juanzong, start, stop
 pytestmark = pytest.mark.e2e
 
 
-def test_office_listener_beside_sync(tmp_path: Path) -> None:
+def _home_with_office(tmp_path: Path) -> tuple[Path, int]:
     home = tmp_path / "central"
     juanzong("central", "init", "--home", str(home), "--host", "127.0.0.1", "--port", str(free_port()))
     office_port = free_port()
@@ -53,6 +54,11 @@ def test_office_listener_beside_sync(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
+    return home, office_port
+
+
+def test_office_listener_beside_sync(tmp_path: Path) -> None:
+    home, office_port = _home_with_office(tmp_path)
     server = start(["central", "serve", "--home", str(home)], tmp_path / "central.log")
     ctx = ssl.create_default_context(cafile=str(home / "keys" / "ca.crt"))
     ctx.check_hostname = False  # the server certificate names the sync host; the office is reached by address here
@@ -65,6 +71,37 @@ def test_office_listener_beside_sync(tmp_path: Path) -> None:
         assert redirect.value.code == 303 and redirect.value.headers["location"].startswith("/login")
     finally:
         stop(server)
+
+
+def test_the_office_listener_dies_with_a_killed_central_serve(tmp_path: Path) -> None:
+    """kill -9 of `central serve` takes the office listener along: an orphan would keep the
+    office port, and the next `central serve` could not open its office pages."""
+    home, office_port = _home_with_office(tmp_path)
+    server = start(["central", "serve", "--home", str(home)], tmp_path / "central.log")
+    ctx = ssl.create_default_context(cafile=str(home / "keys" / "ca.crt"))
+    ctx.check_hostname = False
+    try:
+        assert "档案室登录" in _get(f"https://127.0.0.1:{office_port}/login", ctx)
+        (office,) = [c for c in psutil.Process(server.pid).children() if "serve-office" in c.cmdline()]
+        server.kill()
+        server.wait(timeout=30)
+        assert _gone(office), "the office listener outlived central serve"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def _gone(proc: psutil.Process) -> bool:
+    deadline = time.monotonic() + 30  # a hang guard, not a speed bound
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
